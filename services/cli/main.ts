@@ -1,0 +1,50 @@
+// The `mirrorlog` command: dispatches to one module per subcommand, loaded lazily so
+// `mirrorlog stack status` does not pay for the producer's native watcher.
+import { CliError } from '../shared/errors.ts';
+
+type Command = { summary: string; load: () => Promise<{ run(argv: string[]): Promise<number> }> };
+
+const commands: Record<string, Command> = {
+  up: { summary: 'local stack + producer + applier on one machine (npm start)', load: () => import('./up.ts') },
+  stack: { summary: 'the local Kafka + S3 stack: up | down [--purge] | status [--json]', load: () => import('../../infra/stack/command.ts') },
+  producer: { summary: 'watch a source root and publish its changes', load: () => import('../producer/command.ts') },
+  applier: { summary: 'materialize one replica from the log', load: () => import('../applier/command.ts') },
+  status: { summary: 'per replica lag, last applied time and rates', load: () => import('./status.ts') },
+  verify: { summary: 'compare a replica with the log (exit 1 on drift)', load: () => import('./verify.ts') },
+  restore: { summary: 'materialize the tree as of a past time', load: () => import('./restore.ts') },
+};
+
+function usage(): string {
+  const width = Math.max(...Object.keys(commands).map((name) => name.length));
+  const lines = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`);
+  return `usage: mirrorlog <command> [options]\n\ncommands:\n${lines.join('\n')}\n\nmirrorlog <command> --help shows the options of one command.`;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(`${usage()}\n`);
+    return name === undefined ? 2 : 0;
+  }
+  const command = commands[name];
+  if (command === undefined) {
+    throw new CliError(`unknown command '${name}' (commands: ${Object.keys(commands).join(', ')})`);
+  }
+  const module = await command.load();
+  return module.run(rest);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    if (error instanceof CliError) {
+      process.stderr.write(`mirrorlog: ${error.message}\n`);
+      process.exitCode = error.exitCode;
+    } else {
+      process.stderr.write(`mirrorlog: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+      process.exitCode = 1;
+    }
+  },
+);
