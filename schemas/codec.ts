@@ -1,0 +1,141 @@
+// Converts between domain events and Kafka records. Decoding never throws: a bad
+// record comes back as a `RecordError` naming the field, so the applier can
+// dead-letter it and go on.
+import type { z } from 'zod';
+import { EVENT_VERSION, HEADER, RecordHeadersSchema, WireEventSchema, type MirrorEvent } from './event.ts';
+import { describeRelPathProblem, parseRelPath, type RelPath } from './rel-path.ts';
+
+export type EncodedRecord = { key: string; value: string | null; headers: Record<string, string> };
+
+export type RawHeaderValue = Buffer | string | (Buffer | string)[] | undefined;
+export type RawRecord = { key: Buffer | string | null; value: Buffer | string | null; headers?: Record<string, RawHeaderValue> };
+
+export type RecordErrorCode = 'missing-key' | 'invalid-key' | 'invalid-json' | 'invalid-field' | 'invalid-header' | 'mismatch';
+
+export class RecordError extends Error {
+  constructor(
+    readonly code: RecordErrorCode,
+    readonly field: string,
+    message: string,
+  ) {
+    super(`${field}: ${message}`);
+    this.name = 'RecordError';
+  }
+}
+
+export type DecodeResult = { ok: true; event: MirrorEvent } | { ok: false; error: RecordError };
+
+export function encodeRecord(event: MirrorEvent): EncodedRecord {
+  const headers = {
+    [HEADER.version]: String(EVENT_VERSION),
+    [HEADER.source]: event.source,
+    [HEADER.seq]: String(event.seq),
+    [HEADER.ts]: String(event.ts),
+  };
+  const base = { v: EVENT_VERSION, source: event.source, seq: String(event.seq), ts: event.ts, path: event.path };
+  let value: string | null;
+  switch (event.op) {
+    case 'file':
+      value = JSON.stringify({ ...base, op: 'file', size: event.size, mode: event.mode, mtimeMs: event.mtimeMs, hash: event.hash });
+      break;
+    case 'dir':
+      value = JSON.stringify({ ...base, op: 'dir', mode: event.mode });
+      break;
+    case 'symlink':
+      value = JSON.stringify({ ...base, op: 'symlink', target: event.target });
+      break;
+    case 'delete':
+      value = null;
+      break;
+    default: {
+      const unknown: never = event;
+      throw new TypeError(`unknown event ${JSON.stringify(unknown)}`);
+    }
+  }
+  return { key: event.path, value, headers };
+}
+
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+function text(raw: Buffer | string): string | undefined {
+  if (typeof raw === 'string') return raw;
+  try {
+    return strictUtf8.decode(raw);
+  } catch {
+    return undefined;
+  }
+}
+
+function fail(code: RecordErrorCode, field: string, message: string): DecodeResult {
+  return { ok: false, error: new RecordError(code, field, message) };
+}
+
+function firstIssue(error: z.ZodError, prefix: string): { field: string; message: string } {
+  const issue = error.issues[0];
+  const path = issue?.path.map(String).join('.') ?? '';
+  return { field: path === '' ? prefix : `${prefix}.${path}`, message: issue?.message ?? 'invalid' };
+}
+
+function decodeHeaders(raw: Record<string, RawHeaderValue> | undefined): { ok: true; headers: Record<string, string> } | { ok: false; result: DecodeResult } {
+  const headers: Record<string, string> = {};
+  for (const name of Object.values(HEADER)) {
+    const value = raw?.[name];
+    const single = Array.isArray(value) ? value[value.length - 1] : value;
+    if (single === undefined) return { ok: false, result: fail('invalid-header', `headers.${name}`, 'missing') };
+    const decoded = text(single);
+    if (decoded === undefined) return { ok: false, result: fail('invalid-header', `headers.${name}`, 'not valid UTF-8') };
+    headers[name] = decoded;
+  }
+  const parsed = RecordHeadersSchema.safeParse(headers);
+  if (!parsed.success) {
+    const { field, message } = firstIssue(parsed.error, 'headers');
+    return { ok: false, result: fail('invalid-header', field, message) };
+  }
+  return { ok: true, headers };
+}
+
+export function decodeRecord(record: RawRecord): DecodeResult {
+  if (record.key === null || record.key === undefined) return fail('missing-key', 'key', 'missing');
+  const keyText = text(record.key);
+  if (keyText === undefined) return fail('invalid-key', 'key', 'not valid UTF-8');
+  const key = parseRelPath(keyText);
+  if (!key.ok) return fail('invalid-key', 'key', `path ${describeRelPathProblem(key.problem)}`);
+
+  const headerResult = decodeHeaders(record.headers);
+  if (!headerResult.ok) return headerResult.result;
+  const headers = headerResult.headers;
+  const seq = Number(headers[HEADER.seq]);
+
+  if (record.value === null || record.value === undefined) {
+    return {
+      ok: true,
+      event: { op: 'delete', path: key.path, source: headers[HEADER.source]!, seq, ts: Number(headers[HEADER.ts]) },
+    };
+  }
+  const valueText = text(record.value);
+  if (valueText === undefined) return fail('invalid-json', 'value', 'not valid UTF-8');
+  let json: unknown;
+  try {
+    json = JSON.parse(valueText);
+  } catch (error) {
+    return fail('invalid-json', 'value', `not JSON (${(error as Error).message})`);
+  }
+  const parsed = WireEventSchema.safeParse(json);
+  if (!parsed.success) {
+    const { field, message } = firstIssue(parsed.error, 'value');
+    return fail('invalid-field', field, message);
+  }
+  const wire = parsed.data;
+  if (wire.path !== key.path) return fail('mismatch', 'value.path', `differs from the record key ${JSON.stringify(key.path)}`);
+  if (wire.seq !== headers[HEADER.seq]) return fail('mismatch', 'value.seq', 'differs from the seq header');
+  if (wire.source !== headers[HEADER.source]) return fail('mismatch', 'value.source', 'differs from the source header');
+  const base = { source: wire.source, seq: Number(wire.seq), ts: wire.ts, path: wire.path as RelPath };
+  switch (wire.op) {
+    case 'file':
+      return { ok: true, event: { ...base, op: 'file', size: wire.size, mode: wire.mode, mtimeMs: wire.mtimeMs, hash: wire.hash } };
+    case 'dir':
+      return { ok: true, event: { ...base, op: 'dir', mode: wire.mode } };
+    case 'symlink':
+      return { ok: true, event: { ...base, op: 'symlink', target: wire.target } };
+  }
+}

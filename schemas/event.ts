@@ -1,0 +1,82 @@
+// The event contract: what a record of the topic says about one path.
+// Wire form (JSON value + headers) and domain form (`MirrorEvent`, seq as a number)
+// are separate; schemas/codec.ts converts between them.
+import { z } from 'zod';
+import { RelPathSchema, type RelPath } from './rel-path.ts';
+
+export const EVENT_VERSION = 1;
+
+/** Permission bits, setuid/setgid/sticky included; the file type bits never travel. */
+export const MODE_MASK = 0o7777;
+export const MAX_TARGET_BYTES = 4096;
+
+export const SourceIdSchema = z.string().regex(/^[A-Za-z0-9._-]{1,100}$/, 'letters, digits, dot, underscore and dash (1-100)');
+
+/** Decimal string of a non-negative safe integer (hybrid-clock microseconds). */
+export const SeqTextSchema = z.string().regex(/^(0|[1-9]\d{0,15})$/, 'a decimal integer').refine((s) => Number(s) <= Number.MAX_SAFE_INTEGER, 'seq out of range');
+
+const safeUint = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
+
+const wireBase = {
+  v: z.literal(EVENT_VERSION),
+  source: SourceIdSchema,
+  seq: SeqTextSchema.meta({ description: 'Monotonic per source: hybrid-clock microseconds, as a decimal string' }),
+  ts: safeUint.meta({ description: 'When the change was detected, ms since the epoch' }),
+  path: RelPathSchema,
+};
+
+export const SymlinkTargetSchema = z
+  .string()
+  .meta({ description: 'The link target, stored verbatim and never followed' })
+  .min(1, 'must not be empty')
+  .refine((t) => !t.includes('\0'), 'must not contain NUL')
+  .refine((t) => Buffer.byteLength(t, 'utf8') <= MAX_TARGET_BYTES, `must be at most ${MAX_TARGET_BYTES} bytes`);
+
+export const WireFileEventSchema = z.strictObject({
+  ...wireBase,
+  op: z.literal('file'),
+  size: safeUint,
+  mode: z.number().int().min(0).max(MODE_MASK),
+  mtimeMs: z.number().int().min(-Number.MAX_SAFE_INTEGER).max(Number.MAX_SAFE_INTEGER),
+  hash: z.string().regex(/^[0-9a-f]{64}$/, 'sha256 as 64 lowercase hex digits'),
+});
+
+export const WireDirEventSchema = z.strictObject({
+  ...wireBase,
+  op: z.literal('dir'),
+  mode: z.number().int().min(0).max(MODE_MASK),
+});
+
+export const WireSymlinkEventSchema = z.strictObject({
+  ...wireBase,
+  op: z.literal('symlink'),
+  target: SymlinkTargetSchema,
+});
+
+/** The JSON value of a record. A delete has no value (a Kafka tombstone). */
+export const WireEventSchema = z.discriminatedUnion('op', [WireFileEventSchema, WireDirEventSchema, WireSymlinkEventSchema]);
+export type WireEvent = z.input<typeof WireEventSchema>;
+
+/** Headers carried by every record, tombstones included (values are UTF-8 text). */
+export const HEADER = { version: 'v', source: 'source', seq: 'seq', ts: 'ts' } as const;
+
+export const RecordHeadersSchema = z.object({
+  [HEADER.version]: z.literal(String(EVENT_VERSION)),
+  [HEADER.source]: SourceIdSchema,
+  [HEADER.seq]: SeqTextSchema,
+  [HEADER.ts]: z.string().regex(/^\d{1,16}$/, 'milliseconds since the epoch'),
+});
+
+type EventBase = { source: string; seq: number; ts: number; path: RelPath };
+export type FileEvent = EventBase & { op: 'file'; size: number; mode: number; mtimeMs: number; hash: string };
+export type DirEvent = EventBase & { op: 'dir'; mode: number };
+export type SymlinkEvent = EventBase & { op: 'symlink'; target: string };
+export type DeleteEvent = EventBase & { op: 'delete' };
+export type MirrorEvent = FileEvent | DirEvent | SymlinkEvent | DeleteEvent;
+export type EventOp = MirrorEvent['op'];
+
+/** What an event says a path holds, without the bookkeeping fields. */
+export type EntryState =
+  | { kind: 'file'; size: number; mode: number; mtimeMs: number; hash: string }
+  | { kind: 'dir'; mode: number }
+  | { kind: 'symlink'; target: string };

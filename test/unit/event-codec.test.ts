@@ -1,0 +1,102 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { test } from 'node:test';
+import { decodeRecord, encodeRecord, RecordError, type RawRecord } from '../../schemas/codec.ts';
+import type { MirrorEvent } from '../../schemas/event.ts';
+import { eventJsonSchemaText } from '../../schemas/json-schema.ts';
+import { relPath } from '../../schemas/rel-path.ts';
+
+const HASH = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
+const base = { source: 'web-1', seq: 1732550400123456, ts: 1732550400123, path: relPath('news/2026/ü x.html') };
+const EVENTS: MirrorEvent[] = [
+  { ...base, op: 'file', size: 0, mode: 0o644, mtimeMs: 1732550400000, hash: HASH },
+  { ...base, op: 'dir', mode: 0o2755 },
+  { ...base, op: 'symlink', target: '../../elsewhere' },
+  { ...base, op: 'delete' },
+];
+
+function asKafka(record: ReturnType<typeof encodeRecord>): RawRecord {
+  const headers = Object.fromEntries(Object.entries(record.headers).map(([k, v]) => [k, Buffer.from(v)]));
+  return { key: Buffer.from(record.key), value: record.value === null ? null : Buffer.from(record.value), headers };
+}
+
+test('every kind of event survives encode → Kafka bytes → decode', () => {
+  for (const event of EVENTS) {
+    const encoded = encodeRecord(event);
+    assert.equal(encoded.key, event.path);
+    assert.equal(encoded.value === null, event.op === 'delete');
+    assert.deepEqual(encoded.headers, { v: '1', source: 'web-1', seq: '1732550400123456', ts: '1732550400123' });
+    assert.deepEqual(decodeRecord(asKafka(encoded)), { ok: true, event });
+  }
+});
+
+function decodeWith(change: (record: RawRecord) => void, event: MirrorEvent = EVENTS[0]!): RecordError {
+  const record = asKafka(encodeRecord(event));
+  change(record);
+  const result = decodeRecord(record);
+  assert.equal(result.ok, false, 'expected a decode error');
+  return (result as { error: RecordError }).error;
+}
+
+function withValue(patch: Record<string, unknown>, event: MirrorEvent = EVENTS[0]!) {
+  return (record: RawRecord) => {
+    const value = { ...JSON.parse(String(record.value)), ...patch };
+    for (const [k, v] of Object.entries(patch)) if (v === undefined) delete value[k];
+    record.value = Buffer.from(JSON.stringify(value));
+  };
+}
+
+test('invalid records give a typed error naming the field', () => {
+  const cases: [string, (record: RawRecord) => void, string, string][] = [
+    ['no key', (r) => (r.key = null), 'missing-key', 'key'],
+    ['key not UTF-8', (r) => (r.key = Buffer.from([0x61, 0xff])), 'invalid-key', 'key'],
+    ['absolute key', (r) => (r.key = Buffer.from('/etc/passwd')), 'invalid-key', 'key'],
+    ['key with ..', (r) => (r.key = Buffer.from('../x')), 'invalid-key', 'key'],
+    ['key with NUL', (r) => (r.key = Buffer.from('a\0b')), 'invalid-key', 'key'],
+    ['value not JSON', (r) => (r.value = Buffer.from('{oops')), 'invalid-json', 'value'],
+    ['value not UTF-8', (r) => (r.value = Buffer.from([0x7b, 0xff])), 'invalid-json', 'value'],
+    ['value an array', (r) => (r.value = Buffer.from('[]')), 'invalid-field', 'value'],
+    ['unknown op', withValue({ op: 'fifo' }), 'invalid-field', 'value.op'],
+    ['wrong version', withValue({ v: 2 }), 'invalid-field', 'value.v'],
+    ['hash not hex', withValue({ hash: 'xyz' }), 'invalid-field', 'value.hash'],
+    ['hash upper case', withValue({ hash: HASH.toUpperCase() }), 'invalid-field', 'value.hash'],
+    ['negative size', withValue({ size: -1 }), 'invalid-field', 'value.size'],
+    ['fractional size', withValue({ size: 1.5 }), 'invalid-field', 'value.size'],
+    ['mode with type bits', withValue({ mode: 0o100644 }), 'invalid-field', 'value.mode'],
+    ['missing mtime', withValue({ mtimeMs: undefined }), 'invalid-field', 'value.mtimeMs'],
+    ['unexpected field', withValue({ extra: 1 }), 'invalid-field', 'value'],
+    ['seq not decimal', withValue({ seq: '0x10' }), 'invalid-field', 'value.seq'],
+    ['seq beyond 2^53', withValue({ seq: '9007199254740993' }), 'invalid-field', 'value.seq'],
+    ['bad source', withValue({ source: 'a b' }), 'invalid-field', 'value.source'],
+    ['path differs from key', withValue({ path: 'other' }), 'mismatch', 'value.path'],
+    ['unsafe path in value', withValue({ path: '../x' }), 'invalid-field', 'value.path'],
+    ['seq differs from header', withValue({ seq: '5' }), 'mismatch', 'value.seq'],
+    ['source differs from header', withValue({ source: 'other' }), 'mismatch', 'value.source'],
+    ['missing seq header', (r) => delete r.headers!.seq, 'invalid-header', 'headers.seq'],
+    ['bad version header', (r) => (r.headers!.v = Buffer.from('9')), 'invalid-header', 'headers.v'],
+    ['bad ts header', (r) => (r.headers!.ts = Buffer.from('soon')), 'invalid-header', 'headers.ts'],
+    ['header not UTF-8', (r) => (r.headers!.source = Buffer.from([0xff])), 'invalid-header', 'headers.source'],
+  ];
+  for (const [name, change, code, field] of cases) {
+    const error = decodeWith(change);
+    assert.ok(error instanceof RecordError, name);
+    assert.equal(error.code, code, name);
+    assert.equal(error.field, field, name);
+  }
+});
+
+test('symlink targets and dir modes are validated', () => {
+  assert.equal(decodeWith(withValue({ target: '' }), EVENTS[2]!).field, 'value.target');
+  assert.equal(decodeWith(withValue({ target: 'a\0b' }), EVENTS[2]!).field, 'value.target');
+  assert.equal(decodeWith(withValue({ mode: -1 }), EVENTS[1]!).field, 'value.mode');
+});
+
+test('a tombstone needs valid headers too', () => {
+  const error = decodeWith((r) => (r.headers!.seq = Buffer.from('-1')), EVENTS[3]!);
+  assert.equal(error.field, 'headers.seq');
+});
+
+test('the checked-in JSON Schema is up to date (npm run schema:export)', () => {
+  const checkedIn = readFileSync(new URL('../../schemas/event.schema.json', import.meta.url), 'utf8');
+  assert.equal(checkedIn, eventJsonSchemaText());
+});
