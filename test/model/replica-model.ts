@@ -1,0 +1,101 @@
+// An in-memory replica: the real MemoryAppliedIndex plus a filesystem model that
+// refuses what a real filesystem refuses (mkdir over a file, rmdir of a non-empty
+// directory, writing under a missing parent...), so an impossible plan fails loudly.
+import type { EntryState, MirrorEvent } from '../../schemas/event.ts';
+import { isBelow, parentOf, type RelPath } from '../../schemas/rel-path.ts';
+import { MemoryAppliedIndex } from '../../services/applier/adapters/memory-applied-index.ts';
+import { decide } from '../../services/applier/domain/decide.ts';
+import { IMPLICIT_DIR_MODE, type Step } from '../../services/applier/domain/plan.ts';
+
+export class ReplicaModel {
+  readonly index = new MemoryAppliedIndex();
+  private readonly fs = new Map<string, EntryState>();
+
+  deliver(event: MirrorEvent): void {
+    for (const step of decide(event, this.index).steps) this.execute(step, event);
+  }
+
+  /** What a tombstone clean-up does: the applier does not keep deletes forever. */
+  forgetTombstones(): void {
+    this.index.pruneTombstones(Number.POSITIVE_INFINITY);
+  }
+
+  snapshot(): Map<string, EntryState> {
+    return new Map(this.fs);
+  }
+
+  /** Every present index entry matches the filesystem, and every file is indexed. */
+  checkIndexMatchesFs(): string | undefined {
+    for (const [path, entry] of this.index.entries()) {
+      const node = this.fs.get(path);
+      if (entry.kind === 'absent') {
+        if (node !== undefined) return `${JSON.stringify(path)} is indexed absent but holds a ${node.kind}`;
+      } else if (node?.kind !== entry.kind) {
+        return `${JSON.stringify(path)} is indexed ${entry.kind} but holds ${node?.kind ?? 'nothing'}`;
+      }
+    }
+    for (const path of this.fs.keys()) {
+      const entry = this.index.get(path as RelPath);
+      if (entry === undefined || entry.kind === 'absent') return `${JSON.stringify(path)} exists but is not indexed`;
+    }
+    return undefined;
+  }
+
+  private execute(step: Step, event: MirrorEvent): void {
+    const fail = (why: string) => {
+      throw new Error(`step ${JSON.stringify(step)} for event ${JSON.stringify(event)}: ${why}`);
+    };
+    const { path } = step;
+    const node = this.fs.get(path);
+    const parentIsDir = () => parentOf(path) === '' || this.fs.get(parentOf(path))?.kind === 'dir';
+    switch (step.op) {
+      case 'mkdir':
+        if (!parentIsDir()) fail('parent is not a directory');
+        if (node !== undefined) fail(`path holds a ${node.kind}`);
+        this.fs.set(path, { kind: 'dir', mode: step.mode ?? IMPLICIT_DIR_MODE });
+        return;
+      case 'chmod':
+        if (node?.kind !== 'dir' && node?.kind !== 'file') fail('nothing to chmod');
+        this.fs.set(path, { ...(node as { kind: 'dir'; mode: number }), mode: step.mode });
+        return;
+      case 'write':
+        if (!parentIsDir()) fail('parent is not a directory');
+        if (node?.kind === 'dir') fail('path is a directory');
+        this.fs.set(path, { kind: 'file', hash: step.hash, size: step.size, mode: step.mode, mtimeMs: step.mtimeMs });
+        return;
+      case 'set-meta':
+        if (node?.kind !== 'file') fail('not a file');
+        this.fs.set(path, { ...(node as Extract<EntryState, { kind: 'file' }>), mode: step.mode, mtimeMs: step.mtimeMs });
+        return;
+      case 'symlink':
+        if (!parentIsDir()) fail('parent is not a directory');
+        if (node?.kind === 'dir') fail('path is a directory');
+        this.fs.set(path, { kind: 'symlink', target: step.target });
+        return;
+      case 'unlink':
+        if (node?.kind !== 'file' && node?.kind !== 'symlink') fail(`cannot unlink ${node?.kind ?? 'nothing'}`);
+        this.fs.delete(path);
+        return;
+      case 'remove-tree':
+        if (node?.kind !== 'dir') fail('not a directory');
+        this.fs.delete(path);
+        for (const other of [...this.fs.keys()]) if (isBelow(other, path)) this.fs.delete(other);
+        return;
+      case 'rmdir':
+        if (node?.kind !== 'dir') fail('not a directory');
+        if ([...this.fs.keys()].some((other) => isBelow(other, path))) fail('directory not empty');
+        this.fs.delete(path);
+        return;
+      case 'record':
+        this.index.record(path, step.entry);
+        return;
+      case 'forget-below':
+        this.index.forgetBelow(path);
+        return;
+      default: {
+        const unknown: never = step;
+        fail(`unknown step ${JSON.stringify(unknown)}`);
+      }
+    }
+  }
+}
