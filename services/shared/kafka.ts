@@ -1,0 +1,218 @@
+// Kafka client setup and the topics mirrorlog depends on. The events topic must be
+// compacted with a lag (it holds the complete tree plus the recent history) and its
+// partition count never changes (a path's partition is derived from it), so both
+// are enforced here rather than trusted to whoever created the topic.
+import kafkajs from 'kafkajs';
+import type { Admin, ITopicConfig, Kafka, RetryOptions as KafkaRetryOptions } from 'kafkajs';
+import { kafkaLogCreator, kafkaLogLevelFor } from './logger.ts';
+import type { Logger } from './logger.ts';
+import { retry } from './retry.ts';
+
+// kafkajs' CommonJS exports are only partly visible as ESM named exports.
+const { Kafka: KafkaClient, ConfigResourceTypes } = kafkajs;
+
+const DAY_MS = 24 * 3600 * 1000;
+
+/**
+ * kafkajs gives up after 5 retries (~10 s) by default: a broker restart would then
+ * crash every service. Retry with capped backoff until it comes back (kafkajs itself
+ * uses MAX_SAFE_INTEGER as "forever" for the idempotent producer).
+ */
+export const KAFKA_RETRY: KafkaRetryOptions = {
+  initialRetryTime: 300,
+  maxRetryTime: 30_000,
+  multiplier: 2,
+  factor: 0.2,
+  retries: Number.MAX_SAFE_INTEGER,
+};
+
+export interface CreateKafkaOptions {
+  readonly brokers: readonly string[];
+  /** Shows in broker logs and quotas, e.g. `mirrorlog-producer-<source>`. */
+  readonly clientId: string;
+  readonly logger: Logger;
+  readonly retry?: KafkaRetryOptions;
+}
+
+/**
+ * A kafkajs client logging through pino. Producers and consumers made from it should
+ * pass `allowAutoTopicCreation: false`: a broker with auto-creation on would otherwise
+ * create a mistyped topic uncompacted, with the broker's default partition count.
+ */
+export function createKafka(options: CreateKafkaOptions): Kafka {
+  return new KafkaClient({
+    clientId: options.clientId,
+    brokers: [...options.brokers],
+    logLevel: kafkaLogLevelFor(options.logger),
+    logCreator: kafkaLogCreator(options.logger),
+    connectionTimeout: 3000,
+    requestTimeout: 30_000,
+    retry: { ...KAFKA_RETRY, ...options.retry },
+  });
+}
+
+/** The existing topic cannot serve the configuration: changing it would break the log's contract. */
+export class TopicMismatchError extends Error {
+  constructor(
+    readonly topic: string,
+    readonly setting: string,
+    readonly expected: string,
+    readonly actual: string,
+    hint: string,
+  ) {
+    super(`topic '${topic}' has ${setting} ${actual}, but ${expected} is required: ${hint}`);
+    this.name = 'TopicMismatchError';
+  }
+}
+
+export interface EventsTopicSpec {
+  readonly topic: string;
+  readonly partitions: number;
+  /** How long every change stays in the log before compaction may drop it. */
+  readonly historyWindowMs: number;
+  /** Default -1: the broker's `default.replication.factor`. */
+  readonly replicationFactor?: number;
+}
+
+/** A topic setting that differs from what mirrorlog would create: reported, not changed. */
+export interface ConfigDrift {
+  readonly name: string;
+  readonly expected: string;
+  readonly actual: string | undefined;
+}
+
+export interface EnsureTopicResult {
+  readonly created: boolean;
+  readonly drift: readonly ConfigDrift[];
+}
+
+/** The topic configuration the design requires for a history window. */
+export function eventsTopicConfig(historyWindowMs: number): Record<string, string> {
+  return {
+    'cleanup.policy': 'compact',
+    'min.compaction.lag.ms': String(historyWindowMs),
+    'delete.retention.ms': String(historyWindowMs),
+    // Compaction only cleans closed segments; the broker default (7 days) would keep a
+    // quiet topic's whole recent log uncompacted. A floor avoids a flood of tiny segments.
+    'segment.ms': String(Math.min(Math.max(historyWindowMs, 60_000), DAY_MS)),
+  };
+}
+
+function isUnknownTopic(error: unknown): boolean {
+  return (error as { type?: unknown } | null)?.type === 'UNKNOWN_TOPIC_OR_PARTITION';
+}
+
+async function partitionCount(admin: Admin, topic: string): Promise<number | undefined> {
+  try {
+    const { topics } = await admin.fetchTopicMetadata({ topics: [topic] });
+    return topics.find((entry) => entry.name === topic)?.partitions.length;
+  } catch (error) {
+    if (isUnknownTopic(error)) return undefined;
+    throw error;
+  }
+}
+
+/** The current values of `names` on `topic`. */
+export async function describeTopicConfig(admin: Admin, topic: string, names: readonly string[]): Promise<Map<string, string | undefined>> {
+  const response = await admin.describeConfigs({
+    resources: [{ type: ConfigResourceTypes.TOPIC, name: topic, configNames: [...names] }],
+    includeSynonyms: false,
+  });
+  const entries = response.resources.find((resource) => resource.resourceName === topic)?.configEntries ?? [];
+  return new Map(entries.map((entry) => [entry.configName, entry.configValue ?? undefined]));
+}
+
+/**
+ * Creates `topic` unless it exists (two processes racing are fine). Returns whether it
+ * was created. `verify` throws TopicMismatchError for what cannot be tolerated and
+ * returns the rest as drift.
+ */
+async function createUnlessExists(admin: Admin, config: ITopicConfig, verify: (partitions: number) => Promise<readonly ConfigDrift[]>): Promise<EnsureTopicResult> {
+  let existing = await partitionCount(admin, config.topic);
+  if (existing === undefined) {
+    const created = await admin.createTopics({ topics: [config], waitForLeaders: true });
+    if (created) return { created: true, drift: [] };
+    // TOPIC_ALREADY_EXISTS: another process won the race; its metadata may lag a moment.
+    existing = await retry(
+      async () => {
+        const count = await partitionCount(admin, config.topic);
+        if (count === undefined || count === 0) throw new Error(`topic '${config.topic}' exists but has no metadata yet`);
+        return count;
+      },
+      { retries: 20, minDelayMs: 50, maxDelayMs: 500 },
+    );
+  }
+  return { created: false, drift: await verify(existing) };
+}
+
+/**
+ * Ensures the events topic exists, compacted with the history window. An existing
+ * topic must have exactly `partitions` partitions and a compacting cleanup policy
+ * (TopicMismatchError otherwise); other differing settings come back as `drift`,
+ * for the caller to log, since changing them on a live topic is an operator decision.
+ */
+export async function ensureTopic(admin: Admin, spec: EventsTopicSpec): Promise<EnsureTopicResult> {
+  const wanted = eventsTopicConfig(spec.historyWindowMs);
+  const config: ITopicConfig = {
+    topic: spec.topic,
+    numPartitions: spec.partitions,
+    replicationFactor: spec.replicationFactor ?? -1,
+    configEntries: Object.entries(wanted).map(([name, value]) => ({ name, value })),
+  };
+  return createUnlessExists(admin, config, async (partitions) => {
+    if (partitions !== spec.partitions) {
+      throw new TopicMismatchError(
+        spec.topic,
+        'partition count',
+        String(spec.partitions),
+        String(partitions),
+        `the count is fixed at creation (a path's partition depends on it); set --partitions ${partitions} (MIRRORLOG_PARTITIONS), or use a new topic re-seeded from the producer index`,
+      );
+    }
+    const actual = await describeTopicConfig(admin, spec.topic, Object.keys(wanted));
+    const policy = actual.get('cleanup.policy') ?? '';
+    if (!policy.split(',').includes('compact')) {
+      throw new TopicMismatchError(
+        spec.topic,
+        'cleanup.policy',
+        'compact',
+        policy || '(unknown)',
+        'without compaction the log loses the current tree once retention expires; fix the topic (kafka-configs --alter) or use another topic',
+      );
+    }
+    return Object.entries(wanted)
+      .filter(([name, value]) => actual.get(name) !== value)
+      .map(([name, expected]) => ({ name, expected, actual: actual.get(name) }));
+  });
+}
+
+export const DEAD_LETTER_RETENTION_MS = 30 * DAY_MS;
+
+/**
+ * Ensures a replica's dead-letter topic: events the applier could not apply, kept for
+ * inspection and replay. One partition: dead letters are rare, their order across
+ * directories does not matter, and one offset sequence is the simplest to inspect and
+ * replay. Plain time retention (not compaction): every failure is kept, even several
+ * for one path, and the topic cannot grow without bound.
+ */
+export async function ensureDeadLetterTopic(
+  admin: Admin,
+  topic: string,
+  options: { retentionMs?: number; replicationFactor?: number } = {},
+): Promise<EnsureTopicResult> {
+  const retentionMs = String(options.retentionMs ?? DEAD_LETTER_RETENTION_MS);
+  const config: ITopicConfig = {
+    topic,
+    numPartitions: 1,
+    replicationFactor: options.replicationFactor ?? -1,
+    configEntries: [
+      { name: 'cleanup.policy', value: 'delete' },
+      { name: 'retention.ms', value: retentionMs },
+    ],
+  };
+  // Any partition count works for dead letters; only report differing retention.
+  return createUnlessExists(admin, config, async () => {
+    const actual = await describeTopicConfig(admin, topic, ['retention.ms']);
+    return actual.get('retention.ms') === retentionMs ? [] : [{ name: 'retention.ms', expected: retentionMs, actual: actual.get('retention.ms') }];
+  });
+}
