@@ -1,6 +1,7 @@
 // The `mirrorlog` command: dispatches to one module per subcommand, loaded lazily so
 // `mirrorlog stack status` does not pay for the producer's native watcher.
 import { CliError } from '../shared/errors.ts';
+import { runMain } from '../shared/run-main.ts';
 
 type Command = { summary: string; load: () => Promise<{ run(argv: string[]): Promise<number> }> };
 
@@ -34,17 +35,4 @@ async function main(argv: string[]): Promise<number> {
   return module.run(rest);
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (error: unknown) => {
-    if (error instanceof CliError) {
-      process.stderr.write(`mirrorlog: ${error.message}\n`);
-      process.exitCode = error.exitCode;
-    } else {
-      process.stderr.write(`mirrorlog: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-      process.exitCode = 1;
-    }
-  },
-);
+runMain(() => main(process.argv.slice(2)));

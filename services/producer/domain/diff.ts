@@ -36,6 +36,15 @@ export function needsHash(indexed: Fingerprint | undefined, now: Fingerprint): b
 }
 
 /**
+ * Whether a file indexed as `state` may hold other bytes now. Entries rebuilt from the
+ * topic have no fingerprint: then size + mtime decide, as rsync's quick check does.
+ */
+export function fileMayHaveChanged(state: { size: number; mtimeMs: number }, indexed: Fingerprint | undefined, now: Fingerprint): boolean {
+  if (indexed === undefined) return state.size !== now.size || state.mtimeMs !== Math.trunc(now.mtimeMs);
+  return needsHash(indexed, now);
+}
+
+/**
  * The changes for `path`. When it disappears or stops being a directory, whatever the
  * index holds below it is deleted first (deepest first), so each of those deletes gets a
  * lower seq than the path's own change, which is what the applier's rules 2 and 4

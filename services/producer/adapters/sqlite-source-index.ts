@@ -1,0 +1,173 @@
+// The producer's index: per path, what was last published (state + seq) and the stat
+// fingerprint it was read with, plus the last seq issued. It is what lets a restart
+// reconcile by one local walk instead of re-publishing the tree. SQLite (WAL) keeps it
+// on disk; nothing here holds the whole index in memory.
+import Database from 'better-sqlite3';
+import type { EntryState } from '../../../schemas/event.ts';
+import { parentOf, type RelPath } from '../../../schemas/rel-path.ts';
+import type { Fingerprint } from '../domain/diff.ts';
+
+export type IndexedEntry = {
+  path: RelPath;
+  state: EntryState;
+  seq: number;
+  /** Unknown for entries rebuilt from the topic: then size + mtime decide (rsync's quick check). */
+  fingerprint: Fingerprint | undefined;
+};
+
+type Row = {
+  path: string;
+  kind: 'file' | 'dir' | 'symlink';
+  mode: number | null;
+  size: number | null;
+  mtime_ms: number | null;
+  hash: string | null;
+  target: string | null;
+  seq: number;
+  ino: number | null;
+  fp_mtime_ms: number | null;
+  fp_ctime_ms: number | null;
+};
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS entries (
+  path TEXT PRIMARY KEY,
+  parent TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  mode INTEGER,
+  size INTEGER,
+  mtime_ms INTEGER,
+  hash TEXT,
+  target TEXT,
+  seq INTEGER NOT NULL,
+  ino INTEGER,
+  fp_mtime_ms REAL,
+  fp_ctime_ms REAL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS entries_parent ON entries(parent);
+CREATE INDEX IF NOT EXISTS entries_hash ON entries(hash) WHERE hash IS NOT NULL;
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+`;
+
+const COLUMNS = 'path, kind, mode, size, mtime_ms, hash, target, seq, ino, fp_mtime_ms, fp_ctime_ms';
+
+function toEntry(row: Row): IndexedEntry {
+  let state: EntryState;
+  if (row.kind === 'file') state = { kind: 'file', size: row.size!, mode: row.mode!, mtimeMs: row.mtime_ms!, hash: row.hash! };
+  else if (row.kind === 'dir') state = { kind: 'dir', mode: row.mode! };
+  else state = { kind: 'symlink', target: row.target! };
+  const fingerprint = row.ino === null ? undefined : { ino: row.ino, size: row.size!, mtimeMs: row.fp_mtime_ms!, ctimeMs: row.fp_ctime_ms! };
+  return { path: row.path as RelPath, state, seq: row.seq, fingerprint };
+}
+
+export class SqliteSourceIndex {
+  private readonly db: Database.Database;
+  private readonly statements;
+
+  constructor(file: string) {
+    this.db = new Database(file);
+    this.db.pragma('journal_mode = WAL');
+    // A crash may lose the last transactions but never corrupts: lost entries are
+    // found again by the reconcile at start and republished (idempotent downstream).
+    this.db.pragma('synchronous = NORMAL');
+    this.db.pragma('cache_size = -32000');
+    this.db.exec(SCHEMA);
+    this.statements = {
+      get: this.db.prepare<[string], Row>(`SELECT ${COLUMNS} FROM entries WHERE path = ?`),
+      children: this.db.prepare<[string], Row>(`SELECT ${COLUMNS} FROM entries WHERE parent = ?`),
+      below: this.db.prepare<[string, string], { path: string }>('SELECT path FROM entries WHERE path > ? AND path < ?'),
+      all: this.db.prepare<[], { path: string }>('SELECT path FROM entries'),
+      hasHash: this.db.prepare<[string], { one: number }>('SELECT 1 AS one FROM entries WHERE hash = ? LIMIT 1'),
+      put: this.db.prepare(
+        `INSERT OR REPLACE INTO entries (path, parent, kind, mode, size, mtime_ms, hash, target, seq, ino, fp_mtime_ms, fp_ctime_ms)
+         VALUES (@path, @parent, @kind, @mode, @size, @mtime_ms, @hash, @target, @seq, @ino, @fp_mtime_ms, @fp_ctime_ms)`,
+      ),
+      remove: this.db.prepare<[string]>('DELETE FROM entries WHERE path = ?'),
+      count: this.db.prepare<[], { kind: string; n: number }>('SELECT kind, count(*) AS n FROM entries GROUP BY kind'),
+      getMeta: this.db.prepare<[string], { value: string }>('SELECT value FROM meta WHERE key = ?'),
+      setMeta: this.db.prepare<[string, string]>('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)'),
+    };
+  }
+
+  get(path: RelPath): IndexedEntry | undefined {
+    const row = this.statements.get.get(path);
+    return row === undefined ? undefined : toEntry(row);
+  }
+
+  /** The entries directly inside `dir` ('' for the root). */
+  children(dir: string): IndexedEntry[] {
+    return this.statements.children.all(dir).map(toEntry);
+  }
+
+  /** Paths strictly below `dir`. SQLite compares text bytewise, so a '/'..'0' range is the subtree. */
+  below(dir: string): RelPath[] {
+    if (dir === '') return this.statements.all.all().map((r) => r.path as RelPath);
+    return this.statements.below.all(`${dir}/`, `${dir}0`).map((r) => r.path as RelPath);
+  }
+
+  hasHash(hash: string): boolean {
+    return this.statements.hasHash.get(hash) !== undefined;
+  }
+
+  put(path: RelPath, state: EntryState, seq: number, fingerprint: Fingerprint | undefined): void {
+    this.statements.put.run({
+      path,
+      parent: parentOf(path),
+      kind: state.kind,
+      mode: state.kind === 'symlink' ? null : state.mode,
+      size: state.kind === 'file' ? state.size : null,
+      mtime_ms: state.kind === 'file' ? state.mtimeMs : null,
+      hash: state.kind === 'file' ? state.hash : null,
+      target: state.kind === 'symlink' ? state.target : null,
+      seq,
+      ino: fingerprint?.ino ?? null,
+      fp_mtime_ms: fingerprint?.mtimeMs ?? null,
+      fp_ctime_ms: fingerprint?.ctimeMs ?? null,
+    });
+  }
+
+  remove(path: RelPath): void {
+    this.statements.remove.run(path);
+  }
+
+  counts(): Record<'file' | 'dir' | 'symlink', number> {
+    const result = { file: 0, dir: 0, symlink: 0 };
+    for (const { kind, n } of this.statements.count.all()) result[kind as keyof typeof result] = n;
+    return result;
+  }
+
+  getMeta(key: string): string | undefined {
+    return this.statements.getMeta.get(key)?.value;
+  }
+
+  setMeta(key: string, value: string): void {
+    this.statements.setMeta.run(key, value);
+  }
+
+  /**
+   * Opens a transaction that stays open across the await of a Kafka send: changes are
+   * visible to this connection at once (later diffs see them) and become durable only
+   * with `commit`, after the broker acknowledged them.
+   */
+  begin(): void {
+    if (!this.db.inTransaction) this.db.exec('BEGIN');
+  }
+
+  commit(): void {
+    if (this.db.inTransaction) this.db.exec('COMMIT');
+  }
+
+  rollback(): void {
+    if (this.db.inTransaction) this.db.exec('ROLLBACK');
+  }
+
+  /** Runs `fn` in one transaction (committed when it returns, rolled back if it throws). */
+  transaction<T>(fn: () => T): T {
+    return this.db.transaction(fn)();
+  }
+
+  close(): void {
+    this.rollback();
+    this.db.close();
+  }
+}

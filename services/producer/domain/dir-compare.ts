@@ -1,0 +1,48 @@
+// Which children of a directory need examining, from its listing and what the index
+// holds for it. Pure: the caller lists, lstats and queries.
+import { fileMayHaveChanged, type Fingerprint } from './diff.ts';
+
+export type IndexedChild = { name: string; kind: 'file' | 'dir' | 'symlink'; fingerprint: Fingerprint | undefined; size?: number; mtimeMs?: number; mode?: number; target?: string };
+export type ListedChild = { name: string; kind: 'file' | 'dir' | 'symlink' | 'special'; mode?: number; fingerprint?: Fingerprint; target?: string };
+
+/**
+ * Names-only comparison (a cheap check after a lost event): children that appeared or
+ * vanished. With `listed` stats (a full reconcile), also children whose kind, mode or
+ * stat fingerprint differ; directories present on both sides are returned separately
+ * so the caller can descend into them.
+ */
+export function compareDirectory(
+  indexed: Iterable<IndexedChild>,
+  listed: Iterable<ListedChild>,
+): { changed: string[]; subdirs: string[]; adopt: { name: string; fingerprint: Fingerprint }[] } {
+  const byName = new Map<string, IndexedChild>();
+  for (const child of indexed) byName.set(child.name, child);
+  const changed: string[] = [];
+  const subdirs: string[] = [];
+  // Unchanged files known without a fingerprint (index rebuilt from the topic): record it.
+  const adopt: { name: string; fingerprint: Fingerprint }[] = [];
+  for (const child of listed) {
+    const known = byName.get(child.name);
+    byName.delete(child.name);
+    if (known === undefined) {
+      if (child.kind !== 'special') changed.push(child.name);
+    } else if (child.kind === 'special' || child.kind !== known.kind) {
+      changed.push(child.name);
+    } else if (child.kind === 'dir') {
+      if (child.mode !== undefined && child.mode !== known.mode) changed.push(child.name);
+      subdirs.push(child.name);
+    } else if (child.kind === 'file' && child.fingerprint !== undefined) {
+      if (fileChanged(known, child.fingerprint, child.mode)) changed.push(child.name);
+      else if (known.fingerprint === undefined) adopt.push({ name: child.name, fingerprint: child.fingerprint });
+    } else if (child.kind === 'symlink' && child.target !== undefined && child.target !== known.target) {
+      changed.push(child.name);
+    }
+  }
+  for (const name of byName.keys()) changed.push(name);
+  return { changed, subdirs, adopt };
+}
+
+function fileChanged(known: IndexedChild, now: Fingerprint, mode: number | undefined): boolean {
+  if (mode !== undefined && mode !== known.mode) return true;
+  return fileMayHaveChanged({ size: known.size ?? -1, mtimeMs: known.mtimeMs ?? -1 }, known.fingerprint, now);
+}

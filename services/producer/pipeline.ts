@@ -1,0 +1,239 @@
+// The producer's loop: hint → (quiet window) → examine + upload (N workers) → publish
+// (one ordered stage) → index. A path is in at most one stage at a time; a hint for a
+// path already in flight is kept and replayed once it is published. Memory is bounded:
+// workers stop taking hints while too much waits to be published, and past a limit
+// hints are dropped and a reconcile is requested instead (the index and the walk then
+// find everything that changed meanwhile).
+import type { Logger } from '../shared/logger.ts';
+import { HintQueue } from './domain/hint-queue.ts';
+import type { Examiner, Observation } from './examiner.ts';
+import type { ProducerMetrics } from './metrics.ts';
+import type { PublishStage } from './publish-stage.ts';
+
+export type PipelineOptions = {
+  quietMs: number;
+  workers: number;
+  /** Examined-but-unpublished paths tolerated before workers pause. */
+  maxPending: number;
+  /** Queued hints tolerated before new ones are dropped in favour of a reconcile. */
+  maxHints: number;
+  maxBatch: number;
+};
+
+const MAX_DELAY_FACTOR = 25;
+const MAX_RETRY_DELAY_MS = 10_000;
+
+export class Pipeline {
+  private readonly hints: HintQueue;
+  private readonly inFlight = new Set<string>();
+  private readonly hintedAgain = new Set<string>();
+  private readonly attempts = new Map<string, number>();
+  private ready: Observation[] = [];
+  private running = false;
+  private waiters: (() => void)[] = [];
+  private idleWaiters: (() => void)[] = [];
+  private loops: Promise<void>[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private timerDue = Number.POSITIVE_INFINITY;
+  private droppedHints = false;
+  private abandoned = false;
+
+  constructor(
+    private readonly examiner: Examiner,
+    private readonly publisher: PublishStage,
+    private readonly options: PipelineOptions,
+    private readonly metrics: ProducerMetrics,
+    private readonly logger: Logger,
+    private readonly now: () => number = Date.now,
+    /** Called when hints had to be dropped: the caller schedules a reconcile. */
+    private readonly onHintsDropped: () => void = () => {},
+  ) {
+    this.hints = new HintQueue(options.quietMs, options.quietMs * MAX_DELAY_FACTOR);
+  }
+
+  hint(path: string, delayMs?: number): void {
+    if (this.inFlight.has(path)) {
+      this.hintedAgain.add(path);
+      return;
+    }
+    if (this.hints.size >= this.options.maxHints && !this.hints.has(path)) {
+      if (!this.droppedHints) {
+        this.droppedHints = true;
+        this.logger.warn({ queued: this.hints.size }, 'too many changes queued; dropping hints until a reconcile catches up');
+        this.onHintsDropped();
+      }
+      return;
+    }
+    this.hints.add(path, this.now(), delayMs);
+    this.armTimer();
+  }
+
+  start(): void {
+    this.running = true;
+    for (let i = 0; i < this.options.workers; i++) this.loops.push(this.examineLoop());
+    this.loops.push(this.publishLoop());
+  }
+
+  /** Resolves when nothing is queued, examined or unpublished. */
+  whenIdle(): Promise<void> {
+    if (this.isIdle()) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /**
+   * Stops taking hints, finishes what is being examined and publishes what is ready.
+   * Gives up after `timeoutMs` (Kafka down): what was not published is then not in the
+   * index either, so the next start's reconcile publishes it.
+   */
+  async stop(timeoutMs = 15_000): Promise<boolean> {
+    this.running = false;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.wake();
+    let timer: NodeJS.Timeout | undefined;
+    const flushed = await Promise.race([
+      Promise.all(this.loops).then(() => true),
+      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs))),
+    ]);
+    clearTimeout(timer);
+    if (!flushed) {
+      this.abandoned = true;
+      this.logger.warn({ unpublished: this.ready.length }, 'stopping without publishing everything: the next start reconciles it');
+    }
+    return flushed;
+  }
+
+  /** Whether hints were dropped since the last call (a reconcile then covers them). */
+  takeDroppedHints(): boolean {
+    const dropped = this.droppedHints;
+    this.droppedHints = false;
+    return dropped;
+  }
+
+  private isIdle(): boolean {
+    return this.hints.size === 0 && this.inFlight.size === 0 && this.ready.length === 0;
+  }
+
+  private updateGauges(): void {
+    this.metrics.hintsQueued.set(this.hints.size);
+    this.metrics.pendingPublish.set(this.ready.length);
+    this.metrics.inFlight.set(this.inFlight.size);
+    if (this.isIdle() && this.idleWaiters.length > 0) {
+      const waiters = this.idleWaiters;
+      this.idleWaiters = [];
+      for (const resolve of waiters) resolve();
+    }
+  }
+
+  private wake(): void {
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const resolve of waiters) resolve();
+  }
+
+  /** Waits for a wake-up, or until the next hint falls due. */
+  private sleep(): Promise<void> {
+    return new Promise((resolve) => {
+      this.waiters.push(resolve);
+      this.armTimer();
+    });
+  }
+
+  /** One timer, always set for the earliest due hint. */
+  private armTimer(): void {
+    const due = this.hints.nextDue();
+    if (due === undefined || due >= this.timerDue) return;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timerDue = due;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.timerDue = Number.POSITIVE_INFINITY;
+      this.wake();
+    }, Math.max(0, due - this.now()));
+  }
+
+  private async examineLoop(): Promise<void> {
+    while (this.running) {
+      if (this.ready.length + this.inFlight.size >= this.options.maxPending) {
+        await this.sleep();
+        continue;
+      }
+      const [next] = this.hints.takeDue(this.now(), 1);
+      if (next === undefined) {
+        this.updateGauges();
+        await this.sleep();
+        continue;
+      }
+      await this.examineOne(next.path, next.firstHintAt);
+      this.updateGauges();
+    }
+  }
+
+  private async examineOne(path: string, firstHintAt: number): Promise<void> {
+    if (this.inFlight.has(path)) {
+      this.hintedAgain.add(path);
+      return;
+    }
+    this.inFlight.add(path);
+    let retry = false;
+    try {
+      const result = await this.examiner.examine(path, firstHintAt);
+      if (result.kind === 'observed') {
+        this.attempts.delete(path);
+        this.ready.push(result.observation);
+        this.wake();
+        return;
+      }
+      retry = result.kind === 'retry';
+    } catch (error) {
+      this.metrics.errors.inc({ kind: 'examine' });
+      this.logger.warn({ err: error, path }, 'examining a path failed; retrying');
+      retry = true;
+    }
+    this.inFlight.delete(path);
+    this.wake();
+    if (retry) {
+      const attempt = (this.attempts.get(path) ?? 0) + 1;
+      this.attempts.set(path, attempt);
+      this.hints.add(path, this.now(), Math.min(MAX_RETRY_DELAY_MS, this.options.quietMs * 2 ** attempt));
+    } else {
+      this.attempts.delete(path);
+      this.replayHint(path);
+    }
+  }
+
+  private replayHint(path: string): void {
+    if (this.hintedAgain.delete(path)) this.hint(path);
+  }
+
+  private async publishLoop(): Promise<void> {
+    let failures = 0;
+    for (;;) {
+      if (this.ready.length === 0) {
+        // Stopping: done once nothing examined is left to publish.
+        if (!this.running && this.inFlight.size === 0) break;
+        await this.sleep();
+        continue;
+      }
+      const batch = this.ready.slice(0, this.options.maxBatch);
+      try {
+        await this.publisher.publish(batch);
+        failures = 0;
+      } catch (error) {
+        if (this.abandoned) return;
+        failures++;
+        this.metrics.errors.inc({ kind: 'publish' });
+        this.logger.warn({ err: error, batch: batch.length, failures }, 'publishing failed; retrying');
+        await new Promise((resolve) => setTimeout(resolve, Math.min(MAX_RETRY_DELAY_MS, 100 * 2 ** failures)));
+        continue;
+      }
+      this.ready = this.ready.slice(batch.length);
+      for (const { path } of batch) {
+        this.inFlight.delete(path);
+        this.replayHint(path);
+      }
+      this.updateGauges();
+      this.wake();
+    }
+  }
+}

@@ -1,0 +1,185 @@
+// The producer service: wires the watcher, examiner, pipeline, reconciler, index, store
+// and Kafka together. Start-up order matters: the watcher subscribes while the first
+// reconcile walks, so nothing changed during the walk is missed, and the service is
+// ready once both are done and everything found is published.
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { ProducerConfig } from '../../schemas/config.ts';
+import type { ContentStore } from '../shared/content-store.ts';
+import { defaultStateDir, redactConfig } from '../shared/config.ts';
+import { CliError } from '../shared/errors.ts';
+import { startServiceHttp, type ServiceHttp } from '../shared/http-server.ts';
+import { createKafka, ensureTopic } from '../shared/kafka.ts';
+import { createLogger, type Logger } from '../shared/logger.ts';
+import { S3ContentStore, s3OptionsFromConfig } from '../shared/s3-content-store.ts';
+import { inotifyWarnings, readInotifyLimits } from './adapters/inotify-limits.ts';
+import { KafkaPublisher } from './adapters/kafka-publisher.ts';
+import { SqliteSourceIndex } from './adapters/sqlite-source-index.ts';
+import { TreeWatcher } from './adapters/tree-watcher.ts';
+import { createExcluder } from './domain/exclude.ts';
+import { SeqClock } from './domain/seq-clock.ts';
+import { Examiner } from './examiner.ts';
+import { INDEX_COMPLETE_KEY, rebuildIndexFromTopic } from './index-rebuild.ts';
+import { createProducerMetrics, type ProducerMetrics } from './metrics.ts';
+import { Pipeline } from './pipeline.ts';
+import { LAST_SEQ_KEY, PublishStage } from './publish-stage.ts';
+import { Reconciler } from './reconciler.ts';
+import { checkIndexOwner } from './state-dir.ts';
+import { Uploader } from './uploader.ts';
+
+export const DEFAULT_PRODUCER_METRICS_PORT = 9464;
+
+export type ProducerHandle = {
+  readonly source: string;
+  readonly metrics: ProducerMetrics;
+  /** The health/metrics port (useful with --metrics-port 0). */
+  readonly port: number;
+  /** Resolves once watching, reconciled and caught up. */
+  readonly ready: Promise<void>;
+  /** Resolves when nothing is waiting to be examined or published. */
+  whenIdle(): Promise<void>;
+  stop(): Promise<void>;
+};
+
+/** A stable id for a root on this host: `<hostname>-<8 hex of the root path>`. */
+export function defaultSourceId(root: string): string {
+  const host = os.hostname().replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 60) || 'host';
+  return `${host}-${createHash('sha256').update(root).digest('hex').slice(0, 8)}`;
+}
+
+function resolveRoot(root: string): string {
+  const resolved = path.resolve(root);
+  let stats: fs.Stats;
+  try {
+    stats = fs.statSync(resolved);
+  } catch {
+    throw new CliError(`--root ${resolved} does not exist`);
+  }
+  if (!stats.isDirectory()) throw new CliError(`--root ${resolved} is not a directory`);
+  return fs.realpathSync(resolved);
+}
+
+export async function startProducer(config: ProducerConfig, options: { logger?: Logger; store?: ContentStore } = {}): Promise<ProducerHandle> {
+  const root = resolveRoot(config.root);
+  const source = config.source ?? defaultSourceId(root);
+  const stateDir = path.resolve(config.stateDir ?? defaultStateDir(source));
+  if (stateDir === root || stateDir.startsWith(`${root}${path.sep}`)) {
+    throw new CliError(`--state-dir ${stateDir} is inside --root ${root}: the producer would watch its own index`);
+  }
+  fs.mkdirSync(stateDir, { recursive: true });
+  const logger = options.logger ?? createLogger({ level: config.logLevel, name: 'producer' });
+  logger.info({ config: redactConfig({ ...config, root, stateDir }), source }, 'producer starting');
+
+  const index = new SqliteSourceIndex(path.join(stateDir, 'index.db'));
+  checkIndexOwner(index, { topic: config.topic, source, root });
+  const metrics = createProducerMetrics();
+  const kafka = createKafka({ brokers: config.brokers, clientId: `mirrorlog-producer-${source}`, logger });
+  const admin = kafka.admin();
+  await admin.connect();
+  await ensureTopic(admin, { topic: config.topic, partitions: config.partitions, historyWindowMs: config.historyWindow });
+  const store = options.store ?? new S3ContentStore({ ...s3OptionsFromConfig(config), logger });
+  if (store instanceof S3ContentStore) await store.ensureBucket();
+  const publisher = new KafkaPublisher(kafka, config.topic);
+  await publisher.connect();
+
+  let lastSeq = Number(index.getMeta(LAST_SEQ_KEY) ?? 0);
+  if (index.getMeta(INDEX_COMPLETE_KEY) !== 'true') {
+    const rebuilt = await rebuildIndexFromTopic(kafka, config.topic, source, index, logger);
+    lastSeq = Math.max(lastSeq, rebuilt.maxSeq);
+    index.transaction(() => {
+      index.setMeta(LAST_SEQ_KEY, String(lastSeq));
+      index.setMeta(INDEX_COMPLETE_KEY, 'true');
+    });
+  }
+  const isExcluded = createExcluder(config.exclude);
+  const clock = new SeqClock(lastSeq, () => Date.now() * 1000);
+  let watcher: TreeWatcher | undefined;
+  let reconciler: Reconciler | undefined;
+  const hint = (p: string, delayMs?: number) => pipeline.hint(p, delayMs);
+  const examiner = new Examiner({
+    root,
+    index,
+    uploader: new Uploader(store, (hash) => index.hasHash(hash), metrics),
+    isExcluded,
+    metrics,
+    logger,
+    hint,
+    watchSubtree: (dir) => void watcher?.watchSubtree(dir).then(() => metrics.watcherSubscriptions.set(watcher?.subscriptionCount ?? 0)),
+  });
+  const publishStage = new PublishStage({ root, source, index, clock, send: (records) => publisher.send(records), metrics, now: Date.now, hint });
+  const pipeline = new Pipeline(
+    examiner,
+    publishStage,
+    { quietMs: config.quietWindow, workers: config.uploadConcurrency, maxPending: config.maxPending, maxHints: 500_000, maxBatch: 2000 },
+    metrics,
+    logger,
+    Date.now,
+    () => void reconciler?.run('dropped-hints'),
+  );
+  reconciler = new Reconciler({ root, index, isExcluded, hint, metrics, logger, rate: config.reconcileRate });
+  watcher = new TreeWatcher({
+    root,
+    ignore: config.exclude,
+    isExcluded,
+    logger,
+    onHints: (hints) => {
+      for (const { path: changed, type } of hints) {
+        if (type === 'delete') void watcher?.forget(changed);
+        pipeline.hint(changed);
+      }
+    },
+    onError: (error) => {
+      metrics.errors.inc({ kind: 'watcher' });
+      logger.warn({ err: error }, 'watcher error; reconciling');
+      void reconciler?.run('watcher-error');
+    },
+  });
+
+  let isReady = false;
+  const http: ServiceHttp = await startServiceHttp({
+    host: config.metricsHost,
+    port: config.metricsPort ?? DEFAULT_PRODUCER_METRICS_PORT,
+    registry: metrics.registry,
+    isReady: () => (isReady ? { ready: true } : { ready: false, reason: 'subscribing and reconciling' }),
+    logger,
+  });
+
+  pipeline.start();
+  const startedAt = Date.now();
+  const ready = (async () => {
+    await Promise.all([watcher.start().then(() => metrics.watcherSubscriptions.set(watcher.subscriptionCount)), reconciler.run('start')]);
+    await pipeline.whenIdle();
+    isReady = true;
+    const counts = index.counts();
+    metrics.indexEntries.set(counts.file + counts.dir + counts.symlink);
+    for (const warning of inotifyWarnings(readInotifyLimits(), counts.dir + 1)) logger.warn(warning);
+    logger.info({ seconds: (Date.now() - startedAt) / 1000, ...counts }, 'producer live: watching and caught up');
+  })();
+  ready.catch((error: unknown) => logger.error({ err: error }, 'producer failed to start'));
+  const periodic = setInterval(() => void reconciler?.run('periodic'), config.reconcileInterval);
+  periodic.unref();
+
+  let stopping: Promise<void> | undefined;
+  return {
+    source,
+    metrics,
+    port: http.port,
+    ready,
+    whenIdle: () => pipeline.whenIdle(),
+    stop: () =>
+      (stopping ??= (async () => {
+        logger.info('producer stopping');
+        clearInterval(periodic);
+        reconciler?.stop();
+        await watcher?.stop();
+        await pipeline.stop();
+        await publisher.disconnect();
+        await admin.disconnect();
+        index.close();
+        await http.close();
+        logger.info('producer stopped');
+      })()),
+  };
+}

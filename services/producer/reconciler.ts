@@ -1,0 +1,138 @@
+// The safety net: one walk of the tree compared with the index, directory by directory,
+// hinting every difference to the pipeline. Runs at start, after a watcher error, after
+// dropped hints and periodically. Synchronous lstat/readdir in short slices (a promise
+// per file costs 3x more), rate-limited, with progress in logs and metrics.
+import path from 'node:path';
+import { baseName, joinRel, type RelPath } from '../../schemas/rel-path.ts';
+import type { Logger } from '../shared/logger.ts';
+import type { SqliteSourceIndex } from './adapters/sqlite-source-index.ts';
+import { listDir, probe, readLinkTarget } from './adapters/source-fs.ts';
+import { compareDirectory, type IndexedChild, type ListedChild } from './domain/dir-compare.ts';
+import type { Excluder } from './domain/exclude.ts';
+import type { ProducerMetrics } from './metrics.ts';
+
+export type ReconcilerDeps = {
+  root: string;
+  index: SqliteSourceIndex;
+  isExcluded: Excluder;
+  hint: (path: string) => void;
+  metrics: ProducerMetrics;
+  logger: Logger;
+  /** Entries per second at most (the walk competes with the service for CPU and disk). */
+  rate: number;
+};
+
+export type ReconcileStats = { dirs: number; entries: number; differences: number; seconds: number };
+
+const SLICE_MS = 8;
+const PROGRESS_EVERY_MS = 5000;
+
+export class Reconciler {
+  private running: Promise<ReconcileStats> | undefined;
+  private again: string | undefined;
+  private stopped = false;
+
+  constructor(private readonly deps: ReconcilerDeps) {}
+
+  /** Starts a walk, or schedules one more after the current walk when one is running. */
+  run(trigger: string): Promise<ReconcileStats> {
+    if (this.running !== undefined) {
+      this.again = trigger;
+      return this.running;
+    }
+    this.running = this.walk(trigger).finally(() => {
+      this.running = undefined;
+      const again = this.again;
+      this.again = undefined;
+      if (again !== undefined && !this.stopped) void this.run(again);
+    });
+    return this.running;
+  }
+
+  stop(): void {
+    this.stopped = true;
+  }
+
+  private async walk(trigger: string): Promise<ReconcileStats> {
+    const { deps } = this;
+    const started = Date.now();
+    const stats = { dirs: 0, entries: 0, differences: 0 };
+    deps.metrics.reconcileRunning.set(1);
+    deps.logger.info({ trigger }, 'reconcile started');
+    let sliceStart = Date.now();
+    let lastProgress = sliceStart;
+    const pending: string[] = [''];
+    while (pending.length > 0 && !this.stopped) {
+      const dir = pending.pop()!;
+      this.compare(dir, pending, stats);
+      const now = Date.now();
+      if (now - sliceStart >= SLICE_MS) {
+        // Yield to the event loop; and hold back when faster than the allowed rate.
+        const ahead = (stats.entries / deps.rate) * 1000 - (now - started);
+        await new Promise((resolve) => (ahead > 0 ? setTimeout(resolve, Math.min(ahead, 1000)) : setImmediate(resolve)));
+        sliceStart = Date.now();
+      }
+      if (now - lastProgress >= PROGRESS_EVERY_MS) {
+        lastProgress = now;
+        deps.logger.info({ trigger, ...stats, entriesPerSecond: Math.round(stats.entries / ((now - started) / 1000)) }, 'reconcile progress');
+      }
+      deps.metrics.reconcileDirs.set(stats.dirs);
+      deps.metrics.reconcileEntries.set(stats.entries);
+      deps.metrics.reconcileDifferences.set(stats.differences);
+    }
+    const seconds = (Date.now() - started) / 1000;
+    deps.metrics.reconcileRunning.set(0);
+    deps.metrics.reconciles.inc({ trigger });
+    deps.metrics.lastReconcileSeconds.set(seconds);
+    deps.logger.info({ trigger, ...stats, seconds }, 'reconcile finished');
+    return { ...stats, seconds };
+  }
+
+  private compare(dir: string, pending: string[], stats: { dirs: number; entries: number; differences: number }): void {
+    const { deps } = this;
+    const abs = dir === '' ? deps.root : path.join(deps.root, dir);
+    const listing = listDir(abs);
+    stats.dirs++;
+    if (listing === undefined) {
+      if (dir !== '') {
+        deps.hint(dir);
+        stats.differences++;
+      }
+      return;
+    }
+    const listed: ListedChild[] = [];
+    for (const { name, kind } of listing.entries) {
+      const child = joinRel(dir, name);
+      if (deps.isExcluded(child)) continue;
+      stats.entries++;
+      if (kind === 'file' || kind === 'dir') {
+        const found = probe(path.join(abs, name));
+        if (found.kind === 'file') listed.push({ name, kind: 'file', mode: found.mode, fingerprint: found.fingerprint });
+        else if (found.kind === 'dir') listed.push({ name, kind: 'dir', mode: found.mode });
+        else if (found.kind !== 'missing') listed.push({ name, kind: found.kind });
+      } else if (kind === 'symlink') {
+        listed.push({ name, kind, target: readLinkTarget(path.join(abs, name)) ?? '' });
+      } else {
+        listed.push({ name, kind });
+      }
+    }
+    const indexed: IndexedChild[] = deps.index.children(dir).map(({ path: p, state, fingerprint }) => {
+      const name = baseName(p);
+      if (state.kind === 'file') return { name, kind: 'file', fingerprint, size: state.size, mtimeMs: state.mtimeMs, mode: state.mode };
+      if (state.kind === 'dir') return { name, kind: 'dir', fingerprint: undefined, mode: state.mode };
+      return { name, kind: 'symlink', fingerprint: undefined, target: state.target };
+    });
+    const { changed, subdirs, adopt } = compareDirectory(indexed, listed);
+    for (const name of changed) deps.hint(joinRel(dir, name));
+    if (adopt.length > 0) {
+      deps.index.transaction(() => {
+        for (const { name, fingerprint } of adopt) {
+          const entry = deps.index.get(joinRel(dir, name) as RelPath);
+          if (entry !== undefined) deps.index.put(entry.path, entry.state, entry.seq, fingerprint);
+        }
+      });
+    }
+    stats.differences += changed.length;
+    for (const name of subdirs) pending.push(joinRel(dir, name));
+  }
+}

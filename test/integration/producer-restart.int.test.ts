@@ -1,0 +1,104 @@
+// Restarts: the index makes a restart cost one local walk, publishing only what
+// changed while the producer was down; a lost index is rebuilt from the topic.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { test, type TestContext } from 'node:test';
+import { producerConfig, startTestProducer, tempDir } from '../helpers/producer.ts';
+import { freshTopic, kafkaAdmin, waitFor } from '../helpers/stack.ts';
+import { followTopic, type TopicFollower } from '../helpers/topic.ts';
+import { diffTrees, snapshotTree } from '../helpers/tree.ts';
+
+async function converged(follower: TopicFollower, root: string, what: string, timeoutMs = 60_000): Promise<void> {
+  let last: string[] = [];
+  try {
+    await waitFor(`${what}: the log to describe the source tree`, async () => {
+      last = diffTrees(await snapshotTree(root), follower.state());
+      return last.length === 0 ? true : undefined;
+    }, timeoutMs, 100);
+  } catch (error) {
+    throw new Error(`${(error as Error).message}; differences:\n${last.join('\n')}`);
+  }
+}
+
+async function recordsInTopic(t: TestContext, topic: string): Promise<number> {
+  const admin = await kafkaAdmin(t);
+  const offsets = await admin.fetchTopicOffsets(topic);
+  return offsets.reduce((sum, { high }) => sum + Number(high), 0);
+}
+
+function seedTree(root: string): void {
+  for (let d = 0; d < 5; d++) {
+    fs.mkdirSync(path.join(root, `dir${d}/sub`), { recursive: true });
+    for (let f = 0; f < 10; f++) fs.writeFileSync(path.join(root, `dir${d}/sub/file${f}.txt`), `dir ${d} file ${f}`);
+  }
+  fs.symlinkSync('dir0/sub/file0.txt', path.join(root, 'link'));
+}
+
+test('a restart with no changes publishes nothing; one after offline changes publishes exactly those', async (t) => {
+  const root = tempDir(t, 'source');
+  const topic = freshTopic(t);
+  const stateDir = tempDir(t, 'state');
+  seedTree(root);
+  const first = await startTestProducer(t, { root, topic, stateDir });
+  const follower = await followTopic(t, topic);
+  await converged(follower, root, 'initial publish');
+  await first.producer.stop();
+  const afterFirst = await recordsInTopic(t, topic);
+
+  const second = await startTestProducer(t, { root, topic, stateDir, s3Prefix: first.config.s3Prefix });
+  assert.equal((await second.producer.metrics.eventsPublished.get()).values.length, 0, 'nothing published after a restart without changes');
+  assert.equal(await recordsInTopic(t, topic), afterFirst);
+  assert.equal((await second.producer.metrics.filesHashed.get()).values[0]?.value ?? 0, 0, 'no file was read again');
+  await second.producer.stop();
+
+  // Offline: one create, one modify, one delete, one chmod, one rename (= delete + create).
+  fs.writeFileSync(path.join(root, 'dir1/new.txt'), 'new');
+  fs.appendFileSync(path.join(root, 'dir2/sub/file1.txt'), ' changed');
+  fs.rmSync(path.join(root, 'dir3/sub/file2.txt'));
+  fs.chmodSync(path.join(root, 'dir4/sub/file3.txt'), 0o600);
+  fs.renameSync(path.join(root, 'dir0/sub/file9.txt'), path.join(root, 'dir0/file9-moved.txt'));
+  const third = await startTestProducer(t, { root, topic, stateDir, s3Prefix: first.config.s3Prefix });
+  await converged(follower, root, 'after offline changes');
+  assert.equal((await recordsInTopic(t, topic)) - afterFirst, 6, 'exactly the offline changes were published');
+  assert.equal((await third.producer.metrics.filesHashed.get()).values[0]?.value, 4, 'only changed files were read');
+});
+
+test('a lost index is rebuilt from the topic: nothing republished, nothing uploaded', async (t) => {
+  const root = tempDir(t, 'source');
+  const topic = freshTopic(t);
+  seedTree(root);
+  const first = await startTestProducer(t, { root, topic });
+  const follower = await followTopic(t, topic);
+  await converged(follower, root, 'initial publish');
+  await first.producer.stop();
+  const before = await recordsInTopic(t, topic);
+
+  // A new, empty state directory: the index is gone.
+  const second = await startTestProducer(t, { root, topic, s3Prefix: first.config.s3Prefix });
+  assert.equal(await recordsInTopic(t, topic), before, 'nothing republished');
+  assert.equal((await second.producer.metrics.objectsUploaded.get()).values[0]?.value ?? 0, 0, 'nothing uploaded');
+  fs.writeFileSync(path.join(root, 'after-rebuild.txt'), 'still watching');
+  await converged(follower, root, 'a change after the rebuild');
+  const seqs = follower.events.map((e) => e.seq);
+  assert.ok(seqs.at(-1)! > Math.max(...seqs.slice(0, -1)), 'seqs keep increasing after the rebuild');
+  void producerConfig;
+});
+
+test('rm -rf of 10,000 directories at once ends with every entry deleted in the log', async (t) => {
+  const root = tempDir(t, 'source');
+  const topic = freshTopic(t);
+  const big = path.join(root, 'big');
+  for (let d = 0; d < 10_000; d++) {
+    fs.mkdirSync(path.join(big, `d${d}`), { recursive: true });
+    if (d % 10 === 0) fs.writeFileSync(path.join(big, `d${d}/f`), `file ${d}`);
+  }
+  fs.writeFileSync(path.join(root, 'keep.txt'), 'keep');
+  const { producer } = await startTestProducer(t, { root, topic });
+  const follower = await followTopic(t, topic);
+  await converged(follower, root, 'the big tree published', 120_000);
+  fs.rmSync(big, { recursive: true });
+  await converged(follower, root, 'after rm -rf', 60_000);
+  assert.deepEqual([...follower.state().keys()], ['keep.txt']);
+  await producer.whenIdle();
+});

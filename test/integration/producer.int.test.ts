@@ -1,0 +1,129 @@
+// The producer against the real stack: what it publishes for each kind of change, with
+// the log's latest state compared to an independent snapshot of the source tree.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { test, type TestContext } from 'node:test';
+import { contentKey } from '../../schemas/content-key.ts';
+import { startTestProducer, tempDir } from '../helpers/producer.ts';
+import { freshTopic, minioClient, readAll, stackConfig, waitFor } from '../helpers/stack.ts';
+import { followTopic, type TopicFollower } from '../helpers/topic.ts';
+import { diffTrees, snapshotTree } from '../helpers/tree.ts';
+
+async function converged(follower: TopicFollower, root: string, what: string, timeoutMs = 30_000): Promise<void> {
+  let last: string[] = [];
+  try {
+    await waitFor(
+      `${what}: the log to describe the source tree`,
+      async () => {
+        last = diffTrees(await snapshotTree(root), follower.state());
+        return last.length === 0 ? true : undefined;
+      },
+      timeoutMs,
+      100,
+    );
+  } catch (error) {
+    throw new Error(`${(error as Error).message}; differences:\n${last.join('\n')}`);
+  }
+}
+
+async function setup(t: TestContext) {
+  const root = tempDir(t, 'source');
+  const topic = freshTopic(t);
+  const { producer, config } = await startTestProducer(t, { root, topic });
+  const follower = await followTopic(t, topic);
+  return { root, topic, producer, config, follower };
+}
+
+test('create, modify, chmod, symlink, delete: each published, content stored by hash', async (t) => {
+  const { root, follower, config } = await setup(t);
+  fs.mkdirSync(path.join(root, 'news/2026'), { recursive: true });
+  fs.writeFileSync(path.join(root, 'news/2026/a.html'), '<h1>a</h1>');
+  fs.writeFileSync(path.join(root, 'top.txt'), 'top');
+  fs.symlinkSync('news/2026/a.html', path.join(root, 'link'));
+  await converged(follower, root, 'creates');
+
+  const minio = minioClient(t);
+  const hash = (follower.state().get('news/2026/a.html') as { hash: string }).hash;
+  const stored = await readAll(await minio.getObject(stackConfig().bucket, contentKey(hash, config.s3Prefix)));
+  assert.equal(stored.toString(), '<h1>a</h1>');
+
+  fs.appendFileSync(path.join(root, 'top.txt'), ' more');
+  fs.chmodSync(path.join(root, 'news/2026/a.html'), 0o600);
+  fs.chmodSync(path.join(root, 'news'), 0o700);
+  await converged(follower, root, 'modify and chmod');
+
+  fs.rmSync(path.join(root, 'link'));
+  fs.rmSync(path.join(root, 'top.txt'));
+  await converged(follower, root, 'deletes');
+  const last = follower.events.at(-1)!;
+  assert.equal(last.op, 'delete');
+});
+
+test('renaming a file or a directory uploads nothing new', async (t) => {
+  const { root, follower, producer } = await setup(t);
+  fs.mkdirSync(path.join(root, 'd/sub'), { recursive: true });
+  for (let i = 0; i < 20; i++) fs.writeFileSync(path.join(root, `d/sub/f${i}`), `content ${i}`);
+  fs.writeFileSync(path.join(root, 'single'), 'single');
+  await converged(follower, root, 'initial tree');
+  const uploaded = (await producer.metrics.objectsUploaded.get()).values[0]?.value ?? 0;
+  assert.ok(uploaded >= 21);
+
+  fs.renameSync(path.join(root, 'd'), path.join(root, 'e'));
+  fs.renameSync(path.join(root, 'single'), path.join(root, 'renamed'));
+  await converged(follower, root, 'after renames');
+  assert.equal((await producer.metrics.objectsUploaded.get()).values[0]?.value ?? 0, uploaded);
+});
+
+test('changes inside a directory after it was renamed (twice) are published under their real paths', async (t) => {
+  const { root, follower } = await setup(t);
+  fs.mkdirSync(path.join(root, 'a/inner/deeper'), { recursive: true });
+  fs.writeFileSync(path.join(root, 'a/inner/deeper/x'), 'x');
+  await converged(follower, root, 'initial');
+  fs.renameSync(path.join(root, 'a'), path.join(root, 'b'));
+  await converged(follower, root, 'first rename');
+  fs.writeFileSync(path.join(root, 'b/inner/deeper/y'), 'y');
+  fs.writeFileSync(path.join(root, 'b/inner/z'), 'z');
+  await converged(follower, root, 'writes after the first rename');
+  fs.renameSync(path.join(root, 'b'), path.join(root, 'c'));
+  await converged(follower, root, 'second rename');
+  fs.writeFileSync(path.join(root, 'c/inner/deeper/w'), 'w');
+  fs.appendFileSync(path.join(root, 'c/inner/deeper/x'), 'more');
+  await converged(follower, root, 'writes after the second rename');
+});
+
+test('files written into mkdir -p directories and into a directory moved in from outside are published', async (t) => {
+  const { root, follower } = await setup(t);
+  const staging = tempDir(t, 'staging');
+  fs.mkdirSync(path.join(root, '2026/11/25'), { recursive: true });
+  fs.writeFileSync(path.join(root, '2026/11/25/first.html'), '1');
+  fs.mkdirSync(path.join(staging, 'job/images/large'), { recursive: true });
+  fs.writeFileSync(path.join(staging, 'job/index.html'), 'index');
+  fs.writeFileSync(path.join(staging, 'job/images/large/p.jpg'), 'jpg');
+  fs.renameSync(path.join(staging, 'job'), path.join(root, '2026/11/25/job'));
+  await converged(follower, root, 'mkdir -p and moved-in directory');
+  // Later writes inside: the watcher never reports these without extra subscriptions.
+  fs.writeFileSync(path.join(root, '2026/11/25/second.html'), '2');
+  fs.writeFileSync(path.join(root, '2026/11/25/job/images/large/q.jpg'), 'q');
+  fs.writeFileSync(path.join(root, '2026/11/later.html'), 'later');
+  await converged(follower, root, 'writes inside them afterwards');
+});
+
+test('a file appended to in a loop is never published in a state it never had at rest', async (t) => {
+  const { root, follower } = await setup(t);
+  const file = path.join(root, 'growing.log');
+  const line = 'x'.repeat(100) + '\n';
+  fs.writeFileSync(file, '');
+  const deadline = Date.now() + 1500;
+  while (Date.now() < deadline) {
+    fs.appendFileSync(file, line);
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  await converged(follower, root, 'after the appends');
+  const published = follower.events.filter((event): event is Extract<typeof event, { op: 'file' }> => event.path === 'growing.log' && event.op === 'file');
+  assert.ok(published.length >= 2, `expected the file to be published while growing, got ${published.length} events`);
+  for (const event of published) {
+    // Every size at rest was a whole number of lines; a torn read would show another.
+    assert.equal(event.size % line.length, 0, `published a size (${event.size}) that never existed at rest`);
+  }
+});

@@ -1,0 +1,72 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { inotifyWarnings } from '../../services/producer/adapters/inotify-limits.ts';
+import { compareDirectory, type IndexedChild } from '../../services/producer/domain/dir-compare.ts';
+import { createExcluder } from '../../services/producer/domain/exclude.ts';
+
+const fp = { ino: 1, size: 10, mtimeMs: 5000.25, ctimeMs: 5000.25 };
+const indexedFile = (name: string, extra: Partial<IndexedChild> = {}): IndexedChild => ({ name, kind: 'file', fingerprint: fp, size: 10, mtimeMs: 5000, mode: 0o644, ...extra });
+
+test('names only: appeared, vanished and changed kind', () => {
+  const result = compareDirectory(
+    [indexedFile('same'), indexedFile('gone'), { name: 'd', kind: 'dir', fingerprint: undefined, mode: 0o755 }, indexedFile('became-dir')],
+    [
+      { name: 'same', kind: 'file' },
+      { name: 'new', kind: 'file' },
+      { name: 'd', kind: 'dir' },
+      { name: 'became-dir', kind: 'dir' },
+      { name: 'fifo', kind: 'special' },
+    ],
+  );
+  assert.deepEqual(result.changed.sort(), ['became-dir', 'gone', 'new']);
+  assert.deepEqual(result.subdirs, ['d']);
+});
+
+test('with stats: changed fingerprints and modes, symlink targets', () => {
+  const result = compareDirectory(
+    [indexedFile('a'), indexedFile('b'), indexedFile('c'), { name: 'l', kind: 'symlink', fingerprint: undefined, target: 'x' }, { name: 'd', kind: 'dir', fingerprint: undefined, mode: 0o755 }],
+    [
+      { name: 'a', kind: 'file', mode: 0o644, fingerprint: fp },
+      { name: 'b', kind: 'file', mode: 0o644, fingerprint: { ...fp, ctimeMs: 6000 } },
+      { name: 'c', kind: 'file', mode: 0o600, fingerprint: fp },
+      { name: 'l', kind: 'symlink', target: 'y' },
+      { name: 'd', kind: 'dir', mode: 0o700 },
+    ],
+  );
+  assert.deepEqual(result.changed.sort(), ['b', 'c', 'd', 'l']);
+  assert.deepEqual(result.subdirs, ['d']);
+  assert.deepEqual(result.adopt, []);
+});
+
+test('entries rebuilt without a fingerprint: quick check, and the fingerprint is adopted', () => {
+  const rebuilt = (name: string) => indexedFile(name, { fingerprint: undefined });
+  const result = compareDirectory(
+    [rebuilt('same'), rebuilt('grew')],
+    [
+      { name: 'same', kind: 'file', mode: 0o644, fingerprint: fp },
+      { name: 'grew', kind: 'file', mode: 0o644, fingerprint: { ...fp, size: 11 } },
+    ],
+  );
+  assert.deepEqual(result.changed, ['grew']);
+  assert.deepEqual(result.adopt, [{ name: 'same', fingerprint: fp }]);
+});
+
+test('excludes match a path or any of its ancestors', () => {
+  const excluded = createExcluder(['**/.cache', 'tmp', '*.swp']);
+  assert.equal(excluded('tmp'), true);
+  assert.equal(excluded('tmp/x/y'), true);
+  assert.equal(excluded('a/.cache/b'), true);
+  assert.equal(excluded('notes.swp'), true);
+  assert.equal(excluded('a/tmp'), false);
+  assert.equal(excluded('a/b.txt'), false);
+  assert.equal(createExcluder([])('anything'), false);
+});
+
+test('inotify warnings name the sysctl to raise', () => {
+  assert.deepEqual(inotifyWarnings({ maxUserWatches: 1_000_000, maxQueuedEvents: 1_000_000 }, 10_000), []);
+  const warnings = inotifyWarnings({ maxUserWatches: 8192, maxQueuedEvents: 16384 }, 100_000);
+  assert.equal(warnings.length, 2);
+  assert.match(warnings[0]!, /sysctl -w fs.inotify.max_user_watches=126024/);
+  assert.match(warnings[1]!, /sysctl -w fs.inotify.max_queued_events=/);
+  assert.deepEqual(inotifyWarnings({ maxUserWatches: undefined, maxQueuedEvents: undefined }, 5), []);
+});
