@@ -1,0 +1,145 @@
+// Helpers for tests against the real local stack (scripts/run-tests.mjs brings it up
+// for the integration and e2e tiers). Every client factory takes the test context and
+// closes what it made (through `defer`: last made, first closed); names are fresh per test so tests never share state.
+import { defer } from './cleanup.ts';
+import { randomUUID } from 'node:crypto';
+import { Agent } from 'node:http';
+import type { TestContext } from 'node:test';
+import { setTimeout as delay } from 'node:timers/promises';
+import {
+  Kafka,
+  logLevel,
+  type Admin,
+  type Consumer,
+  type ConsumerConfig,
+  type ITopicConfig,
+  type Producer,
+  type ProducerConfig,
+} from 'kafkajs';
+import { Client as MinioClient } from 'minio';
+import { resolveStackOptions } from '../../infra/stack/index.ts';
+
+export interface StackConfig {
+  brokers: string[];
+  s3Endpoint: string;
+  s3: {
+    endPoint: string;
+    port: number;
+    useSSL: false;
+    accessKey: string;
+    secretKey: string;
+    region: string;
+    pathStyle: true;
+  };
+  bucket: string;
+}
+
+/** Endpoints and credentials of the local stack (ports follow MIRRORLOG_STACK_*_PORT). */
+export function stackConfig(): StackConfig {
+  const o = resolveStackOptions();
+  return {
+    brokers: [`127.0.0.1:${o.kafkaPort}`],
+    s3Endpoint: `http://127.0.0.1:${o.s3Port}`,
+    s3: {
+      endPoint: '127.0.0.1',
+      port: o.s3Port,
+      useSSL: false,
+      accessKey: o.s3AccessKey,
+      secretKey: o.s3SecretKey,
+      region: o.region,
+      pathStyle: true,
+    },
+    bucket: o.bucket,
+  };
+}
+
+/** A topic name no other test uses; deleted after the test if it was created. */
+export function freshTopic(t: TestContext): string {
+  const topic = `test-${randomUUID()}`;
+  defer(t, async () => {
+    const admin = kafka('cleanup').admin();
+    try {
+      await admin.connect();
+      if ((await admin.listTopics()).includes(topic)) await admin.deleteTopics({ topics: [topic], timeout: 10_000 });
+    } catch {
+      // best effort: a stopped broker (fault tests) must not fail the test here
+    } finally {
+      await admin.disconnect().catch(() => undefined);
+    }
+  });
+  return topic;
+}
+
+/** An object key prefix (`test-<uuid>/`) no other test uses, in the stack's bucket. */
+export function freshPrefix(): string {
+  return `test-${randomUUID()}/`;
+}
+
+/** A consumer group id no other test uses. */
+export function freshGroup(): string {
+  return `test-group-${randomUUID()}`;
+}
+
+export function kafka(clientId: string): Kafka {
+  return new Kafka({ clientId, brokers: stackConfig().brokers, logLevel: logLevel.NOTHING });
+}
+
+/** A connected kafkajs admin client, disconnected after the test. */
+export async function kafkaAdmin(t: TestContext): Promise<Admin> {
+  const admin = kafka(`test-admin-${randomUUID().slice(0, 8)}`).admin();
+  defer(t, () => admin.disconnect());
+  await admin.connect();
+  return admin;
+}
+
+/** Creates a fresh topic (deleted after the test) and returns its name. */
+export async function createTopic(t: TestContext, config: Omit<ITopicConfig, 'topic'> = {}): Promise<string> {
+  const topic = freshTopic(t);
+  const admin = await kafkaAdmin(t);
+  await admin.createTopics({ waitForLeaders: true, topics: [{ numPartitions: 1, replicationFactor: 1, ...config, topic }] });
+  return topic;
+}
+
+/** A connected kafkajs producer, disconnected after the test. */
+export async function kafkaProducer(t: TestContext, config: ProducerConfig = {}): Promise<Producer> {
+  const producer = kafka(`test-producer-${randomUUID().slice(0, 8)}`).producer(config);
+  defer(t, () => producer.disconnect());
+  await producer.connect();
+  return producer;
+}
+
+/** A connected kafkajs consumer (fresh group unless given), disconnected after the test. */
+export async function kafkaConsumer(t: TestContext, config: Partial<ConsumerConfig> = {}): Promise<Consumer> {
+  const consumer = kafka(`test-consumer-${randomUUID().slice(0, 8)}`).consumer({ groupId: freshGroup(), ...config });
+  defer(t, () => consumer.disconnect());
+  await consumer.connect();
+  return consumer;
+}
+
+/** A minio client for the stack's S3, its sockets closed after the test. */
+export function minioClient(t: TestContext): MinioClient {
+  const agent = new Agent({ keepAlive: true });
+  defer(t, () => agent.destroy());
+  return new MinioClient({ ...stackConfig().s3, transportAgent: agent });
+}
+
+/** Reads a whole object stream. */
+export async function readAll(stream: AsyncIterable<Buffer | string>): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+  return Buffer.concat(chunks);
+}
+
+/**
+ * Polls `check` until it returns a value other than undefined, or fails after
+ * `timeoutMs` with `what` in the message. For waiting on conditions, never on time.
+ */
+export async function waitFor<T>(what: string, check: () => T | undefined | Promise<T | undefined>, timeoutMs = 30_000, intervalMs = 50): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() >= deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await delay(intervalMs);
+  }
+}
