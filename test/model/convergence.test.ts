@@ -21,8 +21,9 @@ import { ReplicaModel } from './replica-model.ts';
 import { SourceTree, sourceOpArb, type PathRef, type SourceOp } from './source-model.ts';
 
 const PARTITIONS = 3;
+// scripts/run-tests.mjs passes the arguments after `--` as a JSON array.
 const { values: args } = parseArgs({
-  args: (process.env.MIRRORLOG_TEST_ARGS ?? '').split(' ').filter(Boolean),
+  args: JSON.parse(process.env.MIRRORLOG_TEST_ARGS ?? '[]') as string[],
   options: { runs: { type: 'string' }, seed: { type: 'string' } },
   strict: false,
 });
