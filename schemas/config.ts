@@ -96,9 +96,20 @@ export const applierConfigSchema = z.object({
   commitInterval: duration.default(1000),
 });
 
+/** `mirrorlog status`: reads the topic and the replicas' consumer groups. */
+export const statusConfigSchema = z.object({
+  ...commonShape,
+  json: bool.default(false),
+  /** How long to watch the committed offsets move, for the rates. */
+  sample: duration.default(2000),
+  /** A replica that is behind and has committed nothing for this long is stalled (exit 1). */
+  stallAfter: duration.default(60_000),
+});
+
 export type CommonConfig = z.infer<z.ZodObject<typeof commonShape>>;
 export type ProducerConfig = z.infer<typeof producerConfigSchema>;
 export type ApplierConfig = z.infer<typeof applierConfigSchema>;
+export type StatusConfig = z.infer<typeof statusConfigSchema>;
 
 /** `s3SecretKey` → `MIRRORLOG_S3_SECRET_KEY`. */
 export function envName(key: string): string {
