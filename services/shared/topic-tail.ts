@@ -19,11 +19,12 @@ export async function readLastRecords(kafka: Kafka, topic: string, timeoutMs = 1
   if (wanted.size === 0) return [];
   const consumer = kafka.consumer({ groupId: `mirrorlog.tail.${randomUUID()}`, allowAutoTopicCreation: false, maxWaitTimeInMs: 200 });
   const found: MirrorEvent[] = [];
+  let timer: NodeJS.Timeout | undefined;
   await consumer.connect();
   try {
     await consumer.subscribe({ topic, fromBeginning: false });
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`reading the last records of ${topic} timed out`)), timeoutMs);
+      timer = setTimeout(() => reject(new Error(`reading the last records of ${topic} timed out`)), timeoutMs);
       consumer.on(consumer.events.GROUP_JOIN, () => {
         for (const [partition, offset] of wanted) consumer.seek({ topic, partition, offset });
       });
@@ -35,15 +36,13 @@ export async function readLastRecords(kafka: Kafka, topic: string, timeoutMs = 1
             wanted.delete(partition);
             const decoded = decodeRecord(message);
             if (decoded.ok) found.push(decoded.event);
-            if (wanted.size === 0) {
-              clearTimeout(timer);
-              resolve();
-            }
+            if (wanted.size === 0) resolve();
           },
         })
         .catch(reject);
     });
   } finally {
+    clearTimeout(timer);
     await consumer.disconnect();
   }
   return found;

@@ -12,22 +12,34 @@ export type TreeEntry =
 
 export type TreeSnapshot = Map<string, TreeEntry>;
 
+/**
+ * The tree as it is now. A tree still being written may lose an entry between readdir
+ * and lstat: such entries are left out (the caller compares again later).
+ */
 export async function snapshotTree(root: string, options: { ignore?: (rel: string) => boolean } = {}): Promise<TreeSnapshot> {
   const result: TreeSnapshot = new Map();
+  const vanished = (error: unknown) => {
+    if (!['ENOENT', 'ENOTDIR'].includes((error as NodeJS.ErrnoException).code ?? '')) throw error;
+    return undefined;
+  };
   async function visit(dir: string, rel: string): Promise<void> {
-    const names = await fs.readdir(dir);
+    const names = (await fs.readdir(dir).catch(vanished)) ?? [];
     for (const name of names.sort()) {
       const childRel = rel === '' ? name : `${rel}/${name}`;
       if (options.ignore?.(childRel)) continue;
       const abs = path.join(dir, name);
-      const stats = await fs.lstat(abs);
+      const stats = await fs.lstat(abs).catch(vanished);
+      if (stats === undefined) continue;
       if (stats.isSymbolicLink()) {
-        result.set(childRel, { kind: 'symlink', target: await fs.readlink(abs) });
+        const target = await fs.readlink(abs).catch(vanished);
+        if (target !== undefined) result.set(childRel, { kind: 'symlink', target });
       } else if (stats.isDirectory()) {
         result.set(childRel, { kind: 'dir', mode: stats.mode & 0o7777 });
         await visit(abs, childRel);
       } else if (stats.isFile()) {
-        const hash = createHash('sha256').update(await fs.readFile(abs)).digest('hex');
+        const bytes = await fs.readFile(abs).catch(vanished);
+        if (bytes === undefined) continue;
+        const hash = createHash('sha256').update(bytes).digest('hex');
         result.set(childRel, { kind: 'file', size: stats.size, mode: stats.mode & 0o7777, mtimeMs: Math.trunc(stats.mtimeMs), hash });
       }
     }

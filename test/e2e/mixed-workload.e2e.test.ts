@@ -1,0 +1,35 @@
+// A producer and an applier as real processes on a mixed workload: every kind of
+// change, odd names, renames of whole directories, type changes. The replica must end
+// up identical to the source, by an independent comparison of both trees.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { waitForReplica } from '../helpers/converge.ts';
+import { tempDir } from '../helpers/producer.ts';
+import { applierArgs, producerArgs, startService } from '../helpers/services.ts';
+import { freshPrefix, freshTopic } from '../helpers/stack.ts';
+import { snapshotTree } from '../helpers/tree.ts';
+import { Workload } from '../helpers/workload.ts';
+
+test('a mixed workload converges: types, bytes, modes, mtimes, link targets, nothing extra', { timeout: 240_000 }, async (t) => {
+  const source = tempDir(t, 'source');
+  const replica = tempDir(t, 'replica');
+  const topic = freshTopic(t);
+  const prefix = freshPrefix();
+  const producer = await startService(t, 'producer', producerArgs(source, tempDir(t, 'pstate'), topic, prefix));
+  await producer.waitReady();
+  const applier = await startService(t, 'applier', applierArgs(replica, tempDir(t, 'astate'), 'mixed', topic, prefix));
+  await applier.waitReady();
+
+  const workload = new Workload(source, 20261125);
+  for (let round = 0; round < 6; round++) {
+    workload.run(250);
+    // Let some rounds converge and others pile onto changes still in flight.
+    if (round % 2 === 1) await waitForReplica(source, replica, `after round ${round}`);
+  }
+  await waitForReplica(source, replica, 'after the whole workload', 90_000);
+  const tree = await snapshotTree(source);
+  const kinds = new Set([...tree.values()].map((e) => e.kind));
+  assert.deepEqual([...kinds].sort(), ['dir', 'file', 'symlink'], 'the workload left every kind of entry');
+  assert.ok(tree.size > 100, `the workload left a real tree (${tree.size} entries)`);
+  assert.ok(workload.done.some((op) => op.startsWith('rename dir')), 'directories were renamed');
+});

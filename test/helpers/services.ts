@@ -1,0 +1,114 @@
+// Runs mirrorlog services as real processes (`node bin/mirrorlog.js <service> ...`), as
+// an operator would: for end-to-end tests that kill, restart and time them.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import type { TestContext } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { defer } from './cleanup.ts';
+import { stackConfig, waitFor } from './stack.ts';
+
+const BIN = fileURLToPath(new URL('../../bin/mirrorlog.js', import.meta.url));
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export type ServiceProcess = {
+  readonly name: string;
+  readonly port: number;
+  readonly output: string[];
+  child: ChildProcess;
+  /** Resolves with the exit code (or the signal name). */
+  exited: Promise<number | string>;
+  waitReady(timeoutMs?: number): Promise<void>;
+  metric(name: string): Promise<number | undefined>;
+  kill(signal?: NodeJS.Signals): Promise<number | string>;
+};
+
+/** The stack's endpoints as flags, plus a topic and bucket prefix. */
+export function stackFlags(topic: string, s3Prefix: string): string[] {
+  const stack = stackConfig();
+  return ['--brokers', stack.brokers.join(','), '--s3-endpoint', stack.s3Endpoint, '--bucket', stack.bucket, '--topic', topic, '--s3-prefix', s3Prefix, '--partitions', '6'];
+}
+
+export async function startService(t: TestContext, name: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<ServiceProcess> {
+  const port = await freePort();
+  const child = spawn(process.execPath, [BIN, ...args, '--metrics-port', String(port), '--log-level', 'warn'], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const output: string[] = [];
+  const keep = (chunk: Buffer) => {
+    output.push(chunk.toString());
+    if (output.length > 200) output.splice(0, output.length - 200);
+  };
+  child.stdout!.on('data', keep);
+  child.stderr!.on('data', keep);
+  const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')));
+  let done = false;
+  void exited.then(() => (done = true));
+  const service: ServiceProcess = {
+    name,
+    port,
+    output,
+    child,
+    exited,
+    async waitReady(timeoutMs = 120_000) {
+      await waitFor(
+        `${name} to be ready on port ${port}`,
+        async () => {
+          if (done) throw new Error(`${name} exited before it was ready:\n${output.join('').slice(-3000)}`);
+          const response = await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined);
+          return response?.status === 200 ? true : undefined;
+        },
+        timeoutMs,
+        100,
+      );
+    },
+    async metric(metricName: string) {
+      const response = await fetch(`http://127.0.0.1:${port}/metrics`).catch(() => undefined);
+      if (response === undefined || !response.ok) return undefined;
+      let total: number | undefined;
+      for (const line of (await response.text()).split('\n')) {
+        if (line.startsWith(metricName) && (line[metricName.length] === ' ' || line[metricName.length] === '{')) {
+          total = (total ?? 0) + Number(line.slice(line.lastIndexOf(' ') + 1));
+        }
+      }
+      return total;
+    },
+    async kill(signal: NodeJS.Signals = 'SIGTERM') {
+      if (!done) child.kill(signal);
+      return exited;
+    },
+  };
+  defer(t, async () => {
+    if (!done) {
+      const began = Date.now();
+      child.kill('SIGTERM');
+      void exited.then(() => process.env.MIRRORLOG_TEST_DEBUG && process.stderr.write(`${name} stopped in ${Date.now() - began} ms\n`));
+      let timer: NodeJS.Timeout | undefined;
+      const stopped = await Promise.race([exited, new Promise((resolve) => (timer = setTimeout(() => resolve('timeout'), 20_000)))]);
+      clearTimeout(timer);
+      if (stopped === 'timeout') child.kill('SIGKILL');
+      await exited;
+    }
+  });
+  return service;
+}
+
+export function producerArgs(root: string, stateDir: string, topic: string, s3Prefix: string): string[] {
+  return ['producer', '--root', root, '--state-dir', stateDir, '--source', 'e2e', ...stackFlags(topic, s3Prefix)];
+}
+
+export function applierArgs(target: string, stateDir: string, replica: string, topic: string, s3Prefix: string): string[] {
+  return ['applier', '--target', target, '--state-dir', stateDir, '--replica', replica, ...stackFlags(topic, s3Prefix)];
+}
+
+
