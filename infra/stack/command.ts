@@ -1,0 +1,136 @@
+// `mirrorlog stack up | down [--purge] | status [--json]`: the local Kafka + S3 stack.
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { parseDuration } from '../../schemas/config.ts';
+import { CliError } from '../../services/shared/errors.ts';
+import { parsePort, resolveStackOptions, type StackOverrides } from './paths.ts';
+import { ensureStackUp, stackDown, stackStatus, type ServerStatus, type StackStatus } from './stack.ts';
+
+const USAGE = `usage: mirrorlog stack <up|down|status> [options]
+
+  up      [--kafka-port N] [--s3-port N] [--timeout 120s]
+          install on first use, start Kafka and S3 on 127.0.0.1, wait until both
+          answer, create the bucket; says "already running" when they are
+  down    [--purge]
+          stop the servers this stack started; --purge also deletes their data
+  status  [--json] [--kafka-port N] [--s3-port N]
+          health of each server; exit 1 unless both are healthy
+
+environment: MIRRORLOG_STACK_KAFKA_PORT, MIRRORLOG_STACK_S3_PORT,
+  MIRRORLOG_STACK_DIR (default ~/.local/state/mirrorlog/stack),
+  MIRRORLOG_CACHE_DIR (default ~/.cache/mirrorlog)`;
+
+type Options = NonNullable<ParseArgsConfig['options']>;
+
+const PORT_OPTIONS: Options = { 'kafka-port': { type: 'string' }, 's3-port': { type: 'string' } };
+const SUBCOMMANDS: Record<string, Options> = {
+  up: { ...PORT_OPTIONS, timeout: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+  down: { purge: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+  status: { ...PORT_OPTIONS, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+};
+
+type Values = Record<string, string | boolean | undefined>;
+
+/** parseArgs in strict mode, its errors turned into CliErrors that name the bad flag. */
+export function parseStackArgs(subcommand: string, args: string[]): Values {
+  const options = SUBCOMMANDS[subcommand];
+  if (options === undefined) throw new CliError(`stack: unknown subcommand '${subcommand}' (up, down, status)`);
+  try {
+    return parseArgs({ args, options, strict: true, allowPositionals: false }).values as Values;
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    const message = error instanceof Error ? error.message : String(error);
+    const flag = /'(-[^' ]+)/.exec(message)?.[1];
+    const known = Object.keys(options)
+      .map((name) => `--${name}`)
+      .join(', ');
+    if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') throw new CliError(`stack ${subcommand}: unknown option '${flag ?? message}' (options: ${known})`);
+    if (code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') throw new CliError(`stack ${subcommand}: unexpected argument (${message})`);
+    if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') throw new CliError(`stack ${subcommand}: ${flag ?? 'an option'} needs a value`);
+    throw new CliError(`stack ${subcommand}: ${message}`);
+  }
+}
+
+/** Flag values → StackOverrides, with errors naming the flag. */
+export function overridesFrom(values: Values): StackOverrides {
+  const overrides: StackOverrides = {};
+  try {
+    if (typeof values['kafka-port'] === 'string') overrides.kafkaPort = parsePort(values['kafka-port'], '--kafka-port');
+    if (typeof values['s3-port'] === 'string') overrides.s3Port = parsePort(values['s3-port'], '--s3-port');
+  } catch (error) {
+    throw new CliError((error as Error).message);
+  }
+  if (typeof values.timeout === 'string') {
+    const ms = parseDuration(values.timeout);
+    if (ms === undefined || ms <= 0) throw new CliError(`--timeout: expected a duration like 90s or 3m, got '${values.timeout}'`);
+    overrides.startTimeoutMs = ms;
+  }
+  return overrides;
+}
+
+function table(rows: string[][]): string {
+  const widths = rows[0]!.map((_, col) => Math.max(...rows.map((row) => row[col]!.length)));
+  return rows.map((row) => row.map((cell, col) => (col === row.length - 1 ? cell : cell.padEnd(widths[col]!))).join('  ')).join('\n');
+}
+
+function serverRow(s: ServerStatus): string[] {
+  const process = s.pid === undefined ? '-' : `pid ${s.pid}`;
+  return [s.name, s.healthy ? 'healthy' : 'unhealthy', s.endpoint, process, s.detail];
+}
+
+export function formatStatus(status: StackStatus): string {
+  return `${table([serverRow(status.servers.kafka), serverRow(status.servers.s3)])}\nstack directory: ${status.stackDir}`;
+}
+
+/** Errors of the servers themselves become one operator message, without a stack trace. */
+async function operatorErrors<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (error instanceof CliError) throw error;
+    throw new CliError(error instanceof Error ? error.message : String(error), 1);
+  }
+}
+
+export async function run(argv: string[]): Promise<number> {
+  const [subcommand, ...args] = argv;
+  if (subcommand === undefined || subcommand === '--help' || subcommand === '-h' || subcommand === 'help') {
+    process.stdout.write(`${USAGE}\n`);
+    return subcommand === undefined ? 2 : 0;
+  }
+  const values = parseStackArgs(subcommand, args);
+  if (values.help === true) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  const overrides = overridesFrom(values);
+  try {
+    resolveStackOptions(overrides); // a bad MIRRORLOG_STACK_* variable is a usage error too
+  } catch (error) {
+    throw new CliError((error as Error).message);
+  }
+  switch (subcommand) {
+    case 'up': {
+      const result = await operatorErrors(() => ensureStackUp(overrides));
+      const status = await stackStatus(overrides);
+      if (!result.started) process.stdout.write('stack already running\n');
+      process.stdout.write(`${formatStatus(status)}\n`);
+      process.stdout.write(`brokers ${result.kafkaBrokers.join(',')}  s3 endpoint ${result.s3Endpoint}  bucket ${result.bucket}\n`);
+      return status.healthy ? 0 : 1;
+    }
+    case 'down': {
+      const result = await operatorErrors(() => stackDown({ ...overrides, purge: values.purge === true }));
+      for (const [name, outcome] of Object.entries(result.stopped)) {
+        process.stdout.write(`${name}: ${outcome === 'not-running' ? 'was not running' : outcome}\n`);
+      }
+      if (result.purged) process.stdout.write('stack data deleted\n');
+      return 0;
+    }
+    case 'status': {
+      const status = await operatorErrors(() => stackStatus(overrides));
+      process.stdout.write(values.json === true ? `${JSON.stringify(status, null, 2)}\n` : `${formatStatus(status)}\n`);
+      return status.healthy ? 0 : 1;
+    }
+    default:
+      throw new CliError(`stack: unknown subcommand '${subcommand}' (up, down, status)`);
+  }
+}
