@@ -10,7 +10,7 @@ import type { SqliteSourceIndex } from './adapters/sqlite-source-index.ts';
 
 export const INDEX_COMPLETE_KEY = 'complete';
 
-export type RebuildResult = { records: number; entries: number; maxSeq: number; skipped: number };
+export type RebuildResult = { records: number; entries: number; maxSeq: number; skipped: number; otherSources: string[] };
 
 /** Fills an empty index from the topic's records of `source`. */
 export async function rebuildIndexFromTopic(kafka: Kafka, topic: string, source: string, index: SqliteSourceIndex, logger: Logger): Promise<RebuildResult> {
@@ -24,7 +24,8 @@ export async function rebuildIndexFromTopic(kafka: Kafka, topic: string, source:
   } finally {
     await admin.disconnect();
   }
-  const result: RebuildResult = { records: 0, entries: 0, maxSeq: 0, skipped: 0 };
+  const result: RebuildResult = { records: 0, entries: 0, maxSeq: 0, skipped: 0, otherSources: [] };
+  const others = new Set<string>();
   const total = [...remaining.values()].reduce((sum, high) => sum + high, 0n);
   if (remaining.size === 0) return result;
   logger.info({ topic, upTo: Number(total) }, 'rebuilding the index from the topic');
@@ -44,6 +45,7 @@ export async function rebuildIndexFromTopic(kafka: Kafka, topic: string, source:
                 result.records++;
                 const decoded = decodeRecord(message);
                 if (!decoded.ok || decoded.event.source !== source) {
+                  if (decoded.ok) others.add(decoded.event.source);
                   result.skipped++;
                   continue;
                 }
@@ -66,6 +68,7 @@ export async function rebuildIndexFromTopic(kafka: Kafka, topic: string, source:
   } finally {
     await consumer.disconnect();
   }
+  result.otherSources = [...others].sort();
   const counts = index.counts();
   result.entries = counts.file + counts.dir + counts.symlink;
   logger.info(result, 'index rebuilt from the topic');

@@ -73,20 +73,42 @@ export async function startProducer(config: ProducerConfig, options: { logger?: 
   logger.info({ config: redactConfig({ ...config, root, stateDir }), source }, 'producer starting');
 
   const index = new SqliteSourceIndex(path.join(stateDir, 'index.db'));
+  const cleanups: (() => unknown)[] = [() => index.close()];
+  try {
+    return await startWithIndex(config, { root, source, index, logger, store: options.store, cleanups });
+  } catch (error) {
+    // A failed start releases what it connected, or the process would not exit.
+    for (const cleanup of cleanups.reverse()) await Promise.resolve().then(cleanup).catch(() => undefined);
+    throw error;
+  }
+}
+
+type StartContext = { root: string; source: string; index: SqliteSourceIndex; logger: Logger; store: ContentStore | undefined; cleanups: (() => unknown)[] };
+
+async function startWithIndex(config: ProducerConfig, context: StartContext): Promise<ProducerHandle> {
+  const { root, source, index, logger, cleanups } = context;
   checkIndexOwner(index, { topic: config.topic, source, root });
   const metrics = createProducerMetrics();
   const kafka = createKafka({ brokers: config.brokers, clientId: `mirrorlog-producer-${source}`, logger });
   const admin = kafka.admin();
+  cleanups.push(() => admin.disconnect());
   await admin.connect();
   await ensureTopic(admin, { topic: config.topic, partitions: config.partitions, historyWindowMs: config.historyWindow });
-  const store = options.store ?? new S3ContentStore({ ...s3OptionsFromConfig(config), logger });
+  const store = context.store ?? new S3ContentStore({ ...s3OptionsFromConfig(config), logger });
   if (store instanceof S3ContentStore) await store.ensureBucket();
   const publisher = new KafkaPublisher(kafka, config.topic);
+  cleanups.push(() => publisher.disconnect());
   await publisher.connect();
 
   let lastSeq = Number(index.getMeta(LAST_SEQ_KEY) ?? 0);
   if (index.getMeta(INDEX_COMPLETE_KEY) !== 'true') {
     const rebuilt = await rebuildIndexFromTopic(kafka, config.topic, source, index, logger);
+    if (rebuilt.otherSources.length > 0) {
+      // One topic per mirrored tree: a replica of this topic would mix both trees.
+      throw new CliError(
+        `topic '${config.topic}' already holds the tree of source ${rebuilt.otherSources.map((s) => `'${s}'`).join(', ')}; each mirrored tree needs its own topic (--topic), or pass that --source if this is the same tree`,
+      );
+    }
     lastSeq = Math.max(lastSeq, rebuilt.maxSeq);
     index.transaction(() => {
       index.setMeta(LAST_SEQ_KEY, String(lastSeq));

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test, type TestContext } from 'node:test';
-import { producerConfig, startTestProducer, tempDir } from '../helpers/producer.ts';
+import { startTestProducer, tempDir } from '../helpers/producer.ts';
 import { freshTopic, kafkaAdmin, waitFor } from '../helpers/stack.ts';
 import { followTopic, type TopicFollower } from '../helpers/topic.ts';
 import { diffTrees, snapshotTree } from '../helpers/tree.ts';
@@ -82,7 +82,7 @@ test('a lost index is rebuilt from the topic: nothing republished, nothing uploa
   await converged(follower, root, 'a change after the rebuild');
   const seqs = follower.events.map((e) => e.seq);
   assert.ok(seqs.at(-1)! > Math.max(...seqs.slice(0, -1)), 'seqs keep increasing after the rebuild');
-  void producerConfig;
+
 });
 
 test('rm -rf of 10,000 directories at once ends with every entry deleted in the log', async (t) => {
@@ -101,4 +101,14 @@ test('rm -rf of 10,000 directories at once ends with every entry deleted in the 
   await converged(follower, root, 'after rm -rf', 60_000);
   assert.deepEqual([...follower.state().keys()], ['keep.txt']);
   await producer.whenIdle();
+});
+
+test('a second tree is refused on a topic that holds another source', async (t) => {
+  const topic = freshTopic(t);
+  const first = tempDir(t, 'source-a');
+  fs.writeFileSync(path.join(first, 'a.txt'), 'a');
+  const a = await startTestProducer(t, { root: first, topic, source: 'tree-a' });
+  await a.producer.whenIdle();
+  await a.producer.stop();
+  await assert.rejects(startTestProducer(t, { root: tempDir(t, 'source-b'), topic, source: 'tree-b' }), /already holds the tree of source 'tree-a'/);
 });

@@ -1,0 +1,66 @@
+// The servers go away: Kafka stopped for 30 s, then the S3 store stopped for 30 s,
+// while the source keeps changing. Both services retry with backoff; once the servers
+// are back everything converges, and no event ever referenced content the store lacks.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { test, type TestContext } from 'node:test';
+import { setTimeout as delay } from 'node:timers/promises';
+import { contentKey } from '../../schemas/content-key.ts';
+import { startServer, stopServer, type ServerName } from '../../infra/stack/index.ts';
+import { defer } from '../helpers/cleanup.ts';
+import { waitForReplica } from '../helpers/converge.ts';
+import { tempDir } from '../helpers/producer.ts';
+import { applierArgs, producerArgs, startService } from '../helpers/services.ts';
+import { freshPrefix, freshTopic, minioClient, stackConfig } from '../helpers/stack.ts';
+import { readTopic } from '../helpers/topic.ts';
+import { Workload } from '../helpers/workload.ts';
+
+const OUTAGE_MS = 30_000;
+
+/** Stops a server for the outage while `during` keeps changing the source. */
+async function outage(t: TestContext, server: ServerName, during: () => void): Promise<void> {
+  let restarted = false;
+  defer(t, async () => {
+    if (!restarted) await startServer(server);
+  });
+  await stopServer(server);
+  const until = Date.now() + OUTAGE_MS;
+  while (Date.now() < until) {
+    during();
+    // The outage itself is what is being tested: its length is the point, not a wait for a condition.
+    await delay(1000);
+  }
+  await startServer(server);
+  restarted = true;
+}
+
+test('Kafka down 30 s, then S3 down 30 s, during changes: everything converges, no event without content', { timeout: 420_000 }, async (t) => {
+  const source = tempDir(t, 'source');
+  const replica = tempDir(t, 'replica');
+  const topic = freshTopic(t);
+  const prefix = freshPrefix();
+  const producer = await startService(t, 'producer', producerArgs(source, tempDir(t, 'pstate'), topic, prefix));
+  await producer.waitReady();
+  const applier = await startService(t, 'applier', applierArgs(replica, tempDir(t, 'astate'), 'faulty', topic, prefix));
+  await applier.waitReady();
+  const workload = new Workload(source, 424242);
+  workload.run(200);
+  await waitForReplica(source, replica, 'before the outages');
+
+  let n = 0;
+  const change = () => {
+    workload.run(40);
+    fs.writeFileSync(path.join(source, `during-outage-${n++}.txt`), `written while a server was down (${n})`);
+  };
+  await outage(t, 'kafka', change);
+  await outage(t, 's3', change);
+  await waitForReplica(source, replica, 'after the outages', 180_000);
+
+  assert.equal(producer.child.exitCode, null, 'the producer survived the outages');
+  assert.equal(applier.child.exitCode, null, 'the applier survived the outages');
+  assert.equal((await applier.metric('mirrorlog_applier_dead_letters_total')) ?? 0, 0, 'no record was dead-lettered');
+  const minio = minioClient(t);
+  const hashes = new Set((await readTopic(topic)).flatMap((e) => (e.op === 'file' ? [e.hash] : [])));
+  for (const hash of hashes) await minio.statObject(stackConfig().bucket, contentKey(hash, prefix));
+});
