@@ -96,6 +96,17 @@ export const applierConfigSchema = z.object({
   commitInterval: duration.default(1000),
 });
 
+/** `mirrorlog up`: the local stack, a producer and an applier in one process (npm start). */
+export const upConfigSchema = z.object({
+  ...commonShape,
+  root: z.string().min(1).default('./data/source'),
+  target: z.string().min(1).default('./data/replica'),
+  source: name.optional(),
+  replica: name.optional(),
+  exclude: list.default([]),
+  logLevel: z.enum(LOG_LEVELS).default('warn'),
+});
+
 /** `mirrorlog status`: reads the topic and the replicas' consumer groups. */
 export const statusConfigSchema = z.object({
   ...commonShape,
@@ -110,6 +121,7 @@ export type CommonConfig = z.infer<z.ZodObject<typeof commonShape>>;
 export type ProducerConfig = z.infer<typeof producerConfigSchema>;
 export type ApplierConfig = z.infer<typeof applierConfigSchema>;
 export type StatusConfig = z.infer<typeof statusConfigSchema>;
+export type UpConfig = z.infer<typeof upConfigSchema>;
 
 /** `s3SecretKey` → `MIRRORLOG_S3_SECRET_KEY`. */
 export function envName(key: string): string {

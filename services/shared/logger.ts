@@ -58,8 +58,12 @@ export function kafkaLogCreator(logger: Logger): logCreator {
   const kafkaLogger = logger.child({ component: 'kafkajs' });
   return () =>
     ({ namespace, level, log }: LogEntry) => {
-      const pinoLevel = PINO_LEVEL_OF_KAFKA[level];
+      let pinoLevel = PINO_LEVEL_OF_KAFKA[level];
       if (pinoLevel === undefined) return;
+      // A failed request is logged by the connection as an error even when kafkajs
+      // retries it (e.g. a partition whose leader is being elected); whatever gives up
+      // for good is logged again, at error, by the layer above.
+      if (namespace === 'Connection' && pinoLevel === 'error' && (log as { error?: unknown }).error !== undefined) pinoLevel = 'debug';
       // pino stamps its own time and the component says who logged: drop kafkajs' copies.
       const { message, timestamp: _timestamp, logger: _logger, ...fields } = log;
       kafkaLogger[pinoLevel]({ namespace, ...fields }, message);
