@@ -36,7 +36,15 @@ export function encodeRecord(event: MirrorEvent): EncodedRecord {
   let value: string | null;
   switch (event.op) {
     case 'file':
-      value = JSON.stringify({ ...base, op: 'file', size: event.size, mode: event.mode, mtimeMs: event.mtimeMs, hash: event.hash });
+      value = JSON.stringify({
+        ...base,
+        op: 'file',
+        size: event.size,
+        mode: event.mode,
+        mtimeMs: event.mtimeMs,
+        hash: event.hash,
+        ...(event.data === undefined ? {} : { data: event.data.toString('base64') }),
+      });
       break;
     case 'dir':
       value = JSON.stringify({ ...base, op: 'dir', mode: event.mode });
@@ -131,8 +139,13 @@ export function decodeRecord(record: RawRecord): DecodeResult {
   if (wire.source !== headers[HEADER.source]) return fail('mismatch', 'value.source', 'differs from the source header');
   const base = { source: wire.source, seq: Number(wire.seq), ts: wire.ts, path: wire.path as RelPath };
   switch (wire.op) {
-    case 'file':
-      return { ok: true, event: { ...base, op: 'file', size: wire.size, mode: wire.mode, mtimeMs: wire.mtimeMs, hash: wire.hash } };
+    case 'file': {
+      const event = { ...base, op: 'file' as const, size: wire.size, mode: wire.mode, mtimeMs: wire.mtimeMs, hash: wire.hash };
+      if (wire.data === undefined) return { ok: true, event };
+      const data = Buffer.from(wire.data, 'base64');
+      if (data.length !== wire.size) return fail('mismatch', 'value.data', `holds ${data.length} bytes, size says ${wire.size}`);
+      return { ok: true, event: { ...event, data } };
+    }
     case 'dir':
       return { ok: true, event: { ...base, op: 'dir', mode: wire.mode } };
     case 'symlink':

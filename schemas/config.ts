@@ -3,6 +3,7 @@
 // variable (MIRRORLOG_SCREAMING_SNAKE) and the config file key (camelCase).
 // Precedence: flag > environment > config file > default.
 import { z } from 'zod';
+import { MAX_INLINE_BYTES } from './event.ts';
 
 /** The local stack's endpoints and development credentials: the defaults of every service. */
 export const LOCAL_STACK = {
@@ -77,10 +78,12 @@ export const producerConfigSchema = z.object({
   root: z.string().min(1),
   source: name.optional(),
   exclude: list.default([]),
-  quietWindow: duration.default(20),
+  quietWindow: duration.default(5),
   reconcileInterval: duration.default(3_600_000),
   reconcileRate: positiveInt.default(50_000),
   uploadConcurrency: positiveInt.max(1024).default(16),
+  /** Files up to this size travel inside their record instead of through the object store (0: never). */
+  inlineMaxBytes: z.coerce.number().int().min(0).max(MAX_INLINE_BYTES).default(16 * 1024),
   maxPending: positiveInt.default(20_000),
 });
 

@@ -9,6 +9,13 @@ export const EVENT_VERSION = 1;
 /** Permission bits, setuid/setgid/sticky included; the file type bits never travel. */
 export const MODE_MASK = 0o7777;
 export const MAX_TARGET_BYTES = 4096;
+/**
+ * Files up to this size may travel inside their record (`data`) instead of through the
+ * object store: a store round trip per tiny file caps throughput far below what a tree of
+ * millions of small files needs (measured: docs/BENCHMARKS.md), and replaying the log
+ * then rebuilds them without a single GET.
+ */
+export const MAX_INLINE_BYTES = 64 * 1024;
 
 export const SourceIdSchema = z.string().regex(/^[A-Za-z0-9._-]{1,100}$/, 'letters, digits, dot, underscore and dash (1-100)');
 
@@ -39,6 +46,11 @@ export const WireFileEventSchema = z.strictObject({
   mode: z.number().int().min(0).max(MODE_MASK),
   mtimeMs: z.number().int().min(-Number.MAX_SAFE_INTEGER).max(Number.MAX_SAFE_INTEGER),
   hash: z.string().regex(/^[0-9a-f]{64}$/, 'sha256 as 64 lowercase hex digits'),
+  data: z
+    .base64()
+    .max(Math.ceil(MAX_INLINE_BYTES / 3) * 4)
+    .optional()
+    .meta({ description: `The content itself (base64), for files of at most ${MAX_INLINE_BYTES} bytes; otherwise the content is the object sha256/<2 hex>/<hash> of the store` }),
 });
 
 export const WireDirEventSchema = z.strictObject({
@@ -68,7 +80,8 @@ export const RecordHeadersSchema = z.object({
 });
 
 type EventBase = { source: string; seq: number; ts: number; path: RelPath };
-export type FileEvent = EventBase & { op: 'file'; size: number; mode: number; mtimeMs: number; hash: string };
+/** `data`: the content, when it travels inline (small files). */
+export type FileEvent = EventBase & { op: 'file'; size: number; mode: number; mtimeMs: number; hash: string; data?: Buffer };
 export type DirEvent = EventBase & { op: 'dir'; mode: number };
 export type SymlinkEvent = EventBase & { op: 'symlink'; target: string };
 export type DeleteEvent = EventBase & { op: 'delete' };

@@ -13,13 +13,18 @@ import type { Excluder } from './domain/exclude.ts';
 import type { ProducerMetrics } from './metrics.ts';
 import type { Uploader } from './uploader.ts';
 
-/** What was found at a path, ready to be diffed against the index and published. */
-export type Observation = { path: RelPath; observed: EntryState | undefined; fingerprint: Fingerprint | undefined; firstHintAt: number };
+/**
+ * What was found at a path, ready to be diffed against the index and published. `data`:
+ * the bytes of a small file, published inline (never uploaded).
+ */
+export type Observation = { path: RelPath; observed: EntryState | undefined; fingerprint: Fingerprint | undefined; firstHintAt: number; data?: Buffer };
 
 export type ExamineResult = { kind: 'observed'; observation: Observation } | { kind: 'retry' } | { kind: 'none' };
 
 export type ExaminerDeps = {
   root: string;
+  /** Files up to this size are published inline. */
+  inlineMaxBytes: number;
   index: SqliteSourceIndex;
   uploader: Uploader;
   isExcluded: Excluder;
@@ -47,9 +52,9 @@ export class Examiner {
     const abs = path.join(deps.root, relPath);
     const found = probe(abs);
     const indexed = deps.index.get(relPath);
-    const observe = (observed: EntryState | undefined, fingerprint?: Fingerprint): ExamineResult => ({
+    const observe = (observed: EntryState | undefined, fingerprint?: Fingerprint, data?: Buffer): ExamineResult => ({
       kind: 'observed',
-      observation: { path: relPath, observed, fingerprint, firstHintAt },
+      observation: { path: relPath, observed, fingerprint, firstHintAt, ...(data === undefined ? {} : { data }) },
     });
 
     switch (found.kind) {
@@ -75,8 +80,10 @@ export class Examiner {
         return observe({ kind: 'dir', mode: found.mode });
       case 'file': {
         const { fingerprint, mode } = found;
-        if (indexed?.state.kind === 'file' && !fileMayHaveChanged(indexed.state, indexed.fingerprint, fingerprint)) {
-          return observe({ ...indexed.state, mode }, fingerprint);
+        // Unchanged (nothing to publish): no need to read. Anything to publish is read, so
+        // a small file's event always carries its bytes.
+        if (indexed?.state.kind === 'file' && indexed.state.mode === mode && !fileMayHaveChanged(indexed.state, indexed.fingerprint, fingerprint)) {
+          return observe(indexed.state, fingerprint);
         }
         const read = await readFileContent(abs, fingerprint);
         if (read.status !== 'ok') {
@@ -84,12 +91,14 @@ export class Examiner {
           return { kind: 'retry' };
         }
         deps.metrics.filesHashed.inc();
+        const state: EntryState = { kind: 'file', size: fingerprint.size, mode, mtimeMs: Math.trunc(fingerprint.mtimeMs), hash: read.hash };
+        if (read.data !== undefined && read.data.length <= deps.inlineMaxBytes) return observe(state, fingerprint, read.data);
         const stored = await deps.uploader.ensureStored(read.hash, fingerprint.size, read.data !== undefined ? { data: read.data } : { file: abs });
         if (stored === 'changed') {
           deps.metrics.retriedNotAtRest.inc();
           return { kind: 'retry' };
         }
-        return observe({ kind: 'file', size: fingerprint.size, mode, mtimeMs: Math.trunc(fingerprint.mtimeMs), hash: read.hash }, fingerprint);
+        return observe(state, fingerprint);
       }
     }
   }

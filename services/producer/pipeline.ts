@@ -18,6 +18,8 @@ export type PipelineOptions = {
   /** Queued hints tolerated before new ones are dropped in favour of a reconcile. */
   maxHints: number;
   maxBatch: number;
+  /** Bytes of inline content per send: every record batch must stay under the topic's max.message.bytes. */
+  maxBatchBytes: number;
 };
 
 const MAX_DELAY_FACTOR = 25;
@@ -206,6 +208,18 @@ export class Pipeline {
     if (this.hintedAgain.delete(path)) this.hint(path);
   }
 
+  private nextBatch(): Observation[] {
+    let bytes = 0;
+    let count = 0;
+    for (const observation of this.ready) {
+      // base64 inline content plus the JSON and headers around it.
+      bytes += 512 + Math.ceil((observation.data?.length ?? 0) / 3) * 4;
+      if (count > 0 && (count >= this.options.maxBatch || bytes > this.options.maxBatchBytes)) break;
+      count++;
+    }
+    return this.ready.slice(0, count);
+  }
+
   private async publishLoop(): Promise<void> {
     let failures = 0;
     for (;;) {
@@ -215,7 +229,7 @@ export class Pipeline {
         await this.sleep();
         continue;
       }
-      const batch = this.ready.slice(0, this.options.maxBatch);
+      const batch = this.nextBatch();
       try {
         await this.publisher.publish(batch);
         failures = 0;

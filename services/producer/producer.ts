@@ -11,7 +11,7 @@ import type { ContentStore } from '../shared/content-store.ts';
 import { defaultStateDir, redactConfig } from '../shared/config.ts';
 import { CliError } from '../shared/errors.ts';
 import { startServiceHttp, type ServiceHttp } from '../shared/http-server.ts';
-import { createKafka, ensureTopic } from '../shared/kafka.ts';
+import { createKafka, ensureTopic, MAX_BATCH_BYTES } from '../shared/kafka.ts';
 import { createLogger, type Logger } from '../shared/logger.ts';
 import { S3ContentStore, s3OptionsFromConfig } from '../shared/s3-content-store.ts';
 import { inotifyWarnings, readInotifyLimits } from './adapters/inotify-limits.ts';
@@ -122,6 +122,7 @@ async function startWithIndex(config: ProducerConfig, context: StartContext): Pr
   const hint = (p: string, delayMs?: number) => pipeline.hint(p, delayMs);
   const examiner = new Examiner({
     root,
+    inlineMaxBytes: config.inlineMaxBytes,
     index,
     uploader: new Uploader(store, (hash) => index.hasHash(hash), metrics),
     isExcluded,
@@ -134,7 +135,7 @@ async function startWithIndex(config: ProducerConfig, context: StartContext): Pr
   const pipeline = new Pipeline(
     examiner,
     publishStage,
-    { quietMs: config.quietWindow, workers: config.uploadConcurrency, maxPending: config.maxPending, maxHints: 500_000, maxBatch: 2000 },
+    { quietMs: config.quietWindow, workers: config.uploadConcurrency, maxPending: config.maxPending, maxHints: 500_000, maxBatch: 2000, maxBatchBytes: MAX_BATCH_BYTES / 2 },
     metrics,
     logger,
     Date.now,

@@ -99,8 +99,10 @@ export class PublishStage {
         index.remove(changed);
         return { ...base, op: 'delete' };
       }
-      index.put(changed, next, seq, changed === observation.path ? fingerprint : undefined);
-      return toEvent(base, next);
+      const own = changed === observation.path;
+      index.put(changed, next, seq, own ? fingerprint : undefined);
+      const event = toEvent(base, next);
+      return own && event.op === 'file' && observation.data !== undefined ? { ...event, data: observation.data } : event;
     });
   }
 }

@@ -12,6 +12,8 @@ import { retry } from './retry.ts';
 const { Kafka: KafkaClient, ConfigResourceTypes } = kafkajs;
 
 const DAY_MS = 24 * 3600 * 1000;
+/** The largest record batch the events topic accepts; producers keep their sends below it. */
+export const MAX_BATCH_BYTES = 8 * 1024 * 1024;
 
 /**
  * kafkajs gives up after 5 retries (~10 s) by default: a broker restart would then
@@ -95,6 +97,8 @@ export function eventsTopicConfig(historyWindowMs: number): Record<string, strin
     // Compaction only cleans closed segments; the broker default (7 days) would keep a
     // quiet topic's whole recent log uncompacted. A floor avoids a flood of tiny segments.
     'segment.ms': String(Math.min(Math.max(historyWindowMs, 60_000), DAY_MS)),
+    // Records carry small files inline: room for large batches of them.
+    'max.message.bytes': String(MAX_BATCH_BYTES),
   };
 }
 

@@ -33,6 +33,8 @@ function seedTree(root: string): void {
     for (let f = 0; f < 10; f++) fs.writeFileSync(path.join(root, `dir${d}/sub/file${f}.txt`), `dir ${d} file ${f}`);
   }
   fs.symlinkSync('dir0/sub/file0.txt', path.join(root, 'link'));
+  // Above the inline limit: content that goes through the object store.
+  fs.writeFileSync(path.join(root, 'dir0/large.bin'), Buffer.alloc(64 * 1024, 1));
 }
 
 test('a restart with no changes publishes nothing; one after offline changes publishes exactly those', async (t) => {
@@ -71,6 +73,7 @@ test('a lost index is rebuilt from the topic: nothing republished, nothing uploa
   const first = await startTestProducer(t, { root, topic });
   const follower = await followTopic(t, topic);
   await converged(follower, root, 'initial publish');
+  assert.equal((await first.producer.metrics.objectsUploaded.get()).values[0]?.value, 1, 'the large file was uploaded once');
   await first.producer.stop();
   const before = await recordsInTopic(t, topic);
 

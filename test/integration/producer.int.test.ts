@@ -35,18 +35,24 @@ async function setup(t: TestContext) {
   return { root, topic, producer, config, follower };
 }
 
-test('create, modify, chmod, symlink, delete: each published, content stored by hash', async (t) => {
+const LARGE = 20 * 1024; // above the default inline limit (16 KiB): goes through the store
+
+test('create, modify, chmod, symlink, delete: each published; small files inline, large ones stored by hash', async (t) => {
   const { root, follower, config } = await setup(t);
   fs.mkdirSync(path.join(root, 'news/2026'), { recursive: true });
   fs.writeFileSync(path.join(root, 'news/2026/a.html'), '<h1>a</h1>');
+  fs.writeFileSync(path.join(root, 'news/2026/video.bin'), Buffer.alloc(LARGE, 7));
   fs.writeFileSync(path.join(root, 'top.txt'), 'top');
   fs.symlinkSync('news/2026/a.html', path.join(root, 'link'));
   await converged(follower, root, 'creates');
 
+  const small = follower.events.find((e) => e.path === 'news/2026/a.html');
+  assert.equal(small?.op === 'file' ? small.data?.toString() : undefined, '<h1>a</h1>', 'a small file travels inside its record');
+  const large = follower.events.find((e) => e.path === 'news/2026/video.bin');
+  assert.ok(large?.op === 'file' && large.data === undefined, 'a large file does not');
   const minio = minioClient(t);
-  const hash = (follower.state().get('news/2026/a.html') as { hash: string }).hash;
-  const stored = await readAll(await minio.getObject(stackConfig().bucket, contentKey(hash, config.s3Prefix)));
-  assert.equal(stored.toString(), '<h1>a</h1>');
+  const stored = await readAll(await minio.getObject(stackConfig().bucket, contentKey(large.hash, config.s3Prefix)));
+  assert.deepEqual(stored, Buffer.alloc(LARGE, 7));
 
   fs.appendFileSync(path.join(root, 'top.txt'), ' more');
   fs.chmodSync(path.join(root, 'news/2026/a.html'), 0o600);
@@ -63,8 +69,8 @@ test('create, modify, chmod, symlink, delete: each published, content stored by 
 test('renaming a file or a directory uploads nothing new', async (t) => {
   const { root, follower, producer } = await setup(t);
   fs.mkdirSync(path.join(root, 'd/sub'), { recursive: true });
-  for (let i = 0; i < 20; i++) fs.writeFileSync(path.join(root, `d/sub/f${i}`), `content ${i}`);
-  fs.writeFileSync(path.join(root, 'single'), 'single');
+  for (let i = 0; i < 20; i++) fs.writeFileSync(path.join(root, `d/sub/f${i}`), Buffer.alloc(LARGE, i));
+  fs.writeFileSync(path.join(root, 'single'), Buffer.alloc(LARGE, 99));
   await converged(follower, root, 'initial tree');
   const uploaded = (await producer.metrics.objectsUploaded.get()).values[0]?.value ?? 0;
   assert.ok(uploaded >= 21);

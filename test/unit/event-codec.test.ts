@@ -10,6 +10,7 @@ const HASH = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
 const base = { source: 'web-1', seq: 1732550400123456, ts: 1732550400123, path: relPath('news/2026/ü x.html') };
 const EVENTS: MirrorEvent[] = [
   { ...base, op: 'file', size: 0, mode: 0o644, mtimeMs: 1732550400000, hash: HASH },
+  { ...base, op: 'file', size: 5, mode: 0o644, mtimeMs: 1732550400000, hash: HASH, data: Buffer.from('hello') },
   { ...base, op: 'dir', mode: 0o2755 },
   { ...base, op: 'symlink', target: '../../elsewhere' },
   { ...base, op: 'delete' },
@@ -72,6 +73,9 @@ test('invalid records give a typed error naming the field', () => {
     ['unsafe path in value', withValue({ path: '../x' }), 'invalid-field', 'value.path'],
     ['seq differs from header', withValue({ seq: '5' }), 'mismatch', 'value.seq'],
     ['source differs from header', withValue({ source: 'other' }), 'mismatch', 'value.source'],
+    ['inline data not base64', withValue({ data: '%%%' }), 'invalid-field', 'value.data'],
+    ['inline data of another size', withValue({ size: 3, data: Buffer.from('hello').toString('base64') }), 'mismatch', 'value.data'],
+    ['inline data too large', withValue({ size: 70_000, data: Buffer.alloc(70_000).toString('base64') }), 'invalid-field', 'value.data'],
     ['missing seq header', (r) => delete r.headers!.seq, 'invalid-header', 'headers.seq'],
     ['bad version header', (r) => (r.headers!.v = Buffer.from('9')), 'invalid-header', 'headers.v'],
     ['bad ts header', (r) => (r.headers!.ts = Buffer.from('soon')), 'invalid-header', 'headers.ts'],
@@ -86,13 +90,13 @@ test('invalid records give a typed error naming the field', () => {
 });
 
 test('symlink targets and dir modes are validated', () => {
-  assert.equal(decodeWith(withValue({ target: '' }), EVENTS[2]!).field, 'value.target');
-  assert.equal(decodeWith(withValue({ target: 'a\0b' }), EVENTS[2]!).field, 'value.target');
-  assert.equal(decodeWith(withValue({ mode: -1 }), EVENTS[1]!).field, 'value.mode');
+  assert.equal(decodeWith(withValue({ target: '' }), EVENTS[3]!).field, 'value.target');
+  assert.equal(decodeWith(withValue({ target: 'a\0b' }), EVENTS[3]!).field, 'value.target');
+  assert.equal(decodeWith(withValue({ mode: -1 }), EVENTS[2]!).field, 'value.mode');
 });
 
 test('a tombstone needs valid headers too', () => {
-  const error = decodeWith((r) => (r.headers!.seq = Buffer.from('-1')), EVENTS[3]!);
+  const error = decodeWith((r) => (r.headers!.seq = Buffer.from('-1')), EVENTS[4]!);
   assert.equal(error.field, 'headers.seq');
 });
 

@@ -2,7 +2,7 @@
 // broker in test/integration/kafka-topic.int.test.ts.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { KAFKA_RETRY, TopicMismatchError, createKafka, eventsTopicConfig } from '../../services/shared/kafka.ts';
+import { KAFKA_RETRY, MAX_BATCH_BYTES, TopicMismatchError, createKafka, eventsTopicConfig } from '../../services/shared/kafka.ts';
 import { createLogger } from '../../services/shared/logger.ts';
 
 const HOUR_MS = 3_600_000;
@@ -14,6 +14,7 @@ describe('eventsTopicConfig', () => {
       'min.compaction.lag.ms': String(2 * HOUR_MS),
       'delete.retention.ms': String(2 * HOUR_MS),
       'segment.ms': String(2 * HOUR_MS),
+      'max.message.bytes': String(MAX_BATCH_BYTES),
     });
   });
 
