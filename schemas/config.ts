@@ -110,6 +110,25 @@ export const upConfigSchema = z.object({
   logLevel: z.enum(LOG_LEVELS).default('warn'),
 });
 
+/** `mirrorlog restore`: the tree as it was at a time, into an empty directory. */
+export const restoreConfigSchema = z.object({
+  ...commonShape,
+  target: z.string().min(1),
+  at: z.string().min(1),
+  fetchConcurrency: positiveInt.max(1024).default(16),
+});
+
+/** `mirrorlog verify`: a replica compared with the log. */
+export const verifyConfigSchema = z.object({
+  ...commonShape,
+  target: z.string().min(1),
+  replica: name,
+  hash: bool.default(false),
+  repair: bool.default(false),
+  json: bool.default(false),
+  fetchConcurrency: positiveInt.max(1024).default(16),
+});
+
 /** `mirrorlog status`: reads the topic and the replicas' consumer groups. */
 export const statusConfigSchema = z.object({
   ...commonShape,

@@ -1,0 +1,62 @@
+// What `verify` reports: one entry of the log's state against what the replica holds.
+// Pure: the caller lstats, reads links and hashes.
+import type { MirrorEvent } from '../../schemas/event.ts';
+
+export type Found =
+  | { kind: 'file'; size: number; mode: number; mtimeMs: number; hash?: string }
+  | { kind: 'dir'; mode: number }
+  | { kind: 'symlink'; target: string }
+  | { kind: 'other' }
+  | undefined;
+
+export type DriftProblem = 'missing' | 'extra' | 'type' | 'size' | 'content' | 'mode' | 'mtime' | 'target' | 'unsafe-parent';
+export type Drift = { path: string; problem: DriftProblem; expected?: string; actual?: string };
+
+const octal = (mode: number) => `0${mode.toString(8)}`;
+
+export function describeExpected(event: MirrorEvent): string {
+  switch (event.op) {
+    case 'file':
+      return `file of ${event.size} bytes`;
+    case 'dir':
+      return 'directory';
+    case 'symlink':
+      return `symlink to ${JSON.stringify(event.target)}`;
+    case 'delete':
+      return 'nothing';
+  }
+}
+
+function describeFound(found: Found): string {
+  if (found === undefined) return 'nothing';
+  if (found.kind === 'file') return `file of ${found.size} bytes`;
+  if (found.kind === 'dir') return 'directory';
+  if (found.kind === 'symlink') return `symlink to ${JSON.stringify(found.target)}`;
+  return 'a special file';
+}
+
+/** The differences between an existing entry of the log and what the replica holds. */
+export function compareEntry(expected: Exclude<MirrorEvent, { op: 'delete' }>, found: Found): Drift[] {
+  const path = expected.path;
+  if (found === undefined) return [{ path, problem: 'missing', expected: describeExpected(expected) }];
+  const kind = expected.op;
+  if (found.kind !== kind) return [{ path, problem: 'type', expected: describeExpected(expected), actual: describeFound(found) }];
+  const drifts: Drift[] = [];
+  if (expected.op === 'file' && found.kind === 'file') {
+    if (found.size !== expected.size) drifts.push({ path, problem: 'size', expected: String(expected.size), actual: String(found.size) });
+    else if (found.hash !== undefined && found.hash !== expected.hash) drifts.push({ path, problem: 'content', expected: expected.hash, actual: found.hash });
+    if (found.mtimeMs !== expected.mtimeMs) drifts.push({ path, problem: 'mtime', expected: new Date(expected.mtimeMs).toISOString(), actual: new Date(found.mtimeMs).toISOString() });
+  }
+  if ((expected.op === 'file' || expected.op === 'dir') && (found.kind === 'file' || found.kind === 'dir') && found.mode !== expected.mode) {
+    drifts.push({ path, problem: 'mode', expected: octal(expected.mode), actual: octal(found.mode) });
+  }
+  if (expected.op === 'symlink' && found.kind === 'symlink' && found.target !== expected.target) {
+    drifts.push({ path, problem: 'target', expected: expected.target, actual: found.target });
+  }
+  return drifts;
+}
+
+export function formatDrift(drift: Drift): string {
+  const detail = drift.expected === undefined && drift.actual === undefined ? '' : ` (expected ${drift.expected ?? '-'}, found ${drift.actual ?? '-'})`;
+  return `${drift.problem.padEnd(13)} ${JSON.stringify(drift.path)}${detail}`;
+}
