@@ -1,6 +1,6 @@
 // Keeps the deployment files honest without a container engine or systemd: the
 // Dockerfiles, infra/compose.yaml, the systemd units with their env files, and the
-// commands of docs/PRODUCTION.md are parsed and checked against the config schema
+// commands of the README's "Running in production" section are parsed and checked against the config schema
 // (every MIRRORLOG_* variable is an option of the service that reads it, and the
 // environment each one ends up with is a valid config), against the source tree (every
 // entrypoint is the build output of an existing file), and against each other (volumes,
@@ -607,11 +607,20 @@ describe('infra/systemd', () => {
 
 // ---------------------------------------------------------------------------------------
 
-const DOC = 'docs/PRODUCTION.md';
+const DOC = 'README.md';
+
+/** The README's "Running in production" section: what operators copy. */
+function productionSection(): string {
+  const text = readRepoFile(DOC);
+  const start = text.indexOf('\n## Running in production\n');
+  assert.ok(start >= 0, 'README.md has a "Running in production" section');
+  const end = text.indexOf('\n## ', start + 1);
+  return text.slice(start, end < 0 ? undefined : end);
+}
 
 /** Shell commands of the doc's fenced code blocks: continuation lines joined, split at && ; |. */
 function docCommands(): string[][] {
-  const text = readRepoFile(DOC);
+  const text = productionSection();
   const blocks = [...text.matchAll(/^```[a-z]*\n([\s\S]*?)^```/gm)].map((m) => m[1]!);
   return blocks
     .flatMap((block) => block.replace(/\\\n/g, ' ').split('\n'))
@@ -656,13 +665,13 @@ function positional(words: string[], valueFlags: ReadonlySet<string>): { values:
   return { values, rest };
 }
 
-describe('docs/PRODUCTION.md', () => {
+describe('README.md, Running in production', () => {
   it('names only MIRRORLOG_* variables of the config schemas', () => {
-    assertKnownNames(readRepoFile(DOC), ALL_CONFIG_NAMES, DOC);
+    assertKnownNames(productionSection(), ALL_CONFIG_NAMES, DOC);
   });
 
   it('names only repository files that exist', () => {
-    const text = readRepoFile(DOC);
+    const text = productionSection();
     const paths = new Set(text.match(/(?<![\w./-])(?:infra|services|docs|schemas|bin)\/[A-Za-z0-9._@/-]*[A-Za-z0-9_@-]/g) ?? []);
     assert.ok(paths.size > 0);
     // Files the operator makes with a `cp` the doc shows (infra/.env) need not exist yet.
@@ -736,7 +745,7 @@ describe('docs/PRODUCTION.md', () => {
       const file = unitValue(unit, 'Service', 'EnvironmentFile')!;
       return new RegExp(`^${file.replace(/[.]/g, '\\.').replace('%i', '[A-Za-z0-9._-]+')}$`);
     });
-    for (const path of readRepoFile(DOC).match(/\/etc\/mirrorlog\/[A-Za-z0-9._-]+\.env\b/g) ?? []) {
+    for (const path of productionSection().match(/\/etc\/mirrorlog\/[A-Za-z0-9._-]+\.env\b/g) ?? []) {
       assert.ok(patterns.some((pattern) => pattern.test(path)), `${path} is not an env file a unit reads`);
     }
   });
