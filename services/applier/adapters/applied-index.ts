@@ -10,15 +10,55 @@ export interface AppliedIndex extends ReplicaView {
   /**
    * Drops the tombstones of deletes older than `seq`. They only damp transient flaps of
    * late events (the rules converge without them), so they need not be kept forever.
+   * At most `limit` are dropped per call (unbounded by default); returns how many.
    */
-  pruneTombstones(seq: number): number;
+  pruneTombstones(seq: number, limit?: number): number;
   /** Some paths (at most `limit`) that hold a file with this content, for local copies. */
   pathsWithHash(hash: string, limit: number): RelPath[];
   /** Every entry, in path order; for sweeps and verification. */
   entries(): Iterable<[RelPath, AppliedEntry]>;
 }
 
+/**
+ * The applier's whole persistent state: the index plus what a rebuild and a restart
+ * need. Writes are grouped into transactions that `commit()` ends (the applier commits
+ * at its durability points, after the filesystem is durable, so the index is never
+ * ahead of the disk).
+ *
+ * Epochs: every entry carries the epoch in which it was last recorded or touched. A
+ * rebuild starts a new epoch and touches every path its replay meets; entries left in
+ * older epochs are what the log no longer holds, and the sweep removes them.
+ */
+export interface ReplicaIndex extends AppliedIndex {
+  readonly epoch: number;
+  /** Entries recorded or touched from now on carry `epoch`. */
+  setEpoch(epoch: number): void;
+  /** Marks the path's entry, if any, as seen in the current epoch. */
+  touch(path: RelPath): void;
+  /** Up to `limit` entries from epochs before the current one, in descending path order, strictly before `before`. */
+  staleEntries(limit: number, before?: RelPath): [RelPath, AppliedEntry][];
+  /** Up to `limit` present directories in path order, strictly after `after` (for a walk of the tree). */
+  directories(limit: number, after?: RelPath): RelPath[];
+  /** Names of the present entries directly inside `dir` ('' is the root). */
+  presentChildren(dir: RelPath | ''): string[];
+  remove(path: RelPath): void;
+  /** At least one present entry (any kind but `absent`). */
+  hasPresentEntries(): boolean;
+  /** Drops every entry (not the metadata). */
+  clear(): void;
+  readMeta<T>(key: string): T | undefined;
+  writeMeta(key: string, value: unknown): void;
+  /** Ends the current transaction durably; the next write opens another. */
+  commit(): void;
+  close(): void;
+}
+
 /** Whether an entry counts for rule 2 and 4's "a higher seq below". */
 export function assertsExistence(entry: AppliedEntry): boolean {
   return entry.kind === 'file' || entry.kind === 'symlink' || (entry.kind === 'dir' && entry.explicit);
+}
+
+/** Byte order of the UTF-8 encodings (SQLite's BINARY collation), for in-memory sorting. */
+export function compareUtf8(a: string, b: string): number {
+  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
 }

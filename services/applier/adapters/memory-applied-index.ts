@@ -1,10 +1,14 @@
-// An applied index held in a Map: for unit and model tests, and small replicas.
+// An applied index held in Maps: for unit and model tests, and small replicas. Scans are
+// linear; the SQLite index is the one built for millions of entries.
 import { isBelow, parentOf, type RelPath } from '../../../schemas/rel-path.ts';
 import type { AppliedEntry } from '../domain/plan.ts';
-import { assertsExistence, type AppliedIndex } from './applied-index.ts';
+import { assertsExistence, compareUtf8, type ReplicaIndex } from './applied-index.ts';
 
-export class MemoryAppliedIndex implements AppliedIndex {
+export class MemoryAppliedIndex implements ReplicaIndex {
   private readonly map = new Map<RelPath, AppliedEntry>();
+  private readonly epochs = new Map<RelPath, number>();
+  private readonly meta = new Map<string, string>();
+  private currentEpoch = 0;
 
   get(path: RelPath): AppliedEntry | undefined {
     return this.map.get(path);
@@ -28,17 +32,19 @@ export class MemoryAppliedIndex implements AppliedIndex {
 
   record(path: RelPath, entry: AppliedEntry): void {
     this.map.set(path, entry);
+    this.epochs.set(path, this.currentEpoch);
   }
 
   forgetBelow(path: RelPath): void {
-    for (const other of [...this.map.keys()]) if (isBelow(other, path)) this.map.delete(other);
+    for (const other of [...this.map.keys()]) if (isBelow(other, path)) this.remove(other);
   }
 
-  pruneTombstones(seq: number): number {
+  pruneTombstones(seq: number, limit = Number.POSITIVE_INFINITY): number {
     let pruned = 0;
     for (const [path, entry] of [...this.map]) {
+      if (pruned >= limit) break;
       if (entry.kind === 'absent' && entry.seq < seq) {
-        this.map.delete(path);
+        this.remove(path);
         pruned++;
       }
     }
@@ -55,6 +61,69 @@ export class MemoryAppliedIndex implements AppliedIndex {
   }
 
   *entries(): Iterable<[RelPath, AppliedEntry]> {
-    yield* [...this.map].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    yield* [...this.map].sort(([a], [b]) => compareUtf8(a, b));
   }
+
+  get epoch(): number {
+    return this.currentEpoch;
+  }
+
+  setEpoch(epoch: number): void {
+    this.currentEpoch = epoch;
+  }
+
+  touch(path: RelPath): void {
+    if (this.map.has(path)) this.epochs.set(path, this.currentEpoch);
+  }
+
+  staleEntries(limit: number, before?: RelPath): [RelPath, AppliedEntry][] {
+    return [...this.map]
+      .filter(([path]) => (this.epochs.get(path) ?? 0) < this.currentEpoch && (before === undefined || compareUtf8(path, before) < 0))
+      .sort(([a], [b]) => compareUtf8(b, a))
+      .slice(0, limit);
+  }
+
+  directories(limit: number, after?: RelPath): RelPath[] {
+    return [...this.map]
+      .filter(([path, entry]) => entry.kind === 'dir' && (after === undefined || compareUtf8(path, after) > 0))
+      .map(([path]) => path)
+      .sort(compareUtf8)
+      .slice(0, limit);
+  }
+
+  presentChildren(dir: RelPath | ''): string[] {
+    const names: string[] = [];
+    for (const [path, entry] of this.map) {
+      if (entry.kind !== 'absent' && parentOf(path) === dir) names.push(dir === '' ? path : path.slice(dir.length + 1));
+    }
+    return names;
+  }
+
+  remove(path: RelPath): void {
+    this.map.delete(path);
+    this.epochs.delete(path);
+  }
+
+  hasPresentEntries(): boolean {
+    for (const entry of this.map.values()) if (entry.kind !== 'absent') return true;
+    return false;
+  }
+
+  clear(): void {
+    this.map.clear();
+    this.epochs.clear();
+  }
+
+  readMeta<T>(key: string): T | undefined {
+    const text = this.meta.get(key);
+    return text === undefined ? undefined : (JSON.parse(text) as T);
+  }
+
+  writeMeta(key: string, value: unknown): void {
+    this.meta.set(key, JSON.stringify(value));
+  }
+
+  commit(): void {}
+
+  close(): void {}
 }

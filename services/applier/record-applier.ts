@@ -1,0 +1,180 @@
+// Applies one record: decode result → decide → content → filesystem steps → index.
+// Synchronous (the lane calls it in short time slices); it either finishes the record
+// (applied, skipped or dead-lettered) or reports that the record waits for content.
+//
+// Index updates ('record', 'forget-below') run as SQL at once, in the lane's open
+// transaction, so the next decision sees them; each follows the filesystem step it
+// describes, so even a record that fails halfway leaves index and disk agreeing.
+import type { MirrorEvent } from '../../schemas/event.ts';
+import { sha256Hex } from '../shared/content-store.ts';
+import type { ReplicaIndex } from './adapters/applied-index.ts';
+import type { ContentSupply } from './adapters/content-supply.ts';
+import { NotAFileError, type Content, type FsMaterializer } from './adapters/fs-materializer.ts';
+import { UnsafePathError } from './adapters/target-root.ts';
+import { decide } from './domain/decide.ts';
+import type { Step } from './domain/plan.ts';
+import type { ApplierMetrics } from './metrics.ts';
+import type { LaneRecord } from './partition-queues.ts';
+
+/** Why a record went to the dead-letter topic: a RecordError code or one of these. */
+export type DeadLetterCode = string;
+export type DeadLetterReason = { code: DeadLetterCode; field: string; message: string };
+
+export interface RecordApplierDeps {
+  readonly index: ReplicaIndex;
+  readonly fs: FsMaterializer;
+  readonly supply: ContentSupply;
+  readonly metrics: ApplierMetrics;
+  readonly deadLetter: (record: LaneRecord, reason: DeadLetterReason) => void;
+  /** True while a rebuild replays: every record touches its path's epoch. */
+  readonly rebuilding: () => boolean;
+  /** Absolute destination path when a file unknown to the index may already hold its content (adopting a replica). */
+  readonly adoptPath: (path: string) => string | undefined;
+  readonly now: () => number;
+  readonly logger: { warn(object: object, message: string): void };
+}
+
+export type ApplyOutcome = 'done' | 'blocked';
+
+function errno(error: unknown): string | undefined {
+  return (error as NodeJS.ErrnoException | null)?.code;
+}
+
+export class RecordApplier {
+  constructor(private readonly deps: RecordApplierDeps) {}
+
+  /** Registers the content a file event will probably need, before its turn comes. */
+  prefetch(record: LaneRecord): void {
+    if (!record.decoded.ok || record.contentKey !== undefined) return;
+    const event = record.decoded.event;
+    if (event.op !== 'file' || event.data !== undefined) return;
+    const current = this.deps.index.get(event.path);
+    if (current !== undefined && current.seq >= event.seq) return;
+    if (current?.kind === 'file' && current.hash === event.hash && current.size === event.size) return;
+    const adopt = current === undefined ? this.deps.adoptPath(event.path) : undefined;
+    record.contentKey = this.deps.supply.want(event.hash, event.size, adopt);
+  }
+
+  apply(record: LaneRecord): ApplyOutcome {
+    const { decoded } = record;
+    if (!decoded.ok) {
+      const { code, field, message } = decoded.error;
+      this.deadLetter(record, { code, field, message });
+      return 'done';
+    }
+    const event = decoded.event;
+    const { index } = this.deps;
+    const current = index.get(event.path);
+    // decide reads the path's entry first: hand it the one just read.
+    const decision = decide(event, { get: (path) => (path === event.path ? current : index.get(path)), maxSeqBelow: (path) => index.maxSeqBelow(path), childCount: (path) => index.childCount(path) });
+    if (decision.kind === 'skip') {
+      this.deps.metrics.events.inc({ op: event.op, outcome: 'skipped' });
+      this.deps.metrics.skipped.inc({ reason: decision.reason });
+      this.finish(record);
+      return 'done';
+    }
+    let content: Content | undefined;
+    const write = decision.steps.find((step) => step.op === 'write');
+    if (write !== undefined && event.op === 'file' && event.data !== undefined) {
+      // Small files travel inside their record: verified like any download.
+      if (sha256Hex(event.data) !== event.hash) {
+        this.deadLetter(record, { code: 'content-mismatch', field: 'value.data', message: `inline content does not hash to ${event.hash}` });
+        return 'done';
+      }
+      content = { kind: 'buffer', data: event.data };
+    } else if (write !== undefined) {
+      record.contentKey ??= this.deps.supply.want(write.hash, write.size, current === undefined ? this.deps.adoptPath(event.path) : undefined);
+      const outcome = this.deps.supply.outcome(record.contentKey);
+      if (outcome.kind === 'pending') {
+        this.deps.supply.demand(record.contentKey);
+        return 'blocked';
+      }
+      if (outcome.kind === 'failed') {
+        this.deadLetter(record, { code: outcome.reason, field: 'value.hash', message: outcome.message });
+        return 'done';
+      }
+      content = outcome.content;
+    }
+    try {
+      // A delete of a path the index does not know: the disk may be ahead of the index.
+      if (event.op === 'delete' && (current === undefined || current.kind === 'absent')) this.deps.fs.clear(event.path);
+      for (const step of decision.steps) this.execute(step, content);
+    } catch (error) {
+      if (error instanceof UnsafePathError) {
+        this.deadLetter(record, { code: 'unsafe-path', field: 'key', message: error.message });
+        return 'done';
+      }
+      if (errno(error) === 'ENAMETOOLONG') {
+        this.deadLetter(record, { code: 'path-too-long', field: 'key', message: (error as Error).message });
+        return 'done';
+      }
+      if (error instanceof NotAFileError && current?.kind === 'file') {
+        // The index says the file holds these bytes but the replica lost it: rewrite it.
+        this.deps.metrics.drift.inc();
+        this.deps.logger.warn({ path: event.path }, 'replica drift: an indexed file is missing; rewriting it');
+        this.deps.index.record(event.path, { kind: 'absent', seq: current.seq });
+        return this.apply(record);
+      }
+      throw error;
+    }
+    this.applied(event, write?.size);
+    // The record steps stamped the path with the current epoch: no touch needed.
+    this.finish(record, decision.steps.some((step) => step.op === 'record' && step.path === event.path));
+    return 'done';
+  }
+
+  /** Gives up the record's content without applying it (the lane dropped it). */
+  discard(record: LaneRecord): void {
+    if (record.contentKey !== undefined) this.deps.supply.release(record.contentKey);
+    record.contentKey = undefined;
+  }
+
+  private execute(step: Step, content: Content | undefined): void {
+    const { fs, index } = this.deps;
+    switch (step.op) {
+      case 'mkdir':
+        return fs.mkdir(step.path, step.mode);
+      case 'chmod':
+        return fs.chmod(step.path, step.mode);
+      case 'write':
+        return fs.write(step.path, content!, step.mode, step.mtimeMs);
+      case 'set-meta':
+        return fs.setMeta(step.path, step.mode, step.mtimeMs);
+      case 'symlink':
+        return fs.symlink(step.path, step.target);
+      case 'unlink':
+        return fs.unlink(step.path);
+      case 'remove-tree':
+        return fs.removeTree(step.path);
+      case 'rmdir':
+        return fs.rmdir(step.path);
+      case 'record':
+        return index.record(step.path, step.entry);
+      case 'forget-below':
+        return index.forgetBelow(step.path);
+      default: {
+        const unknown: never = step;
+        throw new TypeError(`unknown step ${JSON.stringify(unknown)}`);
+      }
+    }
+  }
+
+  private applied(event: MirrorEvent, bytes: number | undefined): void {
+    const { metrics } = this.deps;
+    metrics.events.inc({ op: event.op, outcome: 'applied' });
+    if (bytes !== undefined) metrics.bytesWritten.inc(bytes);
+    metrics.applyLatency.observe(Math.max(0, this.deps.now() - event.ts) / 1000);
+  }
+
+  private deadLetter(record: LaneRecord, reason: DeadLetterReason): void {
+    this.deps.metrics.events.inc({ op: record.decoded.ok ? record.decoded.event.op : 'invalid', outcome: 'dead-lettered' });
+    this.deps.deadLetter(record, reason);
+    this.finish(record);
+  }
+
+  private finish(record: LaneRecord, recorded = false): void {
+    // A dead-lettered record touches its path too: what the replica holds there stays.
+    if (!recorded && record.decoded.ok && this.deps.rebuilding()) this.deps.index.touch(record.decoded.event.path);
+    this.discard(record);
+  }
+}

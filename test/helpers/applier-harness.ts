@@ -1,0 +1,165 @@
+// Integration helpers for the applier: a fresh compacted topic and object prefix per
+// test, content put in the real S3 store, records produced with the real codec and
+// partitioner, an applier started in-process (stopped after the test), and snapshots
+// of replica trees to compare.
+import { createHash, randomUUID } from 'node:crypto';
+import { lstatSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { TestContext } from 'node:test';
+import { Kafka, logLevel, type IHeaders, type Producer } from 'kafkajs';
+import { pino } from 'pino';
+import { encodeRecord } from '../../schemas/codec.ts';
+import { applierConfigSchema, type ApplierConfig } from '../../schemas/config.ts';
+import type { MirrorEvent } from '../../schemas/event.ts';
+import { directoryPartitioner } from '../../schemas/partitioner.ts';
+import { relPath } from '../../schemas/rel-path.ts';
+import { startApplier, type ApplierHandle, type ApplierTuning } from '../../services/applier/applier.ts';
+import { isTempName } from '../../services/applier/domain/temp-name.ts';
+import { ensureTopic, eventsTopicConfig } from '../../services/shared/kafka.ts';
+import { S3ContentStore } from '../../services/shared/s3-content-store.ts';
+import { freshPrefix, freshTopic, kafkaAdmin, stackConfig } from './stack.ts';
+
+export const PARTITIONS = 3;
+
+export interface ApplierStack {
+  readonly topic: string;
+  readonly prefix: string;
+  readonly store: S3ContentStore;
+  readonly dir: string;
+  /** Puts content in the store; returns what a file event needs. */
+  put(content: string | Buffer): Promise<{ hash: string; size: number }>;
+  /** Produces events in order (one partition's records keep their order). */
+  publish(events: MirrorEvent[]): Promise<void>;
+  /** Produces arbitrary records (bad ones), on a given partition. */
+  publishRaw(records: { key: string | Buffer | null; value: string | Buffer | null; headers?: IHeaders; partition: number }[]): Promise<void>;
+  /** Config of an applier on this topic and prefix. */
+  config(overrides: Partial<Record<keyof ApplierConfig, unknown>> & { target: string; replica: string }): ApplierConfig;
+  /** Starts an applier in-process, stopped after the test. */
+  start(config: ApplierConfig, tuning?: Partial<ApplierTuning>): Promise<ApplierHandle>;
+}
+
+let seq = Date.now() * 1000;
+export function nextSeq(): number {
+  return ++seq;
+}
+
+export const events = {
+  dir: (path: string, mode = 0o755): MirrorEvent => ({ source: 'it', seq: nextSeq(), ts: Date.now(), op: 'dir', path: relPath(path), mode }),
+  file: (path: string, content: { hash: string; size: number }, mode = 0o644, mtimeMs = 1_690_000_000_123): MirrorEvent => ({
+    source: 'it',
+    seq: nextSeq(),
+    ts: Date.now(),
+    op: 'file',
+    path: relPath(path),
+    mode,
+    mtimeMs,
+    ...content,
+  }),
+  symlink: (path: string, target: string): MirrorEvent => ({ source: 'it', seq: nextSeq(), ts: Date.now(), op: 'symlink', path: relPath(path), target }),
+  delete: (path: string): MirrorEvent => ({ source: 'it', seq: nextSeq(), ts: Date.now(), op: 'delete', path: relPath(path) }),
+};
+
+/**
+ * `deletable`: the topic is created with cleanup.policy=compact,delete, so a test can
+ * delete its oldest records (DeleteRecords is refused on compact-only topics), as
+ * retention would.
+ */
+export async function applierStack(t: TestContext, options: { deletable?: boolean } = {}): Promise<ApplierStack> {
+  const topic = freshTopic(t);
+  const prefix = freshPrefix();
+  const admin = await kafkaAdmin(t);
+  const historyWindowMs = 7 * 24 * 3600 * 1000;
+  if (options.deletable) {
+    const configEntries = Object.entries({ ...eventsTopicConfig(historyWindowMs), 'cleanup.policy': 'compact,delete', 'retention.ms': '-1' }).map(([name, value]) => ({ name, value }));
+    await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: PARTITIONS, replicationFactor: 1, configEntries }] });
+  } else {
+    await ensureTopic(admin, { topic, partitions: PARTITIONS, historyWindowMs, replicationFactor: 1 });
+  }
+  const { s3Endpoint, s3, bucket, brokers } = stackConfig();
+  const store = new S3ContentStore({ endpoint: s3Endpoint, accessKey: s3.accessKey, secretKey: s3.secretKey, region: s3.region, bucket, prefix });
+  await store.ensureBucket();
+  t.after(() => store.close());
+  const dir = mkdtempSync(join(tmpdir(), 'mirrorlog-applier-it-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const kafka = new Kafka({ clientId: `test-producer-${randomUUID().slice(0, 8)}`, brokers, logLevel: logLevel.NOTHING });
+  const producer: Producer = kafka.producer({ createPartitioner: directoryPartitioner, allowAutoTopicCreation: false });
+  await producer.connect();
+  t.after(() => producer.disconnect());
+  return {
+    topic,
+    prefix,
+    store,
+    dir,
+    async put(content) {
+      const data = typeof content === 'string' ? Buffer.from(content) : content;
+      const hash = createHash('sha256').update(data).digest('hex');
+      await store.putBuffer(hash, data);
+      return { hash, size: data.length };
+    },
+    async publish(list) {
+      for (let i = 0; i < list.length; i += 500) {
+        await producer.send({ topic, acks: -1, messages: list.slice(i, i + 500).map((event) => encodeRecord(event)) });
+      }
+    },
+    async publishRaw(records) {
+      await producer.send({ topic, acks: -1, messages: records });
+    },
+    config(overrides) {
+      return applierConfigSchema.parse({
+        brokers,
+        topic,
+        partitions: PARTITIONS,
+        s3Endpoint,
+        s3AccessKey: s3.accessKey,
+        s3SecretKey: s3.secretKey,
+        bucket,
+        s3Prefix: prefix,
+        stateDir: join(dir, `state-${overrides.replica}`),
+        metricsPort: 0,
+        logLevel: 'warn',
+        commitInterval: 200,
+        ...overrides,
+      });
+    },
+    async start(config, tuning) {
+      const handle = await startApplier(config, { logger: pino({ level: process.env['MIRRORLOG_TEST_LOG'] ?? 'silent' }), tuning: { sessionTimeoutMs: 6000, ...tuning } });
+      t.after(() => handle.stop());
+      return handle;
+    },
+  };
+}
+
+/** `snapshot(root)` joined, or undefined when the tree changed under the walk (an applier is at work). */
+export function trySnapshot(root: string): string | undefined {
+  try {
+    return JSON.stringify(snapshot(root));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+}
+
+/** What a tree holds, as comparable lines: `path kind mode mtime sha256|target` (temp files left out). */
+export function snapshot(root: string): string[] {
+  const lines: string[] = [];
+  const walk = (rel: string) => {
+    for (const name of readdirSync(join(root, rel)).sort()) {
+      if (isTempName(name)) continue;
+      const path = rel === '' ? name : `${rel}/${name}`;
+      const abs = join(root, path);
+      const stat = lstatSync(abs);
+      const mode = (stat.mode & 0o7777).toString(8);
+      if (stat.isDirectory()) {
+        lines.push(`${path} dir ${mode}`);
+        walk(path);
+      } else if (stat.isSymbolicLink()) {
+        lines.push(`${path} symlink -> ${readlinkSync(abs)}`);
+      } else {
+        lines.push(`${path} file ${mode} ${Math.trunc(stat.mtimeMs)} ${createHash('sha256').update(readFileSync(abs)).digest('hex').slice(0, 12)}`);
+      }
+    }
+  };
+  walk('');
+  return lines;
+}

@@ -1,0 +1,140 @@
+// An apply lane wired to local parts only (temp target, memory or SQLite index, memory
+// content store, fake commits): the applier minus Kafka, for unit tests and benchmarks.
+import { createHash } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { decodeRecord, encodeRecord, type RawRecord } from '../../schemas/codec.ts';
+import type { MirrorEvent } from '../../schemas/event.ts';
+import type { ReplicaIndex } from '../../services/applier/adapters/applied-index.ts';
+import { ContentSupply } from '../../services/applier/adapters/content-supply.ts';
+import { FsMaterializer } from '../../services/applier/adapters/fs-materializer.ts';
+import { MemoryAppliedIndex } from '../../services/applier/adapters/memory-applied-index.ts';
+import { TargetRoot } from '../../services/applier/adapters/target-root.ts';
+import { TempJournal } from '../../services/applier/adapters/temp-journal.ts';
+import { ApplyLane, type RebuildHooks } from '../../services/applier/apply-lane.ts';
+import { createDurability, type DurabilityMode } from '../../services/applier/durability.ts';
+import { createApplierMetrics } from '../../services/applier/metrics.ts';
+import type { LaneRecord } from '../../services/applier/partition-queues.ts';
+import { Positions } from '../../services/applier/positions.ts';
+import { RecordApplier, type DeadLetterReason } from '../../services/applier/record-applier.ts';
+import { createMetricsRegistry } from '../../services/shared/metrics.ts';
+import { MemoryContentStore } from '../../services/shared/memory-content-store.ts';
+
+export const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
+
+export interface LaneHarness {
+  readonly base: string;
+  readonly target: string;
+  readonly index: ReplicaIndex;
+  readonly store: MemoryContentStore;
+  readonly lane: ApplyLane;
+  readonly positions: Positions;
+  readonly deadLetters: { offset: number; reason: DeadLetterReason }[];
+  readonly commits: Map<number, number>[];
+  /** Queues records on a partition, offsets continuing from the last. */
+  push(partition: number, records: (MirrorEvent | RawRecord)[]): void;
+  /** Resolves once every queued record is finished and durable. */
+  settle(timeoutMs?: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+export function makeLaneHarness(options: { index?: (dir: string) => ReplicaIndex; durability?: DurabilityMode; partitions?: number; rebuild?: () => RebuildHooks | undefined; commitIntervalMs?: number } = {}): LaneHarness {
+  const base = mkdtempSync(join(tmpdir(), 'mirrorlog-lane-'));
+  const target = join(base, 'target');
+  mkdirSync(target);
+  const index = options.index?.(base) ?? new MemoryAppliedIndex();
+  const store = new MemoryContentStore();
+  const logger = pino({ level: 'silent' });
+  const metrics = createApplierMetrics(createMetricsRegistry('applier-test'));
+  const root = new TargetRoot(target);
+  const journal = new TempJournal(join(base, 'journal'), ['harness1']);
+  const fs = new FsMaterializer({ root, journal, token: 'harness1', fsyncFiles: options.durability === 'fsync' });
+  const positions = new Positions();
+  for (let p = 0; p < (options.partitions ?? 3); p++) positions.init(p, 0);
+  const deadLetters: { offset: number; reason: DeadLetterReason }[] = [];
+  const commits: Map<number, number>[] = [];
+  let staged = 0;
+  let lane: ApplyLane | undefined;
+  const supply = new ContentSupply({
+    store,
+    localCandidates: (hash) => index.pathsWithHash(hash, 3).map((path) => root.abs(path)),
+    stagingPath: () => join(base, `staged-${staged++}`),
+    concurrency: 8,
+    maxBufferedBytes: 16 * 1024 * 1024,
+    largeThreshold: 1024 * 1024,
+    missingRetries: 1,
+    missingDelayMs: 5,
+    logger,
+    onSettled: () => lane?.wake(),
+  });
+  const applier = new RecordApplier({
+    index,
+    fs,
+    supply,
+    metrics,
+    rebuilding: () => options.rebuild?.()?.active === true,
+    adoptPath: () => undefined,
+    now: Date.now,
+    logger,
+    deadLetter: (record, reason) => {
+      deadLetters.push({ offset: record.offset, reason });
+    },
+  });
+  lane = new ApplyLane(
+    {
+      index,
+      applier,
+      supply,
+      positions,
+      makeDurable: createDurability(options.durability ?? 'none', target, fs),
+      afterIndexCommit: () => journal.reset(),
+      commitOffsets: (committed) => commits.push(committed),
+      rebuild: options.rebuild ?? (() => undefined),
+      metrics,
+      logger,
+    },
+    { prefetchWindow: 2048, commitIntervalMs: options.commitIntervalMs ?? 20, maxUncommitted: 10_000, maxQueued: 100_000, sliceMs: 10 },
+  );
+  const next = new Map<number, number>();
+  const running = lane.start();
+  return {
+    base,
+    target,
+    index,
+    store,
+    lane,
+    positions,
+    deadLetters,
+    commits,
+    push(partition, items) {
+      const records: LaneRecord[] = items.map((item) => {
+        const offset = next.get(partition) ?? 0;
+        next.set(partition, offset + 1);
+        const raw: RawRecord = 'op' in item ? encodeRecord(item) : item;
+        return { partition, offset, raw, decoded: decodeRecord(raw) };
+      });
+      lane!.enqueue(partition, records, next.get(partition) ?? 0);
+    },
+    async settle(timeoutMs = 10_000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const durable = positions.durable();
+        const done = [...next].every(([partition, offset]) => durable.get(partition) === offset);
+        const committed = commits.at(-1);
+        if (done && lane!.queued === 0 && committed !== undefined && [...next].every(([p, o]) => committed.get(p) === o)) return;
+        if (Date.now() > deadline) throw new Error(`lane did not settle: queued ${lane!.queued}, durable ${JSON.stringify([...durable])}`);
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+    },
+    async close() {
+      await lane!.stop();
+      await running;
+      await supply.close();
+      journal.close();
+      index.close();
+      rmSync(base, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,91 @@
+// Bad records against the real stack: each one lands in the replica's dead-letter topic
+// with its original key/value/headers and the reason, nothing outside the target is
+// touched, and the records after them are applied.
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import type { KafkaMessage } from 'kafkajs';
+import { contentKey, deadLetterTopic } from '../../schemas/content-key.ts';
+import { partitionOf } from '../../schemas/partitioner.ts';
+import { DEAD_LETTER_HEADERS } from '../../services/applier/adapters/dead-letter-producer.ts';
+import { PARTITIONS, applierStack, events, nextSeq } from '../helpers/applier-harness.ts';
+import { kafkaConsumer, minioClient, stackConfig, waitFor } from '../helpers/stack.ts';
+
+const header = (message: KafkaMessage, name: string) => message.headers?.[name]?.toString();
+
+test('bad records go to the dead-letter topic, touch nothing outside, and do not stop the applier', async (t) => {
+  const stack = await applierStack(t);
+  const target = join(stack.dir, 'replica');
+  const outside = join(stack.dir, 'outside');
+  mkdirSync(outside);
+  const good = await stack.put('good');
+
+  // A directory the replica knows, then replaced on disk by a symlink leading outside.
+  const applier = await stack.start(stack.config({ target, replica: 'dlq' }));
+  await stack.publish([events.dir('trap')]);
+  await waitFor('trap directory', () => (readdirSync(target).includes('trap') ? true : undefined));
+  rmSync(join(target, 'trap'), { recursive: true });
+  symlinkSync(outside, join(target, 'trap'));
+
+  // An object stored under a hash its bytes do not have.
+  const claimed = createHash('sha256').update('what the event claims').digest('hex');
+  const bytes = Buffer.from('something else entirely');
+  await minioClient(t).putObject(stackConfig().bucket, contentKey(claimed, stack.prefix), bytes, bytes.length);
+
+  const headers = (seq: number) => ({ v: '1', source: 'it', seq: String(seq), ts: String(Date.now()) });
+  const wire = (path: string, seq: number) => JSON.stringify({ v: 1, source: 'it', seq: String(seq), ts: Date.now(), path, op: 'file', size: good.size, mode: 0o644, mtimeMs: 0, hash: good.hash });
+  const raw = (key: string, value: string | null, seq = nextSeq()) => ({ key, value, headers: headers(seq), partition: partitionOf(key.replace(/\0/g, ''), PARTITIONS) });
+  const dotDotSeq = nextSeq();
+  await stack.publishRaw([
+    raw('../x', wire('../x', dotDotSeq), dotDotSeq),
+    raw('/tmp/absolute-x', null),
+    raw('a\0b', null),
+    raw('bad-json', '{"v":1,'),
+  ]);
+  await stack.publish([
+    events.file('trap/x', good),
+    events.file('mismatch', { hash: claimed, size: bytes.length }),
+    events.file('after/all/good', good, 0o600, 1_700_000_000_000),
+  ]);
+  await waitFor('the good record after the bad ones', () => {
+    try {
+      return readFileSync(join(target, 'after/all/good'), 'utf8') === 'good' ? true : undefined;
+    } catch {
+      return undefined;
+    }
+  });
+  assert.deepEqual(readdirSync(outside), [], 'nothing written through the symlink');
+  assert.deepEqual(readdirSync(target).sort(), ['after', 'trap']);
+
+  const consumer = await kafkaConsumer(t);
+  const dlq = deadLetterTopic(stack.topic, 'dlq');
+  await consumer.subscribe({ topics: [dlq], fromBeginning: true });
+  const letters: KafkaMessage[] = [];
+  await consumer.run({ eachMessage: async ({ message }) => void letters.push(message) });
+  await waitFor('six dead letters', () => (letters.length >= 6 ? true : undefined), 30_000);
+  const byKey = new Map(letters.map((m) => [m.key?.toString(), m]));
+  const expected: Record<string, string> = {
+    '../x': 'invalid-key',
+    '/tmp/absolute-x': 'invalid-key',
+    'a\0b': 'invalid-key',
+    'bad-json': 'invalid-json',
+    'trap/x': 'unsafe-path',
+    mismatch: 'content-mismatch',
+  };
+  for (const [key, code] of Object.entries(expected)) {
+    const letter = byKey.get(key);
+    assert.ok(letter !== undefined, `dead letter for ${JSON.stringify(key)}`);
+    assert.equal(header(letter, DEAD_LETTER_HEADERS.code), code, key);
+    assert.equal(header(letter, DEAD_LETTER_HEADERS.sourceTopic), stack.topic);
+    assert.match(header(letter, DEAD_LETTER_HEADERS.sourceOffset) ?? '', /^\d+$/);
+    assert.equal(header(letter, 'source'), 'it', 'original headers kept');
+  }
+  assert.equal(byKey.get('bad-json')?.value?.toString(), '{"v":1,', 'original value kept');
+  assert.deepEqual(JSON.parse(byKey.get('mismatch')!.value!.toString()) as unknown, { ...JSON.parse(byKey.get('mismatch')!.value!.toString()), path: 'mismatch', hash: claimed });
+
+  const metrics = await (await fetch(`http://127.0.0.1:${applier.port}/metrics`)).text();
+  assert.match(metrics, /mirrorlog_applier_dead_letters_total\{reason="unsafe-path",service="applier"\} 1/);
+  assert.match(metrics, /mirrorlog_applier_dead_letters_total\{reason="invalid-key",service="applier"\} 3/);
+});

@@ -1,0 +1,140 @@
+// The apply lane with everything but Kafka: events in, files out, bad records
+// dead-lettered without stopping the lane, and a partition waiting for content never
+// holding the others up.
+import assert from 'node:assert/strict';
+import { lstatSync, readFileSync, readdirSync, readlinkSync, symlinkSync, mkdirSync, rmSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, it } from 'node:test';
+import type { MirrorEvent } from '../../schemas/event.ts';
+import { relPath } from '../../schemas/rel-path.ts';
+import { SqliteAppliedIndex } from '../../services/applier/adapters/sqlite-applied-index.ts';
+import { makeLaneHarness, sha256, type LaneHarness } from '../helpers/applier-lane-harness.ts';
+
+let harness: LaneHarness | undefined;
+afterEach(async () => {
+  await harness?.close();
+  harness = undefined;
+});
+
+let seq = 1_700_000_000_000_000;
+const base = () => ({ source: 'src', seq: ++seq, ts: Date.now() });
+const dir = (path: string, mode = 0o755): MirrorEvent => ({ ...base(), op: 'dir', path: relPath(path), mode });
+const link = (path: string, target: string): MirrorEvent => ({ ...base(), op: 'symlink', path: relPath(path), target });
+const del = (path: string): MirrorEvent => ({ ...base(), op: 'delete', path: relPath(path) });
+async function file(h: LaneHarness, path: string, text: string, mode = 0o644, mtimeMs = 1_650_000_000_123): Promise<MirrorEvent> {
+  const data = Buffer.from(text);
+  await h.store.putBuffer(sha256(data), data);
+  return { ...base(), op: 'file', path: relPath(path), size: data.length, mode, mtimeMs, hash: sha256(data) };
+}
+const read = (h: LaneHarness, path: string) => readFileSync(join(h.target, path), 'utf8');
+
+for (const kind of ['memory', 'sqlite'] as const) {
+  describe(`apply lane (${kind} index)`, () => {
+    const make = (options: Parameters<typeof makeLaneHarness>[0] = {}) =>
+      (harness = makeLaneHarness({ ...options, index: kind === 'sqlite' ? (dir) => new SqliteAppliedIndex(join(dir, 'index.sqlite')) : undefined }));
+
+    it('applies files, directories, symlinks and deletes with modes and mtimes', async () => {
+      const h = make();
+      h.push(0, [dir('d', 0o750), await file(h, 'top', 'top', 0o600, 1_000_000_000_000)]);
+      h.push(1, [await file(h, 'd/f', 'hello', 0o4755), link('d/l', '../top'), await file(h, 'd/gone', 'x')]);
+      h.push(1, [del('d/gone')]);
+      await h.settle();
+      assert.equal(read(h, 'd/f'), 'hello');
+      assert.equal(lstatSync(join(h.target, 'd/f')).mode & 0o7777, 0o4755);
+      assert.equal(Math.trunc(lstatSync(join(h.target, 'top')).mtimeMs), 1_000_000_000_000);
+      assert.equal(lstatSync(join(h.target, 'd')).mode & 0o7777, 0o750);
+      assert.equal(readlinkSync(join(h.target, 'd/l')), '../top');
+      assert.deepEqual(readdirSync(join(h.target, 'd')).sort(), ['f', 'l']);
+      assert.equal(h.deadLetters.length, 0);
+    });
+
+    it('dead-letters bad records and keeps going', async () => {
+      const h = make();
+      const good = await file(h, 'after', 'still applied');
+      const badHash = await file(h, 'bad-hash', 'real');
+      const realGet = h.store.getBuffer.bind(h.store);
+      h.store.getBuffer = async (hash, max) => (hash === (badHash as { hash: string }).hash ? Buffer.from('fake') : realGet(hash, max));
+      const missing: MirrorEvent = { ...base(), op: 'file', path: relPath('missing'), size: 3, mode: 0o644, mtimeMs: 0, hash: 'cd'.repeat(32) };
+      h.push(0, [
+        { key: '../x', value: null, headers: { v: '1', source: 's', seq: '1', ts: '1' } },
+        { key: 'ok', value: Buffer.from('{not json'), headers: { v: '1', source: 's', seq: '1', ts: '1' } },
+        badHash,
+        missing,
+        good,
+      ]);
+      await h.settle();
+      assert.equal(read(h, 'after'), 'still applied');
+      assert.deepEqual(
+        h.deadLetters.map((d) => [d.offset, d.reason.code]),
+        [
+          [0, 'invalid-key'],
+          [1, 'invalid-json'],
+          [2, 'content-mismatch'],
+          [3, 'content-missing'],
+        ],
+      );
+      assert.deepEqual(readdirSync(h.target), ['after']);
+    });
+
+    it('dead-letters a write through a symlink that leads outside, touching nothing there', async () => {
+      const h = make();
+      const outside = join(h.base, 'outside');
+      mkdirSync(outside);
+      h.push(0, [dir('a')]);
+      await h.settle();
+      rmSync(join(h.target, 'a'), { recursive: true });
+      symlinkSync(outside, join(h.target, 'a'));
+      h.push(1, [await file(h, 'a/x', 'evil'), await file(h, 'b', 'fine')]);
+      await h.settle();
+      assert.deepEqual(readdirSync(outside), []);
+      assert.deepEqual(h.deadLetters.map((d) => d.reason.code), ['unsafe-path']);
+      assert.equal(read(h, 'b'), 'fine');
+    });
+
+    it('copies content from a replica file with the same hash instead of downloading', async () => {
+      const h = make();
+      const original = await file(h, 'one', 'same bytes');
+      h.push(0, [original]);
+      await h.settle();
+      await h.store.remove((original as { hash: string }).hash);
+      h.push(0, [{ ...original, seq: ++seq, path: relPath('two') }]);
+      await h.settle();
+      assert.equal(read(h, 'two'), 'same bytes');
+      assert.equal(h.deadLetters.length, 0);
+    });
+
+    it('tolerates a filesystem ahead of the index (redelivery after a crash)', async () => {
+      const h = make();
+      mkdirSync(join(h.target, 'junk-dir/inner'), { recursive: true });
+      const events = [dir('junk-dir'), await file(h, 'junk-dir/inner', 'file where a dir was'), del('not-known')];
+      mkdirSync(join(h.target, 'not-known'));
+      h.push(0, events);
+      h.push(1, [events[1]!]);
+      await h.settle();
+      assert.equal(read(h, 'junk-dir/inner'), 'file where a dir was');
+      assert.equal(existsSync(join(h.target, 'not-known')), false);
+    });
+
+    it('a partition waiting for content does not hold the others up', async () => {
+      const h = make();
+      const slow = await file(h, 'slow', 'slow content');
+      const realGet = h.store.getBuffer.bind(h.store);
+      let release: () => void = () => undefined;
+      const gate = new Promise<void>((resolve) => (release = resolve));
+      h.store.getBuffer = async (hash, max) => {
+        if (hash === (slow as { hash: string }).hash) await gate;
+        return realGet(hash, max);
+      };
+      h.push(0, [slow]);
+      h.push(1, [dir('fast'), await file(h, 'fast/f', 'fast')]);
+      const deadline = Date.now() + 5000;
+      while (!existsSync(join(h.target, 'fast/f')) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
+      assert.equal(read(h, 'fast/f'), 'fast');
+      assert.equal(existsSync(join(h.target, 'slow')), false);
+      assert.equal(h.positions.durable().get(0), 0, 'partition 0 has not passed its waiting record');
+      release();
+      await h.settle();
+      assert.equal(read(h, 'slow'), 'slow content');
+    });
+  });
+}

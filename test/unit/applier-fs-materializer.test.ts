@@ -1,0 +1,265 @@
+// The materializer against a temp directory: atomic writes with exact mode and mtime,
+// symlinks never followed, nothing written outside the target, and tolerance of a
+// filesystem that is ahead of the index.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, beforeEach, describe, it } from 'node:test';
+import { FsMaterializer, NotAFileError, utimeSeconds } from '../../services/applier/adapters/fs-materializer.ts';
+import { TargetRoot, UnsafePathError } from '../../services/applier/adapters/target-root.ts';
+import { TempJournal, readTempJournal } from '../../services/applier/adapters/temp-journal.ts';
+import { isTempName, isTempNameOf, newRunToken, tempNameFor } from '../../services/applier/domain/temp-name.ts';
+
+let base: string;
+let target: string;
+let outside: string;
+let journalFile: string;
+let journal: TempJournal;
+let fs: FsMaterializer;
+const TOKEN = 'tok12345';
+
+function make(fsyncFiles = false): FsMaterializer {
+  return new FsMaterializer({ root: new TargetRoot(target), journal, token: TOKEN, fsyncFiles });
+}
+
+beforeEach(() => {
+  base = mkdtempSync(join(tmpdir(), 'mirrorlog-materializer-'));
+  target = join(base, 'target');
+  outside = join(base, 'outside');
+  mkdirSync(target);
+  mkdirSync(outside);
+  journalFile = join(base, 'journal');
+  journal = new TempJournal(journalFile, [TOKEN]);
+  fs = make();
+});
+afterEach(() => {
+  journal.close();
+  rmSync(base, { recursive: true, force: true });
+});
+
+const mtimeOf = (path: string) => Math.trunc(lstatSync(join(target, path)).mtimeMs);
+const modeOf = (path: string) => lstatSync(join(target, path)).mode & 0o7777;
+const visible = (dir = '') => readdirSync(join(target, dir)).sort();
+
+describe('FsMaterializer', () => {
+  it('writes a file atomically with its exact mode (setuid too, no umask) and mtime', () => {
+    fs.mkdir('a', 0o750);
+    fs.write('a/f', { kind: 'buffer', data: Buffer.from('hello') }, 0o4751, 1_700_000_000_123);
+    assert.equal(readFileSync(join(target, 'a/f'), 'utf8'), 'hello');
+    assert.equal(modeOf('a/f'), 0o4751);
+    assert.equal(mtimeOf('a/f'), 1_700_000_000_123);
+    assert.equal(modeOf('a'), 0o750);
+    assert.deepEqual(visible('a'), ['f']);
+  });
+
+  it('sets exact mtimes, also before 1970', () => {
+    for (const ms of [0, 1, 999, -1, -1500, 1_700_000_000_001, 4_102_444_800_999]) {
+      fs.write('t', { kind: 'buffer', data: Buffer.alloc(0) }, 0o644, ms);
+      assert.equal(lstatSync(join(target, 't'), { bigint: true }).mtimeNs, BigInt(ms) * 1_000_000n, `mtime ${ms}`);
+    }
+    assert.equal(utimeSeconds(1500), '1.5000005');
+  });
+
+  it('replaces a file, a symlink or a whole directory in the way of a write', () => {
+    writeFileSync(join(target, 'f'), 'old');
+    symlinkSync(outside, join(target, 'l'));
+    mkdirSync(join(target, 'd/e'), { recursive: true });
+    writeFileSync(join(target, 'd/e/x'), 'x');
+    for (const path of ['f', 'l', 'd']) fs.write(path, { kind: 'buffer', data: Buffer.from('new') }, 0o600, 1000);
+    for (const path of ['f', 'l', 'd']) assert.equal(readFileSync(join(target, path), 'utf8'), 'new');
+    assert.deepEqual(readdirSync(outside), []);
+  });
+
+  it('moves a staged file into place, or copies it when shared', () => {
+    const staged = join(base, 'staged');
+    writeFileSync(staged, 'big');
+    fs.write('shared', { kind: 'file', path: staged, shared: true }, 0o640, 2000);
+    assert.equal(existsSync(staged), true);
+    fs.write('moved', { kind: 'file', path: staged, shared: false }, 0o600, 3000);
+    assert.equal(existsSync(staged), false);
+    assert.equal(readFileSync(join(target, 'shared'), 'utf8'), 'big');
+    assert.equal(readFileSync(join(target, 'moved'), 'utf8'), 'big');
+    assert.equal(modeOf('shared'), 0o640);
+    assert.equal(mtimeOf('moved'), 3000);
+  });
+
+  it('creates symlinks without following anything, replacing what is there', () => {
+    writeFileSync(join(target, 's'), 'file');
+    fs.symlink('s', '/etc/passwd');
+    fs.symlink('s', '../../x');
+    assert.equal(readlinkSync(join(target, 's')), '../../x');
+    fs.symlink('n', 'dangling');
+    assert.equal(readlinkSync(join(target, 'n')), 'dangling');
+  });
+
+  it('refuses a write through a symlinked directory pointing outside, and writes nothing there', () => {
+    symlinkSync(outside, join(target, 'a'));
+    for (const attempt of [
+      () => fs.write('a/x', { kind: 'buffer', data: Buffer.from('evil') }, 0o644, 0),
+      () => fs.symlink('a/x', '/tmp'),
+      () => fs.mkdir('a/x', 0o755),
+      () => fs.write('a/b/c/x', { kind: 'buffer', data: Buffer.from('evil') }, 0o644, 0),
+      () => fs.unlink('a/x'),
+    ]) {
+      assert.throws(attempt, UnsafePathError);
+    }
+    assert.deepEqual(readdirSync(outside), []);
+    assert.equal(fs.clear('a/x'), false);
+  });
+
+  it('refuses a symlink to a directory inside the target too, and a file used as a directory', () => {
+    mkdirSync(join(target, 'real'));
+    symlinkSync('real', join(target, 'alias'));
+    writeFileSync(join(target, 'file'), '');
+    assert.throws(() => fs.write('alias/x', { kind: 'buffer', data: Buffer.from('x') }, 0o644, 0), UnsafePathError);
+    assert.throws(() => fs.write('file/x', { kind: 'buffer', data: Buffer.from('x') }, 0o644, 0), UnsafePathError);
+    assert.deepEqual(readdirSync(join(target, 'real')), []);
+  });
+
+  it('mkdir replaces a file or symlink in the way and fixes the mode of an existing directory', () => {
+    writeFileSync(join(target, 'f'), '');
+    symlinkSync(outside, join(target, 'l'));
+    mkdirSync(join(target, 'd'), { mode: 0o700 });
+    fs.mkdir('f', null);
+    fs.mkdir('l', 0o711);
+    fs.mkdir('d', 0o755);
+    assert.equal(lstatSync(join(target, 'f')).isDirectory(), true);
+    assert.equal(modeOf('f'), 0o755);
+    assert.equal(modeOf('l'), 0o711);
+    assert.equal(modeOf('d'), 0o755);
+    fs.write('l/x', { kind: 'buffer', data: Buffer.from('in') }, 0o644, 0);
+    assert.deepEqual(readdirSync(outside), []);
+  });
+
+  it('recreates missing parent directories the index believes exist', () => {
+    fs.write('m/n/f', { kind: 'buffer', data: Buffer.from('x') }, 0o644, 0);
+    assert.equal(readFileSync(join(target, 'm/n/f'), 'utf8'), 'x');
+  });
+
+  it('removes trees without following symlinks inside them', () => {
+    mkdirSync(join(target, 'd/e'), { recursive: true });
+    writeFileSync(join(outside, 'keep'), 'keep');
+    symlinkSync(outside, join(target, 'd/e/link'));
+    fs.removeTree('d');
+    assert.deepEqual(visible(), []);
+    assert.deepEqual(readdirSync(outside), ['keep']);
+    fs.removeTree('d');
+    fs.unlink('gone');
+  });
+
+  it('rmdir removes what the index did not know was inside', () => {
+    mkdirSync(join(target, 'd'));
+    writeFileSync(join(target, 'd/junk'), '');
+    fs.rmdir('d');
+    fs.rmdir('d');
+    assert.deepEqual(visible(), []);
+  });
+
+  it('clear removes whatever is at a path the index does not know', () => {
+    mkdirSync(join(target, 'd/e'), { recursive: true });
+    writeFileSync(join(target, 'f'), '');
+    assert.equal(fs.clear('d'), true);
+    assert.equal(fs.clear('f'), true);
+    assert.equal(fs.clear('f'), false);
+    assert.equal(fs.clear('missing/deeper'), false);
+    assert.deepEqual(visible(), []);
+  });
+
+  it('set-meta changes mode and mtime only, and reports a missing file as drift', () => {
+    fs.write('f', { kind: 'buffer', data: Buffer.from('same') }, 0o644, 1000);
+    fs.setMeta('f', 0o600, 5000);
+    assert.equal(modeOf('f'), 0o600);
+    assert.equal(mtimeOf('f'), 5000);
+    assert.throws(() => fs.setMeta('nope', 0o600, 1), NotAFileError);
+    symlinkSync('f', join(target, 'l'));
+    assert.throws(() => fs.setMeta('l', 0o600, 1), NotAFileError);
+  });
+
+  it('chmod of a directory gone missing recreates it', () => {
+    fs.chmod('gone', 0o700);
+    assert.equal(modeOf('gone'), 0o700);
+  });
+
+  it('journals the directories of temp files, and removes only the temp files of journaled runs', () => {
+    fs.write('a/b/f', { kind: 'buffer', data: Buffer.from('x') }, 0o644, 0);
+    fs.symlink('c', 't');
+    const crashed = tempNameFor('f', TOKEN, 99);
+    const otherRun = tempNameFor('f', 'other123', 1);
+    writeFileSync(join(target, 'a/b', crashed), '');
+    writeFileSync(join(target, 'a/b', otherRun), '');
+    const found = readTempJournal(journalFile);
+    assert.deepEqual([...found.tokens], [TOKEN]);
+    assert.deepEqual([...found.dirs].sort(), ['', 'a/b']);
+    assert.equal(fs.removeTempFiles('a/b', found.tokens), 1);
+    assert.deepEqual(visible('a/b').sort(), [otherRun, 'f'].sort());
+    journal.reset(['']);
+    assert.deepEqual([...readTempJournal(journalFile).dirs], ['']);
+  });
+
+  it('with fsyncFiles, flushes the directories it changed', () => {
+    const durable = make(true);
+    durable.write('d/f', { kind: 'buffer', data: Buffer.from('x') }, 0o644, 0);
+    durable.removeTree('d');
+    durable.flushDirs();
+  });
+});
+
+describe('FsMaterializer as a non-root user', () => {
+  // Run as `nobody` when the tests run as root (as in CI containers), directly otherwise.
+  it('writes into, and removes, read-only directories it owns, restoring their modes', () => {
+    const shared = mkdtempSync(join(tmpdir(), 'mirrorlog-nonroot-'));
+    chmodSync(shared, 0o777);
+    const module = new URL('../../services/applier/adapters/', import.meta.url);
+    const script = `
+      import { FsMaterializer } from '${new URL('fs-materializer.ts', module).href}';
+      import { TargetRoot } from '${new URL('target-root.ts', module).href}';
+      import { lstatSync, mkdirSync, readFileSync, existsSync } from 'node:fs';
+      const target = '${shared}/target';
+      mkdirSync(target);
+      const fs = new FsMaterializer({ root: new TargetRoot(target), journal: { noteDir() {} }, token: 'nonroot1', fsyncFiles: false });
+      const mode = (p) => (lstatSync(target + '/' + p).mode & 0o7777).toString(8);
+      fs.mkdir('ro', 0o555);
+      fs.write('ro/f', { kind: 'buffer', data: Buffer.from('x') }, 0o444, 0);
+      fs.symlink('ro/l', 'f');
+      fs.mkdir('ro/sub', 0o555);
+      fs.write('ro/sub/g', { kind: 'buffer', data: Buffer.from('y') }, 0o400, 0);
+      fs.write('ro/f', { kind: 'buffer', data: Buffer.from('z') }, 0o444, 0);
+      const checks = [readFileSync(target + '/ro/f', 'utf8'), mode('ro'), mode('ro/sub')];
+      fs.unlink('ro/l');
+      fs.removeTree('ro');
+      checks.push(existsSync(target + '/ro'));
+      console.log(JSON.stringify(checks));
+    `;
+    const asNobody = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {};
+    const result = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8', cwd: fileURLToPath(new URL('../..', import.meta.url)), ...asNobody });
+    rmSync(shared, { recursive: true, force: true });
+    assert.equal(result.status, 0, result.stderr);
+    assert.deepEqual(JSON.parse(result.stdout.trim().split('\n').pop()!), ['z', '555', '555', false]);
+  });
+});
+
+describe('temp names', () => {
+  it('are hidden, recognisable, tied to their run and never the final name', () => {
+    const token = newRunToken();
+    assert.match(token, /^[0-9a-z]{8}$/);
+    const name = tempNameFor('index.html', token, 35);
+    assert.equal(name, `.index.html.mirrorlog-${token}z.tmp`);
+    assert.notEqual(name, 'index.html');
+    assert.equal(isTempName(name), true);
+    assert.equal(isTempNameOf(name, new Set([token])), true);
+    assert.equal(isTempNameOf(name, new Set(['zzzzzzzz'])), false);
+    for (const real of ['index.html', '.hidden', 'a.tmp', '.mirrorlog.tmp', 'mirrorlog-abc.tmp']) assert.equal(isTempName(real), false, real);
+  });
+
+  it('stay within NAME_MAX for the longest names', () => {
+    const long = 'é'.repeat(127);
+    const name = tempNameFor(long, 'abcdefgh', Number.MAX_SAFE_INTEGER);
+    assert.ok(Buffer.byteLength(name) <= 255);
+    assert.equal(isTempNameOf(name, new Set(['abcdefgh'])), true);
+    const newline = tempNameFor('a\nb', 'abcdefgh', 0);
+    assert.equal(isTempName(newline), true);
+  });
+});
