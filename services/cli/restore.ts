@@ -23,9 +23,24 @@ function assertEmptyTarget(target: string): void {
   if (fs.readdirSync(target).length > 0) throw new CliError(`--target ${target} is not empty: restore writes into an empty directory only`);
 }
 
+/** `--at -2h` would read as an unknown flag `-2h`: a relative time right after --at is its value. */
+function joinRelativeAt(argv: string[]): string[] {
+  const result: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const next = argv[i + 1];
+    if (argv[i] === '--at' && next !== undefined && /^-\d/.test(next)) {
+      result.push(`--at=${next}`);
+      i++;
+    } else {
+      result.push(argv[i]!);
+    }
+  }
+  return result;
+}
+
 export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const config = loadConfig(restoreConfigSchema, {
-    argv,
+    argv: joinRelativeAt(argv),
     env,
     usage: 'usage: mirrorlog restore --target DIR --at TIME [options]\n\nTIME: ISO-8601 (2026-11-25T14:00:00Z) or relative to now (-2h, -30m, -7d).',
   });
