@@ -52,6 +52,8 @@ test('Kafka down 30 s, then S3 down 30 s, during changes: everything converges, 
   const change = () => {
     workload.run(40);
     fs.writeFileSync(path.join(source, `during-outage-${n++}.txt`), `written while a server was down (${n})`);
+    // Above the inline limit: content that must go through the store.
+    fs.writeFileSync(path.join(source, `large-during-outage-${n}.bin`), Buffer.alloc(64 * 1024, n % 256));
   };
   await outage(t, 'kafka', change);
   await outage(t, 's3', change);
@@ -61,6 +63,8 @@ test('Kafka down 30 s, then S3 down 30 s, during changes: everything converges, 
   assert.equal(applier.child.exitCode, null, 'the applier survived the outages');
   assert.equal((await applier.metric('mirrorlog_applier_dead_letters_total')) ?? 0, 0, 'no record was dead-lettered');
   const minio = minioClient(t);
-  const hashes = new Set((await readTopic(topic)).flatMap((e) => (e.op === 'file' ? [e.hash] : [])));
+  // Every event whose content is not inline references an object that is in the store.
+  const hashes = new Set((await readTopic(topic)).flatMap((e) => (e.op === 'file' && e.data === undefined ? [e.hash] : [])));
+  assert.ok(hashes.size >= 50, `large files went through the store (${hashes.size})`);
   for (const hash of hashes) await minio.statObject(stackConfig().bucket, contentKey(hash, prefix));
 });
