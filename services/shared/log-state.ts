@@ -3,13 +3,13 @@
 // a temporary SQLite file (not in memory: a tree has millions of paths). Used by
 // `mirrorlog verify` (what the replica must hold) and `mirrorlog restore` (what the
 // tree held at a time).
-import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { Kafka } from 'kafkajs';
 import { decodeRecord } from '../../schemas/codec.ts';
+import { readTopicToEnd } from './topic-reader.ts';
 import type { MirrorEvent } from '../../schemas/event.ts';
 
 export type LogStateOptions = {
@@ -80,55 +80,27 @@ function revive(row: { json: string; data: Buffer | null }): MirrorEvent {
 
 /** Reads the whole topic into `state`. Invalid records are counted and left out. */
 export async function readLogState(kafka: Kafka, topic: string, state: LogState, options: LogStateOptions): Promise<LogStateStats> {
-  const admin = kafka.admin();
-  await admin.connect();
-  const remaining = new Map<number, bigint>();
-  let total = 0n;
-  try {
-    for (const { partition, high: highText, low } of await admin.fetchTopicOffsets(topic)) {
-      const limit = options.upTo?.get(partition);
-      const high = limit === undefined ? BigInt(highText) : BigInt(Math.min(limit, Number(highText)));
-      if (high > BigInt(low)) remaining.set(partition, high);
-      total += high > BigInt(low) ? high - BigInt(low) : 0n;
-    }
-  } finally {
-    await admin.disconnect();
-  }
   const stats: LogStateStats = { records: 0, invalid: 0, firstTs: undefined };
-  if (remaining.size === 0) return stats;
-  const consumer = kafka.consumer({ groupId: `mirrorlog.reader.${randomUUID()}`, allowAutoTopicCreation: false, maxBytesPerPartition: 16 * 1024 * 1024 });
-  await consumer.connect();
-  try {
-    await consumer.subscribe({ topic, fromBeginning: true });
-    await new Promise<void>((resolve, reject) => {
-      consumer
-        .run({
-          autoCommit: false,
-          eachBatch: async ({ batch }) => {
-            const events: MirrorEvent[] = [];
-            const end = remaining.get(batch.partition);
-            for (const message of batch.messages) {
-              if (end === undefined || BigInt(message.offset) >= end) break;
-              stats.records++;
-              const decoded = decodeRecord(message);
-              if (!decoded.ok) {
-                stats.invalid++;
-                continue;
-              }
-              stats.firstTs = Math.min(stats.firstTs ?? decoded.event.ts, decoded.event.ts);
-              if (options.until === undefined || decoded.event.ts <= options.until) events.push(decoded.event);
-            }
-            state.add(events, options.keepData);
-            options.onProgress?.(stats.records, Number(total));
-            const last = batch.messages.at(-1);
-            if (last !== undefined && end !== undefined && BigInt(last.offset) + 1n >= end) remaining.delete(batch.partition);
-            if (remaining.size === 0) resolve();
-          },
-        })
-        .catch(reject);
-    });
-  } finally {
-    await consumer.disconnect();
-  }
+  let total = 0;
+  await readTopicToEnd(kafka, topic, {
+    groupPrefix: 'mirrorlog.reader',
+    onTotal: (records) => (total = records),
+    ...(options.upTo === undefined ? {} : { upTo: options.upTo }),
+    onBatch: (messages) => {
+      const events: MirrorEvent[] = [];
+      for (const message of messages) {
+        stats.records++;
+        const decoded = decodeRecord(message);
+        if (!decoded.ok) {
+          stats.invalid++;
+          continue;
+        }
+        stats.firstTs = Math.min(stats.firstTs ?? decoded.event.ts, decoded.event.ts);
+        if (options.until === undefined || decoded.event.ts <= options.until) events.push(decoded.event);
+      }
+      state.add(events, options.keepData);
+      options.onProgress?.(stats.records, total);
+    },
+  });
   return stats;
 }
