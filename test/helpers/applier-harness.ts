@@ -2,6 +2,7 @@
 // test, content put in the real S3 store, records produced with the real codec and
 // partitioner, an applier started in-process (stopped after the test), and snapshots
 // of replica trees to compare.
+import { defer } from './cleanup.ts';
 import { createHash, randomUUID } from 'node:crypto';
 import { lstatSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -79,13 +80,13 @@ export async function applierStack(t: TestContext, options: { deletable?: boolea
   const { s3Endpoint, s3, bucket, brokers } = stackConfig();
   const store = new S3ContentStore({ endpoint: s3Endpoint, accessKey: s3.accessKey, secretKey: s3.secretKey, region: s3.region, bucket, prefix });
   await store.ensureBucket();
-  t.after(() => store.close());
+  defer(t, () => store.close());
   const dir = mkdtempSync(join(tmpdir(), 'mirrorlog-applier-it-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  defer(t, () => rmSync(dir, { recursive: true, force: true }));
   const kafka = new Kafka({ clientId: `test-producer-${randomUUID().slice(0, 8)}`, brokers, logLevel: logLevel.NOTHING });
   const producer: Producer = kafka.producer({ createPartitioner: directoryPartitioner, allowAutoTopicCreation: false });
   await producer.connect();
-  t.after(() => producer.disconnect());
+  defer(t, () => producer.disconnect());
   return {
     topic,
     prefix,
@@ -124,7 +125,7 @@ export async function applierStack(t: TestContext, options: { deletable?: boolea
     },
     async start(config, tuning) {
       const handle = await startApplier(config, { logger: pino({ level: process.env['MIRRORLOG_TEST_LOG'] ?? 'silent' }), tuning: { sessionTimeoutMs: 6000, ...tuning } });
-      t.after(() => handle.stop());
+      defer(t, () => handle.stop());
       return handle;
     },
   };

@@ -43,7 +43,11 @@ describe('planStart', () => {
   it('--rebuild starts a rebuild from scratch, unless one is in progress (then it continues)', () => {
     assert.deepEqual(planStart(facts({ rebuildRequested: true })), { kind: 'rebuild', reason: 'requested', clearIndex: true });
     assert.deepEqual(planStart(facts({ rebuildRequested: true, rebuildInProgress: true })), { kind: 'continue-rebuild' });
-    assert.deepEqual(planStart(facts({ rebuildInProgress: true, earliest: offsets(99, 99) })), { kind: 'continue-rebuild' });
+    assert.deepEqual(planStart(facts({ rebuildInProgress: true, earliest: offsets(5, 5) })), { kind: 'continue-rebuild' });
+  });
+
+  it('an interrupted rebuild whose position fell out of the log starts a new one (its sweep must see the new epoch)', () => {
+    assert.deepEqual(planStart(facts({ rebuildInProgress: true, earliest: offsets(99, 99) })), { kind: 'rebuild', reason: 'position-expired', clearIndex: false });
   });
 });
 

@@ -107,9 +107,13 @@ export class KafkaRecordSource {
     this.stopping = true;
   }
 
-  async stop(): Promise<void> {
+  /** Leaves the group; bounded, since a broker that is gone would hold kafkajs forever. */
+  async stop(timeoutMs = 15_000): Promise<void> {
     this.stopping = true;
-    await this.consumer.disconnect();
+    let timer: NodeJS.Timeout | undefined;
+    const gaveUp = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)));
+    await Promise.race([this.consumer.disconnect(), gaveUp]);
+    clearTimeout(timer);
   }
 
   private onJoin(event: ConsumerGroupJoinEvent): void {

@@ -44,14 +44,18 @@ export type StartPlan =
 
 export function planStart(facts: StartFacts): StartPlan {
   if (facts.targetEmpty && facts.indexHasEntries) return { kind: 'rebuild', reason: 'target-empty', clearIndex: true };
+  // Checked before continuing an interrupted rebuild: records it had not replayed yet may
+  // be gone too (a delete among them), and only a new epoch's sweep removes what they held.
+  const expired = (partition: number) => {
+    const position = facts.positions.get(partition);
+    return position !== undefined && position < (facts.earliest.get(partition) ?? 0);
+  };
+  const partitions = Array.from({ length: facts.partitions }, (_, partition) => partition);
+  if (facts.hasState && partitions.some(expired)) return { kind: 'rebuild', reason: 'position-expired', clearIndex: false };
   if (facts.rebuildInProgress) return { kind: 'continue-rebuild' };
   if (facts.rebuildRequested) return { kind: 'rebuild', reason: 'requested', clearIndex: true };
   if (!facts.hasState) return { kind: 'rebuild', reason: 'new-replica', clearIndex: false };
-  for (let partition = 0; partition < facts.partitions; partition++) {
-    const position = facts.positions.get(partition);
-    const earliest = facts.earliest.get(partition) ?? 0;
-    if (position === undefined || position < earliest) return { kind: 'rebuild', reason: 'position-expired', clearIndex: false };
-  }
+  if (partitions.some((partition) => facts.positions.get(partition) === undefined)) return { kind: 'rebuild', reason: 'position-expired', clearIndex: false };
   return { kind: 'resume' };
 }
 
