@@ -4,7 +4,7 @@
 export type PartitionOffsets = { partition: number; low: number; high: number };
 
 /** What the applier stores with each offset commit (the commit's metadata, JSON). */
-export type CommitNote = { appliedAt: number; eventTs: number };
+export type CommitNote = { appliedAt: number };
 
 export type GroupSample = {
   replica: string;
@@ -18,7 +18,6 @@ export type ReplicaStatus = {
   lag: number;
   lagByPartition: Record<number, number>;
   lastAppliedAt: number | undefined;
-  lastEventTs: number | undefined;
   eventsPerSecond: number;
   stalled: boolean;
 };
@@ -31,7 +30,7 @@ export function parseCommitNote(metadata: string | null | undefined): CommitNote
   if (metadata === null || metadata === undefined || metadata === '') return undefined;
   try {
     const value = JSON.parse(metadata) as Partial<CommitNote>;
-    return typeof value.appliedAt === 'number' && typeof value.eventTs === 'number' ? { appliedAt: value.appliedAt, eventTs: value.eventTs } : undefined;
+    return typeof value.appliedAt === 'number' ? { appliedAt: value.appliedAt } : undefined;
   } catch {
     return undefined;
   }
@@ -56,14 +55,12 @@ export function replicaStatus(offsets: PartitionOffsets[], first: GroupSample, s
   }
   const notes = [...second.notes.values()];
   const lastAppliedAt = notes.length === 0 ? undefined : Math.max(...notes.map((n) => n.appliedAt));
-  const lastEventTs = notes.length === 0 ? undefined : Math.max(...notes.map((n) => n.eventTs));
   const idleFor = lastAppliedAt === undefined ? Number.POSITIVE_INFINITY : now - lastAppliedAt;
   return {
     replica: second.replica,
     lag,
     lagByPartition,
     lastAppliedAt,
-    lastEventTs,
     eventsPerSecond: seconds > 0 ? Math.round(moved / seconds) : 0,
     stalled: lag > 0 && moved === 0 && idleFor >= stallAfterMs,
   };

@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { defer } from '../helpers/cleanup.ts';
 import { waitForReplica } from '../helpers/converge.ts';
 import { tempDir } from '../helpers/producer.ts';
 import { applierArgs, producerArgs, stackFlags, startService } from '../helpers/services.ts';
@@ -136,4 +137,33 @@ test('restore at a time between two bursts yields exactly the first burst', { ti
   const outside = await cli(['restore', '--target', path.join(tempDir(t, 'restore2'), 'x'), '--at', '-30d', ...stackFlags(topic, prefix)]);
   assert.equal(outside.code, 1);
   assert.match(outside.stderr, /outside the history window/);
+});
+
+test('status shows each replica in sync, and a stalled one (exit 1)', { timeout: 300_000 }, async (t) => {
+  const { source, topic, prefix, replica } = await setup(t);
+  new Workload(source, 15).run(200);
+  const healthy = await replica('healthy');
+  const frozen = await replica('frozen');
+  await waitForReplica(source, healthy.target, 'replica healthy');
+  await waitForReplica(source, frozen.target, 'replica frozen');
+  const status = (extra: string[] = []) => cli(['status', '--json', '--sample', '500ms', ...stackFlags(topic, prefix), ...extra]);
+
+  const inSync = await status();
+  assert.equal(inSync.code, 0, inSync.stdout + inSync.stderr);
+  const report = JSON.parse(inSync.stdout) as { producer: { lastSeq: number }; replicas: { replica: string; lag: number; stalled: boolean; lastAppliedAt: number }[] };
+  assert.ok(report.producer.lastSeq > 0);
+  assert.deepEqual(report.replicas.map((r) => [r.replica, r.lag, r.stalled]), [['frozen', 0, false], ['healthy', 0, false]]);
+  assert.ok(report.replicas.every((r) => r.lastAppliedAt > 0), 'the appliers note when they last applied');
+
+  // A frozen applier (SIGSTOP) falls behind and commits nothing: stalled.
+  frozen.applier.child.kill('SIGSTOP');
+  defer(t, () => frozen.applier.child.kill('SIGCONT'));
+  fs.writeFileSync(path.join(source, 'while-frozen.txt'), 'x');
+  await waitForReplica(source, healthy.target, 'the healthy replica moves on');
+  await waitFor('status to see the frozen replica stalled', async () => {
+    const result = await status(['--stall-after', '1s']);
+    return result.code === 1 && /"stalled": true/.test(result.stdout) ? true : undefined;
+  }, 60_000, 500);
+  frozen.applier.child.kill('SIGCONT');
+  await waitForReplica(source, frozen.target, 'the frozen replica catches up once resumed');
 });

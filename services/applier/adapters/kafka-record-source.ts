@@ -80,9 +80,11 @@ export class KafkaRecordSource {
 
   /** Commits the group's offsets (serialized; a failure is logged and retried at the next call). */
   commit(positions: ReadonlyMap<number, number>): void {
+    // The note tells `mirrorlog status` when this replica last applied something.
+    const metadata = JSON.stringify({ appliedAt: Date.now() });
     const offsets = [...positions]
       .filter(([partition, offset]) => this.committed.get(partition) !== offset)
-      .map(([partition, offset]) => ({ topic: this.options.topic, partition, offset: String(offset) }));
+      .map(([partition, offset]) => ({ topic: this.options.topic, partition, offset: String(offset), metadata }));
     if (offsets.length === 0) return;
     this.commits = this.commits.then(async () => {
       try {
