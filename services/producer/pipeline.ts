@@ -15,6 +15,8 @@ export type PipelineOptions = {
   workers: number;
   /** Examined-but-unpublished paths tolerated before workers pause. */
   maxPending: number;
+  /** Inline content held by examined-but-unpublished paths before workers pause. */
+  maxPendingBytes: number;
   /** Queued hints tolerated before new ones are dropped in favour of a reconcile. */
   maxHints: number;
   maxBatch: number;
@@ -31,6 +33,7 @@ export class Pipeline {
   private readonly hintedAgain = new Set<string>();
   private readonly attempts = new Map<string, number>();
   private ready: Observation[] = [];
+  private readyBytes = 0;
   private running = false;
   private waiters: (() => void)[] = [];
   private idleWaiters: (() => void)[] = [];
@@ -156,7 +159,7 @@ export class Pipeline {
 
   private async examineLoop(): Promise<void> {
     while (this.running) {
-      if (this.ready.length + this.inFlight.size >= this.options.maxPending) {
+      if (this.ready.length + this.inFlight.size >= this.options.maxPending || this.readyBytes >= this.options.maxPendingBytes) {
         await this.sleep();
         continue;
       }
@@ -183,6 +186,7 @@ export class Pipeline {
       if (result.kind === 'observed') {
         this.attempts.delete(path);
         this.ready.push(result.observation);
+        this.readyBytes += result.observation.data?.length ?? 0;
         this.wake();
         return;
       }
@@ -242,6 +246,7 @@ export class Pipeline {
         continue;
       }
       this.ready = this.ready.slice(batch.length);
+      for (const observation of batch) this.readyBytes -= observation.data?.length ?? 0;
       for (const { path } of batch) {
         this.inFlight.delete(path);
         this.replayHint(path);

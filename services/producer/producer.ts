@@ -135,7 +135,7 @@ async function startWithIndex(config: ProducerConfig, context: StartContext): Pr
   const pipeline = new Pipeline(
     examiner,
     publishStage,
-    { quietMs: config.quietWindow, workers: config.uploadConcurrency, maxPending: config.maxPending, maxHints: 500_000, maxBatch: 2000, maxBatchBytes: MAX_BATCH_BYTES / 2 },
+    { quietMs: config.quietWindow, workers: config.uploadConcurrency, maxPending: config.maxPending, maxPendingBytes: 4 * MAX_BATCH_BYTES, maxHints: 500_000, maxBatch: 2000, maxBatchBytes: MAX_BATCH_BYTES / 2 },
     metrics,
     logger,
     Date.now,

@@ -22,7 +22,7 @@ import { startAndPublish } from './scenarios/publish.ts';
 import { measureRestart } from './scenarios/restart.ts';
 import { generateTree, measureRsyncInitial } from './scenarios/tree.ts';
 import { stopService } from './service-memory.ts';
-import { runNames, ServiceLauncher } from './services.ts';
+import { buildCli, runNames, ServiceLauncher } from './services.ts';
 import { ensureCommand } from './tools.ts';
 import { planTree } from './tree-plan.ts';
 
@@ -170,6 +170,8 @@ async function main(argv: readonly string[]): Promise<number> {
 
   try {
     const ready = await step('local stack and tools', async () => {
+      process.stdout.write('compiling the services (npm run build): they run as compiled JS, as in production\n');
+      buildCli();
       stack = await bringUpStack();
       await ensureCommand('rsync', 'rsync');
     });

@@ -1,6 +1,7 @@
 // Starts mirrorlog's producer and applier as the operator would (the CLI, one process
 // each), on the run's own topic, key prefix and state directories, logging at warn level
 // to files under the work directory.
+import { spawnSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,8 +10,19 @@ import { freePort } from './http-probe.ts';
 import { ServiceProcess } from './process-runner.ts';
 
 const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
-/** The mirrorlog CLI; MIRRORLOG_BENCH_CLI points the harness at another one (to test the harness itself). */
-const CLI = process.env.MIRRORLOG_BENCH_CLI ?? join(REPO_ROOT, 'bin', 'mirrorlog.js');
+/**
+ * The mirrorlog CLI, compiled (`npm run build`, done by `buildCli`): the services run as
+ * in production, without tsx's start-up. MIRRORLOG_BENCH_CLI points the harness at
+ * another one (to test the harness itself).
+ */
+const CLI = process.env.MIRRORLOG_BENCH_CLI ?? join(REPO_ROOT, 'dist', 'services', 'cli', 'main.js');
+
+/** Compiles the CLI the services run from, unless MIRRORLOG_BENCH_CLI names one. */
+export function buildCli(): void {
+  if (process.env.MIRRORLOG_BENCH_CLI !== undefined) return;
+  const result = spawnSync('npm', ['run', '-s', 'build'], { cwd: REPO_ROOT, stdio: 'inherit' });
+  if (result.status !== 0) throw new Error('npm run build failed: the benchmark runs the compiled services');
+}
 
 export interface RunNames {
   /** `bench-<timestamp>`: prefix of the topic, key prefix, source id and replica names. */
