@@ -34,6 +34,8 @@ export type ExaminerDeps = {
   hint: (path: string) => void;
   /** A directory appeared holding subdirectories: they are not watched (see tree-watcher.ts). */
   watchSubtree: (dir: RelPath) => void;
+  /** A directory new to the index: every entry in it is to be examined. */
+  walkNewDirectory: (dir: RelPath) => void;
 };
 
 export class Examiner {
@@ -118,7 +120,7 @@ export class Examiner {
     }
     if (!known) {
       if (listing.entries.some((entry) => entry.kind === 'dir')) deps.watchSubtree(relPath);
-      for (const entry of listing.entries) deps.hint(joinRel(relPath, entry.name));
+      deps.walkNewDirectory(relPath);
       return;
     }
     const indexed = deps.index.children(relPath).map((child) => ({ name: baseName(child.path), kind: child.state.kind, fingerprint: child.fingerprint }));

@@ -37,6 +37,7 @@ export class Pipeline {
   private running = false;
   private waiters: (() => void)[] = [];
   private idleWaiters: (() => void)[] = [];
+  private roomWaiters: { below: number; resolve: () => void }[] = [];
   private loops: Promise<void>[] = [];
   private timer: NodeJS.Timeout | undefined;
   private timerDue = Number.POSITIVE_INFINITY;
@@ -52,6 +53,8 @@ export class Pipeline {
     private readonly now: () => number = Date.now,
     /** Called when hints had to be dropped: the caller schedules a reconcile. */
     private readonly onHintsDropped: () => void = () => {},
+    /** Work queued outside the pipeline that will still produce hints (new directories to walk). */
+    private readonly hasPendingWalks: () => boolean = () => false,
   ) {
     this.hints = new HintQueue(options.quietMs, options.quietMs * MAX_DELAY_FACTOR);
   }
@@ -79,6 +82,15 @@ export class Pipeline {
     this.loops.push(this.publishLoop());
   }
 
+  /**
+   * Resolves once fewer than `below` hints are queued: a walk that finds a whole new
+   * tree waits here instead of queueing millions of paths at once.
+   */
+  roomForHints(below: number): Promise<void> {
+    if (this.hints.size < below) return Promise.resolve();
+    return new Promise((resolve) => this.roomWaiters.push({ below, resolve }));
+  }
+
   /** Resolves when nothing is queued, examined or unpublished. */
   whenIdle(): Promise<void> {
     if (this.isIdle()) return Promise.resolve();
@@ -92,6 +104,7 @@ export class Pipeline {
    */
   async stop(timeoutMs = 15_000): Promise<boolean> {
     this.running = false;
+    for (const { resolve } of this.roomWaiters.splice(0)) resolve();
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
     this.wake();
@@ -116,11 +129,21 @@ export class Pipeline {
   }
 
   private isIdle(): boolean {
-    return this.hints.size === 0 && this.inFlight.size === 0 && this.ready.length === 0;
+    return this.hints.size === 0 && this.inFlight.size === 0 && this.ready.length === 0 && !this.hasPendingWalks();
+  }
+
+  /** Re-checks idleness and room after work outside the pipeline finished. */
+  poke(): void {
+    this.updateGauges();
   }
 
   private updateGauges(): void {
     this.metrics.hintsQueued.set(this.hints.size);
+    if (this.roomWaiters.length > 0) {
+      const waiting = this.roomWaiters;
+      this.roomWaiters = waiting.filter(({ below }) => this.hints.size >= below);
+      for (const waiter of waiting) if (this.hints.size < waiter.below) waiter.resolve();
+    }
     this.metrics.pendingPublish.set(this.ready.length);
     this.metrics.inFlight.set(this.inFlight.size);
     if (this.isIdle() && this.idleWaiters.length > 0) {

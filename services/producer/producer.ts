@@ -21,6 +21,7 @@ import { TreeWatcher } from './adapters/tree-watcher.ts';
 import { createExcluder } from './domain/exclude.ts';
 import { SeqClock } from './domain/seq-clock.ts';
 import { Examiner } from './examiner.ts';
+import { NewDirectoryWalker } from './new-dir-walker.ts';
 import { INDEX_COMPLETE_KEY, rebuildIndexFromTopic } from './index-rebuild.ts';
 import { createProducerMetrics, type ProducerMetrics } from './metrics.ts';
 import { Pipeline } from './pipeline.ts';
@@ -30,6 +31,8 @@ import { checkIndexOwner } from './state-dir.ts';
 import { Uploader } from './uploader.ts';
 
 export const DEFAULT_PRODUCER_METRICS_PORT = 9464;
+/** How far walks (reconcile, new directories) may run ahead of the examination of what they found. */
+const HINTS_AHEAD = 20_000;
 
 export type ProducerHandle = {
   readonly source: string;
@@ -120,6 +123,8 @@ async function startWithIndex(config: ProducerConfig, context: StartContext): Pr
   let watcher: TreeWatcher | undefined;
   let reconciler: Reconciler | undefined;
   const hint = (p: string, delayMs?: number) => pipeline.hint(p, delayMs);
+  const roomForHints = (): Promise<void> => pipeline.roomForHints(HINTS_AHEAD);
+  const newDirectories: NewDirectoryWalker = new NewDirectoryWalker(root, hint, roomForHints, () => pipeline.poke());
   const examiner = new Examiner({
     root,
     inlineMaxBytes: config.inlineMaxBytes,
@@ -130,9 +135,10 @@ async function startWithIndex(config: ProducerConfig, context: StartContext): Pr
     logger,
     hint,
     watchSubtree: (dir) => void watcher?.watchSubtree(dir).then(() => metrics.watcherSubscriptions.set(watcher?.subscriptionCount ?? 0)),
+    walkNewDirectory: (dir) => newDirectories.add(dir),
   });
   const publishStage = new PublishStage({ root, source, index, clock, send: (records) => publisher.send(records), metrics, now: Date.now, hint });
-  const pipeline = new Pipeline(
+  const pipeline: Pipeline = new Pipeline(
     examiner,
     publishStage,
     { quietMs: config.quietWindow, workers: config.uploadConcurrency, maxPending: config.maxPending, maxPendingBytes: 4 * MAX_BATCH_BYTES, maxHints: 500_000, maxBatch: 2000, maxBatchBytes: MAX_BATCH_BYTES / 2 },
@@ -140,8 +146,9 @@ async function startWithIndex(config: ProducerConfig, context: StartContext): Pr
     logger,
     Date.now,
     () => void reconciler?.run('dropped-hints'),
+    () => newDirectories.busy,
   );
-  reconciler = new Reconciler({ root, index, isExcluded, hint, metrics, logger, rate: config.reconcileRate });
+  reconciler = new Reconciler({ root, index, isExcluded, hint, metrics, logger, rate: config.reconcileRate, roomForHints });
   watcher = new TreeWatcher({
     root,
     ignore: config.exclude,

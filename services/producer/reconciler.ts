@@ -20,6 +20,8 @@ export type ReconcilerDeps = {
   logger: Logger;
   /** Entries per second at most (the walk competes with the service for CPU and disk). */
   rate: number;
+  /** Resolves when the pipeline has room for more hints (memory stays bounded on a new tree). */
+  roomForHints: () => Promise<void>;
 };
 
 export type ReconcileStats = { dirs: number; entries: number; differences: number; seconds: number };
@@ -70,6 +72,7 @@ export class Reconciler {
         // Yield to the event loop; and hold back when faster than the allowed rate.
         const ahead = (stats.entries / deps.rate) * 1000 - (now - started);
         await new Promise((resolve) => (ahead > 0 ? setTimeout(resolve, Math.min(ahead, 1000)) : setImmediate(resolve)));
+        await deps.roomForHints();
         sliceStart = Date.now();
       }
       if (now - lastProgress >= PROGRESS_EVERY_MS) {
