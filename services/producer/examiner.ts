@@ -3,7 +3,7 @@
 // appeared (so what they hold is examined too) and reports the observation to publish.
 import path from 'node:path';
 import type { EntryState } from '../../schemas/event.ts';
-import { baseName, joinRel, parentOf, parseRelPath, type RelPath } from '../../schemas/rel-path.ts';
+import { joinRel, parentOf, parseRelPath, type RelPath } from '../../schemas/rel-path.ts';
 import type { Logger } from '../shared/logger.ts';
 import type { SqliteSourceIndex } from './adapters/sqlite-source-index.ts';
 import { listDir, probe, readFileContent, readLinkTarget } from './adapters/source-fs.ts';
@@ -123,7 +123,6 @@ export class Examiner {
       deps.walkNewDirectory(relPath);
       return;
     }
-    const indexed = deps.index.children(relPath).map((child) => ({ name: baseName(child.path), kind: child.state.kind, fingerprint: child.fingerprint }));
-    for (const name of compareDirectory(indexed, listing.entries).changed) deps.hint(joinRel(relPath, name));
+    for (const name of compareDirectory(deps.index.childSummaries(relPath), listing.entries).changed) deps.hint(joinRel(relPath, name));
   }
 }

@@ -94,17 +94,25 @@ async function startWithIndex(config: ProducerConfig, context: StartContext): Pr
   const metrics = createProducerMetrics();
   const kafka = createKafka({ brokers: config.brokers, clientId: `mirrorlog-producer-${source}`, logger });
   const admin = kafka.admin();
-  cleanups.push(() => admin.disconnect());
-  await admin.connect();
-  await ensureTopic(admin, { topic: config.topic, partitions: config.partitions, historyWindowMs: config.historyWindow });
   const store = context.store ?? new S3ContentStore({ ...s3OptionsFromConfig(config), logger });
-  if (store instanceof S3ContentStore) await store.ensureBucket();
   const publisher = new KafkaPublisher(kafka, config.topic);
-  cleanups.push(() => publisher.disconnect());
-  await publisher.connect();
+  cleanups.push(
+    () => admin.disconnect(),
+    () => publisher.disconnect(),
+  );
+  // Connecting overlaps with what needs no server: the watcher's crawl and the
+  // reconcile walk against the index (examination starts once connected).
+  const connected = (async () => {
+    await admin.connect();
+    await ensureTopic(admin, { topic: config.topic, partitions: config.partitions, historyWindowMs: config.historyWindow });
+    if (store instanceof S3ContentStore) await store.ensureBucket();
+    await publisher.connect();
+  })();
+  connected.catch(() => undefined); // observed through `ready`
 
   let lastSeq = Number(index.getMeta(LAST_SEQ_KEY) ?? 0);
   if (index.getMeta(INDEX_COMPLETE_KEY) !== 'true') {
+    await connected;
     const rebuilt = await rebuildIndexFromTopic(kafka, config.topic, source, index, logger);
     if (rebuilt.otherSources.length > 0) {
       // One topic per mirrored tree: a replica of this topic would mix both trees.
@@ -176,10 +184,13 @@ async function startWithIndex(config: ProducerConfig, context: StartContext): Pr
     logger,
   });
 
-  pipeline.start();
   const startedAt = Date.now();
   const ready = (async () => {
-    await Promise.all([watcher.start().then(() => metrics.watcherSubscriptions.set(watcher.subscriptionCount)), reconciler.run('start')]);
+    await Promise.all([
+      connected.then(() => pipeline.start()),
+      watcher.start().then(() => metrics.watcherSubscriptions.set(watcher.subscriptionCount)),
+      reconciler.run('start'),
+    ]);
     await pipeline.whenIdle();
     isReady = true;
     const counts = index.counts();

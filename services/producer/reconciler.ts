@@ -3,11 +3,11 @@
 // dropped hints and periodically. Synchronous lstat/readdir in short slices (a promise
 // per file costs 3x more), rate-limited, with progress in logs and metrics.
 import path from 'node:path';
-import { baseName, joinRel, type RelPath } from '../../schemas/rel-path.ts';
+import { joinRel, type RelPath } from '../../schemas/rel-path.ts';
 import type { Logger } from '../shared/logger.ts';
 import type { SqliteSourceIndex } from './adapters/sqlite-source-index.ts';
 import { listDir, probe, readLinkTarget } from './adapters/source-fs.ts';
-import { compareDirectory, type IndexedChild, type ListedChild } from './domain/dir-compare.ts';
+import { compareDirectory, type ListedChild } from './domain/dir-compare.ts';
 import type { Excluder } from './domain/exclude.ts';
 import type { ProducerMetrics } from './metrics.ts';
 
@@ -119,12 +119,7 @@ export class Reconciler {
         listed.push({ name, kind });
       }
     }
-    const indexed: IndexedChild[] = deps.index.children(dir).map(({ path: p, state, fingerprint }) => {
-      const name = baseName(p);
-      if (state.kind === 'file') return { name, kind: 'file', fingerprint, size: state.size, mtimeMs: state.mtimeMs, mode: state.mode };
-      if (state.kind === 'dir') return { name, kind: 'dir', fingerprint: undefined, mode: state.mode };
-      return { name, kind: 'symlink', fingerprint: undefined, target: state.target };
-    });
+    const indexed = deps.index.childSummaries(dir);
     const { changed, subdirs, adopt } = compareDirectory(indexed, listed);
     for (const name of changed) deps.hint(joinRel(dir, name));
     if (adopt.length > 0) {

@@ -5,6 +5,7 @@
 import Database from 'better-sqlite3';
 import type { EntryState } from '../../../schemas/event.ts';
 import { parentOf, type RelPath } from '../../../schemas/rel-path.ts';
+import type { IndexedChild } from '../domain/dir-compare.ts';
 import type { Fingerprint } from '../domain/diff.ts';
 
 export type IndexedEntry = {
@@ -74,7 +75,9 @@ export class SqliteSourceIndex {
     this.db.exec(SCHEMA);
     this.statements = {
       get: this.db.prepare<[string], Row>(`SELECT ${COLUMNS} FROM entries WHERE path = ?`),
-      children: this.db.prepare<[string], Row>(`SELECT ${COLUMNS} FROM entries WHERE parent = ?`),
+      childSummaries: this.db
+        .prepare<[string], unknown[]>('SELECT path, kind, mode, size, mtime_ms, target, ino, fp_mtime_ms, fp_ctime_ms FROM entries WHERE parent = ?')
+        .raw(true),
       below: this.db.prepare<[string, string], { path: string }>('SELECT path FROM entries WHERE path > ? AND path < ?'),
       all: this.db.prepare<[], { path: string }>('SELECT path FROM entries'),
       hasHash: this.db.prepare<[string], { one: number }>('SELECT 1 AS one FROM entries WHERE hash = ? LIMIT 1'),
@@ -94,9 +97,21 @@ export class SqliteSourceIndex {
     return row === undefined ? undefined : toEntry(row);
   }
 
-  /** The entries directly inside `dir` ('' for the root). */
-  children(dir: string): IndexedEntry[] {
-    return this.statements.children.all(dir).map(toEntry);
+  /**
+   * What a directory comparison needs of each child of `dir`, straight from the rows:
+   * the reconcile asks this for every directory of the tree.
+   */
+  childSummaries(dir: string): IndexedChild[] {
+    const start = dir === '' ? 0 : dir.length + 1;
+    return this.statements.childSummaries.all(dir).map((row) => {
+      const [path, kind, mode, size, mtimeMs, target, ino, fpMtime, fpCtime] = row as [string, IndexedChild['kind'], number | null, number | null, number | null, string | null, number | null, number | null, number | null];
+      const child: IndexedChild = { name: path.slice(start), kind, fingerprint: ino === null ? undefined : { ino, size: size!, mtimeMs: fpMtime!, ctimeMs: fpCtime! } };
+      if (mode !== null) child.mode = mode;
+      if (size !== null) child.size = size;
+      if (mtimeMs !== null) child.mtimeMs = mtimeMs;
+      if (target !== null) child.target = target;
+      return child;
+    });
   }
 
   /** Paths strictly below `dir`. SQLite compares text bytewise, so a '/'..'0' range is the subtree. */
