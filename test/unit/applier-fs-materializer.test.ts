@@ -110,6 +110,29 @@ describe('FsMaterializer', () => {
     assert.equal(fs.clear('a/x'), false);
   });
 
+  it('a directory checked once and then replaced by a symlink (by a record) is checked again', () => {
+    const data = { kind: 'buffer' as const, data: Buffer.from('x') };
+    fs.write('a/b/x', data, 0o644, 0); // a and a/b are now remembered as checked
+    fs.symlink('a', outside); // replaces the directory a (and all below) by a symlink
+    mkdirSync(join(outside, 'b')); // so a stale memory of a/b would lead outside
+    assert.throws(() => fs.write('a/b/y', data, 0o644, 0), UnsafePathError);
+    assert.throws(() => fs.write('a/y', data, 0o644, 0), UnsafePathError);
+    fs.write('c/x', data, 0o644, 0);
+    fs.removeTree('c');
+    fs.write('c/x', data, 0o644, 0); // removed then made again: fine
+    assert.deepEqual(readdirSync(join(outside, 'b')), []);
+  });
+
+  it('a checked directory removed by someone else is made again', () => {
+    const data = { kind: 'buffer' as const, data: Buffer.from('x') };
+    fs.write('a/b/x', data, 0o644, 0);
+    rmSync(join(target, 'a'), { recursive: true });
+    fs.write('a/b/y', data, 0o644, 0);
+    fs.symlink('a/b/l', 't');
+    fs.mkdir('a/b/d', 0o700);
+    assert.deepEqual(visible('a/b'), ['d', 'l', 'y']);
+  });
+
   it('refuses a symlink to a directory inside the target too, and a file used as a directory', () => {
     mkdirSync(join(target, 'real'));
     symlinkSync('real', join(target, 'alias'));

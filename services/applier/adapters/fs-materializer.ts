@@ -97,7 +97,10 @@ export class FsMaterializer {
   constructor(private readonly options: FsMaterializerOptions) {}
 
   mkdir(path: string, mode: number | null): void {
-    const dir = this.parent(path);
+    this.inParent(path, (dir) => this.mkdirIn(dir, path, mode));
+  }
+
+  private mkdirIn(dir: string, path: string, mode: number | null): void {
     const abs = `${dir}/${baseName(path)}`;
     const wanted = mode ?? IMPLICIT_DIR_MODE;
     withWritableDir(dir, () => {
@@ -124,8 +127,7 @@ export class FsMaterializer {
   }
 
   write(path: string, content: Content, mode: number, mtimeMs: number): void {
-    const dir = this.parent(path);
-    withWritableDir(dir, () => this.writeIn(dir, path, content, mode, mtimeMs));
+    this.inParent(path, (dir) => withWritableDir(dir, () => this.writeIn(dir, path, content, mode, mtimeMs)));
   }
 
   private writeIn(dir: string, path: string, content: Content, mode: number, mtimeMs: number): void {
@@ -170,7 +172,10 @@ export class FsMaterializer {
   }
 
   symlink(path: string, target: string): void {
-    const dir = this.parent(path);
+    this.inParent(path, (dir) => this.symlinkIn(dir, path, target));
+  }
+
+  private symlinkIn(dir: string, path: string, target: string): void {
     withWritableDir(dir, () => {
       const temp = this.tempPath(path, dir);
       try {
@@ -196,6 +201,7 @@ export class FsMaterializer {
     const dir = this.parent(path);
     const abs = `${dir}/${baseName(path)}`;
     try {
+      this.options.root.forget(abs);
       withWritableDir(dir, () => rmdirSync(abs));
       this.changed(abs);
     } catch (error) {
@@ -262,6 +268,21 @@ export class FsMaterializer {
     return this.options.root.dir(parentOf(path), true)!;
   }
 
+  /**
+   * Runs `fn` in the parent directory of `path`. The parent may have been remembered as
+   * checked and then removed by someone else (an operator emptying the replica): on
+   * ENOENT the memory is dropped and the parent checked (and made) again, once.
+   */
+  private inParent(path: string, fn: (dir: string) => void): void {
+    try {
+      fn(this.parent(path));
+    } catch (error) {
+      if (errno(error) !== 'ENOENT') throw error;
+      this.options.root.forgetAll();
+      fn(this.parent(path));
+    }
+  }
+
   private tempPath(path: string, dir: string): string {
     this.options.journal.noteDir(parentOf(path));
     return `${dir}/${tempNameFor(baseName(path), this.options.token, this.counter++)}`;
@@ -305,6 +326,7 @@ export class FsMaterializer {
   private removeAny(abs: string): boolean {
     const stat = lstatOrUndefined(abs);
     if (stat === undefined) return false;
+    if (stat.isDirectory()) this.options.root.forget(abs);
     withWritableDir(abs.slice(0, abs.lastIndexOf('/')), () => {
       if (!stat.isDirectory()) return unlinkSync(abs);
       // rm's recursion lstat()s every entry and unlinks symlinks without following them.

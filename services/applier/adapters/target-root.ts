@@ -26,9 +26,20 @@ function errno(error: unknown): string | undefined {
   return (error as NodeJS.ErrnoException | null)?.code;
 }
 
+/** Directories remembered as checked, at most; past it the memory starts over. */
+const MAX_VERIFIED = 200_000;
+
 export class TargetRoot {
   /** The target's real path (no symlinks), the prefix of everything the applier touches. */
   readonly root: string;
+  /**
+   * Relative directories already checked (every component lstat'ed), so the hot path
+   * does not lstat the same parents for every file. Only the applier writes the replica
+   * and it tells `forget` whenever it removes or replaces a directory; with a prefix
+   * closed set (a directory is here only with all its ancestors) one test says whether
+   * anything below a removed path was remembered.
+   */
+  private readonly verified = new Set<string>();
 
   constructor(target: string) {
     this.root = realpathSync.native(target);
@@ -47,6 +58,33 @@ export class TargetRoot {
    */
   dir(rel: string, create: boolean): string | undefined {
     if (rel === '') return this.root;
+    if (this.verified.has(rel)) return `${this.root}/${rel}`;
+    const found = this.check(rel, create);
+    if (found !== undefined) this.remember(rel);
+    return found;
+  }
+
+  /** `abs` (inside the target) was removed or replaced: forget what was checked there. */
+  forget(abs: string): void {
+    // Rare (directories removed): starting over is cheaper than finding the subtree.
+    if (this.verified.has(abs.slice(this.root.length + 1))) this.verified.clear();
+  }
+
+  forgetAll(): void {
+    this.verified.clear();
+  }
+
+  private remember(rel: string): void {
+    if (this.verified.size >= MAX_VERIFIED) this.verified.clear();
+    let slash = rel.indexOf('/');
+    while (slash >= 0) {
+      this.verified.add(rel.slice(0, slash));
+      slash = rel.indexOf('/', slash + 1);
+    }
+    this.verified.add(rel);
+  }
+
+  private check(rel: string, create: boolean): string | undefined {
     let prefix = this.root;
     let from = 0;
     while (from <= rel.length) {
