@@ -15,6 +15,8 @@ import type { ReplicaIndex } from './applied-index.ts';
 export const INDEX_FILE_NAME = 'applied-index.sqlite';
 
 const KIND = { absent: 0, file: 1, dir: 2, symlink: 3 } as const;
+/** Directory entries kept in memory in front of SQLite, at most (then the cache starts over). */
+const MAX_CACHED_DIRS = 100_000;
 
 type Row = {
   path: string;
@@ -94,6 +96,7 @@ function prepare(db: Database.Database) {
 export class SqliteAppliedIndex implements ReplicaIndex {
   private readonly db: Database.Database;
   private readonly sql: ReturnType<typeof prepare>;
+  private readonly dirs = new Map<string, AppliedEntry>();
   private currentEpoch = 0;
 
   /** Opens (creating if needed) the index at `file`; throws if another process holds it. */
@@ -118,8 +121,19 @@ export class SqliteAppliedIndex implements ReplicaIndex {
   }
 
   get(path: RelPath): AppliedEntry | undefined {
+    const cached = this.dirs.get(path);
+    if (cached !== undefined) return cached;
     const row = this.sql.get.get(path);
-    return row === undefined ? undefined : toEntry(row);
+    if (row === undefined) return undefined;
+    const entry = toEntry(row);
+    if (entry.kind === 'dir') this.cacheDir(path, entry);
+    return entry;
+  }
+
+  /** Directories are asked for again and again (every event checks its ancestors). */
+  private cacheDir(path: string, entry: AppliedEntry): void {
+    if (this.dirs.size >= MAX_CACHED_DIRS) this.dirs.clear();
+    this.dirs.set(path, entry);
   }
 
   maxSeqBelow(path: RelPath): number {
@@ -132,6 +146,8 @@ export class SqliteAppliedIndex implements ReplicaIndex {
 
   record(path: RelPath, entry: AppliedEntry): void {
     this.write();
+    if (entry.kind === 'dir') this.cacheDir(path, entry);
+    else this.dirs.delete(path);
     const parent = parentOf(path);
     const epoch = this.currentEpoch;
     switch (entry.kind) {
@@ -156,6 +172,7 @@ export class SqliteAppliedIndex implements ReplicaIndex {
 
   forgetBelow(path: RelPath): void {
     this.write();
+    this.dirs.clear();
     this.sql.forgetBelow.run(`${path}/`, `${path}0`);
   }
 
@@ -214,6 +231,7 @@ export class SqliteAppliedIndex implements ReplicaIndex {
 
   remove(path: RelPath): void {
     this.write();
+    this.dirs.delete(path);
     this.sql.remove.run(path);
   }
 
@@ -223,6 +241,7 @@ export class SqliteAppliedIndex implements ReplicaIndex {
 
   clear(): void {
     this.write();
+    this.dirs.clear();
     this.sql.clear.run();
   }
 
