@@ -84,7 +84,7 @@ export const producerConfigSchema = z.object({
   uploadConcurrency: positiveInt.max(1024).default(16),
   /** Files up to this size travel inside their record instead of through the object store (0: never). */
   inlineMaxBytes: z.coerce.number().int().min(0).max(MAX_INLINE_BYTES).default(16 * 1024),
-  maxPending: positiveInt.default(20_000),
+  maxPending: positiveInt.default(5_000),
 });
 
 export const DURABILITY_MODES = ['syncfs', 'fsync', 'none'] as const;

@@ -149,7 +149,7 @@ async function startWithIndex(config: ProducerConfig, context: StartContext): Pr
   const pipeline: Pipeline = new Pipeline(
     examiner,
     publishStage,
-    { quietMs: config.quietWindow, workers: config.uploadConcurrency, maxPending: config.maxPending, maxPendingBytes: 4 * MAX_BATCH_BYTES, maxHints: 500_000, maxBatch: 2000, maxBatchBytes: MAX_BATCH_BYTES / 2 },
+    { quietMs: config.quietWindow, workers: config.uploadConcurrency, maxPending: config.maxPending, maxPendingBytes: 2 * MAX_BATCH_BYTES, maxHints: 500_000, maxBatch: 2000, maxBatchBytes: MAX_BATCH_BYTES / 2 },
     metrics,
     logger,
     Date.now,

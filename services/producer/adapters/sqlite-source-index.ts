@@ -71,7 +71,7 @@ export class SqliteSourceIndex {
     // A crash may lose the last transactions but never corrupts: lost entries are
     // found again by the reconcile at start and republished (idempotent downstream).
     this.db.pragma('synchronous = NORMAL');
-    this.db.pragma('cache_size = -32000');
+    this.db.pragma('cache_size = -16000');
     this.db.exec(SCHEMA);
     this.statements = {
       get: this.db.prepare<[string], Row>(`SELECT ${COLUMNS} FROM entries WHERE path = ?`),
