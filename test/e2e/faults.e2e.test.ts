@@ -10,9 +10,8 @@ import { contentKey } from '../../schemas/content-key.ts';
 import { startServer, stopServer, type ServerName } from '../../infra/stack/index.ts';
 import { defer } from '../helpers/cleanup.ts';
 import { waitForReplica } from '../helpers/converge.ts';
-import { tempDir } from '../helpers/producer.ts';
-import { applierArgs, producerArgs, startService } from '../helpers/services.ts';
-import { freshPrefix, freshTopic, minioClient, stackConfig } from '../helpers/stack.ts';
+import { startMirrorPair } from '../helpers/services.ts';
+import { minioClient, stackConfig } from '../helpers/stack.ts';
 import { readTopic } from '../helpers/topic.ts';
 import { Workload } from '../helpers/workload.ts';
 
@@ -36,14 +35,7 @@ async function outage(t: TestContext, server: ServerName, during: () => void): P
 }
 
 test('Kafka down 30 s, then S3 down 30 s, during changes: everything converges, no event without content', { timeout: 420_000 }, async (t) => {
-  const source = tempDir(t, 'source');
-  const replica = tempDir(t, 'replica');
-  const topic = freshTopic(t);
-  const prefix = freshPrefix();
-  const producer = await startService(t, 'producer', producerArgs(source, tempDir(t, 'pstate'), topic, prefix));
-  await producer.waitReady();
-  const applier = await startService(t, 'applier', applierArgs(replica, tempDir(t, 'astate'), 'faulty', topic, prefix));
-  await applier.waitReady();
+  const { source, replica, topic, prefix, producer, applier } = await startMirrorPair(t, 'faulty');
   const workload = new Workload(source, 424242);
   workload.run(200);
   await waitForReplica(source, replica, 'before the outages');

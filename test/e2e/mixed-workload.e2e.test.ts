@@ -4,21 +4,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { waitForReplica } from '../helpers/converge.ts';
-import { tempDir } from '../helpers/producer.ts';
-import { applierArgs, producerArgs, startService } from '../helpers/services.ts';
-import { freshPrefix, freshTopic } from '../helpers/stack.ts';
+import { startMirrorPair } from '../helpers/services.ts';
 import { snapshotTree } from '../helpers/tree.ts';
 import { Workload } from '../helpers/workload.ts';
 
 test('a mixed workload converges: types, bytes, modes, mtimes, link targets, nothing extra', { timeout: 240_000 }, async (t) => {
-  const source = tempDir(t, 'source');
-  const replica = tempDir(t, 'replica');
-  const topic = freshTopic(t);
-  const prefix = freshPrefix();
-  const producer = await startService(t, 'producer', producerArgs(source, tempDir(t, 'pstate'), topic, prefix));
-  await producer.waitReady();
-  const applier = await startService(t, 'applier', applierArgs(replica, tempDir(t, 'astate'), 'mixed', topic, prefix));
-  await applier.waitReady();
+  const { source, replica } = await startMirrorPair(t, 'mixed');
 
   const workload = new Workload(source, 20261125);
   for (let round = 0; round < 6; round++) {

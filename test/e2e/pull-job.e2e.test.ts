@@ -7,20 +7,12 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { waitForReplica } from '../helpers/converge.ts';
 import { tempDir } from '../helpers/producer.ts';
-import { applierArgs, producerArgs, startService } from '../helpers/services.ts';
-import { freshPrefix, freshTopic } from '../helpers/stack.ts';
+import { startMirrorPair } from '../helpers/services.ts';
 import { snapshotTree } from '../helpers/tree.ts';
 
 test('dated mkdir -p directories, thousands of files, finished directories moved in from staging', { timeout: 300_000 }, async (t) => {
-  const source = tempDir(t, 'source');
+  const { source, replica } = await startMirrorPair(t, 'pull');
   const staging = tempDir(t, 'staging');
-  const replica = tempDir(t, 'replica');
-  const topic = freshTopic(t);
-  const prefix = freshPrefix();
-  const producer = await startService(t, 'producer', producerArgs(source, tempDir(t, 'pstate'), topic, prefix));
-  await producer.waitReady();
-  const applier = await startService(t, 'applier', applierArgs(replica, tempDir(t, 'astate'), 'pull', topic, prefix));
-  await applier.waitReady();
 
   for (const day of ['23', '24', '25']) {
     const dated = path.join(source, 'news/2026/11', day, 'html');

@@ -5,7 +5,8 @@ import { createServer } from 'node:net';
 import type { TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { defer } from './cleanup.ts';
-import { stackConfig, waitFor } from './stack.ts';
+import { tempDir } from './producer.ts';
+import { freshPrefix, freshTopic, stackConfig, waitFor } from './stack.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/mirrorlog.js', import.meta.url));
 
@@ -112,3 +113,18 @@ export function applierArgs(target: string, stateDir: string, replica: string, t
 }
 
 
+
+export type MirrorPair = { source: string; replica: string; topic: string; prefix: string; producer: ServiceProcess; applier: ServiceProcess };
+
+/** A producer and an applier as processes on fresh directories, topic and prefix, both ready. */
+export async function startMirrorPair(t: TestContext, replicaName: string): Promise<MirrorPair> {
+  const source = tempDir(t, 'source');
+  const replica = tempDir(t, 'replica');
+  const topic = freshTopic(t);
+  const prefix = freshPrefix();
+  const producer = await startService(t, 'producer', producerArgs(source, tempDir(t, 'pstate'), topic, prefix));
+  await producer.waitReady();
+  const applier = await startService(t, 'applier', applierArgs(replica, tempDir(t, 'astate'), replicaName, topic, prefix));
+  await applier.waitReady();
+  return { source, replica, topic, prefix, producer, applier };
+}

@@ -1,4 +1,6 @@
-// Carries out decide's filesystem steps on the real target, with synchronous calls:
+// Carries out decide's filesystem steps on the real target, with synchronous calls
+// (one class for all of them: they share the path checks, temp naming and dirty-dir
+// bookkeeping; helpers that need none of it live in fs-primitives.ts):
 // for tiny files a handful of syscalls each, which the event loop would only slow down.
 //
 // Two rules shape every operation:
@@ -40,7 +42,8 @@ import { IMPLICIT_DIR_MODE } from '../domain/plan.ts';
 import { isTempNameOf, tempNameFor } from '../domain/temp-name.ts';
 import type { TargetRoot } from './target-root.ts';
 import { UnsafePathError } from './target-root.ts';
-import { makeTreeWritable, withWritableDir } from './owner-permissions.ts';
+import { errno, lstatOrUndefined, removeEntry, utimeSeconds } from './fs-primitives.ts';
+import { withWritableDir } from './owner-permissions.ts';
 import type { TempJournal } from './temp-journal.ts';
 
 /** Verified content to write: in memory, or a staged file the materializer may move (unless shared). */
@@ -56,29 +59,6 @@ export class NotAFileError extends Error {
 
 const CREATE_TEMP = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
 const OPEN_STAGED = constants.O_RDWR | constants.O_NOFOLLOW;
-
-/**
- * utimes takes seconds as a double and libuv truncates to whole microseconds, so
- * `ms / 1000` lands 1 µs short half of the time and the mtime reads back as ms - 1.
- * Half a microsecond away from zero makes the truncation land exactly on the millisecond.
- * Returned as a numeric string: Node replaces a negative *number* (before 1970) by now.
- */
-export function utimeSeconds(mtimeMs: number): string {
-  return String((mtimeMs + (mtimeMs >= 0 ? 0.0005 : -0.0005)) / 1000);
-}
-
-function errno(error: unknown): string | undefined {
-  return (error as NodeJS.ErrnoException | null)?.code;
-}
-
-function lstatOrUndefined(abs: string) {
-  try {
-    return lstatSync(abs);
-  } catch (error) {
-    if (errno(error) === 'ENOENT') return undefined;
-    throw error;
-  }
-}
 
 export interface FsMaterializerOptions {
   readonly root: TargetRoot;
@@ -327,17 +307,7 @@ export class FsMaterializer {
     const stat = lstatOrUndefined(abs);
     if (stat === undefined) return false;
     if (stat.isDirectory()) this.options.root.forget(abs);
-    withWritableDir(abs.slice(0, abs.lastIndexOf('/')), () => {
-      if (!stat.isDirectory()) return unlinkSync(abs);
-      // rm's recursion lstat()s every entry and unlinks symlinks without following them.
-      try {
-        rmSync(abs, { recursive: true, force: true });
-      } catch (error) {
-        if (errno(error) !== 'EACCES') throw error;
-        makeTreeWritable(abs);
-        rmSync(abs, { recursive: true, force: true });
-      }
-    });
+    removeEntry(abs, stat);
     this.changed(abs);
     return true;
   }
