@@ -1,8 +1,17 @@
 // Content first: every hash an event references is in the object store before the
 // event is published. Known content (in the index, or stored moments ago) is not sent
 // again, which is what makes renames and copies free.
+//
+// Safe against `mirrorlog gc`, which deletes only objects that no retained record
+// references and that are older than its grace period (at least GC_MIN_GRACE_MS): an
+// indexed hash is referenced by the latest record of its path, which compaction keeps;
+// anything else is relied on only while it is younger than TRUST_STORED_MS, and stored
+// again (which renews its age) after that.
 import { ContentMismatchError, type ContentStore } from '../shared/content-store.ts';
 import type { ProducerMetrics } from './metrics.ts';
+
+/** How long content found in the store, or stored by us, is relied on without storing it again. */
+export const TRUST_STORED_MS = 30 * 60_000;
 
 /** Outcome of one attempt: `changed` means the file moved on while it was read. */
 export type StoreResult = 'stored' | 'known' | 'changed';
@@ -11,18 +20,20 @@ const RECENT_LIMIT = 50_000;
 
 export class Uploader {
   private readonly inFlight = new Map<string, Promise<StoreResult>>();
-  // Hashes stored but perhaps not yet in the index (their events are still queued).
-  private recent = new Set<string>();
+  // Hashes stored but perhaps not yet in the index (their events are still queued),
+  // with when the store got them.
+  private recent = new Map<string, number>();
 
   constructor(
     private readonly store: ContentStore,
     private readonly isIndexed: (hash: string) => boolean,
     private readonly metrics: ProducerMetrics,
+    private readonly now: () => number = Date.now,
   ) {}
 
   /** Stores `data` (small files, read whole) or streams `file` (large files) under `hash`. */
   ensureStored(hash: string, size: number, content: { data: Buffer } | { file: string }): Promise<StoreResult> {
-    if (this.recent.has(hash) || this.isIndexed(hash)) {
+    if (this.isIndexed(hash) || this.trusted(this.recent.get(hash))) {
       this.metrics.uploadsSkipped.inc();
       return Promise.resolve('known');
     }
@@ -39,9 +50,10 @@ export class Uploader {
         // A PUT of a small object costs what a HEAD costs: no need to ask first.
         await this.store.putBuffer(hash, content.data);
       } else {
-        if (await this.store.has(hash)) {
+        const stored = await this.store.stat(hash);
+        if (stored !== undefined && this.trusted(stored.lastModified.getTime())) {
           this.metrics.uploadsSkipped.inc();
-          this.remember(hash);
+          this.remember(hash, stored.lastModified.getTime());
           return 'known';
         }
         await this.store.putFile(hash, content.file, size);
@@ -52,12 +64,16 @@ export class Uploader {
     }
     this.metrics.objectsUploaded.inc();
     this.metrics.bytesUploaded.inc(size);
-    this.remember(hash);
+    this.remember(hash, this.now());
     return 'stored';
   }
 
-  private remember(hash: string): void {
-    if (this.recent.size >= RECENT_LIMIT) this.recent = new Set();
-    this.recent.add(hash);
+  private trusted(storedAt: number | undefined): boolean {
+    return storedAt !== undefined && this.now() - storedAt < TRUST_STORED_MS;
+  }
+
+  private remember(hash: string, storedAt: number): void {
+    if (this.recent.size >= RECENT_LIMIT) this.recent = new Map();
+    this.recent.set(hash, storedAt);
   }
 }

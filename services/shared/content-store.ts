@@ -18,7 +18,8 @@ export interface StoredContent {
 }
 
 export interface ContentStore {
-  has(hash: string): Promise<boolean>;
+  /** The object's size and write time, or undefined when the store does not hold it. */
+  stat(hash: string): Promise<StoredContent | undefined>;
   /** Streams `filePath` (expected to hold `size` bytes hashing to `hash`) into the store. */
   putFile(hash: string, filePath: string, size: number): Promise<void>;
   putBuffer(hash: string, data: Buffer): Promise<void>;

@@ -32,9 +32,10 @@ export class MemoryContentStore implements ContentStore {
     return this.#objects.size;
   }
 
-  async has(hash: string): Promise<boolean> {
+  async stat(hash: string): Promise<StoredContent | undefined> {
     contentKey(hash); // validates the hash the same way the S3 store does
-    return this.#objects.has(hash);
+    const object = this.#objects.get(hash);
+    return object === undefined ? undefined : { hash, size: object.data.length, lastModified: object.lastModified };
   }
 
   async putFile(hash: string, filePath: string, size: number): Promise<void> {

@@ -143,14 +143,14 @@ export class S3ContentStore implements ContentStore {
     }, retryOverride);
   }
 
-  async has(hash: string): Promise<boolean> {
+  async stat(hash: string): Promise<StoredContent | undefined> {
     const key = contentKey(hash, this.#prefix);
-    return this.#withRetry('has', hash, async () => {
+    return this.#withRetry('stat', hash, async () => {
       try {
-        await this.#client.statObject(this.#bucket, key);
-        return true;
+        const { size, lastModified } = await this.#client.statObject(this.#bucket, key);
+        return { hash, size, lastModified };
       } catch (error) {
-        if (MISSING_CODES.has(errorCode(error) ?? '')) return false;
+        if (MISSING_CODES.has(errorCode(error) ?? '')) return undefined;
         throw error;
       }
     });

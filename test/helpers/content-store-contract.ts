@@ -47,9 +47,14 @@ export function testContentStore(name: string, factory: () => Promise<ContentSto
     it('stores a buffer and gives the same bytes back', async () => {
       const data = randomBytes(1000);
       const hash = sha256(data);
-      assert.equal(await store.has(hash), false);
+      assert.equal(await store.stat(hash), undefined);
+      const before = Date.now();
       await store.putBuffer(hash, data);
-      assert.equal(await store.has(hash), true);
+      const stored = await store.stat(hash);
+      assert.equal(stored?.hash, hash);
+      assert.equal(stored?.size, 1000);
+      // S3 keeps whole seconds; the store's clock may differ from ours by a little.
+      assert.ok(Math.abs(stored.lastModified.getTime() - before) < 60_000, `written at ${stored.lastModified.toISOString()}`);
       assert.deepEqual(await store.getBuffer(hash, 1000), data);
     });
 
@@ -112,7 +117,7 @@ export function testContentStore(name: string, factory: () => Promise<ContentSto
     it('refuses a buffer that does not hash to its name', async () => {
       const hash = sha256(Buffer.from('what the caller hashed'));
       await assert.rejects(store.putBuffer(hash, Buffer.from('something else')), ContentMismatchError);
-      assert.equal(await store.has(hash), false);
+      assert.equal(await store.stat(hash), undefined);
     });
 
     it('refuses a file that changed after it was hashed, small or large', async () => {
@@ -128,18 +133,18 @@ export function testContentStore(name: string, factory: () => Promise<ContentSto
         await assert.rejects(store.putFile(hash, file, size), ContentMismatchError, 'shorter than announced');
         await writeFile(file, Buffer.concat([hashed, Buffer.from('x')]));
         await assert.rejects(store.putFile(hash, file, size), ContentMismatchError, 'longer than announced');
-        assert.equal(await store.has(hash), false);
+        assert.equal(await store.stat(hash), undefined);
       }
     });
 
     it('fails on an unreadable source file without storing anything', async () => {
       const hash = sha256(Buffer.from('nowhere'));
       await assert.rejects(store.putFile(hash, join(dir, 'does-not-exist'), 7), { code: 'ENOENT' });
-      assert.equal(await store.has(hash), false);
+      assert.equal(await store.stat(hash), undefined);
     });
 
     it('rejects names that are not sha256 hex', async () => {
-      await assert.rejects(store.has('abc'), TypeError);
+      await assert.rejects(store.stat('abc'), TypeError);
       await assert.rejects(store.putBuffer('A'.repeat(64), Buffer.from('x')), TypeError);
     });
 
@@ -173,7 +178,7 @@ export function testContentStore(name: string, factory: () => Promise<ContentSto
       const hash = sha256(data);
       await store.putBuffer(hash, data);
       await store.remove(hash);
-      assert.equal(await store.has(hash), false);
+      assert.equal(await store.stat(hash), undefined);
       await store.remove(hash);
       const listed = (await collect(store.list(hash))).map((entry) => entry.hash);
       assert.deepEqual(listed, []);
