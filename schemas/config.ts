@@ -129,6 +129,18 @@ export const verifyConfigSchema = z.object({
   fetchConcurrency: positiveInt.max(1024).default(16),
 });
 
+/** `mirrorlog gc`: deletes content no retained record references, after a grace period. */
+export const gcConfigSchema = z.object({
+  ...commonShape,
+  /** Objects written more recently are kept, referenced or not. */
+  grace: duration.default(24 * 3600 * 1000),
+  dryRun: bool.default(false),
+  /** Allows a grace period below one hour (only when no producer publishes to the topic). */
+  force: bool.default(false),
+  json: bool.default(false),
+  fetchConcurrency: positiveInt.max(1024).default(16),
+});
+
 /** `mirrorlog status`: reads the topic and the replicas' consumer groups. */
 export const statusConfigSchema = z.object({
   ...commonShape,
@@ -144,6 +156,7 @@ export type ProducerConfig = z.infer<typeof producerConfigSchema>;
 export type ApplierConfig = z.infer<typeof applierConfigSchema>;
 export type StatusConfig = z.infer<typeof statusConfigSchema>;
 export type UpConfig = z.infer<typeof upConfigSchema>;
+export type GcConfig = z.infer<typeof gcConfigSchema>;
 
 /** `s3SecretKey` → `MIRRORLOG_S3_SECRET_KEY`. */
 export function envName(key: string): string {

@@ -13,6 +13,7 @@ const commands: Record<string, Command> = {
   status: { summary: 'per replica lag, last applied time and rates', load: () => import('./status.ts') },
   verify: { summary: 'compare a replica with the log (exit 1 on drift)', load: () => import('./verify.ts') },
   restore: { summary: 'materialize the tree as of a past time', load: () => import('./restore.ts') },
+  gc: { summary: 'delete stored content no retained record references (after a grace period)', load: () => import('./gc.ts') },
 };
 
 function usage(): string {

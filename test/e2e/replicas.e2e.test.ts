@@ -2,32 +2,17 @@
 // lost, check one with verify (and repair what was tampered with), and restore the tree
 // as it was between two bursts.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test, type TestContext } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { defer } from '../helpers/cleanup.ts';
 import { waitForReplica } from '../helpers/converge.ts';
 import { tempDir } from '../helpers/producer.ts';
-import { applierArgs, producerArgs, stackFlags, startService } from '../helpers/services.ts';
+import { applierArgs, producerArgs, runCli, stackFlags, startService } from '../helpers/services.ts';
 import { freshPrefix, freshTopic, waitFor } from '../helpers/stack.ts';
 import { followTopic } from '../helpers/topic.ts';
 import { diffTrees, snapshotTree } from '../helpers/tree.ts';
 import { Workload } from '../helpers/workload.ts';
-
-const BIN = fileURLToPath(new URL('../../bin/mirrorlog.js', import.meta.url));
-
-function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.once('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 async function setup(t: TestContext) {
   const source = tempDir(t, 'source');
@@ -76,7 +61,7 @@ test('verify finds drift, --repair fixes it; a replica in sync verifies clean', 
   const r = await replica('checked');
   await waitForReplica(source, r.target, 'replica in sync');
   await r.applier.kill('SIGTERM');
-  const verify = (extra: string[] = []) => cli(['verify', '--target', r.target, '--replica', 'checked', ...stackFlags(topic, prefix), '--log-level', 'warn', ...extra]);
+  const verify = (extra: string[] = []) => runCli(['verify', '--target', r.target, '--replica', 'checked', ...stackFlags(topic, prefix), '--log-level', 'warn', ...extra]);
 
   const clean = await verify(['--hash']);
   assert.equal(clean.code, 0, clean.stdout + clean.stderr);
@@ -130,11 +115,11 @@ test('restore at a time between two bursts yields exactly the first burst', { ti
   await waitForReplica(source, replica, 'the second burst applied');
 
   const restored = path.join(tempDir(t, 'restore'), 'tree');
-  const result = await cli(['restore', '--target', restored, '--at', between.toISOString(), ...stackFlags(topic, prefix), '--log-level', 'warn']);
+  const result = await runCli(['restore', '--target', restored, '--at', between.toISOString(), ...stackFlags(topic, prefix), '--log-level', 'warn']);
   assert.equal(result.code, 0, result.stdout + result.stderr);
   await waitForReplica(first, restored, 'the restored tree', 1000);
 
-  const outside = await cli(['restore', '--target', path.join(tempDir(t, 'restore2'), 'x'), '--at', '-30d', ...stackFlags(topic, prefix)]);
+  const outside = await runCli(['restore', '--target', path.join(tempDir(t, 'restore2'), 'x'), '--at', '-30d', ...stackFlags(topic, prefix)]);
   assert.equal(outside.code, 1);
   assert.match(outside.stderr, /outside the history window/);
 });
@@ -146,7 +131,7 @@ test('status shows each replica in sync, and a stalled one (exit 1)', { timeout:
   const frozen = await replica('frozen');
   await waitForReplica(source, healthy.target, 'replica healthy');
   await waitForReplica(source, frozen.target, 'replica frozen');
-  const status = (extra: string[] = []) => cli(['status', '--json', '--sample', '500ms', ...stackFlags(topic, prefix), ...extra]);
+  const status = (extra: string[] = []) => runCli(['status', '--json', '--sample', '500ms', ...stackFlags(topic, prefix), ...extra]);
 
   const inSync = await status();
   assert.equal(inSync.code, 0, inSync.stdout + inSync.stderr);

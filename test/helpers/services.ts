@@ -10,6 +10,20 @@ import { freshPrefix, freshTopic, stackConfig, waitFor } from './stack.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/mirrorlog.js', import.meta.url));
 
+export type CliResult = { code: number | null; stdout: string; stderr: string };
+
+/** Runs one `mirrorlog` command to its end (verify, restore, gc...). */
+export function runCli(args: string[]): Promise<CliResult> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    child.once('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();

@@ -1,0 +1,169 @@
+// `mirrorlog gc [--grace 24h] [--dry-run]`: deletes from the content store the objects
+// that no record retained in the topic references and that were written longer than the
+// grace period ago. Never on the hot path (DESIGN: an explicit command).
+//
+// Why it cannot delete content an event needs: every record an applier, a rebuild or a
+// restore can still read is retained, so its hash is in the set read first; a record
+// published after that read references content the producer stored or found in the
+// store less than 30 minutes earlier (uploader.ts), so the object is younger than the
+// grace period. The object's age is checked again right before it is deleted, since a
+// producer may have stored it again after the listing.
+//
+// The bucket prefix must serve this topic only: objects of another topic sharing it
+// would look unreferenced.
+import type { Kafka } from 'kafkajs';
+import { gcConfigSchema, type GcConfig } from '../../schemas/config.ts';
+import type { ContentStore } from '../shared/content-store.ts';
+import { HELP_SHOWN, loadConfig } from '../shared/config.ts';
+import { CliError } from '../shared/errors.ts';
+import { createKafka } from '../shared/kafka.ts';
+import { createLogger } from '../shared/logger.ts';
+import { S3ContentStore, s3OptionsFromConfig } from '../shared/s3-content-store.ts';
+import { readTopicToEnd } from '../shared/topic-reader.ts';
+import { GC_MIN_GRACE_MS, ReferencedHashes, judge, referencedHash, type Verdict } from './gc-plan.ts';
+
+type Tally = { count: number; bytes: number };
+export type GcReport = {
+  records: number;
+  referencedHashes: number;
+  objects: Tally;
+  referenced: Tally;
+  young: Tally;
+  garbage: Tally;
+  /** Garbage deleted (none with dryRun). */
+  deleted: Tally;
+  /** Garbage that was stored again, or removed by someone else, between the listing and its deletion. */
+  spared: number;
+  dryRun: boolean;
+};
+
+const PROGRESS_EVERY_MS = 5000;
+
+/** Every hash referenced by a record retained in the topic (up to its high watermarks now). */
+export async function readReferencedHashes(kafka: Kafka, topic: string, progress: (text: string) => void = () => {}): Promise<{ referenced: ReferencedHashes; records: number }> {
+  const referenced = new ReferencedHashes();
+  let records = 0;
+  await readTopicToEnd(kafka, topic, {
+    groupPrefix: 'mirrorlog.gc',
+    onBatch: (messages) => {
+      for (const message of messages) {
+        records++;
+        const hash = referencedHash(message.value);
+        if (hash !== undefined) referenced.add(hash);
+      }
+      progress(`read ${records} records`);
+    },
+  });
+  referenced.seal();
+  return { referenced, records };
+}
+
+export type SweepOptions = {
+  /** Objects written at or after this time are kept (taken before the log was read). */
+  cutoffMs: number;
+  dryRun: boolean;
+  concurrency: number;
+  progress?: (text: string) => void;
+};
+
+/** Lists the store and deletes its garbage, re-checking each object right before deleting it. */
+export async function sweep(store: ContentStore, referenced: ReferencedHashes, options: SweepOptions): Promise<Omit<GcReport, 'records' | 'referencedHashes'>> {
+  const zero = (): Tally => ({ count: 0, bytes: 0 });
+  const report = { objects: zero(), referenced: zero(), young: zero(), garbage: zero(), deleted: zero(), spared: 0, dryRun: options.dryRun };
+  const count = (tally: Tally, bytes: number) => {
+    tally.count++;
+    tally.bytes += bytes;
+  };
+  const progress = throttled(options.progress);
+  const deleteOne = async (hash: string, size: number) => {
+    const current = await store.stat(hash);
+    if (current === undefined || judge(current, referenced, options.cutoffMs) !== 'garbage') {
+      report.spared++;
+      return;
+    }
+    await store.remove(hash);
+    count(report.deleted, size);
+  };
+  const pending = new Set<Promise<void>>();
+  try {
+    for await (const object of store.list()) {
+      count(report.objects, object.size);
+      const verdict: Verdict = judge(object, referenced, options.cutoffMs);
+      count(report[verdict], object.size);
+      if (verdict === 'garbage' && !options.dryRun) {
+        if (pending.size >= options.concurrency) await Promise.race(pending);
+        const deletion: Promise<void> = deleteOne(object.hash, object.size).finally(() => pending.delete(deletion));
+        pending.add(deletion);
+      }
+      progress(`${report.objects.count} objects listed, ${report.garbage.count} garbage, ${report.deleted.count} deleted`);
+    }
+    await Promise.all(pending);
+  } finally {
+    await Promise.allSettled(pending);
+  }
+  return report;
+}
+
+function throttled(write: ((text: string) => void) | undefined): (text: string) => void {
+  let last = Date.now();
+  return (text) => {
+    if (write === undefined || Date.now() - last < PROGRESS_EVERY_MS) return;
+    last = Date.now();
+    write(text);
+  };
+}
+
+const human = (bytes: number) => (bytes >= 1 << 30 ? `${(bytes / (1 << 30)).toFixed(1)} GiB` : `${(bytes / (1 << 20)).toFixed(1)} MiB`);
+
+export function formatReport(report: GcReport, config: Pick<GcConfig, 'grace'>): string {
+  const line = (label: string, tally: Tally) => `  ${label.padEnd(34)} ${String(tally.count).padStart(10)}  ${human(tally.bytes).padStart(10)}`;
+  return [
+    `${report.records} records read; ${report.referencedHashes} distinct contents referenced`,
+    line('objects in the store', report.objects),
+    line('referenced by the log', report.referenced),
+    line(`unreferenced, younger than ${config.grace / 3_600_000} h`, report.young),
+    line('garbage', report.garbage),
+    report.dryRun ? '  (dry run: nothing deleted)' : line('deleted', report.deleted),
+    ...(report.spared > 0 ? [`  ${report.spared} garbage objects were stored again (or removed) meanwhile and kept`] : []),
+  ].join('\n');
+}
+
+export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  const config = loadConfig(gcConfigSchema, {
+    argv,
+    env,
+    booleanFlags: ['dry-run', 'force', 'json'],
+    usage:
+      'usage: mirrorlog gc [--grace DURATION] [--dry-run] [--json] [options]\n\n' +
+      'Deletes content no record retained in the topic references, once older than --grace (default 24h; at least 1h\n' +
+      'unless --force). Keep the grace longer than the longest Kafka outage a producer may ride out. The bucket prefix\n' +
+      '(--bucket, --s3-prefix) must serve this topic only.',
+  });
+  if (config === HELP_SHOWN) return 0;
+  if (config.grace < GC_MIN_GRACE_MS && !config.force) {
+    throw new CliError(`--grace ${Math.round(config.grace / 60_000)} min is shorter than 1h: a running producer may still publish events for such objects; use --force only when no producer publishes to '${config.topic}'`);
+  }
+  const logger = createLogger({ level: config.logLevel === 'info' ? 'warn' : config.logLevel, name: 'gc' });
+  const kafka = createKafka({ brokers: config.brokers, clientId: 'mirrorlog-gc', logger, retry: { retries: 5 } });
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    if (!(await admin.listTopics()).includes(config.topic)) throw new CliError(`topic '${config.topic}' does not exist`, 1);
+  } finally {
+    await admin.disconnect();
+  }
+  const store = new S3ContentStore({ ...s3OptionsFromConfig(config), logger });
+  const progress = (text: string) => process.stderr.write(`mirrorlog gc: ${text}\n`);
+  try {
+    // The cutoff is taken before the log is read: an object stored after it is young.
+    const cutoffMs = Date.now() - config.grace;
+    const { referenced, records } = await readReferencedHashes(kafka, config.topic, progress);
+    progress(`${records} records reference ${referenced.size} distinct contents; listing the store`);
+    const swept = await sweep(store, referenced, { cutoffMs, dryRun: config.dryRun, concurrency: config.fetchConcurrency, progress });
+    const report: GcReport = { records, referencedHashes: referenced.size, ...swept };
+    process.stdout.write(config.json ? `${JSON.stringify(report)}\n` : `${formatReport(report, config)}\n`);
+  } finally {
+    store.close();
+  }
+  return 0;
+}
