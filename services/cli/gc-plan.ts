@@ -75,9 +75,19 @@ export function judge(object: StoredContent, referenced: ReferencedHashes, cutof
   return 'garbage';
 }
 
-/** The hash a record's JSON value references, if any. Lenient on purpose: a record that merely looks like it references content keeps that content. */
+const HASH_FIELD = Buffer.from('"hash":"');
+const SHA256_HEX = /^[0-9a-f]{64}$/;
+
+/**
+ * The hash a record's JSON value references, if any, found without decoding the value
+ * (inline content makes values large). A quote inside a string value is escaped, so
+ * the field's marker cannot occur inside a path.
+ */
 export function referencedHash(value: Buffer | string | null): string | undefined {
   if (value === null) return undefined;
-  const match = /"hash"\s*:\s*"([0-9a-f]{64})"/.exec(typeof value === 'string' ? value : value.toString('utf8'));
-  return match?.[1];
+  const bytes = typeof value === 'string' ? Buffer.from(value) : value;
+  const at = bytes.indexOf(HASH_FIELD);
+  if (at < 0) return undefined;
+  const hash = bytes.toString('latin1', at + HASH_FIELD.length, at + HASH_FIELD.length + 64);
+  return SHA256_HEX.test(hash) ? hash : undefined;
 }
