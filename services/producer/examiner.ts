@@ -32,8 +32,8 @@ export type ExaminerDeps = {
   logger: Logger;
   /** Queue another path for examination. */
   hint: (path: string) => void;
-  /** A directory appeared holding subdirectories: they are not watched (see tree-watcher.ts). */
-  watchSubtree: (dir: RelPath) => void;
+  /** A directory new to the index holds subdirectories: they may be unwatched (see tree-watcher.ts). */
+  watchSubtree: (dir: RelPath, changedAtMs: number) => void;
   /** A directory new to the index: every entry in it is to be examined. */
   walkNewDirectory: (dir: RelPath) => void;
 };
@@ -78,7 +78,7 @@ export class Examiner {
         return observe({ kind: 'symlink', target });
       }
       case 'dir':
-        this.examineDirectory(relPath, abs, indexed?.state.kind === 'dir');
+        this.examineDirectory(relPath, abs, indexed?.state.kind === 'dir', found.ctimeMs);
         return observe({ kind: 'dir', mode: found.mode });
       case 'file': {
         const { fingerprint, mode } = found;
@@ -110,7 +110,7 @@ export class Examiner {
    * gets a names-only check against the index, which catches creates and deletes whose
    * events the kernel dropped.
    */
-  private examineDirectory(relPath: RelPath, abs: string, known: boolean): void {
+  private examineDirectory(relPath: RelPath, abs: string, known: boolean, changedAtMs: number): void {
     const { deps } = this;
     const listing = listDir(abs);
     if (listing === undefined) return;
@@ -119,7 +119,7 @@ export class Examiner {
       deps.logger.warn({ dir: relPath, count: listing.notUtf8 }, 'names that are not valid UTF-8 are not mirrored');
     }
     if (!known) {
-      if (listing.entries.some((entry) => entry.kind === 'dir')) deps.watchSubtree(relPath);
+      if (listing.entries.some((entry) => entry.kind === 'dir')) deps.watchSubtree(relPath, changedAtMs);
       deps.walkNewDirectory(relPath);
       return;
     }

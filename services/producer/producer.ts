@@ -142,7 +142,7 @@ async function startWithIndex(config: ProducerConfig, context: StartContext): Pr
     metrics,
     logger,
     hint,
-    watchSubtree: (dir) => void watcher?.watchSubtree(dir).then(() => metrics.watcherSubscriptions.set(watcher?.subscriptionCount ?? 0)),
+    watchSubtree: (dir, changedAtMs) => void watcher?.watchSubtree(dir, changedAtMs).then(() => metrics.watcherSubscriptions.set(watcher?.subscriptionCount ?? 0)),
     walkNewDirectory: (dir) => newDirectories.add(dir),
   });
   const publishStage = new PublishStage({ root, source, index, clock, send: (records) => publisher.send(records), metrics, now: Date.now, hint });

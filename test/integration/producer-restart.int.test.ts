@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test, type TestContext } from 'node:test';
+import { CHANGE_TIME_SLACK_MS } from '../../services/producer/adapters/tree-watcher.ts';
 import { startTestProducer, tempDir } from '../helpers/producer.ts';
 import { freshTopic, kafkaAdmin, waitFor } from '../helpers/stack.ts';
 import { followTopic, type TopicFollower } from '../helpers/topic.ts';
@@ -64,6 +65,19 @@ test('a restart with no changes publishes nothing; one after offline changes pub
   await converged(follower, root, 'after offline changes');
   assert.equal((await recordsInTopic(t, topic)) - afterFirst, 6, 'exactly the offline changes were published');
   assert.equal((await third.producer.metrics.filesHashed.get()).values[0]?.value, 4, 'only changed files were read');
+});
+
+test('a first start on an existing tree watches it with one subscription, not one per directory', async (t) => {
+  const root = tempDir(t, 'source');
+  seedTree(root);
+  fs.mkdirSync(path.join(root, 'deep/er/still'), { recursive: true });
+  const newest = Math.max(...['', 'deep', 'deep/er', 'dir0', 'dir0/sub'].map((dir) => fs.statSync(path.join(root, dir)).ctimeMs));
+  await waitFor('the tree to be older than the watcher crawl', () => (Date.now() - newest > CHANGE_TIME_SLACK_MS ? true : undefined));
+  const topic = freshTopic(t);
+  const { producer } = await startTestProducer(t, { root, topic });
+  const follower = await followTopic(t, topic);
+  await converged(follower, root, 'first start');
+  assert.equal((await producer.metrics.watcherSubscriptions.get()).values[0]?.value, 1);
 });
 
 test('a lost index is rebuilt from the topic: nothing republished, nothing uploaded', async (t) => {

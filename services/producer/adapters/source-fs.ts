@@ -11,7 +11,8 @@ export type Probe =
   /** fifo, socket, device: not mirrored. */
   | { kind: 'special' }
   | { kind: 'file'; mode: number; fingerprint: Fingerprint }
-  | { kind: 'dir'; mode: number }
+  /** ctimeMs: last change of the directory itself (created, renamed, an entry added or removed). */
+  | { kind: 'dir'; mode: number; ctimeMs: number }
   | { kind: 'symlink' };
 
 /** Files up to this size are read whole (hash and upload the very same bytes); larger ones stream. */
@@ -37,7 +38,7 @@ export function probe(abs: string): Probe {
   }
   if (stats === undefined) return { kind: 'missing' };
   if (stats.isFile()) return { kind: 'file', mode: stats.mode & MODE_MASK, fingerprint: fingerprintOf(stats) };
-  if (stats.isDirectory()) return { kind: 'dir', mode: stats.mode & MODE_MASK };
+  if (stats.isDirectory()) return { kind: 'dir', mode: stats.mode & MODE_MASK, ctimeMs: stats.ctimeMs };
   if (stats.isSymbolicLink()) return { kind: 'symlink' };
   return { kind: 'special' };
 }

@@ -5,9 +5,15 @@
 // watched under its old name. A subscription rooted at such a directory watches them
 // under their real paths (measured: see test/integration/producer-watch.int.test.ts).
 // When those extra subscriptions pile up, one fresh root subscription replaces them all.
+// A directory unchanged since before the root subscription's crawl began was crawled
+// with its subdirectories and needs none: on a first start every directory is new to
+// the index, and a subscription per directory would hold the tree several times over.
 import path from 'node:path';
 import watcher from '@parcel/watcher';
 import type { Logger } from '../../shared/logger.ts';
+
+// The kernel stamps ctime from a coarse clock, up to a tick (1-10 ms) behind the real time.
+export const CHANGE_TIME_SLACK_MS = 50;
 
 export type WatchHint = { path: string; type: 'create' | 'update' | 'delete' };
 
@@ -30,6 +36,8 @@ export class TreeWatcher {
   private rootSubscription: watcher.AsyncSubscription | undefined;
   private readonly extra = new Map<string, watcher.AsyncSubscription>();
   private lastConsolidation = 0;
+  /** Directories whose last change is older than this were crawled by the root subscription. */
+  private crawledBefore = Number.NEGATIVE_INFINITY;
   private stopped = false;
   private readonly prefix: string;
 
@@ -43,13 +51,15 @@ export class TreeWatcher {
 
   /** Subscribes the root; resolves when the initial crawl is done and events flow. */
   async start(): Promise<void> {
+    // Set before the crawl ends: what it will cover needs no subscription of its own meanwhile.
+    this.crawledBefore = Date.now() - CHANGE_TIME_SLACK_MS;
     this.rootSubscription = await this.subscribe(this.options.root, this.options.ignore);
     this.lastConsolidation = Date.now();
   }
 
-  /** Makes sure changes below `relDir` are reported under their real paths. */
-  async watchSubtree(relDir: string): Promise<void> {
-    if (this.stopped) return;
+  /** Makes sure changes below `relDir` (last changed at `changedAtMs`, its ctime) are reported under their real paths. */
+  async watchSubtree(relDir: string, changedAtMs: number): Promise<void> {
+    if (this.stopped || changedAtMs < this.crawledBefore) return;
     const previous = this.extra.get(relDir);
     this.extra.delete(relDir);
     if (previous !== undefined) await this.unsubscribe(previous, relDir);
@@ -88,6 +98,7 @@ export class TreeWatcher {
     this.options.logger.info({ extraSubscriptions: this.extra.size }, 'consolidating watcher subscriptions into a new root subscription');
     // The new root subscription is complete before the old ones go: no gap.
     const fresh = await this.subscribe(this.options.root, this.options.ignore);
+    this.crawledBefore = now - CHANGE_TIME_SLACK_MS;
     const old = this.rootSubscription;
     this.rootSubscription = fresh;
     if (old !== undefined) await this.unsubscribe(old, '');
