@@ -26,7 +26,7 @@ import { INDEX_COMPLETE_KEY, rebuildIndexFromTopic } from './index-rebuild.ts';
 import { createProducerMetrics, type ProducerMetrics } from './metrics.ts';
 import { Pipeline } from './pipeline.ts';
 import { LAST_SEQ_KEY, PublishStage } from './publish-stage.ts';
-import { Reconciler } from './reconciler.ts';
+import { Reconciler, START_TRIGGER } from './reconciler.ts';
 import { checkIndexOwner } from './state-dir.ts';
 import { Uploader } from './uploader.ts';
 
@@ -189,7 +189,7 @@ async function startWithIndex(config: ProducerConfig, context: StartContext): Pr
     await Promise.all([
       connected.then(() => pipeline.start()),
       watcher.start().then(() => metrics.watcherSubscriptions.set(watcher.subscriptionCount)),
-      reconciler.run('start'),
+      reconciler.run(START_TRIGGER),
     ]);
     await pipeline.whenIdle();
     isReady = true;
