@@ -23,7 +23,7 @@ import { measureRestart } from './scenarios/restart.ts';
 import { generateTree, measureRsyncInitial } from './scenarios/tree.ts';
 import { stopService } from './service-memory.ts';
 import { buildCli, runNames, ServiceLauncher } from './services.ts';
-import { ensureCommand } from './tools.ts';
+import { ensureCommand, stopRunningCommands } from './tools.ts';
 import { planTree } from './tree-plan.ts';
 
 function makeWorkRoot(options: BenchOptions, runId: string): string {
@@ -163,6 +163,7 @@ async function main(argv: readonly string[]): Promise<number> {
     interrupted = true;
     process.stdout.write(`\nbench: ${signal}: stopping the services and cleaning up\n`);
     errors.push({ stage: 'run', message: `interrupted by ${signal}` });
+    stopRunningCommands();
     void cleanup().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
   };
   process.on('SIGINT', onSignal);

@@ -1,6 +1,6 @@
 // External programs the benchmark compares against, installed from Debian's apt when
 // missing (printing what apt does), and a way to run and time them.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { nowMs } from './clock.ts';
 import { info } from './progress.ts';
 
@@ -15,11 +15,19 @@ export interface RunResult {
   stderr: string;
 }
 
+const running = new Set<ChildProcess>();
+
+/** Stops the commands still running (the benchmark was interrupted): a baseline rsync must not outlive it. */
+export function stopRunningCommands(): void {
+  for (const child of running) child.kill('SIGTERM');
+}
+
 /** Runs a command to completion; `echo` shows its output as it comes (prefixed). */
 export function run(command: string, args: readonly string[], options: { echo?: boolean; stdoutTo?: (chunk: Buffer) => void; env?: NodeJS.ProcessEnv } = {}): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     const started = nowMs();
     const child = spawn(command, [...args], { stdio: ['ignore', 'pipe', 'pipe'], env: options.env ?? process.env });
+    running.add(child);
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     const echo = (chunk: Buffer): void => {
@@ -37,10 +45,14 @@ export function run(command: string, args: readonly string[], options: { echo?: 
       err.push(chunk);
       if (options.echo === true) echo(chunk);
     });
-    child.once('error', reject);
-    child.once('close', (code) =>
-      resolve({ code, ms: nowMs() - started, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') }),
-    );
+    child.once('error', (error) => {
+      running.delete(child);
+      reject(error);
+    });
+    child.once('close', (code) => {
+      running.delete(child);
+      resolve({ code, ms: nowMs() - started, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') });
+    });
   });
 }
 
