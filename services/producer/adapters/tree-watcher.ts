@@ -3,7 +3,8 @@
 // root subscription misses on Linux: a directory that appears together with
 // subdirectories (mkdir -p, moved in, renamed) has those subdirectories unwatched, or
 // watched under its old name. A subscription rooted at such a directory watches them
-// under their real paths (measured: see test/integration/producer-watch.int.test.ts).
+// under their real paths (the rename and mkdir -p tests of test/integration/producer.int.test.ts
+// fail without it).
 // When those extra subscriptions pile up, one fresh root subscription replaces them all.
 // A directory unchanged since before the root subscription's crawl began was crawled
 // with its subdirectories and needs none: on a first start every directory is new to
