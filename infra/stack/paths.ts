@@ -1,5 +1,8 @@
 // Where the local stack lives and which ports it uses: one pure function from flags,
-// environment and home directory to a resolved StackOptions.
+// environment and home directory to a resolved StackOptions; and the stack directory's
+// marker, which makes it safe to purge.
+import { existsSync } from 'node:fs';
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { DEFAULT_BUCKET, LOCAL_STACK } from '../../schemas/config.ts';
@@ -159,3 +162,18 @@ export function serverPaths(stackDir: string, server: ServerName): ServerPaths {
 
 /** A file whose presence says "this directory is a mirrorlog stack" (guards `--purge`). */
 export const STACK_MARKER = '.mirrorlog-stack';
+
+/** Creates the stack directory, marked as ours so that `down --purge` may delete it. */
+export async function prepareStackDir(o: StackOptions): Promise<void> {
+  await mkdir(o.stackDir, { recursive: true });
+  const marker = join(o.stackDir, STACK_MARKER);
+  if (!existsSync(marker)) await writeFile(marker, 'mirrorlog local stack: data, pid files and logs of Kafka and S3\n');
+}
+
+/** Refuses to delete a directory that is not a stack directory (a mistyped MIRRORLOG_STACK_DIR). */
+export async function assertIsStackDir(dir: string): Promise<void> {
+  if (existsSync(join(dir, STACK_MARKER))) return;
+  const entries = (await readdir(dir)).filter((e) => e !== 'stack.lock');
+  if (entries.length > 0) throw new Error(`${dir} does not look like a mirrorlog stack directory (no ${STACK_MARKER}); not deleting it`);
+}
+

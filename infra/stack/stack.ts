@@ -1,7 +1,7 @@
 // The stack as a whole: bring servers up (installing on first use), report their
 // health, stop exactly the processes this stack started.
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { busyPorts, ensureBucket, probeKafka, probeS3, probeS3Writable, waitUntilHealthy, type Probe, type S3Settings } from './health.ts';
 import { CliError } from '../../services/shared/errors.ts';
@@ -11,11 +11,12 @@ import { checkSeaweedInstallTools } from './install-seaweedfs.ts';
 import { findJava, startKafka } from './kafka-server.ts';
 import { withStackLock } from './lock.ts';
 import {
+  assertIsStackDir,
+  prepareStackDir,
   resolveStackOptions,
   SERVER_NAMES,
   seaweedPorts,
   serverPaths,
-  STACK_MARKER,
   type ServerName,
   type StackOptions,
   type StackOverrides,
@@ -140,12 +141,6 @@ export async function stackStatus(overrides: StackOverrides = {}): Promise<Stack
   const o = resolveStackOptions(overrides);
   const [kafka, s3] = await Promise.all([serverStatus(o, 'kafka'), serverStatus(o, 's3')]);
   return { healthy: kafka.healthy && s3.healthy, stackDir: o.stackDir, cacheDir: o.cacheDir, servers: { kafka, s3 } };
-}
-
-async function prepareStackDir(o: StackOptions): Promise<void> {
-  await mkdir(o.stackDir, { recursive: true });
-  const marker = join(o.stackDir, STACK_MARKER);
-  if (!existsSync(marker)) await writeFile(marker, 'mirrorlog local stack: data, pid files and logs of Kafka and S3\n');
 }
 
 /** Where each log of a server ends now, so a failure report quotes only this start's lines. */
@@ -294,11 +289,4 @@ export async function stackDown(overrides: StackOverrides & { purge?: boolean } 
     }
     return { stopped: { kafka, s3 }, purged };
   });
-}
-
-/** Refuses to delete a directory that is not a stack directory (a mistyped MIRRORLOG_STACK_DIR). */
-async function assertIsStackDir(dir: string): Promise<void> {
-  if (existsSync(join(dir, STACK_MARKER))) return;
-  const entries = (await readdir(dir)).filter((e) => e !== 'stack.lock');
-  if (entries.length > 0) throw new Error(`${dir} does not look like a mirrorlog stack directory (no ${STACK_MARKER}); not deleting it`);
 }

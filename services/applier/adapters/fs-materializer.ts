@@ -21,7 +21,6 @@ import {
   chmodSync,
   closeSync,
   constants,
-  copyFileSync,
   fchmodSync,
   fsyncSync,
   futimesSync,
@@ -42,7 +41,7 @@ import { IMPLICIT_DIR_MODE } from '../domain/plan.ts';
 import { isTempNameOf, tempNameFor } from '../domain/temp-name.ts';
 import type { TargetRoot } from './target-root.ts';
 import { UnsafePathError } from './target-root.ts';
-import { errno, lstatOrUndefined, removeEntry, utimeSeconds } from './fs-primitives.ts';
+import { errno, fsyncDir, lstatOrUndefined, placeStaged, removeEntry, utimeSeconds } from './fs-primitives.ts';
 import { withWritableDir } from './owner-permissions.ts';
 import type { TempJournal } from './temp-journal.ts';
 
@@ -123,7 +122,7 @@ export class FsMaterializer {
           closeSync(fd);
         }
       } else {
-        moved = this.placeStaged(content, temp);
+        moved = placeStaged(content.path, content.shared, temp);
         const fd = openSync(temp, OPEN_STAGED);
         try {
           this.finishFile(fd, mode, mtimeMs);
@@ -198,25 +197,13 @@ export class FsMaterializer {
    * removed; a missing or unsafe parent means there is nothing of ours to remove.
    */
   clear(path: string): boolean {
-    let dir: string | undefined;
-    try {
-      dir = this.options.root.dir(parentOf(path), false);
-    } catch (error) {
-      if (error instanceof UnsafePathError) return false;
-      throw error;
-    }
+    const dir = this.existingDir(parentOf(path));
     return dir !== undefined && this.removeAny(`${dir}/${baseName(path)}`);
   }
 
   /** Removes temp files of the runs holding `tokens` from `relDir`; returns how many. */
   removeTempFiles(relDir: string, tokens: ReadonlySet<string>): number {
-    let dir: string | undefined;
-    try {
-      dir = this.options.root.dir(relDir, false);
-    } catch (error) {
-      if (error instanceof UnsafePathError) return 0;
-      throw error;
-    }
+    const dir = this.existingDir(relDir);
     if (dir === undefined) return 0;
     let removed = 0;
     for (const name of readdirSync(dir)) {
@@ -225,22 +212,20 @@ export class FsMaterializer {
     return removed;
   }
 
+  /** The directory at `relDir` if it exists and is safe to reach; a missing or unsafe one holds nothing of ours. */
+  private existingDir(relDir: string): string | undefined {
+    try {
+      return this.options.root.dir(relDir, false);
+    } catch (error) {
+      if (error instanceof UnsafePathError) return undefined;
+      throw error;
+    }
+  }
+
   /** durability=fsync: makes the directory entries (creations, renames, removals) durable. */
   flushDirs(): void {
-    for (const dir of this.dirtyDirs) {
-      let fd: number;
-      try {
-        fd = openSync(dir, constants.O_RDONLY | constants.O_DIRECTORY);
-      } catch (error) {
-        if (errno(error) === 'ENOENT') continue; // removed since: its parent is dirty too
-        throw error;
-      }
-      try {
-        fsyncSync(fd);
-      } finally {
-        closeSync(fd);
-      }
-    }
+    // A directory removed since needs nothing: its parent is dirty too.
+    for (const dir of this.dirtyDirs) fsyncDir(dir);
     this.dirtyDirs.clear();
   }
 
@@ -273,20 +258,6 @@ export class FsMaterializer {
     const seconds = utimeSeconds(mtimeMs);
     futimesSync(fd, seconds, seconds);
     if (this.options.fsyncFiles) fsyncSync(fd);
-  }
-
-  /** Puts the staged content at `temp`; returns whether it was moved (rather than copied). */
-  private placeStaged(content: Extract<Content, { kind: 'file' }>, temp: string): boolean {
-    if (!content.shared) {
-      try {
-        renameSync(content.path, temp);
-        return true;
-      } catch (error) {
-        if (errno(error) !== 'EXDEV') throw error;
-      }
-    }
-    copyFileSync(content.path, temp, constants.COPYFILE_FICLONE);
-    return false;
   }
 
   /** rename() replaces a file or symlink atomically; a directory in the way is removed first. */

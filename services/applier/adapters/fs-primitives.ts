@@ -1,7 +1,7 @@
 // Small filesystem helpers the materializer is built on: error codes, an lstat that
-// says "nothing there", mtimes exact to the millisecond, and removing whatever is at a
-// path without following anything.
-import { lstatSync, rmSync, unlinkSync, type Stats } from 'node:fs';
+// says "nothing there", mtimes exact to the millisecond, removing whatever is at a path
+// without following anything, fsync of a directory, and placing staged content.
+import { closeSync, constants, copyFileSync, fsyncSync, lstatSync, openSync, renameSync, rmSync, unlinkSync, type Stats } from 'node:fs';
 import { makeTreeWritable, withWritableDir } from './owner-permissions.ts';
 
 export function errno(error: unknown): string | undefined {
@@ -40,4 +40,35 @@ export function removeEntry(abs: string, stat: Stats): void {
       rmSync(abs, { recursive: true, force: true });
     }
   });
+}
+
+/** fsync(2) of a directory (its entries: creations, renames, removals); false when it is gone. */
+export function fsyncDir(dir: string): boolean {
+  let fd: number;
+  try {
+    fd = openSync(dir, constants.O_RDONLY | constants.O_DIRECTORY);
+  } catch (error) {
+    if (errno(error) === 'ENOENT') return false;
+    throw error;
+  }
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  return true;
+}
+
+/** Puts the staged file at `temp`: moved unless `shared` (or on another filesystem), else copied. Returns whether it was moved. */
+export function placeStaged(staged: string, shared: boolean, temp: string): boolean {
+  if (!shared) {
+    try {
+      renameSync(staged, temp);
+      return true;
+    } catch (error) {
+      if (errno(error) !== 'EXDEV') throw error;
+    }
+  }
+  copyFileSync(staged, temp, constants.COPYFILE_FICLONE);
+  return false;
 }
