@@ -167,11 +167,15 @@ export class Examiner {
       deps.metrics.skipped.inc({ reason: 'name-not-utf8' }, listing.notUtf8);
       deps.logger.warn({ dir: relPath, count: listing.notUtf8 }, 'names that are not valid UTF-8 are not mirrored');
     }
+    const indexed = deps.index.childSummaries(relPath);
     if (how === 'new') {
+      // Another directory under a known name: what the index holds of the old one and is
+      // not here any more goes (the walk examines what is here).
+      const here = new Set(listing.entries.map(({ name }) => name));
+      for (const { name } of indexed) if (!here.has(name)) deps.hint(joinRel(relPath, name));
       deps.walkNewDirectory(relPath, deps.watchSubtree(relPath, changedAtMs));
       return;
     }
-    const indexed = deps.index.childSummaries(relPath);
     const listed = how === 'stat-children'
       ? statChildren(deps.tree, relPath, listing.entries, deps.isExcluded)
       : listing.entries.filter(({ name }) => !deps.isExcluded(joinRel(relPath, name)));

@@ -38,7 +38,8 @@ export class ManualClock implements Clock {
   }
 
   setTimeout(fn: () => void, ms: number): () => void {
-    const timer = { due: this.current + Math.max(0, ms), order: this.order++, fn };
+    // Whole milliseconds, as Date.now() gives them.
+    const timer = { due: this.current + Math.max(0, Math.ceil(ms)), order: this.order++, fn };
     this.timers.push(timer);
     return () => {
       this.timers = this.timers.filter((t) => t !== timer);
@@ -66,7 +67,7 @@ export class ManualClock implements Clock {
   }
 
   advance(ms: number): void {
-    this.current += ms;
+    this.current += Math.ceil(ms);
     this.fireDue();
   }
 }
