@@ -10,7 +10,6 @@ import type { Fingerprint } from './domain/diff.ts';
 import { planExamination } from './domain/examine-plan.ts';
 import type { Excluder } from './domain/exclude.ts';
 import type { Observation } from './domain/observation.ts';
-import { statChildren } from './listing.ts';
 import type { ProducerMetrics } from './metrics.ts';
 import type { SourceIndex } from './ports/source-index.ts';
 import type { Probe, SourceTree } from './ports/source-tree.ts';
@@ -154,8 +153,8 @@ export class Examiner {
     if (this.unreadable.delete(relPath)) this.deps.metrics.unreadable.set(this.unreadable.size);
   }
 
-  /** Lists a directory and plans the examination of its children (see ExaminePlan `examine-dir`). */
-  private examineDirectory(relPath: RelPath, how: 'new' | 'stat-children' | 'names-only', changedAtMs: number): void {
+  /** Lists a directory and has its children examined (see ExaminePlan `examine-dir`). */
+  private examineDirectory(relPath: RelPath, how: 'new' | 'names-only', changedAtMs: number): void {
     const { deps } = this;
     const listing = deps.tree.readdir(relPath);
     if (listing.status === 'missing') return;
@@ -168,28 +167,15 @@ export class Examiner {
       deps.logger.warn({ dir: relPath, count: listing.notUtf8 }, 'names that are not valid UTF-8 are not mirrored');
     }
     const indexed = deps.index.childSummaries(relPath);
+    const listed = listing.entries.filter(({ name }) => !deps.isExcluded(joinRel(relPath, name)));
     if (how === 'new') {
-      // Another directory under a known name: what the index holds of the old one and is
-      // not here any more goes (the walk examines what is here).
-      const here = new Set(listing.entries.map(({ name }) => name));
+      // Perhaps another directory under a known name: what the index holds of the old one
+      // and is not here any more goes (the walk examines everything that is here).
+      const here = new Set(listed.map(({ name }) => name));
       for (const { name } of indexed) if (!here.has(name)) deps.hint(joinRel(relPath, name));
       deps.walkNewDirectory(relPath, deps.watchSubtree(relPath, changedAtMs));
       return;
     }
-    const listed = how === 'stat-children'
-      ? statChildren(deps.tree, relPath, listing.entries, deps.isExcluded)
-      : listing.entries.filter(({ name }) => !deps.isExcluded(joinRel(relPath, name)));
-    const { changed, subdirs } = compareDirectory(indexed, listed);
-    for (const name of changed) deps.hint(joinRel(relPath, name));
-    if (how !== 'stat-children') return;
-    // Below a changed directory, subdirectories that changed too are looked at the same way.
-    const then = new Map(indexed.map((child) => [child.name, child.fingerprint]));
-    const now = new Map<string, Fingerprint | undefined>();
-    for (const child of listed) now.set(child.name, (child as { fingerprint?: Fingerprint }).fingerprint);
-    const hinted = new Set(changed);
-    for (const name of subdirs) {
-      const ctime = now.get(name)?.ctimeMs;
-      if (ctime !== undefined && then.get(name)?.ctimeMs !== ctime && !hinted.has(name)) deps.hint(joinRel(relPath, name));
-    }
+    for (const name of compareDirectory(indexed, listed).changed) deps.hint(joinRel(relPath, name));
   }
 }

@@ -58,7 +58,7 @@ export class ProducerHarness {
         isExcluded: () => false,
         excludeGlobs: [],
         metrics: this.metrics,
-        logger: createLogger({ level: process.env.MODEL_LOG_LEVEL ?? 'silent', name: 'producer-model' }),
+        logger: createLogger({ level: (process.env.MODEL_LOG_LEVEL ?? 'silent') as 'silent', name: 'producer-model' }),
       },
       { ...MODEL_TUNING, ...options.tuning },
     );

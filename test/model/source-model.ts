@@ -89,7 +89,8 @@ export class SourceModel {
       case 'replace-with-file':
         return tree.remove(op.path) && tree.writeFile(op.path, op.content);
       case 'replace-with-dir':
-        return tree.remove(op.path) && tree.mkdir(op.path) && tree.writeFile(`${op.path}/${op.child}`, op.content);
+        // Filled at once: the watcher has not placed a watch on it yet when the child appears.
+        return tree.remove(op.path) && tree.mkdir(op.path, 0o755, { racing: true }) && tree.writeFile(`${op.path}/${op.child}`, op.content);
       case 'recreate':
         return this.recreate(op.path, op.salt);
     }
@@ -100,10 +101,11 @@ export class SourceModel {
     if (tree.kindOf(dir) !== 'dir') return false;
     const snapshot = tree.snapshot();
     const below = [...snapshot].filter(([p]) => p.startsWith(`${dir}/`)).sort(([a], [b]) => a.split('/').length - b.split('/').length);
+    // Recreated at once (tar, cp -r): no watch is placed in time to see what is written inside.
     tree.remove(dir);
-    tree.mkdir(dir);
+    tree.mkdir(dir, 0o755, { racing: true });
     for (const [p, state] of below) {
-      if (state.kind === 'dir') tree.mkdir(p, state.mode);
+      if (state.kind === 'dir') tree.mkdir(p, state.mode, { racing: true });
       else if (state.kind === 'symlink') tree.symlink(p, state.target);
       else tree.writeFile(p, Buffer.alloc(state.size, salt.length > 0 ? salt : 'z'), state.mode);
     }

@@ -30,6 +30,7 @@ export class MemorySourceTree implements SourceTree {
   private readonly nodes = new Map<string, MemoryNode>();
   private readonly rootNode: MemoryNode;
   private inodes = 1;
+  private readonly freeInodes: number[] = [];
   private changes = 0;
   private readonly subscriptions = new Set<Subscription>();
   private sinks: { sink: WatchSink; options: WatchOptions }[] = [];
@@ -37,7 +38,12 @@ export class MemorySourceTree implements SourceTree {
   duringRead: ((relPath: string) => void) | undefined;
 
   constructor(private readonly now: () => number = () => 1_700_000_000_000) {
-    this.rootNode = { kind: 'dir', ino: this.inodes++, mode: 0o755, ctimeMs: this.stamp() };
+    this.rootNode = { kind: 'dir', ino: this.inode(), mode: 0o755, ctimeMs: this.stamp() };
+  }
+
+  /** Freed inode numbers are used again first, as ext4 does: a recreated directory may keep its number. */
+  private inode(): number {
+    return this.freeInodes.pop() ?? this.inodes++;
   }
 
   // ---- the port ----
@@ -123,7 +129,7 @@ export class MemorySourceTree implements SourceTree {
 
   mkdir(relPath: string, mode = 0o755, options: { racing?: boolean } = {}): boolean {
     if (!this.parentIsDir(relPath) || this.node(relPath) !== undefined) return false;
-    this.add(relPath, { kind: 'dir', ino: this.inodes++, mode, ctimeMs: this.stamp() }, 'create', options.racing === true);
+    this.add(relPath, { kind: 'dir', ino: this.inode(), mode, ctimeMs: this.stamp() }, 'create', options.racing === true);
     return true;
   }
 
@@ -147,7 +153,7 @@ export class MemorySourceTree implements SourceTree {
       Object.assign(node, { content: bytes, mtimeMs: this.now(), ctimeMs: this.stamp() });
       this.emit(relPath, 'update');
     } else {
-      this.add(relPath, { kind: 'file', ino: this.inodes++, mode, content: bytes, mtimeMs: this.now(), ctimeMs: this.stamp() }, 'create');
+      this.add(relPath, { kind: 'file', ino: this.inode(), mode, content: bytes, mtimeMs: this.now(), ctimeMs: this.stamp() }, 'create');
     }
     return true;
   }
@@ -185,13 +191,13 @@ export class MemorySourceTree implements SourceTree {
 
   symlink(relPath: string, target: string | Buffer): boolean {
     if (!this.parentIsDir(relPath) || this.node(relPath) !== undefined) return false;
-    this.add(relPath, { kind: 'symlink', ino: this.inodes++, target: Buffer.from(target), ctimeMs: this.stamp() }, 'create');
+    this.add(relPath, { kind: 'symlink', ino: this.inode(), target: Buffer.from(target), ctimeMs: this.stamp() }, 'create');
     return true;
   }
 
   mkfifo(relPath: string): boolean {
     if (!this.parentIsDir(relPath) || this.node(relPath) !== undefined) return false;
-    this.add(relPath, { kind: 'special', ino: this.inodes++, ctimeMs: this.stamp() }, 'create');
+    this.add(relPath, { kind: 'special', ino: this.inode(), ctimeMs: this.stamp() }, 'create');
     return true;
   }
 
@@ -309,6 +315,7 @@ export class MemorySourceTree implements SourceTree {
       const node = this.nodes.get(p)!;
       if (node.kind === 'dir') for (const sub of this.subscriptions) sub.watches.delete(node.ino);
       this.nodes.delete(p);
+      this.freeInodes.push(node.ino);
     }
     this.touchParent(relPath);
   }

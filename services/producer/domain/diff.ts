@@ -90,15 +90,14 @@ function depth(path: string): number {
 }
 
 /**
- * How a directory the index knows compares with what lstat says now: `replaced` when it
- * is another directory (another inode: removed and recreated, or renamed over), which must
- * be examined as if new; `changed` when its ctime moved (entries added, removed or
- * replaced, perhaps with their events lost), so every child's stat is compared; `same`
- * otherwise. An index without the directory's fingerprint (older index, rebuilt from the
- * topic) compares stats too.
+ * Whether a directory the index knows may be another one now: another inode, or the same
+ * inode number with another ctime. rm -rf + mkdir often gets the freed inode number back
+ * (ext4), and without a birth time (Node's stat has none here) a recreated directory is
+ * told from a changed one only by its ctime, which also moves when entries are added or
+ * removed (perhaps with their events lost). Either way it is examined in full, as new.
+ * An index without the directory's fingerprint (older index, rebuilt from the topic)
+ * cannot tell either.
  */
-export function compareDirIdentity(indexed: Fingerprint | undefined, now: Fingerprint): 'same' | 'changed' | 'replaced' {
-  if (indexed === undefined) return 'changed';
-  if (indexed.ino !== now.ino) return 'replaced';
-  return indexed.ctimeMs === now.ctimeMs ? 'same' : 'changed';
+export function dirMayBeReplaced(indexed: Fingerprint | undefined, now: Fingerprint): boolean {
+  return indexed === undefined || indexed.ino !== now.ino || indexed.ctimeMs !== now.ctimeMs;
 }

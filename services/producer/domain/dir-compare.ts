@@ -1,6 +1,6 @@
 // Which children of a directory need examining, from its listing and what the index
 // holds for it. Pure: the caller lists, lstats and queries.
-import { fileMayHaveChanged, type Fingerprint } from './diff.ts';
+import { dirMayBeReplaced, fileMayHaveChanged, type Fingerprint } from './diff.ts';
 
 export type IndexedChild = { name: string; kind: 'file' | 'dir' | 'symlink'; fingerprint: Fingerprint | undefined; size?: number; mtimeMs?: number; mode?: number; target?: string };
 export type ListedChild = {
@@ -38,10 +38,8 @@ export function compareDirectory(
       changed.push(child.name);
     } else if (child.kind === 'dir') {
       if (child.mode !== undefined && child.mode !== known.mode) changed.push(child.name);
-      // Another directory under a known name (rm -rf + mkdir, rename over): examined as new.
-      else if (child.fingerprint !== undefined && known.fingerprint !== undefined && child.fingerprint.ino !== known.fingerprint.ino) {
-        changed.push(child.name);
-      }
+      // Perhaps another directory under a known name (rm -rf + mkdir, rename over): examined as new.
+      else if (child.fingerprint !== undefined && dirMayBeReplaced(known.fingerprint, child.fingerprint)) changed.push(child.name);
       subdirs.push(child.name);
     } else if (child.kind === 'file' && child.fingerprint !== undefined) {
       if (fileChanged(known, child.fingerprint, child.mtimeMs ?? Math.floor(child.fingerprint.mtimeMs), child.mode)) {

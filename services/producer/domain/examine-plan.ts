@@ -3,7 +3,7 @@
 // lists, watches and hints; nothing here touches the filesystem.
 import type { IndexedEntry } from '../ports/source-index.ts';
 import type { Probe } from '../ports/source-tree.ts';
-import { compareDirIdentity, fileMayHaveChanged } from './diff.ts';
+import { dirMayBeReplaced, fileMayHaveChanged } from './diff.ts';
 
 export type ExaminePlan =
   /**
@@ -13,12 +13,12 @@ export type ExaminePlan =
   | { do: 'absent'; publish: boolean; checkParent: boolean }
   | { do: 'read-link' }
   /**
-   * `new`: unknown to the index, or another directory under a known name: every child is
-   * examined and the watcher is told. `stat-children`: known, but changed since indexed:
-   * children whose stat differs from the index are examined. `names-only`: known and
-   * unchanged: children that appeared or vanished (a cheap check after a lost event).
+   * `new`: unknown to the index, or perhaps another directory under a known name (its
+   * identity changed): every child is examined, what the index holds and is gone is
+   * deleted, and the watcher is told. `names-only`: known and unchanged: children that
+   * appeared or vanished (a cheap check after a lost event).
    */
-  | { do: 'examine-dir'; how: 'new' | 'stat-children' | 'names-only' }
+  | { do: 'examine-dir'; how: 'new' | 'names-only' }
   /** A file the index knows with the same stat: no need to read it. */
   | { do: 'keep-file' }
   | { do: 'read-file' }
@@ -36,9 +36,8 @@ export function planExamination(found: Probe, indexed: IndexedEntry | undefined)
     case 'symlink':
       return { do: 'read-link' };
     case 'dir': {
-      if (indexed?.state.kind !== 'dir') return { do: 'examine-dir', how: 'new' };
-      const identity = compareDirIdentity(indexed.fingerprint, found.fingerprint);
-      return { do: 'examine-dir', how: identity === 'replaced' ? 'new' : identity === 'changed' ? 'stat-children' : 'names-only' };
+      const known = indexed?.state.kind === 'dir' && !dirMayBeReplaced(indexed.fingerprint, found.fingerprint);
+      return { do: 'examine-dir', how: known ? 'names-only' : 'new' };
     }
     case 'file': {
       const { state } = indexed ?? {};
