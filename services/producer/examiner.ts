@@ -91,8 +91,10 @@ export class Examiner {
       }
       case 'examine-dir': {
         const dir = found as Extract<Probe, { kind: 'dir' }>;
-        this.examineDirectory(relPath, plan.how, dir.fingerprint.ctimeMs);
-        return observe({ kind: 'dir', mode: dir.mode }, dir.fingerprint);
+        const listed = this.examineDirectory(relPath, plan.how, dir.fingerprint.ctimeMs);
+        // A directory that cannot be listed is still published (its mode is known), and stays counted.
+        const observation = { path: relPath, observed: { kind: 'dir' as const, mode: dir.mode }, fingerprint: dir.fingerprint, firstHintAt };
+        return listed ? observe(observation.observed, dir.fingerprint) : { kind: 'observed', observation };
       }
       case 'keep-file':
         return observe(indexed!.state, (found as Extract<Probe, { kind: 'file' }>).fingerprint);
@@ -154,13 +156,13 @@ export class Examiner {
   }
 
   /** Lists a directory and has its children examined (see ExaminePlan `examine-dir`). */
-  private examineDirectory(relPath: RelPath, how: 'new' | 'names-only', changedAtMs: number): void {
+  private examineDirectory(relPath: RelPath, how: 'new' | 'names-only', changedAtMs: number): boolean {
     const { deps } = this;
     const listing = deps.tree.readdir(relPath);
-    if (listing.status === 'missing') return;
+    if (listing.status === 'missing') return true;
     if (listing.status === 'unreadable') {
       this.skipUnreadable(relPath, listing.code);
-      return;
+      return false;
     }
     if (listing.notUtf8 > 0) {
       deps.metrics.skipped.inc({ reason: 'name-not-utf8' }, listing.notUtf8);
@@ -174,8 +176,9 @@ export class Examiner {
       const here = new Set(listed.map(({ name }) => name));
       for (const { name } of indexed) if (!here.has(name)) deps.hint(joinRel(relPath, name));
       deps.walkNewDirectory(relPath, deps.watchSubtree(relPath, changedAtMs));
-      return;
+      return true;
     }
     for (const name of compareDirectory(indexed, listed).changed) deps.hint(joinRel(relPath, name));
+    return true;
   }
 }

@@ -52,7 +52,9 @@ export class Reconciler {
       this.again = trigger;
       return this.running;
     }
-    this.running = this.walk(trigger).finally(() => {
+    // The walk starts on the next microtask: what it hints may ask for another walk, which
+    // must find this one running.
+    this.running = Promise.resolve().then(() => this.walk(trigger)).finally(() => {
       this.running = undefined;
       const again = this.again;
       this.again = undefined;
