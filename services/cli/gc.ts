@@ -13,6 +13,7 @@
 // would look unreferenced.
 import type { Kafka } from 'kafkajs';
 import { gcConfigSchema, type GcConfig } from '../../schemas/config.ts';
+import { GROUP_PREFIX } from '../../schemas/names.ts';
 import type { ContentStore } from '../shared/content-store.ts';
 import { HELP_SHOWN, loadConfig } from '../shared/config.ts';
 import { CliError } from '../shared/errors.ts';
@@ -44,7 +45,7 @@ export async function readReferencedHashes(kafka: Kafka, topic: string, progress
   const referenced = new ReferencedHashes();
   let records = 0;
   await readTopicToEnd(kafka, topic, {
-    groupPrefix: 'mirrorlog.gc',
+    groupPrefix: GROUP_PREFIX.gc,
     onBatch: (messages) => {
       for (const message of messages) {
         records++;

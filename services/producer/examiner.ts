@@ -1,47 +1,59 @@
-// Examines one hinted path: what does the filesystem hold there now, compared with the
-// index? Reads and uploads the content of files that changed, lists directories that
-// appeared (so what they hold is examined too) and reports the observation to publish.
-import path from 'node:path';
+// Examines one hinted path: what does the source tree hold there now, compared with the
+// index? The decision is domain/examine-plan.ts; this shell carries it out: reads and
+// uploads the content of files that changed, lists directories (so what they hold is
+// examined too), tells the watcher about new ones, and reports the observation to publish.
 import type { EntryState } from '../../schemas/event.ts';
 import { joinRel, parentOf, parseRelPath, type RelPath } from '../../schemas/rel-path.ts';
 import type { Logger } from '../shared/logger.ts';
-import type { SqliteSourceIndex } from './adapters/sqlite-source-index.ts';
-import { listDir, probe, readFileContent, readLinkTarget } from './adapters/source-fs.ts';
 import { compareDirectory } from './domain/dir-compare.ts';
-import { fileMayHaveChanged, type Fingerprint } from './domain/diff.ts';
+import type { Fingerprint } from './domain/diff.ts';
+import { planExamination } from './domain/examine-plan.ts';
 import type { Excluder } from './domain/exclude.ts';
+import type { Observation } from './domain/observation.ts';
 import type { ProducerMetrics } from './metrics.ts';
+import type { SourceIndex } from './ports/source-index.ts';
+import type { Probe, SourceTree } from './ports/source-tree.ts';
 import type { Uploader } from './uploader.ts';
 
-/**
- * What was found at a path, ready to be diffed against the index and published. `data`:
- * the bytes of a small file, published inline (never uploaded).
- */
-export type Observation = { path: RelPath; observed: EntryState | undefined; fingerprint: Fingerprint | undefined; firstHintAt: number; data?: Buffer };
+export type { Observation } from './domain/observation.ts';
 
-export type ExamineResult = { kind: 'observed'; observation: Observation } | { kind: 'retry' } | { kind: 'none' };
+/** `retry` with `changed`: the file was not at rest while read (the pipeline may ask for a snapshot later). */
+export type ExamineResult =
+  | { kind: 'observed'; observation: Observation }
+  | { kind: 'retry'; changed: boolean }
+  | { kind: 'none' };
 
 export type ExaminerDeps = {
-  root: string;
+  tree: SourceTree;
   /** Files up to this size are published inline. */
   inlineMaxBytes: number;
-  index: SqliteSourceIndex;
+  index: SourceIndex;
   uploader: Uploader;
   isExcluded: Excluder;
   metrics: ProducerMetrics;
   logger: Logger;
   /** Queue another path for examination. */
   hint: (path: string) => void;
-  /** A directory new to the index holds subdirectories: they may be unwatched (see tree-watcher.ts). */
-  watchSubtree: (dir: RelPath, changedAtMs: number) => void;
-  /** A directory new to the index: every entry in it is to be examined. */
-  walkNewDirectory: (dir: RelPath) => void;
+  /** A directory new to the index: make sure changes below it are reported under their real paths. */
+  watchSubtree: (dir: RelPath, changedAtMs: number) => Promise<void>;
+  /** A directory new to the index: every entry in it is to be examined (listed once `watched` settles). */
+  walkNewDirectory: (dir: RelPath, watched: Promise<void>) => void;
 };
 
+/** Entries that could not be read, remembered (up to a bound) so /metrics shows how many are skipped now. */
+const MAX_TRACKED_UNREADABLE = 10_000;
+
 export class Examiner {
+  private readonly unreadable = new Set<string>();
+
   constructor(private readonly deps: ExaminerDeps) {}
 
-  async examine(rawPath: string, firstHintAt: number): Promise<ExamineResult> {
+  /** Paths currently skipped because they cannot be read. */
+  get unreadableCount(): number {
+    return this.unreadable.size;
+  }
+
+  async examine(rawPath: string, firstHintAt: number, options: { snapshot?: boolean } = {}): Promise<ExamineResult> {
     const { deps } = this;
     if (deps.isExcluded(rawPath)) return { kind: 'none' };
     const parsed = parseRelPath(rawPath);
@@ -51,78 +63,122 @@ export class Examiner {
       return { kind: 'none' };
     }
     const relPath = parsed.path;
-    const abs = path.join(deps.root, relPath);
-    const found = probe(abs);
+    const found = deps.tree.lstat(relPath);
     const indexed = deps.index.get(relPath);
-    const observe = (observed: EntryState | undefined, fingerprint?: Fingerprint, data?: Buffer): ExamineResult => ({
-      kind: 'observed',
-      observation: { path: relPath, observed, fingerprint, firstHintAt, ...(data === undefined ? {} : { data }) },
-    });
-
-    switch (found.kind) {
-      case 'missing': {
-        // A lost event may hide that a whole subtree went: look at the parent too.
+    const observe = (observed: EntryState | undefined, fingerprint?: Fingerprint, data?: Buffer): ExamineResult => {
+      this.readable(relPath);
+      return { kind: 'observed', observation: { path: relPath, observed, fingerprint, firstHintAt, ...(data === undefined ? {} : { data }) } };
+    };
+    const plan = planExamination(found, indexed);
+    switch (plan.do) {
+      case 'absent': {
+        if (found.kind === 'special') deps.metrics.skipped.inc({ reason: 'special-file' });
         const parent = parentOf(relPath);
-        if (parent !== '' && probe(path.join(deps.root, parent)).kind !== 'dir') deps.hint(parent);
+        if (plan.checkParent && parent !== '' && deps.tree.lstat(parent).kind !== 'dir') deps.hint(parent);
+        this.readable(relPath);
+        return plan.publish ? observe(undefined) : { kind: 'none' };
+      }
+      case 'skip-unreadable':
+        return this.skipUnreadable(relPath, plan.code);
+      case 'read-link': {
+        const link = deps.tree.readlink(relPath);
+        if (link.status === 'ok') return observe({ kind: 'symlink', target: link.target });
+        if (link.status === 'missing') return { kind: 'retry', changed: false }; // changed since lstat: look again
+        // Cannot cross the wire: not mirrored (a link published before goes), never retried.
+        deps.metrics.skipped.inc({ reason: 'link-target-not-utf8' });
+        deps.logger.warn({ path: relPath }, 'symlink target is not valid UTF-8; not mirrored');
         return indexed === undefined ? { kind: 'none' } : observe(undefined);
       }
-      case 'special':
-        deps.metrics.skipped.inc({ reason: 'special-file' });
-        return indexed === undefined ? { kind: 'none' } : observe(undefined);
-      case 'symlink': {
-        const target = readLinkTarget(abs);
-        if (target === undefined) {
-          if (probe(abs).kind === 'symlink') deps.metrics.skipped.inc({ reason: 'link-target-not-utf8' });
-          return { kind: 'retry' };
-        }
-        return observe({ kind: 'symlink', target });
+      case 'examine-dir': {
+        const dir = found as Extract<Probe, { kind: 'dir' }>;
+        const listed = this.examineDirectory(relPath, plan.how, dir.fingerprint.ctimeMs);
+        // A directory that cannot be listed is still published (its mode is known), and stays counted.
+        const observation = { path: relPath, observed: { kind: 'dir' as const, mode: dir.mode }, fingerprint: dir.fingerprint, firstHintAt };
+        return listed ? observe(observation.observed, dir.fingerprint) : { kind: 'observed', observation };
       }
-      case 'dir':
-        this.examineDirectory(relPath, abs, indexed?.state.kind === 'dir', found.ctimeMs);
-        return observe({ kind: 'dir', mode: found.mode });
-      case 'file': {
-        const { fingerprint, mode } = found;
-        // Unchanged (nothing to publish): no need to read. Anything to publish is read, so
-        // a small file's event always carries its bytes.
-        if (indexed?.state.kind === 'file' && indexed.state.mode === mode && !fileMayHaveChanged(indexed.state, indexed.fingerprint, fingerprint)) {
-          return observe(indexed.state, fingerprint);
-        }
-        const read = await readFileContent(abs, fingerprint);
-        if (read.status !== 'ok') {
-          if (read.status === 'changed') deps.metrics.retriedNotAtRest.inc();
-          return { kind: 'retry' };
-        }
-        deps.metrics.filesHashed.inc();
-        const state: EntryState = { kind: 'file', size: fingerprint.size, mode, mtimeMs: Math.trunc(fingerprint.mtimeMs), hash: read.hash };
-        if (read.data !== undefined && read.data.length <= deps.inlineMaxBytes) return observe(state, fingerprint, read.data);
-        const stored = await deps.uploader.ensureStored(read.hash, fingerprint.size, read.data !== undefined ? { data: read.data } : { file: abs });
-        if (stored === 'changed') {
-          deps.metrics.retriedNotAtRest.inc();
-          return { kind: 'retry' };
-        }
-        return observe(state, fingerprint);
+      case 'keep-file':
+        return observe(indexed!.state, (found as Extract<Probe, { kind: 'file' }>).fingerprint);
+      case 'read-file':
+        return this.readFile(relPath, found as Extract<Probe, { kind: 'file' }>, options.snapshot === true, observe);
+      default: {
+        const unknown: never = plan;
+        throw new Error(`unknown plan ${JSON.stringify(unknown)}`);
       }
     }
   }
 
-  /**
-   * A directory that is new to the index is walked: every child is examined. A known one
-   * gets a names-only check against the index, which catches creates and deletes whose
-   * events the kernel dropped.
-   */
-  private examineDirectory(relPath: RelPath, abs: string, known: boolean, changedAtMs: number): void {
+  private async readFile(
+    relPath: RelPath,
+    found: Extract<Probe, { kind: 'file' }>,
+    snapshot: boolean,
+    observe: (observed: EntryState, fingerprint: Fingerprint, data?: Buffer) => ExamineResult,
+  ): Promise<ExamineResult> {
     const { deps } = this;
-    const listing = listDir(abs);
-    if (listing === undefined) return;
+    const { fingerprint, mode } = found;
+    const read = await deps.tree.readFile(relPath, fingerprint, { snapshot });
+    if (read.status === 'unreadable') return this.skipUnreadable(relPath, read.code);
+    if (read.status !== 'ok') {
+      if (read.status === 'changed') deps.metrics.retriedNotAtRest.inc();
+      return { kind: 'retry', changed: read.status === 'changed' };
+    }
+    if (snapshot) deps.metrics.snapshotReads.inc();
+    deps.metrics.filesHashed.inc();
+    const state: EntryState = { kind: 'file', size: read.size, mode, mtimeMs: found.mtimeMs, hash: read.hash };
+    const { content } = read;
+    // A snapshot's stat is not the file's (it moved on): no fingerprint, so the next look reads it again.
+    const seenWith = snapshot ? undefined : fingerprint;
+    try {
+      if ('data' in content && content.data.length <= deps.inlineMaxBytes) return observe(state, seenWith!, content.data);
+      const stored = await deps.uploader.ensureStored(read.hash, read.size, content);
+      if (stored === 'changed') {
+        deps.metrics.retriedNotAtRest.inc();
+        return { kind: 'retry', changed: true };
+      }
+      return observe(state, seenWith!);
+    } finally {
+      if ('release' in content) content.release?.();
+    }
+  }
+
+  private skipUnreadable(relPath: RelPath, code: string): ExamineResult {
+    const { deps } = this;
+    deps.metrics.skipped.inc({ reason: 'unreadable' });
+    if (!this.unreadable.has(relPath) && this.unreadable.size < MAX_TRACKED_UNREADABLE) {
+      this.unreadable.add(relPath);
+      deps.logger.warn({ path: relPath, code }, 'cannot read this entry; skipped (what was published of it stays)');
+    }
+    deps.metrics.unreadable.set(this.unreadable.size);
+    return { kind: 'none' };
+  }
+
+  private readable(relPath: RelPath): void {
+    if (this.unreadable.delete(relPath)) this.deps.metrics.unreadable.set(this.unreadable.size);
+  }
+
+  /** Lists a directory and has its children examined (see ExaminePlan `examine-dir`). */
+  private examineDirectory(relPath: RelPath, how: 'new' | 'names-only', changedAtMs: number): boolean {
+    const { deps } = this;
+    const listing = deps.tree.readdir(relPath);
+    if (listing.status === 'missing') return true;
+    if (listing.status === 'unreadable') {
+      this.skipUnreadable(relPath, listing.code);
+      return false;
+    }
     if (listing.notUtf8 > 0) {
       deps.metrics.skipped.inc({ reason: 'name-not-utf8' }, listing.notUtf8);
       deps.logger.warn({ dir: relPath, count: listing.notUtf8 }, 'names that are not valid UTF-8 are not mirrored');
     }
-    if (!known) {
-      if (listing.entries.some((entry) => entry.kind === 'dir')) deps.watchSubtree(relPath, changedAtMs);
-      deps.walkNewDirectory(relPath);
-      return;
+    const indexed = deps.index.childSummaries(relPath);
+    const listed = listing.entries.filter(({ name }) => !deps.isExcluded(joinRel(relPath, name)));
+    if (how === 'new') {
+      // Perhaps another directory under a known name: what the index holds of the old one
+      // and is not here any more goes (the walk examines everything that is here).
+      const here = new Set(listed.map(({ name }) => name));
+      for (const { name } of indexed) if (!here.has(name)) deps.hint(joinRel(relPath, name));
+      deps.walkNewDirectory(relPath, deps.watchSubtree(relPath, changedAtMs));
+      return true;
     }
-    for (const name of compareDirectory(deps.index.childSummaries(relPath), listing.entries).changed) deps.hint(joinRel(relPath, name));
+    for (const name of compareDirectory(indexed, listed).changed) deps.hint(joinRel(relPath, name));
+    return true;
   }
 }

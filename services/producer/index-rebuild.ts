@@ -4,20 +4,19 @@
 // size + mtime for them once (rsync's quick check) and records the fingerprint.
 import type { Kafka } from 'kafkajs';
 import { decodeRecord } from '../../schemas/codec.ts';
+import { GROUP_PREFIX } from '../../schemas/names.ts';
 import { readTopicToEnd } from '../shared/topic-reader.ts';
 import type { Logger } from '../shared/logger.ts';
-import type { SqliteSourceIndex } from './adapters/sqlite-source-index.ts';
-
-export const INDEX_COMPLETE_KEY = 'complete';
+import type { SourceIndex } from './ports/source-index.ts';
 
 export type RebuildResult = { records: number; entries: number; maxSeq: number; skipped: number; otherSources: string[] };
 
 /** Fills an empty index from the topic's records of `source`. */
-export async function rebuildIndexFromTopic(kafka: Kafka, topic: string, source: string, index: SqliteSourceIndex, logger: Logger): Promise<RebuildResult> {
+export async function rebuildIndexFromTopic(kafka: Kafka, topic: string, source: string, index: SourceIndex, logger: Logger): Promise<RebuildResult> {
   const result: RebuildResult = { records: 0, entries: 0, maxSeq: 0, skipped: 0, otherSources: [] };
   const others = new Set<string>();
   const total = await readTopicToEnd(kafka, topic, {
-    groupPrefix: 'mirrorlog.producer-index-rebuild',
+    groupPrefix: GROUP_PREFIX.producerIndexRebuild,
     onBatch: (messages) =>
       index.transaction(() => {
         for (const message of messages) {

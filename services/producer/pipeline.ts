@@ -4,11 +4,21 @@
 // workers stop taking hints while too much waits to be published, and past a limit
 // hints are dropped and a reconcile is requested instead (the index and the walk then
 // find everything that changed meanwhile).
+import type { Clock } from '../shared/clock.ts';
 import type { Logger } from '../shared/logger.ts';
+import { readMode } from './domain/examine-plan.ts';
 import { HintQueue } from './domain/hint-queue.ts';
-import type { Examiner, Observation } from './examiner.ts';
+import type { Observation } from './domain/observation.ts';
+import type { ExamineResult } from './examiner.ts';
 import type { ProducerMetrics } from './metrics.ts';
-import type { PublishStage } from './publish-stage.ts';
+
+export interface PathExaminer {
+  examine(path: string, firstHintAt: number, options: { snapshot?: boolean }): Promise<ExamineResult>;
+}
+
+export interface BatchPublisher {
+  publish(batch: readonly Observation[]): Promise<number>;
+}
 
 export type PipelineOptions = {
   quietMs: number;
@@ -22,6 +32,20 @@ export type PipelineOptions = {
   maxBatch: number;
   /** Bytes of inline content per send: every record batch must stay under the topic's max.message.bytes. */
   maxBatchBytes: number;
+  /** A file that changed while read for this long is published from a snapshot read (M10). */
+  maxUnstableMs: number;
+};
+
+export type PipelineDeps = {
+  examiner: PathExaminer;
+  publisher: BatchPublisher;
+  metrics: ProducerMetrics;
+  logger: Logger;
+  clock: Clock;
+  /** Called when hints had to be dropped (once per reconcile: see takeDroppedHints): the caller schedules one. */
+  onHintsDropped: () => void;
+  /** Work queued outside the pipeline that will still produce hints (new directories to walk). */
+  hasPendingWalks: () => boolean;
 };
 
 const MAX_DELAY_FACTOR = 25;
@@ -32,6 +56,8 @@ export class Pipeline {
   private readonly inFlight = new Set<string>();
   private readonly hintedAgain = new Set<string>();
   private readonly attempts = new Map<string, number>();
+  /** Files that were not at rest when read, since when. */
+  private readonly unstableSince = new Map<string, number>();
   private ready: Observation[] = [];
   private readyBytes = 0;
   private running = false;
@@ -39,24 +65,32 @@ export class Pipeline {
   private idleWaiters: (() => void)[] = [];
   private roomWaiters: { below: number; resolve: () => void }[] = [];
   private loops: Promise<void>[] = [];
-  private timer: NodeJS.Timeout | undefined;
+  private cancelTimer: (() => void) | undefined;
   private timerDue = Number.POSITIVE_INFINITY;
   private droppedHints = false;
   private abandoned = false;
 
+  private readonly examiner: PathExaminer;
+  private readonly publisher: BatchPublisher;
+  private readonly metrics: ProducerMetrics;
+  private readonly logger: Logger;
+  private readonly clock: Clock;
+
   constructor(
-    private readonly examiner: Examiner,
-    private readonly publisher: PublishStage,
+    deps: PipelineDeps,
     private readonly options: PipelineOptions,
-    private readonly metrics: ProducerMetrics,
-    private readonly logger: Logger,
-    private readonly now: () => number = Date.now,
-    /** Called when hints had to be dropped: the caller schedules a reconcile. */
-    private readonly onHintsDropped: () => void = () => {},
-    /** Work queued outside the pipeline that will still produce hints (new directories to walk). */
-    private readonly hasPendingWalks: () => boolean = () => false,
   ) {
+    ({ examiner: this.examiner, publisher: this.publisher, metrics: this.metrics, logger: this.logger, clock: this.clock } = deps);
+    this.onHintsDropped = deps.onHintsDropped;
+    this.hasPendingWalks = deps.hasPendingWalks;
     this.hints = new HintQueue(options.quietMs, options.quietMs * MAX_DELAY_FACTOR);
+  }
+
+  private readonly onHintsDropped: () => void;
+  private readonly hasPendingWalks: () => boolean;
+
+  private now(): number {
+    return this.clock.now();
   }
 
   hint(path: string, delayMs?: number): void {
@@ -65,6 +99,9 @@ export class Pipeline {
       return;
     }
     if (this.hints.size >= this.options.maxHints && !this.hints.has(path)) {
+      this.metrics.hintsDropped.inc();
+      // Once per reconcile: the walk that starts next calls takeDroppedHints(), so a later
+      // overflow asks for another walk (it may drop what this one has already passed).
       if (!this.droppedHints) {
         this.droppedHints = true;
         this.logger.warn({ queued: this.hints.size }, 'too many changes queued; dropping hints until a reconcile catches up');
@@ -105,15 +142,15 @@ export class Pipeline {
   async stop(timeoutMs = 15_000): Promise<boolean> {
     this.running = false;
     for (const { resolve } of this.roomWaiters.splice(0)) resolve();
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    this.timer = undefined;
+    this.cancelTimer?.();
+    this.cancelTimer = undefined;
     this.wake();
-    let timer: NodeJS.Timeout | undefined;
+    let cancel: (() => void) | undefined;
     const flushed = await Promise.race([
       Promise.all(this.loops).then(() => true),
-      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs))),
+      new Promise<boolean>((resolve) => (cancel = this.clock.setTimeout(() => resolve(false), timeoutMs))),
     ]);
-    clearTimeout(timer);
+    cancel?.();
     if (!flushed) {
       this.abandoned = true;
       this.logger.warn({ unpublished: this.ready.length }, 'stopping without publishing everything: the next start reconciles it');
@@ -121,14 +158,14 @@ export class Pipeline {
     return flushed;
   }
 
-  /** Whether hints were dropped since the last call (a reconcile then covers them). */
+  /** Whether hints were dropped since the last call: a reconcile starting now covers them. */
   takeDroppedHints(): boolean {
     const dropped = this.droppedHints;
     this.droppedHints = false;
     return dropped;
   }
 
-  private isIdle(): boolean {
+  isIdle(): boolean {
     return this.hints.size === 0 && this.inFlight.size === 0 && this.ready.length === 0 && !this.hasPendingWalks();
   }
 
@@ -171,10 +208,10 @@ export class Pipeline {
   private armTimer(): void {
     const due = this.hints.nextDue();
     if (due === undefined || due >= this.timerDue) return;
-    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.cancelTimer?.();
     this.timerDue = due;
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
+    this.cancelTimer = this.clock.setTimeout(() => {
+      this.cancelTimer = undefined;
       this.timerDue = Number.POSITIVE_INFINITY;
       this.wake();
     }, Math.max(0, due - this.now()));
@@ -205,7 +242,10 @@ export class Pipeline {
     this.inFlight.add(path);
     let retry = false;
     try {
-      const result = await this.examiner.examine(path, firstHintAt);
+      const snapshot = readMode(this.unstableSince.get(path), this.now(), this.options.maxUnstableMs) === 'snapshot';
+      const result = await this.examiner.examine(path, firstHintAt, { snapshot });
+      if (result.kind === 'retry' && result.changed && !this.unstableSince.has(path)) this.unstableSince.set(path, this.now());
+      if (result.kind !== 'retry') this.unstableSince.delete(path);
       if (result.kind === 'observed') {
         this.attempts.delete(path);
         this.ready.push(result.observation);
@@ -265,7 +305,7 @@ export class Pipeline {
         failures++;
         this.metrics.errors.inc({ kind: 'publish' });
         this.logger.warn({ err: error, batch: batch.length, failures }, 'publishing failed; retrying');
-        await new Promise((resolve) => setTimeout(resolve, Math.min(MAX_RETRY_DELAY_MS, 100 * 2 ** failures)));
+        await new Promise<void>((resolve) => this.clock.setTimeout(resolve, Math.min(MAX_RETRY_DELAY_MS, 100 * 2 ** failures)));
         continue;
       }
       this.ready = this.ready.slice(batch.length);

@@ -6,41 +6,38 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import type { Kafka } from 'kafkajs';
 import type { ProducerConfig } from '../../schemas/config.ts';
+import { META_KEY } from '../../schemas/names.ts';
+import { systemClock } from '../shared/clock.ts';
 import type { ContentStore } from '../shared/content-store.ts';
 import { defaultStateDir, redactConfig } from '../shared/config.ts';
 import { CliError } from '../shared/errors.ts';
 import { startServiceHttp, type ServiceHttp } from '../shared/http-server.ts';
-import { createKafka, ensureTopic, MAX_BATCH_BYTES } from '../shared/kafka.ts';
+import { createKafka, ensureTopic } from '../shared/kafka.ts';
 import { createLogger, type Logger } from '../shared/logger.ts';
 import { S3ContentStore, s3OptionsFromConfig } from '../shared/s3-content-store.ts';
 import { inotifyWarnings, readInotifyLimits } from './adapters/inotify-limits.ts';
 import { KafkaPublisher } from './adapters/kafka-publisher.ts';
 import { SqliteSourceIndex } from './adapters/sqlite-source-index.ts';
-import { TreeWatcher } from './adapters/tree-watcher.ts';
+import { NodeSourceTree } from './adapters/node-source-tree.ts';
 import { createExcluder } from './domain/exclude.ts';
-import { SeqClock } from './domain/seq-clock.ts';
-import { Examiner } from './examiner.ts';
-import { NewDirectoryWalker } from './new-dir-walker.ts';
-import { INDEX_COMPLETE_KEY, rebuildIndexFromTopic } from './index-rebuild.ts';
+import { rebuildIndexFromTopic } from './index-rebuild.ts';
 import { createProducerMetrics, type ProducerMetrics } from './metrics.ts';
-import { Pipeline } from './pipeline.ts';
-import { LAST_SEQ_KEY, PublishStage } from './publish-stage.ts';
-import { Reconciler, START_TRIGGER } from './reconciler.ts';
+import { createProducerCore, producerTuning } from './producer-core.ts';
 import { checkIndexOwner } from './state-dir.ts';
-import { Uploader } from './uploader.ts';
 
 export const DEFAULT_PRODUCER_METRICS_PORT = 9464;
-/** How far walks (reconcile, new directories) may run ahead of the examination of what they found. */
-const HINTS_AHEAD = 20_000;
 
 export type ProducerHandle = {
   readonly source: string;
   readonly metrics: ProducerMetrics;
   /** The health/metrics port (useful with --metrics-port 0). */
   readonly port: number;
-  /** Resolves once watching, reconciled and caught up. */
+  /** Resolves once watching, reconciled and caught up; rejects if the start fails. */
   readonly ready: Promise<void>;
+  /** Rejects when the running producer dies (after or during its start). */
+  readonly failure: Promise<never>;
   /** Resolves when nothing is waiting to be examined or published. */
   whenIdle(): Promise<void>;
   stop(): Promise<void>;
@@ -78,7 +75,7 @@ export async function startProducer(config: ProducerConfig, options: { logger?: 
   const index = new SqliteSourceIndex(path.join(stateDir, 'index.db'));
   const cleanups: (() => unknown)[] = [() => index.close()];
   try {
-    return await startWithIndex(config, { root, source, index, logger, store: options.store, cleanups });
+    return await startWithIndex(config, { root, source, stateDir, index, logger, store: options.store, cleanups });
   } catch (error) {
     // A failed start releases what it connected, or the process would not exit.
     for (const cleanup of cleanups.reverse()) await Promise.resolve().then(cleanup).catch(() => undefined);
@@ -86,7 +83,35 @@ export async function startProducer(config: ProducerConfig, options: { logger?: 
   }
 }
 
-type StartContext = { root: string; source: string; index: SqliteSourceIndex; logger: Logger; store: ContentStore | undefined; cleanups: (() => unknown)[] };
+type StartContext = {
+  root: string;
+  source: string;
+  stateDir: string;
+  index: SqliteSourceIndex;
+  logger: Logger;
+  store: ContentStore | undefined;
+  cleanups: (() => unknown)[];
+};
+
+/** The lost-index case: the compacted topic holds the latest record of every path this source published. */
+async function completeIndex(kafka: Kafka, config: ProducerConfig, context: StartContext, connected: Promise<void>): Promise<number> {
+  const { index, source, logger } = context;
+  let lastSeq = Number(index.getMeta(META_KEY.lastSeq) ?? 0);
+  if (index.getMeta(META_KEY.complete) === 'true') return lastSeq;
+  await connected;
+  const rebuilt = await rebuildIndexFromTopic(kafka, config.topic, source, index, logger);
+  if (rebuilt.otherSources.length > 0) {
+    // One topic per mirrored tree: a replica of this topic would mix both trees.
+    const others = rebuilt.otherSources.map((s) => `'${s}'`).join(', ');
+    throw new CliError(
+      `topic '${config.topic}' already holds the tree of source ${others}; each mirrored tree needs its own topic ` +
+        '(--topic), or pass that --source if this is the same tree',
+    );
+  }
+  lastSeq = Math.max(lastSeq, rebuilt.maxSeq);
+  index.apply([], { [META_KEY.lastSeq]: String(lastSeq), [META_KEY.complete]: 'true' });
+  return lastSeq;
+}
 
 async function startWithIndex(config: ProducerConfig, context: StartContext): Promise<ProducerHandle> {
   const { root, source, index, logger, cleanups } = context;
@@ -109,72 +134,24 @@ async function startWithIndex(config: ProducerConfig, context: StartContext): Pr
     await publisher.connect();
   })();
   connected.catch(() => undefined); // observed through `ready`
+  const lastSeq = await completeIndex(kafka, config, context, connected);
 
-  let lastSeq = Number(index.getMeta(LAST_SEQ_KEY) ?? 0);
-  if (index.getMeta(INDEX_COMPLETE_KEY) !== 'true') {
-    await connected;
-    const rebuilt = await rebuildIndexFromTopic(kafka, config.topic, source, index, logger);
-    if (rebuilt.otherSources.length > 0) {
-      // One topic per mirrored tree: a replica of this topic would mix both trees.
-      throw new CliError(
-        `topic '${config.topic}' already holds the tree of source ${rebuilt.otherSources.map((s) => `'${s}'`).join(', ')}; each mirrored tree needs its own topic (--topic), or pass that --source if this is the same tree`,
-      );
-    }
-    lastSeq = Math.max(lastSeq, rebuilt.maxSeq);
-    index.transaction(() => {
-      index.setMeta(LAST_SEQ_KEY, String(lastSeq));
-      index.setMeta(INDEX_COMPLETE_KEY, 'true');
-    });
-  }
-  const isExcluded = createExcluder(config.exclude);
-  const clock = new SeqClock(lastSeq, () => Date.now() * 1000);
-  let watcher: TreeWatcher | undefined;
-  let reconciler: Reconciler | undefined;
-  const hint = (p: string, delayMs?: number) => pipeline.hint(p, delayMs);
-  const roomForHints = (): Promise<void> => pipeline.roomForHints(HINTS_AHEAD);
-  const newDirectories: NewDirectoryWalker = new NewDirectoryWalker(root, hint, roomForHints, () => pipeline.poke());
-  const examiner = new Examiner({
-    root,
-    inlineMaxBytes: config.inlineMaxBytes,
-    index,
-    uploader: new Uploader(store, (hash) => index.hasHash(hash), metrics),
-    isExcluded,
-    metrics,
-    logger,
-    hint,
-    watchSubtree: (dir, changedAtMs) => void watcher?.watchSubtree(dir, changedAtMs).then(() => metrics.watcherSubscriptions.set(watcher?.subscriptionCount ?? 0)),
-    walkNewDirectory: (dir) => newDirectories.add(dir),
-  });
-  const publishStage = new PublishStage({ root, source, index, clock, send: (records) => publisher.send(records), metrics, now: Date.now, hint });
-  const pipeline: Pipeline = new Pipeline(
-    examiner,
-    publishStage,
-    { quietMs: config.quietWindow, workers: config.uploadConcurrency, maxPending: config.maxPending, maxPendingBytes: 2 * MAX_BATCH_BYTES, maxHints: 500_000, maxBatch: 2000, maxBatchBytes: MAX_BATCH_BYTES / 2 },
-    metrics,
-    logger,
-    Date.now,
-    () => void reconciler?.run('dropped-hints'),
-    () => newDirectories.busy,
+  const core = createProducerCore(
+    {
+      source,
+      tree: new NodeSourceTree(root, context.stateDir),
+      index,
+      store,
+      send: (records) => publisher.send(records),
+      clock: systemClock,
+      lastSeq,
+      isExcluded: createExcluder(config.exclude),
+      excludeGlobs: config.exclude,
+      metrics,
+      logger,
+    },
+    producerTuning(config),
   );
-  reconciler = new Reconciler({ root, index, isExcluded, hint, metrics, logger, rate: config.reconcileRate, roomForHints });
-  watcher = new TreeWatcher({
-    root,
-    ignore: config.exclude,
-    isExcluded,
-    logger,
-    onHints: (hints) => {
-      for (const { path: changed, type } of hints) {
-        if (type === 'delete') void watcher?.forget(changed);
-        pipeline.hint(changed);
-      }
-    },
-    onError: (error) => {
-      metrics.errors.inc({ kind: 'watcher' });
-      logger.warn({ err: error }, 'watcher error; reconciling');
-      void reconciler?.run('watcher-error');
-    },
-  });
-
   let isReady = false;
   const http: ServiceHttp = await startServiceHttp({
     host: config.metricsHost,
@@ -186,12 +163,7 @@ async function startWithIndex(config: ProducerConfig, context: StartContext): Pr
 
   const startedAt = Date.now();
   const ready = (async () => {
-    await Promise.all([
-      connected.then(() => pipeline.start()),
-      watcher.start().then(() => metrics.watcherSubscriptions.set(watcher.subscriptionCount)),
-      reconciler.run(START_TRIGGER),
-    ]);
-    await pipeline.whenIdle();
+    await core.start({ connected });
     isReady = true;
     const counts = index.counts();
     metrics.indexEntries.set(counts.file + counts.dir + counts.symlink);
@@ -199,7 +171,7 @@ async function startWithIndex(config: ProducerConfig, context: StartContext): Pr
     logger.info({ seconds: (Date.now() - startedAt) / 1000, ...counts }, 'producer live: watching and caught up');
   })();
   ready.catch((error: unknown) => logger.error({ err: error }, 'producer failed to start'));
-  const periodic = setInterval(() => void reconciler?.run('periodic'), config.reconcileInterval);
+  const periodic = setInterval(() => core.reconcile('periodic'), config.reconcileInterval);
   periodic.unref();
 
   let stopping: Promise<void> | undefined;
@@ -208,14 +180,13 @@ async function startWithIndex(config: ProducerConfig, context: StartContext): Pr
     metrics,
     port: http.port,
     ready,
-    whenIdle: () => pipeline.whenIdle(),
+    failure: core.failure,
+    whenIdle: () => core.whenIdle(),
     stop: () =>
       (stopping ??= (async () => {
         logger.info('producer stopping');
         clearInterval(periodic);
-        reconciler?.stop();
-        await watcher?.stop();
-        await pipeline.stop();
+        await core.stop();
         await publisher.disconnect();
         await admin.disconnect();
         index.close();

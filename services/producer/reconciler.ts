@@ -4,18 +4,19 @@
 // per file costs 3x more), with progress in logs and metrics. Rate-limited while the
 // producer is live; the start-up walk runs at full speed, since the producer is not
 // live until it ends (at 1M files the limit alone made a restart take 20 s).
-import path from 'node:path';
 import { joinRel, type RelPath } from '../../schemas/rel-path.ts';
+import { sleep, type Clock } from '../shared/clock.ts';
 import type { Logger } from '../shared/logger.ts';
-import type { SqliteSourceIndex } from './adapters/sqlite-source-index.ts';
-import { listDir, probe, readLinkTarget } from './adapters/source-fs.ts';
-import { compareDirectory, type ListedChild } from './domain/dir-compare.ts';
+import { compareDirectory } from './domain/dir-compare.ts';
 import type { Excluder } from './domain/exclude.ts';
+import { statChildren } from './listing.ts';
 import type { ProducerMetrics } from './metrics.ts';
+import type { SourceIndex } from './ports/source-index.ts';
+import type { SourceTree } from './ports/source-tree.ts';
 
 export type ReconcilerDeps = {
-  root: string;
-  index: SqliteSourceIndex;
+  tree: SourceTree;
+  index: SourceIndex;
   isExcluded: Excluder;
   hint: (path: string) => void;
   metrics: ProducerMetrics;
@@ -24,6 +25,9 @@ export type ReconcilerDeps = {
   rate: number;
   /** Resolves when the pipeline has room for more hints (memory stays bounded on a new tree). */
   roomForHints: () => Promise<void>;
+  clock: Clock;
+  /** Called as each walk starts: what was lost before it (dropped hints) is covered by it. */
+  onWalkStart?: () => void;
   /** How the walk waits when it is ahead of its rate (tests observe it). */
   sleep?: (ms: number) => Promise<void>;
 };
@@ -36,6 +40,7 @@ const PROGRESS_EVERY_MS = 5000;
 
 export class Reconciler {
   private running: Promise<ReconcileStats> | undefined;
+  private readonly failures: ((error: unknown) => void)[] = [];
   private again: string | undefined;
   private stopped = false;
 
@@ -47,13 +52,34 @@ export class Reconciler {
       this.again = trigger;
       return this.running;
     }
-    this.running = this.walk(trigger).finally(() => {
+    // The walk starts on the next microtask: what it hints may ask for another walk, which
+    // must find this one running.
+    this.running = Promise.resolve().then(() => this.walk(trigger)).finally(() => {
       this.running = undefined;
       const again = this.again;
       this.again = undefined;
-      if (again !== undefined && !this.stopped) void this.run(again);
+      if (again !== undefined && !this.stopped) this.request(again);
     });
     return this.running;
+  }
+
+  /** Whether a walk is running (or about to run again). */
+  get busy(): boolean {
+    return this.running !== undefined;
+  }
+
+  /**
+   * Asks for a walk without waiting for it (watcher error, dropped hints, periodic). A walk
+   * that fails is reported to `onFailure` listeners: the service's failure channel.
+   */
+  request(trigger: string): void {
+    this.run(trigger).catch((error: unknown) => {
+      for (const listener of this.failures) listener(error);
+    });
+  }
+
+  onFailure(listener: (error: unknown) => void): void {
+    this.failures.push(listener);
   }
 
   stop(): void {
@@ -62,35 +88,38 @@ export class Reconciler {
 
   private async walk(trigger: string): Promise<ReconcileStats> {
     const { deps } = this;
-    const started = Date.now();
+    const now = () => deps.clock.now();
+    const started = now();
     const stats = { dirs: 0, entries: 0, differences: 0 };
     const rate = trigger === START_TRIGGER ? Number.POSITIVE_INFINITY : deps.rate;
-    const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+    const wait = deps.sleep ?? ((ms: number) => sleep(deps.clock, ms));
+    deps.onWalkStart?.();
     deps.metrics.reconcileRunning.set(1);
     deps.logger.info({ trigger }, 'reconcile started');
-    let sliceStart = Date.now();
+    let sliceStart = now();
     let lastProgress = sliceStart;
     const pending: string[] = [''];
     while (pending.length > 0 && !this.stopped) {
       const dir = pending.pop()!;
       this.compare(dir, pending, stats);
-      const now = Date.now();
-      const ahead = (stats.entries / rate) * 1000 - (now - started);
-      if (ahead > 0 || now - sliceStart >= SLICE_MS) {
+      const at = now();
+      const ahead = (stats.entries / rate) * 1000 - (at - started);
+      if (ahead > 0 || at - sliceStart >= SLICE_MS) {
         // Hold back when faster than the allowed rate; in any case yield to the event loop.
-        await (ahead > 0 ? sleep(Math.min(ahead, 1000)) : new Promise((resolve) => setImmediate(resolve)));
+        await (ahead > 0 ? wait(Math.min(ahead, 1000)) : new Promise((resolve) => setImmediate(resolve)));
         await deps.roomForHints();
-        sliceStart = Date.now();
+        sliceStart = now();
       }
-      if (now - lastProgress >= PROGRESS_EVERY_MS) {
-        lastProgress = now;
-        deps.logger.info({ trigger, ...stats, entriesPerSecond: Math.round(stats.entries / ((now - started) / 1000)) }, 'reconcile progress');
+      if (at - lastProgress >= PROGRESS_EVERY_MS) {
+        lastProgress = at;
+        const entriesPerSecond = Math.round(stats.entries / ((at - started) / 1000));
+        deps.logger.info({ trigger, ...stats, entriesPerSecond }, 'reconcile progress');
       }
       deps.metrics.reconcileDirs.set(stats.dirs);
       deps.metrics.reconcileEntries.set(stats.entries);
       deps.metrics.reconcileDifferences.set(stats.differences);
     }
-    const seconds = (Date.now() - started) / 1000;
+    const seconds = (now() - started) / 1000;
     deps.metrics.reconcileRunning.set(0);
     deps.metrics.reconciles.inc({ trigger });
     deps.metrics.lastReconcileSeconds.set(seconds);
@@ -98,44 +127,31 @@ export class Reconciler {
     return { ...stats, seconds };
   }
 
+  /** One directory: its listing with stats against the index; differences are hinted. */
   private compare(dir: string, pending: string[], stats: { dirs: number; entries: number; differences: number }): void {
     const { deps } = this;
-    const abs = dir === '' ? deps.root : path.join(deps.root, dir);
-    const listing = listDir(abs);
+    const listing = deps.tree.readdir(dir);
     stats.dirs++;
-    if (listing === undefined) {
+    if (listing.status !== 'ok') {
+      // Gone since listed: examining it publishes that. Unreadable: the examination counts and skips it.
       if (dir !== '') {
         deps.hint(dir);
         stats.differences++;
       }
       return;
     }
-    const listed: ListedChild[] = [];
-    for (const { name, kind } of listing.entries) {
-      const child = joinRel(dir, name);
-      if (deps.isExcluded(child)) continue;
-      stats.entries++;
-      if (kind === 'file' || kind === 'dir') {
-        const found = probe(path.join(abs, name));
-        if (found.kind === 'file') listed.push({ name, kind: 'file', mode: found.mode, fingerprint: found.fingerprint });
-        else if (found.kind === 'dir') listed.push({ name, kind: 'dir', mode: found.mode });
-        else if (found.kind !== 'missing') listed.push({ name, kind: found.kind });
-      } else if (kind === 'symlink') {
-        listed.push({ name, kind, target: readLinkTarget(path.join(abs, name)) ?? '' });
-      } else {
-        listed.push({ name, kind });
-      }
-    }
-    const indexed = deps.index.childSummaries(dir);
-    const { changed, subdirs, adopt } = compareDirectory(indexed, listed);
+    const listed = statChildren(deps.tree, dir, listing.entries, deps.isExcluded);
+    stats.entries += listed.length;
+    const { changed, subdirs, adopt } = compareDirectory(deps.index.childSummaries(dir), listed);
     for (const name of changed) deps.hint(joinRel(dir, name));
     if (adopt.length > 0) {
-      deps.index.transaction(() => {
-        for (const { name, fingerprint } of adopt) {
-          const entry = deps.index.get(joinRel(dir, name) as RelPath);
-          if (entry !== undefined) deps.index.put(entry.path, entry.state, entry.seq, fingerprint);
-        }
-      });
+      // Unchanged files known without a fingerprint (index rebuilt from the topic): record it.
+      const writes = [];
+      for (const { name, fingerprint } of adopt) {
+        const entry = deps.index.get(joinRel(dir, name) as RelPath);
+        if (entry !== undefined) writes.push({ op: 'put' as const, path: entry.path, state: entry.state, seq: entry.seq, fingerprint });
+      }
+      deps.index.apply(writes);
     }
     stats.differences += changed.length;
     for (const name of subdirs) pending.push(joinRel(dir, name));

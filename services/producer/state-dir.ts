@@ -2,18 +2,19 @@
 // directory with another topic or source would make the producer believe content is
 // published where it is not, so that is refused.
 import { CliError } from '../shared/errors.ts';
-import type { SqliteSourceIndex } from './adapters/sqlite-source-index.ts';
+import { META_KEY } from '../../schemas/names.ts';
+import type { SourceIndex } from './ports/source-index.ts';
 
-export function checkIndexOwner(index: SqliteSourceIndex, owner: { topic: string; source: string; root: string }): void {
+export function checkIndexOwner(index: SourceIndex, owner: { topic: string; source: string; root: string }): void {
   for (const key of ['topic', 'source'] as const) {
-    const recorded = index.getMeta(key);
+    const recorded = index.getMeta(META_KEY[key]);
     if (recorded !== undefined && recorded !== owner[key]) {
       throw new CliError(`the state directory holds the index of ${key} '${recorded}', not '${owner[key]}': use another --state-dir (or the matching --${key})`);
     }
   }
   index.transaction(() => {
-    index.setMeta('topic', owner.topic);
-    index.setMeta('source', owner.source);
-    index.setMeta('root', owner.root);
+    index.setMeta(META_KEY.topic, owner.topic);
+    index.setMeta(META_KEY.source, owner.source);
+    index.setMeta(META_KEY.root, owner.root);
   });
 }

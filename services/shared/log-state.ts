@@ -9,6 +9,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { Kafka } from 'kafkajs';
 import { decodeRecord } from '../../schemas/codec.ts';
+import { GROUP_PREFIX } from '../../schemas/names.ts';
 import { readTopicToEnd } from './topic-reader.ts';
 import type { MirrorEvent } from '../../schemas/event.ts';
 
@@ -83,7 +84,7 @@ export async function readLogState(kafka: Kafka, topic: string, state: LogState,
   const stats: LogStateStats = { records: 0, invalid: 0, firstTs: undefined };
   let total = 0;
   await readTopicToEnd(kafka, topic, {
-    groupPrefix: 'mirrorlog.reader',
+    groupPrefix: GROUP_PREFIX.reader,
     onTotal: (records) => (total = records),
     ...(options.upTo === undefined ? {} : { upTo: options.upTo }),
     onBatch: (messages) => {

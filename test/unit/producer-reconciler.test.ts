@@ -4,7 +4,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { relPath } from '../../schemas/rel-path.ts';
+import { NodeSourceTree } from '../../services/producer/adapters/node-source-tree.ts';
 import { SqliteSourceIndex } from '../../services/producer/adapters/sqlite-source-index.ts';
+import { systemClock } from '../../services/shared/clock.ts';
 import { createProducerMetrics } from '../../services/producer/metrics.ts';
 import { Reconciler, START_TRIGGER } from '../../services/producer/reconciler.ts';
 import { createLogger } from '../../services/shared/logger.ts';
@@ -27,7 +29,8 @@ function setup(t: Parameters<typeof defer>[0], rate: number) {
   const hinted: string[] = [];
   const sleeps: number[] = [];
   const reconciler = new Reconciler({
-    root,
+    tree: new NodeSourceTree(root),
+    clock: systemClock,
     index,
     isExcluded: () => false,
     hint: (p) => hinted.push(p),

@@ -7,14 +7,9 @@ import type { EntryState } from '../../../schemas/event.ts';
 import { parentOf, type RelPath } from '../../../schemas/rel-path.ts';
 import type { IndexedChild } from '../domain/dir-compare.ts';
 import type { Fingerprint } from '../domain/diff.ts';
+import type { IndexedEntry, IndexWrite, SourceIndex } from '../ports/source-index.ts';
 
-export type IndexedEntry = {
-  path: RelPath;
-  state: EntryState;
-  seq: number;
-  /** Unknown for entries rebuilt from the topic: then size + mtime decide (rsync's quick check). */
-  fingerprint: Fingerprint | undefined;
-};
+export type { IndexedEntry } from '../ports/source-index.ts';
 
 type Row = {
   path: string;
@@ -57,11 +52,11 @@ function toEntry(row: Row): IndexedEntry {
   if (row.kind === 'file') state = { kind: 'file', size: row.size!, mode: row.mode!, mtimeMs: row.mtime_ms!, hash: row.hash! };
   else if (row.kind === 'dir') state = { kind: 'dir', mode: row.mode! };
   else state = { kind: 'symlink', target: row.target! };
-  const fingerprint = row.ino === null ? undefined : { ino: row.ino, size: row.size!, mtimeMs: row.fp_mtime_ms!, ctimeMs: row.fp_ctime_ms! };
+  const fingerprint = row.ino === null ? undefined : { ino: row.ino, size: row.size ?? 0, mtimeMs: row.fp_mtime_ms!, ctimeMs: row.fp_ctime_ms! };
   return { path: row.path as RelPath, state, seq: row.seq, fingerprint };
 }
 
-export class SqliteSourceIndex {
+export class SqliteSourceIndex implements SourceIndex {
   private readonly db: Database.Database;
   private readonly statements;
 
@@ -105,7 +100,8 @@ export class SqliteSourceIndex {
     const start = dir === '' ? 0 : dir.length + 1;
     return this.statements.childSummaries.all(dir).map((row) => {
       const [path, kind, mode, size, mtimeMs, target, ino, fpMtime, fpCtime] = row as [string, IndexedChild['kind'], number | null, number | null, number | null, string | null, number | null, number | null, number | null];
-      const child: IndexedChild = { name: path.slice(start), kind, fingerprint: ino === null ? undefined : { ino, size: size!, mtimeMs: fpMtime!, ctimeMs: fpCtime! } };
+      const fingerprint = ino === null ? undefined : { ino, size: size ?? 0, mtimeMs: fpMtime!, ctimeMs: fpCtime! };
+      const child: IndexedChild = { name: path.slice(start), kind, fingerprint };
       if (mode !== null) child.mode = mode;
       if (size !== null) child.size = size;
       if (mtimeMs !== null) child.mtimeMs = mtimeMs;
@@ -159,21 +155,14 @@ export class SqliteSourceIndex {
     this.statements.setMeta.run(key, value);
   }
 
-  /**
-   * Opens a transaction that stays open across the await of a Kafka send: changes are
-   * visible to this connection at once (later diffs see them) and become durable only
-   * with `commit`, after the broker acknowledged them.
-   */
-  begin(): void {
-    if (!this.db.inTransaction) this.db.exec('BEGIN');
-  }
-
-  commit(): void {
-    if (this.db.inTransaction) this.db.exec('COMMIT');
-  }
-
-  rollback(): void {
-    if (this.db.inTransaction) this.db.exec('ROLLBACK');
+  apply(writes: readonly IndexWrite[], meta: Readonly<Record<string, string>> = {}): void {
+    this.transaction(() => {
+      for (const write of writes) {
+        if (write.op === 'put') this.put(write.path, write.state, write.seq, write.fingerprint);
+        else this.remove(write.path);
+      }
+      for (const [key, value] of Object.entries(meta)) this.setMeta(key, value);
+    });
   }
 
   /** Runs `fn` in one transaction (committed when it returns, rolled back if it throws). */
@@ -182,7 +171,6 @@ export class SqliteSourceIndex {
   }
 
   close(): void {
-    this.rollback();
     this.db.close();
   }
 }

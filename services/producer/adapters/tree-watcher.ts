@@ -12,11 +12,12 @@
 import path from 'node:path';
 import watcher from '@parcel/watcher';
 import type { Logger } from '../../shared/logger.ts';
+import type { TreeWatch, WatchHint } from '../ports/source-tree.ts';
 
 // The kernel stamps ctime from a coarse clock, up to a tick (1-10 ms) behind the real time.
 export const CHANGE_TIME_SLACK_MS = 50;
 
-export type WatchHint = { path: string; type: 'create' | 'update' | 'delete' };
+export type { WatchHint } from '../ports/source-tree.ts';
 
 export type TreeWatcherOptions = {
   root: string;
@@ -26,14 +27,16 @@ export type TreeWatcherOptions = {
   onHints: (hints: WatchHint[]) => void;
   /** The watcher lost track (native error): the caller reconciles. */
   onError: (error: Error) => void;
-  logger: Logger;
+  logger?: Logger;
+  /** Wall-clock ms (injected so tests can hold time still). */
+  now?: () => number;
   /** Extra subscriptions tolerated before they are consolidated into a new root subscription. */
   maxExtraSubscriptions?: number;
   /** Consolidation re-crawls the whole tree: not more often than this. */
   minConsolidationIntervalMs?: number;
 };
 
-export class TreeWatcher {
+export class TreeWatcher implements TreeWatch {
   private rootSubscription: watcher.AsyncSubscription | undefined;
   private readonly extra = new Map<string, watcher.AsyncSubscription>();
   private lastConsolidation = 0;
@@ -42,7 +45,10 @@ export class TreeWatcher {
   private stopped = false;
   private readonly prefix: string;
 
+  private readonly now: () => number;
+
   constructor(private readonly options: TreeWatcherOptions) {
+    this.now = options.now ?? Date.now;
     this.prefix = options.root.endsWith(path.sep) ? options.root : options.root + path.sep;
   }
 
@@ -53,9 +59,9 @@ export class TreeWatcher {
   /** Subscribes the root; resolves when the initial crawl is done and events flow. */
   async start(): Promise<void> {
     // Set before the crawl ends: what it will cover needs no subscription of its own meanwhile.
-    this.crawledBefore = Date.now() - CHANGE_TIME_SLACK_MS;
+    this.crawledBefore = this.now() - CHANGE_TIME_SLACK_MS;
     this.rootSubscription = await this.subscribe(this.options.root, this.options.ignore);
-    this.lastConsolidation = Date.now();
+    this.lastConsolidation = this.now();
   }
 
   /** Makes sure changes below `relDir` (last changed at `changedAtMs`, its ctime) are reported under their real paths. */
@@ -68,7 +74,7 @@ export class TreeWatcher {
       this.extra.set(relDir, await this.subscribe(path.join(this.options.root, relDir), []));
     } catch (error) {
       // Gone again already, or out of watches: the reconcile safety net covers it.
-      this.options.logger.debug({ err: error, dir: relDir }, 'could not subscribe below a new directory');
+      this.options.logger?.debug({ err: error, dir: relDir }, 'could not subscribe below a new directory');
       return;
     }
     if (this.extra.size > (this.options.maxExtraSubscriptions ?? 256)) await this.consolidate();
@@ -93,10 +99,10 @@ export class TreeWatcher {
   }
 
   private async consolidate(): Promise<void> {
-    const now = Date.now();
+    const now = this.now();
     if (now - this.lastConsolidation < (this.options.minConsolidationIntervalMs ?? 600_000)) return;
     this.lastConsolidation = now;
-    this.options.logger.info({ extraSubscriptions: this.extra.size }, 'consolidating watcher subscriptions into a new root subscription');
+    this.options.logger?.info({ extraSubscriptions: this.extra.size }, 'consolidating watcher subscriptions into a new root subscription');
     // The new root subscription is complete before the old ones go: no gap.
     const fresh = await this.subscribe(this.options.root, this.options.ignore);
     this.crawledBefore = now - CHANGE_TIME_SLACK_MS;
@@ -133,7 +139,7 @@ export class TreeWatcher {
       await subscription.unsubscribe();
     } catch (error) {
       // Known: throws "Unable to remove watcher" once the watched subtree was removed.
-      this.options.logger.debug({ err: error, dir }, 'unsubscribe failed (subtree already gone)');
+      this.options.logger?.debug({ err: error, dir }, 'unsubscribe failed (subtree already gone)');
     }
   }
 }

@@ -6,7 +6,11 @@ import type { RelPath } from '../../../schemas/rel-path.ts';
 /** One change to publish: the path's new state, or `null` for a delete. */
 export type Change = { path: RelPath; next: EntryState | null };
 
-/** Identity of a file's bytes as far as stat can tell, to avoid re-reading unchanged files. */
+/**
+ * Identity of a file's bytes as far as stat can tell, to avoid re-reading unchanged files;
+ * for a directory, its identity (ino) and last change (ctime). Times are ms doubles, used
+ * only to compare one stat with another, never published.
+ */
 export type Fingerprint = { ino: number; size: number; mtimeMs: number; ctimeMs: number };
 
 export function sameState(a: EntryState, b: EntryState): boolean {
@@ -39,8 +43,14 @@ export function needsHash(indexed: Fingerprint | undefined, now: Fingerprint): b
  * Whether a file indexed as `state` may hold other bytes now. Entries rebuilt from the
  * topic have no fingerprint: then size + mtime decide, as rsync's quick check does.
  */
-export function fileMayHaveChanged(state: { size: number; mtimeMs: number }, indexed: Fingerprint | undefined, now: Fingerprint): boolean {
-  if (indexed === undefined) return state.size !== now.size || state.mtimeMs !== Math.trunc(now.mtimeMs);
+export function fileMayHaveChanged(
+  state: { size: number; mtimeMs: number },
+  indexed: Fingerprint | undefined,
+  now: Fingerprint,
+  /** Whole ms of the file's mtime now, floored exactly. */
+  nowMtimeMs: number,
+): boolean {
+  if (indexed === undefined) return state.size !== now.size || state.mtimeMs !== nowMtimeMs;
   return needsHash(indexed, now);
 }
 
@@ -77,4 +87,17 @@ function depth(path: string): number {
   let count = 0;
   for (let i = 0; i < path.length; i++) if (path.charCodeAt(i) === 47) count++;
   return count;
+}
+
+/**
+ * Whether a directory the index knows may be another one now: another inode, or the same
+ * inode number with another ctime. rm -rf + mkdir often gets the freed inode number back
+ * (ext4), and without a birth time (Node's stat has none here) a recreated directory is
+ * told from a changed one only by its ctime, which also moves when entries are added or
+ * removed (perhaps with their events lost). Either way it is examined in full, as new.
+ * An index without the directory's fingerprint (older index, rebuilt from the topic)
+ * cannot tell either.
+ */
+export function dirMayBeReplaced(indexed: Fingerprint | undefined, now: Fingerprint): boolean {
+  return indexed === undefined || indexed.ino !== now.ino || indexed.ctimeMs !== now.ctimeMs;
 }

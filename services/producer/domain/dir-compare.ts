@@ -1,9 +1,17 @@
 // Which children of a directory need examining, from its listing and what the index
 // holds for it. Pure: the caller lists, lstats and queries.
-import { fileMayHaveChanged, type Fingerprint } from './diff.ts';
+import { dirMayBeReplaced, fileMayHaveChanged, type Fingerprint } from './diff.ts';
 
 export type IndexedChild = { name: string; kind: 'file' | 'dir' | 'symlink'; fingerprint: Fingerprint | undefined; size?: number; mtimeMs?: number; mode?: number; target?: string };
-export type ListedChild = { name: string; kind: 'file' | 'dir' | 'symlink' | 'special'; mode?: number; fingerprint?: Fingerprint; target?: string };
+export type ListedChild = {
+  name: string;
+  kind: 'file' | 'dir' | 'symlink' | 'special';
+  mode?: number;
+  fingerprint?: Fingerprint;
+  /** Files: whole ms of the mtime, floored exactly. */
+  mtimeMs?: number;
+  target?: string;
+};
 
 /**
  * Names-only comparison (a cheap check after a lost event): children that appeared or
@@ -30,9 +38,13 @@ export function compareDirectory(
       changed.push(child.name);
     } else if (child.kind === 'dir') {
       if (child.mode !== undefined && child.mode !== known.mode) changed.push(child.name);
+      // Perhaps another directory under a known name (rm -rf + mkdir, rename over): examined as new.
+      else if (child.fingerprint !== undefined && dirMayBeReplaced(known.fingerprint, child.fingerprint)) changed.push(child.name);
       subdirs.push(child.name);
     } else if (child.kind === 'file' && child.fingerprint !== undefined) {
-      if (fileChanged(known, child.fingerprint, child.mode)) changed.push(child.name);
+      if (fileChanged(known, child.fingerprint, child.mtimeMs ?? Math.floor(child.fingerprint.mtimeMs), child.mode)) {
+        changed.push(child.name);
+      }
       else if (known.fingerprint === undefined) adopt.push({ name: child.name, fingerprint: child.fingerprint });
     } else if (child.kind === 'symlink' && child.target !== undefined && child.target !== known.target) {
       changed.push(child.name);
@@ -42,7 +54,7 @@ export function compareDirectory(
   return { changed, subdirs, adopt };
 }
 
-function fileChanged(known: IndexedChild, now: Fingerprint, mode: number | undefined): boolean {
+function fileChanged(known: IndexedChild, now: Fingerprint, nowMtimeMs: number, mode: number | undefined): boolean {
   if (mode !== undefined && mode !== known.mode) return true;
-  return fileMayHaveChanged({ size: known.size ?? -1, mtimeMs: known.mtimeMs ?? -1 }, known.fingerprint, now);
+  return fileMayHaveChanged({ size: known.size ?? -1, mtimeMs: known.mtimeMs ?? -1 }, known.fingerprint, now, nowMtimeMs);
 }

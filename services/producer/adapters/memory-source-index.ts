@@ -1,0 +1,117 @@
+// The source index in memory: the same contract as the SQLite index
+// (test/helpers/source-index-contract.ts), for the model test and unit tests.
+import type { EntryState } from '../../../schemas/event.ts';
+import { isBelow, parentOf, type RelPath } from '../../../schemas/rel-path.ts';
+import type { IndexedChild } from '../domain/dir-compare.ts';
+import type { Fingerprint } from '../domain/diff.ts';
+import type { IndexedEntry, IndexWrite, SourceIndex } from '../ports/source-index.ts';
+
+type Undo = () => void;
+
+export class MemorySourceIndex implements SourceIndex {
+  private readonly entries = new Map<RelPath, IndexedEntry>();
+  private readonly children = new Map<string, Set<RelPath>>();
+  private readonly meta = new Map<string, string>();
+  private undo: Undo[] | undefined;
+
+  get(path: RelPath): IndexedEntry | undefined {
+    return this.entries.get(path);
+  }
+
+  below(dir: string): RelPath[] {
+    const found: RelPath[] = [];
+    for (const path of this.entries.keys()) if (dir === '' || isBelow(path, dir)) found.push(path);
+    return found.sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+  }
+
+  childSummaries(dir: string): IndexedChild[] {
+    const start = dir === '' ? 0 : dir.length + 1;
+    return [...(this.children.get(dir) ?? [])].map((path) => {
+      const { state, fingerprint } = this.entries.get(path)!;
+      const child: IndexedChild = { name: path.slice(start), kind: state.kind, fingerprint };
+      if (state.kind !== 'symlink') child.mode = state.mode;
+      if (state.kind === 'file') Object.assign(child, { size: state.size, mtimeMs: state.mtimeMs });
+      if (state.kind === 'symlink') child.target = state.target;
+      return child;
+    });
+  }
+
+  hasHash(hash: string): boolean {
+    for (const { state } of this.entries.values()) if (state.kind === 'file' && state.hash === hash) return true;
+    return false;
+  }
+
+  put(path: RelPath, state: EntryState, seq: number, fingerprint: Fingerprint | undefined): void {
+    this.remember(path);
+    this.entries.set(path, { path, state, seq, fingerprint });
+    const parent = parentOf(path);
+    let siblings = this.children.get(parent);
+    if (siblings === undefined) this.children.set(parent, (siblings = new Set()));
+    siblings.add(path);
+  }
+
+  remove(path: RelPath): void {
+    this.remember(path);
+    this.entries.delete(path);
+    this.children.get(parentOf(path))?.delete(path);
+  }
+
+  apply(writes: readonly IndexWrite[], meta: Readonly<Record<string, string>> = {}): void {
+    this.transaction(() => {
+      for (const write of writes) {
+        if (write.op === 'put') this.put(write.path, write.state, write.seq, write.fingerprint);
+        else this.remove(write.path);
+      }
+      for (const [key, value] of Object.entries(meta)) this.setMeta(key, value);
+    });
+  }
+
+  counts(): Record<'file' | 'dir' | 'symlink', number> {
+    const result = { file: 0, dir: 0, symlink: 0 };
+    for (const { state } of this.entries.values()) result[state.kind]++;
+    return result;
+  }
+
+  getMeta(key: string): string | undefined {
+    return this.meta.get(key);
+  }
+
+  setMeta(key: string, value: string): void {
+    const previous = this.meta.get(key);
+    this.undo?.push(() => (previous === undefined ? this.meta.delete(key) : this.meta.set(key, previous)));
+    this.meta.set(key, value);
+  }
+
+  transaction<T>(fn: () => T): T {
+    if (this.undo !== undefined) return fn(); // nested: part of the outer transaction
+    this.undo = [];
+    try {
+      const result = fn();
+      this.undo = undefined;
+      return result;
+    } catch (error) {
+      const undo = this.undo ?? [];
+      this.undo = undefined;
+      for (const step of undo.reverse()) step();
+      throw error;
+    }
+  }
+
+  close(): void {}
+
+  private remember(path: RelPath): void {
+    if (this.undo === undefined) return;
+    const previous = this.entries.get(path);
+    this.undo.push(() => {
+      if (previous === undefined) {
+        this.entries.delete(path);
+        this.children.get(parentOf(path))?.delete(path);
+      } else {
+        this.entries.set(path, previous);
+        const parent = parentOf(path);
+        if (!this.children.has(parent)) this.children.set(parent, new Set());
+        this.children.get(parent)!.add(path);
+      }
+    });
+  }
+}

@@ -1,0 +1,43 @@
+// The producer's index as a port: per path, what was last published (state + seq) and
+// the stat fingerprint it was read with, plus named meta values. Two implementations keep
+// one contract (test/helpers/source-index-contract.ts): SQLite (adapters/sqlite-source-index.ts)
+// and memory (adapters/memory-source-index.ts).
+import type { EntryState } from '../../../schemas/event.ts';
+import type { RelPath } from '../../../schemas/rel-path.ts';
+import type { IndexedChild } from '../domain/dir-compare.ts';
+import type { Fingerprint } from '../domain/diff.ts';
+
+export type IndexedEntry = {
+  path: RelPath;
+  state: EntryState;
+  seq: number;
+  /** Unknown for entries rebuilt from the topic: then size + mtime decide (rsync's quick check). */
+  fingerprint: Fingerprint | undefined;
+};
+
+/** What the pure producer domain reads of the index. */
+export interface SourceIndexView {
+  get(path: RelPath): IndexedEntry | undefined;
+  /** Paths strictly below `dir` ('' = the whole tree). */
+  below(dir: string): RelPath[];
+}
+
+export type IndexWrite =
+  | { op: 'put'; path: RelPath; state: EntryState; seq: number; fingerprint: Fingerprint | undefined }
+  | { op: 'remove'; path: RelPath };
+
+export interface SourceIndex extends SourceIndexView {
+  /** What a directory comparison needs of each child of `dir`. */
+  childSummaries(dir: string): IndexedChild[];
+  hasHash(hash: string): boolean;
+  put(path: RelPath, state: EntryState, seq: number, fingerprint: Fingerprint | undefined): void;
+  remove(path: RelPath): void;
+  /** Applies writes (and meta values) in one transaction. */
+  apply(writes: readonly IndexWrite[], meta?: Readonly<Record<string, string>>): void;
+  counts(): Record<'file' | 'dir' | 'symlink', number>;
+  getMeta(key: string): string | undefined;
+  setMeta(key: string, value: string): void;
+  /** Runs `fn` in one transaction (committed when it returns, rolled back if it throws). */
+  transaction<T>(fn: () => T): T;
+  close(): void;
+}

@@ -1,0 +1,88 @@
+// The source tree as the producer sees it: lstat, readdir, read, readlink and watch,
+// relative to the root, never following a symlink. Two implementations keep one contract
+// (test/helpers/source-tree-contract.ts): the local filesystem (adapters/node-source-tree.ts)
+// and memory (adapters/memory-source-tree.ts), which the model test drives.
+import type { Logger } from '../../shared/logger.ts';
+import type { Fingerprint } from '../domain/diff.ts';
+
+export type Probe =
+  | { kind: 'missing' }
+  /** fifo, socket, device: not mirrored. */
+  | { kind: 'special' }
+  /** mtimeMs: whole milliseconds, floored exactly from the nanoseconds (what the event carries). */
+  | { kind: 'file'; mode: number; fingerprint: Fingerprint; mtimeMs: number }
+  /** fingerprint.ctimeMs: last change of the directory itself (created, renamed, an entry added or removed). */
+  | { kind: 'dir'; mode: number; fingerprint: Fingerprint }
+  | { kind: 'symlink' }
+  /** lstat itself was refused (EACCES on a parent without search permission). */
+  | { kind: 'unreadable'; code: string };
+
+export type ListedName = { name: string; kind: 'file' | 'dir' | 'symlink' | 'special' };
+
+/**
+ * A directory's names. Names that are not valid UTF-8 cannot cross the wire losslessly:
+ * they are left out and counted. `unreadable`: the directory exists but cannot be listed
+ * (EACCES): counted and skipped, never fatal.
+ */
+export type Listing =
+  | { status: 'ok'; entries: ListedName[]; notUtf8: number }
+  | { status: 'missing' }
+  | { status: 'unreadable'; code: string };
+
+export type LinkRead = { status: 'ok'; target: string } | { status: 'missing' } | { status: 'not-utf8' };
+
+/** What was read: small files whole (`data`: uploaded as read), large ones by a file to stream. */
+export type FileContent = { data: Buffer } | { file: string; release?: () => void };
+
+/**
+ * `changed`: the file is not at rest (its stat before or after the read differs from the
+ * expected one): retried, never published torn. `unreadable`: it cannot be opened (EACCES).
+ */
+export type ReadResult =
+  | { status: 'ok'; hash: string; size: number; content: FileContent }
+  | { status: 'changed' }
+  | { status: 'missing' }
+  | { status: 'unreadable'; code: string };
+
+export type ReadOptions = {
+  /**
+   * A consistent snapshot of a file that never comes to rest: the bytes are copied once and
+   * what is hashed is exactly what is uploaded, whatever the file does meanwhile.
+   */
+  snapshot?: boolean;
+};
+
+/** A watcher's report: look at this path again. `delete` also tells the watcher to drop what it held below. */
+export type WatchHint = { path: string; type: 'create' | 'update' | 'delete' };
+
+export type WatchSink = {
+  onHints(hints: WatchHint[]): void;
+  /** The watcher lost track (overflow, native error): the caller reconciles. */
+  onError(error: Error): void;
+};
+
+export type WatchOptions = {
+  /** Globs of excluded trees (backends that can, do not even watch them). */
+  ignore: string[];
+  isExcluded: (relPath: string) => boolean;
+  logger?: Logger;
+};
+
+export interface TreeWatch {
+  /** Makes sure changes below `dir` (last changed at `changedAtMs`) are reported under their real paths. */
+  watchSubtree(dir: string, changedAtMs: number): Promise<void>;
+  /** Drops what was placed at or below a directory that went away. */
+  forget(dir: string): Promise<void>;
+  readonly subscriptionCount: number;
+  stop(): Promise<void>;
+}
+
+export interface SourceTree {
+  lstat(relPath: string): Probe;
+  readdir(relDir: string): Listing;
+  readlink(relPath: string): LinkRead;
+  /** Reads and hashes a file that lstat described as `expected`. */
+  readFile(relPath: string, expected: Fingerprint, options?: ReadOptions): Promise<ReadResult>;
+  /** Starts watching the whole tree; resolves once events flow. */
+  watch(sink: WatchSink, options: WatchOptions): Promise<TreeWatch>;
+}

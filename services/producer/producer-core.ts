@@ -1,0 +1,175 @@
+// The producer's core, built from its ports by one factory that the service and the tests
+// (the model test above all) share: watcher → pipeline (examiner, publish stage) → index,
+// with the reconcile walk and the new-directory walker feeding the same pipeline. No I/O
+// happens here but through the ports; time comes from the injected clock.
+//
+// Start-up order matters: the watcher subscribes while the first reconcile walks, so
+// nothing changed during the walk is missed, and the core is live once both are done and
+// everything found is published.
+import type { EncodedRecord } from '../../schemas/codec.ts';
+import type { ProducerConfig } from '../../schemas/config.ts';
+import type { Clock } from '../shared/clock.ts';
+import type { ContentStore } from '../shared/content-store.ts';
+import { MAX_BATCH_BYTES } from '../shared/kafka.ts';
+import type { Logger } from '../shared/logger.ts';
+import type { Excluder } from './domain/exclude.ts';
+import { SeqClock } from './domain/seq-clock.ts';
+import { Examiner } from './examiner.ts';
+import type { ProducerMetrics } from './metrics.ts';
+import { NewDirectoryWalker } from './new-dir-walker.ts';
+import { Pipeline, type PipelineOptions } from './pipeline.ts';
+import type { SourceIndex } from './ports/source-index.ts';
+import type { SourceTree, TreeWatch, WatchHint } from './ports/source-tree.ts';
+import { PublishStage } from './publish-stage.ts';
+import { Reconciler, START_TRIGGER } from './reconciler.ts';
+import { Uploader } from './uploader.ts';
+
+/** Every tunable of the producer, in one object. */
+export type ProducerTuning = PipelineOptions & {
+  /** Files up to this size travel inside their record. */
+  inlineMaxBytes: number;
+  /** Entries per second for walks while live (the start-up walk runs at full speed). */
+  reconcileRate: number;
+  /** How far walks (reconcile, new directories) may run ahead of the examination of what they found. */
+  hintsAhead: number;
+};
+
+export function producerTuning(config: ProducerConfig): ProducerTuning {
+  return {
+    quietMs: config.quietWindow,
+    workers: config.uploadConcurrency,
+    maxPending: config.maxPending,
+    maxPendingBytes: 2 * MAX_BATCH_BYTES,
+    maxHints: 500_000,
+    maxBatch: 2000,
+    maxBatchBytes: MAX_BATCH_BYTES / 2,
+    maxUnstableMs: 30_000,
+    inlineMaxBytes: config.inlineMaxBytes,
+    reconcileRate: config.reconcileRate,
+    hintsAhead: 20_000,
+  };
+}
+
+export type ProducerPorts = {
+  source: string;
+  tree: SourceTree;
+  index: SourceIndex;
+  store: ContentStore;
+  /** Sends one batch of records to the topic; resolves once acknowledged. */
+  send: (records: readonly EncodedRecord[]) => Promise<void>;
+  clock: Clock;
+  /** Wall-clock microseconds for seqs (defaults to the clock's ms × 1000). */
+  nowMicros?: () => number;
+  lastSeq: number;
+  isExcluded: Excluder;
+  /** Globs for watchers that can leave excluded trees unwatched. */
+  excludeGlobs: string[];
+  metrics: ProducerMetrics;
+  logger: Logger;
+};
+
+export type ProducerCore = {
+  readonly pipeline: Pipeline;
+  readonly reconciler: Reconciler;
+  readonly examiner: Examiner;
+  /** Subscribes, walks, starts the pipeline; resolves once all found is published. */
+  start(options?: { connected?: Promise<void> }): Promise<void>;
+  /** Whether nothing is queued, examined, walked or unpublished. */
+  isIdle(): boolean;
+  whenIdle(): Promise<void>;
+  /** Asks for a reconcile walk (periodic, operator, test). */
+  reconcile(trigger: string): void;
+  /** Rejects when a part of the core dies after start (a walk that failed). */
+  readonly failure: Promise<never>;
+  stop(): Promise<void>;
+};
+
+export function createProducerCore(ports: ProducerPorts, tuning: ProducerTuning): ProducerCore {
+  const { tree, index, metrics, logger, clock } = ports;
+  const seqClock = new SeqClock(ports.lastSeq, ports.nowMicros ?? (() => clock.now() * 1000));
+  let watchStarted!: (watch: Promise<TreeWatch>) => void;
+  const watching = new Promise<TreeWatch>((resolve) => (watchStarted = (watch) => resolve(watch)));
+  const hint = (path: string, delayMs?: number) => pipeline.hint(path, delayMs);
+  const roomForHints = () => pipeline.roomForHints(tuning.hintsAhead);
+  const walker = new NewDirectoryWalker({ tree, hint, roomForHints, onDrained: () => pipeline.poke(), logger });
+  const examiner = new Examiner({
+    tree,
+    inlineMaxBytes: tuning.inlineMaxBytes,
+    index,
+    uploader: new Uploader(ports.store, (hash) => index.hasHash(hash), metrics, () => clock.now()),
+    isExcluded: ports.isExcluded,
+    metrics,
+    logger,
+    hint,
+    watchSubtree: async (dir, changedAtMs) => {
+      const watch = await watching;
+      await watch.watchSubtree(dir, changedAtMs);
+      metrics.watcherSubscriptions.set(watch.subscriptionCount);
+    },
+    walkNewDirectory: (dir, watched) => walker.add(dir, watched),
+  });
+  const publishStage = new PublishStage({ tree, source: ports.source, index, seqClock, send: ports.send, metrics, clock, hint });
+  const reconciler: Reconciler = new Reconciler({
+    tree,
+    index,
+    isExcluded: ports.isExcluded,
+    hint,
+    metrics,
+    logger,
+    rate: tuning.reconcileRate,
+    roomForHints,
+    clock,
+    onWalkStart: () => pipeline.takeDroppedHints(),
+  });
+  const pipeline: Pipeline = new Pipeline(
+    {
+      examiner,
+      publisher: publishStage,
+      metrics,
+      logger,
+      clock,
+      onHintsDropped: () => reconciler.request('dropped-hints'),
+      hasPendingWalks: () => walker.busy,
+    },
+    tuning,
+  );
+  const failure = new Promise<never>((_, reject) => reconciler.onFailure(reject));
+  failure.catch(() => undefined); // observed by whoever runs the core
+  const onHints = (hints: WatchHint[]) => {
+    for (const { path, type } of hints) {
+      if (type === 'delete') void watching.then((watch) => watch.forget(path)).catch(() => undefined);
+      pipeline.hint(path);
+    }
+  };
+  const onError = (error: Error) => {
+    metrics.errors.inc({ kind: 'watcher' });
+    logger.warn({ err: error }, 'watcher error; reconciling');
+    reconciler.request('watcher-error');
+  };
+  watching.catch(() => undefined); // observed through start()
+  let started = false;
+  return {
+    pipeline,
+    reconciler,
+    examiner,
+    failure,
+    async start(options = {}) {
+      started = true;
+      watchStarted(tree.watch({ onHints, onError }, { ignore: ports.excludeGlobs, isExcluded: ports.isExcluded, logger }));
+      await Promise.all([
+        (options.connected ?? Promise.resolve()).then(() => pipeline.start()),
+        watching.then((w) => metrics.watcherSubscriptions.set(w.subscriptionCount)),
+        reconciler.run(START_TRIGGER),
+      ]);
+      await pipeline.whenIdle();
+    },
+    isIdle: () => pipeline.isIdle() && !reconciler.busy && !walker.busy,
+    whenIdle: () => pipeline.whenIdle(),
+    reconcile: (trigger) => reconciler.request(trigger),
+    async stop() {
+      reconciler.stop();
+      if (started) await (await watching.catch(() => undefined))?.stop();
+      await pipeline.stop();
+    },
+  };
+}

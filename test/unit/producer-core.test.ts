@@ -1,0 +1,109 @@
+// The real producer core on the in-memory tree and virtual time, one behaviour at a time:
+// what it publishes when hints overflow, when an entry cannot be read or mirrored, and
+// when a file never comes to rest.
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { test } from 'node:test';
+import type { MirrorEvent } from '../../schemas/event.ts';
+import { relPath } from '../../schemas/rel-path.ts';
+import { MemorySourceTree } from '../../services/producer/adapters/memory-source-tree.ts';
+import { ManualClock } from '../../services/shared/clock.ts';
+import { ProducerHarness } from '../model/producer-harness.ts';
+
+function setup(tuning: ConstructorParameters<typeof ProducerHarness>[2]['tuning'] = {}) {
+  const clock = new ManualClock();
+  const tree = new MemorySourceTree(() => clock.now());
+  const harness = new ProducerHarness(tree, clock, { partitions: 1, tuning });
+  return { clock, tree, harness, events: (): MirrorEvent[] => harness.partitions.flat() };
+}
+
+async function metric(harness: ProducerHarness, name: string, labels: Record<string, string> = {}): Promise<number> {
+  const found = (await harness.metrics.registry.getMetricsAsJSON()).find((m) => m.name === name);
+  const value = found?.values.find((v) => Object.entries(labels).every(([k, l]) => v.labels[k] === l));
+  return Number(value?.value ?? 0);
+}
+
+test('every overflow of the hint queue asks for a reconcile, not only the first (defect 1)', async (t) => {
+  const { tree, harness } = setup({ maxHints: 3 });
+  t.after(() => harness.core.stop());
+  await harness.start();
+  const walks = () => metric(harness, 'mirrorlog_producer_reconciles_total', { trigger: 'dropped-hints' });
+  for (let i = 0; i < 10; i++) tree.writeFile(`first-${i}`, `${i}`);
+  await harness.settle();
+  const afterFirst = await walks();
+  assert.ok(afterFirst >= 1);
+  for (let i = 0; i < 10; i++) assert.ok(harness.index.get(relPath(`first-${i}`)), `first-${i} is published`);
+  for (let i = 0; i < 10; i++) tree.writeFile(`second-${i}`, `${i}`);
+  await harness.settle();
+  assert.ok((await walks()) > afterFirst, 'the second overflow asked for a walk too');
+  for (let i = 0; i < 10; i++) assert.ok(harness.index.get(relPath(`second-${i}`)), `second-${i} is published`);
+  assert.ok((await metric(harness, 'mirrorlog_producer_hints_dropped_total')) >= 14);
+});
+
+test('a symlink whose target is not UTF-8 is counted and skipped once, never retried (defect 3, M4)', async (t) => {
+  const { tree, harness, events } = setup();
+  t.after(() => harness.core.stop());
+  tree.symlink('good', 'target');
+  tree.symlink('bad', Buffer.from([0x61, 0xff]));
+  await harness.start(); // settles: nothing keeps coming back
+  assert.deepEqual(events().map((e) => e.path), ['good']);
+  assert.equal(await metric(harness, 'mirrorlog_producer_entries_skipped_total', { reason: 'link-target-not-utf8' }), 1);
+  assert.ok(harness.core.isIdle());
+});
+
+test('a link published before whose target turns non-UTF-8 is deleted from the replica, not left stale', async (t) => {
+  const { tree, harness, events } = setup();
+  t.after(() => harness.core.stop());
+  tree.symlink('l', 'ok');
+  await harness.start();
+  tree.remove('l');
+  tree.symlink('l', Buffer.from([0xfe]));
+  await harness.settle();
+  assert.deepEqual(events().map((e) => `${e.op} ${e.path}`), ['symlink l', 'delete l']);
+});
+
+test('an unreadable file or directory is counted, skipped and never blocks readiness (M4)', async (t) => {
+  const { tree, harness } = setup();
+  t.after(() => harness.core.stop());
+  tree.writeFile('kept', 'old');
+  tree.mkdir('locked');
+  tree.writeFile('locked/inside', 'x');
+  await harness.start();
+  tree.setUnreadable('kept', true);
+  tree.writeFile('secret', 'y');
+  tree.setUnreadable('secret', true);
+  tree.setUnreadable('locked', true);
+  tree.writeFile('other', 'z');
+  await harness.settle();
+  assert.ok(harness.core.isIdle());
+  assert.ok(harness.index.get(relPath('other')), 'everything else goes on');
+  assert.equal(harness.index.get(relPath('secret')), undefined);
+  assert.equal(harness.index.get(relPath('kept'))?.state.kind, 'file', 'what was published of it stays');
+  assert.ok(harness.index.get(relPath('locked/inside')), 'nor is a directory that cannot be listed emptied');
+  assert.equal(await metric(harness, 'mirrorlog_producer_unreadable_entries'), 3);
+  tree.setUnreadable('secret', false);
+  await harness.settle();
+  assert.ok(harness.index.get(relPath('secret')), 'readable again: published');
+  assert.equal(await metric(harness, 'mirrorlog_producer_unreadable_entries'), 2);
+});
+
+test('a file appended to without pause is published from a snapshot once unstable for the bound, never torn (M10)', async (t) => {
+  const { tree, clock, harness, events } = setup({ maxUnstableMs: 30_000 });
+  t.after(() => harness.core.stop());
+  await harness.start();
+  tree.writeFile('log', 'line\n');
+  let appends = 0;
+  tree.duringRead = (path) => {
+    if (path === 'log' && appends++ < 1000) tree.append('log', 'more\n');
+  };
+  const started = clock.now();
+  await harness.settle(() => events().some((e) => e.path === 'log'));
+  const published = events().find((e) => e.path === 'log');
+  assert.ok(published?.op === 'file' && published.data !== undefined);
+  assert.equal(createHash('sha256').update(published.data).digest('hex'), published.hash, 'the bytes are the ones hashed');
+  assert.equal(published.size, published.data.length);
+  const waited = clock.now() - started;
+  assert.ok(waited >= 30_000 && waited < 60_000, `published after ${waited} ms of virtual time`);
+  assert.ok((await metric(harness, 'mirrorlog_producer_snapshot_reads_total')) >= 1);
+  tree.duringRead = undefined;
+});
