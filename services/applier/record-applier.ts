@@ -28,7 +28,7 @@ export interface RecordApplierDeps {
   readonly deadLetter: (record: LaneRecord, reason: DeadLetterReason) => void;
   /** True while a rebuild replays: every record touches its path's epoch. */
   readonly rebuilding: () => boolean;
-  /** Absolute destination path when a file unknown to the index may already hold its content (adopting a replica). */
+  /** The destination path itself when a file unknown to the index may already hold its content (adopting a replica). */
   readonly adoptPath: (path: string) => string | undefined;
   readonly now: () => number;
   readonly logger: { warn(object: object, message: string): void };

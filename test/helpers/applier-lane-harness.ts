@@ -59,7 +59,8 @@ export function makeLaneHarness(options: { index?: (dir: string) => ReplicaIndex
   let lane: ApplyLane | undefined;
   const supply = new ContentSupply({
     store,
-    localCandidates: (hash) => index.pathsWithHash(hash, 3).map((path) => root.abs(path)),
+    localCandidates: (hash) => index.pathsWithHash(hash, 3),
+    openLocal: (path) => root.openFile(path),
     stagingPath: () => join(base, `staged-${staged++}`),
     concurrency: 8,
     maxBufferedBytes: 16 * 1024 * 1024,
