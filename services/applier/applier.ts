@@ -14,7 +14,7 @@ import { deadLetterTopic } from '../../schemas/content-key.ts';
 import { defaultStateDir, redactConfig, type Environment } from '../shared/config.ts';
 import type { ContentStore } from '../shared/content-store.ts';
 import { startServiceHttp, type Readiness, type ServiceHttp } from '../shared/http-server.ts';
-import { createKafka, ensureDeadLetterTopic, ensureTopic } from '../shared/kafka.ts';
+import { createKafka, describeTopicConfig, ensureDeadLetterTopic, ensureTopic } from '../shared/kafka.ts';
 import { createLogger, type Logger } from '../shared/logger.ts';
 import { createMetricsRegistry, type Registry } from '../shared/metrics.ts';
 import { S3ContentStore, s3OptionsFromConfig } from '../shared/s3-content-store.ts';
@@ -124,7 +124,8 @@ export async function startApplier(config: ApplierConfig, options: ApplierOption
     const topicCheck = await ensureTopic(admin, { topic: config.topic, partitions: config.partitions, historyWindowMs: config.historyWindow });
     if (topicCheck.drift.length > 0) logger.warn({ topic: config.topic, drift: topicCheck.drift }, 'topic settings differ from what mirrorlog would create');
     const dlqTopic = deadLetterTopic(config.topic, config.replica);
-    await ensureDeadLetterTopic(admin, dlqTopic);
+    const eventsMaxMessageBytes = Number((await describeTopicConfig(admin, config.topic, ['max.message.bytes'])).get('max.message.bytes') ?? 0);
+    await ensureDeadLetterTopic(admin, dlqTopic, { eventsMaxMessageBytes });
     const offsets = await admin.fetchTopicOffsets(config.topic);
     const earliest = new Map(offsets.map((o) => [o.partition, Number(o.low)]));
     const latest = new Map(offsets.map((o) => [o.partition, Number(o.high)]));

@@ -13,6 +13,7 @@ import { NotAFileError, type Content, type FsMaterializer } from './adapters/fs-
 import { UnsafePathError } from './adapters/target-root.ts';
 import { decide } from './domain/decide.ts';
 import type { Step } from './domain/plan.ts';
+import { seqTooFarAhead } from './domain/seq-bound.ts';
 import type { ApplierMetrics } from './metrics.ts';
 import type { LaneRecord } from './partition-queues.ts';
 
@@ -63,6 +64,10 @@ export class RecordApplier {
       return 'done';
     }
     const event = decoded.event;
+    if (seqTooFarAhead(event.seq, this.deps.now())) {
+      this.deadLetter(record, { code: 'seq-in-future', field: 'headers.seq', message: `seq ${event.seq} is more than a day ahead of this clock; applying it would freeze the path` });
+      return 'done';
+    }
     const { index } = this.deps;
     const current = index.get(event.path);
     // decide reads the path's entry first: hand it the one just read.

@@ -48,6 +48,15 @@ for (const kind of ['memory', 'sqlite'] as const) {
       assert.equal(h.deadLetters.length, 0);
     });
 
+    it('a crafted seq far in the future (2^53 - 1) is dead-lettered and does not freeze its path (L3)', async () => {
+      const h = make();
+      const crafted = { ...(await file(h, 'p', 'crafted')), seq: Number.MAX_SAFE_INTEGER };
+      h.push(0, [crafted, await file(h, 'p', 'real change')]);
+      await h.settle();
+      assert.equal(read(h, 'p'), 'real change');
+      assert.deepEqual(h.deadLetters.map((d) => [d.offset, d.reason.code]), [[0, 'seq-in-future']]);
+    });
+
     it('dead-letters bad records and keeps going', async () => {
       const h = make();
       const good = await file(h, 'after', 'still applied');
