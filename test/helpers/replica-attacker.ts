@@ -11,7 +11,7 @@
 //                hard links to outside files, plant symlinks at temp-like names, put
 //                swapped directories back (seeded: the seed is printed)
 //
-// Runs until SIGTERM; prints one JSON line of what it did on exit.
+// Runs until SIGTERM; prints {started}, then {acts} every 10 actions, then what it did on exit.
 import { linkSync, mkdirSync, readdirSync, renameSync, rmSync, symlinkSync, unlinkSync, lstatSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -21,7 +21,12 @@ if (mode === undefined || replica === undefined || outside === undefined) {
   process.exit(2);
 }
 const counts: Record<string, number> = {};
-const did = (what: string) => (counts[what] = (counts[what] ?? 0) + 1);
+let acts = 0;
+const did = (what: string) => {
+  counts[what] = (counts[what] ?? 0) + 1;
+  // Progress for the test, which waits for the attacker to act between its events.
+  if (++acts % 10 === 0) process.stdout.write(`${JSON.stringify({ acts })}\n`);
+};
 const victim = join(outside, 'victim');
 
 /** mulberry32: a small seeded generator, so a failing run can be replayed. */

@@ -62,19 +62,31 @@ async function metricValue(applier: ApplierHandle, name: string, labels: Record<
   return (metric?.values ?? []).filter((v) => Object.entries(labels).every(([k, want]) => v.labels[k] === want)).reduce((sum, v) => sum + v.value, 0);
 }
 
-/** The attacker as its own process (test/helpers/replica-attacker.ts); stopped (and awaited) after the test. */
-function startAttacker(t: TestContext, mode: 'plant-temps' | 'random', replica: string, outside: string): { stop(): Promise<string> } {
+type Attacker = {
+  /** Actions done so far (as last reported). */
+  acts(): number;
+  /** Stops it; resolves with its report (a JSON line of what it did). */
+  stop(): Promise<string>;
+};
+
+/** The attacker as its own process (test/helpers/replica-attacker.ts), once it runs; stopped after the test. */
+async function startAttacker(t: TestContext, mode: 'plant-temps' | 'random', replica: string, outside: string): Promise<Attacker> {
   const child = spawn(process.execPath, ['--import', 'tsx', join(REPO, 'test/helpers/replica-attacker.ts'), mode, replica, outside], { cwd: REPO, stdio: ['ignore', 'pipe', 'inherit'] });
   let output = '';
-  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  let acts = 0;
+  child.stdout.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+    for (const match of output.matchAll(/"acts":(\d+)/g)) acts = Math.max(acts, Number(match[1]));
+  });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const stop = async () => {
     if (child.exitCode === null) child.kill('SIGTERM');
     await exited;
-    return output.trim();
+    return output.trim().split('\n').pop() ?? '';
   };
   defer(t, stop);
-  return { stop };
+  await waitFor('the attacker to start', () => (output.includes('"started"') ? true : child.exitCode === null ? undefined : assert.fail(`attacker exited: ${output}`)), 30_000);
+  return { acts: () => acts, stop };
 }
 
 function sh(command: string): void {
@@ -114,15 +126,17 @@ test('H2: staged large content is never reachable through names an attacker can 
   defer(t, () => rmSync(stateBase, { recursive: true, force: true }));
   assert.notEqual(lstatSync(stateBase).dev, lstatSync(target).dev, 'the state dir must be on another filesystem for this test');
 
-  const attacker = startAttacker(t, 'plant-temps', target, outside);
+  const attacker = await startAttacker(t, 'plant-temps', target, outside);
   const applier = await stack.start(stack.config({ target, replica: 'h2', stateDir: join(stateBase, 'state') }), { largeThreshold: 1024 });
   const list = [];
   for (let i = 0; i < 40; i++) list.push(events.file(i % 2 === 0 ? `big${i}` : `d/big${i}`, await stack.put(randomBytes(4096 + i))));
   await stack.publish(list);
-  await allApplied(t, stack, applier);
+  const applied = await allApplied(t, stack, applier).then(() => undefined, (error: unknown) => error);
   const report = await attacker.stop();
 
+  // Outside first: a partition stuck on a planted name (ELOOP forever) must not hide a write through it.
   assert.deepEqual(fingerprint(outside), before, `nothing outside the target changed (attacker: ${report})`);
+  assert.equal(applied, undefined, 'every record was applied or dead-lettered');
   assert.match(report, /"counts"/);
 });
 
@@ -156,7 +170,7 @@ test('randomized: directories swapped for symlinks and files for hard links at r
   mkdirSync(target);
   const outside = makeOutside(stack.dir);
   const before = fingerprint(outside);
-  const attacker = startAttacker(t, 'random', target, outside);
+  const attacker = await startAttacker(t, 'random', target, outside);
   const applier = await stack.start(stack.config({ target, replica: 'rnd' }), { largeThreshold: 2048 });
   const small = await stack.put('small');
   const large = await stack.put(randomBytes(5000));
@@ -173,6 +187,9 @@ test('randomized: directories swapped for symlinks and files for hard links at r
     for (let d = 0; d < 8; d += 2) list.push(events.file(`d${d}/f1`, small, 0o600, 1_650_000_000_000 + round), events.delete(`d${d}/f2`));
     if (round % 2 === 1) list.push(events.delete(`d${round}/e/f0`), events.delete(`d${round}/e/f3`), events.delete(`d${round}/e/f6`), events.delete(`d${round}/e/f9`), events.delete(`d${round}/e`));
     await stack.publish(list);
+    // The attacker acts between the rounds too, not only while records are in flight.
+    const acted = attacker.acts();
+    await waitFor('the attacker to act', () => (attacker.acts() >= acted + 20 ? true : undefined), 30_000);
   }
   await allApplied(t, stack, applier, 120_000);
   const report = await attacker.stop();

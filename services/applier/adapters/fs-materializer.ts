@@ -108,6 +108,7 @@ export class FsMaterializer {
 
   write(path: string, content: Content, mode: number, mtimeMs: number): void {
     this.inParent(path, (dirFd) => withWritableDirFd(dirFd, () => this.writeIn(dirFd, path, content, this.fileMode(mode), mtimeMs)));
+    this.countSetid(mode);
   }
 
   private writeIn(dirFd: number, path: string, content: Content, mode: number, mtimeMs: number): void {
@@ -181,6 +182,7 @@ export class FsMaterializer {
       });
       this.changed(path);
     });
+    this.countSetid(mode);
   }
 
   symlink(path: string, target: string): void {
@@ -261,9 +263,12 @@ export class FsMaterializer {
   }
 
   private fileMode(mode: number): number {
-    if (this.options.allowSetid === true || (mode & SETID_BITS) === 0) return mode;
-    this.options.onSetidStripped?.();
-    return mode & ~SETID_BITS;
+    return this.options.allowSetid === true ? mode : mode & ~SETID_BITS;
+  }
+
+  /** Counts a file written (or changed) without the setuid/setgid bits it asked for. */
+  private countSetid(mode: number): void {
+    if (this.options.allowSetid !== true && (mode & SETID_BITS) !== 0) this.options.onSetidStripped?.();
   }
 
   private finishFile(fd: number, mode: number, mtimeMs: number): void {
