@@ -6,7 +6,8 @@ import { lstatSync, readFileSync, readdirSync, readlinkSync, symlinkSync, mkdirS
 import { join } from 'node:path';
 import { afterEach, describe, it } from 'node:test';
 import type { MirrorEvent } from '../../schemas/event.ts';
-import { relPath } from '../../schemas/rel-path.ts';
+import { relPath, type RelPath } from '../../schemas/rel-path.ts';
+import { MemoryAppliedIndex } from '../../services/applier/adapters/memory-applied-index.ts';
 import { SqliteAppliedIndex } from '../../services/applier/adapters/sqlite-applied-index.ts';
 import { makeLaneHarness, sha256, type LaneHarness } from '../helpers/applier-lane-harness.ts';
 
@@ -55,6 +56,33 @@ for (const kind of ['memory', 'sqlite'] as const) {
       await h.settle();
       assert.equal(read(h, 'p'), 'real change');
       assert.deepEqual(h.deadLetters.map((d) => [d.offset, d.reason.code]), [[0, 'seq-in-future']]);
+    });
+
+    it('a record deep in a 1,900-level chain asks the index O(1) questions, not one per ancestor (M2)', async () => {
+      let gets = 0;
+      const h = make({
+        index: (dir) => {
+          const index = kind === 'sqlite' ? new SqliteAppliedIndex(join(dir, 'index.sqlite')) : new MemoryAppliedIndex();
+          return new Proxy(index, {
+            get(target, property, receiver) {
+              const value = Reflect.get(target, property, receiver) as unknown;
+              if (property === 'get' && typeof value === 'function') return (path: RelPath) => (gets++, (value as (p: RelPath) => unknown).call(target, path));
+              return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+            },
+          });
+        },
+      });
+      const chain = Array.from({ length: 1900 }, () => 'd').join('/');
+      h.push(0, [dir(chain)]); // its 1,899 ancestors are made as it is applied
+      await h.settle(120_000);
+      gets = 0;
+      h.push(0, [await file(h, `${chain}/f`, 'deep')]);
+      await h.settle(120_000);
+      assert.equal(read(h, `${chain}/f`), 'deep');
+      assert.ok(gets <= 4, `${gets} index lookups for one record`);
+      h.push(0, [del('d')]); // and the whole chain goes, walked by fd
+      await h.settle(120_000);
+      assert.deepEqual(readdirSync(h.target), []);
     });
 
     it('dead-letters bad records and keeps going', async () => {
