@@ -10,7 +10,21 @@ export type EncodedRecord = { key: string; value: string | null; headers: Record
 export type RawHeaderValue = Buffer | string | (Buffer | string)[] | undefined;
 export type RawRecord = { key: Buffer | string | null; value: Buffer | string | null; headers?: Record<string, RawHeaderValue> };
 
-export type RecordErrorCode = 'missing-key' | 'invalid-key' | 'invalid-json' | 'invalid-field' | 'invalid-header' | 'mismatch';
+export type RecordErrorCode = 'missing-key' | 'invalid-key' | 'invalid-json' | 'invalid-field' | 'invalid-header' | 'mismatch' | 'too-large';
+
+/**
+ * The largest event value decoded: an event with its largest inline content (base64) fits
+ * with room to spare; anything larger goes through the object store. Checked before the
+ * value is converted or parsed.
+ */
+export const MAX_EVENT_VALUE_BYTES = 256 * 1024;
+
+/**
+ * Header of the stand-in records a consumer produces for a fetched batch that inflates
+ * beyond its bound (services/shared/bounded-gzip.ts): decoded as `too-large`, so the
+ * records are dead-lettered instead of fetched again forever.
+ */
+export const OVERSIZED_BATCH_HEADER = 'mirrorlog-oversized-batch';
 
 export class RecordError extends Error {
   constructor(
@@ -103,6 +117,11 @@ function decodeHeaders(raw: Record<string, RawHeaderValue> | undefined): { ok: t
 }
 
 export function decodeRecord(record: RawRecord): DecodeResult {
+  const oversized = record.headers?.[OVERSIZED_BATCH_HEADER];
+  if (oversized !== undefined) return fail('too-large', 'batch', `its batch inflates beyond ${String(oversized)} bytes; not decoded`);
+  if (record.value !== null && record.value !== undefined && record.value.length > MAX_EVENT_VALUE_BYTES) {
+    return fail('too-large', 'value', `${record.value.length} bytes, more than ${MAX_EVENT_VALUE_BYTES}`);
+  }
   if (record.key === null || record.key === undefined) return fail('missing-key', 'key', 'missing');
   const keyText = text(record.key);
   if (keyText === undefined) return fail('invalid-key', 'key', 'not valid UTF-8');

@@ -94,6 +94,8 @@ export const applierConfigSchema = z.object({
   target: z.string().min(1),
   replica: name,
   rebuild: bool.default(false),
+  /** Apply setuid/setgid bits of files as the log says; by default they are stripped (and counted). */
+  allowSetid: bool.default(false),
   durability: z.enum(DURABILITY_MODES).default('syncfs'),
   fetchConcurrency: positiveInt.max(1024).default(32),
   commitInterval: duration.default(1000),
@@ -125,6 +127,8 @@ export const verifyConfigSchema = z.object({
   replica: name,
   hash: bool.default(false),
   repair: bool.default(false),
+  /** The replica's applier runs with --allow-setid: expect setuid/setgid bits on files. */
+  allowSetid: bool.default(false),
   json: bool.default(false),
   fetchConcurrency: positiveInt.max(1024).default(16),
 });

@@ -19,8 +19,14 @@ export const MAX_INLINE_BYTES = 64 * 1024;
 
 export const SourceIdSchema = z.string().regex(/^[A-Za-z0-9._-]{1,100}$/, 'letters, digits, dot, underscore and dash (1-100)');
 
-/** Decimal string of a non-negative safe integer (hybrid-clock microseconds). */
-export const SeqTextSchema = z.string().regex(/^(0|[1-9]\d{0,15})$/, 'a decimal integer').refine((s) => Number(s) <= Number.MAX_SAFE_INTEGER, 'seq out of range');
+/**
+ * Decimal string of a non-negative safe integer (hybrid-clock microseconds), compared
+ * exactly as a bigint: in the domain a seq is a number, exact below 2^53.
+ */
+export const SeqTextSchema = z
+  .string()
+  .regex(/^(0|[1-9]\d{0,15})$/, 'a decimal integer')
+  .refine((s) => BigInt(s) <= BigInt(Number.MAX_SAFE_INTEGER), 'seq out of range');
 
 const safeUint = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
 

@@ -6,14 +6,15 @@
 // /readyz is ready once the consumer has its partitions, no rebuild is in progress (a
 // replica mid-rebuild is not fit to take over) and the lane is not stalled on a failing
 // filesystem.
-import { mkdirSync, rmSync, statSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { ApplierConfig } from '../../schemas/config.ts';
 import { deadLetterTopic } from '../../schemas/content-key.ts';
 import { defaultStateDir, redactConfig, type Environment } from '../shared/config.ts';
 import type { ContentStore } from '../shared/content-store.ts';
 import { startServiceHttp, type Readiness, type ServiceHttp } from '../shared/http-server.ts';
-import { createKafka, ensureDeadLetterTopic, ensureTopic } from '../shared/kafka.ts';
+import { createKafka, describeTopicConfig, ensureDeadLetterTopic, ensureTopic } from '../shared/kafka.ts';
 import { createLogger, type Logger } from '../shared/logger.ts';
 import { createMetricsRegistry, type Registry } from '../shared/metrics.ts';
 import { S3ContentStore, s3OptionsFromConfig } from '../shared/s3-content-store.ts';
@@ -24,7 +25,7 @@ import { KafkaRecordSource } from './adapters/kafka-record-source.ts';
 import { TargetRoot } from './adapters/target-root.ts';
 import { TempJournal } from './adapters/temp-journal.ts';
 import { ApplyLane } from './apply-lane.ts';
-import { newRunToken, tempNameFor } from './domain/temp-name.ts';
+import { newRunToken } from './domain/temp-name.ts';
 import { createDurability } from './durability.ts';
 import { createApplierMetrics } from './metrics.ts';
 import { Positions } from './positions.ts';
@@ -91,29 +92,30 @@ export async function startApplier(config: ApplierConfig, options: ApplierOption
   const metrics = createApplierMetrics(registry);
   const root = new TargetRoot(dirs.target);
   const index = openIndex(dirs.stateDir, { replica: config.replica, topic: config.topic });
-  const cleanups: (() => unknown)[] = [() => index.close()];
+  const cleanups: (() => unknown)[] = [() => index.close(), () => root.close()];
   try {
     const token = newRunToken();
-    const stagingToken = newRunToken();
     const journalFile = join(dirs.stateDir, TEMP_JOURNAL_FILE);
     const leftovers = removeLeftoverTemps(dirs.stateDir, new FsMaterializer({ root, journal: { noteDir: () => undefined }, token, fsyncFiles: false }));
     if (leftovers > 0) logger.info({ removed: leftovers }, 'removed temp files left by an interrupted run');
-    const journal = new TempJournal(journalFile, [token, stagingToken]);
+    const journal = new TempJournal(journalFile, [token]);
     cleanups.push(() => journal.close());
-    const fs = new FsMaterializer({ root, journal, token, fsyncFiles: config.durability === 'fsync' });
+    const fs = new FsMaterializer({
+      root,
+      journal,
+      token,
+      fsyncFiles: config.durability === 'fsync',
+      allowSetid: config.allowSetid,
+      onSetidStripped: () => metrics.setidStripped.inc(),
+    });
 
-    // Large content is staged where a rename can move it into the target.
+    // Large content is staged in the state directory, which only the applier writes: never
+    // in the replica, where anyone with write access could plant something at the next name.
+    // Placing it is a rename when both share a filesystem, else a copy (fs-materializer.ts).
     const stagingDir = join(dirs.stateDir, 'staging');
     rmSync(stagingDir, { recursive: true, force: true });
     mkdirSync(stagingDir, { mode: 0o700 });
-    const stageInState = statSync(stagingDir).dev === statSync(dirs.target).dev;
-    let staged = 0;
-    const stagingPath = stageInState
-      ? () => join(stagingDir, String(staged++))
-      : () => {
-          journal.noteDir('');
-          return root.abs(tempNameFor('staging', stagingToken, staged++));
-        };
+    const stagingPath = () => join(stagingDir, randomBytes(12).toString('hex'));
 
     const kafka = createKafka({ brokers: config.brokers, clientId: `mirrorlog-applier-${config.replica}`, logger });
     const admin = kafka.admin();
@@ -122,7 +124,8 @@ export async function startApplier(config: ApplierConfig, options: ApplierOption
     const topicCheck = await ensureTopic(admin, { topic: config.topic, partitions: config.partitions, historyWindowMs: config.historyWindow });
     if (topicCheck.drift.length > 0) logger.warn({ topic: config.topic, drift: topicCheck.drift }, 'topic settings differ from what mirrorlog would create');
     const dlqTopic = deadLetterTopic(config.topic, config.replica);
-    await ensureDeadLetterTopic(admin, dlqTopic);
+    const eventsMaxMessageBytes = Number((await describeTopicConfig(admin, config.topic, ['max.message.bytes'])).get('max.message.bytes') ?? 0);
+    await ensureDeadLetterTopic(admin, dlqTopic, { eventsMaxMessageBytes });
     const offsets = await admin.fetchTopicOffsets(config.topic);
     const earliest = new Map(offsets.map((o) => [o.partition, Number(o.low)]));
     const latest = new Map(offsets.map((o) => [o.partition, Number(o.high)]));
@@ -133,14 +136,15 @@ export async function startApplier(config: ApplierConfig, options: ApplierOption
       positions.init(partition, start.positions.get(partition) ?? earliest.get(partition) ?? 0);
       positions.highWatermark(partition, latest.get(partition) ?? 0);
     }
-    const rebuild = start.rebuild === undefined ? undefined : new RebuildController(start.rebuild, { index, fs, root, liveTokens: new Set([token, stagingToken]), metrics, logger, progressEveryMs: tuning.progressEveryMs });
+    const rebuild = start.rebuild === undefined ? undefined : new RebuildController(start.rebuild, { index, fs, root, liveTokens: new Set([token]), metrics, logger, progressEveryMs: tuning.progressEveryMs });
 
     const store = options.store ?? new S3ContentStore({ ...s3OptionsFromConfig(config), logger });
     if (store instanceof S3ContentStore) cleanups.push(() => store.close());
     let lane: ApplyLane | undefined;
     const supply = new ContentSupply({
       store,
-      localCandidates: (hash) => index.pathsWithHash(hash, 3).map((path) => root.abs(path)),
+      localCandidates: (hash) => index.pathsWithHash(hash, 3),
+      openLocal: (path) => root.openFile(path),
       stagingPath,
       concurrency: config.fetchConcurrency,
       maxBufferedBytes: tuning.maxBufferedBytes,
@@ -165,7 +169,7 @@ export async function startApplier(config: ApplierConfig, options: ApplierOption
       supply,
       metrics,
       rebuilding: () => rebuild?.active === true,
-      adoptPath: (path) => (rebuild?.active && rebuild.state.adopt ? root.abs(path) : undefined),
+      adoptPath: (path) => (rebuild?.active && rebuild.state.adopt ? path : undefined),
       now: Date.now,
       logger,
       deadLetter: (record, reason) => {
@@ -186,7 +190,7 @@ export async function startApplier(config: ApplierConfig, options: ApplierOption
         supply,
         positions,
         makeDurable: createDurability(config.durability, dirs.target, fs),
-        afterIndexCommit: () => journal.reset(stageInState ? [] : ['']),
+        afterIndexCommit: () => journal.reset(),
         commitOffsets: (committed) => source?.commit(committed),
         rebuild: () => rebuild,
         maintenance: {

@@ -5,12 +5,12 @@
 // the index, so a crash mid-rebuild resumes it (positions are stored in the same
 // transactions as the touches, so nothing replayed is lost), and a crash mid-sweep
 // sweeps again (the sweep is idempotent).
-import { readdirSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { joinRel, type RelPath } from '../../schemas/rel-path.ts';
 import type { Logger } from '../shared/logger.ts';
 import type { ReplicaIndex } from './adapters/applied-index.ts';
+import { fsat } from '../shared/native/fsat.ts';
 import type { FsMaterializer } from './adapters/fs-materializer.ts';
 import { UnsafePathError, type TargetRoot } from './adapters/target-root.ts';
 import type { RebuildHooks } from './apply-lane.ts';
@@ -154,16 +154,16 @@ export class RebuildController implements RebuildHooks {
     let removed = 0;
     let sliceEnd = performance.now() + SLICE_MS;
     const visit = (dir: RelPath | '') => {
-      let abs: string | undefined;
+      let names: string[] | undefined;
       try {
-        abs = root.dir(dir, false);
+        names = root.withDir(dir, false, (dirFd) => fsat.readdir(dirFd).map((entry) => entry.name.toString()));
       } catch (error) {
         if (error instanceof UnsafePathError) return;
         throw error;
       }
-      if (abs === undefined) return;
+      if (names === undefined) return;
       const known = new Set(index.presentChildren(dir));
-      for (const name of readdirSync(abs)) {
+      for (const name of names) {
         if (known.has(name) || isTempNameOf(name, this.deps.liveTokens)) continue;
         if (fs.clear(joinRel(dir, name))) removed++;
       }

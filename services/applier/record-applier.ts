@@ -6,13 +6,15 @@
 // transaction, so the next decision sees them; each follows the filesystem step it
 // describes, so even a record that fails halfway leaves index and disk agreeing.
 import type { MirrorEvent } from '../../schemas/event.ts';
+import type { RelPath } from '../../schemas/rel-path.ts';
 import { sha256Hex } from '../shared/content-store.ts';
 import type { ReplicaIndex } from './adapters/applied-index.ts';
 import type { ContentSupply } from './adapters/content-supply.ts';
 import { NotAFileError, type Content, type FsMaterializer } from './adapters/fs-materializer.ts';
 import { UnsafePathError } from './adapters/target-root.ts';
 import { decide } from './domain/decide.ts';
-import type { Step } from './domain/plan.ts';
+import type { AppliedEntry, ReplicaView, Step } from './domain/plan.ts';
+import { seqTooFarAhead } from './domain/seq-bound.ts';
 import type { ApplierMetrics } from './metrics.ts';
 import type { LaneRecord } from './partition-queues.ts';
 
@@ -28,7 +30,7 @@ export interface RecordApplierDeps {
   readonly deadLetter: (record: LaneRecord, reason: DeadLetterReason) => void;
   /** True while a rebuild replays: every record touches its path's epoch. */
   readonly rebuilding: () => boolean;
-  /** Absolute destination path when a file unknown to the index may already hold its content (adopting a replica). */
+  /** The destination path itself when a file unknown to the index may already hold its content (adopting a replica). */
   readonly adoptPath: (path: string) => string | undefined;
   readonly now: () => number;
   readonly logger: { warn(object: object, message: string): void };
@@ -63,10 +65,13 @@ export class RecordApplier {
       return 'done';
     }
     const event = decoded.event;
+    if (seqTooFarAhead(event.seq, this.deps.now())) {
+      this.deadLetter(record, { code: 'seq-in-future', field: 'headers.seq', message: `seq ${event.seq} is more than a day ahead of this clock; applying it would freeze the path` });
+      return 'done';
+    }
     const { index } = this.deps;
     const current = index.get(event.path);
-    // decide reads the path's entry first: hand it the one just read.
-    const decision = decide(event, { get: (path) => (path === event.path ? current : index.get(path)), maxSeqBelow: (path) => index.maxSeqBelow(path), childCount: (path) => index.childCount(path) });
+    const decision = decide(event, this.viewFor(event.path, current));
     if (decision.kind === 'skip') {
       this.deps.metrics.events.inc({ op: event.op, outcome: 'skipped' });
       this.deps.metrics.skipped.inc({ reason: decision.reason });
@@ -121,6 +126,28 @@ export class RecordApplier {
     // The record steps stamped the path with the current epoch: no touch needed.
     this.finish(record, decision.steps.some((step) => step.op === 'record' && step.path === event.path));
     return 'done';
+  }
+
+  /**
+   * The index as decide sees it for one event: the path's entry just read, and all its
+   * ancestors read in one walk (decide asks for each of them, twice; one by one, a deep
+   * path would cost O(depth²)). decide asks only for the path and its ancestors (from
+   * ancestorsOf), so an ancestor is known by its length: no string is compared or hashed.
+   */
+  private viewFor(path: RelPath, current: AppliedEntry | undefined): ReplicaView {
+    const { index } = this.deps;
+    const ancestors = index.ancestorEntries(path);
+    const byLength = new Map<number, number>();
+    for (let slash = path.indexOf('/'), i = 0; slash >= 0; slash = path.indexOf('/', slash + 1), i++) byLength.set(slash, i);
+    return {
+      get: (asked) => {
+        if (asked === path) return current;
+        const i = byLength.get(asked.length);
+        return i !== undefined && asked.charCodeAt(0) === path.charCodeAt(0) ? ancestors[i] : index.get(asked);
+      },
+      maxSeqBelow: (asked) => index.maxSeqBelow(asked),
+      childCount: (asked) => index.childCount(asked),
+    };
   }
 
   /** Gives up the record's content without applying it (the lane dropped it). */

@@ -35,9 +35,14 @@ function describeFound(found: Found): string {
   return 'a special file';
 }
 
-/** The differences between an existing entry of the log and what the replica holds. */
-export function compareEntry(expected: Exclude<MirrorEvent, { op: 'delete' }>, found: Found): Drift[] {
+/**
+ * The differences between an existing entry of the log and what the replica holds. A
+ * file's setuid/setgid bits are expected only with `allowSetid` (the applier strips them
+ * otherwise).
+ */
+export function compareEntry(expected: Exclude<MirrorEvent, { op: 'delete' }>, found: Found, options: { allowSetid?: boolean } = {}): Drift[] {
   const path = expected.path;
+  const expectedMode = expected.op === 'file' && options.allowSetid !== true ? expected.mode & ~0o6000 : expected.op === 'symlink' ? 0 : expected.mode;
   if (found === undefined) return [{ path, problem: 'missing', expected: describeExpected(expected) }];
   const kind = expected.op;
   if (found.kind !== kind) return [{ path, problem: 'type', expected: describeExpected(expected), actual: describeFound(found) }];
@@ -47,8 +52,8 @@ export function compareEntry(expected: Exclude<MirrorEvent, { op: 'delete' }>, f
     else if (found.hash !== undefined && found.hash !== expected.hash) drifts.push({ path, problem: 'content', expected: expected.hash, actual: found.hash });
     if (found.mtimeMs !== expected.mtimeMs) drifts.push({ path, problem: 'mtime', expected: new Date(expected.mtimeMs).toISOString(), actual: new Date(found.mtimeMs).toISOString() });
   }
-  if ((expected.op === 'file' || expected.op === 'dir') && (found.kind === 'file' || found.kind === 'dir') && found.mode !== expected.mode) {
-    drifts.push({ path, problem: 'mode', expected: octal(expected.mode), actual: octal(found.mode) });
+  if ((expected.op === 'file' || expected.op === 'dir') && (found.kind === 'file' || found.kind === 'dir') && found.mode !== expectedMode) {
+    drifts.push({ path, problem: 'mode', expected: octal(expectedMode), actual: octal(found.mode) });
   }
   if (expected.op === 'symlink' && found.kind === 'symlink' && found.target !== expected.target) {
     drifts.push({ path, problem: 'target', expected: expected.target, actual: found.target });

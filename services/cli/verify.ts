@@ -12,9 +12,11 @@ import type { Admin } from 'kafkajs';
 import { verifyConfigSchema } from '../../schemas/config.ts';
 import type { MirrorEvent } from '../../schemas/event.ts';
 import { baseName, joinRel, parentOf } from '../../schemas/rel-path.ts';
+import { isDirMode, isFileMode, isSymlinkMode, statAt, usingFd } from '../applier/adapters/fs-primitives.ts';
 import { TargetRoot, UnsafePathError } from '../applier/adapters/target-root.ts';
 import { isTempName } from '../applier/domain/temp-name.ts';
 import { HELP_SHOWN, loadConfig } from '../shared/config.ts';
+import { fsat } from '../shared/native/fsat.ts';
 import { CliError } from '../shared/errors.ts';
 import { createKafka } from '../shared/kafka.ts';
 import { createLogger } from '../shared/logger.ts';
@@ -41,40 +43,53 @@ async function replicaOffsets(admin: Admin, group: string, topic: string, repair
   return committed.size === 0 ? undefined : committed;
 }
 
-function hashFile(abs: string): string {
-  return createHash('sha256').update(fs.readFileSync(abs)).digest('hex');
+function hashFd(fd: number): string {
+  return createHash('sha256').update(fs.readFileSync(fd)).digest('hex');
 }
 
-/** What the replica holds at `rel`, reached without following symlinks. */
+/** What the replica holds at `rel`, reached from the root's fd without following symlinks. */
 function inspect(root: TargetRoot, rel: string, withHash: boolean): Found | 'unsafe' {
-  let dir: string | undefined;
+  const name = baseName(rel);
   try {
-    dir = root.dir(parentOf(rel), false);
+    return root.withDir(parentOf(rel), false, (dirFd): Found => {
+      const stats = statAt(dirFd, name);
+      if (stats === undefined) return undefined;
+      const mode = stats.mode & 0o7777;
+      if (isFileMode(stats.mode)) {
+        const mtimeMs = Number(stats.mtimeNs / 1_000_000n) - (stats.mtimeNs < 0n && stats.mtimeNs % 1_000_000n !== 0n ? 1 : 0);
+        const found = { kind: 'file' as const, size: stats.size, mode, mtimeMs };
+        if (!withHash) return found;
+        const fd = root.openFile(rel);
+        return fd === undefined ? found : { ...found, hash: usingFd(fd, hashFd) };
+      }
+      if (isDirMode(stats.mode)) return { kind: 'dir', mode };
+      // /proc/self/fd/N/name: the directory that fd holds, the link itself not followed.
+      if (isSymlinkMode(stats.mode)) return { kind: 'symlink', target: fs.readlinkSync(`/proc/self/fd/${dirFd}/${name}`) };
+      return { kind: 'other' };
+    });
   } catch (error) {
     if (error instanceof UnsafePathError) return 'unsafe';
     throw error;
   }
-  if (dir === undefined) return undefined;
-  const abs = `${dir}/${baseName(rel)}`;
-  const stats = fs.lstatSync(abs, { throwIfNoEntry: false });
-  if (stats === undefined) return undefined;
-  if (stats.isFile()) {
-    return { kind: 'file', size: stats.size, mode: stats.mode & 0o7777, mtimeMs: Math.trunc(stats.mtimeMs), ...(withHash ? { hash: hashFile(abs) } : {}) };
-  }
-  if (stats.isDirectory()) return { kind: 'dir', mode: stats.mode & 0o7777 };
-  if (stats.isSymbolicLink()) return { kind: 'symlink', target: fs.readlinkSync(abs) };
-  return { kind: 'other' };
 }
 
 /** Every drift between the log's state and the replica. */
-export function compareReplica(state: LogState, target: string, withHash: boolean): { drifts: Drift[]; expectedToRewrite: MirrorEvent[]; extras: string[] } {
+export function compareReplica(state: LogState, target: string, withHash: boolean, allowSetid = false): { drifts: Drift[]; expectedToRewrite: MirrorEvent[]; extras: string[] } {
   const root = new TargetRoot(target);
+  try {
+    return compareWith(root, state, withHash, allowSetid);
+  } finally {
+    root.close();
+  }
+}
+
+function compareWith(root: TargetRoot, state: LogState, withHash: boolean, allowSetid: boolean): { drifts: Drift[]; expectedToRewrite: MirrorEvent[]; extras: string[] } {
   const drifts: Drift[] = [];
   const expectedToRewrite: MirrorEvent[] = [];
   for (const expected of state.entries()) {
     if (expected.op === 'delete') continue;
     const found = inspect(root, expected.path, withHash && expected.op === 'file');
-    const entryDrifts = found === 'unsafe' ? [{ path: expected.path, problem: 'unsafe-parent' as const, expected: 'directories only above it' }] : compareEntry(expected, found);
+    const entryDrifts = found === 'unsafe' ? [{ path: expected.path, problem: 'unsafe-parent' as const, expected: 'directories only above it' }] : compareEntry(expected, found, { allowSetid });
     if (entryDrifts.length > 0) {
       drifts.push(...entryDrifts);
       expectedToRewrite.push(expected);
@@ -82,14 +97,17 @@ export function compareReplica(state: LogState, target: string, withHash: boolea
   }
   const extras: string[] = [];
   const walk = (rel: string) => {
-    for (const dirent of fs.readdirSync(root.abs(rel), { withFileTypes: true })) {
-      if (isTempName(dirent.name)) continue;
-      const child = joinRel(rel, dirent.name);
+    const entries = root.withDir(rel, false, (dirFd) => fsat.readdir(dirFd)) ?? [];
+    for (const entry of entries) {
+      const entryName = entry.name.toString();
+      if (isTempName(entryName)) continue;
+      const child = joinRel(rel, entryName);
       const known = state.get(child);
+      const isDir = entry.type === fsat.constants.DT_DIR;
       if (known === undefined || known.op === 'delete') {
         extras.push(child);
-        drifts.push({ path: child, problem: 'extra', actual: dirent.isDirectory() ? 'directory' : 'entry' });
-      } else if (dirent.isDirectory() && known.op === 'dir') {
+        drifts.push({ path: child, problem: 'extra', actual: isDir ? 'directory' : 'entry' });
+      } else if (isDir && known.op === 'dir') {
         walk(child);
       }
     }
@@ -102,7 +120,7 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env):
   const config = loadConfig(verifyConfigSchema, {
     argv,
     env,
-    booleanFlags: ['hash', 'repair', 'json'],
+    booleanFlags: ['hash', 'repair', 'json', 'allowSetid'],
     usage: 'usage: mirrorlog verify --target DIR --replica NAME [--hash] [--repair] [--json] [options]\n\nCompares a replica with the log; exit 1 on drift. --repair fixes it (stop the applier first).',
   });
   if (config === HELP_SHOWN) return 0;
@@ -122,7 +140,7 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env):
   const state = new LogState();
   try {
     await readLogState(kafka, config.topic, state, { keepData: config.repair, ...(upTo === undefined ? {} : { upTo }) });
-    const { drifts, expectedToRewrite, extras } = compareReplica(state, target, config.hash);
+    const { drifts, expectedToRewrite, extras } = compareReplica(state, target, config.hash, config.allowSetid);
     if (config.json) process.stdout.write(`${JSON.stringify({ target, entries: state.count(), drifts }, null, 2)}\n`);
     else {
       for (const drift of drifts.slice(0, SHOWN_DRIFTS)) process.stdout.write(`${formatDrift(drift)}\n`);
@@ -141,7 +159,7 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env):
       writer.close();
       store.close();
     }
-    const after = compareReplica(state, target, config.hash).drifts;
+    const after = compareReplica(state, target, config.hash, config.allowSetid).drifts;
     process.stdout.write(`repaired: removed ${extras.length}, rewrote ${expectedToRewrite.length}; ${after.length === 0 ? 'no drift left' : `${after.length} drifts left`}\n`);
     return after.length === 0 ? 0 : 1;
   } finally {

@@ -25,7 +25,7 @@ export interface ContentStore {
   putBuffer(hash: string, data: Buffer): Promise<void>;
   /** The whole content, refused with ContentTooLargeError beyond `maxBytes`. */
   getBuffer(hash: string, maxBytes: number): Promise<Buffer>;
-  /** Streams the content into `filePath` (created or truncated); removes it again on failure. */
+  /** Streams the content into `filePath`, created O_EXCL (nothing may be there: a symlink is never followed); removed again on failure. */
   getToFile(hash: string, filePath: string): Promise<{ size: number }>;
   /** Every stored object whose hash starts with `hashPrefix` (lowercase hex), in hash order. */
   list(hashPrefix?: string): AsyncIterable<StoredContent>;

@@ -65,7 +65,7 @@ export class MemoryContentStore implements ContentStore {
 
   async getToFile(hash: string, filePath: string): Promise<{ size: number }> {
     const object = this.#get(hash);
-    await writeFile(filePath, object.data);
+    await writeFile(filePath, object.data, { flag: 'wx', mode: 0o600 });
     return { size: object.data.length };
   }
 

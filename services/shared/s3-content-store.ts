@@ -212,7 +212,7 @@ export class S3ContentStore implements ContentStore {
   async getToFile(hash: string, filePath: string): Promise<{ size: number }> {
     return this.#withRetry('get', hash, async () => {
       const body = await this.#getObject(hash);
-      const file = createWriteStream(filePath);
+      const file = createWriteStream(filePath, { flags: 'wx', mode: 0o600 }); // O_EXCL: nothing planted there is followed
       try {
         await pipeline(body, file);
       } catch (error) {

@@ -3,11 +3,26 @@
 // signal while it is still connecting exits at once with 0 (nothing to flush yet, and
 // a server that is down would otherwise hold the start forever); a second signal while
 // stopping exits at once too.
+//
+// The stop is bounded (stopTimeoutMs), and once it is over the process exits even if
+// something still holds the event loop: after a Kafka outage, kafkajs keeps reconnect
+// timers and sockets alive, and an applier that logged "stopped" ran on for minutes
+// (issue 20, M5). The process belongs to the service, so nothing of value is cut short.
 import { CliError } from './errors.ts';
 
 export type RunningService = { ready: Promise<void>; stop(): Promise<void> };
 
-export async function runUntilSignal(name: string, start: () => Promise<RunningService>): Promise<number> {
+/** How long a clean stop may take (flush, commit, leave the group) before the process exits anyway. */
+export const STOP_TIMEOUT_MS = 30_000;
+/** After the stop: how long whatever still runs may keep the process before it exits. */
+const EXIT_GRACE_MS = 1000;
+
+export interface RunOptions {
+  readonly stopTimeoutMs?: number;
+}
+
+export async function runUntilSignal(name: string, start: () => Promise<RunningService>, options: RunOptions = {}): Promise<number> {
+  const stopTimeoutMs = options.stopTimeoutMs ?? STOP_TIMEOUT_MS;
   let signalled!: () => void;
   const signal = new Promise<void>((resolve) => (signalled = resolve));
   let signals = 0;
@@ -37,7 +52,18 @@ export async function runUntilSignal(name: string, start: () => Promise<RunningS
       },
     );
     await Promise.race([signal, failed]);
-    await service.stop();
+    let timer: NodeJS.Timeout | undefined;
+    const inTime = await Promise.race([
+      service.stop().then(() => true),
+      new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), stopTimeoutMs))),
+    ]);
+    clearTimeout(timer);
+    if (!inTime) {
+      process.stderr.write(`mirrorlog ${name}: not stopped after ${stopTimeoutMs / 1000} s, exiting\n`);
+      exitSoon(1);
+      return 1;
+    }
+    exitSoon(failure === undefined ? 0 : failure instanceof CliError ? failure.exitCode : 1);
     if (failure !== undefined) {
       if (failure instanceof CliError) throw failure;
       throw new CliError(`${name} failed: ${failure instanceof Error ? failure.message : String(failure)}`, 1);
@@ -47,4 +73,9 @@ export async function runUntilSignal(name: string, start: () => Promise<RunningS
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);
   }
+}
+
+/** Exits in EXIT_GRACE_MS unless the process ends by itself first (the timer does not hold it). */
+function exitSoon(code: number): void {
+  setTimeout(() => process.exit(process.exitCode ?? code), EXIT_GRACE_MS).unref();
 }

@@ -40,6 +40,25 @@ export function testReplicaIndex(name: string, factory: () => IndexUnderTest): v
     };
 
     it(
+      'answers for all the ancestors of a path at once, as get does, through every change',
+      withIndex((index) => {
+        given(index, { a: dir(1), 'a/b': dir(2, false), 'a/b/c': file(3), x: link(4) });
+        const ask = (path: string) => index.ancestorEntries(p(path));
+        assert.deepEqual(ask('a/b/c/d'), [dir(1), dir(2, false), file(3)]);
+        assert.deepEqual(ask('a/b/c/d'), [index.get(p('a')), index.get(p('a/b')), index.get(p('a/b/c'))]);
+        assert.deepEqual(ask('top'), []);
+        assert.deepEqual(ask('missing/x/y'), [undefined, undefined]);
+        index.record(p('a/b'), file(5)); // a directory replaced: nothing below it may be remembered
+        assert.deepEqual(ask('a/b/c/d'), [dir(1), file(5), index.get(p('a/b/c'))]);
+        index.record(p('a/b'), dir(6));
+        index.forgetBelow(p('a'));
+        assert.deepEqual(ask('a/b/c'), [dir(1), undefined]);
+        index.remove(p('a'));
+        assert.deepEqual(ask('a/b'), [undefined]);
+      }),
+    );
+
+    it(
       'records and returns every kind of entry',
       withIndex((index) => {
         given(index, { f: file(1), d: dir(2), i: dir(3, false), l: link(4), x: absent(5), 'd/é ü/ñ': file(6, H2) });

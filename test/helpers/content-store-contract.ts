@@ -2,7 +2,7 @@
 // unit test and against real S3 in an integration test, so the fake stays honest.
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -80,14 +80,16 @@ export function testContentStore(name: string, factory: () => Promise<ContentSto
       assert.equal(sha256(await readFile(target)), hash);
     });
 
-    it('overwrites a file that exists at the download path', async () => {
+    it('never writes through something at the download path (a symlink planted there)', async () => {
       const data = Buffer.from('short');
       const hash = sha256(data);
       await store.putBuffer(hash, data);
-      const target = join(dir, 'overwritten');
-      await writeFile(target, 'a much longer previous content');
-      await store.getToFile(hash, target);
-      assert.equal(await readFile(target, 'utf8'), 'short');
+      const outside = join(dir, 'outside');
+      await writeFile(outside, 'precious');
+      const target = join(dir, 'planted');
+      await symlink(outside, target);
+      await assert.rejects(store.getToFile(hash, target), (error) => (error as NodeJS.ErrnoException).code === 'EEXIST');
+      assert.equal(await readFile(outside, 'utf8'), 'precious');
     });
 
     it('putting the same content twice is harmless', async () => {

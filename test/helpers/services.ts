@@ -122,8 +122,9 @@ export function producerArgs(root: string, stateDir: string, topic: string, s3Pr
   return ['producer', '--root', root, '--state-dir', stateDir, '--source', 'e2e', ...stackFlags(topic, s3Prefix)];
 }
 
+/** --allow-setid: the workloads chmod files 02755 and compare the replica with the source bit for bit. */
 export function applierArgs(target: string, stateDir: string, replica: string, topic: string, s3Prefix: string): string[] {
-  return ['applier', '--target', target, '--state-dir', stateDir, '--replica', replica, ...stackFlags(topic, s3Prefix)];
+  return ['applier', '--target', target, '--state-dir', stateDir, '--replica', replica, '--allow-setid', ...stackFlags(topic, s3Prefix)];
 }
 
 

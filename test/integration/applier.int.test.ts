@@ -34,7 +34,7 @@ test('applies every op with modes and mtimes, and serves health, readiness and m
     `site/img/big.bin file 640 1600000000500 ${big.hash.slice(0, 12)}`,
     `site/index.html file 600 1600000001000 ${other.hash.slice(0, 12)}`,
     'site/latest symlink -> index.html',
-    `site/run.sh file 4755 1600000000999 ${other.hash.slice(0, 12)}`,
+    `site/run.sh file 755 1600000000999 ${other.hash.slice(0, 12)}`, // setuid stripped: no --allow-setid
     'top-link symlink -> /absolute/elsewhere',
   ];
   await waitFor('the replica to match', () => (trySnapshot(target) === JSON.stringify(expected) ? true : undefined), 30_000);
@@ -45,6 +45,7 @@ test('applies every op with modes and mtimes, and serves health, readiness and m
   const metrics = await (await fetch(`${base}/metrics`)).text();
   assert.match(metrics, /mirrorlog_applier_events_total\{op="file",outcome="applied",service="applier"\} 5/);
   assert.match(metrics, /mirrorlog_applier_apply_latency_seconds_count/);
+  assert.match(metrics, /mirrorlog_applier_setid_stripped_total\{service="applier"\} 1/);
   assert.match(metrics, /mirrorlog_applier_lag_records\{partition="\d",service="applier"\} 0/);
 
   // Live changes keep flowing, and a clean stop commits the group's offsets.

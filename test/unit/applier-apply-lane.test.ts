@@ -6,7 +6,8 @@ import { lstatSync, readFileSync, readdirSync, readlinkSync, symlinkSync, mkdirS
 import { join } from 'node:path';
 import { afterEach, describe, it } from 'node:test';
 import type { MirrorEvent } from '../../schemas/event.ts';
-import { relPath } from '../../schemas/rel-path.ts';
+import { relPath, type RelPath } from '../../schemas/rel-path.ts';
+import { MemoryAppliedIndex } from '../../services/applier/adapters/memory-applied-index.ts';
 import { SqliteAppliedIndex } from '../../services/applier/adapters/sqlite-applied-index.ts';
 import { makeLaneHarness, sha256, type LaneHarness } from '../helpers/applier-lane-harness.ts';
 
@@ -36,16 +37,52 @@ for (const kind of ['memory', 'sqlite'] as const) {
     it('applies files, directories, symlinks and deletes with modes and mtimes', async () => {
       const h = make();
       h.push(0, [dir('d', 0o750), await file(h, 'top', 'top', 0o600, 1_000_000_000_000)]);
-      h.push(1, [await file(h, 'd/f', 'hello', 0o4755), link('d/l', '../top'), await file(h, 'd/gone', 'x')]);
+      h.push(1, [await file(h, 'd/f', 'hello', 0o4755) /* setuid: stripped (no --allow-setid) */, link('d/l', '../top'), await file(h, 'd/gone', 'x')]);
       h.push(1, [del('d/gone')]);
       await h.settle();
       assert.equal(read(h, 'd/f'), 'hello');
-      assert.equal(lstatSync(join(h.target, 'd/f')).mode & 0o7777, 0o4755);
+      assert.equal(lstatSync(join(h.target, 'd/f')).mode & 0o7777, 0o755);
       assert.equal(Math.trunc(lstatSync(join(h.target, 'top')).mtimeMs), 1_000_000_000_000);
       assert.equal(lstatSync(join(h.target, 'd')).mode & 0o7777, 0o750);
       assert.equal(readlinkSync(join(h.target, 'd/l')), '../top');
       assert.deepEqual(readdirSync(join(h.target, 'd')).sort(), ['f', 'l']);
       assert.equal(h.deadLetters.length, 0);
+    });
+
+    it('a crafted seq far in the future (2^53 - 1) is dead-lettered and does not freeze its path (L3)', async () => {
+      const h = make();
+      const crafted = { ...(await file(h, 'p', 'crafted')), seq: Number.MAX_SAFE_INTEGER };
+      h.push(0, [crafted, await file(h, 'p', 'real change')]);
+      await h.settle();
+      assert.equal(read(h, 'p'), 'real change');
+      assert.deepEqual(h.deadLetters.map((d) => [d.offset, d.reason.code]), [[0, 'seq-in-future']]);
+    });
+
+    it('a record deep in a 1,900-level chain asks the index O(1) questions, not one per ancestor (M2)', async () => {
+      let gets = 0;
+      const h = make({
+        index: (dir) => {
+          const index = kind === 'sqlite' ? new SqliteAppliedIndex(join(dir, 'index.sqlite')) : new MemoryAppliedIndex();
+          return new Proxy(index, {
+            get(target, property, receiver) {
+              const value = Reflect.get(target, property, receiver) as unknown;
+              if (property === 'get' && typeof value === 'function') return (path: RelPath) => (gets++, (value as (p: RelPath) => unknown).call(target, path));
+              return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+            },
+          });
+        },
+      });
+      const chain = Array.from({ length: 1900 }, () => 'd').join('/');
+      h.push(0, [dir(chain)]); // its 1,899 ancestors are made as it is applied
+      await h.settle(120_000);
+      gets = 0;
+      h.push(0, [await file(h, `${chain}/f`, 'deep')]);
+      await h.settle(120_000);
+      assert.equal(read(h, `${chain}/f`), 'deep');
+      assert.ok(gets <= 4, `${gets} index lookups for one record`);
+      h.push(0, [del('d')]); // and the whole chain goes, walked by fd
+      await h.settle(120_000);
+      assert.deepEqual(readdirSync(h.target), []);
     });
 
     it('dead-letters bad records and keeps going', async () => {

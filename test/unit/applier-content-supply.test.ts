@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { ContentSupply, type ContentOutcome, type ContentSupplyOptions } from '../../services/applier/adapters/content-supply.ts';
+import { TargetRoot } from '../../services/applier/adapters/target-root.ts';
 import type { ContentStore } from '../../services/shared/content-store.ts';
 import { MemoryContentStore } from '../../services/shared/memory-content-store.ts';
 
@@ -22,6 +23,7 @@ function supply(overrides: Partial<ContentSupplyOptions> = {}, settled: () => vo
   return new ContentSupply({
     store,
     localCandidates: () => [],
+    openLocal: () => undefined,
     stagingPath: () => join(dir, `staged-${staged++}`),
     concurrency: 4,
     maxBufferedBytes: 1024,
@@ -70,12 +72,15 @@ describe('ContentSupply', () => {
     await store.putBuffer(sha(data), data);
     writeFileSync(join(dir, 'good'), data);
     writeFileSync(join(dir, 'liar'), Buffer.from('changed file'));
-    const good = supply({ localCandidates: () => [join(dir, 'missing'), join(dir, 'good')] });
+    const root = new TargetRoot(dir);
+    const openLocal = (path: string) => root.openFile(path);
+    const good = supply({ localCandidates: () => ['missing', 'good'], openLocal });
     assert.deepEqual(await settledOutcome(good, good.want(sha(data), data.length)), { kind: 'ready', content: { kind: 'buffer', data } });
     assert.deepEqual(acquired, ['local']);
-    const liar = supply({ localCandidates: () => [join(dir, 'liar')] });
+    const liar = supply({ localCandidates: () => ['liar'], openLocal });
     assert.deepEqual(await settledOutcome(liar, liar.want(sha(data), data.length)), { kind: 'ready', content: { kind: 'buffer', data } });
     assert.deepEqual(acquired, ['local', 'store']);
+    root.close();
   });
 
   it('reports content whose bytes do not hash to the name as a mismatch', async () => {

@@ -3,13 +3,12 @@
 // filesystem that is ahead of the index.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, linkSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { FsMaterializer, NotAFileError } from '../../services/applier/adapters/fs-materializer.ts';
-import { utimeSeconds } from '../../services/applier/adapters/fs-primitives.ts';
 import { TargetRoot, UnsafePathError } from '../../services/applier/adapters/target-root.ts';
 import { TempJournal, readTempJournal } from '../../services/applier/adapters/temp-journal.ts';
 import { isTempName, isTempNameOf, newRunToken, tempNameFor } from '../../services/applier/domain/temp-name.ts';
@@ -22,8 +21,10 @@ let journal: TempJournal;
 let fs: FsMaterializer;
 const TOKEN = 'tok12345';
 
-function make(fsyncFiles = false): FsMaterializer {
-  return new FsMaterializer({ root: new TargetRoot(target), journal, token: TOKEN, fsyncFiles });
+let stripped = 0;
+
+function make(fsyncFiles = false, allowSetid = false): FsMaterializer {
+  return new FsMaterializer({ root: new TargetRoot(target), journal, token: TOKEN, fsyncFiles, allowSetid, onSetidStripped: () => stripped++ });
 }
 
 beforeEach(() => {
@@ -46,7 +47,8 @@ const modeOf = (path: string) => lstatSync(join(target, path)).mode & 0o7777;
 const visible = (dir = '') => readdirSync(join(target, dir)).sort();
 
 describe('FsMaterializer', () => {
-  it('writes a file atomically with its exact mode (setuid too, no umask) and mtime', () => {
+  it('writes a file atomically with its exact mode (setuid too when allowed, no umask) and mtime', () => {
+    fs = make(false, true);
     fs.mkdir('a', 0o750);
     fs.write('a/f', { kind: 'buffer', data: Buffer.from('hello') }, 0o4751, 1_700_000_000_123);
     assert.equal(readFileSync(join(target, 'a/f'), 'utf8'), 'hello');
@@ -61,7 +63,6 @@ describe('FsMaterializer', () => {
       fs.write('t', { kind: 'buffer', data: Buffer.alloc(0) }, 0o644, ms);
       assert.equal(lstatSync(join(target, 't'), { bigint: true }).mtimeNs, BigInt(ms) * 1_000_000n, `mtime ${ms}`);
     }
-    assert.equal(utimeSeconds(1500), '1.5000005');
   });
 
   it('replaces a file, a symlink or a whole directory in the way of a write', () => {
@@ -103,11 +104,17 @@ describe('FsMaterializer', () => {
       () => fs.symlink('a/x', '/tmp'),
       () => fs.mkdir('a/x', 0o755),
       () => fs.write('a/b/c/x', { kind: 'buffer', data: Buffer.from('evil') }, 0o644, 0),
-      () => fs.unlink('a/x'),
+      () => fs.setMeta('a/x', 0o777, 0),
+      () => fs.chmod('a/x', 0o777),
     ]) {
       assert.throws(attempt, UnsafePathError);
     }
-    assert.deepEqual(readdirSync(outside), []);
+    writeFileSync(join(outside, 'x'), 'keep');
+    fs.unlink('a/x'); // nothing of the replica's is there: nothing is removed
+    fs.removeTree('a/x');
+    fs.rmdir('a/x');
+    assert.deepEqual(readdirSync(outside), ['x']);
+    rmSync(join(outside, 'x'));
     assert.equal(fs.clear('a/x'), false);
   });
 
@@ -210,8 +217,8 @@ describe('FsMaterializer', () => {
   it('journals the directories of temp files, and removes only the temp files of journaled runs', () => {
     fs.write('a/b/f', { kind: 'buffer', data: Buffer.from('x') }, 0o644, 0);
     fs.symlink('c', 't');
-    const crashed = tempNameFor('f', TOKEN, 99);
-    const otherRun = tempNameFor('f', 'other123', 1);
+    const crashed = tempNameFor('f', TOKEN, '2r');
+    const otherRun = tempNameFor('f', 'other123', '1');
     writeFileSync(join(target, 'a/b', crashed), '');
     writeFileSync(join(target, 'a/b', otherRun), '');
     const found = readTempJournal(journalFile);
@@ -221,6 +228,36 @@ describe('FsMaterializer', () => {
     assert.deepEqual(visible('a/b').sort(), [otherRun, 'f'].sort());
     journal.reset(['']);
     assert.deepEqual([...readTempJournal(journalFile).dirs], ['']);
+  });
+
+  it('strips setuid/setgid bits unless allowed, and counts each file', () => {
+    stripped = 0;
+    fs.write('s', { kind: 'buffer', data: Buffer.from('x') }, 0o6755, 1000);
+    assert.equal(modeOf('s'), 0o755);
+    fs.setMeta('s', 0o4700, 2000);
+    assert.equal(modeOf('s'), 0o700);
+    assert.equal(stripped, 2);
+  });
+
+  it('set-meta never changes a file with other hard links in place (it may be linked from outside)', () => {
+    writeFileSync(join(outside, 'victim'), 'secret');
+    chmodSync(join(outside, 'victim'), 0o600);
+    const before = lstatSync(join(outside, 'victim'));
+    linkSync(join(outside, 'victim'), join(target, 'f'));
+    assert.throws(() => fs.setMeta('f', 0o4777, 5000), NotAFileError);
+    const after = lstatSync(join(outside, 'victim'));
+    assert.equal(after.mode, before.mode);
+    assert.equal(after.mtimeMs, before.mtimeMs);
+  });
+
+  it('temp names are unpredictable: no two writes use a name derivable from the last', () => {
+    const seen = new Set<string>();
+    const recording = new FsMaterializer({ root: new TargetRoot(target), journal: { noteDir: () => undefined }, token: TOKEN, fsyncFiles: false });
+    const spy = recording as unknown as { tempName(path: string): string };
+    for (let i = 0; i < 50; i++) seen.add(spy.tempName('f'));
+    assert.equal(seen.size, 50);
+    const suffixes = [...seen].map((name) => name.slice(`.f.mirrorlog-${TOKEN}`.length, -'.tmp'.length));
+    assert.ok(suffixes.every((suffix) => suffix.length >= 8), suffixes.join(','));
   });
 
   it('with fsyncFiles, flushes the directories it changed', () => {
@@ -269,7 +306,7 @@ describe('temp names', () => {
   it('are hidden, recognisable, tied to their run and never the final name', () => {
     const token = newRunToken();
     assert.match(token, /^[0-9a-z]{8}$/);
-    const name = tempNameFor('index.html', token, 35);
+    const name = tempNameFor('index.html', token, 'z');
     assert.equal(name, `.index.html.mirrorlog-${token}z.tmp`);
     assert.notEqual(name, 'index.html');
     assert.equal(isTempName(name), true);
@@ -280,10 +317,10 @@ describe('temp names', () => {
 
   it('stay within NAME_MAX for the longest names', () => {
     const long = 'é'.repeat(127);
-    const name = tempNameFor(long, 'abcdefgh', Number.MAX_SAFE_INTEGER);
+    const name = tempNameFor(long, 'abcdefgh', (2n ** 64n - 1n).toString(36));
     assert.ok(Buffer.byteLength(name) <= 255);
     assert.equal(isTempNameOf(name, new Set(['abcdefgh'])), true);
-    const newline = tempNameFor('a\nb', 'abcdefgh', 0);
+    const newline = tempNameFor('a\nb', 'abcdefgh', '0');
     assert.equal(isTempName(newline), true);
   });
 });

@@ -4,6 +4,8 @@ import type { RelPath } from '../../../schemas/rel-path.ts';
 import type { AppliedEntry, ReplicaView } from '../domain/plan.ts';
 
 export interface AppliedIndex extends ReplicaView {
+  /** `get` of every ancestor of `path`, outermost first ('' left out), in O(length of path). */
+  ancestorEntries(path: RelPath): (AppliedEntry | undefined)[];
   record(path: RelPath, entry: AppliedEntry): void;
   /** Drops every entry strictly below `path`. */
   forgetBelow(path: RelPath): void;

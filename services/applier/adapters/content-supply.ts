@@ -14,8 +14,9 @@
 // before it publishes, so absence is real trouble), then reported; a server error is
 // retried until the server answers.
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { constants, copyFile, lstat, open, rm } from 'node:fs/promises';
+import { closeSync, constants, createReadStream, fstatSync, openSync, readSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { fsat } from '../../shared/native/fsat.ts';
 import { ContentMissingError, ContentTooLargeError, sha256Hex } from '../../shared/content-store.ts';
 import type { ContentStore } from '../../shared/content-store.ts';
 import type { Logger } from '../../shared/logger.ts';
@@ -30,9 +31,17 @@ export type ContentOutcome =
 
 export interface ContentSupplyOptions {
   readonly store: ContentStore;
-  /** Absolute paths of replica files that the index says hold `hash`. */
+  /** Relative paths of replica files that the index says hold `hash`. */
   readonly localCandidates: (hash: string) => string[];
-  /** A new, unused path for a staged large file (on the target's filesystem). */
+  /**
+   * Opens a replica file read-only without following anything (TargetRoot.openFile), or
+   * undefined. The replica may have been changed by anyone: what it holds is verified.
+   */
+  readonly openLocal: (path: string) => number | undefined;
+  /**
+   * A new, unused, unpredictable path for a staged large file, in a directory only the
+   * applier writes (never the replica). Staged files are created O_EXCL there.
+   */
   readonly stagingPath: () => string;
   readonly concurrency: number;
   readonly maxBufferedBytes: number;
@@ -52,7 +61,7 @@ type Slot = {
   refs: number;
   state: 'queued' | 'running' | 'settled' | 'released';
   demanded: boolean;
-  /** The destination itself may already hold the content (a replica being adopted). */
+  /** The destination (relative) may already hold the content (a replica being adopted). */
   adopt: string | undefined;
   outcome: ContentOutcome;
   /** Bytes this slot counts in `bufferedBytes`. */
@@ -221,24 +230,29 @@ export class ContentSupply {
 
   /** The candidate's bytes if they are this content; undefined otherwise. */
   private async copyLocal(slot: Slot, path: string): Promise<Content | undefined> {
-    if (this.inMemory(slot)) {
-      const handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW);
-      try {
-        const stat = await handle.stat();
-        if (!stat.isFile() || stat.size !== slot.size) return undefined;
-        const data = await handle.readFile();
-        return data.length === slot.size && sha256Hex(data) === slot.hash ? { kind: 'buffer', data } : undefined;
-      } finally {
-        await handle.close();
+    const fd = this.options.openLocal(path);
+    if (fd === undefined) return undefined;
+    let staged: string | undefined;
+    let kept = false;
+    try {
+      if (fstatSync(fd).size !== slot.size) return undefined;
+      if (this.inMemory(slot)) {
+        const data = readAll(fd, slot.size);
+        return data !== undefined && sha256Hex(data) === slot.hash ? { kind: 'buffer', data } : undefined;
       }
+      staged = this.options.stagingPath();
+      const out = openSync(staged, constants.O_RDWR | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+      try {
+        fsat.copyFileRange(fd, out, slot.size);
+      } finally {
+        closeSync(out);
+      }
+      kept = (await hashFile(staged)) === slot.hash;
+      return kept ? { kind: 'file', path: staged, shared: false } : undefined;
+    } finally {
+      closeSync(fd);
+      if (staged !== undefined && !kept) await rm(staged, { force: true });
     }
-    const stat = await lstat(path);
-    if (!stat.isFile() || stat.size !== slot.size) return undefined;
-    const staged = this.options.stagingPath();
-    await copyFile(path, staged, constants.COPYFILE_FICLONE);
-    if ((await hashFile(staged)) === slot.hash) return { kind: 'file', path: staged, shared: false };
-    await rm(staged, { force: true });
-    return undefined;
   }
 
   private async download(slot: Slot): Promise<Content> {
@@ -270,6 +284,19 @@ export class ContentSupply {
       }
     }
   }
+}
+
+/** Exactly `size` bytes from the start of `fd`, or undefined when it holds another amount. */
+function readAll(fd: number, size: number): Buffer | undefined {
+  const data = Buffer.allocUnsafe(size + 1);
+  let length = 0;
+  for (;;) {
+    const n = readSync(fd, data, length, data.length - length, length);
+    if (n === 0) break;
+    length += n;
+    if (length > size) return undefined;
+  }
+  return length === size ? data.subarray(0, size) : undefined;
 }
 
 async function hashFile(path: string): Promise<string> {

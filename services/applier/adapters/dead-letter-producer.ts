@@ -18,7 +18,18 @@ export const DEAD_LETTER_HEADERS = {
   sourcePartition: 'mirrorlog.source.partition',
   sourceOffset: 'mirrorlog.source.offset',
   replica: 'mirrorlog.replica',
+  /** Set when the value was left out (too large for the dead-letter topic): its size in bytes. */
+  valueOmitted: 'mirrorlog.value.omitted',
 } as const;
+
+/** The broker refused the record for its size (kafkajs may wrap the protocol error). */
+function isTooLarge(error: unknown): boolean {
+  for (let current = error as { type?: unknown; cause?: unknown; originalError?: unknown } | null | undefined, depth = 0; current && depth < 4; depth++) {
+    if (current.type === 'MESSAGE_TOO_LARGE' || current.type === 'RECORD_LIST_TOO_LARGE') return true;
+    current = (current.originalError ?? current.cause) as typeof current;
+  }
+  return false;
+}
 
 export type DeadLetter = {
   readonly partition: number;
@@ -62,7 +73,7 @@ export class DeadLetterProducer {
       [DEAD_LETTER_HEADERS.sourceOffset]: String(letter.offset),
       [DEAD_LETTER_HEADERS.replica]: this.replica,
     };
-    const message = { key: letter.raw.key, value: letter.raw.value, headers, partition: 0 };
+    let message = { key: letter.raw.key, value: letter.raw.value, headers, partition: 0 };
     for (let attempt = 1; ; attempt++) {
       if (this.closed) throw new Error('dead-letter producer closed');
       try {
@@ -70,6 +81,14 @@ export class DeadLetterProducer {
         return;
       } catch (error) {
         if (this.closed) throw error;
+        if (isTooLarge(error) && message.value !== null) {
+          // Refused for its size (a topic made before its limit followed the events topic's?):
+          // the dead letter goes without the value, so nothing pins the partition.
+          const bytes = Buffer.byteLength(message.value);
+          this.logger.warn({ topic: this.topic, bytes }, 'a dead letter is too large for its topic; writing it without its value');
+          message = { ...message, value: null, headers: { ...headers, [DEAD_LETTER_HEADERS.valueOmitted]: String(bytes) } };
+          continue;
+        }
         const delayMs = backoffDelay(attempt, { minDelayMs: 500, maxDelayMs: 30_000 });
         this.logger.warn({ err: error, topic: this.topic, retry: attempt, delayMs }, 'cannot write a dead letter; retrying');
         await sleep(delayMs);

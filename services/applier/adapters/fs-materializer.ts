@@ -1,63 +1,57 @@
 // Carries out decide's filesystem steps on the real target, with synchronous calls
-// (one class for all of them: they share the path checks, temp naming and dirty-dir
-// bookkeeping; helpers that need none of it live in fs-primitives.ts):
-// for tiny files a handful of syscalls each, which the event loop would only slow down.
+// (one class for all of them: they share the temp naming, the privilege policy and the
+// dirty-dir bookkeeping; context-free helpers live in fs-primitives.ts): for tiny files
+// a handful of syscalls each, which the event loop would only slow down.
 //
-// Two rules shape every operation:
-//  - Nothing is followed: directories are resolved through TargetRoot (no symlink in
-//    the way), final components are replaced by rename or removed, never opened through.
+// Three rules shape every operation:
+//  - Confinement by construction: the parent directory is opened from the target root's
+//    fd (TargetRoot.withDir: no symlink followed, nothing remembered) and every step is an
+//    *at call on that fd, so swapping a directory for a symlink between (or during)
+//    operations steers nothing outside the target. Metadata is set through the entry's
+//    own fd; a file with more than one link is never changed in place (it may be a hard
+//    link someone planted to a file outside): it is rewritten instead.
 //  - The filesystem may be *ahead* of the index (after a crash, work done since the
 //    last durability point is on disk but not in the index, and gets redelivered). So
 //    an operation replaces whatever is in its way instead of failing: mkdir over a file,
 //    a write over a directory, an unlink of something already gone.
+//  - Privilege: setuid/setgid bits are applied only when allowed (`allowSetid`); by
+//    default they are stripped from files and counted.
 //
-// Writes are atomic: content goes to a temp file beside the destination (temp-name.ts),
-// gets its mode (fchmod: no umask, setuid kept) and mtime, then is renamed into place.
+// Writes are atomic: content goes to a temp file beside the destination, created
+// O_CREAT|O_EXCL|O_NOFOLLOW under a random name (temp-name.ts), gets its mode and mtime
+// through its fd, then is renamed into place.
 //
 // Directories keep the source's modes, so a read-only one (0555) would refuse the entries
 // it must hold when the applier is not root (the container runs as `node`): the applier
 // owns it, so it lends itself u+wx for the operation and puts the mode back.
-import {
-  chmodSync,
-  closeSync,
-  constants,
-  fchmodSync,
-  fsyncSync,
-  futimesSync,
-  lstatSync,
-  lutimesSync,
-  mkdirSync,
-  openSync,
-  readdirSync,
-  renameSync,
-  rmSync,
-  rmdirSync,
-  symlinkSync,
-  unlinkSync,
-  writeSync,
-} from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { constants, fsyncSync, openSync, writeSync } from 'node:fs';
 import { baseName, parentOf } from '../../../schemas/rel-path.ts';
+import { fsat } from '../../shared/native/fsat.ts';
 import { IMPLICIT_DIR_MODE } from '../domain/plan.ts';
 import { isTempNameOf, tempNameFor } from '../domain/temp-name.ts';
-import type { TargetRoot } from './target-root.ts';
-import { UnsafePathError } from './target-root.ts';
-import { errno, fsyncDir, lstatOrUndefined, placeStaged, removeEntry, utimeSeconds } from './fs-primitives.ts';
-import { withWritableDir } from './owner-permissions.ts';
+import { DIR_FLAGS, UnsafePathError, type TargetRoot } from './target-root.ts';
+import { errno, fsyncDirFd, isDirMode, isFileMode, msToNs, removeAt, statAt, statFd, usingFd, withWritableDirFd } from './fs-primitives.ts';
 import type { TempJournal } from './temp-journal.ts';
 
-/** Verified content to write: in memory, or a staged file the materializer may move (unless shared). */
+/** Verified content to write: in memory, or a staged file (in a directory only the applier writes) it may move unless shared. */
 export type Content = { kind: 'buffer'; data: Buffer } | { kind: 'file'; path: string; shared: boolean };
 
-/** set-meta found no regular file where the index has one: the replica drifted. */
+/** set-meta found no regular file it may change in place where the index has one: the replica drifted. */
 export class NotAFileError extends Error {
-  constructor(readonly path: string) {
-    super(`${JSON.stringify(path)} is not a regular file on the replica`);
+  constructor(
+    readonly path: string,
+    why = 'is not a regular file on the replica',
+  ) {
+    super(`${JSON.stringify(path)} ${why}`);
     this.name = 'NotAFileError';
   }
 }
 
 const CREATE_TEMP = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
-const OPEN_STAGED = constants.O_RDWR | constants.O_NOFOLLOW;
+/** Opening an existing replica file for its metadata: never followed, never blocking (a fifo planted there). */
+const OPEN_EXISTING = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK | constants.O_NOCTTY;
+const SETID_BITS = 0o6000;
 
 export interface FsMaterializerOptions {
   readonly root: TargetRoot;
@@ -66,129 +60,157 @@ export interface FsMaterializerOptions {
   readonly token: string;
   /** durability=fsync: fsync each file before its rename and remember directories to fsync. */
   readonly fsyncFiles: boolean;
+  /** Apply setuid/setgid bits as the log says (`--allow-setid`); otherwise they are stripped. */
+  readonly allowSetid?: boolean;
+  /** A file's setuid/setgid bits were stripped. */
+  readonly onSetidStripped?: () => void;
 }
 
 export class FsMaterializer {
-  /** Directories changed since the last flushDirs() (only tracked with fsyncFiles). */
+  /** Directories (relative) changed since the last flushDirs() (only tracked with fsyncFiles). */
   private readonly dirtyDirs = new Set<string>();
-  private counter = 0;
 
   constructor(private readonly options: FsMaterializerOptions) {}
 
   mkdir(path: string, mode: number | null): void {
-    this.inParent(path, (dir) => this.mkdirIn(dir, path, mode));
+    this.inParent(path, (dirFd) => this.mkdirIn(dirFd, baseName(path), mode ?? IMPLICIT_DIR_MODE));
   }
 
-  private mkdirIn(dir: string, path: string, mode: number | null): void {
-    const abs = `${dir}/${baseName(path)}`;
-    const wanted = mode ?? IMPLICIT_DIR_MODE;
-    withWritableDir(dir, () => {
+  private mkdirIn(dirFd: number, name: string, mode: number): void {
+    withWritableDirFd(dirFd, () => {
       try {
-        mkdirSync(abs, { mode: wanted });
+        fsat.mkdirat(dirFd, name, mode);
       } catch (error) {
         if (errno(error) !== 'EEXIST') throw error;
-        const stat = lstatSync(abs);
-        if (!stat.isDirectory()) {
-          unlinkSync(abs);
-          mkdirSync(abs, { mode: wanted });
+        if (!isDirMode(statAt(dirFd, name)?.mode ?? 0)) {
+          removeAt(dirFd, name);
+          fsat.mkdirat(dirFd, name, mode);
         }
       }
     });
-    chmodSync(abs, wanted); // mkdir's mode went through the umask
-    this.changed(abs);
+    // Through the new directory's own fd: mkdir's mode went through the umask.
+    usingFd(fsat.openat(dirFd, name, DIR_FLAGS, 0), (fd) => fsat.fchmod(fd, mode));
   }
 
   chmod(path: string, mode: number): void {
-    const abs = `${this.parent(path)}/${baseName(path)}`;
-    const stat = lstatOrUndefined(abs);
-    if (stat?.isDirectory()) chmodSync(abs, mode);
-    else this.mkdir(path, mode); // missing or replaced on the replica: make it what the index says
+    this.inParent(path, (dirFd) => {
+      let fd: number;
+      try {
+        fd = fsat.openat(dirFd, baseName(path), DIR_FLAGS, 0);
+      } catch (error) {
+        const code = errno(error);
+        if (code !== 'ENOENT' && code !== 'ENOTDIR' && code !== 'ELOOP') throw error;
+        return this.mkdirIn(dirFd, baseName(path), mode); // missing or replaced on the replica: make it what the index says
+      }
+      usingFd(fd, () => fsat.fchmod(fd, mode));
+    });
   }
 
   write(path: string, content: Content, mode: number, mtimeMs: number): void {
-    this.inParent(path, (dir) => withWritableDir(dir, () => this.writeIn(dir, path, content, mode, mtimeMs)));
+    this.inParent(path, (dirFd) => withWritableDirFd(dirFd, () => this.writeIn(dirFd, path, content, this.fileMode(mode), mtimeMs)));
+    this.countSetid(mode);
   }
 
-  private writeIn(dir: string, path: string, content: Content, mode: number, mtimeMs: number): void {
-    const temp = this.tempPath(path, dir);
+  private writeIn(dirFd: number, path: string, content: Content, mode: number, mtimeMs: number): void {
+    const temp = this.tempName(path);
+    let created = false;
     let moved = false;
     try {
       if (content.kind === 'buffer') {
-        const fd = openSync(temp, CREATE_TEMP, 0o600);
-        try {
+        const fd = fsat.openat(dirFd, temp, CREATE_TEMP, 0o600);
+        created = true;
+        usingFd(fd, () => {
           for (let offset = 0; offset < content.data.length; ) offset += writeSync(fd, content.data, offset, content.data.length - offset);
           this.finishFile(fd, mode, mtimeMs);
-        } finally {
-          closeSync(fd);
-        }
+        });
       } else {
-        moved = placeStaged(content.path, content.shared, temp);
-        const fd = openSync(temp, OPEN_STAGED);
-        try {
-          this.finishFile(fd, mode, mtimeMs);
-        } finally {
-          closeSync(fd);
-        }
+        // The staged file lives in the applier's own directory: opened there, then moved
+        // (or copied) into place; its metadata is set through that fd, not by name.
+        const staged = openSync(content.path, constants.O_RDWR | constants.O_NOFOLLOW);
+        usingFd(staged, () => {
+          if (!content.shared) moved = this.moveStaged(content.path, dirFd, temp);
+          if (moved) return this.finishFile(staged, mode, mtimeMs);
+          const fd = fsat.openat(dirFd, temp, CREATE_TEMP, 0o600);
+          created = true;
+          usingFd(fd, () => {
+            fsat.copyFileRange(staged, fd, statFd(staged).size);
+            this.finishFile(fd, mode, mtimeMs);
+          });
+        });
       }
-      this.renameIntoPlace(temp, `${dir}/${baseName(path)}`);
+      this.renameIntoPlace(dirFd, temp, path);
     } catch (error) {
       // A staged file goes back where it was, so a retry finds the content again.
-      if (moved) renameSync(temp, (content as { path: string }).path);
-      else rmSync(temp, { force: true });
+      if (moved) fsat.renameat(dirFd, temp, -100, (content as { path: string }).path, 0);
+      else if (created) removeAt(dirFd, temp);
       throw error;
     }
   }
 
-  /** The file already holds the right bytes: set mode and mtime without rewriting it. */
+  /** Moves the staged file to `temp` when both are on one filesystem; false (nothing done) otherwise. */
+  private moveStaged(stagedPath: string, dirFd: number, temp: string): boolean {
+    try {
+      fsat.renameat(-100, stagedPath, dirFd, temp, fsat.constants.RENAME_NOREPLACE);
+      return true;
+    } catch (error) {
+      if (errno(error) === 'EXDEV') return false;
+      throw error;
+    }
+  }
+
+  /** The file already holds the right bytes: set mode and mtime through its fd, without rewriting it. */
   setMeta(path: string, mode: number, mtimeMs: number): void {
-    const abs = `${this.parent(path)}/${baseName(path)}`;
-    const stat = lstatOrUndefined(abs);
-    if (!stat?.isFile()) throw new NotAFileError(path);
-    chmodSync(abs, mode);
-    const seconds = utimeSeconds(mtimeMs);
-    lutimesSync(abs, seconds, seconds);
-    this.changed(abs);
+    const wanted = this.fileMode(mode);
+    this.inParent(path, (dirFd) => {
+      const name = baseName(path);
+      if (!isFileMode(statAt(dirFd, name)?.mode ?? 0)) throw new NotAFileError(path);
+      let fd: number;
+      try {
+        fd = fsat.openat(dirFd, name, OPEN_EXISTING, 0);
+      } catch (error) {
+        const code = errno(error);
+        if (code === 'ENOENT' || code === 'ELOOP') throw new NotAFileError(path);
+        if (code !== 'EACCES') throw error;
+        fd = fsat.openat(dirFd, name, fsat.constants.O_PATH | constants.O_NOFOLLOW, 0); // not root, mode 0: still ours
+      }
+      usingFd(fd, () => {
+        const stat = statFd(fd);
+        if (!isFileMode(stat.mode)) throw new NotAFileError(path);
+        // Another name links this inode (perhaps outside the target): rewrite, never touch it.
+        if (stat.nlink > 1) throw new NotAFileError(path, 'has other hard links; it is rewritten, not changed in place');
+        this.setFileMeta(fd, wanted, mtimeMs);
+      });
+      this.changed(path);
+    });
+    this.countSetid(mode);
   }
 
   symlink(path: string, target: string): void {
-    this.inParent(path, (dir) => this.symlinkIn(dir, path, target));
-  }
-
-  private symlinkIn(dir: string, path: string, target: string): void {
-    withWritableDir(dir, () => {
-      const temp = this.tempPath(path, dir);
-      try {
-        symlinkSync(target, temp);
-        this.renameIntoPlace(temp, `${dir}/${baseName(path)}`);
-      } catch (error) {
-        rmSync(temp, { force: true });
-        throw error;
-      }
-    });
+    this.inParent(path, (dirFd) =>
+      withWritableDirFd(dirFd, () => {
+        const temp = this.tempName(path);
+        fsat.symlinkat(target, dirFd, temp);
+        try {
+          this.renameIntoPlace(dirFd, temp, path);
+        } catch (error) {
+          removeAt(dirFd, temp);
+          throw error;
+        }
+      }),
+    );
   }
 
   unlink(path: string): void {
-    this.removeAny(`${this.parent(path)}/${baseName(path)}`);
+    this.removeAny(path);
   }
 
   removeTree(path: string): void {
-    this.removeAny(`${this.parent(path)}/${baseName(path)}`);
+    this.removeAny(path);
   }
 
   /** rmdir of a directory the index says is empty; anything still inside is not in the index, so it goes too. */
   rmdir(path: string): void {
-    const dir = this.parent(path);
-    const abs = `${dir}/${baseName(path)}`;
-    try {
-      this.options.root.forget(abs);
-      withWritableDir(dir, () => rmdirSync(abs));
-      this.changed(abs);
-    } catch (error) {
-      const code = errno(error);
-      if (code === 'ENOENT') return;
-      if (code === 'ENOTEMPTY' || code === 'EEXIST' || code === 'ENOTDIR') this.removeAny(abs);
-      else throw error;
-    }
+    this.removeAny(path);
   }
 
   /**
@@ -197,25 +219,26 @@ export class FsMaterializer {
    * removed; a missing or unsafe parent means there is nothing of ours to remove.
    */
   clear(path: string): boolean {
-    const dir = this.existingDir(parentOf(path));
-    return dir !== undefined && this.removeAny(`${dir}/${baseName(path)}`);
+    return this.inExistingDir(parentOf(path), (dirFd) => this.removeIn(dirFd, path)) ?? false;
   }
 
   /** Removes temp files of the runs holding `tokens` from `relDir`; returns how many. */
   removeTempFiles(relDir: string, tokens: ReadonlySet<string>): number {
-    const dir = this.existingDir(relDir);
-    if (dir === undefined) return 0;
-    let removed = 0;
-    for (const name of readdirSync(dir)) {
-      if (isTempNameOf(name, tokens) && this.removeAny(`${dir}/${name}`)) removed++;
-    }
-    return removed;
+    return (
+      this.inExistingDir(relDir, (dirFd) => {
+        let removed = 0;
+        for (const { name } of fsat.readdir(dirFd)) {
+          if (isTempNameOf(name.toString('latin1'), tokens) && removeAt(dirFd, name)) removed++;
+        }
+        return removed;
+      }) ?? 0
+    );
   }
 
-  /** The directory at `relDir` if it exists and is safe to reach; a missing or unsafe one holds nothing of ours. */
-  private existingDir(relDir: string): string | undefined {
+  /** Runs `fn` in the directory `relDir` if it exists and is safe to reach; a missing or unsafe one holds nothing of ours. */
+  private inExistingDir<T>(relDir: string, fn: (dirFd: number) => T): T | undefined {
     try {
-      return this.options.root.dir(relDir, false);
+      return this.options.root.withDir(relDir, false, fn);
     } catch (error) {
       if (error instanceof UnsafePathError) return undefined;
       throw error;
@@ -225,65 +248,67 @@ export class FsMaterializer {
   /** durability=fsync: makes the directory entries (creations, renames, removals) durable. */
   flushDirs(): void {
     // A directory removed since needs nothing: its parent is dirty too.
-    for (const dir of this.dirtyDirs) fsyncDir(dir);
+    for (const dir of this.dirtyDirs) this.inExistingDir(dir, fsyncDirFd);
     this.dirtyDirs.clear();
   }
 
-  private parent(path: string): string {
-    return this.options.root.dir(parentOf(path), true)!;
+  /** Runs `fn` with the parent directory of `path` (created if missing), opened from the root. */
+  private inParent<T>(path: string, fn: (dirFd: number) => T): T {
+    return this.options.root.withDir(parentOf(path), true, fn)!;
   }
 
-  /**
-   * Runs `fn` in the parent directory of `path`. The parent may have been remembered as
-   * checked and then removed by someone else (an operator emptying the replica): on
-   * ENOENT the memory is dropped and the parent checked (and made) again, once.
-   */
-  private inParent(path: string, fn: (dir: string) => void): void {
-    try {
-      fn(this.parent(path));
-    } catch (error) {
-      if (errno(error) !== 'ENOENT') throw error;
-      this.options.root.forgetAll();
-      fn(this.parent(path));
-    }
-  }
-
-  private tempPath(path: string, dir: string): string {
+  private tempName(path: string): string {
     this.options.journal.noteDir(parentOf(path));
-    return `${dir}/${tempNameFor(baseName(path), this.options.token, this.counter++)}`;
+    return tempNameFor(baseName(path), this.options.token, randomBytes(8).readBigUInt64BE().toString(36));
+  }
+
+  private fileMode(mode: number): number {
+    return this.options.allowSetid === true ? mode : mode & ~SETID_BITS;
+  }
+
+  /** Counts a file written (or changed) without the setuid/setgid bits it asked for. */
+  private countSetid(mode: number): void {
+    if (this.options.allowSetid !== true && (mode & SETID_BITS) !== 0) this.options.onSetidStripped?.();
   }
 
   private finishFile(fd: number, mode: number, mtimeMs: number): void {
-    fchmodSync(fd, mode); // after the write: a write by a non-root owner clears setuid
-    const seconds = utimeSeconds(mtimeMs);
-    futimesSync(fd, seconds, seconds);
+    this.setFileMeta(fd, mode, mtimeMs); // after the write: a write by a non-root owner clears setuid
     if (this.options.fsyncFiles) fsyncSync(fd);
   }
 
+  private setFileMeta(fd: number, mode: number, mtimeMs: number): void {
+    fsat.fchmod(fd, mode);
+    const ns = msToNs(mtimeMs);
+    fsat.futimens(fd, ns, ns);
+  }
+
   /** rename() replaces a file or symlink atomically; a directory in the way is removed first. */
-  private renameIntoPlace(temp: string, abs: string): void {
+  private renameIntoPlace(dirFd: number, temp: string, path: string): void {
+    const name = baseName(path);
     try {
-      renameSync(temp, abs);
+      fsat.renameat(dirFd, temp, dirFd, name, 0);
     } catch (error) {
       const code = errno(error);
       if (code !== 'EISDIR' && code !== 'ENOTEMPTY' && code !== 'EEXIST') throw error;
-      this.removeAny(abs);
-      renameSync(temp, abs);
+      removeAt(dirFd, name);
+      fsat.renameat(dirFd, temp, dirFd, name, 0);
     }
-    this.changed(abs);
+    this.changed(path);
   }
 
-  /** Removes a file, symlink or whole directory tree at `abs`, following nothing. */
-  private removeAny(abs: string): boolean {
-    const stat = lstatOrUndefined(abs);
-    if (stat === undefined) return false;
-    if (stat.isDirectory()) this.options.root.forget(abs);
-    removeEntry(abs, stat);
-    this.changed(abs);
-    return true;
+  /** Removes a file, symlink or whole directory tree at `path`, following nothing. */
+  private removeAny(path: string): boolean {
+    return this.inExistingDir(parentOf(path), (dirFd) => this.removeIn(dirFd, path)) ?? false;
   }
 
-  private changed(abs: string): void {
-    if (this.options.fsyncFiles) this.dirtyDirs.add(abs.slice(0, abs.lastIndexOf('/')));
+  private removeIn(dirFd: number, path: string): boolean {
+    const removed = removeAt(dirFd, baseName(path));
+    if (removed) this.changed(path);
+    return removed;
+  }
+
+  private changed(path: string): void {
+    if (this.options.fsyncFiles) this.dirtyDirs.add(parentOf(path));
   }
 }
+

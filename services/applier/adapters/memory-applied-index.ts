@@ -1,6 +1,6 @@
 // An applied index held in Maps: for unit and model tests, and small replicas. Scans are
 // linear; the SQLite index is the one built for millions of entries.
-import { isBelow, parentOf, type RelPath } from '../../../schemas/rel-path.ts';
+import { ancestorsOf, isBelow, parentOf, type RelPath } from '../../../schemas/rel-path.ts';
 import type { AppliedEntry } from '../domain/plan.ts';
 import { assertsExistence, compareUtf8, type ReplicaIndex } from './applied-index.ts';
 
@@ -12,6 +12,10 @@ export class MemoryAppliedIndex implements ReplicaIndex {
 
   get(path: RelPath): AppliedEntry | undefined {
     return this.map.get(path);
+  }
+
+  ancestorEntries(path: RelPath): (AppliedEntry | undefined)[] {
+    return ancestorsOf(path).map((ancestor) => this.map.get(ancestor as RelPath));
   }
 
   maxSeqBelow(path: RelPath): number {

@@ -11,6 +11,7 @@ import Database from 'better-sqlite3';
 import { parentOf, type RelPath } from '../../../schemas/rel-path.ts';
 import type { AppliedEntry } from '../domain/plan.ts';
 import type { ReplicaIndex } from './applied-index.ts';
+import { DirCache } from './dir-cache.ts';
 
 export const INDEX_FILE_NAME = 'applied-index.sqlite';
 
@@ -96,7 +97,7 @@ function prepare(db: Database.Database) {
 export class SqliteAppliedIndex implements ReplicaIndex {
   private readonly db: Database.Database;
   private readonly sql: ReturnType<typeof prepare>;
-  private readonly dirs = new Map<string, AppliedEntry>();
+  private readonly dirs = new DirCache(MAX_CACHED_DIRS);
   private currentEpoch = 0;
 
   /** Opens (creating if needed) the index at `file`; throws if another process holds it. */
@@ -121,19 +122,20 @@ export class SqliteAppliedIndex implements ReplicaIndex {
   }
 
   get(path: RelPath): AppliedEntry | undefined {
-    const cached = this.dirs.get(path);
-    if (cached !== undefined) return cached;
+    return this.dirs.get(path) ?? this.load(path);
+  }
+
+  /** Directories are asked for again and again (every event checks its ancestors): one walk of the cache. */
+  ancestorEntries(path: RelPath): (AppliedEntry | undefined)[] {
+    return this.dirs.ancestors(path, (ancestor) => this.load(ancestor as RelPath));
+  }
+
+  private load(path: RelPath): AppliedEntry | undefined {
     const row = this.sql.get.get(path);
     if (row === undefined) return undefined;
     const entry = toEntry(row);
-    if (entry.kind === 'dir') this.cacheDir(path, entry);
+    if (entry.kind === 'dir') this.dirs.set(path, entry);
     return entry;
-  }
-
-  /** Directories are asked for again and again (every event checks its ancestors). */
-  private cacheDir(path: string, entry: AppliedEntry): void {
-    if (this.dirs.size >= MAX_CACHED_DIRS) this.dirs.clear();
-    this.dirs.set(path, entry);
   }
 
   maxSeqBelow(path: RelPath): number {
@@ -146,8 +148,8 @@ export class SqliteAppliedIndex implements ReplicaIndex {
 
   record(path: RelPath, entry: AppliedEntry): void {
     this.write();
-    if (entry.kind === 'dir') this.cacheDir(path, entry);
-    else this.dirs.delete(path);
+    if (entry.kind === 'dir') this.dirs.set(path, entry);
+    else this.dirs.drop(path);
     const parent = parentOf(path);
     const epoch = this.currentEpoch;
     switch (entry.kind) {
@@ -172,7 +174,7 @@ export class SqliteAppliedIndex implements ReplicaIndex {
 
   forgetBelow(path: RelPath): void {
     this.write();
-    this.dirs.clear();
+    this.dirs.dropBelow(path);
     this.sql.forgetBelow.run(`${path}/`, `${path}0`);
   }
 
@@ -231,7 +233,7 @@ export class SqliteAppliedIndex implements ReplicaIndex {
 
   remove(path: RelPath): void {
     this.write();
-    this.dirs.delete(path);
+    this.dirs.drop(path);
     this.sql.remove.run(path);
   }
 

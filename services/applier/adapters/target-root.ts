@@ -1,14 +1,18 @@
-// Path resolution inside the replica. Every path the applier writes comes from a record,
-// so this is what keeps a hostile or confused record inside the target: a directory is
-// used only when every component from the (real) target root down is a directory, not a
-// symlink, i.e. its real path is exactly the target plus the relative path. Checking
-// the string alone would let `a/x` escape through a symlink `a` -> /elsewhere.
-//
-// The check and the use are two system calls (Node has no openat2/RESOLVE_BENEATH), so
-// someone who can already write inside the replica could race them; the applier itself
-// never creates the symlinks that race would need.
-import { chmodSync, lstatSync, mkdirSync, realpathSync } from 'node:fs';
+// Path resolution inside the replica. Every path the applier touches comes from a record,
+// and anyone who can write into the replica may swap a directory for a symlink at any
+// moment, so confinement is by construction (DESIGN rule 5), not by checks:
+//  - the target root is opened once (O_PATH|O_DIRECTORY|O_NOFOLLOW) and every directory is
+//    reached from that fd: openat2(RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS) in one call, or,
+//    where the kernel lacks it, one openat(O_NOFOLLOW|O_DIRECTORY) per component;
+//  - the caller gets the directory's fd and works with *at calls on it, so what it
+//    operates on is the directory that was resolved, whatever happens to the path after;
+//  - nothing is remembered: each operation resolves again (a cached verdict about a path
+//    would be exactly what a swap exploits). openat2 walks in the kernel: O(depth) per
+//    record, no lstat per component.
+import { closeSync, constants, fstatSync, realpathSync } from 'node:fs';
+import { fsat } from '../../shared/native/fsat.ts';
 import { IMPLICIT_DIR_MODE } from '../domain/plan.ts';
+import { errno, isFileMode, statAt, withWritableDirFd } from './fs-primitives.ts';
 
 /** The path cannot be used without leaving the target or following a symlink. */
 export class UnsafePathError extends Error {
@@ -22,101 +26,148 @@ export class UnsafePathError extends Error {
   }
 }
 
-function errno(error: unknown): string | undefined {
-  return (error as NodeJS.ErrnoException | null)?.code;
-}
+const { O_PATH, RESOLVE_BENEATH, RESOLVE_NO_SYMLINKS, RESOLVE_NO_MAGICLINKS } = fsat.constants;
+/** How every directory of the replica is opened: a handle for *at calls, never followed. */
+export const DIR_FLAGS = O_PATH | constants.O_DIRECTORY | constants.O_NOFOLLOW;
+const READ_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK | constants.O_NOCTTY;
+const RESOLVE = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
 
-/** Directories remembered as checked, at most; past it the memory starts over. */
-const MAX_VERIFIED = 200_000;
+/** Whether openat2 works here (probed once; seccomp filters in some containers refuse it). */
+let openat2Works: boolean | undefined;
 
 export class TargetRoot {
-  /** The target's real path (no symlinks), the prefix of everything the applier touches. */
+  /** The target's real path: for messages and tests; never used to reach an entry. */
   readonly root: string;
-  /**
-   * Relative directories already checked (every component lstat'ed), so the hot path
-   * does not lstat the same parents for every file. Only the applier writes the replica
-   * and it tells `forget` whenever it removes or replaces a directory; with a prefix
-   * closed set (a directory is here only with all its ancestors) one test says whether
-   * anything below a removed path was remembered.
-   */
-  private readonly verified = new Set<string>();
+  private fd: number;
 
   constructor(target: string) {
     this.root = realpathSync.native(target);
+    this.fd = fsat.openat(-100 /* AT_FDCWD */, this.root, DIR_FLAGS, 0);
   }
 
-  /** Absolute path of a relative one ('' is the root); no check. */
+  /** Absolute path of a relative one ('' is the root), for messages only. */
   abs(rel: string): string {
     return rel === '' ? this.root : `${this.root}/${rel}`;
   }
 
   /**
-   * The absolute path of the directory `rel`, checked to be reached without symlinks:
-   * each component below the (real) root is lstat()ed and must be a directory. A missing
-   * directory is created (mode IMPLICIT_DIR_MODE) when `create`, else undefined is
+   * Runs `fn` with an fd of the directory `rel` ('' is the root), reached from the root
+   * without following any symlink; the fd is closed afterwards. A missing directory is
+   * created (mode IMPLICIT_DIR_MODE) when `create`, else `fn` is not run and undefined is
    * returned. Throws UnsafePathError when a component is a symlink or not a directory.
    */
-  dir(rel: string, create: boolean): string | undefined {
-    if (rel === '') return this.root;
-    if (this.verified.has(rel)) return `${this.root}/${rel}`;
-    const found = this.check(rel, create);
-    if (found !== undefined) this.remember(rel);
-    return found;
-  }
-
-  /** `abs` (inside the target) was removed or replaced: forget what was checked there. */
-  forget(abs: string): void {
-    // Rare (directories removed): starting over is cheaper than finding the subtree.
-    if (this.verified.has(abs.slice(this.root.length + 1))) this.verified.clear();
-  }
-
-  forgetAll(): void {
-    this.verified.clear();
-  }
-
-  private remember(rel: string): void {
-    if (this.verified.size >= MAX_VERIFIED) this.verified.clear();
-    let slash = rel.indexOf('/');
-    while (slash >= 0) {
-      this.verified.add(rel.slice(0, slash));
-      slash = rel.indexOf('/', slash + 1);
+  withDir<T>(rel: string, create: boolean, fn: (dirFd: number) => T): T | undefined {
+    const fd = this.openDir(rel, create);
+    if (fd === undefined) return undefined;
+    try {
+      return fn(fd);
+    } finally {
+      closeSync(fd);
     }
-    this.verified.add(rel);
   }
 
-  private check(rel: string, create: boolean): string | undefined {
-    let prefix = this.root;
-    let from = 0;
-    while (from <= rel.length) {
-      const slash = rel.indexOf('/', from);
-      const end = slash < 0 ? rel.length : slash;
-      prefix = `${this.root}/${rel.slice(0, end)}`;
-      const stat = lstatSync(prefix, { throwIfNoEntry: false });
-      if (stat === undefined) {
-        if (!create) return undefined;
-        return this.createMissing(rel);
-      }
-      if (stat.isSymbolicLink()) throw new UnsafePathError(rel, `${rel.slice(0, end)} is a symlink`);
-      if (!stat.isDirectory()) throw new UnsafePathError(rel, `${rel.slice(0, end)} is not a directory`);
-      from = end + 1;
-    }
-    return prefix;
-  }
-
-  /** Creates the missing components of `rel` one by one, refusing anything but directories. */
-  private createMissing(rel: string): string {
-    let prefix = this.root;
-    for (const segment of rel.split('/')) {
-      prefix = `${prefix}/${segment}`;
+  /** The directory `rel` as a new O_PATH fd (the caller closes it); see withDir. */
+  openDir(rel: string, create: boolean): number | undefined {
+    if (rel === '') return fsat.openat(this.fd, '.', DIR_FLAGS, 0);
+    if (openat2Works !== false) {
       try {
-        const stat = lstatSync(prefix);
-        if (!stat.isDirectory()) throw new UnsafePathError(rel, `${prefix} is not a directory`);
+        const fd = fsat.openat2(this.fd, rel, DIR_FLAGS, 0, RESOLVE);
+        openat2Works = true;
+        return fd;
       } catch (error) {
-        if (errno(error) !== 'ENOENT') throw error;
-        mkdirSync(prefix, { mode: IMPLICIT_DIR_MODE });
-        chmodSync(prefix, IMPLICIT_DIR_MODE);
+        const code = errno(error);
+        if (code === 'ENOSYS' || (code === 'EPERM' && openat2Works === undefined)) openat2Works = false;
+        else if (code !== 'ENOENT' && code !== 'ELOOP' && code !== 'ENOTDIR' && code !== 'EXDEV') throw error;
+        // Missing or refused: the walk below creates what is missing and says what is wrong.
       }
     }
-    return prefix;
+    return this.walk(rel, create);
+  }
+
+  /** One component at a time, each opened O_NOFOLLOW|O_DIRECTORY from the one before. */
+  private walk(rel: string, create: boolean): number | undefined {
+    let fd = fsat.openat(this.fd, '.', DIR_FLAGS, 0);
+    let done = '';
+    try {
+      for (const segment of rel.split('/')) {
+        done = done === '' ? segment : `${done}/${segment}`;
+        let next: number;
+        try {
+          next = fsat.openat(fd, segment, DIR_FLAGS, 0);
+        } catch (error) {
+          const code = errno(error);
+          if (code === 'ENOENT') {
+            if (!create) return undefined;
+            next = this.makeDir(fd, segment);
+          } else if (code === 'ENOTDIR' || code === 'ELOOP') {
+            throw new UnsafePathError(rel, `${done} is ${this.describe(fd, segment)}`);
+          } else {
+            throw error;
+          }
+        }
+        closeSync(fd);
+        fd = next;
+      }
+      const result = fd;
+      fd = -1;
+      return result;
+    } finally {
+      if (fd >= 0) closeSync(fd);
+    }
+  }
+
+  private makeDir(parentFd: number, name: string): number {
+    try {
+      withWritableDirFd(parentFd, () => fsat.mkdirat(parentFd, name, IMPLICIT_DIR_MODE));
+    } catch (error) {
+      if (errno(error) !== 'EEXIST') throw error; // made meanwhile: opened (and checked) below
+    }
+    const fd = fsat.openat(parentFd, name, DIR_FLAGS, 0);
+    fsat.fchmod(fd, IMPLICIT_DIR_MODE); // mkdir's mode went through the umask
+    return fd;
+  }
+
+  private describe(parentFd: number, name: string): string {
+    try {
+      const { mode } = fsat.stat(parentFd, name, fsat.constants.AT_SYMLINK_NOFOLLOW);
+      return (mode & constants.S_IFMT) === constants.S_IFLNK ? 'a symlink' : 'not a directory';
+    } catch {
+      return 'not a directory';
+    }
+  }
+
+  /**
+   * The regular file `rel` opened read-only (never followed, never blocking), or
+   * undefined when there is none to read safely (missing, unsafe parent, not a file).
+   * The caller closes the fd.
+   */
+  openFile(rel: string): number | undefined {
+    const slash = rel.lastIndexOf('/');
+    const name = rel.slice(slash + 1);
+    try {
+      return this.withDir(slash < 0 ? '' : rel.slice(0, slash), false, (dirFd) => {
+        if (!isFileMode(statAt(dirFd, name)?.mode ?? 0)) return undefined; // a device is never opened
+        const fd = fsat.openat(dirFd, name, READ_FLAGS, 0);
+        if ((fstatSync(fd).mode & constants.S_IFMT) === constants.S_IFREG) return fd;
+        closeSync(fd);
+        return undefined;
+      });
+    } catch (error) {
+      if (error instanceof UnsafePathError) return undefined;
+      const code = errno(error);
+      if (code === 'ENOENT' || code === 'ELOOP' || code === 'EACCES' || code === 'ENXIO') return undefined;
+      throw error;
+    }
+  }
+
+  /** The root's device: staging that shares it can be renamed into the replica. */
+  device(): number {
+    return fstatSync(this.fd).dev;
+  }
+
+  close(): void {
+    if (this.fd < 0) return;
+    closeSync(this.fd);
+    this.fd = -1;
   }
 }

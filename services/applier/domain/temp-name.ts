@@ -1,7 +1,7 @@
 // Names of the applier's own temporary files: a write goes to a temp file beside its
 // destination, then is renamed into place, so a reader never sees a partial file.
 //
-// A temp name is `.<final name>.mirrorlog-<token><counter>.tmp`: hidden, and carrying a
+// A temp name is `.<final name>.mirrorlog-<token><random>.tmp`: hidden, and carrying a
 // token that is random per applier run, so it cannot collide with a real entry (or
 // with another run's temp file) short of someone guessing the token. Crash clean-up and
 // sweeps match the token of the runs they clean, never just the pattern, so a source
@@ -24,10 +24,14 @@ export function isRunToken(text: string): boolean {
   return TOKEN.test(text);
 }
 
-/** The temp name for `finalName`, unique per (token, counter). */
-export function tempNameFor(finalName: string, token: string, counter: number): string {
+/**
+ * The temp name for `finalName`: the token, then `unique` (lowercase base-36). The caller
+ * passes a random `unique`, so nobody can plant something at the next name in advance
+ * (creation is O_EXCL|O_NOFOLLOW anyway: a planted name only makes the write fail).
+ */
+export function tempNameFor(finalName: string, token: string, unique: string): string {
   const keep = Buffer.byteLength(finalName, 'utf8') <= MAX_NAME_BYTES_IN_TEMP ? `${finalName}.` : '';
-  return `.${keep}mirrorlog-${token}${counter.toString(36)}.tmp`;
+  return `.${keep}mirrorlog-${token}${unique}.tmp`;
 }
 
 /** Whether `name` has the shape of any run's temp name (for verification: never drift). */
