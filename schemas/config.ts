@@ -94,6 +94,8 @@ export const applierConfigSchema = z.object({
   target: z.string().min(1),
   replica: name,
   rebuild: bool.default(false),
+  /** A new replica on a target that already holds files keeps what matches the log (hash-checked), then converges. */
+  adopt: bool.default(false),
   durability: z.enum(DURABILITY_MODES).default('syncfs'),
   fetchConcurrency: positiveInt.max(1024).default(32),
   commitInterval: duration.default(1000),

@@ -13,9 +13,10 @@ import { deadLetterTopic } from '../../schemas/content-key.ts';
 import { defaultStateDir, redactConfig, type Environment } from '../shared/config.ts';
 import type { ContentStore } from '../shared/content-store.ts';
 import { startServiceHttp, type Readiness, type ServiceHttp } from '../shared/http-server.ts';
-import { createKafka, ensureDeadLetterTopic, ensureTopic } from '../shared/kafka.ts';
+import { checkEventsTopic, createKafka, ensureDeadLetterTopic, fetchTopicOffsets } from '../shared/kafka.ts';
 import { createLogger, type Logger } from '../shared/logger.ts';
 import { createMetricsRegistry, type Registry } from '../shared/metrics.ts';
+import { retry } from '../shared/retry.ts';
 import { S3ContentStore, s3OptionsFromConfig } from '../shared/s3-content-store.ts';
 import { ContentSupply } from './adapters/content-supply.ts';
 import { DeadLetterProducer } from './adapters/dead-letter-producer.ts';
@@ -119,15 +120,19 @@ export async function startApplier(config: ApplierConfig, options: ApplierOption
     const admin = kafka.admin();
     await admin.connect();
     cleanups.push(() => admin.disconnect());
-    const topicCheck = await ensureTopic(admin, { topic: config.topic, partitions: config.partitions, historyWindowMs: config.historyWindow });
-    if (topicCheck.drift.length > 0) logger.warn({ topic: config.topic, drift: topicCheck.drift }, 'topic settings differ from what mirrorlog would create');
+    // An applier never creates the events topic: a mistyped --topic must not start an empty log.
+    const drift = await checkEventsTopic(admin, { topic: config.topic, partitions: config.partitions, historyWindowMs: config.historyWindow });
+    if (drift.length > 0) logger.warn({ topic: config.topic, drift }, 'topic settings differ from what mirrorlog would create');
     const dlqTopic = deadLetterTopic(config.topic, config.replica);
-    await ensureDeadLetterTopic(admin, dlqTopic);
-    const offsets = await admin.fetchTopicOffsets(config.topic);
-    const earliest = new Map(offsets.map((o) => [o.partition, Number(o.low)]));
-    const latest = new Map(offsets.map((o) => [o.partition, Number(o.high)]));
+    const offsets = await fetchTopicOffsets(admin, config.topic);
+    const earliest = new Map(offsets.map((o) => [o.partition, o.low]));
+    const latest = new Map(offsets.map((o) => [o.partition, o.high]));
 
-    const start = decideStart(index, { root, rebuildRequested: config.rebuild, partitions: config.partitions, earliest, latest }, logger);
+    const start = decideStart(
+      index,
+      { root, rebuildRequested: config.rebuild, adoptRequested: config.adopt, partitions: config.partitions, earliest, latest, replica: config.replica, stateDir: dirs.stateDir },
+      logger,
+    );
     const positions = new Positions();
     for (let partition = 0; partition < config.partitions; partition++) {
       positions.init(partition, start.positions.get(partition) ?? earliest.get(partition) ?? 0);
@@ -158,6 +163,18 @@ export async function startApplier(config: ApplierConfig, options: ApplierOption
     const deadLetters = new DeadLetterProducer(kafka, dlqTopic, config.topic, config.replica, logger);
     await deadLetters.connect();
     cleanups.push(() => deadLetters.disconnect());
+    // The dead-letter topic is made at the first dead letter, never at start: only a
+    // replica with something to report gets one (and only of an events topic that exists).
+    let deadLetterTopicReady: Promise<unknown> | undefined;
+    const stopRetrying = new AbortController();
+    cleanups.push(() => stopRetrying.abort());
+    const ensureDeadLetters = () =>
+      (deadLetterTopicReady ??= retry(() => ensureDeadLetterTopic(admin, dlqTopic), {
+        minDelayMs: 500,
+        maxDelayMs: 30_000,
+        signal: stopRetrying.signal,
+        onRetry: ({ error, retry: attempt, delayMs }) => logger.warn({ err: error, topic: dlqTopic, retry: attempt, delayMs }, 'cannot create the dead-letter topic; retrying'),
+      }));
 
     const applier = new RecordApplier({
       index,
@@ -172,7 +189,9 @@ export async function startApplier(config: ApplierConfig, options: ApplierOption
         metrics.deadLetters.inc({ reason: reason.code });
         logger.warn({ partition: record.partition, offset: record.offset, key: record.raw.key?.toString().slice(0, 300), ...reason }, 'dead-lettering a record the applier cannot apply');
         positions.deadLetterSent(record.partition, record.offset, false);
-        deadLetters.send({ partition: record.partition, offset: record.offset, raw: record.raw, ...reason }).then(
+        ensureDeadLetters()
+          .then(() => deadLetters.send({ partition: record.partition, offset: record.offset, raw: record.raw, ...reason }))
+          .then(
           () => positions.deadLetterSent(record.partition, record.offset, true),
           () => undefined, // closed first: not committed, so redelivered and dead-lettered again
         );

@@ -85,7 +85,17 @@ export type StartDecision = {
 /** Decides between resuming and rebuilding, and records a new rebuild in the index (committed). */
 export function decideStart(
   index: ReplicaIndex,
-  facts: { root: TargetRoot; rebuildRequested: boolean; partitions: number; earliest: Map<number, number>; latest: Map<number, number> },
+  facts: {
+    root: TargetRoot;
+    rebuildRequested: boolean;
+    adoptRequested: boolean;
+    partitions: number;
+    earliest: Map<number, number>;
+    latest: Map<number, number>;
+    /** For the refusal's message. */
+    replica: string;
+    stateDir: string;
+  },
   logger: Logger,
 ): StartDecision {
   const storedPositions = index.readMeta<Record<string, number>>(POSITIONS_META);
@@ -95,6 +105,7 @@ export function decideStart(
     hasState: storedPositions !== undefined,
     rebuildInProgress: inProgress !== undefined,
     rebuildRequested: facts.rebuildRequested,
+    adoptRequested: facts.adoptRequested,
     targetEmpty,
     indexHasEntries: index.hasPresentEntries(),
     positions: positionsFromJson(storedPositions),
@@ -103,6 +114,13 @@ export function decideStart(
   });
   const epoch = index.readMeta<number>(EPOCH_META) ?? 0;
   switch (plan.kind) {
+    case 'refuse':
+      throw new CliError(
+        `the target ${facts.root.root} is not empty, and replica '${facts.replica}' has no state in ${facts.stateDir}: ` +
+          'a new replica would delete what the log lacks. Check --target, --replica, --topic and --state-dir; ' +
+          'to start this replica here anyway, pass --adopt (keep what already matches the log, then converge) ' +
+          'or --rebuild (replay the log, then delete what it lacks)',
+      );
     case 'resume':
       index.setEpoch(epoch);
       return { plan, positions: positionsFromJson(storedPositions), rebuild: undefined };
@@ -120,7 +138,8 @@ export function decideStart(
         start: positionsToJson(facts.earliest),
         end: positionsToJson(facts.latest),
         startedAt: new Date().toISOString(),
-        adopt: !targetEmpty,
+        // A new replica adopts only when told to; --rebuild of a new one rewrites every file.
+        adopt: !targetEmpty && (storedPositions !== undefined || facts.adoptRequested),
       };
       index.setEpoch(state.epoch);
       index.writeMeta(EPOCH_META, state.epoch);
