@@ -12,6 +12,7 @@ import type { ApplierConfig } from '../../schemas/config.ts';
 import { deadLetterTopic } from '../../schemas/content-key.ts';
 import { defaultStateDir, redactConfig, type Environment } from '../shared/config.ts';
 import type { ContentStore } from '../shared/content-store.ts';
+import { CliError } from '../shared/errors.ts';
 import { startServiceHttp, type Readiness, type ServiceHttp } from '../shared/http-server.ts';
 import { checkEventsTopic, createKafka, ensureDeadLetterTopic, fetchTopicOffsets } from '../shared/kafka.ts';
 import { createLogger, type Logger } from '../shared/logger.ts';
@@ -31,6 +32,7 @@ import { createApplierMetrics } from './metrics.ts';
 import { Positions } from './positions.ts';
 import { RebuildController } from './rebuild.ts';
 import { RecordApplier } from './record-applier.ts';
+import { ensureSoleApplier } from './replica-guard.ts';
 import { TEMP_JOURNAL_FILE, decideStart, openIndex, prepareDirectories, removeLeftoverTemps } from './replica-state.ts';
 
 export const DEFAULT_APPLIER_METRICS_PORT = 9465;
@@ -124,6 +126,9 @@ export async function startApplier(config: ApplierConfig, options: ApplierOption
     const drift = await checkEventsTopic(admin, { topic: config.topic, partitions: config.partitions, historyWindowMs: config.historyWindow });
     if (drift.length > 0) logger.warn({ topic: config.topic, drift }, 'topic settings differ from what mirrorlog would create');
     const dlqTopic = deadLetterTopic(config.topic, config.replica);
+    // One applier per replica: refuse before anything could move the group's offsets.
+    const groupId = `mirrorlog.replica.${config.replica}`;
+    await ensureSoleApplier(admin, { group: groupId, replica: config.replica, sessionTimeoutMs: tuning.sessionTimeoutMs, logger });
     const offsets = await fetchTopicOffsets(admin, config.topic);
     const earliest = new Map(offsets.map((o) => [o.partition, o.low]));
     const latest = new Map(offsets.map((o) => [o.partition, o.high]));
@@ -242,14 +247,16 @@ export async function startApplier(config: ApplierConfig, options: ApplierOption
     source = new KafkaRecordSource({
       kafka,
       topic: config.topic,
-      groupId: `mirrorlog.replica.${config.replica}`,
+      groupId,
+      replica: config.replica,
       partitions: config.partitions,
       lane,
       positions,
       logger,
       sessionTimeoutMs: tuning.sessionTimeoutMs,
       onFatal: (error) => {
-        logger.error({ err: error }, 'the Kafka consumer failed for good; stopping');
+        if (error instanceof CliError) logger.error(error.message);
+        else logger.error({ err: error }, 'the Kafka consumer failed for good; stopping');
         void stop().finally(() => rejectFailure(error));
       },
     });
@@ -273,7 +280,7 @@ export async function startApplier(config: ApplierConfig, options: ApplierOption
       await stop();
       throw error;
     }
-    logger.info({ target: dirs.target, stateDir: dirs.stateDir, plan: start.plan, group: `mirrorlog.replica.${config.replica}` }, 'applier consuming');
+    logger.info({ target: dirs.target, stateDir: dirs.stateDir, plan: start.plan, group: groupId }, 'applier consuming');
     return { replica: config.replica, stateDir: dirs.stateDir, target: dirs.target, port: http.port, registry, readiness, failure, stop };
   } catch (error) {
     for (const cleanup of cleanups.splice(0).reverse()) await Promise.resolve(cleanup()).catch(() => undefined);

@@ -16,7 +16,7 @@ import { isTempName } from './domain/temp-name.ts';
 import { positionsFromJson, positionsToJson } from './positions.ts';
 import { REBUILD_META, type RebuildState } from './rebuild.ts';
 
-const IDENTITY_META = 'identity';
+export const IDENTITY_META = 'identity';
 const EPOCH_META = 'epoch';
 export const TEMP_JOURNAL_FILE = 'temp-dirs.journal';
 
