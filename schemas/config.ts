@@ -99,6 +99,8 @@ export const applierConfigSchema = z.object({
   durability: z.enum(DURABILITY_MODES).default('syncfs'),
   fetchConcurrency: positiveInt.max(1024).default(32),
   commitInterval: duration.default(1000),
+  /** At start, stop waiting for an unreachable Kafka or S3 after this long (0: keep waiting). */
+  giveUpAfter: duration.default(0),
 });
 
 /** `mirrorlog up`: the local stack, a producer and an applier in one process (npm start). */

@@ -17,7 +17,10 @@ import { startServiceHttp, type Readiness, type ServiceHttp } from '../shared/ht
 import { checkEventsTopic, createKafka, ensureDeadLetterTopic, fetchTopicOffsets } from '../shared/kafka.ts';
 import { createLogger, type Logger } from '../shared/logger.ts';
 import { createMetricsRegistry, type Registry } from '../shared/metrics.ts';
+import { GuardedContentStore } from '../shared/guarded-content-store.ts';
 import { retry } from '../shared/retry.ts';
+import { untilReachable } from '../shared/until-reachable.ts';
+import { checkKafka, checkStore } from './start-checks.ts';
 import { S3ContentStore, s3OptionsFromConfig } from '../shared/s3-content-store.ts';
 import { ContentSupply } from './adapters/content-supply.ts';
 import { DeadLetterProducer } from './adapters/dead-letter-producer.ts';
@@ -96,6 +99,15 @@ export async function startApplier(config: ApplierConfig, options: ApplierOption
   const index = openIndex(dirs.stateDir, { replica: config.replica, topic: config.topic });
   const cleanups: (() => unknown)[] = [() => index.close()];
   try {
+    // Health is served from the start: while a server is unreachable, /readyz says which.
+    let startingReason: string | undefined = 'starting';
+    let readinessOnceStarted: () => Readiness = () => ({ ready: false, reason: 'starting' });
+    const readiness = (): Readiness => (startingReason !== undefined ? { ready: false, reason: startingReason } : readinessOnceStarted());
+    const http: ServiceHttp = await startServiceHttp({ host: config.metricsHost, port: config.metricsPort ?? DEFAULT_APPLIER_METRICS_PORT, registry, isReady: readiness, logger });
+    cleanups.push(() => http.close());
+    const stopRetrying = new AbortController();
+    cleanups.push(() => stopRetrying.abort());
+    const waiting = { logger, giveUpAfterMs: config.giveUpAfter, signal: stopRetrying.signal, onWaiting: (reason: string | undefined) => (startingReason = reason ?? 'starting') };
     const token = newRunToken();
     const stagingToken = newRunToken();
     const journalFile = join(dirs.stateDir, TEMP_JOURNAL_FILE);
@@ -119,12 +131,19 @@ export async function startApplier(config: ApplierConfig, options: ApplierOption
         };
 
     const kafka = createKafka({ brokers: config.brokers, clientId: `mirrorlog-applier-${config.replica}`, logger });
+    // An applier never creates the events topic: a mistyped --topic must not start an empty log.
+    const drift = await untilReachable(`Kafka at ${config.brokers.join(',')}`, () => checkKafka(config, logger), { ...waiting, credentialsHint: "the broker's ACLs for this client" });
+    if (drift.length > 0) logger.warn({ topic: config.topic, drift }, 'topic settings differ from what mirrorlog would create');
+    const innerStore = options.store ?? new S3ContentStore({ ...s3OptionsFromConfig(config), logger });
+    if (innerStore instanceof S3ContentStore) cleanups.push(() => innerStore.close());
+    await untilReachable(`the content store at ${config.s3Endpoint} (bucket ${config.bucket})`, () => checkStore(config, options.store), {
+      ...waiting,
+      credentialsHint: '--s3-access-key and --s3-secret-key (MIRRORLOG_S3_ACCESS_KEY, MIRRORLOG_S3_SECRET_KEY)',
+    });
+    const store = new GuardedContentStore(innerStore, { logger, signal: stopRetrying.signal });
     const admin = kafka.admin();
     await admin.connect();
     cleanups.push(() => admin.disconnect());
-    // An applier never creates the events topic: a mistyped --topic must not start an empty log.
-    const drift = await checkEventsTopic(admin, { topic: config.topic, partitions: config.partitions, historyWindowMs: config.historyWindow });
-    if (drift.length > 0) logger.warn({ topic: config.topic, drift }, 'topic settings differ from what mirrorlog would create');
     const dlqTopic = deadLetterTopic(config.topic, config.replica);
     // One applier per replica: refuse before anything could move the group's offsets.
     const groupId = `mirrorlog.replica.${config.replica}`;
@@ -145,8 +164,6 @@ export async function startApplier(config: ApplierConfig, options: ApplierOption
     }
     const rebuild = start.rebuild === undefined ? undefined : new RebuildController(start.rebuild, { index, fs, root, liveTokens: new Set([token, stagingToken]), metrics, logger, progressEveryMs: tuning.progressEveryMs });
 
-    const store = options.store ?? new S3ContentStore({ ...s3OptionsFromConfig(config), logger });
-    if (store instanceof S3ContentStore) cleanups.push(() => store.close());
     let lane: ApplyLane | undefined;
     const supply = new ContentSupply({
       store,
@@ -171,8 +188,6 @@ export async function startApplier(config: ApplierConfig, options: ApplierOption
     // The dead-letter topic is made at the first dead letter, never at start: only a
     // replica with something to report gets one (and only of an events topic that exists).
     let deadLetterTopicReady: Promise<unknown> | undefined;
-    const stopRetrying = new AbortController();
-    cleanups.push(() => stopRetrying.abort());
     const ensureDeadLetters = () =>
       (deadLetterTopicReady ??= retry(() => ensureDeadLetterTopic(admin, dlqTopic), {
         minDelayMs: 500,
@@ -228,7 +243,6 @@ export async function startApplier(config: ApplierConfig, options: ApplierOption
     const failure = new Promise<never>((_resolve, reject) => (rejectFailure = reject));
     failure.catch(() => undefined);
     let stopping: Promise<void> | undefined;
-    let http: ServiceHttp | undefined;
     const stop = (): Promise<void> =>
       (stopping ??= (async () => {
         logger.info('applier stopping');
@@ -260,15 +274,15 @@ export async function startApplier(config: ApplierConfig, options: ApplierOption
         void stop().finally(() => rejectFailure(error));
       },
     });
-    const readiness = (): Readiness => {
+    readinessOnceStarted = (): Readiness => {
       if (stopping !== undefined) return { ready: false, reason: 'stopping' };
+      if (store.refusal !== undefined) return { ready: false, reason: store.refusal };
       if (source?.assigned === undefined) return { ready: false, reason: 'waiting for partition assignment' };
       if (rebuild?.active) return { ready: false, reason: `rebuilding (${(rebuild.progressOf(positions.next()).ratio * 100).toFixed(1)}% replayed)` };
       if (lane?.stalled !== undefined) return { ready: false, reason: `cannot apply: ${lane.stalled}` };
       return { ready: true };
     };
-    http = await startServiceHttp({ host: config.metricsHost, port: config.metricsPort ?? DEFAULT_APPLIER_METRICS_PORT, registry, isReady: readiness, logger });
-    cleanups.push(() => http?.close());
+    startingReason = undefined;
     const running = lane.start();
     running.catch((error: unknown) => {
       logger.error({ err: error }, 'the apply lane failed; stopping');
