@@ -153,6 +153,8 @@ export const statusConfigSchema = z.object({
   sample: duration.default(2000),
   /** A replica that is behind and has committed nothing for this long is stalled (exit 1). */
   stallAfter: duration.default(60_000),
+  /** A replica without an applier whose last heartbeat is older than this is offline (exit 1). */
+  offlineAfter: duration.default(120_000),
 });
 
 export type CommonConfig = z.infer<z.ZodObject<typeof commonShape>>;

@@ -8,6 +8,7 @@
 // filesystem.
 import { mkdirSync, rmSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import type { Admin } from 'kafkajs';
 import type { ApplierConfig } from '../../schemas/config.ts';
 import { deadLetterTopic } from '../../schemas/content-key.ts';
 import { defaultStateDir, redactConfig, type Environment } from '../shared/config.ts';
@@ -17,6 +18,7 @@ import { startServiceHttp, type Readiness, type ServiceHttp } from '../shared/ht
 import { checkEventsTopic, createKafka, ensureDeadLetterTopic, fetchTopicOffsets } from '../shared/kafka.ts';
 import { createLogger, type Logger } from '../shared/logger.ts';
 import { createMetricsRegistry, type Registry } from '../shared/metrics.ts';
+import { parseReplicaNote } from '../shared/replica-note.ts';
 import { GuardedContentStore } from '../shared/guarded-content-store.ts';
 import { retry } from '../shared/retry.ts';
 import { untilReachable } from '../shared/until-reachable.ts';
@@ -52,6 +54,7 @@ export type ApplierTuning = {
   missingDelayMs: number;
   sessionTimeoutMs: number;
   progressEveryMs: number;
+  heartbeatMs: number;
 };
 
 export const DEFAULT_TUNING: ApplierTuning = {
@@ -65,7 +68,20 @@ export const DEFAULT_TUNING: ApplierTuning = {
   missingDelayMs: 500,
   sessionTimeoutMs: 10_000,
   progressEveryMs: 5000,
+  heartbeatMs: 15_000,
 };
+
+/** When the replica last applied something, as its group's commit notes say. */
+async function lastAppliedAt(admin: Admin, groupId: string, topic: string): Promise<number | undefined> {
+  let latest: number | undefined;
+  for (const entry of await admin.fetchOffsets({ groupId, topics: [topic] })) {
+    for (const { metadata } of entry.partitions) {
+      const at = parseReplicaNote(metadata)?.appliedAt;
+      if (at !== undefined) latest = Math.max(latest ?? at, at);
+    }
+  }
+  return latest;
+}
 
 export interface ApplierOptions {
   readonly logger?: Logger;
@@ -258,11 +274,13 @@ export async function startApplier(config: ApplierConfig, options: ApplierOption
         logger.info('applier stopped');
       })());
 
+    const appliedAt = await lastAppliedAt(admin, groupId, config.topic);
     source = new KafkaRecordSource({
       kafka,
       topic: config.topic,
       groupId,
       replica: config.replica,
+      ...(appliedAt === undefined ? {} : { appliedAt }),
       partitions: config.partitions,
       lane,
       positions,
@@ -283,6 +301,11 @@ export async function startApplier(config: ApplierConfig, options: ApplierOption
       return { ready: true };
     };
     startingReason = undefined;
+    source.seedPositions(positions.durable());
+    // The heartbeat: `mirrorlog status` tells a live applier from a gone one, and sees what fails.
+    const heartbeat = setInterval(() => source?.heartbeat(lane?.stalled ?? store.refusal), tuning.heartbeatMs);
+    heartbeat.unref();
+    cleanups.push(() => clearInterval(heartbeat));
     const running = lane.start();
     running.catch((error: unknown) => {
       logger.error({ err: error }, 'the apply lane failed; stopping');

@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import type { Admin } from 'kafkajs';
+import type { Admin, Kafka } from 'kafkajs';
 import { verifyConfigSchema } from '../../schemas/config.ts';
 import type { MirrorEvent } from '../../schemas/event.ts';
 import { baseName, joinRel, parentOf } from '../../schemas/rel-path.ts';
@@ -23,7 +23,9 @@ import { IDENTITY_META } from '../applier/replica-state.ts';
 import { defaultStateDir, HELP_SHOWN, loadConfig } from '../shared/config.ts';
 import { CliError } from '../shared/errors.ts';
 import { createKafka, fetchTopicOffsets } from '../shared/kafka.ts';
-import { createLogger } from '../shared/logger.ts';
+import { createLogger, type Logger } from '../shared/logger.ts';
+import { metadataTopicExists, thisHost } from '../shared/tree-metadata.ts';
+import { publishVerifyResult, type VerifyResult } from '../shared/verify-record.ts';
 import { LogState, readLogState } from '../shared/log-state.ts';
 import { S3ContentStore, s3OptionsFromConfig } from '../shared/s3-content-store.ts';
 import { StateWriter } from './state-writer.ts';
@@ -131,6 +133,19 @@ export function compareReplica(state: LogState, target: string, withHash: boolea
   return { drifts, expectedToRewrite, extras };
 }
 
+/** Leaves the result where `mirrorlog status` finds it, when the tree has a metadata topic (never creating one). */
+async function recordVerify(kafka: Kafka, topic: string, result: VerifyResult, logger: Logger): Promise<void> {
+  const admin = kafka.admin();
+  try {
+    await admin.connect();
+    if (await metadataTopicExists(admin, topic)) await publishVerifyResult(kafka, topic, result);
+  } catch (error) {
+    logger.warn({ err: error }, 'cannot record the verify result for mirrorlog status');
+  } finally {
+    await admin.disconnect();
+  }
+}
+
 export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const config = loadConfig(verifyConfigSchema, {
     argv,
@@ -188,7 +203,11 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env):
       if (drifts.length > SHOWN_DRIFTS) process.stdout.write(`... and ${drifts.length - SHOWN_DRIFTS} more\n`);
       process.stdout.write(`${target}: ${state.count()} entries in the log, ${drifts.length === 0 ? 'no drift' : `${drifts.length} drifts`}\n`);
     }
-    if (drifts.length === 0 || !config.repair) return sound ? 0 : 1;
+    const record = (found: number) => recordVerify(kafka, config.topic, { v: 1, role: 'verify', replica: config.replica, host: thisHost(), target, at: Date.now(), entries: state.count(), drifts: found }, logger);
+    if (drifts.length === 0 || !config.repair) {
+      await record(drifts.length);
+      return sound ? 0 : 1;
+    }
 
     const store = new S3ContentStore({ ...s3OptionsFromConfig(config), logger });
     const writer = new StateWriter(target, store, config.fetchConcurrency);
@@ -202,6 +221,7 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env):
     }
     const after = compareReplica(state, target, config.hash).drifts.filter((drift) => !(drift.problem === 'extra' && ahead.has(drift.path)));
     process.stdout.write(`repaired: removed ${extras.length}, rewrote ${expectedToRewrite.length}; ${after.length === 0 ? 'no drift left' : `${after.length} drifts left`}\n`);
+    await record(after.length);
     return after.length === 0 ? 0 : 1;
   } finally {
     state.close();

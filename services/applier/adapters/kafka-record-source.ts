@@ -13,6 +13,7 @@ import type { Consumer, ConsumerGroupJoinEvent, EachBatchPayload, Kafka } from '
 import { decodeRecord, type DecodeResult, type RawRecord } from '../../../schemas/codec.ts';
 import { CliError } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/logger.ts';
+import { encodeReplicaNote } from '../../shared/replica-note.ts';
 import type { ApplyLane } from '../apply-lane.ts';
 import { judgeJoin, secondApplierMessage } from '../domain/replica-membership.ts';
 import type { LaneRecord } from '../partition-queues.ts';
@@ -44,6 +45,8 @@ export interface KafkaRecordSourceOptions {
   readonly onFatal: (error: Error) => void;
   /** The replica's name, for the message a second applier exits with. */
   readonly replica: string;
+  /** When the replica last applied something, as its group's commit notes said at start. */
+  readonly appliedAt?: number;
 }
 
 export class KafkaRecordSource {
@@ -54,6 +57,8 @@ export class KafkaRecordSource {
   /** False once this applier found itself a replica's second one: it must never move the group's offsets. */
   private mayCommit = true;
   private joins = 0;
+  private appliedAt: number | undefined;
+  private lastPositions: ReadonlyMap<number, number> = new Map();
   /** Partitions assigned by the last join; undefined before the first. */
   assigned: number[] | undefined;
 
@@ -88,12 +93,31 @@ export class KafkaRecordSource {
   /** Commits the group's offsets (serialized; a failure is logged and retried at the next call). */
   commit(positions: ReadonlyMap<number, number>): void {
     if (!this.mayCommit) return;
-    // The note tells `mirrorlog status` when this replica last applied something.
-    const metadata = JSON.stringify({ appliedAt: Date.now() });
-    const offsets = [...positions]
-      .filter(([partition, offset]) => this.committed.get(partition) !== offset)
-      .map(([partition, offset]) => ({ topic: this.options.topic, partition, offset: String(offset), metadata }));
-    if (offsets.length === 0) return;
+    const moved = [...positions].filter(([partition, offset]) => this.committed.get(partition) !== offset);
+    if (moved.length === 0) return;
+    // A re-commit after a rebalance is not progress; only a position that moved is.
+    if ([...positions].some(([partition, offset]) => this.lastPositions.get(partition) !== offset)) this.appliedAt = Date.now();
+    this.lastPositions = new Map(positions);
+    this.send(moved, undefined);
+  }
+
+  /**
+   * Commits the last positions again with a fresh note: `mirrorlog status` tells a live
+   * applier from a gone one by it, and learns what keeps it from applying (`problem`).
+   */
+  heartbeat(problem: string | undefined): void {
+    if (!this.mayCommit || this.stopping || this.assigned === undefined || this.lastPositions.size === 0) return;
+    this.send([...this.lastPositions], problem);
+  }
+
+  /** The positions as committed last, for the heartbeat to repeat (set once at start from the group). */
+  seedPositions(positions: ReadonlyMap<number, number>): void {
+    if (this.lastPositions.size === 0) this.lastPositions = new Map(positions);
+  }
+
+  private send(positions: [number, number][], problem: string | undefined): void {
+    const metadata = encodeReplicaNote({ appliedAt: this.appliedAt ?? this.options.appliedAt, aliveAt: Date.now(), ...(problem === undefined ? {} : { problem }) });
+    const offsets = positions.map(([partition, offset]) => ({ topic: this.options.topic, partition, offset: String(offset), metadata }));
     this.commits = this.commits.then(async () => {
       try {
         await this.consumer.commitOffsets(offsets);
