@@ -20,7 +20,7 @@ async function committed(admin: Awaited<ReturnType<typeof kafkaAdmin>>, topic: s
   return JSON.stringify(entry!.partitions.map((p) => [p.partition, p.offset]).sort());
 }
 
-test('a second applier for a replica exits with one line and never moves the group; verify and --repair do not trust moved offsets', async (t) => {
+test('a second applier for a replica exits with one line and never moves the group; verify and --repair do not trust moved offsets', { timeout: 240_000 }, async (t) => {
   const stack = await applierStack(t);
   const list = [events.dir('a'), events.dir('b'), events.dir('c')];
   for (const dir of ['a', 'b', 'c']) for (let i = 0; i < 6; i++) list.push(events.file(`${dir}/f${i}`, await stack.put(`${dir} ${i}`)));

@@ -21,7 +21,7 @@ function fillTarget(target: string): void {
   writeFileSync(join(target, 'c'), 'c');
 }
 
-test('a mistyped --topic: one line naming it, exit 2, no topic created, the target untouched', async (t) => {
+test('a mistyped --topic: one line naming it, exit 2, no topic created, the target untouched', { timeout: 120_000 }, async (t) => {
   const stack = await applierStack(t);
   const target = join(stack.dir, 'full');
   fillTarget(target);
