@@ -6,7 +6,7 @@
 // /readyz is ready once the consumer has its partitions, no rebuild is in progress (a
 // replica mid-rebuild is not fit to take over) and the lane is not stalled on a failing
 // filesystem.
-import { mkdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, rmdirSync, rmSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Admin } from 'kafkajs';
 import type { ApplierConfig } from '../../schemas/config.ts';
@@ -38,6 +38,7 @@ import { Positions } from './positions.ts';
 import { RebuildController } from './rebuild.ts';
 import { RecordApplier } from './record-applier.ts';
 import { ensureSoleApplier } from './replica-guard.ts';
+import { registerApplier } from './replica-registration.ts';
 import { TEMP_JOURNAL_FILE, decideStart, openIndex, prepareDirectories, removeLeftoverTemps } from './replica-state.ts';
 
 export const DEFAULT_APPLIER_METRICS_PORT = 9465;
@@ -107,6 +108,7 @@ export interface ApplierHandle {
 export async function startApplier(config: ApplierConfig, options: ApplierOptions = {}): Promise<ApplierHandle> {
   const tuning = { ...DEFAULT_TUNING, ...options.tuning };
   const logger = options.logger ?? createLogger({ level: config.logLevel, name: 'applier' });
+  const targetExisted = existsSync(resolve(config.target));
   const dirs = prepareDirectories(resolve(config.target), resolve(config.stateDir ?? defaultStateDir(config.replica, options.env)));
   logger.info({ config: redactConfig({ ...config, ...dirs }) }, 'applier starting');
   const registry = createMetricsRegistry('applier');
@@ -164,6 +166,18 @@ export async function startApplier(config: ApplierConfig, options: ApplierOption
     // One applier per replica: refuse before anything could move the group's offsets.
     const groupId = `mirrorlog.replica.${config.replica}`;
     await ensureSoleApplier(admin, { group: groupId, replica: config.replica, sessionTimeoutMs: tuning.sessionTimeoutMs, logger });
+    // Never a replica of its own source: refused before anything is written.
+    await registerApplier(kafka, admin, { topic: config.topic, replica: config.replica, target: dirs.target, stateDir: dirs.stateDir }).catch((error: unknown) => {
+      // Refused: leave no trace in the source, not even the empty target this start made.
+      if (!targetExisted) {
+        try {
+          rmdirSync(dirs.target);
+        } catch {
+          // not empty after all: left as it is
+        }
+      }
+      throw error;
+    });
     const offsets = await fetchTopicOffsets(admin, config.topic);
     const earliest = new Map(offsets.map((o) => [o.partition, o.low]));
     const latest = new Map(offsets.map((o) => [o.partition, o.high]));

@@ -1,6 +1,8 @@
 // What an applier refuses at start, against the real stack: a topic that does not exist
 // (a mistyped --topic) is one line naming it, exit 2, and creates nothing; a new replica
-// on a target that already holds files is refused unless --adopt or --rebuild says so.
+// on a target that already holds files is refused unless --adopt or --rebuild says so; a
+// target equal to, inside or around the tree's source root on this host is refused (and
+// by `mirrorlog up` too).
 import assert from 'node:assert/strict';
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -9,6 +11,9 @@ import { applierStack, events, snapshot, trySnapshot } from '../helpers/applier-
 import { runCli } from '../helpers/services.ts';
 import { kafkaAdmin, stackConfig, waitFor } from '../helpers/stack.ts';
 import { CliError } from '../../services/shared/errors.ts';
+import { ensureMetadataTopic, publishMember, readMembers, thisHost } from '../../services/shared/tree-metadata.ts';
+import { kafka } from '../helpers/stack.ts';
+import { realpathSync } from 'node:fs';
 
 /** A target that looks like a replica of 21 entries. */
 function fillTarget(target: string): void {
@@ -68,4 +73,43 @@ test('a new replica on a non-empty target is refused; --adopt keeps what matches
   const from = (source: string) => acquired.find((v) => v.labels['source'] === source)?.value ?? 0;
   assert.deepEqual([from('local'), from('store')], [1, 1], 'the matching file was taken from the target, the other from the store');
   assert.equal(readdirSync(target).includes('stray'), false, 'what the log lacks was swept');
+});
+
+test("a target equal to, inside or around the producer's root on this host is refused; up refuses too", { timeout: 180_000 }, async (t) => {
+  const stack = await applierStack(t);
+  const outer = join(realpathSync(stack.dir), 'outer');
+  const root = join(outer, 'source');
+  mkdirSync(root, { recursive: true });
+  writeFileSync(join(root, 'precious'), 'source data');
+  await ensureMetadataTopic(await kafkaAdmin(t), stack.topic);
+  const client = kafka('overlap-test');
+  await publishMember(client, stack.topic, { v: 1, role: 'producer', host: thisHost(), source: 'src', root, stateDir: join(stack.dir, 'pstate'), at: Date.now() });
+  const cases: [string, RegExp][] = [
+    [join(root, 'replica'), /is inside it|contains it/],
+    [root, /is the same directory/],
+    [outer, /is inside it|contains it/],
+  ];
+  for (const [target, relation] of cases) {
+    await assert.rejects(stack.start(stack.config({ target, replica: 'overlap', stateDir: join(stack.dir, 'astate'), adopt: true })), (error: Error) => {
+      assert.ok(error instanceof CliError, String(error));
+      assert.match(error.message, new RegExp(`^--target ${target.replaceAll('/', '\\/')} overlaps the source of this tree: the root of source 'src' on `));
+      assert.match(error.message, relation);
+      return true;
+    });
+  }
+  assert.deepEqual(readdirSync(root), ['precious'], 'nothing written into the source');
+
+  // A replica elsewhere starts, and names itself in the metadata for the producer to see.
+  const elsewhere = join(stack.dir, 'elsewhere');
+  const applier = await stack.start(stack.config({ target: elsewhere, replica: 'apart', stateDir: join(stack.dir, 'astate2') }));
+  await waitFor('ready', () => (applier.readiness().ready ? true : undefined));
+  const member = (await readMembers(client, stack.topic)).find((m) => m.role === 'applier');
+  assert.deepEqual(member && { replica: member.replica, target: member.target, host: member.host }, { replica: 'apart', target: elsewhere, host: thisHost() });
+
+  for (const target of [join(root, 'replica'), root]) {
+    const up = await runCli(['up', '--root', root, '--target', target, '--brokers', '127.0.0.1:1']);
+    assert.equal(up.code, 2, up.stdout + up.stderr);
+    assert.match(up.stderr, /^mirrorlog: --target .* (contains|is inside|is the same directory as) --root .*: a replica and its source must not overlap\n$/);
+  }
+  assert.deepEqual(readdirSync(root), ['precious']);
 });
