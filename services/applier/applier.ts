@@ -8,21 +8,19 @@
 // filesystem.
 import { existsSync, mkdirSync, rmdirSync, rmSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { Admin } from 'kafkajs';
 import type { ApplierConfig } from '../../schemas/config.ts';
 import { deadLetterTopic } from '../../schemas/content-key.ts';
 import { defaultStateDir, redactConfig, type Environment } from '../shared/config.ts';
 import type { ContentStore } from '../shared/content-store.ts';
 import { CliError } from '../shared/errors.ts';
 import { startServiceHttp, type Readiness, type ServiceHttp } from '../shared/http-server.ts';
-import { checkEventsTopic, createKafka, ensureDeadLetterTopic, fetchTopicOffsets } from '../shared/kafka.ts';
+import { createKafka, fetchTopicOffsets } from '../shared/kafka.ts';
 import { createLogger, type Logger } from '../shared/logger.ts';
 import { createMetricsRegistry, type Registry } from '../shared/metrics.ts';
-import { parseReplicaNote } from '../shared/replica-note.ts';
+import { classifyFailure, failureMessage } from '../shared/failure-kind.ts';
 import { GuardedContentStore } from '../shared/guarded-content-store.ts';
-import { retry } from '../shared/retry.ts';
 import { untilReachable } from '../shared/until-reachable.ts';
-import { checkKafka, checkStore } from './start-checks.ts';
+import { checkKafka, checkStore, deadLetterTopicOnDemand, lastAppliedAt } from './start-checks.ts';
 import { S3ContentStore, s3OptionsFromConfig } from '../shared/s3-content-store.ts';
 import { ContentSupply } from './adapters/content-supply.ts';
 import { DeadLetterProducer } from './adapters/dead-letter-producer.ts';
@@ -72,17 +70,6 @@ export const DEFAULT_TUNING: ApplierTuning = {
   heartbeatMs: 15_000,
 };
 
-/** When the replica last applied something, as its group's commit notes say. */
-async function lastAppliedAt(admin: Admin, groupId: string, topic: string): Promise<number | undefined> {
-  let latest: number | undefined;
-  for (const entry of await admin.fetchOffsets({ groupId, topics: [topic] })) {
-    for (const { metadata } of entry.partitions) {
-      const at = parseReplicaNote(metadata)?.appliedAt;
-      if (at !== undefined) latest = Math.max(latest ?? at, at);
-    }
-  }
-  return latest;
-}
 
 export interface ApplierOptions {
   readonly logger?: Logger;
@@ -215,16 +202,8 @@ export async function startApplier(config: ApplierConfig, options: ApplierOption
     const deadLetters = new DeadLetterProducer(kafka, dlqTopic, config.topic, config.replica, logger);
     await deadLetters.connect();
     cleanups.push(() => deadLetters.disconnect());
-    // The dead-letter topic is made at the first dead letter, never at start: only a
-    // replica with something to report gets one (and only of an events topic that exists).
-    let deadLetterTopicReady: Promise<unknown> | undefined;
-    const ensureDeadLetters = () =>
-      (deadLetterTopicReady ??= retry(() => ensureDeadLetterTopic(admin, dlqTopic), {
-        minDelayMs: 500,
-        maxDelayMs: 30_000,
-        signal: stopRetrying.signal,
-        onRetry: ({ error, retry: attempt, delayMs }) => logger.warn({ err: error, topic: dlqTopic, retry: attempt, delayMs }, 'cannot create the dead-letter topic; retrying'),
-      }));
+    // The dead-letter topic is made at the first dead letter, never at start.
+    const ensureDeadLetters = deadLetterTopicOnDemand(admin, dlqTopic, { logger, signal: stopRetrying.signal });
 
     const applier = new RecordApplier({
       index,
@@ -300,7 +279,9 @@ export async function startApplier(config: ApplierConfig, options: ApplierOption
       positions,
       logger,
       sessionTimeoutMs: tuning.sessionTimeoutMs,
-      onFatal: (error) => {
+      onFatal: (crash) => {
+        // Refused by the broker (ACLs): final, one line, exit 2, as at start.
+        const error = crash instanceof CliError || classifyFailure(crash) !== 'auth' ? crash : new CliError(`Kafka refused this applier: ${failureMessage(crash)}; check the broker's ACLs for this client`);
         if (error instanceof CliError) logger.error(error.message);
         else logger.error({ err: error }, 'the Kafka consumer failed for good; stopping');
         void stop().finally(() => rejectFailure(error));
