@@ -96,9 +96,13 @@ export const applierConfigSchema = z.object({
   rebuild: bool.default(false),
   /** Apply setuid/setgid bits of files as the log says; by default they are stripped (and counted). */
   allowSetid: bool.default(false),
+  /** A new replica on a target that already holds files keeps what matches the log (hash-checked), then converges. */
+  adopt: bool.default(false),
   durability: z.enum(DURABILITY_MODES).default('syncfs'),
   fetchConcurrency: positiveInt.max(1024).default(32),
   commitInterval: duration.default(1000),
+  /** At start, stop waiting for an unreachable Kafka or S3 after this long (0: keep waiting). */
+  giveUpAfter: duration.default(0),
 });
 
 /** `mirrorlog up`: the local stack, a producer and an applier in one process (npm start). */
@@ -153,6 +157,8 @@ export const statusConfigSchema = z.object({
   sample: duration.default(2000),
   /** A replica that is behind and has committed nothing for this long is stalled (exit 1). */
   stallAfter: duration.default(60_000),
+  /** A replica without an applier whose last heartbeat is older than this is offline (exit 1). */
+  offlineAfter: duration.default(120_000),
 });
 
 export type CommonConfig = z.infer<z.ZodObject<typeof commonShape>>;

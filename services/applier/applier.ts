@@ -7,16 +7,21 @@
 // replica mid-rebuild is not fit to take over) and the lane is not stalled on a failing
 // filesystem.
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, rmdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { ApplierConfig } from '../../schemas/config.ts';
 import { deadLetterTopic } from '../../schemas/content-key.ts';
 import { defaultStateDir, redactConfig, type Environment } from '../shared/config.ts';
 import type { ContentStore } from '../shared/content-store.ts';
+import { CliError } from '../shared/errors.ts';
 import { startServiceHttp, type Readiness, type ServiceHttp } from '../shared/http-server.ts';
-import { createKafka, describeTopicConfig, ensureDeadLetterTopic, ensureTopic } from '../shared/kafka.ts';
+import { createKafka, describeTopicConfig, fetchTopicOffsets } from '../shared/kafka.ts';
 import { createLogger, type Logger } from '../shared/logger.ts';
 import { createMetricsRegistry, type Registry } from '../shared/metrics.ts';
+import { classifyFailure, failureMessage } from '../shared/failure-kind.ts';
+import { GuardedContentStore } from '../shared/guarded-content-store.ts';
+import { untilReachable } from '../shared/until-reachable.ts';
+import { checkKafka, checkStore, deadLetterTopicOnDemand, lastAppliedAt } from './start-checks.ts';
 import { S3ContentStore, s3OptionsFromConfig } from '../shared/s3-content-store.ts';
 import { ContentSupply } from './adapters/content-supply.ts';
 import { DeadLetterProducer } from './adapters/dead-letter-producer.ts';
@@ -31,6 +36,8 @@ import { createApplierMetrics } from './metrics.ts';
 import { Positions } from './positions.ts';
 import { RebuildController } from './rebuild.ts';
 import { RecordApplier } from './record-applier.ts';
+import { ensureSoleApplier } from './replica-guard.ts';
+import { registerApplier } from './replica-registration.ts';
 import { TEMP_JOURNAL_FILE, decideStart, openIndex, prepareDirectories, removeLeftoverTemps } from './replica-state.ts';
 
 export const DEFAULT_APPLIER_METRICS_PORT = 9465;
@@ -47,6 +54,7 @@ export type ApplierTuning = {
   missingDelayMs: number;
   sessionTimeoutMs: number;
   progressEveryMs: number;
+  heartbeatMs: number;
 };
 
 export const DEFAULT_TUNING: ApplierTuning = {
@@ -60,7 +68,9 @@ export const DEFAULT_TUNING: ApplierTuning = {
   missingDelayMs: 500,
   sessionTimeoutMs: 10_000,
   progressEveryMs: 5000,
+  heartbeatMs: 15_000,
 };
+
 
 export interface ApplierOptions {
   readonly logger?: Logger;
@@ -86,6 +96,7 @@ export interface ApplierHandle {
 export async function startApplier(config: ApplierConfig, options: ApplierOptions = {}): Promise<ApplierHandle> {
   const tuning = { ...DEFAULT_TUNING, ...options.tuning };
   const logger = options.logger ?? createLogger({ level: config.logLevel, name: 'applier' });
+  const targetExisted = existsSync(resolve(config.target));
   const dirs = prepareDirectories(resolve(config.target), resolve(config.stateDir ?? defaultStateDir(config.replica, options.env)));
   logger.info({ config: redactConfig({ ...config, ...dirs }) }, 'applier starting');
   const registry = createMetricsRegistry('applier');
@@ -94,6 +105,15 @@ export async function startApplier(config: ApplierConfig, options: ApplierOption
   const index = openIndex(dirs.stateDir, { replica: config.replica, topic: config.topic });
   const cleanups: (() => unknown)[] = [() => index.close(), () => root.close()];
   try {
+    // Health is served from the start: while a server is unreachable, /readyz says which.
+    let startingReason: string | undefined = 'starting';
+    let readinessOnceStarted: () => Readiness = () => ({ ready: false, reason: 'starting' });
+    const readiness = (): Readiness => (startingReason !== undefined ? { ready: false, reason: startingReason } : readinessOnceStarted());
+    const http: ServiceHttp = await startServiceHttp({ host: config.metricsHost, port: config.metricsPort ?? DEFAULT_APPLIER_METRICS_PORT, registry, isReady: readiness, logger });
+    cleanups.push(() => http.close());
+    const stopRetrying = new AbortController();
+    cleanups.push(() => stopRetrying.abort());
+    const waiting = { logger, giveUpAfterMs: config.giveUpAfter, signal: stopRetrying.signal, onWaiting: (reason: string | undefined) => (startingReason = reason ?? 'starting') };
     const token = newRunToken();
     const journalFile = join(dirs.stateDir, TEMP_JOURNAL_FILE);
     const leftovers = removeLeftoverTemps(dirs.stateDir, new FsMaterializer({ root, journal: { noteDir: () => undefined }, token, fsyncFiles: false }));
@@ -118,19 +138,47 @@ export async function startApplier(config: ApplierConfig, options: ApplierOption
     const stagingPath = () => join(stagingDir, randomBytes(12).toString('hex'));
 
     const kafka = createKafka({ brokers: config.brokers, clientId: `mirrorlog-applier-${config.replica}`, logger });
+    // An applier never creates the events topic: a mistyped --topic must not start an empty log.
+    const drift = await untilReachable(`Kafka at ${config.brokers.join(',')}`, () => checkKafka(config, logger), { ...waiting, credentialsHint: "the broker's ACLs for this client" });
+    if (drift.length > 0) logger.warn({ topic: config.topic, drift }, 'topic settings differ from what mirrorlog would create');
+    const innerStore = options.store ?? new S3ContentStore({ ...s3OptionsFromConfig(config), logger });
+    if (innerStore instanceof S3ContentStore) cleanups.push(() => innerStore.close());
+    await untilReachable(`the content store at ${config.s3Endpoint} (bucket ${config.bucket})`, () => checkStore(config, options.store), {
+      ...waiting,
+      credentialsHint: '--s3-access-key and --s3-secret-key (MIRRORLOG_S3_ACCESS_KEY, MIRRORLOG_S3_SECRET_KEY)',
+    });
+    const store = new GuardedContentStore(innerStore, { logger, signal: stopRetrying.signal });
     const admin = kafka.admin();
     await admin.connect();
     cleanups.push(() => admin.disconnect());
-    const topicCheck = await ensureTopic(admin, { topic: config.topic, partitions: config.partitions, historyWindowMs: config.historyWindow });
-    if (topicCheck.drift.length > 0) logger.warn({ topic: config.topic, drift: topicCheck.drift }, 'topic settings differ from what mirrorlog would create');
     const dlqTopic = deadLetterTopic(config.topic, config.replica);
-    const eventsMaxMessageBytes = Number((await describeTopicConfig(admin, config.topic, ['max.message.bytes'])).get('max.message.bytes') ?? 0);
-    await ensureDeadLetterTopic(admin, dlqTopic, { eventsMaxMessageBytes });
-    const offsets = await admin.fetchTopicOffsets(config.topic);
-    const earliest = new Map(offsets.map((o) => [o.partition, Number(o.low)]));
-    const latest = new Map(offsets.map((o) => [o.partition, Number(o.high)]));
+    const eventsMaxMessageBytes = Number(
+      (await describeTopicConfig(admin, config.topic, ['max.message.bytes'])).get('max.message.bytes') ?? 0,
+    );
+    // One applier per replica: refuse before anything could move the group's offsets.
+    const groupId = `mirrorlog.replica.${config.replica}`;
+    await ensureSoleApplier(admin, { group: groupId, replica: config.replica, sessionTimeoutMs: tuning.sessionTimeoutMs, logger });
+    // Never a replica of its own source: refused before anything is written.
+    await registerApplier(kafka, admin, { topic: config.topic, replica: config.replica, target: dirs.target, stateDir: dirs.stateDir }).catch((error: unknown) => {
+      // Refused: leave no trace in the source, not even the empty target this start made.
+      if (!targetExisted) {
+        try {
+          rmdirSync(dirs.target);
+        } catch {
+          // not empty after all: left as it is
+        }
+      }
+      throw error;
+    });
+    const offsets = await fetchTopicOffsets(admin, config.topic);
+    const earliest = new Map(offsets.map((o) => [o.partition, o.low]));
+    const latest = new Map(offsets.map((o) => [o.partition, o.high]));
 
-    const start = decideStart(index, { root, rebuildRequested: config.rebuild, partitions: config.partitions, earliest, latest }, logger);
+    const start = decideStart(
+      index,
+      { root, rebuildRequested: config.rebuild, adoptRequested: config.adopt, partitions: config.partitions, earliest, latest, replica: config.replica, stateDir: dirs.stateDir },
+      logger,
+    );
     const positions = new Positions();
     for (let partition = 0; partition < config.partitions; partition++) {
       positions.init(partition, start.positions.get(partition) ?? earliest.get(partition) ?? 0);
@@ -138,8 +186,6 @@ export async function startApplier(config: ApplierConfig, options: ApplierOption
     }
     const rebuild = start.rebuild === undefined ? undefined : new RebuildController(start.rebuild, { index, fs, root, liveTokens: new Set([token]), metrics, logger, progressEveryMs: tuning.progressEveryMs });
 
-    const store = options.store ?? new S3ContentStore({ ...s3OptionsFromConfig(config), logger });
-    if (store instanceof S3ContentStore) cleanups.push(() => store.close());
     let lane: ApplyLane | undefined;
     const supply = new ContentSupply({
       store,
@@ -162,6 +208,8 @@ export async function startApplier(config: ApplierConfig, options: ApplierOption
     const deadLetters = new DeadLetterProducer(kafka, dlqTopic, config.topic, config.replica, logger);
     await deadLetters.connect();
     cleanups.push(() => deadLetters.disconnect());
+    // The dead-letter topic is made at the first dead letter, never at start.
+    const ensureDeadLetters = deadLetterTopicOnDemand(admin, dlqTopic, { logger, signal: stopRetrying.signal, eventsMaxMessageBytes });
 
     const applier = new RecordApplier({
       index,
@@ -176,7 +224,9 @@ export async function startApplier(config: ApplierConfig, options: ApplierOption
         metrics.deadLetters.inc({ reason: reason.code });
         logger.warn({ partition: record.partition, offset: record.offset, key: record.raw.key?.toString().slice(0, 300), ...reason }, 'dead-lettering a record the applier cannot apply');
         positions.deadLetterSent(record.partition, record.offset, false);
-        deadLetters.send({ partition: record.partition, offset: record.offset, raw: record.raw, ...reason }).then(
+        ensureDeadLetters()
+          .then(() => deadLetters.send({ partition: record.partition, offset: record.offset, raw: record.raw, ...reason }))
+          .then(
           () => positions.deadLetterSent(record.partition, record.offset, true),
           () => undefined, // closed first: not committed, so redelivered and dead-lettered again
         );
@@ -208,7 +258,6 @@ export async function startApplier(config: ApplierConfig, options: ApplierOption
     const failure = new Promise<never>((_resolve, reject) => (rejectFailure = reject));
     failure.catch(() => undefined);
     let stopping: Promise<void> | undefined;
-    let http: ServiceHttp | undefined;
     const stop = (): Promise<void> =>
       (stopping ??= (async () => {
         logger.info('applier stopping');
@@ -224,29 +273,40 @@ export async function startApplier(config: ApplierConfig, options: ApplierOption
         logger.info('applier stopped');
       })());
 
+    const appliedAt = await lastAppliedAt(admin, groupId, config.topic);
     source = new KafkaRecordSource({
       kafka,
       topic: config.topic,
-      groupId: `mirrorlog.replica.${config.replica}`,
+      groupId,
+      replica: config.replica,
+      ...(appliedAt === undefined ? {} : { appliedAt }),
       partitions: config.partitions,
       lane,
       positions,
       logger,
       sessionTimeoutMs: tuning.sessionTimeoutMs,
-      onFatal: (error) => {
-        logger.error({ err: error }, 'the Kafka consumer failed for good; stopping');
+      onFatal: (crash) => {
+        // Refused by the broker (ACLs): final, one line, exit 2, as at start.
+        const error = crash instanceof CliError || classifyFailure(crash) !== 'auth' ? crash : new CliError(`Kafka refused this applier: ${failureMessage(crash)}; check the broker's ACLs for this client`);
+        if (error instanceof CliError) logger.error(error.message);
+        else logger.error({ err: error }, 'the Kafka consumer failed for good; stopping');
         void stop().finally(() => rejectFailure(error));
       },
     });
-    const readiness = (): Readiness => {
+    readinessOnceStarted = (): Readiness => {
       if (stopping !== undefined) return { ready: false, reason: 'stopping' };
+      if (store.refusal !== undefined) return { ready: false, reason: store.refusal };
       if (source?.assigned === undefined) return { ready: false, reason: 'waiting for partition assignment' };
       if (rebuild?.active) return { ready: false, reason: `rebuilding (${(rebuild.progressOf(positions.next()).ratio * 100).toFixed(1)}% replayed)` };
       if (lane?.stalled !== undefined) return { ready: false, reason: `cannot apply: ${lane.stalled}` };
       return { ready: true };
     };
-    http = await startServiceHttp({ host: config.metricsHost, port: config.metricsPort ?? DEFAULT_APPLIER_METRICS_PORT, registry, isReady: readiness, logger });
-    cleanups.push(() => http?.close());
+    startingReason = undefined;
+    source.seedPositions(positions.durable());
+    // The heartbeat: `mirrorlog status` tells a live applier from a gone one, and sees what fails.
+    const heartbeat = setInterval(() => source?.heartbeat(lane?.stalled ?? store.refusal), tuning.heartbeatMs);
+    heartbeat.unref();
+    cleanups.push(() => clearInterval(heartbeat));
     const running = lane.start();
     running.catch((error: unknown) => {
       logger.error({ err: error }, 'the apply lane failed; stopping');
@@ -258,7 +318,7 @@ export async function startApplier(config: ApplierConfig, options: ApplierOption
       await stop();
       throw error;
     }
-    logger.info({ target: dirs.target, stateDir: dirs.stateDir, plan: start.plan, group: `mirrorlog.replica.${config.replica}` }, 'applier consuming');
+    logger.info({ target: dirs.target, stateDir: dirs.stateDir, plan: start.plan, group: groupId }, 'applier consuming');
     return { replica: config.replica, stateDir: dirs.stateDir, target: dirs.target, port: http.port, registry, readiness, failure, stop };
   } catch (error) {
     for (const cleanup of cleanups.splice(0).reverse()) await Promise.resolve(cleanup()).catch(() => undefined);

@@ -1,7 +1,7 @@
 // Opening a replica's state at start: the index in the state directory, checked to
 // belong to this replica and topic, the temp files a crash left behind removed, and the
 // decision (domain/rebuild-policy.ts) to resume or rebuild carried out.
-import { mkdirSync, readdirSync, realpathSync } from 'node:fs';
+import { accessSync, constants, mkdirSync, readdirSync, realpathSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import { CliError } from '../shared/errors.ts';
 import type { Logger } from '../shared/logger.ts';
@@ -16,7 +16,7 @@ import { isTempName } from './domain/temp-name.ts';
 import { positionsFromJson, positionsToJson } from './positions.ts';
 import { REBUILD_META, type RebuildState } from './rebuild.ts';
 
-const IDENTITY_META = 'identity';
+export const IDENTITY_META = 'identity';
 const EPOCH_META = 'epoch';
 export const TEMP_JOURNAL_FILE = 'temp-dirs.journal';
 
@@ -29,14 +29,28 @@ function isInside(inner: string, outer: string): boolean {
 
 /** Creates both directories and refuses a state directory inside the target (a sweep would delete it) or around it. */
 export function prepareDirectories(target: string, stateDir: string): { target: string; stateDir: string } {
-  mkdirSync(target, { recursive: true });
-  mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+  usableDirectory(target, 'target', '--target (MIRRORLOG_TARGET)', false);
+  usableDirectory(stateDir, 'state directory', '--state-dir (MIRRORLOG_STATE_DIR) to a writable directory, e.g. a mounted volume', true);
   const realTarget = realpathSync(target);
   const realState = realpathSync(stateDir);
   if (isInside(realState, realTarget) || isInside(realTarget, realState)) {
     throw new CliError(`the state directory (${realState}) and the target (${realTarget}) must not contain one another; set --state-dir elsewhere`);
   }
   return { target: realTarget, stateDir: realState };
+}
+
+/**
+ * Creates `dir` if needed and checks that it can be written: a read-only container root
+ * without the state volume would otherwise surface as a SQLite stack trace.
+ */
+function usableDirectory(dir: string, what: string, hint: string, privateDir: boolean): void {
+  try {
+    mkdirSync(dir, { recursive: true, ...(privateDir ? { mode: 0o700 } : {}) });
+    accessSync(dir, constants.W_OK | constants.X_OK);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? String(error);
+    throw new CliError(`the ${what} ${dir} cannot be created or written (${code}); set ${hint}`);
+  }
 }
 
 export function openIndex(stateDir: string, identity: Identity): ReplicaIndex {
@@ -47,6 +61,9 @@ export function openIndex(stateDir: string, identity: Identity): ReplicaIndex {
     const code = (error as { code?: string }).code ?? '';
     if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) {
       throw new CliError(`another applier is using the state directory ${stateDir}`);
+    }
+    if (code.startsWith('SQLITE_READONLY') || code.startsWith('SQLITE_CANTOPEN') || code.startsWith('SQLITE_IOERR') || code.startsWith('SQLITE_FULL')) {
+      throw new CliError(`the replica index in ${stateDir} cannot be opened for writing (${code}); set --state-dir (MIRRORLOG_STATE_DIR) to a writable directory`);
     }
     throw error;
   }
@@ -85,7 +102,17 @@ export type StartDecision = {
 /** Decides between resuming and rebuilding, and records a new rebuild in the index (committed). */
 export function decideStart(
   index: ReplicaIndex,
-  facts: { root: TargetRoot; rebuildRequested: boolean; partitions: number; earliest: Map<number, number>; latest: Map<number, number> },
+  facts: {
+    root: TargetRoot;
+    rebuildRequested: boolean;
+    adoptRequested: boolean;
+    partitions: number;
+    earliest: Map<number, number>;
+    latest: Map<number, number>;
+    /** For the refusal's message. */
+    replica: string;
+    stateDir: string;
+  },
   logger: Logger,
 ): StartDecision {
   const storedPositions = index.readMeta<Record<string, number>>(POSITIONS_META);
@@ -95,6 +122,7 @@ export function decideStart(
     hasState: storedPositions !== undefined,
     rebuildInProgress: inProgress !== undefined,
     rebuildRequested: facts.rebuildRequested,
+    adoptRequested: facts.adoptRequested,
     targetEmpty,
     indexHasEntries: index.hasPresentEntries(),
     positions: positionsFromJson(storedPositions),
@@ -103,6 +131,13 @@ export function decideStart(
   });
   const epoch = index.readMeta<number>(EPOCH_META) ?? 0;
   switch (plan.kind) {
+    case 'refuse':
+      throw new CliError(
+        `the target ${facts.root.root} is not empty, and replica '${facts.replica}' has no state in ${facts.stateDir}: ` +
+          'a new replica would delete what the log lacks. Check --target, --replica, --topic and --state-dir; ' +
+          'to start this replica here anyway, pass --adopt (keep what already matches the log, then converge) ' +
+          'or --rebuild (replay the log, then delete what it lacks)',
+      );
     case 'resume':
       index.setEpoch(epoch);
       return { plan, positions: positionsFromJson(storedPositions), rebuild: undefined };
@@ -120,7 +155,8 @@ export function decideStart(
         start: positionsToJson(facts.earliest),
         end: positionsToJson(facts.latest),
         startedAt: new Date().toISOString(),
-        adopt: !targetEmpty,
+        // A new replica adopts only when told to; --rebuild of a new one rewrites every file.
+        adopt: !targetEmpty && (storedPositions !== undefined || facts.adoptRequested),
       };
       index.setEpoch(state.epoch);
       index.writeMeta(EPOCH_META, state.epoch);

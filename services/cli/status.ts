@@ -1,15 +1,31 @@
 // `mirrorlog status [--json]`: per replica (consumer group mirrorlog.replica.<name>) the
-// lag per partition and in total, when it last applied something and how fast it goes;
-// the producer's last published seq and time. Exit 1 when a replica is stalled.
+// lag per partition and in total, when it last applied something and how fast it goes,
+// its appliers, dead letters, what its applier says fails, and its last verify; the
+// producer's last published seq and time. Exit 1 when a replica is not in sync for a
+// reason other than catching up (status-report.ts says which).
 import { setTimeout as delay } from 'node:timers/promises';
-import type { Admin } from 'kafkajs';
+import type { Admin, Kafka } from 'kafkajs';
+import { deadLetterTopic } from '../../schemas/content-key.ts';
 import { statusConfigSchema } from '../../schemas/config.ts';
 import { HELP_SHOWN, loadConfig } from '../shared/config.ts';
 import { CliError } from '../shared/errors.ts';
-import { createKafka } from '../shared/kafka.ts';
+import { createKafka, fetchTopicOffsets } from '../shared/kafka.ts';
+import { treeMetadataTopic } from '../shared/tree-metadata.ts';
+import { readVerifyResults, type VerifyResult } from '../shared/verify-record.ts';
 import { createLogger } from '../shared/logger.ts';
 import { readLastRecords } from '../shared/topic-tail.ts';
-import { formatStatus, parseCommitNote, replicaStatus, type CommitNote, type GroupSample, type PartitionOffsets, type StatusReport } from './status-report.ts';
+import {
+  formatStatus,
+  needsAttention,
+  NO_FACTS,
+  parseCommitNote,
+  replicaStatus,
+  type CommitNote,
+  type GroupSample,
+  type PartitionOffsets,
+  type ReplicaFacts,
+  type StatusReport,
+} from './status-report.ts';
 
 export const REPLICA_GROUP_PREFIX = 'mirrorlog.replica.';
 
@@ -30,7 +46,31 @@ async function sampleGroups(admin: Admin, topic: string, groups: string[]): Prom
   );
 }
 
-export async function collectStatus(options: { brokers: string[]; topic: string; sampleMs: number; stallAfterMs: number; logLevel: 'silent' | 'warn' }): Promise<StatusReport> {
+/** Members, dead letters and last verify of each replica. */
+async function replicaFacts(kafka: Kafka, admin: Admin, topic: string, topics: readonly string[], groups: readonly string[]): Promise<Map<string, ReplicaFacts>> {
+  const described = groups.length === 0 ? [] : (await admin.describeGroups([...groups])).groups;
+  const verifies = topics.includes(treeMetadataTopic(topic)) ? await readVerifyResults(kafka, topic) : new Map<string, VerifyResult>();
+  const facts = new Map<string, ReplicaFacts>();
+  for (const groupId of groups) {
+    const replica = groupId.slice(REPLICA_GROUP_PREFIX.length);
+    const group = described.find((g) => g.groupId === groupId);
+    const members = group === undefined || group.state === 'Empty' || group.state === 'Dead' ? 0 : group.members.length;
+    const dlq = deadLetterTopic(topic, replica);
+    const deadLetters = topics.includes(dlq) ? (await fetchTopicOffsets(admin, dlq)).reduce((sum, o) => sum + o.high - o.low, 0) : 0;
+    const verify = verifies.get(replica);
+    facts.set(replica, { members, deadLetters, lastVerify: verify === undefined ? undefined : { at: verify.at, drifts: verify.drifts } });
+  }
+  return facts;
+}
+
+export async function collectStatus(options: {
+  brokers: string[];
+  topic: string;
+  sampleMs: number;
+  stallAfterMs: number;
+  offlineAfterMs?: number;
+  logLevel: 'silent' | 'warn';
+}): Promise<StatusReport> {
   const logger = createLogger({ level: options.logLevel, name: 'status' });
   // A status check must answer, not wait for a broker that is down.
   const kafka = createKafka({ brokers: options.brokers, clientId: 'mirrorlog-status', logger, retry: { retries: 3, maxRetryTime: 2000 } });
@@ -42,8 +82,8 @@ export async function collectStatus(options: { brokers: string[]; topic: string;
   }
   try {
     const topics = await admin.listTopics();
-    if (!topics.includes(options.topic)) throw new CliError(`topic '${options.topic}' does not exist (no producer has run with it yet?)`, 1);
-    const offsets: PartitionOffsets[] = (await admin.fetchTopicOffsets(options.topic)).map(({ partition, low, high }) => ({ partition, low: Number(low), high: Number(high) }));
+    if (!topics.includes(options.topic)) throw new CliError(`topic '${options.topic}' does not exist (no producer has run with it yet?)`, 2);
+    const offsets: PartitionOffsets[] = await fetchTopicOffsets(admin, options.topic);
     const { groups } = await admin.listGroups();
     const replicaGroups = groups.map((g) => g.groupId).filter((id) => id.startsWith(REPLICA_GROUP_PREFIX)).sort();
     const first = await sampleGroups(admin, options.topic, replicaGroups);
@@ -52,8 +92,12 @@ export async function collectStatus(options: { brokers: string[]; topic: string;
     const second = await sampleGroups(admin, options.topic, replicaGroups);
     const now = Date.now();
     const seconds = (now - started) / 1000;
+    const facts = await replicaFacts(kafka, admin, options.topic, topics, replicaGroups);
     const replicas = second
-      .map((sample, i) => ({ sample, status: replicaStatus(offsets, first[i]!, sample, seconds, now, options.stallAfterMs) }))
+      .map((sample, i) => ({
+        sample,
+        status: replicaStatus(offsets, first[i]!, sample, seconds, now, options.stallAfterMs, facts.get(sample.replica) ?? NO_FACTS, options.offlineAfterMs),
+      }))
       // A group that never committed on this topic belongs to another topic.
       .filter(({ sample }) => sample.committed.size > 0 && [...sample.committed.values()].some((offset) => offset >= 0))
       .map(({ status }) => status);
@@ -70,10 +114,20 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env):
     argv,
     env,
     booleanFlags: ['json'],
-    usage: 'usage: mirrorlog status [--json] [--topic T] [--sample 2s] [--stall-after 60s]\n\nLag, rate and last activity of every replica of a topic; exit 1 if one is stalled.',
+    usage:
+      'usage: mirrorlog status [--json] [--topic T] [--sample 2s] [--stall-after 60s] [--offline-after 2m]\n\n' +
+      'Lag, rate and last activity of every replica of a topic. "in sync" only with lag 0, no dead letters, no failing partition, ' +
+      'one applier and a clean last verify; exit 1 when a replica is not in sync for another reason than catching up.',
   });
   if (config === HELP_SHOWN) return 0;
-  const report = await collectStatus({ brokers: config.brokers, topic: config.topic, sampleMs: config.sample, stallAfterMs: config.stallAfter, logLevel: 'silent' });
+  const report = await collectStatus({
+    brokers: config.brokers,
+    topic: config.topic,
+    sampleMs: config.sample,
+    stallAfterMs: config.stallAfter,
+    offlineAfterMs: config.offlineAfter,
+    logLevel: 'silent',
+  });
   process.stdout.write(config.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatStatus(report)}\n`);
-  return report.replicas.some((r) => r.stalled) ? 1 : 0;
+  return report.replicas.some(needsAttention) ? 1 : 0;
 }

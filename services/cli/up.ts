@@ -10,8 +10,26 @@ import { ensureStackUp, stackDown } from '../../infra/stack/index.ts';
 import { startApplier, DEFAULT_APPLIER_METRICS_PORT } from '../applier/applier.ts';
 import { startProducer, DEFAULT_PRODUCER_METRICS_PORT } from '../producer/producer.ts';
 import { HELP_SHOWN, loadConfig } from '../shared/config.ts';
+import { CliError } from '../shared/errors.ts';
 import { createLogger } from '../shared/logger.ts';
+import { overlapOf } from '../shared/tree-metadata.ts';
 import { runUntilSignal } from '../shared/service-lifecycle.ts';
+
+/** The real path of `dir`, or of its nearest existing ancestor joined with the rest (it may not exist yet). */
+function realPathOf(dir: string): string {
+  const missing: string[] = [];
+  let current = dir;
+  for (;;) {
+    try {
+      return path.join(fs.realpathSync(current), ...missing.reverse());
+    } catch {
+      const parent = path.dirname(current);
+      if (parent === current) return dir;
+      missing.push(path.basename(current));
+      current = parent;
+    }
+  }
+}
 
 function usesLocalStack(config: UpConfig): boolean {
   const defaults = { brokers: commonShape.brokers.parse(undefined), s3Endpoint: commonShape.s3Endpoint.parse(undefined) };
@@ -53,6 +71,12 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env):
   if (config === HELP_SHOWN) return 0;
   const root = path.resolve(config.root);
   const target = path.resolve(config.target);
+  // Before anything is created: a target inside the source recursed without end, an equal one deleted source files.
+  const overlap = overlapOf(realPathOf(root), realPathOf(target));
+  if (overlap !== undefined) {
+    const relation = overlap === 'equal' ? 'is the same directory as' : overlap === 'inside' ? 'contains' : 'is inside';
+    throw new CliError(`--target ${target} ${relation} --root ${root}: a replica and its source must not overlap`);
+  }
   fs.mkdirSync(root, { recursive: true });
   fs.mkdirSync(target, { recursive: true });
   const replica = config.replica ?? `local-${createHash('sha256').update(fs.realpathSync(target)).digest('hex').slice(0, 8)}`;

@@ -9,7 +9,8 @@ export type Found =
   | { kind: 'other' }
   | undefined;
 
-export type DriftProblem = 'missing' | 'extra' | 'type' | 'size' | 'content' | 'mode' | 'mtime' | 'target' | 'unsafe-parent';
+/** `ahead`: on the replica, absent from the log as of its offsets, but in the log after them (never removed by --repair). */
+export type DriftProblem = 'missing' | 'extra' | 'ahead' | 'type' | 'size' | 'content' | 'mode' | 'mtime' | 'target' | 'unsafe-parent';
 export type Drift = { path: string; problem: DriftProblem; expected?: string; actual?: string };
 
 const octal = (mode: number) => `0${mode.toString(8)}`;

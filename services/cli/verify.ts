@@ -8,27 +8,36 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Admin } from 'kafkajs';
+import Database from 'better-sqlite3';
+import type { Admin, Kafka } from 'kafkajs';
 import { verifyConfigSchema } from '../../schemas/config.ts';
 import type { MirrorEvent } from '../../schemas/event.ts';
 import { baseName, joinRel, parentOf } from '../../schemas/rel-path.ts';
 import { isDirMode, isFileMode, isSymlinkMode, statAt, usingFd } from '../applier/adapters/fs-primitives.ts';
 import { TargetRoot, UnsafePathError } from '../applier/adapters/target-root.ts';
 import { isTempName } from '../applier/domain/temp-name.ts';
-import { HELP_SHOWN, loadConfig } from '../shared/config.ts';
+import { INDEX_FILE_NAME } from '../applier/adapters/sqlite-applied-index.ts';
+import { POSITIONS_META } from '../applier/apply-lane.ts';
+import { positionsFromJson } from '../applier/positions.ts';
+import { REBUILD_META } from '../applier/rebuild.ts';
+import { IDENTITY_META } from '../applier/replica-state.ts';
+import { defaultStateDir, HELP_SHOWN, loadConfig } from '../shared/config.ts';
 import { fsat } from '../shared/native/fsat.ts';
 import { CliError } from '../shared/errors.ts';
-import { createKafka } from '../shared/kafka.ts';
-import { createLogger } from '../shared/logger.ts';
+import { createKafka, fetchTopicOffsets } from '../shared/kafka.ts';
+import { createLogger, type Logger } from '../shared/logger.ts';
+import { metadataTopicExists, thisHost } from '../shared/tree-metadata.ts';
+import { publishVerifyResult, type VerifyResult } from '../shared/verify-record.ts';
 import { LogState, readLogState } from '../shared/log-state.ts';
 import { S3ContentStore, s3OptionsFromConfig } from '../shared/s3-content-store.ts';
 import { StateWriter } from './state-writer.ts';
 import { REPLICA_GROUP_PREFIX } from './status.ts';
+import { chooseVerifyBasis, splitExtras, type ReplicaRecord, type VerifyBasis } from './verify-basis.ts';
 import { compareEntry, formatDrift, type Drift, type Found } from './verify-compare.ts';
 
 const SHOWN_DRIFTS = 200;
 
-async function replicaOffsets(admin: Admin, group: string, topic: string, repair: boolean): Promise<Map<number, number> | undefined> {
+async function groupOffsets(admin: Admin, group: string, topic: string, repair: boolean): Promise<Map<number, number>> {
   if (repair) {
     const { groups } = await admin.describeGroups([group]);
     const state = groups[0]?.state;
@@ -40,7 +49,33 @@ async function replicaOffsets(admin: Admin, group: string, topic: string, repair
   for (const entry of await admin.fetchOffsets({ groupId: group, topics: [topic] })) {
     for (const { partition, offset } of entry.partitions) if (Number(offset) >= 0) committed.set(partition, Number(offset));
   }
-  return committed.size === 0 ? undefined : committed;
+  return committed;
+}
+
+/** The replica's own record of its position, read-only (the applier may hold the index open). */
+export function readReplicaRecord(stateDir: string): ReplicaRecord {
+  const file = path.join(stateDir, INDEX_FILE_NAME);
+  if (!fs.existsSync(file)) return { kind: 'absent', stateDir };
+  let db: Database.Database | undefined;
+  try {
+    db = new Database(file, { readonly: true, fileMustExist: true, timeout: 2000 });
+    const meta = (key: string): unknown => {
+      const row = db!.prepare<[string], { value: string }>('SELECT value FROM meta WHERE key = ?').get(key);
+      return row === undefined ? undefined : JSON.parse(row.value);
+    };
+    const positions = meta(POSITIONS_META) as Record<string, number> | undefined;
+    return {
+      kind: 'found',
+      stateDir,
+      identity: meta(IDENTITY_META) as { replica: string; topic: string } | undefined,
+      positions: positions === undefined ? undefined : positionsFromJson(positions),
+      rebuildInProgress: (meta(REBUILD_META) ?? null) !== null,
+    };
+  } catch (error) {
+    return { kind: 'unreadable', stateDir, reason: (error as Error).message };
+  } finally {
+    db?.close();
+  }
 }
 
 function hashFd(fd: number): string {
@@ -116,6 +151,19 @@ function compareWith(root: TargetRoot, state: LogState, withHash: boolean, allow
   return { drifts, expectedToRewrite, extras };
 }
 
+/** Leaves the result where `mirrorlog status` finds it, when the tree has a metadata topic (never creating one). */
+async function recordVerify(kafka: Kafka, topic: string, result: VerifyResult, logger: Logger): Promise<void> {
+  const admin = kafka.admin();
+  try {
+    await admin.connect();
+    if (await metadataTopicExists(admin, topic)) await publishVerifyResult(kafka, topic, result);
+  } catch (error) {
+    logger.warn({ err: error }, 'cannot record the verify result for mirrorlog status');
+  } finally {
+    await admin.disconnect();
+  }
+}
+
 export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const config = loadConfig(verifyConfigSchema, {
     argv,
@@ -130,24 +178,54 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env):
   const kafka = createKafka({ brokers: config.brokers, clientId: 'mirrorlog-verify', logger, retry: { retries: 5 } });
   const admin = kafka.admin();
   await admin.connect();
-  let upTo: Map<number, number> | undefined;
+  let basis: VerifyBasis;
   try {
-    if (!(await admin.listTopics()).includes(config.topic)) throw new CliError(`topic '${config.topic}' does not exist`, 1);
-    upTo = await replicaOffsets(admin, `${REPLICA_GROUP_PREFIX}${config.replica}`, config.topic, config.repair);
+    if (!(await admin.listTopics()).includes(config.topic)) throw new CliError(`topic '${config.topic}' does not exist`, 2);
+    const group = await groupOffsets(admin, `${REPLICA_GROUP_PREFIX}${config.replica}`, config.topic, config.repair);
+    const partitions = (await fetchTopicOffsets(admin, config.topic)).map((o) => o.partition);
+    const stateDir = path.resolve(config.stateDir ?? defaultStateDir(config.replica, env));
+    basis = chooseVerifyBasis({ replica: config.replica, topic: config.topic, partitions, group, record: readReplicaRecord(stateDir) });
   } finally {
     await admin.disconnect();
   }
+  // Refused before anything is read or touched: a repair against wrong offsets deletes good files.
+  if (config.repair && basis.repairRefusal !== undefined) throw new CliError(`--repair refused: ${basis.repairRefusal}`);
+  for (const warning of basis.warnings) process.stderr.write(`mirrorlog verify: ${warning}\n`);
   const state = new LogState();
   try {
-    await readLogState(kafka, config.topic, state, { keepData: config.repair, ...(upTo === undefined ? {} : { upTo }) });
-    const { drifts, expectedToRewrite, extras } = compareReplica(state, target, config.hash, config.allowSetid);
-    if (config.json) process.stdout.write(`${JSON.stringify({ target, entries: state.count(), drifts }, null, 2)}\n`);
+    await readLogState(kafka, config.topic, state, { keepData: config.repair, ...(basis.upTo === undefined ? {} : { upTo: basis.upTo }) });
+    const compared = compareReplica(state, target, config.hash, config.allowSetid);
+    const { expectedToRewrite } = compared;
+    let { drifts, extras } = compared;
+    let ahead = new Set<string>();
+    if (extras.length > 0 && basis.upTo !== undefined) {
+      // Never "extra" on the strength of offsets alone: what the current log holds is ahead, not extra.
+      const current = new LogState();
+      try {
+        await readLogState(kafka, config.topic, current, { keepData: false });
+        const split = splitExtras(extras, (rel) => {
+          const latest = current.get(rel);
+          return latest !== undefined && latest.op !== 'delete';
+        });
+        ahead = new Set(split.ahead);
+        extras = split.extra;
+        drifts = drifts.map((drift) => (drift.problem === 'extra' && ahead.has(drift.path) ? { ...drift, problem: 'ahead' as const, expected: 'in the log after the offsets compared' } : drift));
+      } finally {
+        current.close();
+      }
+    }
+    const sound = drifts.length === 0 && basis.warnings.length === 0;
+    if (config.json) process.stdout.write(`${JSON.stringify({ target, entries: state.count(), basis: basis.source, warnings: basis.warnings, drifts }, null, 2)}\n`);
     else {
       for (const drift of drifts.slice(0, SHOWN_DRIFTS)) process.stdout.write(`${formatDrift(drift)}\n`);
       if (drifts.length > SHOWN_DRIFTS) process.stdout.write(`... and ${drifts.length - SHOWN_DRIFTS} more\n`);
       process.stdout.write(`${target}: ${state.count()} entries in the log, ${drifts.length === 0 ? 'no drift' : `${drifts.length} drifts`}\n`);
     }
-    if (drifts.length === 0 || !config.repair) return drifts.length === 0 ? 0 : 1;
+    const record = (found: number) => recordVerify(kafka, config.topic, { v: 1, role: 'verify', replica: config.replica, host: thisHost(), target, at: Date.now(), entries: state.count(), drifts: found }, logger);
+    if (drifts.length === 0 || !config.repair) {
+      await record(drifts.length);
+      return sound ? 0 : 1;
+    }
 
     const store = new S3ContentStore({ ...s3OptionsFromConfig(config), logger });
     const writer = new StateWriter(target, store, config.fetchConcurrency);
@@ -159,8 +237,9 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env):
       writer.close();
       store.close();
     }
-    const after = compareReplica(state, target, config.hash, config.allowSetid).drifts;
+    const after = compareReplica(state, target, config.hash, config.allowSetid).drifts.filter((drift) => !(drift.problem === 'extra' && ahead.has(drift.path)));
     process.stdout.write(`repaired: removed ${extras.length}, rewrote ${expectedToRewrite.length}; ${after.length === 0 ? 'no drift left' : `${after.length} drifts left`}\n`);
+    await record(after.length);
     return after.length === 0 ? 0 : 1;
   } finally {
     state.close();

@@ -5,6 +5,7 @@
 import kafkajs from 'kafkajs';
 import type { Admin, ITopicConfig, Kafka, RetryOptions as KafkaRetryOptions } from 'kafkajs';
 import { installBoundedGzip } from './bounded-gzip.ts';
+import { CliError } from './errors.ts';
 import { kafkaLogCreator, kafkaLogLevelFor } from './logger.ts';
 import type { Logger } from './logger.ts';
 import { retry } from './retry.ts';
@@ -55,8 +56,8 @@ export function createKafka(options: CreateKafkaOptions): Kafka {
   });
 }
 
-/** The existing topic cannot serve the configuration: changing it would break the log's contract. */
-export class TopicMismatchError extends Error {
+/** The existing topic cannot serve the configuration: changing it would break the log's contract (final: exit 2). */
+export class TopicMismatchError extends CliError {
   constructor(
     readonly topic: string,
     readonly setting: string,
@@ -66,6 +67,17 @@ export class TopicMismatchError extends Error {
   ) {
     super(`topic '${topic}' has ${setting} ${actual}, but ${expected} is required: ${hint}`);
     this.name = 'TopicMismatchError';
+  }
+}
+
+/** A topic a service needs and must not create (a mistyped --topic would otherwise start an empty log). Final: exit 2. */
+export class MissingTopicError extends CliError {
+  constructor(
+    readonly topic: string,
+    hint: string,
+  ) {
+    super(`topic '${topic}' does not exist: ${hint}`);
+    this.name = 'MissingTopicError';
   }
 }
 
@@ -165,31 +177,68 @@ export async function ensureTopic(admin: Admin, spec: EventsTopicSpec): Promise<
     replicationFactor: spec.replicationFactor ?? -1,
     configEntries: Object.entries(wanted).map(([name, value]) => ({ name, value })),
   };
-  return createUnlessExists(admin, config, async (partitions) => {
-    if (partitions !== spec.partitions) {
-      throw new TopicMismatchError(
-        spec.topic,
-        'partition count',
-        String(spec.partitions),
-        String(partitions),
-        `the count is fixed at creation (a path's partition depends on it); set --partitions ${partitions} (MIRRORLOG_PARTITIONS), or use a new topic re-seeded from the producer index`,
-      );
-    }
-    const actual = await describeTopicConfig(admin, spec.topic, Object.keys(wanted));
-    const policy = actual.get('cleanup.policy') ?? '';
-    if (!policy.split(',').includes('compact')) {
-      throw new TopicMismatchError(
-        spec.topic,
-        'cleanup.policy',
-        'compact',
-        policy || '(unknown)',
-        'without compaction the log loses the current tree once retention expires; fix the topic (kafka-configs --alter) or use another topic',
-      );
-    }
-    return Object.entries(wanted)
-      .filter(([name, value]) => actual.get(name) !== value)
-      .map(([name, expected]) => ({ name, expected, actual: actual.get(name) }));
-  });
+  return createUnlessExists(admin, config, (partitions) => verifyEventsTopic(admin, spec, partitions));
+}
+
+/**
+ * Checks the events topic without ever creating it (what consumers of the log do: only
+ * the producer creates it). A missing topic is a MissingTopicError naming it.
+ */
+export async function checkEventsTopic(admin: Admin, spec: Omit<EventsTopicSpec, 'replicationFactor'>): Promise<readonly ConfigDrift[]> {
+  const partitions = await partitionCount(admin, spec.topic);
+  if (partitions === undefined || partitions === 0) {
+    const others = (await admin.listTopics().catch(() => [] as string[])).filter((name) => !name.startsWith('__') && !name.includes('.dlq.'));
+    const known = others.length === 0 ? 'no topics exist yet' : `existing topics: ${others.sort().slice(0, 10).join(', ')}${others.length > 10 ? ', ...' : ''}`;
+    throw new MissingTopicError(spec.topic, `only a producer creates it; check --topic (MIRRORLOG_TOPIC), or start the producer first (${known})`);
+  }
+  return verifyEventsTopic(admin, { ...spec }, partitions);
+}
+
+async function verifyEventsTopic(admin: Admin, spec: Omit<EventsTopicSpec, 'replicationFactor'>, partitions: number): Promise<readonly ConfigDrift[]> {
+  const wanted = eventsTopicConfig(spec.historyWindowMs);
+  if (partitions !== spec.partitions) {
+    throw new TopicMismatchError(
+      spec.topic,
+      'partition count',
+      String(spec.partitions),
+      String(partitions),
+      `the count is fixed at creation (a path's partition depends on it); set --partitions ${partitions} (MIRRORLOG_PARTITIONS), or use a new topic re-seeded from the producer index`,
+    );
+  }
+  const actual = await describeTopicConfig(admin, spec.topic, Object.keys(wanted));
+  const policy = actual.get('cleanup.policy') ?? '';
+  if (!policy.split(',').includes('compact')) {
+    throw new TopicMismatchError(
+      spec.topic,
+      'cleanup.policy',
+      'compact',
+      policy || '(unknown)',
+      'without compaction the log loses the current tree once retention expires; fix the topic (kafka-configs --alter) or use another topic',
+    );
+  }
+  return Object.entries(wanted)
+    .filter(([name, value]) => actual.get(name) !== value)
+    .map(([name, expected]) => ({ name, expected, actual: actual.get(name) }));
+}
+
+/**
+ * Errors a broker answers for a while after a topic was created or a leader moved: its
+ * metadata is not everywhere yet. kafkajs' admin does not retry them in listOffsets.
+ */
+const LEADERSHIP_ERRORS: ReadonlySet<string> = new Set(['NOT_LEADER_FOR_PARTITION', 'NOT_LEADER_OR_FOLLOWER', 'LEADER_NOT_AVAILABLE', 'UNKNOWN_TOPIC_OR_PARTITION', 'REPLICA_NOT_AVAILABLE']);
+
+export function isLeadershipError(error: unknown): boolean {
+  for (let cause = error as { type?: unknown; originalError?: unknown; cause?: unknown } | undefined, depth = 0; cause !== undefined && cause !== null && depth < 5; depth++) {
+    if (typeof cause.type === 'string' && LEADERSHIP_ERRORS.has(cause.type)) return true;
+    cause = (cause.originalError ?? cause.cause) as typeof cause | undefined;
+  }
+  return false;
+}
+
+/** `admin.fetchTopicOffsets`, retried (bounded) through the leadership errors that follow a topic's creation. */
+export async function fetchTopicOffsets(admin: Admin, topic: string, options: { retries?: number; minDelayMs?: number } = {}): Promise<{ partition: number; low: number; high: number }[]> {
+  const offsets = await retry(() => admin.fetchTopicOffsets(topic), { retries: options.retries ?? 20, minDelayMs: options.minDelayMs ?? 100, maxDelayMs: 2000, isRetryable: isLeadershipError });
+  return offsets.map(({ partition, low, high }) => ({ partition, low: Number(low), high: Number(high) }));
 }
 
 export const DEAD_LETTER_RETENTION_MS = 30 * DAY_MS;

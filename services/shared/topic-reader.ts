@@ -3,6 +3,7 @@
 // never commits. The one way to read "the whole log" (index rebuild, verify, restore).
 import { randomUUID } from 'node:crypto';
 import type { Kafka, KafkaMessage } from 'kafkajs';
+import { fetchTopicOffsets } from './kafka.ts';
 
 export type ReadToEndOptions = {
   /** Per partition, stop before this offset; default: the high watermark at the start. */
@@ -21,9 +22,9 @@ export async function readTopicToEnd(kafka: Kafka, topic: string, options: ReadT
   const remaining = new Map<number, bigint>();
   let total = 0;
   try {
-    for (const { partition, high: highText, low } of await admin.fetchTopicOffsets(topic)) {
+    for (const { partition, high: highest, low } of await fetchTopicOffsets(admin, topic)) {
       const limit = options.upTo?.get(partition);
-      const high = limit === undefined ? BigInt(highText) : BigInt(Math.min(limit, Number(highText)));
+      const high = BigInt(limit === undefined ? highest : Math.min(limit, highest));
       if (high > BigInt(low)) {
         remaining.set(partition, high);
         total += Number(high - BigInt(low));

@@ -2,6 +2,7 @@
 // (seq and time), without reading the log. A throwaway consumer group that never commits.
 import { randomUUID } from 'node:crypto';
 import type { Kafka } from 'kafkajs';
+import { fetchTopicOffsets } from './kafka.ts';
 import { decodeRecord } from '../../schemas/codec.ts';
 import type { MirrorEvent } from '../../schemas/event.ts';
 
@@ -10,8 +11,8 @@ export async function readLastRecords(kafka: Kafka, topic: string, timeoutMs = 1
   await admin.connect();
   const wanted = new Map<number, string>();
   try {
-    for (const { partition, high, low } of await admin.fetchTopicOffsets(topic)) {
-      if (BigInt(high) > BigInt(low)) wanted.set(partition, String(BigInt(high) - 1n));
+    for (const { partition, high, low } of await fetchTopicOffsets(admin, topic)) {
+      if (high > low) wanted.set(partition, String(high - 1));
     }
   } finally {
     await admin.disconnect();

@@ -61,7 +61,8 @@ test('verify finds drift, --repair fixes it; a replica in sync verifies clean', 
   const r = await replica('checked');
   await waitForReplica(source, r.target, 'replica in sync');
   await r.applier.kill('SIGTERM');
-  const verify = (extra: string[] = []) => runCli(['verify', '--target', r.target, '--replica', 'checked', ...stackFlags(topic, prefix), '--log-level', 'warn', ...extra]);
+  const verify = (extra: string[] = []) =>
+    runCli(['verify', '--target', r.target, '--replica', 'checked', '--state-dir', r.stateDir, ...stackFlags(topic, prefix), '--log-level', 'warn', ...extra]);
 
   const clean = await verify(['--hash']);
   assert.equal(clean.code, 0, clean.stdout + clean.stderr);

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { TestContext } from 'node:test';
 import type { Admin } from 'kafkajs';
-import { DEAD_LETTER_RETENTION_MS, TopicMismatchError, createKafka, describeTopicConfig, ensureDeadLetterTopic, ensureTopic } from '../../services/shared/kafka.ts';
+import { DEAD_LETTER_RETENTION_MS, TopicMismatchError, createKafka, describeTopicConfig, ensureDeadLetterTopic, ensureTopic, fetchTopicOffsets } from '../../services/shared/kafka.ts';
 import { createLogger } from '../../services/shared/logger.ts';
 import { freshTopic, stackConfig } from '../helpers/stack.ts';
 
@@ -108,5 +108,20 @@ describe('ensureDeadLetterTopic', () => {
     assert.equal(config.get('cleanup.policy'), 'delete');
     assert.equal(config.get('retention.ms'), String(DEAD_LETTER_RETENTION_MS));
     assert.deepEqual(await ensureDeadLetterTopic(client, topic), { created: false, drift: [] });
+  });
+});
+
+describe('fetchTopicOffsets', () => {
+  // Reproduction: listOffsets right after a topic's creation answered NOT_LEADER and the
+  // first `npm start` crashed with a stack trace. Without waiting for leaders, the
+  // broker here answers NOT_LEADER_FOR_PARTITION to a raw listOffsets every time.
+  it('retries the leadership errors that follow a topic creation', async (t) => {
+    const client = await admin(t);
+    for (let i = 0; i < 3; i++) {
+      const topic = freshTopic(t);
+      await client.createTopics({ topics: [{ topic, numPartitions: 12, replicationFactor: 1 }], waitForLeaders: false });
+      const offsets = await fetchTopicOffsets(client, topic);
+      assert.deepEqual(offsets.map((o) => [o.partition, o.low, o.high]).sort((a, b) => a[0]! - b[0]!), Array.from({ length: 12 }, (_, p) => [p, 0, 0]));
+    }
   });
 });

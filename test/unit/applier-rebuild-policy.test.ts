@@ -9,6 +9,7 @@ const facts = (overrides: Partial<StartFacts> = {}): StartFacts => ({
   hasState: true,
   rebuildInProgress: false,
   rebuildRequested: false,
+  adoptRequested: false,
   targetEmpty: false,
   indexHasEntries: true,
   positions: offsets(10, 20),
@@ -29,8 +30,18 @@ describe('planStart', () => {
     assert.deepEqual(planStart(facts({ positions: offsets(10) })), expired);
   });
 
-  it('a new replica replays everything', () => {
-    assert.deepEqual(planStart(facts({ hasState: false, indexHasEntries: false, positions: new Map() })), { kind: 'rebuild', reason: 'new-replica', clearIndex: false });
+  it('a new replica on an empty target replays everything', () => {
+    const fresh = { hasState: false, indexHasEntries: false, positions: new Map(), targetEmpty: true };
+    assert.deepEqual(planStart(facts(fresh)), { kind: 'rebuild', reason: 'new-replica', clearIndex: false });
+  });
+
+  it('a new replica on a target that holds files is refused unless --adopt or --rebuild says so', () => {
+    const overFull = { hasState: false, indexHasEntries: false, positions: new Map(), targetEmpty: false };
+    assert.deepEqual(planStart(facts(overFull)), { kind: 'refuse', reason: 'target-not-empty' });
+    assert.deepEqual(planStart(facts({ ...overFull, adoptRequested: true })), { kind: 'rebuild', reason: 'new-replica', clearIndex: false });
+    assert.deepEqual(planStart(facts({ ...overFull, rebuildRequested: true })), { kind: 'rebuild', reason: 'requested', clearIndex: true });
+    // An existing replica (state present) with files on its target just resumes.
+    assert.deepEqual(planStart(facts({ targetEmpty: false })), { kind: 'resume' });
   });
 
   it('a wiped target with a populated index rebuilds from scratch, even mid-rebuild', () => {

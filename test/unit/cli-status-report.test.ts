@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { formatStatus, parseCommitNote, replicaStatus, type GroupSample } from '../../services/cli/status-report.ts';
+import { formatStatus, needsAttention, parseCommitNote, replicaStatus, type GroupSample, type ReplicaFacts } from '../../services/cli/status-report.ts';
 
 const offsets = [
   { partition: 0, low: 0, high: 100 },
@@ -46,4 +46,50 @@ test('the text report says what matters first', () => {
   });
   assert.match(text, /producer: last seq 42, published 1s ago/);
   assert.match(text, /replica r1: STALLED, lag 10 \(p0:10\)/);
+});
+
+// Reproduction: "in sync" for a replica with dead letters, during a split group, and
+// "STALLED" forever for one whose applier is gone.
+const synced = (note: Partial<{ appliedAt: number; aliveAt: number; problem: string }> = { appliedAt: 1000, aliveAt: 90_000 }): GroupSample => ({
+  replica: 'r1',
+  committed: new Map([[0, 100], [1, 50]]),
+  notes: new Map([[0, note]]),
+});
+const facts: ReplicaFacts = { members: 1, deadLetters: 0, lastVerify: undefined };
+
+test('in sync only with lag 0, one applier, no dead letters, no failure and a clean last verify', () => {
+  const status = replicaStatus(offsets, synced(), synced(), 2, 100_000, 60_000, facts, 120_000);
+  assert.equal(status.state, 'in sync');
+  assert.deepEqual(status.problems, []);
+  const cases: [Partial<typeof facts> & { note?: Parameters<typeof synced>[0] }, RegExp][] = [
+    [{ members: 2 }, /^2 appliers share this replica's group/],
+    [{ deadLetters: 3 }, /^3 dead letter\(s\) outstanding$/],
+    [{ note: { appliedAt: 1000, aliveAt: 95_000, problem: 'partition 2: EACCES on a/b' } }, /^failing: partition 2: EACCES on a\/b$/],
+    [{ lastVerify: { at: 50_000, drifts: 585 } }, /^the last verify \(1970-01-01T00:00:50\.000Z\) found 585 drift\(s\)$/],
+  ];
+  for (const [change, problem] of cases) {
+    const { note, ...rest } = change;
+    const sample = synced(note);
+    const result = replicaStatus(offsets, sample, sample, 2, 100_000, 60_000, { ...facts, ...rest }, 120_000);
+    assert.equal(result.state, 'not in sync', JSON.stringify(change));
+    assert.equal(result.problems.length, 1);
+    assert.match(result.problems[0]!, problem);
+    assert.ok(needsAttention(result));
+  }
+  const clean = replicaStatus(offsets, synced(), synced(), 2, 100_000, 60_000, { ...facts, lastVerify: { at: 50_000, drifts: 0 } }, 120_000);
+  assert.equal(clean.state, 'in sync', 'a clean verify keeps it in sync');
+});
+
+test('an applier gone longer than the threshold is offline since its last heartbeat, not stalled forever', () => {
+  const behind: GroupSample = { replica: 'r1', committed: new Map([[0, 90], [1, 50]]), notes: new Map([[0, { appliedAt: 1000, aliveAt: 30_000 }]]) };
+  const gone = replicaStatus(offsets, behind, behind, 2, 200_000, 60_000, { ...facts, members: 0 }, 120_000);
+  assert.equal(gone.state, 'offline');
+  assert.equal(gone.offlineSince, 30_000);
+  assert.equal(gone.stalled, false);
+  assert.match(formatStatus({ topic: 't', at: 200_000, records: 1, producer: undefined, replicas: [gone] }), /replica r1: offline since 1970-01-01T00:00:30\.000Z, lag 10/);
+  const recent = replicaStatus(offsets, behind, behind, 2, 100_000, 60_000, { ...facts, members: 0 }, 120_000);
+  assert.equal(recent.state, 'stalled', 'gone for less than the threshold: still stalled');
+  const catching = replicaStatus(offsets, behind, { ...behind, committed: new Map([[0, 95], [1, 50]]) }, 2, 31_000, 60_000, facts, 120_000);
+  assert.equal(catching.state, 'catching up');
+  assert.equal(needsAttention(catching), false);
 });

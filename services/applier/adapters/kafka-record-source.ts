@@ -11,8 +11,11 @@
 // group's committed offset, which lags behind (it is committed after the index).
 import type { Consumer, ConsumerGroupJoinEvent, EachBatchPayload, Kafka } from 'kafkajs';
 import { decodeRecord, type DecodeResult, type RawRecord } from '../../../schemas/codec.ts';
+import { CliError } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/logger.ts';
+import { encodeReplicaNote } from '../../shared/replica-note.ts';
 import type { ApplyLane } from '../apply-lane.ts';
+import { judgeJoin, secondApplierMessage } from '../domain/replica-membership.ts';
 import type { LaneRecord } from '../partition-queues.ts';
 import type { Positions } from '../positions.ts';
 
@@ -38,8 +41,12 @@ export interface KafkaRecordSourceOptions {
   readonly positions: Positions;
   readonly logger: Logger;
   readonly sessionTimeoutMs: number;
-  /** The consumer crashed and kafkajs will not restart it. */
+  /** The consumer crashed and kafkajs will not restart it, or this applier is a replica's second one. */
   readonly onFatal: (error: Error) => void;
+  /** The replica's name, for the message a second applier exits with. */
+  readonly replica: string;
+  /** When the replica last applied something, as its group's commit notes said at start. */
+  readonly appliedAt?: number;
 }
 
 export class KafkaRecordSource {
@@ -47,6 +54,11 @@ export class KafkaRecordSource {
   private stopping = false;
   private commits: Promise<void> = Promise.resolve();
   private readonly committed = new Map<number, number>();
+  /** False once this applier found itself a replica's second one: it must never move the group's offsets. */
+  private mayCommit = true;
+  private joins = 0;
+  private appliedAt: number | undefined;
+  private lastPositions: ReadonlyMap<number, number> = new Map();
   /** Partitions assigned by the last join; undefined before the first. */
   assigned: number[] | undefined;
 
@@ -80,12 +92,32 @@ export class KafkaRecordSource {
 
   /** Commits the group's offsets (serialized; a failure is logged and retried at the next call). */
   commit(positions: ReadonlyMap<number, number>): void {
-    // The note tells `mirrorlog status` when this replica last applied something.
-    const metadata = JSON.stringify({ appliedAt: Date.now() });
-    const offsets = [...positions]
-      .filter(([partition, offset]) => this.committed.get(partition) !== offset)
-      .map(([partition, offset]) => ({ topic: this.options.topic, partition, offset: String(offset), metadata }));
-    if (offsets.length === 0) return;
+    if (!this.mayCommit) return;
+    const moved = [...positions].filter(([partition, offset]) => this.committed.get(partition) !== offset);
+    if (moved.length === 0) return;
+    // A re-commit after a rebalance is not progress; only a position that moved is.
+    if ([...positions].some(([partition, offset]) => this.lastPositions.get(partition) !== offset)) this.appliedAt = Date.now();
+    this.lastPositions = new Map(positions);
+    this.send(moved, undefined);
+  }
+
+  /**
+   * Commits the last positions again with a fresh note: `mirrorlog status` tells a live
+   * applier from a gone one by it, and learns what keeps it from applying (`problem`).
+   */
+  heartbeat(problem: string | undefined): void {
+    if (!this.mayCommit || this.stopping || this.assigned === undefined || this.lastPositions.size === 0) return;
+    this.send([...this.lastPositions], problem);
+  }
+
+  /** The positions as committed last, for the heartbeat to repeat (set once at start from the group). */
+  seedPositions(positions: ReadonlyMap<number, number>): void {
+    if (this.lastPositions.size === 0) this.lastPositions = new Map(positions);
+  }
+
+  private send(positions: [number, number][], problem: string | undefined): void {
+    const metadata = encodeReplicaNote({ appliedAt: this.appliedAt ?? this.options.appliedAt, aliveAt: Date.now(), ...(problem === undefined ? {} : { problem }) });
+    const offsets = positions.map(([partition, offset]) => ({ topic: this.options.topic, partition, offset: String(offset), metadata }));
     this.commits = this.commits.then(async () => {
       try {
         await this.consumer.commitOffsets(offsets);
@@ -120,17 +152,26 @@ export class KafkaRecordSource {
 
   private onJoin(event: ConsumerGroupJoinEvent): void {
     const assigned = [...(event.payload.memberAssignment[this.options.topic] ?? [])].sort((a, b) => a - b);
+    const verdict = judgeJoin(++this.joins === 1, assigned.length, this.options.partitions);
+    if (verdict === 'newcomer-to-a-held-group') {
+      // Another applier holds the group: leave without fetching, applying or committing.
+      this.mayCommit = false;
+      this.stopping = true;
+      this.options.onFatal(new CliError(secondApplierMessage(this.options.replica, this.options.groupId, undefined)));
+      return;
+    }
     for (const partition of assigned) {
       const next = this.options.positions.nextToFetch(partition);
       if (next !== undefined) this.consumer.seek({ topic: this.options.topic, partition, offset: String(next) });
     }
     this.assigned = assigned;
+    // Commit every partition again after a rebalance: a member that was here meanwhile may have moved them.
+    this.committed.clear();
     this.options.logger.info({ partitions: assigned, memberId: event.payload.memberId }, 'joined the replica group');
-    if (assigned.length < this.options.partitions) {
-      // One replica is one applier: another member means two appliers share the group.
+    if (verdict === 'another-joined') {
       this.options.logger.error(
         { partitions: assigned, group: this.options.groupId },
-        'the replica group has another member: is a second applier running with the same --replica? Each replica needs its own name and target',
+        'a second applier joined this replica group (the same --replica elsewhere?); it is told to leave. Each replica needs its own name and target',
       );
     }
   }

@@ -12,6 +12,8 @@ export type StartFacts = {
   readonly rebuildInProgress: boolean;
   /** `--rebuild` was given. */
   readonly rebuildRequested: boolean;
+  /** `--adopt` was given: a new replica may start on a target that already holds files. */
+  readonly adoptRequested: boolean;
   /** The target holds nothing (the applier's temp files aside). */
   readonly targetEmpty: boolean;
   /** The applied index holds at least one present entry. */
@@ -35,6 +37,12 @@ export type RebuildReason =
 
 export type StartPlan =
   | { kind: 'resume' }
+  /**
+   * A new replica (no state) over a target that holds files, with neither `--rebuild` nor
+   * `--adopt`: the replay's sweep would delete whatever the log lacks, and a mistyped
+   * --replica, --topic or --state-dir looks exactly like this. The operator must say so.
+   */
+  | { kind: 'refuse'; reason: 'target-not-empty' }
   | { kind: 'continue-rebuild' }
   /**
    * `clearIndex`: the index cannot be trusted for what is on disk, so it is emptied
@@ -53,6 +61,7 @@ export function planStart(facts: StartFacts): StartPlan {
   const partitions = Array.from({ length: facts.partitions }, (_, partition) => partition);
   if (facts.hasState && partitions.some(expired)) return { kind: 'rebuild', reason: 'position-expired', clearIndex: false };
   if (facts.rebuildInProgress) return { kind: 'continue-rebuild' };
+  if (!facts.hasState && !facts.targetEmpty && !facts.rebuildRequested && !facts.adoptRequested) return { kind: 'refuse', reason: 'target-not-empty' };
   if (facts.rebuildRequested) return { kind: 'rebuild', reason: 'requested', clearIndex: true };
   if (!facts.hasState) return { kind: 'rebuild', reason: 'new-replica', clearIndex: false };
   if (partitions.some((partition) => facts.positions.get(partition) === undefined)) return { kind: 'rebuild', reason: 'position-expired', clearIndex: false };
