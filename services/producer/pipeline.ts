@@ -24,6 +24,14 @@ export type PipelineOptions = {
   maxBatchBytes: number;
 };
 
+/** Where observations that delete something wait for the mass-deletion guard (delete-hold.ts). */
+export type DeleteAdmission = {
+  /** Of `batch`, what may be published now; the rest is held (and leaves the pipeline). */
+  admit(batch: readonly Observation[]): Observation[];
+  /** Held deletes not yet judged: the pipeline is not idle. */
+  readonly judging: boolean;
+};
+
 const MAX_DELAY_FACTOR = 25;
 const MAX_RETRY_DELAY_MS = 10_000;
 
@@ -55,6 +63,7 @@ export class Pipeline {
     private readonly onHintsDropped: () => void = () => {},
     /** Work queued outside the pipeline that will still produce hints (new directories to walk). */
     private readonly hasPendingWalks: () => boolean = () => false,
+    private readonly deletes: DeleteAdmission = { admit: (batch) => [...batch], judging: false },
   ) {
     this.hints = new HintQueue(options.quietMs, options.quietMs * MAX_DELAY_FACTOR);
   }
@@ -129,7 +138,21 @@ export class Pipeline {
   }
 
   private isIdle(): boolean {
-    return this.hints.size === 0 && this.inFlight.size === 0 && this.ready.length === 0 && !this.hasPendingWalks();
+    return this.hints.size === 0 && this.inFlight.size === 0 && this.ready.length === 0 && !this.hasPendingWalks() && !this.deletes.judging;
+  }
+
+  /**
+   * Observations the delete guard held and now allows, published as observed, unless
+   * the path is being looked at again (that newer look decides).
+   */
+  requeue(observations: readonly Observation[]): void {
+    for (const observation of observations) {
+      if (this.inFlight.has(observation.path) || this.hints.has(observation.path)) continue;
+      this.inFlight.add(observation.path);
+      this.ready.push(observation);
+    }
+    this.wake();
+    this.updateGauges();
   }
 
   /** Re-checks idleness and room after work outside the pipeline finished. */
@@ -257,8 +280,9 @@ export class Pipeline {
         continue;
       }
       const batch = this.nextBatch();
+      const admitted = this.deletes.admit(batch);
       try {
-        await this.publisher.publish(batch);
+        if (admitted.length > 0) await this.publisher.publish(admitted);
         failures = 0;
       } catch (error) {
         if (this.abandoned) return;

@@ -17,7 +17,9 @@ import { S3ContentStore, s3OptionsFromConfig } from '../shared/s3-content-store.
 import { inotifyWarnings, readInotifyLimits } from './adapters/inotify-limits.ts';
 import { KafkaPublisher } from './adapters/kafka-publisher.ts';
 import { SqliteSourceIndex } from './adapters/sqlite-source-index.ts';
+import { RecordedRootIdentity } from './adapters/root-identity.ts';
 import { TreeWatcher } from './adapters/tree-watcher.ts';
+import { confirmDeletesCommand, countIndexDeletes, DeleteHold } from './delete-hold.ts';
 import { createExcluder } from './domain/exclude.ts';
 import { SeqClock } from './domain/seq-clock.ts';
 import { Examiner } from './examiner.ts';
@@ -78,7 +80,7 @@ export async function startProducer(config: ProducerConfig, options: { logger?: 
   const index = new SqliteSourceIndex(path.join(stateDir, 'index.db'));
   const cleanups: (() => unknown)[] = [() => index.close()];
   try {
-    return await startWithIndex(config, { root, source, index, logger, store: options.store, cleanups });
+    return await startWithIndex(config, { root, stateDir, source, index, logger, store: options.store, cleanups });
   } catch (error) {
     // A failed start releases what it connected, or the process would not exit.
     for (const cleanup of cleanups.reverse()) await Promise.resolve().then(cleanup).catch(() => undefined);
@@ -86,7 +88,7 @@ export async function startProducer(config: ProducerConfig, options: { logger?: 
   }
 }
 
-type StartContext = { root: string; source: string; index: SqliteSourceIndex; logger: Logger; store: ContentStore | undefined; cleanups: (() => unknown)[] };
+type StartContext = { root: string; stateDir: string; source: string; index: SqliteSourceIndex; logger: Logger; store: ContentStore | undefined; cleanups: (() => unknown)[] };
 
 async function startWithIndex(config: ProducerConfig, context: StartContext): Promise<ProducerHandle> {
   const { root, source, index, logger, cleanups } = context;
@@ -126,6 +128,7 @@ async function startWithIndex(config: ProducerConfig, context: StartContext): Pr
       index.setMeta(INDEX_COMPLETE_KEY, 'true');
     });
   }
+  const rootIdentity = new RecordedRootIdentity(index, root);
   const isExcluded = createExcluder(config.exclude);
   const clock = new SeqClock(lastSeq, () => Date.now() * 1000);
   let watcher: TreeWatcher | undefined;
@@ -146,6 +149,21 @@ async function startWithIndex(config: ProducerConfig, context: StartContext): Pr
     walkNewDirectory: (dir) => newDirectories.add(dir),
   });
   const publishStage = new PublishStage({ root, source, index, clock, send: (records) => publisher.send(records), metrics, now: Date.now, hint });
+  const deleteHold = new DeleteHold({
+    max: config.maxDelete,
+    confirmed: config.confirmDeletes,
+    confirmCommand: confirmDeletesCommand({ root, topic: config.topic, stateDir: context.stateDir }),
+    countDeletes: (observation) => countIndexDeletes(index, observation),
+    treeEntries: () => index.countBelow(''),
+    isWalking: () => reconciler?.walking ?? false,
+    identityChanged: () => rootIdentity.changed(),
+    acceptIdentity: () => rootIdentity.accept(),
+    requeue: (observations) => pipeline.requeue(observations),
+    rehint: hint,
+    changed: () => pipeline.poke(),
+    metrics,
+    logger,
+  });
   const pipeline: Pipeline = new Pipeline(
     examiner,
     publishStage,
@@ -155,6 +173,7 @@ async function startWithIndex(config: ProducerConfig, context: StartContext): Pr
     Date.now,
     () => void reconciler?.run('dropped-hints'),
     () => newDirectories.busy,
+    deleteHold,
   );
   reconciler = new Reconciler({ root, index, isExcluded, hint, metrics, logger, rate: config.reconcileRate, roomForHints });
   watcher = new TreeWatcher({
@@ -180,7 +199,11 @@ async function startWithIndex(config: ProducerConfig, context: StartContext): Pr
     host: config.metricsHost,
     port: config.metricsPort ?? DEFAULT_PRODUCER_METRICS_PORT,
     registry: metrics.registry,
-    isReady: () => (isReady ? { ready: true } : { ready: false, reason: 'subscribing and reconciling' }),
+    isReady: () => {
+      if (!isReady) return { ready: false, reason: 'subscribing and reconciling' };
+      const held = deleteHold.reason;
+      return held === undefined ? { ready: true } : { ready: false, reason: held };
+    },
     logger,
   });
 
@@ -189,7 +212,7 @@ async function startWithIndex(config: ProducerConfig, context: StartContext): Pr
     await Promise.all([
       connected.then(() => pipeline.start()),
       watcher.start().then(() => metrics.watcherSubscriptions.set(watcher.subscriptionCount)),
-      reconciler.run(START_TRIGGER),
+      reconciler.run(START_TRIGGER).then(() => deleteHold.startWalkFinished()),
     ]);
     await pipeline.whenIdle();
     isReady = true;
@@ -214,6 +237,7 @@ async function startWithIndex(config: ProducerConfig, context: StartContext): Pr
         logger.info('producer stopping');
         clearInterval(periodic);
         reconciler?.stop();
+        deleteHold.stop();
         await watcher?.stop();
         await pipeline.stop();
         await publisher.disconnect();
