@@ -53,6 +53,8 @@ export class Examiner {
     const relPath = parsed.path;
     const abs = path.join(deps.root, relPath);
     const found = probe(abs);
+    // Patterns with a trailing '/' match directories only: known now.
+    if (found.kind === 'dir' && deps.isExcluded(relPath, true)) return { kind: 'none' };
     const indexed = deps.index.get(relPath);
     const observe = (observed: EntryState | undefined, fingerprint?: Fingerprint, data?: Buffer): ExamineResult => ({
       kind: 'observed',

@@ -20,7 +20,7 @@ import { SqliteSourceIndex } from './adapters/sqlite-source-index.ts';
 import { RecordedRootIdentity } from './adapters/root-identity.ts';
 import { TreeWatcher } from './adapters/tree-watcher.ts';
 import { confirmDeletesCommand, countIndexDeletes, DeleteHold } from './delete-hold.ts';
-import { createExcluder } from './domain/exclude.ts';
+import { createExcluder, watcherIgnorePaths } from './domain/exclude.ts';
 import { SeqClock } from './domain/seq-clock.ts';
 import { Examiner } from './examiner.ts';
 import { NewDirectoryWalker } from './new-dir-walker.ts';
@@ -178,7 +178,7 @@ async function startWithIndex(config: ProducerConfig, context: StartContext): Pr
   reconciler = new Reconciler({ root, index, isExcluded, hint, metrics, logger, rate: config.reconcileRate, roomForHints });
   watcher = new TreeWatcher({
     root,
-    ignore: config.exclude,
+    ignore: watcherIgnorePaths(config.exclude),
     isExcluded,
     logger,
     onHints: (hints) => {

@@ -118,7 +118,7 @@ export class Reconciler {
     const listed: ListedChild[] = [];
     for (const { name, kind } of listing.entries) {
       const child = joinRel(dir, name);
-      if (deps.isExcluded(child)) continue;
+      if (deps.isExcluded(child, kind === 'dir')) continue;
       stats.entries++;
       if (kind === 'file' || kind === 'dir') {
         const found = probe(path.join(abs, name));
