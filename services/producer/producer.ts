@@ -30,6 +30,7 @@ import { Pipeline } from './pipeline.ts';
 import { LAST_SEQ_KEY, PublishStage } from './publish-stage.ts';
 import { Reconciler, START_TRIGGER } from './reconciler.ts';
 import { checkIndexOwner } from './state-dir.ts';
+import { registerProducer } from './tree-registration.ts';
 import { Uploader } from './uploader.ts';
 
 export const DEFAULT_PRODUCER_METRICS_PORT = 9464;
@@ -107,6 +108,7 @@ async function startWithIndex(config: ProducerConfig, context: StartContext): Pr
   const connected = (async () => {
     await admin.connect();
     await ensureTopic(admin, { topic: config.topic, partitions: config.partitions, historyWindowMs: config.historyWindow });
+    await registerProducer(kafka, admin, { topic: config.topic, source, root, stateDir: context.stateDir });
     if (store instanceof S3ContentStore) await store.ensureBucket();
     await publisher.connect();
   })();

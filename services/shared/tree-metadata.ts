@@ -7,6 +7,7 @@
 // exists (appliers never create topics).
 import os from 'node:os';
 import path from 'node:path';
+import kafkajs from 'kafkajs';
 import type { Admin, Kafka, KafkaMessage } from 'kafkajs';
 import { z } from 'zod';
 import { readTopicToEnd } from './topic-reader.ts';
@@ -136,7 +137,12 @@ export async function metadataTopicExists(admin: Admin, eventsTopic: string): Pr
 
 /** Writes (or replaces) one member's record. */
 export async function publishMember(kafka: Kafka, eventsTopic: string, member: TreeMember): Promise<void> {
-  const producer = kafka.producer({ allowAutoTopicCreation: false, idempotent: true, maxInFlightRequests: 1 });
+  const producer = kafka.producer({
+    allowAutoTopicCreation: false,
+    idempotent: true,
+    maxInFlightRequests: 1,
+    createPartitioner: kafkajs.Partitioners.DefaultPartitioner,
+  });
   await producer.connect();
   try {
     await producer.send({ topic: treeMetadataTopic(eventsTopic), acks: -1, messages: [encodeMember(member)] });
