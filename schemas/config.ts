@@ -118,6 +118,8 @@ export const producerConfigSchema = z.object({
     .prefault('auto')
     .describe('entries (5000), share of the tree (25%), 0 = no limit; auto = 50% or 10000, whichever is smaller (never below 100)'),
   /** Publish the deletes this start finds, however many (after checking they are intended). */
+  /** At start, stop waiting for unreachable servers after this long (0: wait for ever). */
+  giveUpAfter: duration.default(0).describe('at start, stop waiting for unreachable Kafka or S3 after this long (0: never)'),
   confirmDeletes: bool.default(false).describe('publish the deletes this start finds, past the --max-delete guard (once)'),
 });
 

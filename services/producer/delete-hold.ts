@@ -79,7 +79,20 @@ export class DeleteHold {
   startWalkFinished(): void {
     this.startWalkDone = true;
     this.arm();
-    this.judge();
+  }
+
+  /**
+   * Everything the start found is published or held. A confirmation covered only that;
+   * and a root whose identity changed but that deleted nothing holds the whole tree (a
+   * copy, a restore): its identity is the one to compare with from now on.
+   */
+  startSettled(): void {
+    this.confirmed = false;
+    const identityChanged = this.deps.identityChanged();
+    if (this.pending.size === 0 && this.holding === undefined && identityChanged !== undefined) {
+      this.deps.logger.warn({ change: identityChanged }, 'the root changed identity but holds the whole tree: recording its new identity');
+      this.deps.acceptIdentity();
+    }
   }
 
   /** Of `batch`, what may be published now; the rest is held here. */
@@ -126,7 +139,7 @@ export class DeleteHold {
     const { deps } = this;
     const now = this.now;
     const walking = !this.startWalkDone || deps.isWalking();
-    if (walking) return;
+    if (walking || (this.pending.size === 0 && this.holding === undefined)) return;
     // While holding, judged again when held paths changed or at each recheck (a root mounted again).
     if (this.holding !== undefined && !this.dirty && now - this.lastRecheck < (deps.recheckMs ?? 30_000)) return;
     if (this.pending.size > 0 && !dueForJudgement({ now, firstHeldAt: this.firstHeldAt, lastHeldAt: this.lastHeldAt, walking }, deps.quietMs ?? 1000, deps.maxWaitMs ?? 10_000)) {
@@ -144,7 +157,6 @@ export class DeleteHold {
       confirmed: this.confirmed,
     });
     const confirmed = this.confirmed;
-    this.confirmed = false;
     if (judgement.verdict === 'hold') {
       this.hold(judgement.reason, pendingEntries, now);
       return;

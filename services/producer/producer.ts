@@ -10,10 +10,11 @@ import type { ProducerConfig } from '../../schemas/config.ts';
 import type { ContentStore } from '../shared/content-store.ts';
 import { defaultStateDir, redactConfig } from '../shared/config.ts';
 import { CliError } from '../shared/errors.ts';
-import { startServiceHttp, type ServiceHttp } from '../shared/http-server.ts';
-import { createKafka, ensureTopic, MAX_BATCH_BYTES } from '../shared/kafka.ts';
+import { startServiceHttp, type Readiness, type ServiceHttp } from '../shared/http-server.ts';
+import { createKafka, ensureTopic, MAX_BATCH_BYTES, probeKafka } from '../shared/kafka.ts';
 import { createLogger, type Logger } from '../shared/logger.ts';
 import { S3ContentStore, s3OptionsFromConfig } from '../shared/s3-content-store.ts';
+import { ensureWritableStateDir, waitForServer } from '../shared/start-errors.ts';
 import { inotifyWarnings, readInotifyLimits } from './adapters/inotify-limits.ts';
 import { KafkaPublisher } from './adapters/kafka-publisher.ts';
 import { SqliteSourceIndex } from './adapters/sqlite-source-index.ts';
@@ -74,11 +75,11 @@ export async function startProducer(config: ProducerConfig, options: { logger?: 
   if (stateDir === root || stateDir.startsWith(`${root}${path.sep}`)) {
     throw new CliError(`--state-dir ${stateDir} is inside --root ${root}: the producer would watch its own index`);
   }
-  fs.mkdirSync(stateDir, { recursive: true });
+  ensureWritableStateDir(stateDir);
   const logger = options.logger ?? createLogger({ level: config.logLevel, name: 'producer' });
   logger.info({ config: redactConfig({ ...config, root, stateDir }), source }, 'producer starting');
 
-  const index = new SqliteSourceIndex(path.join(stateDir, 'index.db'));
+  const index = openIndex(path.join(stateDir, 'index.db'));
   const cleanups: (() => unknown)[] = [() => index.close()];
   try {
     return await startWithIndex(config, { root, stateDir, source, index, logger, store: options.store, cleanups });
@@ -86,6 +87,14 @@ export async function startProducer(config: ProducerConfig, options: { logger?: 
     // A failed start releases what it connected, or the process would not exit.
     for (const cleanup of cleanups.reverse()) await Promise.resolve().then(cleanup).catch(() => undefined);
     throw error;
+  }
+}
+
+function openIndex(file: string): SqliteSourceIndex {
+  try {
+    return new SqliteSourceIndex(file);
+  } catch (error) {
+    throw new CliError(`the index ${file} cannot be opened (${(error as Error).message}): set --state-dir (MIRRORLOG_STATE_DIR) to a writable directory`, 2);
   }
 }
 
@@ -103,13 +112,29 @@ async function startWithIndex(config: ProducerConfig, context: StartContext): Pr
     () => admin.disconnect(),
     () => publisher.disconnect(),
   );
+  // Health and metrics first: while the servers are awaited, /readyz says why.
+  let startReason: string | undefined;
+  let readiness: () => Readiness = () => ({ ready: false, reason: startReason ?? 'connecting' });
+  const http: ServiceHttp = await startServiceHttp({
+    host: config.metricsHost,
+    port: config.metricsPort ?? DEFAULT_PRODUCER_METRICS_PORT,
+    registry: metrics.registry,
+    isReady: () => readiness(),
+    logger,
+  });
+  cleanups.push(() => http.close());
+  const where = { kafka: config.brokers.join(','), s3: config.s3Endpoint };
+  const waitFor = (what: string) => ({ what, where, logger, giveUpAfterMs: config.giveUpAfter, setReason: (reason: string | undefined) => (startReason = reason) });
   // Connecting overlaps with what needs no server: the watcher's crawl and the
   // reconcile walk against the index (examination starts once connected).
   const connected = (async () => {
-    await admin.connect();
-    await ensureTopic(admin, { topic: config.topic, partitions: config.partitions, historyWindowMs: config.historyWindow });
-    await registerProducer(kafka, admin, { topic: config.topic, source, root, stateDir: context.stateDir });
-    if (store instanceof S3ContentStore) await store.ensureBucket();
+    await waitForServer(() => probeKafka(config.brokers, logger), waitFor(`Kafka at ${where.kafka}`));
+    await waitForServer(async () => {
+      await admin.connect();
+      await ensureTopic(admin, { topic: config.topic, partitions: config.partitions, historyWindowMs: config.historyWindow });
+      await registerProducer(kafka, admin, { topic: config.topic, source, root, stateDir: context.stateDir });
+    }, waitFor(`the topic ${config.topic}`));
+    if (store instanceof S3ContentStore) await waitForServer(() => store.ensureBucket({ retries: 0 }), waitFor(`S3 at ${where.s3}`));
     await publisher.connect();
   })();
   connected.catch(() => undefined); // observed through `ready`
@@ -117,7 +142,8 @@ async function startWithIndex(config: ProducerConfig, context: StartContext): Pr
   let lastSeq = Number(index.getMeta(LAST_SEQ_KEY) ?? 0);
   if (index.getMeta(INDEX_COMPLETE_KEY) !== 'true') {
     await connected;
-    const rebuilt = await rebuildIndexFromTopic(kafka, config.topic, source, index, logger);
+    // Replaying from the start is idempotent: a leader still moving after creation is waited out.
+    const rebuilt = await waitForServer(() => rebuildIndexFromTopic(kafka, config.topic, source, index, logger), waitFor(`reading the topic ${config.topic}`));
     if (rebuilt.otherSources.length > 0) {
       // One topic per mirrored tree: a replica of this topic would mix both trees.
       throw new CliError(
@@ -197,17 +223,11 @@ async function startWithIndex(config: ProducerConfig, context: StartContext): Pr
   });
 
   let isReady = false;
-  const http: ServiceHttp = await startServiceHttp({
-    host: config.metricsHost,
-    port: config.metricsPort ?? DEFAULT_PRODUCER_METRICS_PORT,
-    registry: metrics.registry,
-    isReady: () => {
-      if (!isReady) return { ready: false, reason: 'subscribing and reconciling' };
-      const held = deleteHold.reason;
-      return held === undefined ? { ready: true } : { ready: false, reason: held };
-    },
-    logger,
-  });
+  readiness = () => {
+    if (!isReady) return { ready: false, reason: startReason ?? 'subscribing and reconciling' };
+    const held = deleteHold.reason;
+    return held === undefined ? { ready: true } : { ready: false, reason: held };
+  };
 
   const startedAt = Date.now();
   const ready = (async () => {
@@ -217,6 +237,7 @@ async function startWithIndex(config: ProducerConfig, context: StartContext): Pr
       reconciler.run(START_TRIGGER).then(() => deleteHold.startWalkFinished()),
     ]);
     await pipeline.whenIdle();
+    deleteHold.startSettled();
     isReady = true;
     const counts = index.counts();
     metrics.indexEntries.set(counts.file + counts.dir + counts.symlink);
