@@ -62,7 +62,7 @@ export function classifyStartError(error: unknown, where: { kafka: string; s3: s
           message: `S3 at ${where.s3} refused the request (${code}): check --s3-access-key and --s3-secret-key (MIRRORLOG_S3_ACCESS_KEY, MIRRORLOG_S3_SECRET_KEY) and the key's permissions on the bucket`,
         };
       }
-      if (code === '' || S3_TRANSIENT_CODES.has(code)) return { kind: 'transient', message: `S3 at ${where.s3}: ${code || message || 'unreadable answer'}` };
+      if (code === '' || S3_TRANSIENT_CODES.has(code)) return { kind: 'transient', message: code || message || 'unreadable answer' };
       return { kind: 'final', message: `S3 at ${where.s3}: ${code}${message ? ` (${message})` : ''}` };
     }
     if (name === 'KafkaJSSASLAuthenticationError' || type.startsWith('SASL_') || type.endsWith('_AUTHORIZATION_FAILED')) {
@@ -70,11 +70,11 @@ export function classifyStartError(error: unknown, where: { kafka: string; s3: s
     }
     if (name === 'TopicMismatchError') return { kind: 'final', message };
     if (KAFKA_TRANSIENT_NAMES.has(name) || type === 'NOT_LEADER_OR_FOLLOWER' || type === 'LEADER_NOT_AVAILABLE' || type === 'UNKNOWN_TOPIC_OR_PARTITION') {
-      return { kind: 'transient', message: `Kafka at ${where.kafka}: ${message || type || name}` };
+      return { kind: 'transient', message: message || type || name };
     }
     if (NETWORK_CODES.has(code)) return { kind: 'transient', message: `${message || code}` };
     if (name.startsWith('KafkaJS') && link.retriable === true && link.cause === undefined) {
-      return { kind: 'transient', message: `Kafka at ${where.kafka}: ${message || type || name}` };
+      return { kind: 'transient', message: message || type || name };
     }
   }
   const first = chain(error)[0];
