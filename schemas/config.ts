@@ -171,6 +171,8 @@ export const gcConfigSchema = z.object({
   /** Objects written more recently are kept, referenced or not. */
   grace: duration.default(24 * 3600 * 1000),
   dryRun: bool.default(false),
+  /** Forget a tree registered under the prefix (its topic is gone for good): gc stops keeping its content. */
+  unregister: name.optional(),
   /** Allows a grace period below one hour (only when no producer publishes to the topic). */
   force: bool.default(false),
   json: bool.default(false),

@@ -15,6 +15,7 @@ import { createKafka, ensureTopic, MAX_BATCH_BYTES, probeKafka } from '../shared
 import { createLogger, type Logger } from '../shared/logger.ts';
 import { S3ContentStore, s3OptionsFromConfig } from '../shared/s3-content-store.ts';
 import { ensureWritableStateDir, waitForServer } from '../shared/start-errors.ts';
+import { isDocumentStore, registerTree } from '../shared/tree-registry.ts';
 import { inotifyWarnings, readInotifyLimits } from './adapters/inotify-limits.ts';
 import { KafkaPublisher } from './adapters/kafka-publisher.ts';
 import { SqliteSourceIndex } from './adapters/sqlite-source-index.ts';
@@ -134,7 +135,11 @@ async function startWithIndex(config: ProducerConfig, context: StartContext): Pr
       await ensureTopic(admin, { topic: config.topic, partitions: config.partitions, historyWindowMs: config.historyWindow });
       await registerProducer(kafka, admin, { topic: config.topic, source, root, stateDir: context.stateDir });
     }, waitFor(`the topic ${config.topic}`));
-    if (store instanceof S3ContentStore) await waitForServer(() => store.ensureBucket({ retries: 0 }), waitFor(`S3 at ${where.s3}`));
+    await waitForServer(async () => {
+      if (store instanceof S3ContentStore) await store.ensureBucket({ retries: 0 });
+      // gc of any tree sharing this prefix reads this topic before deleting (tree-registry.ts).
+      if (isDocumentStore(store)) await registerTree(store, { v: 1, topic: config.topic, source, host: os.hostname(), root, at: Date.now() });
+    }, waitFor(`S3 at ${where.s3}`));
     await publisher.connect();
   })();
   connected.catch(() => undefined); // observed through `ready`
