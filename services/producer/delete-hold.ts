@@ -17,6 +17,10 @@ export type DeleteHoldDeps = {
   confirmCommand: string;
   /** Index entries `observation` would delete (0: it deletes nothing). */
   countDeletes: (observation: Observation) => number;
+  /** Whether `observation` adds an entry the index does not hold. */
+  isCreate: (observation: Observation) => boolean;
+  /** Whether work that came with the deletes is still under way (new directories walked, hints queued). */
+  isBusy: () => boolean;
   treeEntries: () => number;
   /** Whether a reconcile walk is running (it may find more deletes). */
   isWalking: () => boolean;
@@ -45,11 +49,14 @@ const TICK_MS = 200;
 export class DeleteHold {
   private readonly pending = new Map<string, Observation>();
   private readonly approved = new WeakSet<Observation>();
+  // Creates are counted once, however often a batch is retried.
+  private readonly counted = new WeakSet<Observation>();
   private readonly window: DeleteWindow;
   private firstHeldAt = 0;
   private lastHeldAt = 0;
   private lastRecheck = 0;
   private startWalkDone = false;
+  private settled = false;
   private confirmed: boolean;
   private holding: string | undefined;
   /** Held paths changed since the last judgement. */
@@ -88,6 +95,7 @@ export class DeleteHold {
    */
   startSettled(): void {
     this.confirmed = false;
+    this.settled = true;
     const identityChanged = this.deps.identityChanged();
     if (this.pending.size === 0 && this.holding === undefined && identityChanged !== undefined) {
       this.deps.logger.warn({ change: identityChanged }, 'the root changed identity but holds the whole tree: recording its new identity');
@@ -104,6 +112,11 @@ export class DeleteHold {
         continue;
       }
       if (this.deps.countDeletes(observation) === 0) {
+        // Not the start's own: a tree being populated is not a burst that offsets a wipe.
+        if (this.settled && !this.counted.has(observation) && this.deps.isCreate(observation)) {
+          this.counted.add(observation);
+          this.window.add(this.now, -1);
+        }
         // A newer look at a held path that deletes nothing (it came back) replaces it.
         if (this.pending.delete(observation.path)) this.dirty = true;
         publish.push(observation);
@@ -142,7 +155,8 @@ export class DeleteHold {
     if (walking || (this.pending.size === 0 && this.holding === undefined)) return;
     // While holding, judged again when held paths changed or at each recheck (a root mounted again).
     if (this.holding !== undefined && !this.dirty && now - this.lastRecheck < (deps.recheckMs ?? 30_000)) return;
-    if (this.pending.size > 0 && !dueForJudgement({ now, firstHeldAt: this.firstHeldAt, lastHeldAt: this.lastHeldAt, walking }, deps.quietMs ?? 1000, deps.maxWaitMs ?? 10_000)) {
+    const held = { now, firstHeldAt: this.firstHeldAt, lastHeldAt: this.lastHeldAt, walking, busy: deps.isBusy() };
+    if (this.pending.size > 0 && !dueForJudgement(held, deps.quietMs ?? 1000, deps.maxWaitMs ?? 30_000)) {
       return;
     }
     this.dirty = false;

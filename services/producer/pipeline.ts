@@ -155,6 +155,11 @@ export class Pipeline {
     this.updateGauges();
   }
 
+  /** Paths waiting to be examined. */
+  get queuedHints(): number {
+    return this.hints.size;
+  }
+
   /** Re-checks idleness and room after work outside the pipeline finished. */
   poke(): void {
     this.updateGauges();

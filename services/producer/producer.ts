@@ -187,6 +187,8 @@ async function startWithIndex(config: ProducerConfig, context: StartContext): Pr
     confirmed: config.confirmDeletes,
     confirmCommand: confirmDeletesCommand({ root, topic: config.topic, stateDir: context.stateDir }),
     countDeletes: (observation) => countIndexDeletes(index, observation),
+    isCreate: (observation) => observation.observed !== undefined && index.get(observation.path) === undefined,
+    isBusy: () => newDirectories.busy || pipeline.queuedHints > 0,
     treeEntries: () => index.countBelow(''),
     isWalking: () => reconciler?.walking ?? false,
     identityChanged: () => rootIdentity.changed(),

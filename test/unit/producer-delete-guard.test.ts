@@ -80,6 +80,7 @@ test('given the whole tree deleted at once, it is held; below the limit it is pu
   assert.match(wiped.verdict === 'hold' ? wiped.reason : '', /2088 of 2088 entries \(100%\) would be deleted at once, more than --max-delete allows \(1044\)/);
   assert.deepEqual(judgeDeletes(situation({ pendingEntries: 1044 })), { verdict: 'publish' });
   assert.equal(judgeDeletes(situation({ pendingEntries: 600, recentlyDeleted: 600 })).verdict, 'hold', 'a burst in slices adds up');
+  assert.deepEqual(judgeDeletes(situation({ pendingEntries: 1500, recentlyDeleted: -1400 })), { verdict: 'publish' }, 'a directory renamed: as many created as deleted');
 });
 
 test('confirmed, or the guard off: published whatever the number and the root', () => {
@@ -93,14 +94,19 @@ test('judged once quiet, or after the longest wait, and never during a walk', ()
   assert.equal(dueForJudgement(at(1900), 1000, 10_000), true);
   assert.equal(dueForJudgement({ now: 10_000, firstHeldAt: 0, lastHeldAt: 9_999, walking: false }, 1000, 10_000), true);
   assert.equal(dueForJudgement(at(50_000, true), 1000, 10_000), false);
+  assert.equal(dueForJudgement({ ...at(1900), busy: true }, 1000, 10_000), false, 'what came with them is still being examined');
+  assert.equal(dueForJudgement({ ...at(10_000), busy: true }, 1000, 10_000), true, 'busy only delays up to the longest wait');
 });
 
-test('a burst window forgets what is older than the window', () => {
+test('a burst window forgets what is older than the window; creates count against deletes', () => {
   const window = new DeleteWindow(60_000);
-  window.add(0, 10);
+  window.add(1, -3);
+  assert.equal(window.total(2), -3);
+  window.add(0, 13);
   window.add(30_000, 5);
   assert.equal(window.total(59_999), 15);
-  assert.equal(window.total(60_000), 5);
+  assert.equal(window.total(60_000), 2);
+  assert.equal(window.total(60_001), 5);
   assert.equal(window.total(90_000), 0);
 });
 

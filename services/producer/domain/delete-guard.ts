@@ -79,7 +79,11 @@ export type DeleteJudgement = { verdict: 'publish' } | { verdict: 'hold'; reason
 export type DeleteSituation = {
   /** Index entries the held deletes would remove. */
   pendingEntries: number;
-  /** Entries deleted by what was published in the current burst window. */
+  /**
+   * Entries deleted minus entries created by what was published in the current burst
+   * window (negative when it grew): a directory renamed or a tree rewritten by churn
+   * deletes as much as it creates, and leaves the replica as full as it was.
+   */
   recentlyDeleted: number;
   /** Index entries before any of these deletes. */
   treeEntries: number;
@@ -105,23 +109,30 @@ export function judgeDeletes(situation: DeleteSituation): DeleteJudgement {
 }
 
 /**
- * When held deletes are judged: not while a walk may still find more of them, and only
- * after they stopped arriving for `quietMs` (a burst of watcher events is judged whole),
- * or after `maxWaitMs` at the latest (a steady trickle is judged in slices).
+ * When held deletes are judged: never while a walk may still find more of them; while the
+ * producer is still busy with what came with them (a renamed directory's new entries),
+ * only once `maxWaitMs` passed; otherwise once they stopped arriving for `quietMs` (a
+ * burst of watcher events is judged whole), or after `maxWaitMs` (a steady trickle is
+ * judged in slices).
  */
-export function dueForJudgement(at: { now: number; firstHeldAt: number; lastHeldAt: number; walking: boolean }, quietMs: number, maxWaitMs: number): boolean {
+export function dueForJudgement(
+  at: { now: number; firstHeldAt: number; lastHeldAt: number; walking: boolean; busy?: boolean },
+  quietMs: number,
+  maxWaitMs: number,
+): boolean {
   if (at.walking) return false;
-  return at.now - at.lastHeldAt >= quietMs || at.now - at.firstHeldAt >= maxWaitMs;
+  if (at.now - at.firstHeldAt >= maxWaitMs) return true;
+  return at.busy !== true && at.now - at.lastHeldAt >= quietMs;
 }
 
-/** The deletes published within the last `windowMs`: what a burst already deleted. */
+/** Entries deleted (positive) and created (negative) within the last `windowMs`: what a burst already did. */
 export class DeleteWindow {
   private slots: { at: number; count: number }[] = [];
 
   constructor(private readonly windowMs: number) {}
 
   add(at: number, count: number): void {
-    if (count > 0) this.slots.push({ at, count });
+    if (count !== 0) this.slots.push({ at, count });
   }
 
   total(now: number): number {
