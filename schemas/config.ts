@@ -53,6 +53,34 @@ const list = z
   .transform((v) => (typeof v === 'string' ? v.split(',') : v).map((s) => s.trim()).filter((s) => s.length > 0));
 const name = z.string().regex(/^[A-Za-z0-9._-]{1,100}$/, 'letters, digits, dot, underscore and dash only (1-100 chars)');
 
+/** `--max-delete`: off, a number of entries, or a share of the tree. */
+export type MaxDelete = { kind: 'off' } | { kind: 'default' } | { kind: 'count'; count: number } | { kind: 'percent'; percent: number };
+
+/** Parses `0` (off), `5000` (entries), `25%` (of the tree) or `auto` (the default); undefined when it is neither. */
+export function parseMaxDelete(text: string): MaxDelete | undefined {
+  const trimmed = text.trim();
+  if (trimmed === 'auto') return { kind: 'default' };
+  const percent = /^(\d+(?:\.\d+)?)%$/.exec(trimmed);
+  if (percent !== null) {
+    const value = Number(percent[1]);
+    if (value > 100) return undefined;
+    return value === 0 ? { kind: 'off' } : { kind: 'percent', percent: value };
+  }
+  if (!/^\d+$/.test(trimmed)) return undefined;
+  const count = Number(trimmed);
+  return count === 0 ? { kind: 'off' } : { kind: 'count', count };
+}
+
+/** `--max-delete`: a count of entries, a percentage of the tree, or 0 (off). */
+const maxDelete = z.union([z.number().int().nonnegative().transform(String), z.string()]).transform((text, ctx): MaxDelete => {
+  const parsed = parseMaxDelete(text);
+  if (parsed === undefined) {
+    ctx.addIssue({ code: 'custom', message: `expected a number of entries (5000), a percentage (25%) or 0 (no limit), got '${text}'` });
+    return z.NEVER;
+  }
+  return parsed;
+});
+
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 
 /** Options every service shares. */
@@ -85,6 +113,14 @@ export const producerConfigSchema = z.object({
   /** Files up to this size travel inside their record instead of through the object store (0: never). */
   inlineMaxBytes: z.coerce.number().int().min(0).max(MAX_INLINE_BYTES).default(16 * 1024),
   maxPending: positiveInt.default(5_000),
+  /** Deletes one walk or burst may publish: entries (`5000`), a share (`25%`), `0` for no limit. */
+  maxDelete: maxDelete
+    .prefault('auto')
+    .describe('entries (5000), share of the tree (25%), 0 = no limit; auto = 50% or 10000, whichever is smaller (never below 100)'),
+  /** Publish the deletes this start finds, however many (after checking they are intended). */
+  /** At start, stop waiting for unreachable servers after this long (0: wait for ever). */
+  giveUpAfter: duration.default(0).describe('at start, stop waiting for unreachable Kafka or S3 after this long (0: never)'),
+  confirmDeletes: bool.default(false).describe('publish the deletes this start finds, past the --max-delete guard (once)'),
 });
 
 export const DURABILITY_MODES = ['syncfs', 'fsync', 'none'] as const;
@@ -143,6 +179,8 @@ export const gcConfigSchema = z.object({
   /** Objects written more recently are kept, referenced or not. */
   grace: duration.default(24 * 3600 * 1000),
   dryRun: bool.default(false),
+  /** Forget a tree registered under the prefix (its topic is gone for good): gc stops keeping its content. */
+  unregister: name.optional(),
   /** Allows a grace period below one hour (only when no producer publishes to the topic). */
   force: bool.default(false),
   json: bool.default(false),

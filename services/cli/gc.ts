@@ -9,8 +9,9 @@
 // grace period. The object's age is checked again right before it is deleted, since a
 // producer may have stored it again after the listing.
 //
-// The bucket prefix must serve this topic only: objects of another topic sharing it
-// would look unreferenced.
+// Trees may share a bucket prefix (and so objects): every producer registers its topic
+// under the prefix (tree-registry.ts), and gc reads every registered topic before it
+// deletes anything, refusing when one of them cannot be read.
 import type { Kafka } from 'kafkajs';
 import { gcConfigSchema, type GcConfig } from '../../schemas/config.ts';
 import { GROUP_PREFIX } from '../../schemas/names.ts';
@@ -21,6 +22,7 @@ import { createKafka } from '../shared/kafka.ts';
 import { createLogger } from '../shared/logger.ts';
 import { S3ContentStore, s3OptionsFromConfig } from '../shared/s3-content-store.ts';
 import { readTopicToEnd } from '../shared/topic-reader.ts';
+import { registeredTopics, unregisterTree } from '../shared/tree-registry.ts';
 import { GC_MIN_GRACE_MS, ReferencedHashes, judge, referencedHash, type Verdict } from './gc-plan.ts';
 
 type Tally = { count: number; bytes: number };
@@ -40,23 +42,42 @@ export type GcReport = {
 
 const PROGRESS_EVERY_MS = 5000;
 
-/** Every hash referenced by a record retained in the topic (up to its high watermarks now). */
-export async function readReferencedHashes(kafka: Kafka, topic: string, progress: (text: string) => void = () => {}): Promise<{ referenced: ReferencedHashes; records: number }> {
+/** Every hash referenced by a record retained in any of `topics` (up to their high watermarks now). */
+export async function readReferencedHashes(kafka: Kafka, topics: readonly string[], progress: (text: string) => void = () => {}): Promise<{ referenced: ReferencedHashes; records: number }> {
   const referenced = new ReferencedHashes();
   let records = 0;
-  await readTopicToEnd(kafka, topic, {
-    groupPrefix: GROUP_PREFIX.gc,
-    onBatch: (messages) => {
-      for (const message of messages) {
-        records++;
-        const hash = referencedHash(message.value);
-        if (hash !== undefined) referenced.add(hash);
-      }
-      progress(`read ${records} records`);
-    },
-  });
+  for (const topic of topics) {
+    await readTopicToEnd(kafka, topic, {
+      groupPrefix: GROUP_PREFIX.gc,
+      onBatch: (messages) => {
+        for (const message of messages) {
+          records++;
+          const hash = referencedHash(message.value);
+          if (hash !== undefined) referenced.add(hash);
+        }
+        progress(`read ${records} records`);
+      },
+    });
+  }
   referenced.seal();
   return { referenced, records };
+}
+
+/**
+ * The topics whose records gc must read: its own and every one registered under the
+ * prefix. One that is not on the cluster cannot be accounted for, so gc refuses.
+ */
+export function topicsToRead(own: string, registered: readonly string[], existing: ReadonlySet<string>, brokers: string): string[] {
+  const topics = [...new Set([own, ...registered])].sort();
+  const missing = topics.filter((topic) => !existing.has(topic));
+  if (missing.includes(own)) throw new CliError(`topic '${own}' does not exist`, 1);
+  if (missing.length > 0) {
+    throw new CliError(
+      `the store prefix also holds the content of ${missing.map((topic) => `'${topic}'`).join(', ')}, registered there but not found on ${brokers}: gc cannot tell what they reference, so it deletes nothing. Run gc against the brokers that hold them, or, if such a tree is gone for good, mirrorlog gc --unregister TOPIC`,
+      2,
+    );
+  }
+  return topics;
 }
 
 export type SweepOptions = {
@@ -138,7 +159,8 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env):
       'usage: mirrorlog gc [--grace DURATION] [--dry-run] [--json] [options]\n\n' +
       'Deletes content no record retained in the topic references, once older than --grace (default 24h; at least 1h\n' +
       'unless --force). Keep the grace longer than the longest Kafka outage a producer may ride out. The bucket prefix\n' +
-      '(--bucket, --s3-prefix) must serve this topic only.',
+      '(--bucket, --s3-prefix) may be shared: gc reads every topic registered under it, and refuses when one is missing\n' +
+      '(--unregister TOPIC forgets a tree that is gone for good).',
   });
   if (config === HELP_SHOWN) return 0;
   if (config.grace < GC_MIN_GRACE_MS && !config.force) {
@@ -146,20 +168,27 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env):
   }
   const logger = createLogger({ level: config.logLevel === 'info' ? 'warn' : config.logLevel, name: 'gc' });
   const kafka = createKafka({ brokers: config.brokers, clientId: 'mirrorlog-gc', logger, retry: { retries: 5 } });
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    if (!(await admin.listTopics()).includes(config.topic)) throw new CliError(`topic '${config.topic}' does not exist`, 1);
-  } finally {
-    await admin.disconnect();
-  }
   const store = new S3ContentStore({ ...s3OptionsFromConfig(config), logger });
   const progress = (text: string) => process.stderr.write(`mirrorlog gc: ${text}\n`);
   try {
+    if (config.unregister !== undefined) {
+      await unregisterTree(store, config.unregister);
+      progress(`'${config.unregister}' is no longer registered under this prefix: gc no longer keeps its content`);
+      return 0;
+    }
+    const admin = kafka.admin();
+    await admin.connect();
+    let existing: Set<string>;
+    try {
+      existing = new Set(await admin.listTopics());
+    } finally {
+      await admin.disconnect();
+    }
+    const topics = topicsToRead(config.topic, await registeredTopics(store), existing, config.brokers.join(','));
     // The cutoff is taken before the log is read: an object stored after it is young.
     const cutoffMs = Date.now() - config.grace;
-    const { referenced, records } = await readReferencedHashes(kafka, config.topic, progress);
-    progress(`${records} records reference ${referenced.size} distinct contents; listing the store`);
+    const { referenced, records } = await readReferencedHashes(kafka, topics, progress);
+    progress(`${records} records of ${topics.length} topic(s) sharing the prefix (${topics.join(', ')}) reference ${referenced.size} distinct contents; listing the store`);
     const swept = await sweep(store, referenced, { cutoffMs, dryRun: config.dryRun, concurrency: config.fetchConcurrency, progress });
     const report: GcReport = { records, referencedHashes: referenced.size, ...swept };
     process.stdout.write(config.json ? `${JSON.stringify(report)}\n` : `${formatReport(report, config)}\n`);

@@ -64,6 +64,8 @@ export class Examiner {
     }
     const relPath = parsed.path;
     const found = deps.tree.lstat(relPath);
+    // Patterns with a trailing '/' match directories only: known now.
+    if (found.kind === 'dir' && deps.isExcluded(relPath, true)) return { kind: 'none' };
     const indexed = deps.index.get(relPath);
     const observe = (observed: EntryState | undefined, fingerprint?: Fingerprint, data?: Buffer): ExamineResult => {
       this.readable(relPath);
@@ -169,7 +171,7 @@ export class Examiner {
       deps.logger.warn({ dir: relPath, count: listing.notUtf8 }, 'names that are not valid UTF-8 are not mirrored');
     }
     const indexed = deps.index.childSummaries(relPath);
-    const listed = listing.entries.filter(({ name }) => !deps.isExcluded(joinRel(relPath, name)));
+    const listed = listing.entries.filter(({ name, kind }) => !deps.isExcluded(joinRel(relPath, name), kind === 'dir'));
     if (how === 'new') {
       // Perhaps another directory under a known name: what the index holds of the old one
       // and is not here any more goes (the walk examines everything that is here).

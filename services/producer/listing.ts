@@ -13,7 +13,7 @@ export function statChildren(tree: SourceTree, dir: string, entries: readonly Li
   const listed: ListedChild[] = [];
   for (const { name, kind } of entries) {
     const child = joinRel(dir, name);
-    if (isExcluded(child)) continue;
+    if (isExcluded(child, kind === 'dir')) continue;
     if (kind === 'symlink') {
       const link = tree.readlink(child);
       listed.push({ name, kind, target: link.status === 'ok' ? link.target : '' });

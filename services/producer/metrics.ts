@@ -37,6 +37,9 @@ export function createProducerMetrics(registry: Registry = createMetricsRegistry
     reconciles: new Counter({ name: 'mirrorlog_producer_reconciles_total', help: 'Reconciles finished, by trigger', labelNames: ['trigger'], registers }),
     lastReconcileSeconds: new Gauge({ name: 'mirrorlog_producer_last_reconcile_duration_seconds', help: 'Duration of the last finished reconcile', registers }),
     watcherSubscriptions: new Gauge({ name: 'mirrorlog_producer_watcher_subscriptions', help: 'Active @parcel/watcher subscriptions', registers }),
+    deletesHeld: new Gauge({ name: 'mirrorlog_producer_deletes_held', help: 'Index entries whose deletes the mass-deletion guard holds (at its last judgement)', registers }),
+    deleteGuardHolding: new Gauge({ name: 'mirrorlog_producer_delete_guard_holding', help: '1 while the mass-deletion guard holds deletes until --confirm-deletes', registers }),
+    deleteHolds: new Counter({ name: 'mirrorlog_producer_delete_holds_total', help: 'Times the mass-deletion guard started holding deletes', registers }),
     indexEntries: new Gauge({ name: 'mirrorlog_producer_index_entries', help: 'Entries in the index at the last reconcile', registers }),
   };
 }

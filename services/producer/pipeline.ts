@@ -46,6 +46,16 @@ export type PipelineDeps = {
   onHintsDropped: () => void;
   /** Work queued outside the pipeline that will still produce hints (new directories to walk). */
   hasPendingWalks: () => boolean;
+  /** The mass-deletion guard's gate (all deletes pass when absent). */
+  deletes?: DeleteAdmission;
+};
+
+/** Where observations that delete something wait for the mass-deletion guard (delete-hold.ts). */
+export type DeleteAdmission = {
+  /** Of `batch`, what may be published now; the rest is held (and leaves the pipeline). */
+  admit(batch: readonly Observation[]): Observation[];
+  /** Held deletes not yet judged: the pipeline is not idle. */
+  readonly judging: boolean;
 };
 
 const MAX_DELAY_FACTOR = 25;
@@ -83,11 +93,13 @@ export class Pipeline {
     ({ examiner: this.examiner, publisher: this.publisher, metrics: this.metrics, logger: this.logger, clock: this.clock } = deps);
     this.onHintsDropped = deps.onHintsDropped;
     this.hasPendingWalks = deps.hasPendingWalks;
+    this.deletes = deps.deletes ?? { admit: (batch) => [...batch], judging: false };
     this.hints = new HintQueue(options.quietMs, options.quietMs * MAX_DELAY_FACTOR);
   }
 
   private readonly onHintsDropped: () => void;
   private readonly hasPendingWalks: () => boolean;
+  private readonly deletes: DeleteAdmission;
 
   private now(): number {
     return this.clock.now();
@@ -166,7 +178,32 @@ export class Pipeline {
   }
 
   isIdle(): boolean {
-    return this.hints.size === 0 && this.inFlight.size === 0 && this.ready.length === 0 && !this.hasPendingWalks();
+    return (
+      this.hints.size === 0 &&
+      this.inFlight.size === 0 &&
+      this.ready.length === 0 &&
+      !this.hasPendingWalks() &&
+      !this.deletes.judging
+    );
+  }
+
+  /**
+   * Observations the delete guard held and now allows, published as observed, unless
+   * the path is being looked at again (that newer look decides).
+   */
+  requeue(observations: readonly Observation[]): void {
+    for (const observation of observations) {
+      if (this.inFlight.has(observation.path) || this.hints.has(observation.path)) continue;
+      this.inFlight.add(observation.path);
+      this.ready.push(observation);
+    }
+    this.wake();
+    this.updateGauges();
+  }
+
+  /** Paths waiting to be examined. */
+  get queuedHints(): number {
+    return this.hints.size;
   }
 
   /** Re-checks idleness and room after work outside the pipeline finished. */
@@ -297,8 +334,9 @@ export class Pipeline {
         continue;
       }
       const batch = this.nextBatch();
+      const admitted = this.deletes.admit(batch);
       try {
-        await this.publisher.publish(batch);
+        if (admitted.length > 0) await this.publisher.publish(admitted);
         failures = 0;
       } catch (error) {
         if (this.abandoned) return;

@@ -12,6 +12,8 @@ import type { Clock } from '../shared/clock.ts';
 import type { ContentStore } from '../shared/content-store.ts';
 import { MAX_BATCH_BYTES } from '../shared/kafka.ts';
 import type { Logger } from '../shared/logger.ts';
+import { countIndexDeletes, DeleteHold } from './delete-hold.ts';
+import type { MaxDelete } from './domain/delete-guard.ts';
 import type { Excluder } from './domain/exclude.ts';
 import { SeqClock } from './domain/seq-clock.ts';
 import { Examiner } from './examiner.ts';
@@ -66,6 +68,16 @@ export type ProducerPorts = {
   excludeGlobs: string[];
   metrics: ProducerMetrics;
   logger: Logger;
+  /** The mass-deletion guard (delete-hold.ts); without it every delete is published. */
+  deleteGuard?: DeleteGuardPorts;
+};
+
+export type DeleteGuardPorts = {
+  max: MaxDelete;
+  /** --confirm-deletes: what this start's walk finds is published whatever its size. */
+  confirmed: boolean;
+  confirmCommand: string;
+  rootIdentity: { changed(): string | undefined; accept(): void };
 };
 
 export type ProducerCore = {
@@ -79,6 +91,8 @@ export type ProducerCore = {
   whenIdle(): Promise<void>;
   /** Asks for a reconcile walk (periodic, operator, test). */
   reconcile(trigger: string): void;
+  /** Why deletes are held by the mass-deletion guard, if they are. */
+  deletesHeld(): string | undefined;
   /** Rejects when a part of the core dies after start (a walk that failed). */
   readonly failure: Promise<never>;
   stop(): Promise<void>;
@@ -121,6 +135,28 @@ export function createProducerCore(ports: ProducerPorts, tuning: ProducerTuning)
     clock,
     onWalkStart: () => pipeline.takeDroppedHints(),
   });
+  const guard = ports.deleteGuard;
+  const deleteHold =
+    guard === undefined
+      ? undefined
+      : new DeleteHold({
+          max: guard.max,
+          confirmed: guard.confirmed,
+          confirmCommand: guard.confirmCommand,
+          countDeletes: (observation) => countIndexDeletes(index, observation),
+          isCreate: (observation) => observation.observed !== undefined && index.get(observation.path) === undefined,
+          isBusy: () => walker.busy || pipeline.queuedHints > 0,
+          treeEntries: () => index.countBelow(''),
+          isWalking: () => reconciler.walking,
+          identityChanged: () => guard.rootIdentity.changed(),
+          acceptIdentity: () => guard.rootIdentity.accept(),
+          requeue: (observations) => pipeline.requeue(observations),
+          rehint: hint,
+          changed: () => pipeline.poke(),
+          metrics,
+          logger,
+          now: () => clock.now(),
+        });
   const pipeline: Pipeline = new Pipeline(
     {
       examiner,
@@ -130,6 +166,7 @@ export function createProducerCore(ports: ProducerPorts, tuning: ProducerTuning)
       clock,
       onHintsDropped: () => reconciler.request('dropped-hints'),
       hasPendingWalks: () => walker.busy,
+      ...(deleteHold === undefined ? {} : { deletes: deleteHold }),
     },
     tuning,
   );
@@ -159,15 +196,18 @@ export function createProducerCore(ports: ProducerPorts, tuning: ProducerTuning)
       await Promise.all([
         (options.connected ?? Promise.resolve()).then(() => pipeline.start()),
         watching.then((w) => metrics.watcherSubscriptions.set(w.subscriptionCount)),
-        reconciler.run(START_TRIGGER),
+        reconciler.run(START_TRIGGER).then(() => deleteHold?.startWalkFinished()),
       ]);
       await pipeline.whenIdle();
+      deleteHold?.startSettled();
     },
     isIdle: () => pipeline.isIdle() && !reconciler.busy && !walker.busy,
     whenIdle: () => pipeline.whenIdle(),
     reconcile: (trigger) => reconciler.request(trigger),
+    deletesHeld: () => deleteHold?.reason,
     async stop() {
       reconciler.stop();
+      deleteHold?.stop();
       if (started) await (await watching.catch(() => undefined))?.stop();
       await pipeline.stop();
     },

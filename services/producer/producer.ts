@@ -13,19 +13,24 @@ import { systemClock } from '../shared/clock.ts';
 import type { ContentStore } from '../shared/content-store.ts';
 import { defaultStateDir, redactConfig } from '../shared/config.ts';
 import { CliError } from '../shared/errors.ts';
-import { startServiceHttp, type ServiceHttp } from '../shared/http-server.ts';
-import { createKafka, ensureTopic } from '../shared/kafka.ts';
+import { startServiceHttp, type Readiness, type ServiceHttp } from '../shared/http-server.ts';
+import { createKafka, ensureTopic, probeKafka } from '../shared/kafka.ts';
 import { createLogger, type Logger } from '../shared/logger.ts';
 import { S3ContentStore, s3OptionsFromConfig } from '../shared/s3-content-store.ts';
+import { ensureWritableStateDir, waitForServer, type WaitOptions } from '../shared/start-errors.ts';
+import { isDocumentStore, registerTree } from '../shared/tree-registry.ts';
 import { inotifyWarnings, readInotifyLimits } from './adapters/inotify-limits.ts';
 import { KafkaPublisher } from './adapters/kafka-publisher.ts';
 import { SqliteSourceIndex } from './adapters/sqlite-source-index.ts';
 import { NodeSourceTree } from './adapters/node-source-tree.ts';
+import { RecordedRootIdentity } from './adapters/root-identity.ts';
+import { confirmDeletesCommand } from './delete-hold.ts';
 import { createExcluder } from './domain/exclude.ts';
 import { rebuildIndexFromTopic } from './index-rebuild.ts';
 import { createProducerMetrics, type ProducerMetrics } from './metrics.ts';
 import { createProducerCore, producerTuning } from './producer-core.ts';
 import { checkIndexOwner } from './state-dir.ts';
+import { registerProducer } from './tree-registration.ts';
 
 export const DEFAULT_PRODUCER_METRICS_PORT = 9464;
 
@@ -68,11 +73,11 @@ export async function startProducer(config: ProducerConfig, options: { logger?: 
   if (stateDir === root || stateDir.startsWith(`${root}${path.sep}`)) {
     throw new CliError(`--state-dir ${stateDir} is inside --root ${root}: the producer would watch its own index`);
   }
-  fs.mkdirSync(stateDir, { recursive: true });
+  ensureWritableStateDir(stateDir);
   const logger = options.logger ?? createLogger({ level: config.logLevel, name: 'producer' });
   logger.info({ config: redactConfig({ ...config, root, stateDir }), source }, 'producer starting');
 
-  const index = new SqliteSourceIndex(path.join(stateDir, 'index.db'));
+  const index = openIndex(path.join(stateDir, 'index.db'));
   const cleanups: (() => unknown)[] = [() => index.close()];
   try {
     return await startWithIndex(config, { root, source, stateDir, index, logger, store: options.store, cleanups });
@@ -80,6 +85,18 @@ export async function startProducer(config: ProducerConfig, options: { logger?: 
     // A failed start releases what it connected, or the process would not exit.
     for (const cleanup of cleanups.reverse()) await Promise.resolve().then(cleanup).catch(() => undefined);
     throw error;
+  }
+}
+
+function openIndex(file: string): SqliteSourceIndex {
+  try {
+    return new SqliteSourceIndex(file);
+  } catch (error) {
+    throw new CliError(
+      `the index ${file} cannot be opened (${(error as Error).message}): ` +
+        'set --state-dir (MIRRORLOG_STATE_DIR) to a writable directory',
+      2,
+    );
   }
 }
 
@@ -94,12 +111,22 @@ type StartContext = {
 };
 
 /** The lost-index case: the compacted topic holds the latest record of every path this source published. */
-async function completeIndex(kafka: Kafka, config: ProducerConfig, context: StartContext, connected: Promise<void>): Promise<number> {
+async function completeIndex(
+  kafka: Kafka,
+  config: ProducerConfig,
+  context: StartContext,
+  connected: Promise<void>,
+  waitFor: (what: string) => WaitOptions,
+): Promise<number> {
   const { index, source, logger } = context;
   let lastSeq = Number(index.getMeta(META_KEY.lastSeq) ?? 0);
   if (index.getMeta(META_KEY.complete) === 'true') return lastSeq;
   await connected;
-  const rebuilt = await rebuildIndexFromTopic(kafka, config.topic, source, index, logger);
+  // Replaying from the start is idempotent: a leader still moving after creation is waited out.
+  const rebuilt = await waitForServer(
+    () => rebuildIndexFromTopic(kafka, config.topic, source, index, logger),
+    waitFor(`reading the topic ${config.topic}`),
+  );
   if (rebuilt.otherSources.length > 0) {
     // One topic per mirrored tree: a replica of this topic would mix both trees.
     const others = rebuilt.otherSources.map((s) => `'${s}'`).join(', ');
@@ -125,16 +152,45 @@ async function startWithIndex(config: ProducerConfig, context: StartContext): Pr
     () => admin.disconnect(),
     () => publisher.disconnect(),
   );
+  // Health and metrics first: while the servers are awaited, /readyz says why.
+  let startReason: string | undefined;
+  let readiness: () => Readiness = () => ({ ready: false, reason: startReason ?? 'connecting' });
+  const http: ServiceHttp = await startServiceHttp({
+    host: config.metricsHost,
+    port: config.metricsPort ?? DEFAULT_PRODUCER_METRICS_PORT,
+    registry: metrics.registry,
+    isReady: () => readiness(),
+    logger,
+  });
+  cleanups.push(() => http.close());
+  const where = { kafka: config.brokers.join(','), s3: config.s3Endpoint };
+  const waitFor = (what: string): WaitOptions => ({
+    what,
+    where,
+    logger,
+    giveUpAfterMs: config.giveUpAfter,
+    setReason: (reason: string | undefined) => (startReason = reason),
+  });
   // Connecting overlaps with what needs no server: the watcher's crawl and the
   // reconcile walk against the index (examination starts once connected).
   const connected = (async () => {
-    await admin.connect();
-    await ensureTopic(admin, { topic: config.topic, partitions: config.partitions, historyWindowMs: config.historyWindow });
-    if (store instanceof S3ContentStore) await store.ensureBucket();
+    await waitForServer(() => probeKafka(config.brokers, logger), waitFor(`Kafka at ${where.kafka}`));
+    await waitForServer(async () => {
+      await admin.connect();
+      await ensureTopic(admin, { topic: config.topic, partitions: config.partitions, historyWindowMs: config.historyWindow });
+      await registerProducer(kafka, admin, { topic: config.topic, source, root, stateDir: context.stateDir });
+    }, waitFor(`the topic ${config.topic}`));
+    await waitForServer(async () => {
+      if (store instanceof S3ContentStore) await store.ensureBucket({ retries: 0 });
+      // gc of any tree sharing this prefix reads this topic before deleting (tree-registry.ts).
+      if (isDocumentStore(store)) {
+        await registerTree(store, { v: 1, topic: config.topic, source, host: os.hostname(), root, at: Date.now() });
+      }
+    }, waitFor(`S3 at ${where.s3}`));
     await publisher.connect();
   })();
   connected.catch(() => undefined); // observed through `ready`
-  const lastSeq = await completeIndex(kafka, config, context, connected);
+  const lastSeq = await completeIndex(kafka, config, context, connected, waitFor);
 
   const core = createProducerCore(
     {
@@ -149,17 +205,21 @@ async function startWithIndex(config: ProducerConfig, context: StartContext): Pr
       excludeGlobs: config.exclude,
       metrics,
       logger,
+      deleteGuard: {
+        max: config.maxDelete,
+        confirmed: config.confirmDeletes,
+        confirmCommand: confirmDeletesCommand({ root, topic: config.topic, stateDir: context.stateDir }),
+        rootIdentity: new RecordedRootIdentity(index, root),
+      },
     },
     producerTuning(config),
   );
   let isReady = false;
-  const http: ServiceHttp = await startServiceHttp({
-    host: config.metricsHost,
-    port: config.metricsPort ?? DEFAULT_PRODUCER_METRICS_PORT,
-    registry: metrics.registry,
-    isReady: () => (isReady ? { ready: true } : { ready: false, reason: 'subscribing and reconciling' }),
-    logger,
-  });
+  readiness = () => {
+    if (!isReady) return { ready: false, reason: startReason ?? 'subscribing and reconciling' };
+    const held = core.deletesHeld();
+    return held === undefined ? { ready: true } : { ready: false, reason: held };
+  };
 
   const startedAt = Date.now();
   const ready = (async () => {

@@ -86,6 +86,11 @@ export class Reconciler {
     this.stopped = true;
   }
 
+  /** Whether a walk is running (it may still find differences). */
+  get walking(): boolean {
+    return this.running !== undefined;
+  }
+
   private async walk(trigger: string): Promise<ReconcileStats> {
     const { deps } = this;
     const now = () => deps.clock.now();

@@ -56,6 +56,20 @@ export function createKafka(options: CreateKafkaOptions): Kafka {
   });
 }
 
+/**
+ * One attempt to reach the cluster, failing fast (the service clients retry forever, which
+ * at start would hide an unreachable or refusing broker behind endless retries).
+ */
+export async function probeKafka(brokers: readonly string[], logger: Logger): Promise<void> {
+  const admin = createKafka({ brokers, clientId: 'mirrorlog-probe', logger: logger.child({ probe: true }, { level: 'silent' }), retry: { retries: 0 } }).admin();
+  try {
+    await admin.connect();
+    await admin.describeCluster();
+  } finally {
+    await admin.disconnect().catch(() => undefined);
+  }
+}
+
 /** The existing topic cannot serve the configuration: changing it would break the log's contract (final: exit 2). */
 export class TopicMismatchError extends CliError {
   constructor(

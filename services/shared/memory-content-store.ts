@@ -78,6 +78,24 @@ export class MemoryContentStore implements ContentStore {
     }
   }
 
+  readonly #documents = new Map<string, string>();
+
+  async putDocument(name: string, body: string): Promise<void> {
+    this.#documents.set(name, body);
+  }
+
+  async getDocument(name: string): Promise<string | undefined> {
+    return this.#documents.get(name);
+  }
+
+  async removeDocument(name: string): Promise<void> {
+    this.#documents.delete(name);
+  }
+
+  async *listDocuments(under: string): AsyncIterable<string> {
+    for (const name of [...this.#documents.keys()].sort()) if (name.startsWith(under)) yield name;
+  }
+
   async remove(hash: string): Promise<void> {
     contentKey(hash);
     this.#objects.delete(hash);

@@ -18,6 +18,7 @@ import { ContentMissingError, ContentTooLargeError, HashCheckingStream, assertCo
 import type { ContentStore, StoredContent } from './content-store.ts';
 import type { Logger } from './logger.ts';
 import { retry } from './retry.ts';
+import { DOCUMENTS_DIR } from './tree-registry.ts';
 import type { RetryOptions } from './retry.ts';
 
 export interface S3ContentStoreOptions {
@@ -250,6 +251,52 @@ export class S3ContentStore implements ContentStore {
         if (!MISSING_CODES.has(errorCode(error) ?? '')) throw error;
       }
     });
+  }
+
+  /** A small document beside the content (tree-registry.ts), under `<prefix>mirrorlog/`. */
+  async putDocument(name: string, body: string): Promise<void> {
+    const data = Buffer.from(body);
+    await this.#withRetry('put-document', undefined, async () => {
+      await this.#client.putObject(this.#bucket, this.#documentKey(name), data, data.length, { 'Content-Type': 'application/json' });
+    });
+  }
+
+  async getDocument(name: string): Promise<string | undefined> {
+    return this.#withRetry('get-document', undefined, async () => {
+      try {
+        const body = await this.#client.getObject(this.#bucket, this.#documentKey(name));
+        const chunks: Buffer[] = [];
+        for await (const chunk of body as AsyncIterable<Buffer>) chunks.push(chunk);
+        return Buffer.concat(chunks).toString();
+      } catch (error) {
+        if (MISSING_CODES.has(errorCode(error) ?? '')) return undefined;
+        throw error;
+      }
+    });
+  }
+
+  async removeDocument(name: string): Promise<void> {
+    await this.#withRetry('remove-document', undefined, async () => {
+      try {
+        await this.#client.removeObject(this.#bucket, this.#documentKey(name));
+      } catch (error) {
+        if (!MISSING_CODES.has(errorCode(error) ?? '')) throw error;
+      }
+    });
+  }
+
+  async *listDocuments(under: string): AsyncIterable<string> {
+    const base = this.#documentKey('');
+    let token = '';
+    do {
+      const page = await this.#withRetry('list-documents', undefined, () => this.#client.listObjectsV2Query(this.#bucket, `${base}${under}`, token, '', 1000, ''));
+      for (const item of page.objects) if (item.name !== undefined) yield item.name.slice(base.length);
+      token = page.isTruncated ? page.nextContinuationToken : '';
+    } while (token !== '');
+  }
+
+  #documentKey(name: string): string {
+    return `${this.#prefix}${DOCUMENTS_DIR}${name}`;
   }
 
   /** Closes idle keep-alive connections so the process can exit promptly. */

@@ -18,6 +18,7 @@ import {
 } from 'kafkajs';
 import { Client as MinioClient } from 'minio';
 import { resolveStackOptions } from '../../infra/stack/index.ts';
+import { treeMetadataTopic } from '../../services/shared/tree-metadata.ts';
 
 export interface StackConfig {
   brokers: string[];
@@ -60,7 +61,10 @@ export function freshTopic(t: TestContext): string {
     const admin = kafka('cleanup').admin();
     try {
       await admin.connect();
-      if ((await admin.listTopics()).includes(topic)) await admin.deleteTopics({ topics: [topic], timeout: 10_000 });
+      // With the topics named after it: the tree's metadata (tree-metadata.ts).
+      const existing = await admin.listTopics();
+      const ours = [topic, treeMetadataTopic(topic)].filter((name) => existing.includes(name));
+      if (ours.length > 0) await admin.deleteTopics({ topics: ours, timeout: 10_000 });
     } catch {
       // best effort: a stopped broker (fault tests) must not fail the test here
     } finally {

@@ -52,12 +52,14 @@ test('entries rebuilt without a fingerprint: quick check, and the fingerprint is
 });
 
 test('excludes match a path or any of its ancestors', () => {
-  const excluded = createExcluder(['**/.cache', 'tmp', '*.swp']);
+  const excluded = createExcluder(['**/.cache', 'tmp', '*.swp', '/root-only']);
   assert.equal(excluded('tmp'), true);
   assert.equal(excluded('tmp/x/y'), true);
   assert.equal(excluded('a/.cache/b'), true);
   assert.equal(excluded('notes.swp'), true);
-  assert.equal(excluded('a/tmp'), false);
+  assert.equal(excluded('a/tmp'), true, 'a name without a slash matches at any depth (gitignore)');
+  assert.equal(excluded('root-only/x'), true);
+  assert.equal(excluded('a/root-only'), false, 'a leading slash anchors');
   assert.equal(excluded('a/b.txt'), false);
   assert.equal(createExcluder([])('anything'), false);
 });

@@ -35,12 +35,28 @@ test('content stored moments ago is not sent again', async (t) => {
   assert.equal(await uploads(), 1);
 });
 
-test('content the index references is never sent again, however old', async (t) => {
-  const data = Buffer.from('indexed');
-  const { uploader, uploads, advance } = setup(t, new Set([sha256(data)]));
+test('content the index references is looked up, not sent again, however old; then trusted for a while', async (t) => {
+  const data = Buffer.alloc(100_000, 7);
+  const { store, uploader, uploads, largeFile, advance } = setup(t, new Set([sha256(data)]));
+  await store.putBuffer(sha256(data), data);
   advance(10 * TRUST_STORED_MS);
-  assert.equal(await uploader.ensureStored(sha256(data), data.length, { data }), 'known');
+  const source = largeFile('indexed', data);
+  assert.equal(await uploader.ensureStored(sha256(data), data.length, source), 'known');
+  await store.remove(sha256(data));
+  assert.equal(await uploader.ensureStored(sha256(data), data.length, source), 'known', 'within the trust window: no lookup');
   assert.equal(await uploads(), 0);
+});
+
+test('indexed content removed from the store behind our back is stored again once the trust window passed', async (t) => {
+  const data = Buffer.alloc(100_000, 8);
+  const { store, uploader, uploads, largeFile, advance } = setup(t, new Set([sha256(data)]));
+  const source = largeFile('vanished', data);
+  assert.equal(await uploader.ensureStored(sha256(data), data.length, source), 'stored', 'indexed but not in the store');
+  await store.remove(sha256(data));
+  advance(TRUST_STORED_MS + 1);
+  assert.equal(await uploader.ensureStored(sha256(data), data.length, source), 'stored');
+  assert.equal(await uploads(), 2);
+  assert.ok(await store.stat(sha256(data)), 'the object is back');
 });
 
 test('content stored long ago and no longer indexed is stored again, renewing its age for the garbage collector', async (t) => {

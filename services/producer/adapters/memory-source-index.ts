@@ -18,6 +18,10 @@ export class MemorySourceIndex implements SourceIndex {
     return this.entries.get(path);
   }
 
+  countBelow(dir: string): number {
+    return this.below(dir).length;
+  }
+
   below(dir: string): RelPath[] {
     const found: RelPath[] = [];
     for (const path of this.entries.keys()) if (dir === '' || isBelow(path, dir)) found.push(path);

@@ -75,6 +75,8 @@ export class SqliteSourceIndex implements SourceIndex {
         .raw(true),
       below: this.db.prepare<[string, string], { path: string }>('SELECT path FROM entries WHERE path > ? AND path < ?'),
       all: this.db.prepare<[], { path: string }>('SELECT path FROM entries'),
+      countBelow: this.db.prepare<[string, string], { n: number }>('SELECT count(*) AS n FROM entries WHERE path > ? AND path < ?'),
+      countAll: this.db.prepare<[], { n: number }>('SELECT count(*) AS n FROM entries'),
       hasHash: this.db.prepare<[string], { one: number }>('SELECT 1 AS one FROM entries WHERE hash = ? LIMIT 1'),
       put: this.db.prepare(
         `INSERT OR REPLACE INTO entries (path, parent, kind, mode, size, mtime_ms, hash, target, seq, ino, fp_mtime_ms, fp_ctime_ms)
@@ -114,6 +116,12 @@ export class SqliteSourceIndex implements SourceIndex {
   below(dir: string): RelPath[] {
     if (dir === '') return this.statements.all.all().map((r) => r.path as RelPath);
     return this.statements.below.all(`${dir}/`, `${dir}0`).map((r) => r.path as RelPath);
+  }
+
+  /** How many entries `below(dir)` would return, without listing them. */
+  countBelow(dir: string): number {
+    if (dir === '') return this.statements.countAll.get()!.n;
+    return this.statements.countBelow.get(`${dir}/`, `${dir}0`)!.n;
   }
 
   hasHash(hash: string): boolean {

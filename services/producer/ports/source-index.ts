@@ -20,6 +20,8 @@ export interface SourceIndexView {
   get(path: RelPath): IndexedEntry | undefined;
   /** Paths strictly below `dir` ('' = the whole tree). */
   below(dir: string): RelPath[];
+  /** How many entries `below(dir)` would return, without listing them. */
+  countBelow(dir: string): number;
 }
 
 export type IndexWrite =
