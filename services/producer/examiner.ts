@@ -34,6 +34,8 @@ export type ExaminerDeps = {
   hint: (path: string) => void;
   /** A directory new to the index holds subdirectories: they may be unwatched (see tree-watcher.ts). */
   watchSubtree: (dir: RelPath, changedAtMs: number) => void;
+  /** A directory is about to be listed: the watcher watches it first. */
+  beforeListing?: (dir: RelPath) => void;
   /** A directory new to the index: every entry in it is to be examined. */
   walkNewDirectory: (dir: RelPath) => void;
 };
@@ -112,6 +114,7 @@ export class Examiner {
    */
   private examineDirectory(relPath: RelPath, abs: string, known: boolean, changedAtMs: number): void {
     const { deps } = this;
+    deps.beforeListing?.(relPath);
     const listing = listDir(abs);
     if (listing === undefined) return;
     if (listing.notUtf8 > 0) {

@@ -17,7 +17,6 @@ import { S3ContentStore, s3OptionsFromConfig } from '../shared/s3-content-store.
 import { inotifyWarnings, readInotifyLimits } from './adapters/inotify-limits.ts';
 import { KafkaPublisher } from './adapters/kafka-publisher.ts';
 import { SqliteSourceIndex } from './adapters/sqlite-source-index.ts';
-import { TreeWatcher } from './adapters/tree-watcher.ts';
 import { createExcluder } from './domain/exclude.ts';
 import { SeqClock } from './domain/seq-clock.ts';
 import { Examiner } from './examiner.ts';
@@ -29,6 +28,7 @@ import { LAST_SEQ_KEY, PublishStage } from './publish-stage.ts';
 import { Reconciler, START_TRIGGER } from './reconciler.ts';
 import { checkIndexOwner } from './state-dir.ts';
 import { Uploader } from './uploader.ts';
+import { openSourceWatcher } from './watch/open-watcher.ts';
 
 export const DEFAULT_PRODUCER_METRICS_PORT = 9464;
 /** How far walks (reconcile, new directories) may run ahead of the examination of what they found. */
@@ -128,8 +128,32 @@ async function startWithIndex(config: ProducerConfig, context: StartContext): Pr
   }
   const isExcluded = createExcluder(config.exclude);
   const clock = new SeqClock(lastSeq, () => Date.now() * 1000);
-  let watcher: TreeWatcher | undefined;
   let reconciler: Reconciler | undefined;
+  const { watcher, reason: watcherReason } = openSourceWatcher(config.watcher, {
+    root,
+    exclude: config.exclude,
+    isExcluded,
+    logger,
+    events: {
+      onHints: (hints) => {
+        for (const { path: changed } of hints) pipeline.hint(changed);
+      },
+      onOverflow: (why) => {
+        metrics.watcherOverflows.inc({ backend: watcher.backend });
+        logger.warn({ backend: watcher.backend }, `${why}: events were lost; reconciling`);
+        void reconciler?.run('watcher-overflow');
+      },
+      onError: (error) => {
+        metrics.errors.inc({ kind: 'watcher' });
+        logger.warn({ err: error }, 'watcher error; reconciling');
+        void reconciler?.run('watcher-error');
+      },
+    },
+  });
+  cleanups.push(() => watcher.stop());
+  logger.info({ backend: watcher.backend, reason: watcherReason }, `watching with ${watcher.backend}`);
+  metrics.watcherBackend.set({ backend: watcher.backend }, 1);
+  metrics.observeWatcher(() => watcher.status());
   const hint = (p: string, delayMs?: number) => pipeline.hint(p, delayMs);
   const roomForHints = (): Promise<void> => pipeline.roomForHints(HINTS_AHEAD);
   const newDirectories: NewDirectoryWalker = new NewDirectoryWalker(root, hint, roomForHints, () => pipeline.poke());
@@ -142,7 +166,8 @@ async function startWithIndex(config: ProducerConfig, context: StartContext): Pr
     metrics,
     logger,
     hint,
-    watchSubtree: (dir, changedAtMs) => void watcher?.watchSubtree(dir, changedAtMs).then(() => metrics.watcherSubscriptions.set(watcher?.subscriptionCount ?? 0)),
+    watchSubtree: (dir, changedAtMs) => watcher.newSubtree(dir, changedAtMs),
+    beforeListing: (dir) => watcher.beforeListing(dir),
     walkNewDirectory: (dir) => newDirectories.add(dir),
   });
   const publishStage = new PublishStage({ root, source, index, clock, send: (records) => publisher.send(records), metrics, now: Date.now, hint });
@@ -156,24 +181,7 @@ async function startWithIndex(config: ProducerConfig, context: StartContext): Pr
     () => void reconciler?.run('dropped-hints'),
     () => newDirectories.busy,
   );
-  reconciler = new Reconciler({ root, index, isExcluded, hint, metrics, logger, rate: config.reconcileRate, roomForHints });
-  watcher = new TreeWatcher({
-    root,
-    ignore: config.exclude,
-    isExcluded,
-    logger,
-    onHints: (hints) => {
-      for (const { path: changed, type } of hints) {
-        if (type === 'delete') void watcher?.forget(changed);
-        pipeline.hint(changed);
-      }
-    },
-    onError: (error) => {
-      metrics.errors.inc({ kind: 'watcher' });
-      logger.warn({ err: error }, 'watcher error; reconciling');
-      void reconciler?.run('watcher-error');
-    },
-  });
+  reconciler = new Reconciler({ root, index, isExcluded, hint, metrics, logger, rate: config.reconcileRate, roomForHints, beforeListing: (dir) => watcher.beforeListing(dir) });
 
   let isReady = false;
   const http: ServiceHttp = await startServiceHttp({
@@ -188,14 +196,14 @@ async function startWithIndex(config: ProducerConfig, context: StartContext): Pr
   const ready = (async () => {
     await Promise.all([
       connected.then(() => pipeline.start()),
-      watcher.start().then(() => metrics.watcherSubscriptions.set(watcher.subscriptionCount)),
+      watcher.start().then(() => metrics.watcherSubscriptions.set(watcher.status().watched)),
       reconciler.run(START_TRIGGER),
     ]);
     await pipeline.whenIdle();
     isReady = true;
     const counts = index.counts();
     metrics.indexEntries.set(counts.file + counts.dir + counts.symlink);
-    for (const warning of inotifyWarnings(readInotifyLimits(), counts.dir + 1)) logger.warn(warning);
+    if (watcher.backend !== 'fanotify') for (const warning of inotifyWarnings(readInotifyLimits(), counts.dir + 1)) logger.warn(warning);
     logger.info({ seconds: (Date.now() - startedAt) / 1000, ...counts }, 'producer live: watching and caught up');
   })();
   ready.catch((error: unknown) => logger.error({ err: error }, 'producer failed to start'));
@@ -214,7 +222,7 @@ async function startWithIndex(config: ProducerConfig, context: StartContext): Pr
         logger.info('producer stopping');
         clearInterval(periodic);
         reconciler?.stop();
-        await watcher?.stop();
+        await watcher.stop();
         await pipeline.stop();
         await publisher.disconnect();
         await admin.disconnect();

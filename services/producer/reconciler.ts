@@ -24,6 +24,8 @@ export type ReconcilerDeps = {
   rate: number;
   /** Resolves when the pipeline has room for more hints (memory stays bounded on a new tree). */
   roomForHints: () => Promise<void>;
+  /** Called for each directory before it is listed: the watcher watches it first (one walk, not two). */
+  beforeListing?: (dir: string) => void;
   /** How the walk waits when it is ahead of its rate (tests observe it). */
   sleep?: (ms: number) => Promise<void>;
 };
@@ -101,6 +103,7 @@ export class Reconciler {
   private compare(dir: string, pending: string[], stats: { dirs: number; entries: number; differences: number }): void {
     const { deps } = this;
     const abs = dir === '' ? deps.root : path.join(deps.root, dir);
+    deps.beforeListing?.(dir);
     const listing = listDir(abs);
     stats.dirs++;
     if (listing === undefined) {
