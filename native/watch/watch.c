@@ -1,5 +1,6 @@
 // The native half of mirrorlog's watcher: the fanotify and inotify syscalls, file handles,
-// and reading an event fd from the event loop (uv_poll, so the main loop never blocks).
+// and reading an event fd on a thread of its own (so the main loop never blocks, and a
+// busy main loop does not let the kernel queue overflow).
 // Nothing here decides anything: every record read is handed to JavaScript as raw bytes,
 // where services/producer/watch/ parses and interprets it.
 #define _GNU_SOURCE
@@ -7,6 +8,8 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <node_api.h>
+#include <poll.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,8 +20,6 @@
 #include <uv.h>
 
 #define READ_BUFFER_BYTES (256 * 1024)
-/* Reads per readiness callback: a busy stream still lets the loop run other work. */
-#define READS_PER_WAKEUP 8
 #define MAX_HANDLE_BYTES 128
 
 #define CHECK(env, call)                                                                   \
@@ -217,117 +218,179 @@ static napi_value open_by_handle_js(napi_env env, napi_callback_info info) {
   return result;
 }
 
-/* Reading an event fd: one uv_poll per fd; each read's bytes go to a JS callback. */
+/*
+ * Reading an event fd: a thread per fd drains the kernel queue as fast as events come
+ * (blocking in poll, never in the event loop), queues what it read, bounded, and wakes
+ * the loop with uv_async; the loop hands each read's bytes to a JS callback. So a busy
+ * JavaScript side does not let the kernel queue overflow; when the bound is reached the
+ * thread stops reading and the kernel reports its overflow as usual.
+ */
+typedef struct chunk {
+  struct chunk *next;
+  size_t length;
+  char data[];
+} chunk_t;
+
 typedef struct {
-  uv_poll_t poll;
+  uv_async_t async;
   napi_env env;
   napi_ref callback;
   napi_async_context context;
   int fd;
+  int wake[2];
+  pthread_t thread;
+  pthread_mutex_t lock;
+  chunk_t *head, *tail;
+  size_t queued;
+  size_t max_queued;
+  int failure; /* errno of a failed read, -1 at end of stream */
+  int stopping;
   int closed;
-  char *buffer;
 } reader_t;
+
+static void *read_loop(void *arg) {
+  reader_t *reader = (reader_t *)arg;
+  for (;;) {
+    pthread_mutex_lock(&reader->lock);
+    int full = reader->queued >= reader->max_queued;
+    int stopping = reader->stopping;
+    pthread_mutex_unlock(&reader->lock);
+    if (stopping) return NULL;
+    struct pollfd fds[2] = {{.fd = reader->fd, .events = full ? 0 : POLLIN}, {.fd = reader->wake[0], .events = POLLIN}};
+    /* While the queue is full, wake up now and then to see whether the loop caught up. */
+    if (poll(fds, 2, full ? 5 : -1) < 0) {
+      if (errno == EINTR) continue;
+      pthread_mutex_lock(&reader->lock);
+      reader->failure = errno;
+      pthread_mutex_unlock(&reader->lock);
+      uv_async_send(&reader->async);
+      return NULL;
+    }
+    if (fds[1].revents) return NULL;
+    if (!(fds[0].revents & (POLLIN | POLLERR | POLLHUP))) continue;
+    chunk_t *chunk = malloc(sizeof(chunk_t) + READ_BUFFER_BYTES);
+    if (chunk == NULL) continue;
+    ssize_t n = read(reader->fd, chunk->data, READ_BUFFER_BYTES);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+      free(chunk);
+      continue;
+    }
+    pthread_mutex_lock(&reader->lock);
+    if (n <= 0) {
+      reader->failure = n == 0 ? -1 : errno;
+      free(chunk);
+    } else {
+      /* Keep only what was read: most reads are far below the buffer size. */
+      chunk_t *fitted = realloc(chunk, sizeof(chunk_t) + (size_t)n);
+      if (fitted != NULL) chunk = fitted;
+      chunk->length = (size_t)n;
+      chunk->next = NULL;
+      if (reader->tail != NULL) reader->tail->next = chunk;
+      else reader->head = chunk;
+      reader->tail = chunk;
+      reader->queued += (size_t)n;
+    }
+    int failed = reader->failure != 0;
+    pthread_mutex_unlock(&reader->lock);
+    uv_async_send(&reader->async);
+    if (failed) return NULL;
+  }
+}
 
 static void call_back(reader_t *reader, napi_value *argv, size_t argc) {
   napi_env env = reader->env;
-  napi_handle_scope scope;
-  if (napi_open_handle_scope(env, &scope) != napi_ok) return;
-  napi_value callback, resource, result;
-  if (napi_get_reference_value(env, reader->callback, &callback) == napi_ok && napi_get_global(env, &resource) == napi_ok) {
-    napi_value args[2];
-    for (size_t i = 0; i < argc; i++) args[i] = argv[i];
-    /* make_callback drains microtasks, as any libuv callback into JS must. */
-    if (napi_make_callback(env, reader->context, resource, callback, argc, args, &result) == napi_pending_exception) {
-      napi_value exception;
-      napi_get_and_clear_last_exception(env, &exception);
-      napi_fatal_exception(env, exception);
-    }
+  napi_value callback, recv, result;
+  if (napi_get_reference_value(env, reader->callback, &callback) != napi_ok || napi_get_global(env, &recv) != napi_ok) return;
+  /* make_callback drains microtasks, as any libuv callback into JS must. */
+  if (napi_make_callback(env, reader->context, recv, callback, argc, argv, &result) == napi_pending_exception) {
+    napi_value exception;
+    napi_get_and_clear_last_exception(env, &exception);
+    napi_fatal_exception(env, exception);
   }
-  napi_close_handle_scope(env, scope);
 }
 
-static void on_readable(uv_poll_t *poll, int status, int events) {
-  (void)events;
-  reader_t *reader = (reader_t *)poll->data;
+static void on_chunks(uv_async_t *async) {
+  reader_t *reader = (reader_t *)async->data;
   napi_env env = reader->env;
-  if (reader->closed) return;
-  if (status < 0) {
-    napi_handle_scope scope;
-    napi_open_handle_scope(env, &scope);
-    napi_value argv[2];
-    napi_get_null(env, &argv[0]);
-    napi_create_string_utf8(env, uv_strerror(status), NAPI_AUTO_LENGTH, &argv[1]);
-    call_back(reader, argv, 2);
-    napi_close_handle_scope(env, scope);
-    return;
+  pthread_mutex_lock(&reader->lock);
+  chunk_t *chunk = reader->head;
+  reader->head = reader->tail = NULL;
+  reader->queued = 0;
+  int failure = reader->failure;
+  reader->failure = 0;
+  pthread_mutex_unlock(&reader->lock);
+  while (chunk != NULL) {
+    chunk_t *next = chunk->next;
+    if (!reader->closed) {
+      napi_handle_scope scope;
+      if (napi_open_handle_scope(env, &scope) == napi_ok) {
+        napi_value argv[1];
+        void *copy;
+        if (napi_create_buffer_copy(env, chunk->length, chunk->data, &copy, &argv[0]) == napi_ok) call_back(reader, argv, 1);
+        napi_close_handle_scope(env, scope);
+      }
+    }
+    free(chunk);
+    chunk = next;
   }
-  for (int i = 0; i < READS_PER_WAKEUP && !reader->closed; i++) {
-    ssize_t n = read(reader->fd, reader->buffer, READ_BUFFER_BYTES);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
+  if (failure != 0 && !reader->closed) {
     napi_handle_scope scope;
     if (napi_open_handle_scope(env, &scope) != napi_ok) return;
     napi_value argv[2];
-    if (n <= 0) {
-      napi_get_null(env, &argv[0]);
-      napi_create_string_utf8(env, n == 0 ? "end of stream" : strerror(errno), NAPI_AUTO_LENGTH, &argv[1]);
-      call_back(reader, argv, 2);
-      napi_close_handle_scope(env, scope);
-      return;
-    }
-    void *copy;
-    napi_create_buffer_copy(env, (size_t)n, reader->buffer, &copy, &argv[0]);
-    call_back(reader, argv, 1);
+    napi_get_null(env, &argv[0]);
+    napi_create_string_utf8(env, failure < 0 ? "end of stream" : strerror(failure), NAPI_AUTO_LENGTH, &argv[1]);
+    call_back(reader, argv, 2);
     napi_close_handle_scope(env, scope);
   }
 }
 
 static void on_closed(uv_handle_t *handle) {
   reader_t *reader = (reader_t *)handle->data;
-  free(reader->buffer);
+  for (chunk_t *chunk = reader->head; chunk != NULL;) {
+    chunk_t *next = chunk->next;
+    free(chunk);
+    chunk = next;
+  }
+  pthread_mutex_destroy(&reader->lock);
   free(reader);
 }
 
-static void release_reader(napi_env env, reader_t *reader) {
-  if (reader->closed) return;
-  reader->closed = 1;
-  uv_poll_stop(&reader->poll);
-  napi_delete_reference(env, reader->callback);
-  napi_async_destroy(env, reader->context);
-  uv_close((uv_handle_t *)&reader->poll, on_closed);
-}
-
-/* startReading(fd, callback(buffer | null, error?)) -> reader; the fd must be non-blocking. */
+/* startReading(fd, maxQueuedBytes, callback(buffer | null, error?)) -> reader */
 static napi_value start_reading_js(napi_env env, napi_callback_info info) {
-  napi_value argv[2];
-  if (!get_args(env, info, 2, argv)) return NULL;
+  napi_value argv[3];
+  if (!get_args(env, info, 3, argv)) return NULL;
   int32_t fd;
+  int64_t max_queued;
   CHECK(env, napi_get_value_int32(env, argv[0], &fd));
+  CHECK(env, napi_get_value_int64(env, argv[1], &max_queued));
   uv_loop_t *loop;
   CHECK(env, napi_get_uv_event_loop(env, &loop));
   reader_t *reader = calloc(1, sizeof *reader);
-  char *buffer = malloc(READ_BUFFER_BYTES);
-  if (reader == NULL || buffer == NULL) {
+  if (reader == NULL) return throw_errno(env, "calloc", ENOMEM);
+  if (pipe2(reader->wake, O_CLOEXEC | O_NONBLOCK) < 0) {
+    int err = errno;
     free(reader);
-    free(buffer);
-    return throw_errno(env, "malloc", ENOMEM);
+    return throw_errno(env, "pipe2", err);
   }
   reader->env = env;
   reader->fd = fd;
-  reader->buffer = buffer;
-  reader->poll.data = reader;
+  reader->max_queued = max_queued > 0 ? (size_t)max_queued : READ_BUFFER_BYTES;
+  reader->async.data = reader;
+  pthread_mutex_init(&reader->lock, NULL);
   napi_value name;
   CHECK(env, napi_create_string_utf8(env, "mirrorlog.watch", NAPI_AUTO_LENGTH, &name));
   CHECK(env, napi_async_init(env, NULL, name, &reader->context));
-  CHECK(env, napi_create_reference(env, argv[1], 1, &reader->callback));
-  int rc = uv_poll_init(loop, &reader->poll, fd);
-  if (rc == 0) rc = uv_poll_start(&reader->poll, UV_READABLE, on_readable);
+  CHECK(env, napi_create_reference(env, argv[2], 1, &reader->callback));
+  int rc = uv_async_init(loop, &reader->async, on_chunks);
+  if (rc == 0) rc = pthread_create(&reader->thread, NULL, read_loop, reader);
   if (rc != 0) {
     napi_delete_reference(env, reader->callback);
     napi_async_destroy(env, reader->context);
-    free(buffer);
-    free(reader);
-    napi_throw_error(env, NULL, uv_strerror(rc));
+    close(reader->wake[0]);
+    close(reader->wake[1]);
+    reader->closed = 1;
+    uv_close((uv_handle_t *)&reader->async, on_closed);
+    napi_throw_error(env, NULL, "could not start the event reader");
     return NULL;
   }
   napi_value external;
@@ -335,13 +398,26 @@ static napi_value start_reading_js(napi_env env, napi_callback_info info) {
   return external;
 }
 
-/* stopReading(reader): stops polling; the caller closes the fd afterwards. */
+/* stopReading(reader): ends the thread; the caller closes the fd afterwards. */
 static napi_value stop_reading_js(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   if (!get_args(env, info, 1, argv)) return NULL;
   void *data;
   CHECK(env, napi_get_value_external(env, argv[0], &data));
-  release_reader(env, (reader_t *)data);
+  reader_t *reader = (reader_t *)data;
+  if (reader->closed) return NULL;
+  reader->closed = 1;
+  pthread_mutex_lock(&reader->lock);
+  reader->stopping = 1;
+  pthread_mutex_unlock(&reader->lock);
+  ssize_t ignored = write(reader->wake[1], "x", 1);
+  (void)ignored;
+  pthread_join(reader->thread, NULL);
+  close(reader->wake[0]);
+  close(reader->wake[1]);
+  napi_delete_reference(env, reader->callback);
+  napi_async_destroy(env, reader->context);
+  uv_close((uv_handle_t *)&reader->async, on_closed);
   return NULL;
 }
 

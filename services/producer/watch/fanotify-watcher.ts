@@ -5,7 +5,7 @@
 // so filtering to the root is a map lookup. A handle not known yet is asked of the
 // kernel once (open_by_handle_at) and remembered inside or outside the root.
 import fs from 'node:fs';
-import type { WatchNative, EventReader } from '../../shared/native/watch.ts';
+import { MAX_QUEUED_EVENT_BYTES, type EventReader, type WatchNative } from '../../shared/native/watch.ts';
 import { DirectoryTree, type DirNode } from './directory-tree.ts';
 import { FAN, FAN_REPORT_DFID_NAME, handleFromKey, handleKey, parseFanotifyEvents, type FanotifyEvent } from './fanotify-events.ts';
 import { childPath, type SourceWatcher, type WatcherDeps, type WatcherStatus, type WatchHint } from './source-watcher.ts';
@@ -112,7 +112,7 @@ export class FanotifyWatcher implements SourceWatcher {
   }
 
   start(): Promise<void> {
-    this.reader = this.native.startReading(this.fd, (data, error) => {
+    this.reader = this.native.startReading(this.fd, MAX_QUEUED_EVENT_BYTES, (data, error) => {
       if (this.stopped) return;
       if (data === null) {
         this.deps.events.onError(new Error(`reading fanotify events failed: ${error ?? 'unknown'}`));

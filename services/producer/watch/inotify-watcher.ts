@@ -5,7 +5,7 @@
 // move the watch's node, so later events carry the new path. What cannot be watched
 // (the watch limit) is counted, logged with the sysctl that fixes it, and checked on a
 // timer instead; a queue overflow is reported for a reconcile.
-import type { EventReader, WatchNative } from '../../shared/native/watch.ts';
+import { MAX_QUEUED_EVENT_BYTES, type EventReader, type WatchNative } from '../../shared/native/watch.ts';
 import { DirectoryTree, type DirNode } from './directory-tree.ts';
 import { IN, parseInotifyEvents, type InotifyEvent } from './inotify-events.ts';
 import { childPath, type SourceWatcher, type WatcherDeps, type WatcherStatus, type WatchHint } from './source-watcher.ts';
@@ -51,7 +51,7 @@ export class InotifyWatcher implements SourceWatcher {
   }
 
   start(): Promise<void> {
-    this.reader = this.options.native.startReading(this.fd, (data, error) => {
+    this.reader = this.options.native.startReading(this.fd, MAX_QUEUED_EVENT_BYTES, (data, error) => {
       if (this.stopped) return;
       if (data === null) {
         this.deps.events.onError(new Error(`reading inotify events failed: ${error ?? 'unknown'}`));

@@ -1,6 +1,7 @@
 // Loads the `watch` target of native/binding.gyp (built by `npm ci`): the fanotify and
 // inotify syscalls, file handles, and a non-blocking reader of an event fd. Loaded on
 // first use, so a machine without it can still run the portable watcher.
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
@@ -19,16 +20,26 @@ export interface WatchNative {
   nameToHandle(path: Buffer): Buffer;
   /** The path the kernel knows for a handle now; throws ESTALE when it is gone. */
   openByHandle(mountFd: number, handle: Buffer): Buffer;
-  /** Calls back with each read's bytes, or with null and a reason when the fd fails. */
-  startReading(fd: number, onData: (data: Buffer | null, error?: string) => void): EventReader;
+  /**
+   * Reads the fd on a thread of its own, queueing up to `maxQueuedBytes` while the loop is
+   * busy; calls back on the loop with each read's bytes, or with null and a reason when
+   * the fd fails.
+   */
+  startReading(fd: number, maxQueuedBytes: number, onData: (data: Buffer | null, error?: string) => void): EventReader;
   stopReading(reader: EventReader): void;
 }
 
-const ADDON = fileURLToPath(new URL('../../../native/build/Release/watch.node', import.meta.url));
+// From services/shared/native/ in a checkout, from dist/services/shared/native/ when compiled.
+const CANDIDATES = ['../../../native/build/Release/watch.node', '../../../../native/build/Release/watch.node'].map((relative) =>
+  fileURLToPath(new URL(relative, import.meta.url)),
+);
+/** Events read but not yet handed to JavaScript, at most (then the kernel's queue fills and overflows). */
+export const MAX_QUEUED_EVENT_BYTES = 64 * 1024 * 1024;
 let loaded: WatchNative | undefined;
 
 export function loadWatchNative(): WatchNative {
   if (loaded !== undefined) return loaded;
+  const ADDON = CANDIDATES.find((candidate) => existsSync(candidate)) ?? CANDIDATES[0]!;
   try {
     loaded = createRequire(import.meta.url)(ADDON) as WatchNative;
   } catch (error) {
