@@ -196,7 +196,7 @@ async function startWithIndex(config: ProducerConfig, context: StartContext): Pr
   const ready = (async () => {
     await Promise.all([
       connected.then(() => pipeline.start()),
-      watcher.start().then(() => metrics.watcherSubscriptions.set(watcher.status().watched)),
+      watcher.start().then(() => watcher.backend === 'parcel' && metrics.watcherSubscriptions.set(watcher.status().watched)),
       reconciler.run(START_TRIGGER),
     ]);
     await pipeline.whenIdle();
