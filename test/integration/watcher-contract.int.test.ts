@@ -70,7 +70,7 @@ function namesBelow(root: string, sub: string): string[] {
 }
 
 /** The log's entries at or below `sub`, against the tree there now. */
-async function convergedBelow(follower: TopicFollower, root: string, sub: string, what: string, timeoutMs = 180_000): Promise<void> {
+async function convergedBelow(follower: TopicFollower, root: string, sub: string, what: string, timeoutMs = 300_000): Promise<void> {
   let last: string[] = [];
   const inside = (p: string) => p === sub || p.startsWith(`${sub}/`);
   try {
@@ -112,7 +112,7 @@ async function counterValues(producer: ProducerHandle, name: 'reconciles' | 'wat
 }
 
 for (const backend of backendsToRun()) {
-  test(`watcher contract: ${backend}`, { timeout: 15 * 60_000 }, async (t: TestContext) => {
+  test(`watcher contract: ${backend}`, { timeout: 40 * 60_000 }, async (t: TestContext) => {
     const root = tempDir(t, `contract-${backend}`);
     const outside = tempDir(t, `contract-outside-${backend}`);
     const topic = freshTopic(t);
