@@ -4,6 +4,12 @@
       "target_name": "fsat",
       "sources": ["<!@(ls -1 fsat/*.c)"],
       "cflags": ["-std=gnu11", "-Wall", "-Wextra", "-O2"]
+    },
+    {
+      "target_name": "watch",
+      "sources": ["watch/watch.c"],
+      "cflags": ["-std=gnu11", "-Wall", "-Wextra", "-O2"],
+      "defines": ["NAPI_VERSION=8"]
     }
   ]
 }

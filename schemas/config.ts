@@ -81,6 +81,9 @@ const maxDelete = z.union([z.number().int().nonnegative().transform(String), z.s
   return parsed;
 });
 
+/** How the producer learns of changes (see services/producer/watch/). */
+export const WATCHER_CHOICES = ['auto', 'fanotify', 'inotify', 'parcel'] as const;
+
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 
 /** Options every service shares. */
@@ -109,6 +112,7 @@ export const producerConfigSchema = z.object({
   quietWindow: duration.default(5),
   reconcileInterval: duration.default(3_600_000),
   reconcileRate: positiveInt.default(50_000),
+  watcher: z.enum(WATCHER_CHOICES).default('auto'),
   uploadConcurrency: positiveInt.max(1024).default(16),
   /** Files up to this size travel inside their record instead of through the object store (0: never). */
   inlineMaxBytes: z.coerce.number().int().min(0).max(MAX_INLINE_BYTES).default(16 * 1024),

@@ -6,7 +6,30 @@ export type ProducerMetrics = ReturnType<typeof createProducerMetrics>;
 
 export function createProducerMetrics(registry: Registry = createMetricsRegistry('producer')) {
   const registers = [registry];
+  let watcherStatus = (): { watched: number; unwatched: number } => ({ watched: 0, unwatched: 0 });
   return {
+    /** Makes the watcher gauges read the running backend's counters at each scrape. */
+    observeWatcher(status: () => { watched: number; unwatched: number }): void {
+      watcherStatus = status;
+    },
+    watcherBackend: new Gauge({ name: 'mirrorlog_producer_watcher_backend', help: 'The watcher backend in use (1 for the running one)', labelNames: ['backend'], registers }),
+    watcherOverflows: new Counter({ name: 'mirrorlog_producer_watcher_overflows_total', help: 'Kernel event queue overflows (each triggers a reconcile), by backend', labelNames: ['backend'], registers }),
+    watcherWatchedDirectories: new Gauge({
+      name: 'mirrorlog_producer_watcher_watched_directories',
+      help: 'Directories the watcher knows (inotify watches, fanotify directory handles, parcel subscriptions)',
+      registers,
+      collect() {
+        this.set(watcherStatus().watched);
+      },
+    }),
+    watcherUnwatchedDirectories: new Gauge({
+      name: 'mirrorlog_producer_watcher_unwatched_directories',
+      help: 'Directories that could not be watched (inotify watch limit), checked on a timer instead',
+      registers,
+      collect() {
+        this.set(watcherStatus().unwatched);
+      },
+    }),
     registry,
     eventsPublished: new Counter({ name: 'mirrorlog_producer_events_published_total', help: 'Events published, by op', labelNames: ['op'], registers }),
     bytesUploaded: new Counter({ name: 'mirrorlog_producer_bytes_uploaded_total', help: 'Content bytes uploaded to the object store', registers }),

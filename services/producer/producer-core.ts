@@ -93,6 +93,8 @@ export type ProducerCore = {
   reconcile(trigger: string): void;
   /** Why deletes are held by the mass-deletion guard, if they are. */
   deletesHeld(): string | undefined;
+  /** The running watcher's backend, once watching. */
+  watcherBackend(): string | undefined;
   /** Rejects when a part of the core dies after start (a walk that failed). */
   readonly failure: Promise<never>;
   stop(): Promise<void>;
@@ -183,7 +185,14 @@ export function createProducerCore(ports: ProducerPorts, tuning: ProducerTuning)
     logger.warn({ err: error }, 'watcher error; reconciling');
     reconciler.request('watcher-error');
   };
+  const onOverflow = (reason: string) => {
+    void watching.then((watch) => metrics.watcherOverflows.inc({ backend: watch.backend }));
+    logger.warn(`${reason}: events were lost; reconciling`);
+    reconciler.request('watcher-overflow');
+  };
   watching.catch(() => undefined); // observed through start()
+  let backend: string | undefined;
+  void watching.then((watch) => (backend = watch.backend)).catch(() => undefined);
   let started = false;
   return {
     pipeline,
@@ -192,10 +201,15 @@ export function createProducerCore(ports: ProducerPorts, tuning: ProducerTuning)
     failure,
     async start(options = {}) {
       started = true;
-      watchStarted(tree.watch({ onHints, onError }, { ignore: ports.excludeGlobs, isExcluded: ports.isExcluded, logger }));
+      watchStarted(tree.watch({ onHints, onError, onOverflow }, { ignore: ports.excludeGlobs, isExcluded: ports.isExcluded, logger }));
       await Promise.all([
         (options.connected ?? Promise.resolve()).then(() => pipeline.start()),
-        watching.then((w) => metrics.watcherSubscriptions.set(w.subscriptionCount)),
+        watching.then((watch) => {
+          logger.info({ backend: watch.backend, reason: watch.reason }, `watching with ${watch.backend}`);
+          metrics.watcherBackend.set({ backend: watch.backend }, 1);
+          metrics.observeWatcher(() => watch.status());
+          metrics.watcherSubscriptions.set(watch.subscriptionCount);
+        }),
         reconciler.run(START_TRIGGER).then(() => deleteHold?.startWalkFinished()),
       ]);
       await pipeline.whenIdle();
@@ -205,6 +219,7 @@ export function createProducerCore(ports: ProducerPorts, tuning: ProducerTuning)
     whenIdle: () => pipeline.whenIdle(),
     reconcile: (trigger) => reconciler.request(trigger),
     deletesHeld: () => deleteHold?.reason,
+    watcherBackend: () => backend,
     async stop() {
       reconciler.stop();
       deleteHold?.stop();

@@ -195,7 +195,7 @@ async function startWithIndex(config: ProducerConfig, context: StartContext): Pr
   const core = createProducerCore(
     {
       source,
-      tree: new NodeSourceTree(root, context.stateDir),
+      tree: new NodeSourceTree(root, context.stateDir, config.watcher),
       index,
       store,
       send: (records) => publisher.send(records),
@@ -227,7 +227,9 @@ async function startWithIndex(config: ProducerConfig, context: StartContext): Pr
     isReady = true;
     const counts = index.counts();
     metrics.indexEntries.set(counts.file + counts.dir + counts.symlink);
-    for (const warning of inotifyWarnings(readInotifyLimits(), counts.dir + 1)) logger.warn(warning);
+    if (core.watcherBackend() !== 'fanotify') {
+      for (const warning of inotifyWarnings(readInotifyLimits(), counts.dir + 1)) logger.warn(warning);
+    }
     logger.info({ seconds: (Date.now() - startedAt) / 1000, ...counts }, 'producer live: watching and caught up');
   })();
   ready.catch((error: unknown) => logger.error({ err: error }, 'producer failed to start'));

@@ -67,14 +67,14 @@ test('a restart with no changes publishes nothing; one after offline changes pub
   assert.equal((await third.producer.metrics.filesHashed.get()).values[0]?.value, 4, 'only changed files were read');
 });
 
-test('a first start on an existing tree watches it with one subscription, not one per directory', async (t) => {
+test('parcel: a first start on an existing tree watches it with one subscription, not one per directory', async (t) => {
   const root = tempDir(t, 'source');
   seedTree(root);
   fs.mkdirSync(path.join(root, 'deep/er/still'), { recursive: true });
   const newest = Math.max(...['', 'deep', 'deep/er', 'dir0', 'dir0/sub'].map((dir) => fs.statSync(path.join(root, dir)).ctimeMs));
   await waitFor('the tree to be older than the watcher crawl', () => (Date.now() - newest > CHANGE_TIME_SLACK_MS ? true : undefined));
   const topic = freshTopic(t);
-  const { producer } = await startTestProducer(t, { root, topic });
+  const { producer } = await startTestProducer(t, { root, topic, watcher: 'parcel' });
   const follower = await followTopic(t, topic);
   await converged(follower, root, 'first start');
   assert.equal((await producer.metrics.watcherSubscriptions.get()).values[0]?.value, 1);

@@ -22,7 +22,7 @@ export class LossyWatcher {
         }
         return (sink: WatchSink, options: WatchOptions): Promise<TreeWatch> => {
           this.sink = sink;
-          return target.watch({ onHints: (hints) => this.buffered.push(...hints), onError: sink.onError }, options);
+          return target.watch({ onHints: (hints) => this.buffered.push(...hints), onError: sink.onError, onOverflow: sink.onOverflow }, options);
         };
       },
     });

@@ -117,6 +117,9 @@ export class MemorySourceTree implements SourceTree {
       get subscriptionCount() {
         return owned.size;
       },
+      backend: 'memory',
+      reason: 'the in-memory tree',
+      status: () => ({ watched: owned.size, unwatched: 0 }),
       stop: async () => {
         for (const sub of owned) this.subscriptions.delete(sub);
         owned.clear();

@@ -6,13 +6,16 @@
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { pino } from 'pino';
 import { MODE_MASK } from '../../../schemas/event.ts';
 import type { Fingerprint } from '../domain/diff.ts';
 import type {
   FileContent, LinkRead, Listing, ListedName, Probe, ReadOptions, ReadResult, SourceTree, TreeWatch, WatchOptions,
   WatchSink,
 } from '../ports/source-tree.ts';
-import { TreeWatcher } from './tree-watcher.ts';
+import type { WatcherChoice } from '../watch/source-watcher.ts';
+import { openSourceWatcher } from '../watch/open-watcher.ts';
+import type { SourceWatcher } from '../watch/source-watcher.ts';
 
 /** Files up to this size are read whole (hash and upload the very same bytes); larger ones stream. */
 export const SMALL_FILE_BYTES = 8 * 1024 * 1024;
@@ -52,17 +55,22 @@ export function probeStats(stats: fs.BigIntStats): Probe {
   return { kind: 'special' };
 }
 
+const silentLogger = pino({ level: 'silent' });
+
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 
 export class NodeSourceTree implements SourceTree {
   private readonly prefix: string;
   private staged = 0;
   private readonly token = randomBytes(6).toString('hex');
+  /** Watches each directory before it is listed (one walk places the watches: see watch/). */
+  private watcher: SourceWatcher | undefined;
 
   constructor(
     readonly root: string,
     /** Where snapshot copies of large files wait for their upload (the state directory, never the tree). */
     private readonly stagingDir?: string,
+    private readonly watcherChoice: WatcherChoice = 'auto',
   ) {
     this.prefix = root.endsWith(path.sep) ? root : root + path.sep;
   }
@@ -98,6 +106,7 @@ export class NodeSourceTree implements SourceTree {
   }
 
   readdir(relDir: string): Listing {
+    this.watcher?.beforeListing(relDir);
     const abs = this.abs(relDir);
     let dirents: fs.Dirent[];
     try {
@@ -168,8 +177,31 @@ export class NodeSourceTree implements SourceTree {
   }
 
   watch(sink: WatchSink, options: WatchOptions): Promise<TreeWatch> {
-    const watcher = new TreeWatcher({ root: this.root, ...options, onHints: sink.onHints, onError: sink.onError });
-    return watcher.start().then(() => watcher);
+    // Opened at once (not when started): the walk that runs meanwhile lists through it.
+    const { watcher, reason } = openSourceWatcher(this.watcherChoice, {
+      root: this.root,
+      exclude: options.ignore,
+      isExcluded: options.isExcluded,
+      logger: options.logger ?? silentLogger,
+      events: { onHints: (hints) => sink.onHints(hints), onOverflow: (why) => sink.onOverflow(why), onError: (e) => sink.onError(e) },
+    });
+    this.watcher = watcher;
+    const watch: TreeWatch = {
+      backend: watcher.backend,
+      reason,
+      watchSubtree: async (dir, changedAtMs) => watcher.newSubtree(dir, changedAtMs),
+      // Backends drop what they held below a deleted directory themselves.
+      forget: async () => undefined,
+      get subscriptionCount() {
+        return watcher.status().watched;
+      },
+      status: () => watcher.status(),
+      stop: async () => {
+        this.watcher = undefined;
+        await watcher.stop();
+      },
+    };
+    return watcher.start().then(() => watch);
   }
 
   private async snapshot(fd: number, sizeHint: number): Promise<ReadResult> {

@@ -40,7 +40,10 @@ CREATE TABLE IF NOT EXISTS entries (
   fp_mtime_ms REAL,
   fp_ctime_ms REAL
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS entries_parent ON entries(parent);
+-- Covers the reconcile's children query: a directory's rows are one range of this index,
+-- read without a lookup into the table per row (the start-up walk runs it for every directory).
+CREATE INDEX IF NOT EXISTS entries_children ON entries(parent, path, kind, mode, size, mtime_ms, target, ino, fp_mtime_ms, fp_ctime_ms);
+DROP INDEX IF EXISTS entries_parent;
 CREATE INDEX IF NOT EXISTS entries_hash ON entries(hash) WHERE hash IS NOT NULL;
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 `;
@@ -71,7 +74,7 @@ export class SqliteSourceIndex implements SourceIndex {
     this.statements = {
       get: this.db.prepare<[string], Row>(`SELECT ${COLUMNS} FROM entries WHERE path = ?`),
       childSummaries: this.db
-        .prepare<[string], unknown[]>('SELECT path, kind, mode, size, mtime_ms, target, ino, fp_mtime_ms, fp_ctime_ms FROM entries WHERE parent = ?')
+        .prepare<[string], unknown[]>('SELECT path, kind, mode, size, mtime_ms, target, ino, fp_mtime_ms, fp_ctime_ms FROM entries INDEXED BY entries_children WHERE parent = ?')
         .raw(true),
       below: this.db.prepare<[string, string], { path: string }>('SELECT path FROM entries WHERE path > ? AND path < ?'),
       all: this.db.prepare<[], { path: string }>('SELECT path FROM entries'),

@@ -12,7 +12,7 @@
 import path from 'node:path';
 import watcher from '@parcel/watcher';
 import type { Logger } from '../../shared/logger.ts';
-import type { TreeWatch, WatchHint } from '../ports/source-tree.ts';
+import type { WatchHint } from '../ports/source-tree.ts';
 
 // The kernel stamps ctime from a coarse clock, up to a tick (1-10 ms) behind the real time.
 export const CHANGE_TIME_SLACK_MS = 50;
@@ -36,7 +36,7 @@ export type TreeWatcherOptions = {
   minConsolidationIntervalMs?: number;
 };
 
-export class TreeWatcher implements TreeWatch {
+export class TreeWatcher {
   private rootSubscription: watcher.AsyncSubscription | undefined;
   private readonly extra = new Map<string, watcher.AsyncSubscription>();
   private lastConsolidation = 0;

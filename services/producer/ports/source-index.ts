@@ -20,8 +20,6 @@ export interface SourceIndexView {
   get(path: RelPath): IndexedEntry | undefined;
   /** Paths strictly below `dir` ('' = the whole tree). */
   below(dir: string): RelPath[];
-  /** How many entries `below(dir)` would return, without listing them. */
-  countBelow(dir: string): number;
 }
 
 export type IndexWrite =
@@ -32,6 +30,8 @@ export interface SourceIndex extends SourceIndexView {
   /** What a directory comparison needs of each child of `dir`. */
   childSummaries(dir: string): IndexedChild[];
   hasHash(hash: string): boolean;
+  /** How many entries `below(dir)` would return, without listing them. */
+  countBelow(dir: string): number;
   put(path: RelPath, state: EntryState, seq: number, fingerprint: Fingerprint | undefined): void;
   remove(path: RelPath): void;
   /** Applies writes (and meta values) in one transaction. */

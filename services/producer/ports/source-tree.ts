@@ -57,8 +57,10 @@ export type WatchHint = { path: string; type: 'create' | 'update' | 'delete' };
 
 export type WatchSink = {
   onHints(hints: WatchHint[]): void;
-  /** The watcher lost track (overflow, native error): the caller reconciles. */
+  /** The watcher lost track (a read failed, a native error): the caller reconciles. */
   onError(error: Error): void;
+  /** Events were lost (kernel queue overflow): the caller reconciles and counts it. */
+  onOverflow(reason: string): void;
 };
 
 export type WatchOptions = {
@@ -74,6 +76,11 @@ export interface TreeWatch {
   /** Drops what was placed at or below a directory that went away. */
   forget(dir: string): Promise<void>;
   readonly subscriptionCount: number;
+  /** Which backend watches (fanotify, inotify, parcel, ...) and why it was chosen. */
+  readonly backend: string;
+  readonly reason: string;
+  /** Directories watched, and those that could not be (a watch limit), for /metrics. */
+  status(): { watched: number; unwatched: number };
   stop(): Promise<void>;
 }
 
@@ -83,6 +90,9 @@ export interface SourceTree {
   readlink(relPath: string): LinkRead;
   /** Reads and hashes a file that lstat described as `expected`. */
   readFile(relPath: string, expected: Fingerprint, options?: ReadOptions): Promise<ReadResult>;
-  /** Starts watching the whole tree; resolves once events flow. */
+  /**
+   * Starts watching the whole tree; resolves once events flow. A backend that watches
+   * per directory watches each directory the producer lists from then on, before it is listed.
+   */
   watch(sink: WatchSink, options: WatchOptions): Promise<TreeWatch>;
 }

@@ -1,0 +1,440 @@
+// The native half of mirrorlog's watcher: the fanotify and inotify syscalls, file handles,
+// and reading an event fd on a thread of its own (so the main loop never blocks, and a
+// busy main loop does not let the kernel queue overflow).
+// Nothing here decides anything: every record read is handed to JavaScript as raw bytes,
+// where services/producer/watch/ parses and interprets it.
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <node_api.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/fanotify.h>
+#include <sys/inotify.h>
+#include <unistd.h>
+#include <uv.h>
+
+#define READ_BUFFER_BYTES (256 * 1024)
+#define MAX_HANDLE_BYTES 128
+
+#define CHECK(env, call)                                                                   \
+  do {                                                                                     \
+    if ((call) != napi_ok) {                                                               \
+      napi_throw_error((env), NULL, "N-API call failed: " #call);                          \
+      return NULL;                                                                         \
+    }                                                                                      \
+  } while (0)
+
+static napi_value throw_errno(napi_env env, const char *syscall, int err) {
+  char message[256];
+  snprintf(message, sizeof message, "%s: %s", syscall, strerror(err));
+  napi_value code, msg, error;
+  const char *name = NULL;
+  switch (err) {
+    case EPERM: name = "EPERM"; break;
+    case EACCES: name = "EACCES"; break;
+    case EINVAL: name = "EINVAL"; break;
+    case ENOSPC: name = "ENOSPC"; break;
+    case ENOENT: name = "ENOENT"; break;
+    case ENOTDIR: name = "ENOTDIR"; break;
+    case ESTALE: name = "ESTALE"; break;
+    case EXDEV: name = "EXDEV"; break;
+    case ENODEV: name = "ENODEV"; break;
+    case EOPNOTSUPP: name = "EOPNOTSUPP"; break;
+    case ENOSYS: name = "ENOSYS"; break;
+    case EMFILE: name = "EMFILE"; break;
+    case ENOMEM: name = "ENOMEM"; break;
+    case EBADF: name = "EBADF"; break;
+    case ELOOP: name = "ELOOP"; break;
+    case EOVERFLOW: name = "EOVERFLOW"; break;
+    default: name = "EUNKNOWN";
+  }
+  napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &code);
+  napi_create_string_utf8(env, message, NAPI_AUTO_LENGTH, &msg);
+  napi_create_error(env, code, msg, &error);
+  napi_value errno_value;
+  napi_create_int32(env, err, &errno_value);
+  napi_set_named_property(env, error, "errno", errno_value);
+  napi_throw(env, error);
+  return NULL;
+}
+
+static int get_args(napi_env env, napi_callback_info info, size_t want, napi_value *argv) {
+  size_t argc = want;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < want) {
+    napi_throw_type_error(env, NULL, "missing arguments");
+    return 0;
+  }
+  return 1;
+}
+
+/* A path argument as a NUL-terminated string (paths are passed as Buffers: any bytes). */
+static int get_path(napi_env env, napi_value value, char *out, size_t size) {
+  void *data;
+  size_t length;
+  if (napi_get_buffer_info(env, value, &data, &length) != napi_ok || length + 1 > size) {
+    napi_throw_type_error(env, NULL, "path must be a Buffer shorter than PATH_MAX");
+    return 0;
+  }
+  memcpy(out, data, length);
+  out[length] = '\0';
+  return 1;
+}
+
+static napi_value int_result(napi_env env, int64_t value) {
+  napi_value result;
+  CHECK(env, napi_create_int64(env, value, &result));
+  return result;
+}
+
+/* fanotifyInit(flags, eventFFlags) -> fd */
+static napi_value fanotify_init_js(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  if (!get_args(env, info, 2, argv)) return NULL;
+  uint32_t flags, event_f_flags;
+  CHECK(env, napi_get_value_uint32(env, argv[0], &flags));
+  CHECK(env, napi_get_value_uint32(env, argv[1], &event_f_flags));
+  int fd = fanotify_init(flags, event_f_flags);
+  if (fd < 0) return throw_errno(env, "fanotify_init", errno);
+  return int_result(env, fd);
+}
+
+/* fanotifyMark(fd, flags, mask, path): mask is a number below 2^53. */
+static napi_value fanotify_mark_js(napi_env env, napi_callback_info info) {
+  napi_value argv[4];
+  if (!get_args(env, info, 4, argv)) return NULL;
+  int32_t fd;
+  uint32_t flags;
+  int64_t mask;
+  char path[PATH_MAX];
+  CHECK(env, napi_get_value_int32(env, argv[0], &fd));
+  CHECK(env, napi_get_value_uint32(env, argv[1], &flags));
+  CHECK(env, napi_get_value_int64(env, argv[2], &mask));
+  if (!get_path(env, argv[3], path, sizeof path)) return NULL;
+  if (fanotify_mark(fd, flags, (uint64_t)mask, AT_FDCWD, path) < 0) return throw_errno(env, "fanotify_mark", errno);
+  return NULL;
+}
+
+/* inotifyInit() -> fd (non-blocking, close-on-exec) */
+static napi_value inotify_init_js(napi_env env, napi_callback_info info) {
+  (void)info;
+  int fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+  if (fd < 0) return throw_errno(env, "inotify_init1", errno);
+  return int_result(env, fd);
+}
+
+/* inotifyAddWatch(fd, path, mask) -> wd */
+static napi_value inotify_add_watch_js(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  if (!get_args(env, info, 3, argv)) return NULL;
+  int32_t fd;
+  uint32_t mask;
+  char path[PATH_MAX];
+  CHECK(env, napi_get_value_int32(env, argv[0], &fd));
+  if (!get_path(env, argv[1], path, sizeof path)) return NULL;
+  CHECK(env, napi_get_value_uint32(env, argv[2], &mask));
+  int wd = inotify_add_watch(fd, path, mask);
+  if (wd < 0) return throw_errno(env, "inotify_add_watch", errno);
+  return int_result(env, wd);
+}
+
+/* inotifyRmWatch(fd, wd) -> 0 or errno (a watch of a removed directory is already gone) */
+static napi_value inotify_rm_watch_js(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  if (!get_args(env, info, 2, argv)) return NULL;
+  int32_t fd, wd;
+  CHECK(env, napi_get_value_int32(env, argv[0], &fd));
+  CHECK(env, napi_get_value_int32(env, argv[1], &wd));
+  return int_result(env, inotify_rm_watch(fd, wd) < 0 ? errno : 0);
+}
+
+/*
+ * nameToHandle(path) -> Buffer holding a struct file_handle (handle_bytes, handle_type,
+ * f_handle), the layout fanotify reports in its fid records, so both compare bytewise.
+ * The symlink is not followed.
+ */
+static napi_value name_to_handle_js(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  if (!get_args(env, info, 1, argv)) return NULL;
+  char path[PATH_MAX];
+  if (!get_path(env, argv[0], path, sizeof path)) return NULL;
+  union {
+    struct file_handle handle;
+    char bytes[sizeof(struct file_handle) + MAX_HANDLE_BYTES];
+  } storage;
+  storage.handle.handle_bytes = MAX_HANDLE_BYTES;
+  int mount_id;
+  if (name_to_handle_at(AT_FDCWD, path, &storage.handle, &mount_id, 0) < 0) {
+    return throw_errno(env, "name_to_handle_at", errno);
+  }
+  size_t length = sizeof(struct file_handle) + storage.handle.handle_bytes;
+  napi_value result;
+  void *copy;
+  CHECK(env, napi_create_buffer_copy(env, length, storage.bytes, &copy, &result));
+  return result;
+}
+
+/*
+ * openByHandle(mountFd, handle) -> the path the kernel knows for it now (readlink of
+ * /proc/self/fd), as a Buffer. Throws ESTALE when the object is gone.
+ */
+static napi_value open_by_handle_js(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  if (!get_args(env, info, 2, argv)) return NULL;
+  int32_t mount_fd;
+  void *data;
+  size_t length;
+  CHECK(env, napi_get_value_int32(env, argv[0], &mount_fd));
+  CHECK(env, napi_get_buffer_info(env, argv[1], &data, &length));
+  if (length < sizeof(struct file_handle) || length > sizeof(struct file_handle) + MAX_HANDLE_BYTES) {
+    napi_throw_type_error(env, NULL, "not a file handle");
+    return NULL;
+  }
+  union {
+    struct file_handle handle;
+    char bytes[sizeof(struct file_handle) + MAX_HANDLE_BYTES];
+  } storage;
+  memcpy(storage.bytes, data, length);
+  if (sizeof(struct file_handle) + storage.handle.handle_bytes != length) {
+    napi_throw_type_error(env, NULL, "file handle length mismatch");
+    return NULL;
+  }
+  int fd = open_by_handle_at(mount_fd, &storage.handle, O_PATH | O_CLOEXEC);
+  if (fd < 0) return throw_errno(env, "open_by_handle_at", errno);
+  char link[64], target[PATH_MAX];
+  snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+  ssize_t n = readlink(link, target, sizeof target);
+  int err = errno;
+  close(fd);
+  if (n < 0) return throw_errno(env, "readlink", err);
+  napi_value result;
+  void *copy;
+  CHECK(env, napi_create_buffer_copy(env, (size_t)n, target, &copy, &result));
+  return result;
+}
+
+/*
+ * Reading an event fd: a thread per fd drains the kernel queue as fast as events come
+ * (blocking in poll, never in the event loop), queues what it read, bounded, and wakes
+ * the loop with uv_async; the loop hands each read's bytes to a JS callback. So a busy
+ * JavaScript side does not let the kernel queue overflow; when the bound is reached the
+ * thread stops reading and the kernel reports its overflow as usual.
+ */
+typedef struct chunk {
+  struct chunk *next;
+  size_t length;
+  char data[];
+} chunk_t;
+
+typedef struct {
+  uv_async_t async;
+  napi_env env;
+  napi_ref callback;
+  napi_async_context context;
+  int fd;
+  int wake[2];
+  pthread_t thread;
+  pthread_mutex_t lock;
+  chunk_t *head, *tail;
+  size_t queued;
+  size_t max_queued;
+  int failure; /* errno of a failed read, -1 at end of stream */
+  int stopping;
+  int closed;
+} reader_t;
+
+static void *read_loop(void *arg) {
+  reader_t *reader = (reader_t *)arg;
+  for (;;) {
+    pthread_mutex_lock(&reader->lock);
+    int full = reader->queued >= reader->max_queued;
+    int stopping = reader->stopping;
+    pthread_mutex_unlock(&reader->lock);
+    if (stopping) return NULL;
+    struct pollfd fds[2] = {{.fd = reader->fd, .events = full ? 0 : POLLIN}, {.fd = reader->wake[0], .events = POLLIN}};
+    /* While the queue is full, wake up now and then to see whether the loop caught up. */
+    if (poll(fds, 2, full ? 5 : -1) < 0) {
+      if (errno == EINTR) continue;
+      pthread_mutex_lock(&reader->lock);
+      reader->failure = errno;
+      pthread_mutex_unlock(&reader->lock);
+      uv_async_send(&reader->async);
+      return NULL;
+    }
+    if (fds[1].revents) return NULL;
+    if (!(fds[0].revents & (POLLIN | POLLERR | POLLHUP))) continue;
+    chunk_t *chunk = malloc(sizeof(chunk_t) + READ_BUFFER_BYTES);
+    if (chunk == NULL) continue;
+    ssize_t n = read(reader->fd, chunk->data, READ_BUFFER_BYTES);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+      free(chunk);
+      continue;
+    }
+    pthread_mutex_lock(&reader->lock);
+    if (n <= 0) {
+      reader->failure = n == 0 ? -1 : errno;
+      free(chunk);
+    } else {
+      /* Keep only what was read: most reads are far below the buffer size. */
+      chunk_t *fitted = realloc(chunk, sizeof(chunk_t) + (size_t)n);
+      if (fitted != NULL) chunk = fitted;
+      chunk->length = (size_t)n;
+      chunk->next = NULL;
+      if (reader->tail != NULL) reader->tail->next = chunk;
+      else reader->head = chunk;
+      reader->tail = chunk;
+      reader->queued += (size_t)n;
+    }
+    int failed = reader->failure != 0;
+    pthread_mutex_unlock(&reader->lock);
+    uv_async_send(&reader->async);
+    if (failed) return NULL;
+  }
+}
+
+static void call_back(reader_t *reader, napi_value *argv, size_t argc) {
+  napi_env env = reader->env;
+  napi_value callback, recv, result;
+  if (napi_get_reference_value(env, reader->callback, &callback) != napi_ok || napi_get_global(env, &recv) != napi_ok) return;
+  /* make_callback drains microtasks, as any libuv callback into JS must. */
+  if (napi_make_callback(env, reader->context, recv, callback, argc, argv, &result) == napi_pending_exception) {
+    napi_value exception;
+    napi_get_and_clear_last_exception(env, &exception);
+    napi_fatal_exception(env, exception);
+  }
+}
+
+static void on_chunks(uv_async_t *async) {
+  reader_t *reader = (reader_t *)async->data;
+  napi_env env = reader->env;
+  pthread_mutex_lock(&reader->lock);
+  chunk_t *chunk = reader->head;
+  reader->head = reader->tail = NULL;
+  reader->queued = 0;
+  int failure = reader->failure;
+  reader->failure = 0;
+  pthread_mutex_unlock(&reader->lock);
+  while (chunk != NULL) {
+    chunk_t *next = chunk->next;
+    if (!reader->closed) {
+      napi_handle_scope scope;
+      if (napi_open_handle_scope(env, &scope) == napi_ok) {
+        napi_value argv[1];
+        void *copy;
+        if (napi_create_buffer_copy(env, chunk->length, chunk->data, &copy, &argv[0]) == napi_ok) call_back(reader, argv, 1);
+        napi_close_handle_scope(env, scope);
+      }
+    }
+    free(chunk);
+    chunk = next;
+  }
+  if (failure != 0 && !reader->closed) {
+    napi_handle_scope scope;
+    if (napi_open_handle_scope(env, &scope) != napi_ok) return;
+    napi_value argv[2];
+    napi_get_null(env, &argv[0]);
+    napi_create_string_utf8(env, failure < 0 ? "end of stream" : strerror(failure), NAPI_AUTO_LENGTH, &argv[1]);
+    call_back(reader, argv, 2);
+    napi_close_handle_scope(env, scope);
+  }
+}
+
+static void on_closed(uv_handle_t *handle) {
+  reader_t *reader = (reader_t *)handle->data;
+  for (chunk_t *chunk = reader->head; chunk != NULL;) {
+    chunk_t *next = chunk->next;
+    free(chunk);
+    chunk = next;
+  }
+  pthread_mutex_destroy(&reader->lock);
+  free(reader);
+}
+
+/* startReading(fd, maxQueuedBytes, callback(buffer | null, error?)) -> reader */
+static napi_value start_reading_js(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  if (!get_args(env, info, 3, argv)) return NULL;
+  int32_t fd;
+  int64_t max_queued;
+  CHECK(env, napi_get_value_int32(env, argv[0], &fd));
+  CHECK(env, napi_get_value_int64(env, argv[1], &max_queued));
+  uv_loop_t *loop;
+  CHECK(env, napi_get_uv_event_loop(env, &loop));
+  reader_t *reader = calloc(1, sizeof *reader);
+  if (reader == NULL) return throw_errno(env, "calloc", ENOMEM);
+  if (pipe2(reader->wake, O_CLOEXEC | O_NONBLOCK) < 0) {
+    int err = errno;
+    free(reader);
+    return throw_errno(env, "pipe2", err);
+  }
+  reader->env = env;
+  reader->fd = fd;
+  reader->max_queued = max_queued > 0 ? (size_t)max_queued : READ_BUFFER_BYTES;
+  reader->async.data = reader;
+  pthread_mutex_init(&reader->lock, NULL);
+  napi_value name;
+  CHECK(env, napi_create_string_utf8(env, "mirrorlog.watch", NAPI_AUTO_LENGTH, &name));
+  CHECK(env, napi_async_init(env, NULL, name, &reader->context));
+  CHECK(env, napi_create_reference(env, argv[2], 1, &reader->callback));
+  int rc = uv_async_init(loop, &reader->async, on_chunks);
+  if (rc == 0) rc = pthread_create(&reader->thread, NULL, read_loop, reader);
+  if (rc != 0) {
+    napi_delete_reference(env, reader->callback);
+    napi_async_destroy(env, reader->context);
+    close(reader->wake[0]);
+    close(reader->wake[1]);
+    reader->closed = 1;
+    uv_close((uv_handle_t *)&reader->async, on_closed);
+    napi_throw_error(env, NULL, "could not start the event reader");
+    return NULL;
+  }
+  napi_value external;
+  CHECK(env, napi_create_external(env, reader, NULL, NULL, &external));
+  return external;
+}
+
+/* stopReading(reader): ends the thread; the caller closes the fd afterwards. */
+static napi_value stop_reading_js(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  if (!get_args(env, info, 1, argv)) return NULL;
+  void *data;
+  CHECK(env, napi_get_value_external(env, argv[0], &data));
+  reader_t *reader = (reader_t *)data;
+  if (reader->closed) return NULL;
+  reader->closed = 1;
+  pthread_mutex_lock(&reader->lock);
+  reader->stopping = 1;
+  pthread_mutex_unlock(&reader->lock);
+  ssize_t ignored = write(reader->wake[1], "x", 1);
+  (void)ignored;
+  pthread_join(reader->thread, NULL);
+  close(reader->wake[0]);
+  close(reader->wake[1]);
+  napi_delete_reference(env, reader->callback);
+  napi_async_destroy(env, reader->context);
+  uv_close((uv_handle_t *)&reader->async, on_closed);
+  return NULL;
+}
+
+static napi_value init(napi_env env, napi_value exports) {
+  napi_property_descriptor properties[] = {
+      {"fanotifyInit", NULL, fanotify_init_js, NULL, NULL, NULL, napi_default, NULL},
+      {"fanotifyMark", NULL, fanotify_mark_js, NULL, NULL, NULL, napi_default, NULL},
+      {"inotifyInit", NULL, inotify_init_js, NULL, NULL, NULL, napi_default, NULL},
+      {"inotifyAddWatch", NULL, inotify_add_watch_js, NULL, NULL, NULL, napi_default, NULL},
+      {"inotifyRmWatch", NULL, inotify_rm_watch_js, NULL, NULL, NULL, napi_default, NULL},
+      {"nameToHandle", NULL, name_to_handle_js, NULL, NULL, NULL, napi_default, NULL},
+      {"openByHandle", NULL, open_by_handle_js, NULL, NULL, NULL, napi_default, NULL},
+      {"startReading", NULL, start_reading_js, NULL, NULL, NULL, napi_default, NULL},
+      {"stopReading", NULL, stop_reading_js, NULL, NULL, NULL, napi_default, NULL},
+  };
+  CHECK(env, napi_define_properties(env, exports, sizeof properties / sizeof properties[0], properties));
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)

@@ -1,0 +1,49 @@
+// Loads the `watch` target of native/binding.gyp (built by `npm ci`): the fanotify and
+// inotify syscalls, file handles, and a non-blocking reader of an event fd. Loaded on
+// first use, so a machine without it can still run the portable watcher.
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+
+/** An event fd being read from the event loop. */
+export type EventReader = { readonly __reader: unique symbol };
+
+/** Errors carry the errno name in `code` (EPERM, ENOSPC, EINVAL…). Paths are byte strings. */
+export interface WatchNative {
+  fanotifyInit(flags: number, eventFFlags: number): number;
+  fanotifyMark(fd: number, flags: number, mask: number, path: Buffer): void;
+  inotifyInit(): number;
+  inotifyAddWatch(fd: number, path: Buffer, mask: number): number;
+  /** 0, or the errno (the kernel drops the watch of a removed directory by itself). */
+  inotifyRmWatch(fd: number, wd: number): number;
+  /** A struct file_handle (handle_bytes, handle_type, f_handle): fanotify's fid layout. */
+  nameToHandle(path: Buffer): Buffer;
+  /** The path the kernel knows for a handle now; throws ESTALE when it is gone. */
+  openByHandle(mountFd: number, handle: Buffer): Buffer;
+  /**
+   * Reads the fd on a thread of its own, queueing up to `maxQueuedBytes` while the loop is
+   * busy; calls back on the loop with each read's bytes, or with null and a reason when
+   * the fd fails.
+   */
+  startReading(fd: number, maxQueuedBytes: number, onData: (data: Buffer | null, error?: string) => void): EventReader;
+  stopReading(reader: EventReader): void;
+}
+
+// From services/shared/native/ in a checkout, from dist/services/shared/native/ when compiled.
+const CANDIDATES = ['../../../native/build/Release/watch.node', '../../../../native/build/Release/watch.node'].map((relative) =>
+  fileURLToPath(new URL(relative, import.meta.url)),
+);
+/** Events read but not yet handed to JavaScript, at most (then the kernel's queue fills and overflows). */
+export const MAX_QUEUED_EVENT_BYTES = 64 * 1024 * 1024;
+let loaded: WatchNative | undefined;
+
+export function loadWatchNative(): WatchNative {
+  if (loaded !== undefined) return loaded;
+  const ADDON = CANDIDATES.find((candidate) => existsSync(candidate)) ?? CANDIDATES[0]!;
+  try {
+    loaded = createRequire(import.meta.url)(ADDON) as WatchNative;
+  } catch (error) {
+    throw new Error(`the native watcher is not built (${ADDON}): run 'npm ci' or 'npx node-gyp rebuild -C native' (${(error as Error).message})`);
+  }
+  return loaded;
+}
