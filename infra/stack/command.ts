@@ -2,18 +2,24 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { parseDuration } from '../../schemas/config.ts';
 import { CliError } from '../../services/shared/errors.ts';
+import { instanceOverrides, recordedInstancePorts, instanceDir, instanceNameProblem } from './instance.ts';
 import { parsePort, resolveStackOptions, type StackOverrides } from './paths.ts';
 import { ensureStackUp, stackDown, stackStatus, type ServerStatus, type StackStatus } from './stack.ts';
 
 const USAGE = `usage: mirrorlog stack <up|down|status> [options]
 
-  up      [--kafka-port N] [--s3-port N] [--timeout 120s]
+  up      [--kafka-port N] [--s3-port N] [--timeout 120s] [--instance NAME]
           install on first use, start Kafka and S3 on 127.0.0.1, wait until both
           answer, create the bucket; says "already running" when they are
-  down    [--purge]
+  down    [--purge] [--instance NAME]
           stop the servers this stack started; --purge also deletes their data
-  status  [--json] [--kafka-port N] [--s3-port N]
+  status  [--json] [--kafka-port N] [--s3-port N] [--instance NAME]
           health of each server; exit 1 unless both are healthy
+
+  --instance NAME  a private stack with its own state directory
+          (~/.local/state/mirrorlog/stacks/NAME) and its own ports, chosen free on
+          its first 'up' and kept: tests that stop servers use one, so the default
+          stack (and a mirror running on it) is never disturbed
 
 environment: MIRRORLOG_STACK_KAFKA_PORT, MIRRORLOG_STACK_S3_PORT,
   MIRRORLOG_STACK_DIR (default ~/.local/state/mirrorlog/stack),
@@ -22,10 +28,11 @@ environment: MIRRORLOG_STACK_KAFKA_PORT, MIRRORLOG_STACK_S3_PORT,
 type Options = NonNullable<ParseArgsConfig['options']>;
 
 const PORT_OPTIONS: Options = { 'kafka-port': { type: 'string' }, 's3-port': { type: 'string' } };
+const INSTANCE: Options = { instance: { type: 'string' } };
 const SUBCOMMANDS: Record<string, Options> = {
-  up: { ...PORT_OPTIONS, timeout: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
-  down: { purge: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
-  status: { ...PORT_OPTIONS, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+  up: { ...PORT_OPTIONS, ...INSTANCE, timeout: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+  down: { ...INSTANCE, purge: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+  status: { ...PORT_OPTIONS, ...INSTANCE, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
 };
 
 type Values = Record<string, string | boolean | undefined>;
@@ -67,6 +74,26 @@ export function overridesFrom(values: Values): StackOverrides {
   return overrides;
 }
 
+/**
+ * `--instance NAME`: its directory and recorded ports. `up` draws free ports the first
+ * time; `status` of an instance that was never brought up is an error rather than a
+ * probe of the default ports (which would report the default stack's servers).
+ */
+export async function instanceFrom(subcommand: string, values: Values): Promise<StackOverrides> {
+  const name = values.instance;
+  if (typeof name !== 'string') return {};
+  const problem = instanceNameProblem(name);
+  if (problem !== undefined) throw new CliError(`--instance: ${problem}`);
+  if (values['kafka-port'] !== undefined || values['s3-port'] !== undefined) {
+    throw new CliError('--instance chooses its own free ports; leave out --kafka-port and --s3-port');
+  }
+  if (subcommand === 'up') return instanceOverrides(name);
+  const ports = await recordedInstancePorts(name);
+  if (ports !== undefined) return { stackDir: instanceDir(name), ...ports };
+  if (subcommand === 'down') return { stackDir: instanceDir(name) };
+  throw new CliError(`no stack instance '${name}' (never brought up; 'mirrorlog stack up --instance ${name}' makes it)`);
+}
+
 function table(rows: string[][]): string {
   const widths = rows[0]!.map((_, col) => Math.max(...rows.map((row) => row[col]!.length)));
   return rows.map((row) => row.map((cell, col) => (col === row.length - 1 ? cell : cell.padEnd(widths[col]!))).join('  ')).join('\n');
@@ -102,7 +129,7 @@ export async function run(argv: string[]): Promise<number> {
     process.stdout.write(`${USAGE}\n`);
     return 0;
   }
-  const overrides = overridesFrom(values);
+  const overrides = { ...overridesFrom(values), ...(await instanceFrom(subcommand, values)) };
   try {
     resolveStackOptions(overrides); // a bad MIRRORLOG_STACK_* variable is a usage error too
   } catch (error) {

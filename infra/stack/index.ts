@@ -5,3 +5,4 @@ export type { DownResult, ServerStatus, StackEndpoints, StackStatus } from './st
 export { resolveStackOptions, serverPaths, stackPorts, ENV as STACK_ENV } from './paths.ts';
 export type { ServerName, StackOptions, StackOverrides } from './paths.ts';
 export type { StopOutcome } from './processes.ts';
+export { instanceDir, instanceOverrides, instancesDir, recordedInstancePorts } from './instance.ts';

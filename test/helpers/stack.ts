@@ -17,7 +17,7 @@ import {
   type ProducerConfig,
 } from 'kafkajs';
 import { Client as MinioClient } from 'minio';
-import { resolveStackOptions } from '../../infra/stack/index.ts';
+import { resolveStackOptions, type StackOverrides } from '../../infra/stack/index.ts';
 
 export interface StackConfig {
   brokers: string[];
@@ -34,9 +34,12 @@ export interface StackConfig {
   bucket: string;
 }
 
-/** Endpoints and credentials of the local stack (ports follow MIRRORLOG_STACK_*_PORT). */
-export function stackConfig(): StackConfig {
-  const o = resolveStackOptions();
+/**
+ * Endpoints and credentials of the local stack (ports follow MIRRORLOG_STACK_*_PORT), or
+ * of a private instance given its overrides (test/helpers/private-stack.ts).
+ */
+export function stackConfig(overrides: StackOverrides = {}): StackConfig {
+  const o = resolveStackOptions(overrides);
   return {
     brokers: [`127.0.0.1:${o.kafkaPort}`],
     s3Endpoint: `http://127.0.0.1:${o.s3Port}`,
@@ -54,10 +57,10 @@ export function stackConfig(): StackConfig {
 }
 
 /** A topic name no other test uses; deleted after the test if it was created. */
-export function freshTopic(t: TestContext): string {
+export function freshTopic(t: TestContext, brokers: string[] = stackConfig().brokers): string {
   const topic = `test-${randomUUID()}`;
   defer(t, async () => {
-    const admin = kafka('cleanup').admin();
+    const admin = kafka('cleanup', brokers).admin();
     try {
       await admin.connect();
       if ((await admin.listTopics()).includes(topic)) await admin.deleteTopics({ topics: [topic], timeout: 10_000 });
@@ -80,8 +83,8 @@ export function freshGroup(): string {
   return `test-group-${randomUUID()}`;
 }
 
-export function kafka(clientId: string): Kafka {
-  return new Kafka({ clientId, brokers: stackConfig().brokers, logLevel: logLevel.NOTHING });
+export function kafka(clientId: string, brokers: string[] = stackConfig().brokers): Kafka {
+  return new Kafka({ clientId, brokers, logLevel: logLevel.NOTHING });
 }
 
 /** A connected kafkajs admin client, disconnected after the test. */
@@ -117,10 +120,10 @@ export async function kafkaConsumer(t: TestContext, config: Partial<ConsumerConf
 }
 
 /** A minio client for the stack's S3, its sockets closed after the test. */
-export function minioClient(t: TestContext): MinioClient {
+export function minioClient(t: TestContext, stack: StackConfig = stackConfig()): MinioClient {
   const agent = new Agent({ keepAlive: true });
   defer(t, () => agent.destroy());
-  return new MinioClient({ ...stackConfig().s3, transportAgent: agent });
+  return new MinioClient({ ...stack.s3, transportAgent: agent });
 }
 
 /** Reads a whole object stream. */

@@ -1,0 +1,55 @@
+// A private stack instance for a test that stops servers: its own Kafka and S3 on their
+// own ports and state directory, so the default stack (a developer's running mirror,
+// the other tests) is never disturbed. Stopped and purged after the test, also when the
+// test fails; scripts/run-tests.mjs sweeps its run's instances once more at the end, for
+// a test process that was killed before its cleanup ran.
+import { randomUUID } from 'node:crypto';
+import type { TestContext } from 'node:test';
+import {
+  ensureStackUp,
+  instanceOverrides,
+  stackDown,
+  startServer,
+  stopServer,
+  type ServerName,
+  type StackOverrides,
+} from '../../infra/stack/index.ts';
+import { defer } from './cleanup.ts';
+import { stackConfig, type StackConfig } from './stack.ts';
+
+/** Set by scripts/run-tests.mjs: instances named after it belong to that run. */
+export const TEST_RUN_ENV = 'MIRRORLOG_TEST_RUN';
+
+export function testInstancePrefix(run: string | undefined = process.env[TEST_RUN_ENV]): string {
+  return `test-${run ?? `pid${process.pid}`}-`;
+}
+
+export interface PrivateStack {
+  readonly instance: string;
+  readonly overrides: StackOverrides;
+  readonly config: StackConfig;
+  stop(server: ServerName): Promise<void>;
+  start(server: ServerName): Promise<void>;
+}
+
+export async function privateStack(t: TestContext, label: string): Promise<PrivateStack> {
+  const instance = `${testInstancePrefix()}${label}-${randomUUID().slice(0, 8)}`;
+  const overrides: StackOverrides = {
+    ...(await instanceOverrides(instance)),
+    // A modest heap: a second broker shares the machine with the default stack.
+    kafkaHeap: '512m',
+    log: (line) => process.env.MIRRORLOG_TEST_DEBUG && process.stderr.write(`[${instance}] ${line}\n`),
+  };
+  // Registered before anything starts, so a start that fails half-way is cleaned up too.
+  defer(t, () => stackDown({ ...overrides, purge: true }));
+  await ensureStackUp(overrides);
+  return {
+    instance,
+    overrides,
+    config: stackConfig(overrides),
+    stop: async (server) => {
+      await stopServer(server, overrides);
+    },
+    start: (server) => startServer(server, overrides),
+  };
+}
