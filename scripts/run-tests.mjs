@@ -18,7 +18,7 @@
 // variable MIRRORLOG_TEST_ARGS (`npm run test:model -- --runs 50000`).
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -152,6 +152,11 @@ class StackGuard {
     }
     for (const name of names) {
       try {
+        if (existsSync(join(dir, name, 'cluster.json'))) {
+          await this.stack.clusterDown({ dir: join(dir, name), purge: true, log: () => undefined });
+          process.stdout.write(`run-tests: swept private cluster ${name}\n`);
+          continue;
+        }
         const result = await this.stack.stackDown({ stackDir: join(dir, name), purge: true, log: () => undefined });
         const stopped = Object.entries(result.stopped).filter(([, outcome]) => outcome !== 'not-running');
         process.stdout.write(`run-tests: swept private stack ${name}${stopped.length > 0 ? ` (stopped ${stopped.map(([n]) => n).join(', ')})` : ''}\n`);

@@ -2,6 +2,8 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { parseDuration } from '../../schemas/config.ts';
 import { CliError } from '../../services/shared/errors.ts';
+import { CLUSTER_USAGE, clusterOverridesFrom, formatClusterStatus, runCluster } from './cluster-command.ts';
+import { clusterStatus } from './cluster.ts';
 import { instanceOverrides, recordedInstancePorts, instanceDir, instanceNameProblem } from './instance.ts';
 import { parsePort, resolveStackOptions, type StackOverrides } from './paths.ts';
 import { ensureStackUp, stackDown, stackStatus, type ServerStatus, type StackStatus } from './stack.ts';
@@ -20,6 +22,7 @@ const USAGE = `usage: mirrorlog stack <up|down|status> [options]
           (~/.local/state/mirrorlog/stacks/NAME) and its own ports, chosen free on
           its first 'up' and kept: tests that stop servers use one, so the default
           stack (and a mirror running on it) is never disturbed
+${CLUSTER_USAGE}
 
 environment: MIRRORLOG_STACK_KAFKA_PORT, MIRRORLOG_STACK_S3_PORT,
   MIRRORLOG_STACK_DIR (default ~/.local/state/mirrorlog/stack),
@@ -28,7 +31,7 @@ environment: MIRRORLOG_STACK_KAFKA_PORT, MIRRORLOG_STACK_S3_PORT,
 type Options = NonNullable<ParseArgsConfig['options']>;
 
 const PORT_OPTIONS: Options = { 'kafka-port': { type: 'string' }, 's3-port': { type: 'string' } };
-const INSTANCE: Options = { instance: { type: 'string' } };
+const INSTANCE: Options = { instance: { type: 'string' }, cluster: { type: 'boolean' } };
 const SUBCOMMANDS: Record<string, Options> = {
   up: { ...PORT_OPTIONS, ...INSTANCE, timeout: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
   down: { ...INSTANCE, purge: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
@@ -129,7 +132,10 @@ export async function run(argv: string[]): Promise<number> {
     process.stdout.write(`${USAGE}\n`);
     return 0;
   }
+  if (values.cluster === true) return runCluster(subcommand, values, clusterOverridesFrom(values));
   const overrides = { ...overridesFrom(values), ...(await instanceFrom(subcommand, values)) };
+  // The default cluster belongs to the default stack: its status shows, its down stops it.
+  const withCluster = typeof values.instance !== 'string';
   try {
     resolveStackOptions(overrides); // a bad MIRRORLOG_STACK_* variable is a usage error too
   } catch (error) {
@@ -150,11 +156,15 @@ export async function run(argv: string[]): Promise<number> {
         process.stdout.write(`${name}: ${outcome === 'not-running' ? 'was not running' : outcome}\n`);
       }
       if (result.purged) process.stdout.write('stack data deleted\n');
+      if (withCluster && (await clusterStatus()).created) await runCluster('down', values, {});
       return 0;
     }
     case 'status': {
       const status = await operatorErrors(() => stackStatus(overrides));
-      process.stdout.write(values.json === true ? `${JSON.stringify(status, null, 2)}\n` : `${formatStatus(status)}\n`);
+      const cluster = withCluster ? await clusterStatus() : undefined;
+      const shown = cluster?.created === true ? cluster : undefined;
+      if (values.json === true) process.stdout.write(`${JSON.stringify(shown === undefined ? status : { ...status, cluster: shown }, null, 2)}\n`);
+      else process.stdout.write(`${formatStatus(status)}${shown === undefined ? '' : `\n${formatClusterStatus(shown)}`}\n`);
       return status.healthy ? 0 : 1;
     }
     default:
