@@ -53,6 +53,8 @@ const list = z
   .transform((v) => (typeof v === 'string' ? v.split(',') : v).map((s) => s.trim()).filter((s) => s.length > 0));
 const name = z.string().regex(/^[A-Za-z0-9._-]{1,100}$/, 'letters, digits, dot, underscore and dash only (1-100 chars)');
 
+export const KAFKA_SASL_MECHANISMS = ['plain', 'scram-sha-256', 'scram-sha-512'] as const;
+
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 
 /** Options every service shares. */
@@ -67,6 +69,18 @@ export const commonShape = {
   s3Region: z.string().min(1).default(LOCAL_STACK.region),
   bucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'an S3 bucket name (3-63 lowercase letters, digits, dots, dashes)').default(DEFAULT_BUCKET),
   s3Prefix: z.string().regex(/^([A-Za-z0-9._-]+\/)*$/, "empty, or path segments each ending with '/'").default(''),
+  // Secure clusters (services/shared/kafka-security.ts): TLS with a private CA and client
+  // certificates, SASL PLAIN or SCRAM. The password comes from a file or the environment.
+  kafkaTls: bool.default(false),
+  kafkaCaFile: z.string().min(1).optional(),
+  kafkaCertFile: z.string().min(1).optional(),
+  kafkaKeyFile: z.string().min(1).optional(),
+  kafkaSaslMechanism: z.enum(KAFKA_SASL_MECHANISMS).optional(),
+  kafkaSaslUsername: z.string().min(1).optional(),
+  kafkaSaslPassword: z.string().min(1).optional(),
+  kafkaSaslPasswordFile: z.string().min(1).optional(),
+  /** A private CA for an https S3 endpoint (the system's CAs are trusted too). */
+  s3CaFile: z.string().min(1).optional(),
   stateDir: z.string().min(1).optional(),
   metricsPort: port.optional(),
   metricsHost: z.string().min(1).default('127.0.0.1'),
@@ -169,4 +183,4 @@ export function flagName(key: string): string {
 }
 
 /** Keys whose values never appear in logs or error messages. */
-export const SECRET_KEYS: ReadonlySet<string> = new Set(['s3SecretKey', 's3AccessKey']);
+export const SECRET_KEYS: ReadonlySet<string> = new Set(['s3SecretKey', 's3AccessKey', 'kafkaSaslPassword']);

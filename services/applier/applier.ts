@@ -14,6 +14,7 @@ import { defaultStateDir, redactConfig, type Environment } from '../shared/confi
 import type { ContentStore } from '../shared/content-store.ts';
 import { startServiceHttp, type Readiness, type ServiceHttp } from '../shared/http-server.ts';
 import { createKafka, ensureDeadLetterTopic, ensureTopic } from '../shared/kafka.ts';
+import { kafkaClientSecurity } from '../shared/kafka-security.ts';
 import { createLogger, type Logger } from '../shared/logger.ts';
 import { createMetricsRegistry, type Registry } from '../shared/metrics.ts';
 import { S3ContentStore, s3OptionsFromConfig } from '../shared/s3-content-store.ts';
@@ -115,7 +116,7 @@ export async function startApplier(config: ApplierConfig, options: ApplierOption
           return root.abs(tempNameFor('staging', stagingToken, staged++));
         };
 
-    const kafka = createKafka({ brokers: config.brokers, clientId: `mirrorlog-applier-${config.replica}`, logger });
+    const kafka = createKafka({ brokers: config.brokers, clientId: `mirrorlog-applier-${config.replica}`, logger, security: kafkaClientSecurity(config) });
     const admin = kafka.admin();
     await admin.connect();
     cleanups.push(() => admin.disconnect());

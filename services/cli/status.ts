@@ -7,6 +7,8 @@ import { statusConfigSchema } from '../../schemas/config.ts';
 import { HELP_SHOWN, loadConfig } from '../shared/config.ts';
 import { CliError } from '../shared/errors.ts';
 import { createKafka } from '../shared/kafka.ts';
+import type { KafkaClientSecurity } from '../shared/kafka-security.ts';
+import { kafkaClientSecurity } from '../shared/kafka-security.ts';
 import { createLogger } from '../shared/logger.ts';
 import { readLastRecords } from '../shared/topic-tail.ts';
 import { formatStatus, parseCommitNote, replicaStatus, type CommitNote, type GroupSample, type PartitionOffsets, type StatusReport } from './status-report.ts';
@@ -30,10 +32,17 @@ async function sampleGroups(admin: Admin, topic: string, groups: string[]): Prom
   );
 }
 
-export async function collectStatus(options: { brokers: string[]; topic: string; sampleMs: number; stallAfterMs: number; logLevel: 'silent' | 'warn' }): Promise<StatusReport> {
+export async function collectStatus(options: {
+  brokers: string[];
+  topic: string;
+  sampleMs: number;
+  stallAfterMs: number;
+  logLevel: 'silent' | 'warn';
+  security?: KafkaClientSecurity;
+}): Promise<StatusReport> {
   const logger = createLogger({ level: options.logLevel, name: 'status' });
   // A status check must answer, not wait for a broker that is down.
-  const kafka = createKafka({ brokers: options.brokers, clientId: 'mirrorlog-status', logger, retry: { retries: 3, maxRetryTime: 2000 } });
+  const kafka = createKafka({ brokers: options.brokers, clientId: 'mirrorlog-status', logger, security: options.security ?? {}, retry: { retries: 3, maxRetryTime: 2000 } });
   const admin = kafka.admin();
   try {
     await admin.connect();
@@ -73,7 +82,14 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env):
     usage: 'usage: mirrorlog status [--json] [--topic T] [--sample 2s] [--stall-after 60s]\n\nLag, rate and last activity of every replica of a topic; exit 1 if one is stalled.',
   });
   if (config === HELP_SHOWN) return 0;
-  const report = await collectStatus({ brokers: config.brokers, topic: config.topic, sampleMs: config.sample, stallAfterMs: config.stallAfter, logLevel: 'silent' });
+  const report = await collectStatus({
+    brokers: config.brokers,
+    topic: config.topic,
+    sampleMs: config.sample,
+    stallAfterMs: config.stallAfter,
+    logLevel: 'silent',
+    security: kafkaClientSecurity(config),
+  });
   process.stdout.write(config.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatStatus(report)}\n`);
   return report.replicas.some((r) => r.stalled) ? 1 : 0;
 }

@@ -17,6 +17,7 @@ import { isTempName } from '../applier/domain/temp-name.ts';
 import { HELP_SHOWN, loadConfig } from '../shared/config.ts';
 import { CliError } from '../shared/errors.ts';
 import { createKafka } from '../shared/kafka.ts';
+import { kafkaClientSecurity } from '../shared/kafka-security.ts';
 import { createLogger } from '../shared/logger.ts';
 import { LogState, readLogState } from '../shared/log-state.ts';
 import { S3ContentStore, s3OptionsFromConfig } from '../shared/s3-content-store.ts';
@@ -109,7 +110,7 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env):
   const target = path.resolve(config.target);
   if (!fs.existsSync(target)) throw new CliError(`--target ${target} does not exist`);
   const logger = createLogger({ level: config.logLevel === 'info' ? 'warn' : config.logLevel, name: 'verify' });
-  const kafka = createKafka({ brokers: config.brokers, clientId: 'mirrorlog-verify', logger, retry: { retries: 5 } });
+  const kafka = createKafka({ brokers: config.brokers, clientId: 'mirrorlog-verify', logger, security: kafkaClientSecurity(config), retry: { retries: 5 } });
   const admin = kafka.admin();
   await admin.connect();
   let upTo: Map<number, number> | undefined;

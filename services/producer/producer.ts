@@ -12,6 +12,7 @@ import { defaultStateDir, redactConfig } from '../shared/config.ts';
 import { CliError } from '../shared/errors.ts';
 import { startServiceHttp, type ServiceHttp } from '../shared/http-server.ts';
 import { createKafka, ensureTopic, MAX_BATCH_BYTES } from '../shared/kafka.ts';
+import { kafkaClientSecurity } from '../shared/kafka-security.ts';
 import { createLogger, type Logger } from '../shared/logger.ts';
 import { S3ContentStore, s3OptionsFromConfig } from '../shared/s3-content-store.ts';
 import { inotifyWarnings, readInotifyLimits } from './adapters/inotify-limits.ts';
@@ -92,7 +93,7 @@ async function startWithIndex(config: ProducerConfig, context: StartContext): Pr
   const { root, source, index, logger, cleanups } = context;
   checkIndexOwner(index, { topic: config.topic, source, root });
   const metrics = createProducerMetrics();
-  const kafka = createKafka({ brokers: config.brokers, clientId: `mirrorlog-producer-${source}`, logger });
+  const kafka = createKafka({ brokers: config.brokers, clientId: `mirrorlog-producer-${source}`, logger, security: kafkaClientSecurity(config) });
   const admin = kafka.admin();
   const store = context.store ?? new S3ContentStore({ ...s3OptionsFromConfig(config), logger });
   const publisher = new KafkaPublisher(kafka, config.topic);

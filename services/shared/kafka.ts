@@ -4,6 +4,7 @@
 // are enforced here rather than trusted to whoever created the topic.
 import kafkajs from 'kafkajs';
 import type { Admin, ITopicConfig, Kafka, RetryOptions as KafkaRetryOptions } from 'kafkajs';
+import type { KafkaClientSecurity } from './kafka-security.ts';
 import { kafkaLogCreator, kafkaLogLevelFor } from './logger.ts';
 import type { Logger } from './logger.ts';
 import { retry } from './retry.ts';
@@ -34,6 +35,8 @@ export interface CreateKafkaOptions {
   readonly clientId: string;
   readonly logger: Logger;
   readonly retry?: KafkaRetryOptions;
+  /** TLS and SASL (kafkaClientSecurity(config)); plaintext when absent. */
+  readonly security?: KafkaClientSecurity;
 }
 
 /**
@@ -50,6 +53,8 @@ export function createKafka(options: CreateKafkaOptions): Kafka {
     connectionTimeout: 3000,
     requestTimeout: 30_000,
     retry: { ...KAFKA_RETRY, ...options.retry },
+    ...(options.security?.ssl === undefined ? {} : { ssl: options.security.ssl }),
+    ...(options.security?.sasl === undefined ? {} : { sasl: options.security.sasl }),
   });
 }
 
