@@ -69,6 +69,12 @@ export const commonShape = {
   s3Region: z.string().min(1).default(LOCAL_STACK.region),
   bucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'an S3 bucket name (3-63 lowercase letters, digits, dots, dashes)').default(DEFAULT_BUCKET),
   s3Prefix: z.string().regex(/^([A-Za-z0-9._-]+\/)*$/, "empty, or path segments each ending with '/'").default(''),
+  // Topics made for a cluster (services/shared/topic-replication.ts): on 3+ brokers the
+  // events and dead-letter topics get 3 replicas, 2 of them in sync for every write.
+  replicationFactor: positiveInt.max(32).optional(),
+  minInsyncReplicas: positiveInt.max(32).optional(),
+  /** Accepts one copy of the log on a cluster of several brokers (a broker's loss loses data). */
+  allowSingleReplica: bool.default(false),
   // Secure clusters (services/shared/kafka-security.ts): TLS with a private CA and client
   // certificates, SASL PLAIN or SCRAM. The password comes from a file or the environment.
   kafkaTls: bool.default(false),

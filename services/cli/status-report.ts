@@ -1,5 +1,6 @@
 // What `mirrorlog status` reports, computed from plain numbers (offsets, commit times)
 // so it can be tested without a broker.
+import { formatPartitionHealth, type PartitionHealth } from './status-partitions.ts';
 
 export type PartitionOffsets = { partition: number; low: number; high: number };
 
@@ -24,7 +25,15 @@ export type ReplicaStatus = {
 
 export type ProducerStatus = { lastSeq: number; lastPublishedAt: number } | undefined;
 
-export type StatusReport = { topic: string; at: number; records: number; replicas: ReplicaStatus[]; producer: ProducerStatus };
+export type StatusReport = {
+  topic: string;
+  at: number;
+  records: number;
+  replicas: ReplicaStatus[];
+  producer: ProducerStatus;
+  /** Under-replicated and offline partitions of the topic (status-partitions.ts). */
+  partitions?: PartitionHealth;
+};
 
 export function parseCommitNote(metadata: string | null | undefined): CommitNote | undefined {
   if (metadata === null || metadata === undefined || metadata === '') return undefined;
@@ -76,6 +85,7 @@ function ago(now: number, at: number | undefined): string {
 
 export function formatStatus(report: StatusReport): string {
   const lines = [`topic ${report.topic}: ${report.records} records`];
+  if (report.partitions !== undefined) lines.push(formatPartitionHealth(report.partitions));
   lines.push(
     report.producer === undefined
       ? 'producer: nothing published yet'

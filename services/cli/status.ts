@@ -9,6 +9,7 @@ import { CliError } from '../shared/errors.ts';
 import { createKafka } from '../shared/kafka.ts';
 import type { KafkaClientSecurity } from '../shared/kafka-security.ts';
 import { kafkaClientSecurity } from '../shared/kafka-security.ts';
+import { partitionHealth } from './status-partitions.ts';
 import { createLogger } from '../shared/logger.ts';
 import { readLastRecords } from '../shared/topic-tail.ts';
 import { formatStatus, parseCommitNote, replicaStatus, type CommitNote, type GroupSample, type PartitionOffsets, type StatusReport } from './status-report.ts';
@@ -52,6 +53,8 @@ export async function collectStatus(options: {
   try {
     const topics = await admin.listTopics();
     if (!topics.includes(options.topic)) throw new CliError(`topic '${options.topic}' does not exist (no producer has run with it yet?)`, 1);
+    const { topics: metadata } = await admin.fetchTopicMetadata({ topics: [options.topic] });
+    const partitions = partitionHealth(metadata.find((m) => m.name === options.topic)?.partitions ?? []);
     const offsets: PartitionOffsets[] = (await admin.fetchTopicOffsets(options.topic)).map(({ partition, low, high }) => ({ partition, low: Number(low), high: Number(high) }));
     const { groups } = await admin.listGroups();
     const replicaGroups = groups.map((g) => g.groupId).filter((id) => id.startsWith(REPLICA_GROUP_PREFIX)).sort();
@@ -68,7 +71,7 @@ export async function collectStatus(options: {
       .map(({ status }) => status);
     const last = await readLastRecords(kafka, options.topic);
     const producer = last.length === 0 ? undefined : { lastSeq: Math.max(...last.map((e) => e.seq)), lastPublishedAt: Math.max(...last.map((e) => e.ts)) };
-    return { topic: options.topic, at: now, records: offsets.reduce((sum, o) => sum + o.high - o.low, 0), replicas, producer };
+    return { topic: options.topic, at: now, records: offsets.reduce((sum, o) => sum + o.high - o.low, 0), replicas, producer, partitions };
   } finally {
     await admin.disconnect();
   }

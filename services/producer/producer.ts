@@ -13,6 +13,7 @@ import { CliError } from '../shared/errors.ts';
 import { startServiceHttp, type ServiceHttp } from '../shared/http-server.ts';
 import { createKafka, ensureTopic, MAX_BATCH_BYTES } from '../shared/kafka.ts';
 import { kafkaClientSecurity } from '../shared/kafka-security.ts';
+import { replicationFor } from '../shared/topic-replication.ts';
 import { createLogger, type Logger } from '../shared/logger.ts';
 import { S3ContentStore, s3OptionsFromConfig } from '../shared/s3-content-store.ts';
 import { inotifyWarnings, readInotifyLimits } from './adapters/inotify-limits.ts';
@@ -105,7 +106,8 @@ async function startWithIndex(config: ProducerConfig, context: StartContext): Pr
   // reconcile walk against the index (examination starts once connected).
   const connected = (async () => {
     await admin.connect();
-    await ensureTopic(admin, { topic: config.topic, partitions: config.partitions, historyWindowMs: config.historyWindow });
+    const replication = await replicationFor(admin, config);
+    await ensureTopic(admin, { topic: config.topic, partitions: config.partitions, historyWindowMs: config.historyWindow, ...replication });
     if (store instanceof S3ContentStore) await store.ensureBucket();
     await publisher.connect();
   })();

@@ -79,6 +79,10 @@ export interface EventsTopicSpec {
   readonly historyWindowMs: number;
   /** Default -1: the broker's `default.replication.factor`. */
   readonly replicationFactor?: number;
+  /** Set on the topic when given; the broker's default otherwise. */
+  readonly minInsyncReplicas?: number;
+  /** An existing topic with one replica is a TopicMismatchError (topic-replication.ts). */
+  readonly refuseSingleReplica?: boolean;
 }
 
 /** A topic setting that differs from what mirrorlog would create: reported, not changed. */
@@ -112,9 +116,14 @@ function isUnknownTopic(error: unknown): boolean {
 }
 
 async function partitionCount(admin: Admin, topic: string): Promise<number | undefined> {
+  return (await partitionReplicas(admin, topic))?.length;
+}
+
+/** The replica count of each partition of `topic`, undefined when it does not exist. */
+async function partitionReplicas(admin: Admin, topic: string): Promise<number[] | undefined> {
   try {
     const { topics } = await admin.fetchTopicMetadata({ topics: [topic] });
-    return topics.find((entry) => entry.name === topic)?.partitions.length;
+    return topics.find((entry) => entry.name === topic)?.partitions.map((p) => p.replicas.length);
   } catch (error) {
     if (isUnknownTopic(error)) return undefined;
     throw error;
@@ -161,7 +170,7 @@ async function createUnlessExists(admin: Admin, config: ITopicConfig, verify: (p
  * for the caller to log, since changing them on a live topic is an operator decision.
  */
 export async function ensureTopic(admin: Admin, spec: EventsTopicSpec): Promise<EnsureTopicResult> {
-  const wanted = eventsTopicConfig(spec.historyWindowMs);
+  const wanted = { ...eventsTopicConfig(spec.historyWindowMs), ...minIsrEntry(spec.minInsyncReplicas) };
   const config: ITopicConfig = {
     topic: spec.topic,
     numPartitions: spec.partitions,
@@ -178,6 +187,7 @@ export async function ensureTopic(admin: Admin, spec: EventsTopicSpec): Promise<
         `the count is fixed at creation (a path's partition depends on it); set --partitions ${partitions} (MIRRORLOG_PARTITIONS), or use a new topic re-seeded from the producer index`,
       );
     }
+    await checkReplicas(admin, spec.topic, spec);
     const actual = await describeTopicConfig(admin, spec.topic, Object.keys(wanted));
     const policy = actual.get('cleanup.policy') ?? '';
     if (!policy.split(',').includes('compact')) {
@@ -195,6 +205,25 @@ export async function ensureTopic(admin: Admin, spec: EventsTopicSpec): Promise<
   });
 }
 
+function minIsrEntry(minInsyncReplicas: number | undefined): Record<string, string> {
+  return minInsyncReplicas === undefined ? {} : { 'min.insync.replicas': String(minInsyncReplicas) };
+}
+
+/** One copy of an existing topic on a multi-broker cluster is refused unless allowed. */
+async function checkReplicas(admin: Admin, topic: string, spec: { replicationFactor?: number; refuseSingleReplica?: boolean }): Promise<void> {
+  if (spec.refuseSingleReplica !== true) return;
+  const replicas = (await partitionReplicas(admin, topic)) ?? [];
+  if (replicas.length > 0 && Math.min(...replicas) === 1) {
+    throw new TopicMismatchError(
+      topic,
+      'replication factor',
+      String(spec.replicationFactor ?? 'more than 1'),
+      '1',
+      'on a cluster of several brokers one copy loses acknowledged changes with its broker; reassign it (kafka-reassign-partitions) or pass --allow-single-replica',
+    );
+  }
+}
+
 export const DEAD_LETTER_RETENTION_MS = 30 * DAY_MS;
 
 /**
@@ -207,7 +236,7 @@ export const DEAD_LETTER_RETENTION_MS = 30 * DAY_MS;
 export async function ensureDeadLetterTopic(
   admin: Admin,
   topic: string,
-  options: { retentionMs?: number; replicationFactor?: number } = {},
+  options: { retentionMs?: number; replicationFactor?: number; minInsyncReplicas?: number; refuseSingleReplica?: boolean } = {},
 ): Promise<EnsureTopicResult> {
   const retentionMs = String(options.retentionMs ?? DEAD_LETTER_RETENTION_MS);
   const config: ITopicConfig = {
@@ -217,10 +246,12 @@ export async function ensureDeadLetterTopic(
     configEntries: [
       { name: 'cleanup.policy', value: 'delete' },
       { name: 'retention.ms', value: retentionMs },
+      ...Object.entries(minIsrEntry(options.minInsyncReplicas)).map(([name, value]) => ({ name, value })),
     ],
   };
   // Any partition count works for dead letters; only report differing retention.
   return createUnlessExists(admin, config, async () => {
+    await checkReplicas(admin, topic, options);
     const actual = await describeTopicConfig(admin, topic, ['retention.ms']);
     return actual.get('retention.ms') === retentionMs ? [] : [{ name: 'retention.ms', expected: retentionMs, actual: actual.get('retention.ms') }];
   });
