@@ -5,12 +5,12 @@ import { CliError } from '../../services/shared/errors.ts';
 import { CLUSTER_USAGE, clusterOverridesFrom, formatClusterStatus, runCluster } from './cluster-command.ts';
 import { clusterStatus } from './cluster.ts';
 import { instanceOverrides, recordedInstancePorts, instanceDir, instanceNameProblem } from './instance.ts';
-import { parsePort, resolveStackOptions, type StackOverrides } from './paths.ts';
+import { parsePort, resolveStackOptions, S3_SERVERS, type S3ServerKind, type StackOverrides } from './paths.ts';
 import { ensureStackUp, stackDown, stackStatus, type ServerStatus, type StackStatus } from './stack.ts';
 
 const USAGE = `usage: mirrorlog stack <up|down|status> [options]
 
-  up      [--kafka-port N] [--s3-port N] [--timeout 120s] [--instance NAME]
+  up      [--kafka-port N] [--s3-port N] [--s3-server seaweedfs|minio] [--timeout 120s] [--instance NAME]
           install on first use, start Kafka and S3 on 127.0.0.1, wait until both
           answer, create the bucket; says "already running" when they are
   down    [--purge] [--instance NAME]
@@ -24,13 +24,15 @@ const USAGE = `usage: mirrorlog stack <up|down|status> [options]
           stack (and a mirror running on it) is never disturbed
 ${CLUSTER_USAGE}
 
-environment: MIRRORLOG_STACK_KAFKA_PORT, MIRRORLOG_STACK_S3_PORT,
+  --s3-server minio  MinIO (built from source on first use) instead of SeaweedFS
+
+environment: MIRRORLOG_STACK_KAFKA_PORT, MIRRORLOG_STACK_S3_PORT, MIRRORLOG_STACK_S3_SERVER,
   MIRRORLOG_STACK_DIR (default ~/.local/state/mirrorlog/stack),
   MIRRORLOG_CACHE_DIR (default ~/.cache/mirrorlog)`;
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
-const PORT_OPTIONS: Options = { 'kafka-port': { type: 'string' }, 's3-port': { type: 'string' } };
+const PORT_OPTIONS: Options = { 'kafka-port': { type: 'string' }, 's3-port': { type: 'string' }, 's3-server': { type: 'string' } };
 const INSTANCE: Options = { instance: { type: 'string' }, cluster: { type: 'boolean' } };
 const SUBCOMMANDS: Record<string, Options> = {
   up: { ...PORT_OPTIONS, ...INSTANCE, timeout: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
@@ -68,6 +70,11 @@ export function overridesFrom(values: Values): StackOverrides {
     if (typeof values['s3-port'] === 'string') overrides.s3Port = parsePort(values['s3-port'], '--s3-port');
   } catch (error) {
     throw new CliError((error as Error).message);
+  }
+  if (typeof values['s3-server'] === 'string') {
+    const server = values['s3-server'];
+    if (!(S3_SERVERS as readonly string[]).includes(server)) throw new CliError(`--s3-server: expected ${S3_SERVERS.join(' or ')}, got '${server}'`);
+    overrides.s3Server = server as S3ServerKind;
   }
   if (typeof values.timeout === 'string') {
     const ms = parseDuration(values.timeout);

@@ -25,7 +25,7 @@ export interface StackConfig {
   s3: {
     endPoint: string;
     port: number;
-    useSSL: false;
+    useSSL: boolean;
     accessKey: string;
     secretKey: string;
     region: string;
@@ -42,11 +42,11 @@ export function stackConfig(overrides: StackOverrides = {}): StackConfig {
   const o = resolveStackOptions(overrides);
   return {
     brokers: [`127.0.0.1:${o.kafkaPort}`],
-    s3Endpoint: `http://127.0.0.1:${o.s3Port}`,
+    s3Endpoint: `${o.s3CertsDir === undefined ? 'http' : 'https'}://127.0.0.1:${o.s3Port}`,
     s3: {
       endPoint: '127.0.0.1',
       port: o.s3Port,
-      useSSL: false,
+      useSSL: o.s3CertsDir !== undefined,
       accessKey: o.s3AccessKey,
       secretKey: o.s3SecretKey,
       region: o.region,
