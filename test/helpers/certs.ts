@@ -2,7 +2,7 @@
 // 127.0.0.1/localhost, and a client certificate, all PEM. Nothing here is trusted by
 // anything but the test that made it.
 import { execFile } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { promisify } from 'node:util';
@@ -51,4 +51,14 @@ export async function makeCertificates(t: TestContext): Promise<TestCertificates
     clientCertFile: join(dir, 'client.pem'),
     clientKeyFile: join(dir, 'client.key'),
   };
+}
+
+/** The layout MinIO's --certs-dir wants: public.crt, private.key, and CAs/ca.crt. */
+export function minioCertsDir(certs: TestCertificates): string {
+  const dir = join(certs.dir, 'minio-certs');
+  mkdirSync(join(dir, 'CAs'), { recursive: true });
+  copyFileSync(certs.serverCertFile, join(dir, 'public.crt'));
+  copyFileSync(certs.serverKeyFile, join(dir, 'private.key'));
+  copyFileSync(certs.caFile, join(dir, 'CAs', 'ca.crt'));
+  return dir;
 }

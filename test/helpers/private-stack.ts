@@ -32,17 +32,28 @@ export interface PrivateStack {
   start(server: ServerName): Promise<void>;
 }
 
-export async function privateStack(t: TestContext, label: string): Promise<PrivateStack> {
+export interface PrivateStackOptions {
+  /** Which servers to start (default both); an S3-only test needs no broker. */
+  servers?: readonly ServerName[];
+  /** MinIO instead of SeaweedFS, and with `s3CertsDir` https. */
+  s3Server?: StackOverrides['s3Server'];
+  s3CertsDir?: string;
+}
+
+export async function privateStack(t: TestContext, label: string, options: PrivateStackOptions = {}): Promise<PrivateStack> {
   const instance = `${testInstancePrefix()}${label}-${randomUUID().slice(0, 8)}`;
   const overrides: StackOverrides = {
     ...(await instanceOverrides(instance)),
+    ...(options.s3Server === undefined ? {} : { s3Server: options.s3Server }),
+    ...(options.s3CertsDir === undefined ? {} : { s3CertsDir: options.s3CertsDir }),
     // A modest heap: a second broker shares the machine with the default stack.
     kafkaHeap: '512m',
     log: (line) => process.env.MIRRORLOG_TEST_DEBUG && process.stderr.write(`[${instance}] ${line}\n`),
   };
   // Registered before anything starts, so a start that fails half-way is cleaned up too.
   defer(t, () => stackDown({ ...overrides, purge: true }));
-  await ensureStackUp(overrides);
+  if (options.servers === undefined) await ensureStackUp(overrides);
+  else for (const server of options.servers) await startServer(server, overrides);
   return {
     instance,
     overrides,
