@@ -85,6 +85,8 @@ export const commonShape = {
   kafkaSaslUsername: z.string().min(1).optional(),
   kafkaSaslPassword: z.string().min(1).optional(),
   kafkaSaslPasswordFile: z.string().min(1).optional(),
+  /** `https://host/bucket/key` (true: MinIO, SeaweedFS, Ceph) or `https://bucket.host/key` (false: AWS S3's preferred form). */
+  s3PathStyle: bool.default(true),
   /** A private CA for an https S3 endpoint (the system's CAs are trusted too). */
   s3CaFile: z.string().min(1).optional(),
   stateDir: z.string().min(1).optional(),

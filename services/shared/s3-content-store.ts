@@ -43,15 +43,18 @@ export interface S3ContentStoreOptions {
   readonly logger?: Pick<Logger, 'warn'>;
   /** A private CA (PEM) trusted for an https endpoint, beside the system's CAs. */
   readonly ca?: Buffer;
+  /** Path-style addressing (default) or virtual-hosted (`bucket.host`, AWS S3). */
+  readonly pathStyle?: boolean;
 }
 
 /** Store options from the common config (flags/env/file). */
 export function s3OptionsFromConfig(
-  config: Pick<CommonConfig, 's3Endpoint' | 's3AccessKey' | 's3SecretKey' | 's3Region' | 'bucket' | 's3Prefix' | 's3CaFile'>,
+  config: Pick<CommonConfig, 's3Endpoint' | 's3AccessKey' | 's3SecretKey' | 's3Region' | 'bucket' | 's3Prefix' | 's3CaFile'> & { s3PathStyle?: boolean },
   read: (path: string) => Buffer = readFileSync,
 ): S3ContentStoreOptions {
   return {
     ...(config.s3CaFile === undefined ? {} : { ca: readS3Ca(config.s3CaFile, read) }),
+    pathStyle: config.s3PathStyle ?? true,
     endpoint: config.s3Endpoint,
     accessKey: config.s3AccessKey,
     secretKey: config.s3SecretKey,
@@ -132,7 +135,7 @@ export class S3ContentStore implements ContentStore {
       secretKey: options.secretKey,
       // A fixed region skips the bucket-location lookup (SeaweedFS answers it oddly).
       region: options.region,
-      pathStyle: true,
+      pathStyle: options.pathStyle ?? true,
       partSize: options.partSize ?? 8 * 1024 * 1024,
       transport: idleTimeoutTransport(useSSL, options.idleTimeoutMs ?? 30_000),
       transportAgent: this.#agent,

@@ -73,4 +73,7 @@ test('S3 over https with a private CA: the CA file is read into the store option
   assert.equal(String(s3OptionsFromConfig(config, read).ca), 'CA PEM');
   assert.throws(() => s3OptionsFromConfig({ ...config, s3CaFile: '/nope' }, read), /--s3-ca-file \(MIRRORLOG_S3_CA_FILE\): cannot read \/nope/);
   assert.equal(s3OptionsFromConfig(z.object(commonShape).parse({}), read).ca, undefined);
+  // Path-style by default (MinIO, SeaweedFS, Ceph); virtual-hosted when asked (AWS S3).
+  assert.equal(s3OptionsFromConfig(config, read).pathStyle, true);
+  assert.equal(s3OptionsFromConfig(z.object(commonShape).parse({ s3PathStyle: 'false' }), read).pathStyle, false);
 });
