@@ -4,7 +4,7 @@
 // SCRAM-SHA-512 (password from a file), an applier with a client certificate, status with
 // SCRAM-SHA-256 from a config file. Their topics get 3 replicas and min.insync.replicas 2;
 // one replica is refused; status shows the partitions a killed broker leaves
-// under-replicated, and all in sync again once it is back.
+// under-replicated while the replica keeps converging on the two brokers left.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -106,9 +106,7 @@ test('a replica over TLS + SCRAM on a 3-broker cluster: RF 3 / min ISR 2, RF 1 r
     assert.deepEqual(degraded.partitions.offline, [], 'two of three copies keep every partition online');
     fs.writeFileSync(path.join(source, 'written-with-a-broker-down.txt'), 'still replicated');
     await waitForReplica(source, replica, 'with one broker down', 120_000);
-    await cluster.restart(3);
-    await waitFor('all partitions back in sync', async () => ((await status().catch(() => undefined))?.partitions.underReplicated.length === 0 ? true : undefined), 180_000, 2000);
-    assert.deepEqual((await status()).partitions.offline, []);
+    // Catching up after a restart is the failover e2e's part (cluster-failover.e2e.test.ts).
   });
 
   for (const service of [producer, applier, plainApplier]) {
