@@ -4,6 +4,7 @@
 // The servers stopped are a private stack instance's: the default stack, and a mirror
 // a developer runs on it, are never touched.
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test, type TestContext } from 'node:test';
@@ -61,6 +62,12 @@ test('Kafka down 30 s, then S3 down 30 s, during changes: everything converges, 
   const minio = minioClient(t, stack.config);
   // Every event whose content is not inline references an object that is in the store.
   const hashes = new Set((await readTopic(topic, stack.config.brokers)).flatMap((e) => (e.op === 'file' && e.data === undefined ? [e.hash] : [])));
-  assert.ok(hashes.size >= 50, `large files went through the store (${hashes.size})`);
+  // Each large file written during the outages (distinct bytes each) went through the store;
+  // how many there are depends on the machine's speed, so each is checked, not a count.
+  assert.ok(n >= 10, `the outages saw changes (${n})`);
+  for (let k = 1; k <= n; k += 1) {
+    const hash = createHash('sha256').update(Buffer.alloc(64 * 1024, k % 256)).digest('hex');
+    assert.ok(hashes.has(hash), `large-during-outage-${k}.bin went through the store`);
+  }
   for (const hash of hashes) await minio.statObject(stack.config.bucket, contentKey(hash, prefix));
 });
