@@ -97,7 +97,7 @@ async function startWithIndex(config: ProducerConfig, context: StartContext): Pr
   const kafka = createKafka({ brokers: config.brokers, clientId: `mirrorlog-producer-${source}`, logger, security: kafkaClientSecurity(config) });
   const admin = kafka.admin();
   const store = context.store ?? new S3ContentStore({ ...s3OptionsFromConfig(config), logger });
-  const publisher = new KafkaPublisher(kafka, config.topic);
+  const publisher = new KafkaPublisher(kafka, config.topic, config.partitions);
   cleanups.push(
     () => admin.disconnect(),
     () => publisher.disconnect(),
