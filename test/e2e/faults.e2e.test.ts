@@ -10,7 +10,7 @@ import path from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { contentKey } from '../../schemas/content-key.ts';
-import type { ServerName } from '../../infra/stack/index.ts';
+import { stackStatus, type ServerName } from '../../infra/stack/index.ts';
 import { defer } from '../helpers/cleanup.ts';
 import { waitForReplica } from '../helpers/converge.ts';
 import { privateStack, type PrivateStack } from '../helpers/private-stack.ts';
@@ -39,6 +39,8 @@ async function outage(t: TestContext, stack: PrivateStack, server: ServerName, d
 }
 
 test('Kafka down 30 s, then S3 down 30 s, during changes: everything converges, no event without content', { timeout: 420_000 }, async (t) => {
+  // The default stack (which a developer's mirror may be using) is never touched.
+  const defaultBefore = await stackStatus();
   const stack = await privateStack(t, 'faults');
   const { source, replica, topic, prefix, producer, applier } = await startMirrorPair(t, 'faulty', stack.config);
   const workload = new Workload(source, 424242);
@@ -56,6 +58,11 @@ test('Kafka down 30 s, then S3 down 30 s, during changes: everything converges, 
   await outage(t, stack, 's3', change);
   await waitForReplica(source, replica, 'after the outages', 180_000);
 
+  const defaultAfter = await stackStatus();
+  for (const name of ['kafka', 's3'] as const) {
+    const [was, is] = [defaultBefore.servers[name], defaultAfter.servers[name]];
+    assert.deepEqual([is.healthy, is.pid], [was.healthy, was.pid], `the default stack's ${name} ran on, untouched`);
+  }
   assert.equal(producer.child.exitCode, null, 'the producer survived the outages');
   assert.equal(applier.child.exitCode, null, 'the applier survived the outages');
   assert.equal((await applier.metric('mirrorlog_applier_dead_letters_total')) ?? 0, 0, 'no record was dead-lettered');
