@@ -83,6 +83,7 @@ const maxDelete = z.union([z.number().int().nonnegative().transform(String), z.s
 
 /** How the producer learns of changes (see services/producer/watch/). */
 export const WATCHER_CHOICES = ['auto', 'fanotify', 'inotify', 'parcel'] as const;
+export const KAFKA_SASL_MECHANISMS = ['plain', 'scram-sha-256', 'scram-sha-512'] as const;
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 
@@ -98,6 +99,26 @@ export const commonShape = {
   s3Region: z.string().min(1).default(LOCAL_STACK.region),
   bucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'an S3 bucket name (3-63 lowercase letters, digits, dots, dashes)').default(DEFAULT_BUCKET),
   s3Prefix: z.string().regex(/^([A-Za-z0-9._-]+\/)*$/, "empty, or path segments each ending with '/'").default(''),
+  // Topics made for a cluster (services/shared/topic-replication.ts): on 3+ brokers the
+  // events and dead-letter topics get 3 replicas, 2 of them in sync for every write.
+  replicationFactor: positiveInt.max(32).optional(),
+  minInsyncReplicas: positiveInt.max(32).optional(),
+  /** Accepts one copy of the log on a cluster of several brokers (a broker's loss loses data). */
+  allowSingleReplica: bool.default(false),
+  // Secure clusters (services/shared/kafka-security.ts): TLS with a private CA and client
+  // certificates, SASL PLAIN or SCRAM. The password comes from a file or the environment.
+  kafkaTls: bool.default(false),
+  kafkaCaFile: z.string().min(1).optional(),
+  kafkaCertFile: z.string().min(1).optional(),
+  kafkaKeyFile: z.string().min(1).optional(),
+  kafkaSaslMechanism: z.enum(KAFKA_SASL_MECHANISMS).optional(),
+  kafkaSaslUsername: z.string().min(1).optional(),
+  kafkaSaslPassword: z.string().min(1).optional(),
+  kafkaSaslPasswordFile: z.string().min(1).optional(),
+  /** `https://host/bucket/key` (true: MinIO, SeaweedFS, Ceph) or `https://bucket.host/key` (false: AWS S3's preferred form). */
+  s3PathStyle: bool.default(true),
+  /** A private CA for an https S3 endpoint (the system's CAs are trusted too). */
+  s3CaFile: z.string().min(1).optional(),
   stateDir: z.string().min(1).optional(),
   metricsPort: port.optional(),
   metricsHost: z.string().min(1).default('127.0.0.1'),
@@ -221,4 +242,4 @@ export function flagName(key: string): string {
 }
 
 /** Keys whose values never appear in logs or error messages. */
-export const SECRET_KEYS: ReadonlySet<string> = new Set(['s3SecretKey', 's3AccessKey']);
+export const SECRET_KEYS: ReadonlySet<string> = new Set(['s3SecretKey', 's3AccessKey', 'kafkaSaslPassword']);

@@ -11,10 +11,14 @@
 // run one file at a time. Before the first integration/e2e tier the local stack is
 // brought up if it is not running, and whatever this run started is stopped at the end,
 // on failure and on SIGINT/SIGTERM too: the stack is left as it was found.
+// Tests that stop servers use private stack instances (test/helpers/private-stack.ts)
+// named after this run (MIRRORLOG_TEST_RUN); each test purges its own, and this script
+// sweeps the run's leftovers at the end (a test process killed before its cleanup ran).
 // Arguments after `--` reach the test files as a JSON array of strings in the env
 // variable MIRRORLOG_TEST_ARGS (`npm run test:model -- --runs 50000`).
 import { spawn } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, readdirSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -22,6 +26,7 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const TIERS = ['unit', 'model', 'integration', 'e2e'];
 const STACK_TIERS = new Set(['integration', 'e2e']);
 const COLOCATED_ROOTS = ['schemas', 'services', 'infra'];
+const TEST_RUN = `${process.pid}${randomBytes(3).toString('hex')}`;
 
 function usage(message) {
   process.stderr.write(`run-tests: ${message}\nusage: node scripts/run-tests.mjs <${TIERS.join('|')}>... [-- args for the test files]\n`);
@@ -133,11 +138,38 @@ class StackGuard {
     }
     process.stdout.write(`run-tests: stopped ${names.join(', ')} in ${seconds(Date.now() - t0)}\n`);
   }
+
+  /** Private instances of this run still on disk: stopped and purged. */
+  async sweepInstances() {
+    if (this.stack === undefined) return;
+    const prefix = `test-${TEST_RUN}-`;
+    const dir = this.stack.instancesDir();
+    let names = [];
+    try {
+      names = readdirSync(dir).filter((name) => name.startsWith(prefix));
+    } catch (error) {
+      if (error.code !== 'ENOENT') throw error;
+    }
+    for (const name of names) {
+      try {
+        if (existsSync(join(dir, name, 'cluster.json'))) {
+          await this.stack.clusterDown({ dir: join(dir, name), purge: true, log: () => undefined });
+          process.stdout.write(`run-tests: swept private cluster ${name}\n`);
+          continue;
+        }
+        const result = await this.stack.stackDown({ stackDir: join(dir, name), purge: true, log: () => undefined });
+        const stopped = Object.entries(result.stopped).filter(([, outcome]) => outcome !== 'not-running');
+        process.stdout.write(`run-tests: swept private stack ${name}${stopped.length > 0 ? ` (stopped ${stopped.map(([n]) => n).join(', ')})` : ''}\n`);
+      } catch (error) {
+        process.stderr.write(`run-tests: sweeping private stack ${name} failed: ${error.message}\n`);
+      }
+    }
+  }
 }
 
 async function main() {
   const { tiers, extra } = parseArgv(process.argv.slice(2));
-  const env = { ...process.env, MIRRORLOG_TEST_ARGS: JSON.stringify(extra) };
+  const env = { ...process.env, MIRRORLOG_TEST_ARGS: JSON.stringify(extra), MIRRORLOG_TEST_RUN: TEST_RUN };
   const guard = new StackGuard();
   const results = [];
   const started = Date.now();
@@ -168,6 +200,7 @@ async function main() {
       results.push({ tier, outcome: code === 0 ? `passed in ${elapsed}` : `FAILED (exit ${code}) after ${elapsed}`, failed: code !== 0 });
     }
   } finally {
+    await guard.sweepInstances();
     await guard.down();
   }
   process.stdout.write(`\n== summary (${seconds(Date.now() - started)}) ==\n`);

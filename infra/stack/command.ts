@@ -2,30 +2,42 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { parseDuration } from '../../schemas/config.ts';
 import { CliError } from '../../services/shared/errors.ts';
-import { parsePort, resolveStackOptions, type StackOverrides } from './paths.ts';
+import { CLUSTER_USAGE, clusterOverridesFrom, formatClusterStatus, runCluster } from './cluster-command.ts';
+import { clusterStatus } from './cluster.ts';
+import { instanceOverrides, recordedInstancePorts, instanceDir, instanceNameProblem } from './instance.ts';
+import { parsePort, resolveStackOptions, S3_SERVERS, type S3ServerKind, type StackOverrides } from './paths.ts';
 import { ensureStackUp, stackDown, stackStatus, type ServerStatus, type StackStatus } from './stack.ts';
 
 const USAGE = `usage: mirrorlog stack <up|down|status> [options]
 
-  up      [--kafka-port N] [--s3-port N] [--timeout 120s]
+  up      [--kafka-port N] [--s3-port N] [--s3-server seaweedfs|minio] [--timeout 120s] [--instance NAME]
           install on first use, start Kafka and S3 on 127.0.0.1, wait until both
           answer, create the bucket; says "already running" when they are
-  down    [--purge]
+  down    [--purge] [--instance NAME]
           stop the servers this stack started; --purge also deletes their data
-  status  [--json] [--kafka-port N] [--s3-port N]
+  status  [--json] [--kafka-port N] [--s3-port N] [--instance NAME]
           health of each server; exit 1 unless both are healthy
 
-environment: MIRRORLOG_STACK_KAFKA_PORT, MIRRORLOG_STACK_S3_PORT,
+  --instance NAME  a private stack with its own state directory
+          (~/.local/state/mirrorlog/stacks/NAME) and its own ports, chosen free on
+          its first 'up' and kept: tests that stop servers use one, so the default
+          stack (and a mirror running on it) is never disturbed
+${CLUSTER_USAGE}
+
+  --s3-server minio  MinIO (built from source on first use) instead of SeaweedFS
+
+environment: MIRRORLOG_STACK_KAFKA_PORT, MIRRORLOG_STACK_S3_PORT, MIRRORLOG_STACK_S3_SERVER,
   MIRRORLOG_STACK_DIR (default ~/.local/state/mirrorlog/stack),
   MIRRORLOG_CACHE_DIR (default ~/.cache/mirrorlog)`;
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
-const PORT_OPTIONS: Options = { 'kafka-port': { type: 'string' }, 's3-port': { type: 'string' } };
+const PORT_OPTIONS: Options = { 'kafka-port': { type: 'string' }, 's3-port': { type: 'string' }, 's3-server': { type: 'string' } };
+const INSTANCE: Options = { instance: { type: 'string' }, cluster: { type: 'boolean' } };
 const SUBCOMMANDS: Record<string, Options> = {
-  up: { ...PORT_OPTIONS, timeout: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
-  down: { purge: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
-  status: { ...PORT_OPTIONS, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+  up: { ...PORT_OPTIONS, ...INSTANCE, timeout: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+  down: { ...INSTANCE, purge: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+  status: { ...PORT_OPTIONS, ...INSTANCE, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
 };
 
 type Values = Record<string, string | boolean | undefined>;
@@ -59,12 +71,37 @@ export function overridesFrom(values: Values): StackOverrides {
   } catch (error) {
     throw new CliError((error as Error).message);
   }
+  if (typeof values['s3-server'] === 'string') {
+    const server = values['s3-server'];
+    if (!(S3_SERVERS as readonly string[]).includes(server)) throw new CliError(`--s3-server: expected ${S3_SERVERS.join(' or ')}, got '${server}'`);
+    overrides.s3Server = server as S3ServerKind;
+  }
   if (typeof values.timeout === 'string') {
     const ms = parseDuration(values.timeout);
     if (ms === undefined || ms <= 0) throw new CliError(`--timeout: expected a duration like 90s or 3m, got '${values.timeout}'`);
     overrides.startTimeoutMs = ms;
   }
   return overrides;
+}
+
+/**
+ * `--instance NAME`: its directory and recorded ports. `up` draws free ports the first
+ * time; `status` of an instance that was never brought up is an error rather than a
+ * probe of the default ports (which would report the default stack's servers).
+ */
+export async function instanceFrom(subcommand: string, values: Values): Promise<StackOverrides> {
+  const name = values.instance;
+  if (typeof name !== 'string') return {};
+  const problem = instanceNameProblem(name);
+  if (problem !== undefined) throw new CliError(`--instance: ${problem}`);
+  if (values['kafka-port'] !== undefined || values['s3-port'] !== undefined) {
+    throw new CliError('--instance chooses its own free ports; leave out --kafka-port and --s3-port');
+  }
+  if (subcommand === 'up') return instanceOverrides(name);
+  const ports = await recordedInstancePorts(name);
+  if (ports !== undefined) return { stackDir: instanceDir(name), ...ports };
+  if (subcommand === 'down') return { stackDir: instanceDir(name) };
+  throw new CliError(`no stack instance '${name}' (never brought up; 'mirrorlog stack up --instance ${name}' makes it)`);
 }
 
 function table(rows: string[][]): string {
@@ -102,7 +139,10 @@ export async function run(argv: string[]): Promise<number> {
     process.stdout.write(`${USAGE}\n`);
     return 0;
   }
-  const overrides = overridesFrom(values);
+  if (values.cluster === true) return runCluster(subcommand, values, clusterOverridesFrom(values));
+  const overrides = { ...overridesFrom(values), ...(await instanceFrom(subcommand, values)) };
+  // The default cluster belongs to the default stack: its status shows, its down stops it.
+  const withCluster = typeof values.instance !== 'string';
   try {
     resolveStackOptions(overrides); // a bad MIRRORLOG_STACK_* variable is a usage error too
   } catch (error) {
@@ -123,11 +163,15 @@ export async function run(argv: string[]): Promise<number> {
         process.stdout.write(`${name}: ${outcome === 'not-running' ? 'was not running' : outcome}\n`);
       }
       if (result.purged) process.stdout.write('stack data deleted\n');
+      if (withCluster && (await clusterStatus()).created) await runCluster('down', values, {});
       return 0;
     }
     case 'status': {
       const status = await operatorErrors(() => stackStatus(overrides));
-      process.stdout.write(values.json === true ? `${JSON.stringify(status, null, 2)}\n` : `${formatStatus(status)}\n`);
+      const cluster = withCluster ? await clusterStatus() : undefined;
+      const shown = cluster?.created === true ? cluster : undefined;
+      if (values.json === true) process.stdout.write(`${JSON.stringify(shown === undefined ? status : { ...status, cluster: shown }, null, 2)}\n`);
+      else process.stdout.write(`${formatStatus(status)}${shown === undefined ? '' : `\n${formatClusterStatus(shown)}`}\n`);
       return status.healthy ? 0 : 1;
     }
     default:

@@ -1,6 +1,7 @@
 // Is a server answering? Kafka: a metadata request through the kafkajs admin client.
 // S3: a bucket call through the minio client. Each probe is bounded in time.
 import { Agent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
 import { createServer } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Kafka, logLevel } from 'kafkajs';
@@ -59,15 +60,17 @@ export interface S3Settings {
   secretKey: string;
   region: string;
   bucket: string;
+  /** https with this CA (PEM) instead of http. */
+  ca?: Buffer;
 }
 
 /** Runs `use` with a minio client whose sockets are all closed afterwards. */
 async function withMinio<T>(s: S3Settings, use: (client: MinioClient) => Promise<T>): Promise<T> {
-  const agent = new Agent({ keepAlive: false });
+  const agent = s.ca === undefined ? new Agent({ keepAlive: false }) : new HttpsAgent({ keepAlive: false, ca: s.ca });
   const client = new MinioClient({
     endPoint: '127.0.0.1',
     port: s.port,
-    useSSL: false,
+    useSSL: s.ca !== undefined,
     accessKey: s.accessKey,
     secretKey: s.secretKey,
     region: s.region,

@@ -5,3 +5,8 @@ export type { DownResult, ServerStatus, StackEndpoints, StackStatus } from './st
 export { resolveStackOptions, serverPaths, stackPorts, ENV as STACK_ENV } from './paths.ts';
 export type { ServerName, StackOptions, StackOverrides } from './paths.ts';
 export type { StopOutcome } from './processes.ts';
+export { instanceDir, instanceOverrides, instancesDir, recordedInstancePorts } from './instance.ts';
+export { clusterDown, clusterStatus, ensureClusterUp, startClusterNode, stopClusterNode } from './cluster.ts';
+export type { ClusterEndpoints, ClusterNodeStatus, ClusterStatus } from './cluster.ts';
+export { bootstrapServers, resolveClusterOptions } from './cluster-config.ts';
+export type { BootstrapServers, ClusterOverrides, ClusterSecurity, ClusterUser } from './cluster-config.ts';

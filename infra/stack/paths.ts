@@ -8,6 +8,8 @@ import { join, resolve } from 'node:path';
 import { DEFAULT_BUCKET, LOCAL_STACK } from '../../schemas/config.ts';
 
 export type ServerName = 'kafka' | 's3';
+export const S3_SERVERS = ['seaweedfs', 'minio'] as const;
+export type S3ServerKind = (typeof S3_SERVERS)[number];
 export const SERVER_NAMES: readonly ServerName[] = ['kafka', 's3'];
 
 export interface StackOptions {
@@ -22,6 +24,13 @@ export interface StackOptions {
   s3SecretKey: string;
   region: string;
   bucket: string;
+  /** Which S3 server runs: SeaweedFS (default) or MinIO (MIRRORLOG_STACK_S3_SERVER). */
+  s3Server: S3ServerKind;
+  /**
+   * MinIO only: a directory with public.crt and private.key (and CAs/ca.crt for the
+   * probes) to serve https instead of http.
+   */
+  s3CertsDir?: string;
   /** JVM heap ceiling of the broker, e.g. `768m`. */
   kafkaHeap: string;
   /** How long `up` waits for both servers to answer. */
@@ -39,7 +48,15 @@ export const ENV = {
   kafkaPort: 'MIRRORLOG_STACK_KAFKA_PORT',
   kafkaControllerPort: 'MIRRORLOG_STACK_KAFKA_CONTROLLER_PORT',
   s3Port: 'MIRRORLOG_STACK_S3_PORT',
+  s3Server: 'MIRRORLOG_STACK_S3_SERVER',
 } as const;
+
+function envS3Server(env: NodeJS.ProcessEnv): S3ServerKind | undefined {
+  const value = env[ENV.s3Server];
+  if (value === undefined || value === '') return undefined;
+  if (!(S3_SERVERS as readonly string[]).includes(value)) throw new RangeError(`${ENV.s3Server}: expected ${S3_SERVERS.join(' or ')}, got '${value}'`);
+  return value as S3ServerKind;
+}
 
 const DEFAULT_START_TIMEOUT_MS = 120_000;
 
@@ -85,6 +102,8 @@ export function resolveStackOptions(
     s3AccessKey: overrides.s3AccessKey ?? LOCAL_STACK.s3AccessKey,
     s3SecretKey: overrides.s3SecretKey ?? LOCAL_STACK.s3SecretKey,
     region: overrides.region ?? LOCAL_STACK.region,
+    s3Server: overrides.s3Server ?? envS3Server(env) ?? 'seaweedfs',
+    ...(overrides.s3CertsDir === undefined ? {} : { s3CertsDir: overrides.s3CertsDir }),
     bucket: overrides.bucket ?? DEFAULT_BUCKET,
     kafkaHeap: overrides.kafkaHeap ?? '768m',
     startTimeoutMs: overrides.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS,

@@ -23,6 +23,9 @@ import {
 } from './paths.ts';
 import { isOurs, processesWithArg, readPidFile, stopProcess, stopStray, type PidRecord, type StopOutcome } from './processes.ts';
 import { startS3, weedLogFile } from './s3-server.ts';
+import { checkMinioInstallTools } from './install-minio.ts';
+import { startMinio } from './minio-server.ts';
+import { readFileSync } from 'node:fs';
 
 interface ServerDriver {
   label: string;
@@ -42,7 +45,11 @@ interface ServerDriver {
   marker(o: StackOptions): string;
 }
 
+/** MinIO with a certificates directory serves https; the probes trust its CAs/ca.crt. */
+const s3Ca = (o: StackOptions): Buffer | undefined => (o.s3CertsDir === undefined ? undefined : readFileSync(join(o.s3CertsDir, 'CAs', 'ca.crt')));
+
 const s3Settings = (o: StackOptions): S3Settings => ({
+  ...(s3Ca(o) === undefined ? {} : { ca: s3Ca(o) }),
   port: o.s3Port,
   accessKey: o.s3AccessKey,
   secretKey: o.s3SecretKey,
@@ -79,6 +86,24 @@ const DRIVERS: Record<ServerName, ServerDriver> = {
     marker: (o) => `-dir=${serverPaths(o.stackDir, 's3').dataDir}`,
   },
 };
+
+/** The S3 slot of the stack served by MinIO instead of SeaweedFS. */
+const MINIO_DRIVER: ServerDriver = {
+  label: 'S3 (MinIO)',
+  checkTools: (o) => checkMinioInstallTools(o.cacheDir),
+  start: startMinio,
+  probe: (o) => probeS3(s3Settings(o)),
+  ready: (o) => probeS3Writable(s3Settings(o)),
+  endpoint: (o) => `${o.s3CertsDir === undefined ? 'http' : 'https'}://127.0.0.1:${o.s3Port}`,
+  ports: (o) => [o.s3Port, o.s3Port + 1],
+  logs: (o) => [serverPaths(o.stackDir, 's3').consoleLog],
+  graceMs: 15_000,
+  marker: (o) => serverPaths(o.stackDir, 's3').dataDir,
+};
+
+function driverFor(o: StackOptions, name: ServerName): ServerDriver {
+  return name === 's3' && o.s3Server === 'minio' ? MINIO_DRIVER : DRIVERS[name];
+}
 
 export interface ServerStatus {
   name: ServerName;
@@ -120,7 +145,7 @@ function withRecordedPorts(o: StackOptions, name: ServerName, record: PidRecord 
 }
 
 async function serverStatus(base: StackOptions, name: ServerName): Promise<ServerStatus> {
-  const driver = DRIVERS[name];
+  const driver = driverFor(base, name);
   const found = await readPidFile(serverPaths(base.stackDir, name).pidFile);
   const record = found !== undefined && (await isOurs(found)) ? found : undefined;
   const o = withRecordedPorts(base, name, record);
@@ -145,13 +170,13 @@ export async function stackStatus(overrides: StackOverrides = {}): Promise<Stack
 
 /** Where each log of a server ends now, so a failure report quotes only this start's lines. */
 async function logOffsets(o: StackOptions, name: ServerName): Promise<Map<string, number>> {
-  const logs = DRIVERS[name].logs(o);
+  const logs = driverFor(o, name).logs(o);
   return new Map(await Promise.all(logs.map(async (log) => [log, await fileSize(log)] as const)));
 }
 
 async function failureReport(o: StackOptions, name: ServerName, reason: string, offsets: Map<string, number>): Promise<string> {
-  const parts = [`${DRIVERS[name].label} did not come up: ${reason}`];
-  for (const log of DRIVERS[name].logs(o)) {
+  const parts = [`${driverFor(o, name).label} did not come up: ${reason}`];
+  for (const log of driverFor(o, name).logs(o)) {
     const tail = await tailFile(log, 25, offsets.get(log) ?? 0);
     if (tail !== '') parts.push(`--- last lines of ${log} ---\n${tail}`);
   }
@@ -164,7 +189,7 @@ async function failureReport(o: StackOptions, name: ServerName, reason: string, 
  * started a process.
  */
 async function bringUp(o: StackOptions, name: ServerName): Promise<boolean> {
-  const driver = DRIVERS[name];
+  const driver = driverFor(o, name);
   const current = await serverStatus(o, name);
   if (current.running && current.endpoint !== driver.endpoint(o)) {
     throw new Error(`${driver.label} of this stack already runs at ${current.endpoint}, not ${driver.endpoint(o)}: run 'mirrorlog stack down' first to move it`);
@@ -205,13 +230,13 @@ async function checkTools(o: StackOptions, names: readonly ServerName[]): Promis
   for (const name of names) {
     const status = await serverStatus(o, name);
     if (status.healthy || status.running) continue;
-    await DRIVERS[name].checkTools(o).catch((error: unknown) => problems.push(error instanceof Error ? error.message : String(error)));
+    await driverFor(o, name).checkTools(o).catch((error: unknown) => problems.push(error instanceof Error ? error.message : String(error)));
   }
   if (problems.length > 0) throw new CliError(problems.join('\n'), 1);
 }
 
 function endpoints(o: StackOptions, started: boolean): StackEndpoints {
-  return { started, kafkaBrokers: [DRIVERS.kafka.endpoint(o)], s3Endpoint: DRIVERS.s3.endpoint(o), bucket: o.bucket };
+  return { started, kafkaBrokers: [DRIVERS.kafka.endpoint(o)], s3Endpoint: driverFor(o, 's3').endpoint(o), bucket: o.bucket };
 }
 
 /**
@@ -229,7 +254,7 @@ export async function ensureStackUp(overrides: StackOverrides = {}): Promise<Sta
     const started = results.some((r) => r.status === 'fulfilled' && r.value);
     if (failures.length > 0) {
       for (const [i, r] of results.entries()) {
-        if (r.status === 'fulfilled' && r.value) await stopProcess(serverPaths(o.stackDir, SERVER_NAMES[i]!).pidFile, DRIVERS[SERVER_NAMES[i]!].graceMs);
+        if (r.status === 'fulfilled' && r.value) await stopProcess(serverPaths(o.stackDir, SERVER_NAMES[i]!).pidFile, driverFor(o, SERVER_NAMES[i]!).graceMs);
       }
       throw failures.length === 1 ? failures[0] : new Error(failures.map((f) => (f instanceof Error ? f.message : String(f))).join('\n\n'));
     }
@@ -250,7 +275,7 @@ export async function startServer(name: ServerName, overrides: StackOverrides = 
 }
 
 async function stopOne(o: StackOptions, name: ServerName): Promise<StopOutcome> {
-  const driver = DRIVERS[name];
+  const driver = driverFor(o, name);
   let outcome = await stopProcess(serverPaths(o.stackDir, name).pidFile, driver.graceMs);
   // A server of this stack whose pid file was lost (deleted, or a crash mid-write).
   for (const stray of await processesWithArg(driver.marker(o))) {

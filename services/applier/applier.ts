@@ -16,6 +16,8 @@ import type { ContentStore } from '../shared/content-store.ts';
 import { CliError } from '../shared/errors.ts';
 import { startServiceHttp, type Readiness, type ServiceHttp } from '../shared/http-server.ts';
 import { createKafka, describeTopicConfig, fetchTopicOffsets } from '../shared/kafka.ts';
+import { kafkaClientSecurity } from '../shared/kafka-security.ts';
+import { replicationFor } from '../shared/topic-replication.ts';
 import { createLogger, type Logger } from '../shared/logger.ts';
 import { createMetricsRegistry, type Registry } from '../shared/metrics.ts';
 import { classifyFailure, failureMessage } from '../shared/failure-kind.ts';
@@ -137,7 +139,12 @@ export async function startApplier(config: ApplierConfig, options: ApplierOption
     mkdirSync(stagingDir, { mode: 0o700 });
     const stagingPath = () => join(stagingDir, randomBytes(12).toString('hex'));
 
-    const kafka = createKafka({ brokers: config.brokers, clientId: `mirrorlog-applier-${config.replica}`, logger });
+    const kafka = createKafka({
+      brokers: config.brokers,
+      clientId: `mirrorlog-applier-${config.replica}`,
+      logger,
+      security: kafkaClientSecurity(config),
+    });
     // An applier never creates the events topic: a mistyped --topic must not start an empty log.
     const drift = await untilReachable(`Kafka at ${config.brokers.join(',')}`, () => checkKafka(config, logger), { ...waiting, credentialsHint: "the broker's ACLs for this client" });
     if (drift.length > 0) logger.warn({ topic: config.topic, drift }, 'topic settings differ from what mirrorlog would create');
@@ -152,6 +159,7 @@ export async function startApplier(config: ApplierConfig, options: ApplierOption
     await admin.connect();
     cleanups.push(() => admin.disconnect());
     const dlqTopic = deadLetterTopic(config.topic, config.replica);
+    const replication = await replicationFor(admin, config);
     const eventsMaxMessageBytes = Number(
       (await describeTopicConfig(admin, config.topic, ['max.message.bytes'])).get('max.message.bytes') ?? 0,
     );
@@ -209,7 +217,11 @@ export async function startApplier(config: ApplierConfig, options: ApplierOption
     await deadLetters.connect();
     cleanups.push(() => deadLetters.disconnect());
     // The dead-letter topic is made at the first dead letter, never at start.
-    const ensureDeadLetters = deadLetterTopicOnDemand(admin, dlqTopic, { logger, signal: stopRetrying.signal, eventsMaxMessageBytes });
+    const ensureDeadLetters = deadLetterTopicOnDemand(admin, dlqTopic, {
+      logger,
+      signal: stopRetrying.signal,
+      topicOptions: { eventsMaxMessageBytes, ...replication },
+    });
 
     const applier = new RecordApplier({
       index,

@@ -2,6 +2,7 @@
 // clients that do not retry by themselves (until-reachable.ts retries, one log line per
 // step) and log nothing of their own: an unreachable broker would otherwise print
 // several lines per attempt. And the replica's dead-letter topic, made on demand.
+import { kafkaClientSecurity } from '../shared/kafka-security.ts';
 import type { ApplierConfig } from '../../schemas/config.ts';
 import type { ContentStore } from '../shared/content-store.ts';
 import type { Admin } from 'kafkajs';
@@ -14,7 +15,13 @@ import { S3ContentStore, s3OptionsFromConfig } from '../shared/s3-content-store.
 /** Connects once and checks the events topic (never creating it). */
 export async function checkKafka(config: ApplierConfig, logger: Logger): Promise<readonly ConfigDrift[]> {
   const quiet = logger.child({}, { level: 'silent' });
-  const kafka = createKafka({ brokers: config.brokers, clientId: `mirrorlog-applier-${config.replica}`, logger: quiet, retry: { retries: 0 } });
+  const kafka = createKafka({
+    brokers: config.brokers,
+    clientId: `mirrorlog-applier-${config.replica}`,
+    logger: quiet,
+    security: kafkaClientSecurity(config),
+    retry: { retries: 0 },
+  });
   const admin = kafka.admin({ retry: { retries: 0 } });
   await admin.connect();
   try {
@@ -50,10 +57,15 @@ export async function lastAppliedAt(admin: Admin, groupId: string, topic: string
  * The dead-letter topic, created at the first call (then reused): only a replica with
  * something to report gets one. Retried with backoff until it exists or `signal` aborts.
  */
-export function deadLetterTopicOnDemand(admin: Admin, topic: string, options: { logger: Logger; signal: AbortSignal; eventsMaxMessageBytes?: number }): () => Promise<unknown> {
+export function deadLetterTopicOnDemand(admin: Admin, topic: string, options: {
+    logger: Logger;
+    signal: AbortSignal;
+    topicOptions?: Parameters<typeof ensureDeadLetterTopic>[2];
+  },
+): () => Promise<unknown> {
   let ready: Promise<unknown> | undefined;
   return () =>
-    (ready ??= retry(() => ensureDeadLetterTopic(admin, topic, { eventsMaxMessageBytes: options.eventsMaxMessageBytes }), {
+    (ready ??= retry(() => ensureDeadLetterTopic(admin, topic, options.topicOptions), {
       minDelayMs: 500,
       maxDelayMs: 30_000,
       signal: options.signal,

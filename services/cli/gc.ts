@@ -19,6 +19,7 @@ import type { ContentStore } from '../shared/content-store.ts';
 import { HELP_SHOWN, loadConfig } from '../shared/config.ts';
 import { CliError } from '../shared/errors.ts';
 import { createKafka } from '../shared/kafka.ts';
+import { kafkaClientSecurity } from '../shared/kafka-security.ts';
 import { createLogger } from '../shared/logger.ts';
 import { S3ContentStore, s3OptionsFromConfig } from '../shared/s3-content-store.ts';
 import { readTopicToEnd } from '../shared/topic-reader.ts';
@@ -167,7 +168,7 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env):
     throw new CliError(`--grace ${Math.round(config.grace / 60_000)} min is shorter than 1h: a running producer may still publish events for such objects; use --force only when no producer publishes to '${config.topic}'`);
   }
   const logger = createLogger({ level: config.logLevel === 'info' ? 'warn' : config.logLevel, name: 'gc' });
-  const kafka = createKafka({ brokers: config.brokers, clientId: 'mirrorlog-gc', logger, retry: { retries: 5 } });
+  const kafka = createKafka({ brokers: config.brokers, clientId: 'mirrorlog-gc', logger, security: kafkaClientSecurity(config), retry: { retries: 5 } });
   const store = new S3ContentStore({ ...s3OptionsFromConfig(config), logger });
   const progress = (text: string) => process.stderr.write(`mirrorlog gc: ${text}\n`);
   try {

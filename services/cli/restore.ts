@@ -8,6 +8,7 @@ import { restoreConfigSchema } from '../../schemas/config.ts';
 import { HELP_SHOWN, loadConfig } from '../shared/config.ts';
 import { CliError } from '../shared/errors.ts';
 import { createKafka, describeTopicConfig } from '../shared/kafka.ts';
+import { kafkaClientSecurity } from '../shared/kafka-security.ts';
 import { createLogger } from '../shared/logger.ts';
 import { LogState, readLogState } from '../shared/log-state.ts';
 import { S3ContentStore, s3OptionsFromConfig } from '../shared/s3-content-store.ts';
@@ -52,7 +53,7 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env):
   assertEmptyTarget(target);
 
   const logger = createLogger({ level: config.logLevel === 'info' ? 'warn' : config.logLevel, name: 'restore' });
-  const kafka = createKafka({ brokers: config.brokers, clientId: 'mirrorlog-restore', logger, retry: { retries: 5 } });
+  const kafka = createKafka({ brokers: config.brokers, clientId: 'mirrorlog-restore', logger, security: kafkaClientSecurity(config), retry: { retries: 5 } });
   const admin = kafka.admin();
   await admin.connect();
   let windowMs = config.historyWindow;

@@ -3,6 +3,7 @@
 // means all of: lag 0, no dead letters outstanding, no failing partition, one applier,
 // and the last verify (when one ran) without drift; otherwise the status names which.
 import { parseReplicaNote, type ReplicaNote } from '../shared/replica-note.ts';
+import { formatPartitionHealth, type PartitionHealth } from './status-partitions.ts';
 
 export type PartitionOffsets = { partition: number; low: number; high: number };
 
@@ -54,7 +55,15 @@ export type ReplicaStatus = {
 
 export type ProducerStatus = { lastSeq: number; lastPublishedAt: number } | undefined;
 
-export type StatusReport = { topic: string; at: number; records: number; replicas: ReplicaStatus[]; producer: ProducerStatus };
+export type StatusReport = {
+  topic: string;
+  at: number;
+  records: number;
+  replicas: ReplicaStatus[];
+  producer: ProducerStatus;
+  /** Under-replicated and offline partitions of the topic (status-partitions.ts). */
+  partitions?: PartitionHealth;
+};
 
 export const parseCommitNote = parseReplicaNote;
 
@@ -145,6 +154,7 @@ function ago(now: number, at: number | undefined): string {
 
 export function formatStatus(report: StatusReport): string {
   const lines = [`topic ${report.topic}: ${report.records} records`];
+  if (report.partitions !== undefined) lines.push(formatPartitionHealth(report.partitions));
   lines.push(
     report.producer === undefined
       ? 'producer: nothing published yet'

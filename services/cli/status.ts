@@ -12,6 +12,8 @@ import { CliError } from '../shared/errors.ts';
 import { createKafka, fetchTopicOffsets } from '../shared/kafka.ts';
 import { treeMetadataTopic } from '../shared/tree-metadata.ts';
 import { readVerifyResults, type VerifyResult } from '../shared/verify-record.ts';
+import { kafkaClientSecurity, type KafkaClientSecurity } from '../shared/kafka-security.ts';
+import { partitionHealth } from './status-partitions.ts';
 import { createLogger } from '../shared/logger.ts';
 import { readLastRecords } from '../shared/topic-tail.ts';
 import {
@@ -70,10 +72,11 @@ export async function collectStatus(options: {
   stallAfterMs: number;
   offlineAfterMs?: number;
   logLevel: 'silent' | 'warn';
+  security?: KafkaClientSecurity;
 }): Promise<StatusReport> {
   const logger = createLogger({ level: options.logLevel, name: 'status' });
   // A status check must answer, not wait for a broker that is down.
-  const kafka = createKafka({ brokers: options.brokers, clientId: 'mirrorlog-status', logger, retry: { retries: 3, maxRetryTime: 2000 } });
+  const kafka = createKafka({ brokers: options.brokers, clientId: 'mirrorlog-status', logger, security: options.security ?? {}, retry: { retries: 3, maxRetryTime: 2000 } });
   const admin = kafka.admin();
   try {
     await admin.connect();
@@ -83,6 +86,8 @@ export async function collectStatus(options: {
   try {
     const topics = await admin.listTopics();
     if (!topics.includes(options.topic)) throw new CliError(`topic '${options.topic}' does not exist (no producer has run with it yet?)`, 2);
+    const { topics: metadata } = await admin.fetchTopicMetadata({ topics: [options.topic] });
+    const partitions = partitionHealth(metadata.find((m) => m.name === options.topic)?.partitions ?? []);
     const offsets: PartitionOffsets[] = await fetchTopicOffsets(admin, options.topic);
     const { groups } = await admin.listGroups();
     const replicaGroups = groups.map((g) => g.groupId).filter((id) => id.startsWith(REPLICA_GROUP_PREFIX)).sort();
@@ -103,7 +108,7 @@ export async function collectStatus(options: {
       .map(({ status }) => status);
     const last = await readLastRecords(kafka, options.topic);
     const producer = last.length === 0 ? undefined : { lastSeq: Math.max(...last.map((e) => e.seq)), lastPublishedAt: Math.max(...last.map((e) => e.ts)) };
-    return { topic: options.topic, at: now, records: offsets.reduce((sum, o) => sum + o.high - o.low, 0), replicas, producer };
+    return { topic: options.topic, at: now, records: offsets.reduce((sum, o) => sum + o.high - o.low, 0), replicas, producer, partitions };
   } finally {
     await admin.disconnect();
   }
@@ -127,6 +132,7 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env):
     stallAfterMs: config.stallAfter,
     offlineAfterMs: config.offlineAfter,
     logLevel: 'silent',
+    security: kafkaClientSecurity(config),
   });
   process.stdout.write(config.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatStatus(report)}\n`);
   return report.replicas.some(needsAttention) ? 1 : 0;

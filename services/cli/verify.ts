@@ -28,6 +28,7 @@ import { createKafka, fetchTopicOffsets } from '../shared/kafka.ts';
 import { createLogger, type Logger } from '../shared/logger.ts';
 import { metadataTopicExists, thisHost } from '../shared/tree-metadata.ts';
 import { publishVerifyResult, type VerifyResult } from '../shared/verify-record.ts';
+import { kafkaClientSecurity } from '../shared/kafka-security.ts';
 import { LogState, readLogState } from '../shared/log-state.ts';
 import { S3ContentStore, s3OptionsFromConfig } from '../shared/s3-content-store.ts';
 import { StateWriter } from './state-writer.ts';
@@ -175,7 +176,7 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env):
   const target = path.resolve(config.target);
   if (!fs.existsSync(target)) throw new CliError(`--target ${target} does not exist`);
   const logger = createLogger({ level: config.logLevel === 'info' ? 'warn' : config.logLevel, name: 'verify' });
-  const kafka = createKafka({ brokers: config.brokers, clientId: 'mirrorlog-verify', logger, retry: { retries: 5 } });
+  const kafka = createKafka({ brokers: config.brokers, clientId: 'mirrorlog-verify', logger, security: kafkaClientSecurity(config), retry: { retries: 5 } });
   const admin = kafka.admin();
   await admin.connect();
   let basis: VerifyBasis;

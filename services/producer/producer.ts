@@ -15,6 +15,8 @@ import { defaultStateDir, redactConfig } from '../shared/config.ts';
 import { CliError } from '../shared/errors.ts';
 import { startServiceHttp, type Readiness, type ServiceHttp } from '../shared/http-server.ts';
 import { createKafka, ensureTopic, probeKafka } from '../shared/kafka.ts';
+import { kafkaClientSecurity } from '../shared/kafka-security.ts';
+import { replicationFor } from '../shared/topic-replication.ts';
 import { createLogger, type Logger } from '../shared/logger.ts';
 import { S3ContentStore, s3OptionsFromConfig } from '../shared/s3-content-store.ts';
 import { ensureWritableStateDir, waitForServer, type WaitOptions } from '../shared/start-errors.ts';
@@ -144,10 +146,10 @@ async function startWithIndex(config: ProducerConfig, context: StartContext): Pr
   const { root, source, index, logger, cleanups } = context;
   checkIndexOwner(index, { topic: config.topic, source, root });
   const metrics = createProducerMetrics();
-  const kafka = createKafka({ brokers: config.brokers, clientId: `mirrorlog-producer-${source}`, logger });
+  const kafka = createKafka({ brokers: config.brokers, clientId: `mirrorlog-producer-${source}`, logger, security: kafkaClientSecurity(config) });
   const admin = kafka.admin();
   const store = context.store ?? new S3ContentStore({ ...s3OptionsFromConfig(config), logger });
-  const publisher = new KafkaPublisher(kafka, config.topic);
+  const publisher = new KafkaPublisher(kafka, config.topic, config.partitions);
   cleanups.push(
     () => admin.disconnect(),
     () => publisher.disconnect(),
@@ -174,10 +176,16 @@ async function startWithIndex(config: ProducerConfig, context: StartContext): Pr
   // Connecting overlaps with what needs no server: the watcher's crawl and the
   // reconcile walk against the index (examination starts once connected).
   const connected = (async () => {
-    await waitForServer(() => probeKafka(config.brokers, logger), waitFor(`Kafka at ${where.kafka}`));
+    await waitForServer(() => probeKafka(config.brokers, logger, kafkaClientSecurity(config)), waitFor(`Kafka at ${where.kafka}`));
     await waitForServer(async () => {
       await admin.connect();
-      await ensureTopic(admin, { topic: config.topic, partitions: config.partitions, historyWindowMs: config.historyWindow });
+      const replication = await replicationFor(admin, config);
+      await ensureTopic(admin, {
+        topic: config.topic,
+        partitions: config.partitions,
+        historyWindowMs: config.historyWindow,
+        ...replication,
+      });
       await registerProducer(kafka, admin, { topic: config.topic, source, root, stateDir: context.stateDir });
     }, waitFor(`the topic ${config.topic}`));
     await waitForServer(async () => {

@@ -6,6 +6,7 @@ import kafkajs from 'kafkajs';
 import type { Admin, ITopicConfig, Kafka, RetryOptions as KafkaRetryOptions } from 'kafkajs';
 import { installBoundedGzip } from './bounded-gzip.ts';
 import { CliError } from './errors.ts';
+import type { KafkaClientSecurity } from './kafka-security.ts';
 import { kafkaLogCreator, kafkaLogLevelFor } from './logger.ts';
 import type { Logger } from './logger.ts';
 import { retry } from './retry.ts';
@@ -36,6 +37,8 @@ export interface CreateKafkaOptions {
   readonly clientId: string;
   readonly logger: Logger;
   readonly retry?: KafkaRetryOptions;
+  /** TLS and SASL (kafkaClientSecurity(config)); plaintext when absent. */
+  readonly security?: KafkaClientSecurity;
 }
 
 /**
@@ -53,6 +56,8 @@ export function createKafka(options: CreateKafkaOptions): Kafka {
     connectionTimeout: 3000,
     requestTimeout: 30_000,
     retry: { ...KAFKA_RETRY, ...options.retry },
+    ...(options.security?.ssl === undefined ? {} : { ssl: options.security.ssl }),
+    ...(options.security?.sasl === undefined ? {} : { sasl: options.security.sasl }),
   });
 }
 
@@ -60,8 +65,18 @@ export function createKafka(options: CreateKafkaOptions): Kafka {
  * One attempt to reach the cluster, failing fast (the service clients retry forever, which
  * at start would hide an unreachable or refusing broker behind endless retries).
  */
-export async function probeKafka(brokers: readonly string[], logger: Logger): Promise<void> {
-  const admin = createKafka({ brokers, clientId: 'mirrorlog-probe', logger: logger.child({ probe: true }, { level: 'silent' }), retry: { retries: 0 } }).admin();
+export async function probeKafka(
+  brokers: readonly string[],
+  logger: Logger,
+  security?: KafkaClientSecurity,
+): Promise<void> {
+  const admin = createKafka({
+    brokers: [...brokers],
+    clientId: 'mirrorlog-probe',
+    logger: logger.child({ probe: true }, { level: 'silent' }),
+    ...(security === undefined ? {} : { security }),
+    retry: { retries: 0 },
+  }).admin();
   try {
     await admin.connect();
     await admin.describeCluster();
@@ -102,6 +117,10 @@ export interface EventsTopicSpec {
   readonly historyWindowMs: number;
   /** Default -1: the broker's `default.replication.factor`. */
   readonly replicationFactor?: number;
+  /** Set on the topic when given; the broker's default otherwise. */
+  readonly minInsyncReplicas?: number;
+  /** An existing topic with one replica is a TopicMismatchError (topic-replication.ts). */
+  readonly refuseSingleReplica?: boolean;
 }
 
 /** A topic setting that differs from what mirrorlog would create: reported, not changed. */
@@ -135,9 +154,14 @@ function isUnknownTopic(error: unknown): boolean {
 }
 
 async function partitionCount(admin: Admin, topic: string): Promise<number | undefined> {
+  return (await partitionReplicas(admin, topic))?.length;
+}
+
+/** The replica count of each partition of `topic`, undefined when it does not exist. */
+async function partitionReplicas(admin: Admin, topic: string): Promise<number[] | undefined> {
   try {
     const { topics } = await admin.fetchTopicMetadata({ topics: [topic] });
-    return topics.find((entry) => entry.name === topic)?.partitions.length;
+    return topics.find((entry) => entry.name === topic)?.partitions.map((p) => p.replicas.length);
   } catch (error) {
     if (isUnknownTopic(error)) return undefined;
     throw error;
@@ -184,14 +208,17 @@ async function createUnlessExists(admin: Admin, config: ITopicConfig, verify: (p
  * for the caller to log, since changing them on a live topic is an operator decision.
  */
 export async function ensureTopic(admin: Admin, spec: EventsTopicSpec): Promise<EnsureTopicResult> {
-  const wanted = eventsTopicConfig(spec.historyWindowMs);
+  const wanted = { ...eventsTopicConfig(spec.historyWindowMs), ...minIsrEntry(spec.minInsyncReplicas) };
   const config: ITopicConfig = {
     topic: spec.topic,
     numPartitions: spec.partitions,
     replicationFactor: spec.replicationFactor ?? -1,
     configEntries: Object.entries(wanted).map(([name, value]) => ({ name, value })),
   };
-  return createUnlessExists(admin, config, (partitions) => verifyEventsTopic(admin, spec, partitions));
+  return createUnlessExists(admin, config, async (partitions) => {
+    await checkReplicas(admin, spec.topic, spec);
+    return verifyEventsTopic(admin, spec, partitions);
+  });
 }
 
 /**
@@ -255,6 +282,25 @@ export async function fetchTopicOffsets(admin: Admin, topic: string, options: { 
   return offsets.map(({ partition, low, high }) => ({ partition, low: Number(low), high: Number(high) }));
 }
 
+function minIsrEntry(minInsyncReplicas: number | undefined): Record<string, string> {
+  return minInsyncReplicas === undefined ? {} : { 'min.insync.replicas': String(minInsyncReplicas) };
+}
+
+/** One copy of an existing topic on a multi-broker cluster is refused unless allowed. */
+async function checkReplicas(admin: Admin, topic: string, spec: { replicationFactor?: number; refuseSingleReplica?: boolean }): Promise<void> {
+  if (spec.refuseSingleReplica !== true) return;
+  const replicas = (await partitionReplicas(admin, topic)) ?? [];
+  if (replicas.length > 0 && Math.min(...replicas) === 1) {
+    throw new TopicMismatchError(
+      topic,
+      'replication factor',
+      String(spec.replicationFactor ?? 'more than 1'),
+      '1',
+      'on a cluster of several brokers one copy loses acknowledged changes with its broker; reassign it (kafka-reassign-partitions) or pass --allow-single-replica',
+    );
+  }
+}
+
 export const DEAD_LETTER_RETENTION_MS = 30 * DAY_MS;
 
 /**
@@ -277,7 +323,13 @@ export const DEAD_LETTER_HEADROOM_BYTES = 64 * 1024;
 export async function ensureDeadLetterTopic(
   admin: Admin,
   topic: string,
-  options: { retentionMs?: number; replicationFactor?: number; eventsMaxMessageBytes?: number } = {},
+  options: {
+    retentionMs?: number;
+    replicationFactor?: number;
+    minInsyncReplicas?: number;
+    refuseSingleReplica?: boolean;
+    eventsMaxMessageBytes?: number;
+  } = {},
 ): Promise<EnsureTopicResult> {
   const retentionMs = String(options.retentionMs ?? DEAD_LETTER_RETENTION_MS);
   const maxMessageBytes = String(Math.max(options.eventsMaxMessageBytes ?? 0, MAX_BATCH_BYTES) + DEAD_LETTER_HEADROOM_BYTES);
@@ -286,10 +338,14 @@ export async function ensureDeadLetterTopic(
     topic,
     numPartitions: 1,
     replicationFactor: options.replicationFactor ?? -1,
-    configEntries: Object.entries(entries).map(([name, value]) => ({ name, value })),
+    configEntries: Object.entries({ ...entries, ...minIsrEntry(options.minInsyncReplicas) }).map(([name, value]) => ({
+      name,
+      value,
+    })),
   };
   // Any partition count works for dead letters.
   return createUnlessExists(admin, config, async () => {
+    await checkReplicas(admin, topic, options);
     const actual = await describeTopicConfig(admin, topic, ['retention.ms', 'max.message.bytes', 'cleanup.policy']);
     if (Number(actual.get('max.message.bytes') ?? 0) < Number(maxMessageBytes)) {
       // AlterConfigs replaces the topic's whole set: pass on what it has, with the new limit.

@@ -5,10 +5,11 @@
 // retried here with backoff, up to a bound; everything else (missing content, access
 // denied, a bad upload) is thrown at once. minio's own retry is disabled: it retries
 // streamed bodies it cannot replay and reports to the console.
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createReadStream, createWriteStream, readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import http from 'node:http';
 import https from 'node:https';
+import { rootCertificates } from 'node:tls';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Client, S3Error } from 'minio';
@@ -16,6 +17,7 @@ import type { CommonConfig } from '../../schemas/config.ts';
 import { contentKey, isSha256Hex } from '../../schemas/content-key.ts';
 import { ContentMissingError, ContentTooLargeError, HashCheckingStream, assertContentMatches, assertHashPrefix } from './content-store.ts';
 import type { ContentStore, StoredContent } from './content-store.ts';
+import { CliError } from './errors.ts';
 import type { Logger } from './logger.ts';
 import { retry } from './retry.ts';
 import { DOCUMENTS_DIR } from './tree-registry.ts';
@@ -40,11 +42,20 @@ export interface S3ContentStoreOptions {
   /** Backoff for transient errors. Default: 5 retries, 200 ms doubling up to 5 s. */
   readonly retry?: Omit<RetryOptions, 'isRetryable'>;
   readonly logger?: Pick<Logger, 'warn'>;
+  /** A private CA (PEM) trusted for an https endpoint, beside the system's CAs. */
+  readonly ca?: Buffer;
+  /** Path-style addressing (default) or virtual-hosted (`bucket.host`, AWS S3). */
+  readonly pathStyle?: boolean;
 }
 
 /** Store options from the common config (flags/env/file). */
-export function s3OptionsFromConfig(config: Pick<CommonConfig, 's3Endpoint' | 's3AccessKey' | 's3SecretKey' | 's3Region' | 'bucket' | 's3Prefix'>): S3ContentStoreOptions {
+export function s3OptionsFromConfig(
+  config: Pick<CommonConfig, 's3Endpoint' | 's3AccessKey' | 's3SecretKey' | 's3Region' | 'bucket' | 's3Prefix' | 's3CaFile'> & { s3PathStyle?: boolean },
+  read: (path: string) => Buffer = readFileSync,
+): S3ContentStoreOptions {
   return {
+    ...(config.s3CaFile === undefined ? {} : { ca: readS3Ca(config.s3CaFile, read) }),
+    pathStyle: config.s3PathStyle ?? true,
     endpoint: config.s3Endpoint,
     accessKey: config.s3AccessKey,
     secretKey: config.s3SecretKey,
@@ -52,6 +63,14 @@ export function s3OptionsFromConfig(config: Pick<CommonConfig, 's3Endpoint' | 's
     bucket: config.bucket,
     prefix: config.s3Prefix,
   };
+}
+
+function readS3Ca(path: string, read: (path: string) => Buffer): Buffer {
+  try {
+    return read(path);
+  } catch (error) {
+    throw new CliError(`--s3-ca-file (MIRRORLOG_S3_CA_FILE): cannot read ${path}: ${(error as { code?: string }).code ?? (error as Error).message}`);
+  }
 }
 
 export function parseS3Endpoint(endpoint: string): { endPoint: string; port: number; useSSL: boolean } {
@@ -106,7 +125,9 @@ export class S3ContentStore implements ContentStore {
 
   constructor(options: S3ContentStoreOptions) {
     const { endPoint, port, useSSL } = parseS3Endpoint(options.endpoint);
-    this.#agent = new (useSSL ? https.Agent : http.Agent)({ keepAlive: true });
+    this.#agent = useSSL
+      ? new https.Agent({ keepAlive: true, ...(options.ca === undefined ? {} : { ca: [...rootCertificates, options.ca.toString('utf8')] }) })
+      : new http.Agent({ keepAlive: true });
     this.#client = new Client({
       endPoint,
       port,
@@ -115,7 +136,7 @@ export class S3ContentStore implements ContentStore {
       secretKey: options.secretKey,
       // A fixed region skips the bucket-location lookup (SeaweedFS answers it oddly).
       region: options.region,
-      pathStyle: true,
+      pathStyle: options.pathStyle ?? true,
       partSize: options.partSize ?? 8 * 1024 * 1024,
       transport: idleTimeoutTransport(useSSL, options.idleTimeoutMs ?? 30_000),
       transportAgent: this.#agent,

@@ -6,7 +6,7 @@ import type { TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { defer } from './cleanup.ts';
 import { tempDir } from './producer.ts';
-import { freshPrefix, freshTopic, stackConfig, waitFor } from './stack.ts';
+import { freshPrefix, freshTopic, stackConfig, waitFor, type StackConfig } from './stack.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/mirrorlog.js', import.meta.url));
 
@@ -48,8 +48,7 @@ export type ServiceProcess = {
 };
 
 /** The stack's endpoints as flags, plus a topic and bucket prefix. */
-export function stackFlags(topic: string, s3Prefix: string): string[] {
-  const stack = stackConfig();
+export function stackFlags(topic: string, s3Prefix: string, stack: StackConfig = stackConfig()): string[] {
   return ['--brokers', stack.brokers.join(','), '--s3-endpoint', stack.s3Endpoint, '--bucket', stack.bucket, '--topic', topic, '--s3-prefix', s3Prefix, '--partitions', '6'];
 }
 
@@ -118,28 +117,41 @@ export async function startService(t: TestContext, name: string, args: string[],
   return service;
 }
 
-export function producerArgs(root: string, stateDir: string, topic: string, s3Prefix: string): string[] {
-  return ['producer', '--root', root, '--state-dir', stateDir, '--source', 'e2e', ...stackFlags(topic, s3Prefix)];
+export function producerArgs(root: string, stateDir: string, topic: string, s3Prefix: string, stack?: StackConfig): string[] {
+  return ['producer', '--root', root, '--state-dir', stateDir, '--source', 'e2e', ...stackFlags(topic, s3Prefix, stack)];
 }
 
 /** --allow-setid: the workloads chmod files 02755 and compare the replica with the source bit for bit. */
-export function applierArgs(target: string, stateDir: string, replica: string, topic: string, s3Prefix: string): string[] {
-  return ['applier', '--target', target, '--state-dir', stateDir, '--replica', replica, '--allow-setid', ...stackFlags(topic, s3Prefix)];
+export function applierArgs(
+  target: string,
+  stateDir: string,
+  replica: string,
+  topic: string,
+  s3Prefix: string,
+  stack?: StackConfig,
+): string[] {
+  return [
+    'applier', '--target', target, '--state-dir', stateDir, '--replica', replica, '--allow-setid',
+    ...stackFlags(topic, s3Prefix, stack),
+  ];
 }
 
 
 
 export type MirrorPair = { source: string; replica: string; topic: string; prefix: string; producer: ServiceProcess; applier: ServiceProcess };
 
-/** A producer and an applier as processes on fresh directories, topic and prefix, both ready. */
-export async function startMirrorPair(t: TestContext, replicaName: string): Promise<MirrorPair> {
+/**
+ * A producer and an applier as processes on fresh directories, topic and prefix, both
+ * ready; against the default stack, or the given one (a private instance).
+ */
+export async function startMirrorPair(t: TestContext, replicaName: string, stack: StackConfig = stackConfig()): Promise<MirrorPair> {
   const source = tempDir(t, 'source');
   const replica = tempDir(t, 'replica');
-  const topic = freshTopic(t);
+  const topic = freshTopic(t, stack.brokers);
   const prefix = freshPrefix();
-  const producer = await startService(t, 'producer', producerArgs(source, tempDir(t, 'pstate'), topic, prefix));
+  const producer = await startService(t, 'producer', producerArgs(source, tempDir(t, 'pstate'), topic, prefix, stack));
   await producer.waitReady();
-  const applier = await startService(t, 'applier', applierArgs(replica, tempDir(t, 'astate'), replicaName, topic, prefix));
+  const applier = await startService(t, 'applier', applierArgs(replica, tempDir(t, 'astate'), replicaName, topic, prefix, stack));
   await applier.waitReady();
   return { source, replica, topic, prefix, producer, applier };
 }

@@ -17,8 +17,8 @@ import {
   type ProducerConfig,
 } from 'kafkajs';
 import { Client as MinioClient } from 'minio';
-import { resolveStackOptions } from '../../infra/stack/index.ts';
 import { treeMetadataTopic } from '../../services/shared/tree-metadata.ts';
+import { resolveStackOptions, type StackOverrides } from '../../infra/stack/index.ts';
 
 export interface StackConfig {
   brokers: string[];
@@ -26,7 +26,7 @@ export interface StackConfig {
   s3: {
     endPoint: string;
     port: number;
-    useSSL: false;
+    useSSL: boolean;
     accessKey: string;
     secretKey: string;
     region: string;
@@ -35,16 +35,19 @@ export interface StackConfig {
   bucket: string;
 }
 
-/** Endpoints and credentials of the local stack (ports follow MIRRORLOG_STACK_*_PORT). */
-export function stackConfig(): StackConfig {
-  const o = resolveStackOptions();
+/**
+ * Endpoints and credentials of the local stack (ports follow MIRRORLOG_STACK_*_PORT), or
+ * of a private instance given its overrides (test/helpers/private-stack.ts).
+ */
+export function stackConfig(overrides: StackOverrides = {}): StackConfig {
+  const o = resolveStackOptions(overrides);
   return {
     brokers: [`127.0.0.1:${o.kafkaPort}`],
-    s3Endpoint: `http://127.0.0.1:${o.s3Port}`,
+    s3Endpoint: `${o.s3CertsDir === undefined ? 'http' : 'https'}://127.0.0.1:${o.s3Port}`,
     s3: {
       endPoint: '127.0.0.1',
       port: o.s3Port,
-      useSSL: false,
+      useSSL: o.s3CertsDir !== undefined,
       accessKey: o.s3AccessKey,
       secretKey: o.s3SecretKey,
       region: o.region,
@@ -55,10 +58,10 @@ export function stackConfig(): StackConfig {
 }
 
 /** A topic name no other test uses; deleted after the test if it was created. */
-export function freshTopic(t: TestContext): string {
+export function freshTopic(t: TestContext, brokers: string[] = stackConfig().brokers): string {
   const topic = `test-${randomUUID()}`;
   defer(t, async () => {
-    const admin = kafka('cleanup').admin();
+    const admin = kafka('cleanup', brokers).admin();
     try {
       await admin.connect();
       // With the topics named after it: the tree's metadata (tree-metadata.ts).
@@ -84,8 +87,8 @@ export function freshGroup(): string {
   return `test-group-${randomUUID()}`;
 }
 
-export function kafka(clientId: string): Kafka {
-  return new Kafka({ clientId, brokers: stackConfig().brokers, logLevel: logLevel.NOTHING });
+export function kafka(clientId: string, brokers: string[] = stackConfig().brokers): Kafka {
+  return new Kafka({ clientId, brokers, logLevel: logLevel.NOTHING });
 }
 
 /** A connected kafkajs admin client, disconnected after the test. */
@@ -121,10 +124,10 @@ export async function kafkaConsumer(t: TestContext, config: Partial<ConsumerConf
 }
 
 /** A minio client for the stack's S3, its sockets closed after the test. */
-export function minioClient(t: TestContext): MinioClient {
+export function minioClient(t: TestContext, stack: StackConfig = stackConfig()): MinioClient {
   const agent = new Agent({ keepAlive: true });
   defer(t, () => agent.destroy());
-  return new MinioClient({ ...stackConfig().s3, transportAgent: agent });
+  return new MinioClient({ ...stack.s3, transportAgent: agent });
 }
 
 /** Reads a whole object stream. */

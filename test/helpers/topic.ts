@@ -7,8 +7,8 @@ import { decodeRecord } from '../../schemas/codec.ts';
 import type { EntryState, MirrorEvent } from '../../schemas/event.ts';
 import { kafka } from './stack.ts';
 
-export async function readTopic(topic: string, timeoutMs = 30_000): Promise<MirrorEvent[]> {
-  const client = kafka(`reader-${randomUUID()}`);
+export async function readTopic(topic: string, brokers?: string[], timeoutMs = 30_000): Promise<MirrorEvent[]> {
+  const client = kafka(`reader-${randomUUID()}`, brokers);
   const admin = client.admin();
   await admin.connect();
   const ends = new Map<number, bigint>();
