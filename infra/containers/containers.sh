@@ -5,8 +5,8 @@
 #                                            answers; prints `started` or `running` last
 #   infra/containers/containers.sh images    the base images the Dockerfiles and compose.yaml
 #                                            need: pulled, or built here as stand-ins
-#   infra/containers/containers.sh compose   Compose v2 (built from the Go module proxy when
-#                                            `docker compose` is missing); prints its path
+#   infra/containers/containers.sh compose   `docker compose`: Compose v2 built from the Go module
+#                                            proxy and linked in as a CLI plugin when missing
 #   infra/containers/containers.sh down      stop the engine `up` started (nothing else)
 #   infra/containers/containers.sh status
 #
@@ -40,7 +40,7 @@ case ${1:-} in
     engine_answers || die "no container engine answers (run: infra/containers/containers.sh up)"
     node_standin
     ;;
-  compose) compose_binary ;;
+  compose) compose_plugin ;;
   *)
     sed -n '2,13s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2
     exit 2

@@ -62,3 +62,18 @@ mc_binary() {
   go_build "$dir" "$MC_MODULE" "$MC_VERSION" . mc
   printf '%s\n' "$dir/bin/mc"
 }
+
+# `docker compose`: the plugin already there, or Compose v2 built here and linked into the
+# CLI's system plugin directory.
+compose_plugin() {
+  if docker compose version >/dev/null 2>&1; then
+    return 0
+  fi
+  local binary plugin_dir=/usr/local/lib/docker/cli-plugins
+  binary=$(compose_binary)
+  [[ -w ${plugin_dir%/*/*} || $(id -u) == 0 ]] || die "installing the compose plugin into $plugin_dir needs root"
+  mkdir -p "$plugin_dir"
+  ln -sfn "$binary" "$plugin_dir/docker-compose"
+  docker compose version >/dev/null || die "docker compose does not run after linking $binary into $plugin_dir"
+  log "docker compose: $($binary version --short) linked into $plugin_dir"
+}
