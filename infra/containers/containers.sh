@@ -3,8 +3,8 @@
 #
 #   infra/containers/containers.sh up        install (apt) and start a container engine if none
 #                                            answers; prints `started` or `running` last
-#   infra/containers/containers.sh images    the base images the Dockerfiles and compose.yaml
-#                                            need: pulled, or built here as stand-ins
+#   infra/containers/containers.sh images    the images the Dockerfiles (node) and compose.yaml
+#                                            (Kafka, MinIO) need: pulled, or built as stand-ins
 #   infra/containers/containers.sh compose   `docker compose`: Compose v2 built from the Go module
 #                                            proxy and linked in as a CLI plugin when missing
 #   infra/containers/containers.sh down      stop the engine `up` started (nothing else)
@@ -30,6 +30,7 @@ die() {
 source "$HERE/lib/engine.sh"
 source "$HERE/lib/base-images.sh"
 source "$HERE/lib/go-tools.sh"
+source "$HERE/lib/compose-images.sh"
 
 mkdir -p "$CACHE_DIR" "$STATE_DIR"
 case ${1:-} in
@@ -39,6 +40,8 @@ case ${1:-} in
   images)
     engine_answers || die "no container engine answers (run: infra/containers/containers.sh up)"
     node_standin
+    kafka_standin
+    minio_standin
     ;;
   compose) compose_plugin ;;
   *)
