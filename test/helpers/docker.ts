@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import type { TestContext } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { defer } from './cleanup.ts';
-import { REPO_ROOT, isRecord, loadCompose } from './deploy-files.ts';
+import { COMPOSE_FILE, REPO_ROOT, isRecord, loadCompose } from './deploy-files.ts';
 import type { ServiceName } from './deploy-files.ts';
 
 export interface Run {
@@ -46,13 +46,20 @@ export async function requireEngine(): Promise<void> {
   );
 }
 
-/** Builds services/<service>/Dockerfile as `tag` (host network: the engine has no bridge). */
-export async function buildImage(t: TestContext, service: ServiceName, tag: string): Promise<number> {
-  defer(t, () => docker(['rmi', '-f', tag]));
+/**
+ * Builds both images as compose does (`docker compose build`, BuildKit), tagged
+ * mirrorlog-<service>:<tag>: the container test and the compose test share one build
+ * cache, so each image is built once per run. Host network for the RUN steps: the
+ * engine of infra/containers has no default bridge.
+ */
+export async function buildImages(t: TestContext, tag: string): Promise<{ ms: number; images: Record<ServiceName, string> }> {
+  const images = { producer: `mirrorlog-producer:${tag}`, applier: `mirrorlog-applier:${tag}` };
+  defer(t, () => docker(['rmi', '-f', images.producer, images.applier]));
   const started = Date.now();
-  const build = await docker(['build', '--network', 'host', '-f', `services/${service}/Dockerfile`, '-t', tag, '.'], 30 * 60_000);
-  assert.equal(build.status, 0, `docker build ${service}: ${describeRun(build)}`);
-  return Date.now() - started;
+  const env = { ...process.env, IMAGE_TAG: tag, BUILD_NETWORK: 'host' };
+  const build = await docker(['compose', '-f', COMPOSE_FILE, 'build', 'producer', 'applier-a'], 30 * 60_000, env);
+  assert.equal(build.status, 0, `docker compose build: ${describeRun(build)}`);
+  return { ms: Date.now() - started, images };
 }
 
 /** The host's hard limit on open files (a container cannot be given more). */

@@ -16,9 +16,8 @@ import { describe, it } from 'node:test';
 import type { TestContext } from 'node:test';
 import { waitForReplica } from '../helpers/converge.ts';
 import { COMPOSE_FILE, SERVICES, contextSources, dockerignorePatterns, isDockerignored, parseDockerfile, readRepoFile, repoFileExists } from '../helpers/deploy-files.ts';
-import type { ServiceName } from '../helpers/deploy-files.ts';
 import {
-  buildImage,
+  buildImages,
   composeHardeningFlags,
   containerLogs,
   describeRun,
@@ -92,14 +91,12 @@ describe('container images', () => {
   it('replicate through a producer and two appliers run with compose hardening', { timeout: 45 * 60_000 }, async (t) => {
     await requireEngine();
     const suffix = randomUUID().slice(0, 8);
-    const images = new Map<ServiceName, string>();
+    const { ms, images } = await buildImages(t, `test-${suffix}`);
     for (const service of SERVICES) {
-      const tag = `mirrorlog-${service}:test-${suffix}`;
-      const took = await buildImage(t, service, tag);
-      const size = Number(await inspect(tag, '{{.Size}}'));
-      t.diagnostic(`built ${tag} in ${seconds(took)}, ${(size / 1e6).toFixed(0)} MB`);
-      images.set(service, tag);
+      const size = Number(await inspect(images[service], '{{.Size}}'));
+      t.diagnostic(`${images[service]}: ${(size / 1e6).toFixed(0)} MB`);
     }
+    t.diagnostic(`built both images in ${seconds(ms)}`);
 
     const stack = stackConfig();
     const prefix = freshPrefix();
@@ -118,7 +115,7 @@ describe('container images', () => {
     const producer = `mirrorlog-test-producer-${suffix}`;
     await runContainer(t, {
       name: producer,
-      image: images.get('producer')!,
+      image: images.producer,
       env: { ...common, MIRRORLOG_SOURCE: `test-${suffix}`, MIRRORLOG_METRICS_PORT: String(await freePort()) },
       mounts: [`${source}:/source:ro`, `${tempDir(t, 'producer-state', IMAGE_UID)}:/var/lib/mirrorlog`],
       extraFlags: hardening,
@@ -129,7 +126,7 @@ describe('container images', () => {
       const target = tempDir(t, `replica-${letter}`, IMAGE_UID);
       await runContainer(t, {
         name,
-        image: images.get('applier')!,
+        image: images.applier,
         env: { ...common, MIRRORLOG_REPLICA: `test-${suffix}-${letter}`, MIRRORLOG_METRICS_PORT: String(await freePort()) },
         mounts: [`${target}:/replica`, `${tempDir(t, `replica-${letter}-state`, IMAGE_UID)}:/var/lib/mirrorlog`],
         extraFlags: hardening,
