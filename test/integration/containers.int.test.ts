@@ -8,7 +8,7 @@
 // (infra/containers/containers.sh); nothing here passes without it.
 import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { chmodSync, chownSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -55,6 +55,19 @@ function tempDir(t: TestContext, name: string, owner?: number): string {
 
 function seconds(ms: number): string {
   return `${(ms / 1000).toFixed(1)} s`;
+}
+
+/** The local addresses listening on a TCP port of this host (the containers share its network). */
+function listeners(port: number): string[] {
+  const hexPort = port.toString(16).toUpperCase().padStart(4, '0');
+  const found: string[] = [];
+  for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    for (const line of readFileSync(file, 'utf8').split('\n').slice(1)) {
+      const [, local, , state] = line.trim().split(/\s+/);
+      if (state === '0A' && local?.endsWith(`:${hexPort}`)) found.push(local.slice(0, -5));
+    }
+  }
+  return found;
 }
 
 /** The `plan` of the last 'applier consuming' log line (pino JSON) of a container. */
@@ -113,10 +126,16 @@ describe('container images', () => {
     const hardening = [...composeHardeningFlags(), '--health-interval', '2s'];
     const source = tempDir(t, 'source');
     const producer = `mirrorlog-test-producer-${suffix}`;
+    const metricsPorts: number[] = [];
+    const metricsPort = async () => {
+      const port = await freePort();
+      metricsPorts.push(port);
+      return String(port);
+    };
     await runContainer(t, {
       name: producer,
       image: images.producer,
-      env: { ...common, MIRRORLOG_SOURCE: `test-${suffix}`, MIRRORLOG_METRICS_PORT: String(await freePort()) },
+      env: { ...common, MIRRORLOG_SOURCE: `test-${suffix}`, MIRRORLOG_METRICS_PORT: await metricsPort() },
       mounts: [`${source}:/source:ro`, `${tempDir(t, 'producer-state', IMAGE_UID)}:/var/lib/mirrorlog`],
       extraFlags: hardening,
     });
@@ -127,7 +146,7 @@ describe('container images', () => {
       await runContainer(t, {
         name,
         image: images.applier,
-        env: { ...common, MIRRORLOG_REPLICA: `test-${suffix}-${letter}`, MIRRORLOG_METRICS_PORT: String(await freePort()) },
+        env: { ...common, MIRRORLOG_REPLICA: `test-${suffix}-${letter}`, MIRRORLOG_METRICS_PORT: await metricsPort() },
         mounts: [`${target}:/replica`, `${tempDir(t, `replica-${letter}-state`, IMAGE_UID)}:/var/lib/mirrorlog`],
         extraFlags: hardening,
       });
@@ -167,6 +186,9 @@ describe('container images', () => {
     for (const name of [producer, ...replicas.keys()]) {
       t.diagnostic(`${name}: healthy after another ${seconds(await waitHealthy(name, HEALTHY_TIMEOUT_MS))}`);
     }
+
+    // The images' default: /healthz, /readyz and /metrics on loopback only (here the host's).
+    for (const port of metricsPorts) assert.deepEqual(listeners(port), ['0100007F'], `port ${port} listens on 127.0.0.1 only`);
 
     // Restart: stopped cleanly, started again from the same container (same image, state and
     // target), it resumes from its committed positions and catches up with what it missed.
