@@ -108,6 +108,11 @@ describe('container images', () => {
     for (const service of SERVICES) {
       const size = Number(await inspect(images[service], '{{.Size}}'));
       t.diagnostic(`${images[service]}: ${(size / 1e6).toFixed(0)} MB`);
+      // Lean: no native build leftovers (C/C++ sources and headers, objects) in the runtime stage.
+      const patterns = ['*.o', '*.a', '*.c', '*.cc', '*.cpp', '*.h'].flatMap((p, i) => [...(i > 0 ? ['-o'] : []), '-name', p]);
+      const leftovers = await docker(['run', '--rm', '--network', 'none', '--entrypoint', 'find', images[service], '/app', '(', ...patterns, ')']);
+      assert.equal(leftovers.status, 0, `find in ${images[service]}: ${describeRun(leftovers)}`);
+      assert.equal(leftovers.stdout.trim(), '', `${images[service]} carries native build leftovers`);
     }
     t.diagnostic(`built both images in ${seconds(ms)}`);
 
