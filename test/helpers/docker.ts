@@ -17,13 +17,22 @@ export interface Run {
 }
 
 /** Runs `docker args...`; never throws for a non-zero exit (the caller asserts). */
-export function docker(args: readonly string[], timeoutMs = 120_000, env: NodeJS.ProcessEnv = process.env): Promise<Run> {
+export function docker(
+  args: readonly string[],
+  timeoutMs = 120_000,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<Run> {
   return new Promise((resolve) => {
-    execFile('docker', args, { cwd: REPO_ROOT, timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024, env }, (error, stdout, stderr) => {
-      const code = error === null ? 0 : typeof error.code === 'number' ? error.code : -1;
-      const why = error !== null && typeof error.code !== 'number' ? `${error.message}\n` : '';
-      resolve({ status: code, stdout, stderr: `${why}${stderr}` });
-    });
+    execFile(
+      'docker',
+      args,
+      { cwd: REPO_ROOT, timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024, env },
+      (error, stdout, stderr) => {
+        const code = error === null ? 0 : typeof error.code === 'number' ? error.code : -1;
+        const why = error !== null && typeof error.code !== 'number' ? `${error.message}\n` : '';
+        resolve({ status: code, stdout, stderr: `${why}${stderr}` });
+      },
+    );
   });
 }
 
@@ -52,7 +61,10 @@ export async function requireEngine(): Promise<void> {
  * cache, so each image is built once per run. Host network for the RUN steps: the
  * engine of infra/containers has no default bridge.
  */
-export async function buildImages(t: TestContext, tag: string): Promise<{ ms: number; images: Record<ServiceName, string> }> {
+export async function buildImages(
+  t: TestContext,
+  tag: string,
+): Promise<{ ms: number; images: Record<ServiceName, string> }> {
   const images = { producer: `mirrorlog-producer:${tag}`, applier: `mirrorlog-applier:${tag}` };
   defer(t, () => docker(['rmi', '-f', images.producer, images.applier]));
   const started = Date.now();
@@ -89,7 +101,8 @@ export function composeHardeningFlags(): string[] {
   assert.ok(isRecord(ulimits), 'compose.yaml x-mirrorlog-service has ulimits');
   for (const [name, value] of Object.entries(ulimits)) {
     assert.ok(isRecord(value), `ulimits.${name} has soft and hard`);
-    const cap = (limit: unknown) => Math.min(Number(String(limit).replace(/^\$\{[A-Z_]+:-(\d+)\}$/, '$1')), hostNofileHardLimit());
+    const cap = (limit: unknown) =>
+      Math.min(Number(String(limit).replace(/^\$\{[A-Z_]+:-(\d+)\}$/, '$1')), hostNofileHardLimit());
     flags.push('--ulimit', `${name}=${cap(value['soft'])}:${cap(value['hard'])}`);
   }
   return flags;
@@ -128,10 +141,15 @@ export async function waitHealthy(name: string, timeoutMs: number): Promise<numb
   const started = Date.now();
   for (;;) {
     const [running, health] = (await inspect(name, '{{.State.Running}} {{.State.Health.Status}}')).split(' ');
-    if (running !== 'true') assert.fail(`${name} stopped (exit ${await inspect(name, '{{.State.ExitCode}}')}):\n${await containerLogs(name)}`);
+    if (running !== 'true')
+      assert.fail(
+        `${name} stopped (exit ${await inspect(name, '{{.State.ExitCode}}')}):\n${await containerLogs(name)}`,
+      );
     if (health === 'healthy') return Date.now() - started;
     if (Date.now() - started > timeoutMs) {
-      assert.fail(`${name}: not healthy within ${timeoutMs / 1000} s:\n${await inspect(name, '{{json .State.Health}}')}`);
+      assert.fail(
+        `${name}: not healthy within ${timeoutMs / 1000} s:\n${await inspect(name, '{{json .State.Health}}')}`,
+      );
     }
     await delay(500);
   }
@@ -141,5 +159,9 @@ export async function waitHealthy(name: string, timeoutMs: number): Promise<numb
 export async function stopContainer(name: string): Promise<void> {
   const stop = await docker(['stop', '-t', '60', name], 90_000);
   assert.equal(stop.status, 0, `docker stop ${name}: ${describeRun(stop)}`);
-  assert.equal(await inspect(name, '{{.State.ExitCode}}'), '0', `${name} exits 0 on SIGTERM:\n${await containerLogs(name)}`);
+  assert.equal(
+    await inspect(name, '{{.State.ExitCode}}'),
+    '0',
+    `${name} exits 0 on SIGTERM:\n${await containerLogs(name)}`,
+  );
 }

@@ -448,6 +448,17 @@ describe('infra/compose.yaml', () => {
     assert.ok((minioEnv.get('MINIO_ROOT_PASSWORD') ?? '').length >= 8, 'MinIO refuses passwords shorter than 8 characters');
   });
 
+  it('gives the mirrorlog services 65536 open files, or NOFILE_LIMIT where the host allows fewer', () => {
+    const ulimits = loadCompose()['x-mirrorlog-service'];
+    assert.ok(isRecord(ulimits) && isRecord(ulimits['ulimits']));
+    const nofile = ulimits['ulimits']['nofile'];
+    assert.ok(isRecord(nofile));
+    for (const key of ['soft', 'hard']) {
+      assert.equal(interpolate(String(nofile[key])), '65536', `nofile.${key} by default`);
+      assert.equal(interpolate(String(nofile[key]), { NOFILE_LIMIT: '20000' }), '20000', `nofile.${key} with NOFILE_LIMIT`);
+    }
+  });
+
   it('runs Kafka as one KRaft node whose internal topics have replication factor 1', () => {
     const kafka = composeServices()['kafka']!;
     const env = composeEnv(kafka);
