@@ -14,6 +14,8 @@
 // Tests that stop servers use private stack instances (test/helpers/private-stack.ts)
 // named after this run (MIRRORLOG_TEST_RUN); each test purges its own, and this script
 // sweeps the run's leftovers at the end (a test process killed before its cleanup ran).
+// The same tiers get a container engine, Compose and the base images (infra/containers/
+// containers.sh): a dockerd this run started is stopped again at the end.
 // Arguments after `--` reach the test files as a JSON array of strings in the env
 // variable MIRRORLOG_TEST_ARGS (`npm run test:model -- --runs 50000`).
 import { spawn } from 'node:child_process';
@@ -167,10 +169,53 @@ class StackGuard {
   }
 }
 
+/** The container engine for the container tests; stopped at the end only if started here. */
+class EngineGuard {
+  script = join(ROOT, 'infra', 'containers', 'containers.sh');
+  startedHere = false;
+  provisioned = false;
+
+  run(command) {
+    return new Promise((resolveRun) => {
+      const child = spawn('bash', [this.script, command], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+      let stdout = '';
+      child.stdout.on('data', (chunk) => (stdout += chunk));
+      child.once('error', (error) => resolveRun({ code: 1, stdout: error.message }));
+      child.once('exit', (code) => resolveRun({ code: code ?? 1, stdout }));
+    });
+  }
+
+  /** Engine, `docker compose` and base images; a failure is reported and the tests then fail. */
+  async up() {
+    if (this.provisioned) return;
+    this.provisioned = true;
+    const t0 = Date.now();
+    const up = await this.run('up');
+    this.startedHere = up.code === 0 && up.stdout.trim().split('\n').at(-1) === 'started';
+    for (const step of up.code === 0 ? ['compose', 'images'] : []) {
+      if (interrupted) return;
+      const result = await this.run(step);
+      if (result.code !== 0) {
+        process.stderr.write(`run-tests: containers.sh ${step} failed: the container tests will fail\n`);
+        return;
+      }
+    }
+    if (up.code !== 0) process.stderr.write('run-tests: no container engine: the container tests will fail\n');
+    else process.stdout.write(`run-tests: container engine ready in ${seconds(Date.now() - t0)}\n`);
+  }
+
+  async down() {
+    if (!this.startedHere) return;
+    this.startedHere = false;
+    await this.run('down');
+  }
+}
+
 async function main() {
   const { tiers, extra } = parseArgv(process.argv.slice(2));
   const env = { ...process.env, MIRRORLOG_TEST_ARGS: JSON.stringify(extra), MIRRORLOG_TEST_RUN: TEST_RUN };
   const guard = new StackGuard();
+  const engine = new EngineGuard();
   const results = [];
   const started = Date.now();
   try {
@@ -191,6 +236,8 @@ async function main() {
           continue;
         }
         if (interrupted) break;
+        await engine.up();
+        if (interrupted) break;
       }
       process.stdout.write(`\n== ${tier}: ${files.length} file(s) ==\n`);
       const t0 = Date.now();
@@ -201,6 +248,7 @@ async function main() {
     }
   } finally {
     await guard.sweepInstances();
+    await engine.down();
     await guard.down();
   }
   process.stdout.write(`\n== summary (${seconds(Date.now() - started)}) ==\n`);

@@ -1,22 +1,22 @@
-// The container images, for real where a container engine runs: both images are built
-// and each is started against the local stack (host network), must answer /healthz,
-// turn healthy by its own HEALTHCHECK and exit 0 on `docker stop` (SIGTERM through tini).
-// Where `docker info` fails, the engine part cannot run: the test says so with a
-// diagnostic and checks what needs no engine (the build context the Dockerfiles copy).
-// `docker compose config` is checked wherever the compose plugin exists (no engine needed).
+// The container images, for real: both are built and run with compose's hardening
+// (read-only root, tmpfs /tmp, no capabilities, no-new-privileges, non-root) against the
+// local stack over the host network: a producer and two appliers. Files replicate to both
+// replicas (a directory rename, a file large enough to go through S3, a delete), every
+// container turns healthy by its image's HEALTHCHECK and exits 0 on `docker stop`, and a
+// stopped applier started again resumes where it stopped (no rebuild of the replica, the
+// same image). The test fails when no engine answers: `npm test` starts one
+// (infra/containers/containers.sh); nothing here passes without it.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { TestContext } from 'node:test';
-import { setTimeout as delay } from 'node:timers/promises';
+import { waitForReplica } from '../helpers/converge.ts';
 import {
   COMPOSE_FILE,
-  REPO_ROOT,
   SERVICES,
   contextSources,
   dockerignorePatterns,
@@ -25,36 +25,24 @@ import {
   readRepoFile,
   repoFileExists,
 } from '../helpers/deploy-files.ts';
-import type { ServiceName } from '../helpers/deploy-files.ts';
+import {
+  buildImages,
+  composeHardeningFlags,
+  containerLogs,
+  describeRun,
+  docker,
+  inspect,
+  requireEngine,
+  runContainer,
+  stopContainer,
+  waitHealthy,
+} from '../helpers/docker.ts';
+import { freshPrefix, freshTopic, minioClient, stackConfig } from '../helpers/stack.ts';
 
-const BUILD_TIMEOUT_MS = 30 * 60_000;
-const START_TIMEOUT_MS = 180_000;
-
-interface Run {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-  error?: Error;
-}
-
-function docker(args: readonly string[], timeout = 120_000): Run {
-  const result = spawnSync('docker', args, { cwd: REPO_ROOT, encoding: 'utf8', timeout, maxBuffer: 64 * 1024 * 1024 });
-  return { status: result.status, stdout: result.stdout ?? '', stderr: result.stderr ?? '', ...(result.error ? { error: result.error } : {}) };
-}
-
-function tail(text: string, lines = 40): string {
-  return text.trimEnd().split('\n').slice(-lines).join('\n');
-}
-
-function describeFailure(run: Run): string {
-  return run.error?.message ?? `exit ${String(run.status)}\n${tail(run.stderr || run.stdout)}`;
-}
-
-/** Why a command failed, in one line. */
-function reason(run: Run): string {
-  const firstLine = run.stderr.trim().split('\n').find((line) => line.trim() !== '');
-  return run.error?.message ?? firstLine ?? `exit ${String(run.status)}`;
-}
+const HEALTHY_TIMEOUT_MS = 180_000;
+const REPLICATE_TIMEOUT_MS = 120_000;
+/** The image's user: what its state and target directories must belong to. */
+const IMAGE_UID = 1000;
 
 async function freePort(): Promise<number> {
   const server = createServer();
@@ -65,84 +53,42 @@ async function freePort(): Promise<number> {
   return address.port;
 }
 
-function buildImage(t: TestContext, service: ServiceName, tag: string): void {
-  t.after(() => void docker(['rmi', '-f', tag]));
-  const started = Date.now();
-  const build = docker(['build', '-f', `services/${service}/Dockerfile`, '-t', tag, '.'], BUILD_TIMEOUT_MS);
-  assert.equal(build.status, 0, `docker build ${service}: ${describeFailure(build)}`);
-  t.diagnostic(`built ${tag} in ${Math.round((Date.now() - started) / 1000)} s`);
+/** A fresh directory: owned by `owner` when given, else readable by everyone (the image's user too). */
+function tempDir(t: TestContext, name: string, owner?: number): string {
+  const dir = mkdtempSync(join(tmpdir(), `mirrorlog-containers-${name}-`));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  if (owner !== undefined) chownSync(dir, owner, owner);
+  else chmodSync(dir, 0o755);
+  return dir;
 }
 
-/** The environment a smoke container gets: the local stack, names no other test uses. */
-async function smokeEnv(t: TestContext, service: ServiceName, port: number, id: string): Promise<Record<string, string>> {
-  const { freshPrefix, freshTopic, stackConfig } = await import('../helpers/stack.ts');
-  const stack = stackConfig();
-  const env: Record<string, string> = {
-    MIRRORLOG_BROKERS: stack.brokers.join(','),
-    MIRRORLOG_TOPIC: freshTopic(t),
-    MIRRORLOG_S3_ENDPOINT: stack.s3Endpoint,
-    MIRRORLOG_S3_ACCESS_KEY: stack.s3.accessKey,
-    MIRRORLOG_S3_SECRET_KEY: stack.s3.secretKey,
-    MIRRORLOG_S3_REGION: stack.s3.region,
-    MIRRORLOG_BUCKET: stack.bucket,
-    MIRRORLOG_S3_PREFIX: freshPrefix(),
-    // Host network: keep the service off every other interface.
-    MIRRORLOG_METRICS_HOST: '127.0.0.1',
-    MIRRORLOG_METRICS_PORT: String(port),
-  };
-  if (service === 'producer') env['MIRRORLOG_SOURCE'] = `test-${id}`;
-  else env['MIRRORLOG_REPLICA'] = `test-${id}`;
-  return env;
+function seconds(ms: number): string {
+  return `${(ms / 1000).toFixed(1)} s`;
 }
 
-/** Starts the image, waits for /healthz and for Docker's health status, then stops it. */
-async function smokeTest(t: TestContext, service: ServiceName, tag: string): Promise<void> {
-  const id = randomUUID();
-  const name = `mirrorlog-smoke-${service}-${id}`;
-  const port = await freePort();
-  const env = await smokeEnv(t, service, port, id);
-  const args = ['run', '-d', '--name', name, '--network', 'host', '--health-interval', '2s', '--health-start-period', '120s'];
-  for (const [key, value] of Object.entries(env)) args.push('-e', `${key}=${value}`);
-  if (service === 'producer') {
-    // The image runs as uid 1000: the source must be readable by it.
-    const source = mkdtempSync(join(tmpdir(), 'mirrorlog-smoke-source-'));
-    t.after(() => rmSync(source, { recursive: true, force: true }));
-    writeFileSync(join(source, 'hello.txt'), 'hello\n');
-    chmodSync(source, 0o755);
-    chmodSync(join(source, 'hello.txt'), 0o644);
-    args.push('-v', `${source}:/source:ro`);
+/** The local addresses listening on a TCP port of this host (the containers share its network). */
+function listeners(port: number): string[] {
+  const hexPort = port.toString(16).toUpperCase().padStart(4, '0');
+  const found: string[] = [];
+  for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    for (const line of readFileSync(file, 'utf8').split('\n').slice(1)) {
+      const [, local, , state] = line.trim().split(/\s+/);
+      if (state === '0A' && local?.endsWith(`:${hexPort}`)) found.push(local.slice(0, -5));
+    }
   }
-  t.after(() => void docker(['rm', '-f', name]));
-  const run = docker([...args, tag]);
-  assert.equal(run.status, 0, `docker run ${service}: ${describeFailure(run)}`);
+  return found;
+}
 
-  const inspect = (format: string) => docker(['inspect', '-f', format, name]).stdout.trim();
-  const logs = () => {
-    const output = docker(['logs', name]);
-    return tail(`${output.stdout}${output.stderr}`);
-  };
-  const deadline = Date.now() + START_TIMEOUT_MS;
-  let answered = false;
-  while (!answered) {
-    assert.equal(inspect('{{.State.Running}}'), 'true', `${service} container stopped (exit ${inspect('{{.State.ExitCode}}')}):\n${logs()}`);
-    assert.ok(Date.now() < deadline, `${service}: no /healthz within ${START_TIMEOUT_MS / 1000} s:\n${logs()}`);
-    answered = await fetch(`http://127.0.0.1:${port}/healthz`, { signal: AbortSignal.timeout(2000) }).then(
-      (response) => response.ok,
-      () => false,
-    );
-    if (!answered) await delay(1000);
-  }
-  while (inspect('{{.State.Health.Status}}') !== 'healthy') {
-    assert.ok(Date.now() < deadline, `${service}: the image's HEALTHCHECK never passed:\n${inspect('{{json .State.Health}}')}`);
-    await delay(1000);
-  }
-  const stop = docker(['stop', '-t', '60', name], 90_000);
-  assert.equal(stop.status, 0, `docker stop ${service}: ${describeFailure(stop)}`);
-  assert.equal(inspect('{{.State.ExitCode}}'), '0', `${service} exits 0 on SIGTERM:\n${logs()}`);
+/** The `plan` of the last 'applier consuming' log line (pino JSON) of a container. */
+async function lastStartPlan(name: string): Promise<unknown> {
+  const lines = (await containerLogs(name, 400)).split('\n').filter((line) => line.includes('"applier consuming"'));
+  const last = lines.at(-1);
+  assert.ok(last !== undefined, `${name} logged 'applier consuming':\n${await containerLogs(name)}`);
+  return (JSON.parse(last) as { plan?: unknown }).plan;
 }
 
 describe('container images', () => {
-  it('have a complete build context (checked with or without an engine)', () => {
+  it('have a complete build context (checked without an engine)', () => {
     const patterns = dockerignorePatterns();
     for (const service of SERVICES) {
       const dockerfile = `services/${service}/Dockerfile`;
@@ -150,38 +96,169 @@ describe('container images', () => {
       const [build] = parseDockerfile(readRepoFile(dockerfile)).stages;
       assert.ok(build !== undefined);
       for (const source of contextSources(build)) {
-        assert.ok(repoFileExists(source) && !isDockerignored(source, patterns), `${dockerfile}: COPY ${source} is in the build context`);
+        assert.ok(
+          repoFileExists(source) && !isDockerignored(source, patterns),
+          `${dockerfile}: COPY ${source} is in the build context`,
+        );
       }
     }
   });
 
-  it('pass `docker compose config` where the compose plugin exists', (t) => {
-    const version = docker(['compose', 'version']);
-    if (version.status !== 0) {
-      t.diagnostic(`docker compose is not available here (${reason(version)}): compose.yaml is checked by test/unit/deploy-config.test.ts only`);
-      return;
-    }
+  it('pass `docker compose config` (Compose v2)', async () => {
+    const version = await docker(['compose', 'version']);
+    assert.equal(
+      version.status,
+      0,
+      `docker compose: ${describeRun(version)} (infra/containers/containers.sh compose builds it)`,
+    );
     for (const extra of [[], ['--profile', 'replica-c']]) {
-      const config = docker(['compose', '-f', COMPOSE_FILE, ...extra, 'config', '--quiet']);
-      assert.equal(config.status, 0, `docker compose ${extra.join(' ')} config: ${describeFailure(config)}`);
+      const config = await docker(['compose', '-f', COMPOSE_FILE, ...extra, 'config', '--quiet']);
+      assert.equal(config.status, 0, `docker compose ${extra.join(' ')} config: ${describeRun(config)}`);
     }
   });
 
-  it('build, start, answer /healthz, turn healthy and stop cleanly where a container engine runs', { timeout: 2 * BUILD_TIMEOUT_MS }, async (t) => {
-    const info = docker(['info'], 30_000);
-    if (info.status !== 0) {
-      t.diagnostic(
-        `no container engine here (docker info: ${reason(info)}): ` +
-          'image build and container smoke test not run; the build context was checked above',
+  it(
+    'replicate through a producer and two appliers run with compose hardening',
+    { timeout: 45 * 60_000 },
+    async (t) => {
+      await requireEngine();
+      const suffix = randomUUID().slice(0, 8);
+      const { ms, images } = await buildImages(t, `test-${suffix}`);
+      for (const service of SERVICES) {
+        const size = Number(await inspect(images[service], '{{.Size}}'));
+        t.diagnostic(`${images[service]}: ${(size / 1e6).toFixed(0)} MB`);
+        // Lean: no native build leftovers (C/C++ sources and headers, objects) in the runtime stage.
+        const patterns = ['*.o', '*.a', '*.c', '*.cc', '*.cpp', '*.h'].flatMap((p, i) => [
+          ...(i > 0 ? ['-o'] : []),
+          '-name',
+          p,
+        ]);
+        const leftovers = await docker([
+          'run',
+          '--rm',
+          '--network',
+          'none',
+          '--entrypoint',
+          'find',
+          images[service],
+          '/app',
+          '(',
+          ...patterns,
+          ')',
+        ]);
+        assert.equal(leftovers.status, 0, `find in ${images[service]}: ${describeRun(leftovers)}`);
+        assert.equal(leftovers.stdout.trim(), '', `${images[service]} carries native build leftovers`);
+      }
+      t.diagnostic(`built both images in ${seconds(ms)}`);
+
+      const stack = stackConfig();
+      const prefix = freshPrefix();
+      const common = {
+        MIRRORLOG_BROKERS: stack.brokers.join(','),
+        MIRRORLOG_TOPIC: freshTopic(t),
+        MIRRORLOG_S3_ENDPOINT: stack.s3Endpoint,
+        MIRRORLOG_S3_ACCESS_KEY: stack.s3.accessKey,
+        MIRRORLOG_S3_SECRET_KEY: stack.s3.secretKey,
+        MIRRORLOG_S3_REGION: stack.s3.region,
+        MIRRORLOG_BUCKET: stack.bucket,
+        MIRRORLOG_S3_PREFIX: prefix,
+      };
+      const hardening = [...composeHardeningFlags(), '--health-interval', '2s'];
+      const source = tempDir(t, 'source');
+      const producer = `mirrorlog-test-producer-${suffix}`;
+      const metricsPorts: number[] = [];
+      const metricsPort = async () => {
+        const port = await freePort();
+        metricsPorts.push(port);
+        return String(port);
+      };
+      await runContainer(t, {
+        name: producer,
+        image: images.producer,
+        env: { ...common, MIRRORLOG_SOURCE: `test-${suffix}`, MIRRORLOG_METRICS_PORT: await metricsPort() },
+        mounts: [`${source}:/source:ro`, `${tempDir(t, 'producer-state', IMAGE_UID)}:/var/lib/mirrorlog`],
+        extraFlags: hardening,
+      });
+      const replicas = new Map<string, string>();
+      for (const letter of ['a', 'b']) {
+        const name = `mirrorlog-test-applier-${letter}-${suffix}`;
+        const target = tempDir(t, `replica-${letter}`, IMAGE_UID);
+        await runContainer(t, {
+          name,
+          image: images.applier,
+          env: {
+            ...common,
+            MIRRORLOG_REPLICA: `test-${suffix}-${letter}`,
+            MIRRORLOG_METRICS_PORT: await metricsPort(),
+          },
+          mounts: [`${target}:/replica`, `${tempDir(t, `replica-${letter}-state`, IMAGE_UID)}:/var/lib/mirrorlog`],
+          extraFlags: hardening,
+        });
+        replicas.set(name, target);
+      }
+      const converged = async (what: string) => {
+        const started = Date.now();
+        for (const [name, target] of replicas) {
+          await waitForReplica(source, target, `${name}: ${what}`, REPLICATE_TIMEOUT_MS).catch(
+            async (error: unknown) => {
+              const logs = await Promise.all(
+                [producer, name].map(async (n) => `--- ${n}:\n${await containerLogs(n, 15)}`),
+              );
+              throw new Error(`${(error as Error).message}\n${logs.join('\n')}`);
+            },
+          );
+        }
+        t.diagnostic(`${what}: both replicas equal the source after ${seconds(Date.now() - started)}`);
+      };
+
+      mkdirSync(join(source, 'docs/nested/deep'), { recursive: true });
+      writeFileSync(join(source, 'docs/readme.txt'), 'read me\n');
+      writeFileSync(join(source, 'docs/nested/deep/notes.txt'), 'deep notes\n');
+      writeFileSync(join(source, 'top.txt'), 'top\n');
+      // Far over the inline limit (16 KiB) and the 8 MiB staging threshold: its bytes go through S3.
+      const large = randomBytes(20 * 1024 * 1024);
+      writeFileSync(join(source, 'docs/large.bin'), large);
+      await converged('initial tree');
+      const objects: Array<{ name?: string; size?: number }> = [];
+      for await (const object of minioClient(t).listObjectsV2(stack.bucket, prefix, true))
+        objects.push(object as { size?: number });
+      assert.ok(
+        objects.some((object) => (object.size ?? 0) >= large.length),
+        `the large file is stored in S3 under ${prefix}: ${JSON.stringify(objects.map((o) => o.size))}`,
       );
-      return;
-    }
-    const suffix = randomUUID().slice(0, 8);
-    for (const service of SERVICES) {
-      const tag = `mirrorlog-${service}:test-${suffix}`;
-      buildImage(t, service, tag);
-      await smokeTest(t, service, tag);
-      t.diagnostic(`${service}: started, /healthz answered, healthy, exit 0 on SIGTERM`);
-    }
-  });
+
+      renameSync(join(source, 'docs'), join(source, 'manuals'));
+      await converged('directory rename');
+      rmSync(join(source, 'top.txt'));
+      await converged('delete');
+
+      for (const name of [producer, ...replicas.keys()]) {
+        t.diagnostic(`${name}: healthy after another ${seconds(await waitHealthy(name, HEALTHY_TIMEOUT_MS))}`);
+      }
+
+      // The images' default: /healthz, /readyz and /metrics on loopback only (here the host's).
+      for (const port of metricsPorts)
+        assert.deepEqual(listeners(port), ['0100007F'], `port ${port} listens on 127.0.0.1 only`);
+
+      // Restart: stopped cleanly, started again from the same container (same image, state and
+      // target), it resumes from its committed positions and catches up with what it missed.
+      const [restarted] = replicas.keys();
+      assert.ok(restarted !== undefined);
+      const image = await inspect(restarted, '{{.Image}}');
+      await stopContainer(restarted);
+      writeFileSync(join(source, 'manuals/while-stopped.txt'), 'written while replica a was stopped\n');
+      const start = await docker(['start', restarted]);
+      assert.equal(start.status, 0, `docker start ${restarted}: ${describeRun(start)}`);
+      await converged('restart');
+      assert.equal(await inspect(restarted, '{{.Image}}'), image, 'the restarted applier runs the same image');
+      assert.deepEqual(
+        await lastStartPlan(restarted),
+        { kind: 'resume' },
+        `${restarted} resumed instead of rebuilding`,
+      );
+      await waitHealthy(restarted, HEALTHY_TIMEOUT_MS);
+
+      for (const name of [...replicas.keys(), producer]) await stopContainer(name);
+    },
+  );
 });

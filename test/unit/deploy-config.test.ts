@@ -177,14 +177,14 @@ describe('Dockerfiles', () => {
         for (const option of ['interval', 'timeout', 'start-period', 'retries']) assert.ok(options.has(option), `HEALTHCHECK --${option}`);
       });
 
-      it('ENV: only options of the schema, metrics on 0.0.0.0 at the EXPOSEd port, a state directory the user owns', () => {
+      it('ENV: only options of the schema, metrics on loopback at the EXPOSEd port, a state directory the user owns', () => {
         const { text, runtime } = dockerfileOf(service);
         assertKnownNames(text, configEnvNames(service), `services/${service}/Dockerfile`);
         const env = dockerEnv(runtime);
         for (const name of env.keys()) {
           if (name.startsWith('MIRRORLOG_')) assert.ok(configEnvNames(service).has(name), `${name} is not a ${service} option`);
         }
-        assert.equal(env.get('MIRRORLOG_METRICS_HOST'), '0.0.0.0', 'reachable by HEALTHCHECK, compose and Prometheus');
+        assert.equal(env.get('MIRRORLOG_METRICS_HOST'), '127.0.0.1', 'loopback unless MIRRORLOG_METRICS_HOST says otherwise; the HEALTHCHECK reaches it there');
         const port = env.get('MIRRORLOG_METRICS_PORT');
         assert.ok(port !== undefined);
         assert.deepEqual(
@@ -377,7 +377,7 @@ describe('infra/compose.yaml', () => {
           assert.ok(!variable.startsWith('MIRRORLOG_') || configEnvNames(kind).has(variable), `${name}: ${variable} is not a ${kind} option`);
         }
         const config = loadServiceConfig(kind, containerEnv(kind, service));
-        assert.equal(config['metricsHost'], '0.0.0.0', `${name}: metrics reachable from outside the container`);
+        assert.equal(config['metricsHost'], '127.0.0.1', `${name}: metrics on loopback unless METRICS_HOST says otherwise`);
         assert.equal(service['restart'], 'unless-stopped', `${name}: restarted after a crash or a reboot`);
         assert.equal(service['init'], undefined, `${name}: the image's tini is PID 1 already`);
       }
@@ -446,6 +446,17 @@ describe('infra/compose.yaml', () => {
     assert.equal(bucketJob.get('S3_ACCESS_KEY'), minioEnv.get('MINIO_ROOT_USER'));
     assert.equal(bucketJob.get('S3_SECRET_KEY'), minioEnv.get('MINIO_ROOT_PASSWORD'));
     assert.ok((minioEnv.get('MINIO_ROOT_PASSWORD') ?? '').length >= 8, 'MinIO refuses passwords shorter than 8 characters');
+  });
+
+  it('gives the mirrorlog services 65536 open files, or NOFILE_LIMIT where the host allows fewer', () => {
+    const ulimits = loadCompose()['x-mirrorlog-service'];
+    assert.ok(isRecord(ulimits) && isRecord(ulimits['ulimits']));
+    const nofile = ulimits['ulimits']['nofile'];
+    assert.ok(isRecord(nofile));
+    for (const key of ['soft', 'hard']) {
+      assert.equal(interpolate(String(nofile[key])), '65536', `nofile.${key} by default`);
+      assert.equal(interpolate(String(nofile[key]), { NOFILE_LIMIT: '20000' }), '20000', `nofile.${key} with NOFILE_LIMIT`);
+    }
   });
 
   it('runs Kafka as one KRaft node whose internal topics have replication factor 1', () => {
