@@ -89,6 +89,7 @@ export async function startApplier(config: ApplierConfig, options: ApplierOption
   logger.info({ config: redactConfig({ ...config, ...dirs }) }, 'applier starting');
   const registry = createMetricsRegistry('applier');
   const metrics = createApplierMetrics(registry);
+  metrics.info.set({ replica: config.replica, topic: config.topic }, 1);
   const root = new TargetRoot(dirs.target);
   const index = openIndex(dirs.stateDir, { replica: config.replica, topic: config.topic });
   const cleanups: (() => unknown)[] = [() => index.close()];
@@ -241,7 +242,7 @@ export async function startApplier(config: ApplierConfig, options: ApplierOption
       if (lane?.stalled !== undefined) return { ready: false, reason: `cannot apply: ${lane.stalled}` };
       return { ready: true };
     };
-    http = await startServiceHttp({ host: config.metricsHost, port: config.metricsPort ?? DEFAULT_APPLIER_METRICS_PORT, registry, isReady: readiness, logger });
+    http = await startServiceHttp({ host: config.metricsHost, port: config.metricsPort ?? DEFAULT_APPLIER_METRICS_PORT, registry, isReady: readiness, logger, statusUrl: config.statusUrl });
     cleanups.push(() => http?.close());
     const running = lane.start();
     running.catch((error: unknown) => {

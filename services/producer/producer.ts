@@ -182,6 +182,7 @@ async function startWithIndex(config: ProducerConfig, context: StartContext): Pr
     registry: metrics.registry,
     isReady: () => (isReady ? { ready: true } : { ready: false, reason: 'subscribing and reconciling' }),
     logger,
+    statusUrl: config.statusUrl,
   });
 
   const startedAt = Date.now();
