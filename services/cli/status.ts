@@ -69,10 +69,15 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env):
   const config = loadConfig(statusConfigSchema, {
     argv,
     env,
-    booleanFlags: ['json'],
-    usage: 'usage: mirrorlog status [--json] [--topic T] [--sample 2s] [--stall-after 60s]\n\nLag, rate and last activity of every replica of a topic; exit 1 if one is stalled.',
+    booleanFlags: ['json', 'serve'],
+    usage:
+      'usage: mirrorlog status [--json] [--topic T] [--sample 2s] [--stall-after 60s]\n' +
+      '       mirrorlog status --serve [--port 9470] [--bind ADDR] [--scrape URL]...\n\n' +
+      'Lag, rate and last activity of every replica of a topic; exit 1 if one is stalled.\n' +
+      '--serve: a live page of the same, with the last hour plotted, the producer and the dead letters.',
   });
   if (config === HELP_SHOWN) return 0;
+  if (config.serve) return (await import('./status-page/serve.ts')).serveStatus(config);
   const report = await collectStatus({ brokers: config.brokers, topic: config.topic, sampleMs: config.sample, stallAfterMs: config.stallAfter, logLevel: 'silent' });
   process.stdout.write(config.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatStatus(report)}\n`);
   return report.replicas.some((r) => r.stalled) ? 1 : 0;
