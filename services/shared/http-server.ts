@@ -3,7 +3,7 @@
 import { createServer } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Registry } from 'prom-client';
+import { Gauge, type Registry } from 'prom-client';
 import { CliError } from './errors.ts';
 import type { Logger } from './logger.ts';
 
@@ -84,8 +84,24 @@ async function route(request: IncomingMessage, response: ServerResponse, options
   }
 }
 
+export const READY_METRIC = 'mirrorlog_ready';
+
+/** `mirrorlog_ready`: what /readyz says, as a metric alert rules and dashboards can use (1 ready, 0 not). */
+export function registerReadiness(registry: Registry, isReady: () => Readiness): void {
+  if (registry.getSingleMetric(READY_METRIC) !== undefined) return;
+  new Gauge({
+    name: READY_METRIC,
+    help: 'Whether the service is ready (1) or not (0), as /readyz answers',
+    registers: [registry],
+    collect() {
+      this.set(readinessOf(isReady).ready ? 1 : 0);
+    },
+  });
+}
+
 /** Starts `/healthz`, `/readyz` and `/metrics` on host:port; resolves once listening. */
 export async function startServiceHttp(options: ServiceHttpOptions): Promise<ServiceHttp> {
+  registerReadiness(options.registry, options.isReady);
   const server = createServer((request, response) => {
     route(request, response, options).catch((error: unknown) => {
       options.logger.error({ err: error, url: request.url }, 'http request failed');

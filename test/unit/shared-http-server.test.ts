@@ -89,6 +89,18 @@ describe('startServiceHttp', () => {
     );
   });
 
+  it('exports what /readyz says as mirrorlog_ready', async () => {
+    let ready = false;
+    await withServer(
+      () => ({ ready }),
+      async (base) => {
+        assert.match(await (await fetch(`${base}/metrics`)).text(), /^mirrorlog_ready\{service="test"\} 0$/m);
+        ready = true;
+        assert.match(await (await fetch(`${base}/metrics`)).text(), /^mirrorlog_ready\{service="test"\} 1$/m);
+      },
+    );
+  });
+
   it('links the status page and its own endpoints from /', async () => {
     const registry = createMetricsRegistry('test');
     const statusUrl = 'http://127.0.0.1:9470/?a=1&b=2';

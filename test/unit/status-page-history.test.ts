@@ -2,7 +2,7 @@
 // them: lag in records and seconds, rates, states and their reasons, the producer's view.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { GroupSample } from '../../services/cli/status-report.ts';
+import type { CommitNote, GroupSample } from '../../services/cli/status-report.ts';
 import type { RawSample, ScrapeResult } from '../../services/cli/status-page/page-model.ts';
 import { parsePromText } from '../../services/cli/status-page/prom-text.ts';
 import { StatusHistory } from '../../services/cli/status-page/status-history.ts';
@@ -13,7 +13,7 @@ function group(replica: string, committed: number, appliedAt: number | undefined
   return {
     replica,
     committed: new Map([[0, committed]]),
-    notes: appliedAt === undefined ? new Map() : new Map([[0, { appliedAt }]]),
+    notes: new Map<number, CommitNote>(appliedAt === undefined ? [] : [[0, { appliedAt }]]),
   };
 }
 
@@ -95,7 +95,8 @@ describe('StatusHistory', () => {
       scrape(
         'http://a/metrics',
         `mirrorlog_applier_info{replica="a",topic="t",service="applier"} 1\n` +
-          `mirrorlog_applier_rebuilding{service="applier"} 1\nmirrorlog_applier_rebuild_progress_ratio{service="applier"} ${ratio}\n`,
+          `mirrorlog_applier_rebuilding{service="applier"} 1\n` +
+          `mirrorlog_applier_rebuild_progress_ratio{service="applier"} ${ratio}\n`,
         'not ready: rebuilding',
       );
     h.add(sample(T0, 100, [group('a', 20, T0)], [metrics(0.2)]));
@@ -106,7 +107,7 @@ describe('StatusHistory', () => {
     assert.equal(r.metricsUrl, 'http://a/metrics');
   });
 
-  it('takes an applier that says it cannot apply as stalled with its reason, and lists its latest dead-letter codes', () => {
+  it('shows an applier that says it cannot apply as stalled, and its latest dead-letter codes', () => {
     const h = history();
     const metrics = (invalid: number, unsafe: number) =>
       scrape(
@@ -130,7 +131,8 @@ describe('StatusHistory', () => {
       scrape(
         'http://p/metrics',
         `mirrorlog_producer_events_published_total{op="file",service="producer"} ${published}\n` +
-          'mirrorlog_producer_hints_queued{service="producer"} 4\nmirrorlog_producer_pending_publish{service="producer"} 3\n' +
+          'mirrorlog_producer_hints_queued{service="producer"} 4\n' +
+          'mirrorlog_producer_pending_publish{service="producer"} 3\n' +
           'mirrorlog_producer_entries_skipped_total{reason="special-file",service="producer"} 2\n' +
           `mirrorlog_producer_reconciles_total{trigger="start",service="producer"} 1\n` +
           'mirrorlog_producer_reconcile_differences{service="producer"} 5\n' +
