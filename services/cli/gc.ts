@@ -16,6 +16,7 @@ import { gcConfigSchema, type GcConfig } from '../../schemas/config.ts';
 import type { ContentStore } from '../shared/content-store.ts';
 import { HELP_SHOWN, loadConfig } from '../shared/config.ts';
 import { CliError } from '../shared/errors.ts';
+import { createProgress } from '../shared/progress.ts';
 import { createKafka } from '../shared/kafka.ts';
 import { createLogger } from '../shared/logger.ts';
 import { S3ContentStore, s3OptionsFromConfig } from '../shared/s3-content-store.ts';
@@ -40,11 +41,18 @@ export type GcReport = {
 const PROGRESS_EVERY_MS = 5000;
 
 /** Every hash referenced by a record retained in the topic (up to its high watermarks now). */
-export async function readReferencedHashes(kafka: Kafka, topic: string, progress: (text: string) => void = () => {}): Promise<{ referenced: ReferencedHashes; records: number }> {
+export async function readReferencedHashes(
+  kafka: Kafka,
+  topic: string,
+  progress: (text: string) => void = () => {},
+  onRecords?: (read: number, total: number | undefined) => void,
+): Promise<{ referenced: ReferencedHashes; records: number }> {
   const referenced = new ReferencedHashes();
   let records = 0;
+  let total: number | undefined;
   await readTopicToEnd(kafka, topic, {
     groupPrefix: 'mirrorlog.gc',
+    onTotal: (count) => (total = count),
     onBatch: (messages) => {
       for (const message of messages) {
         records++;
@@ -52,6 +60,7 @@ export async function readReferencedHashes(kafka: Kafka, topic: string, progress
         if (hash !== undefined) referenced.add(hash);
       }
       progress(`read ${records} records`);
+      onRecords?.(records, total);
     },
   });
   referenced.seal();
@@ -157,7 +166,9 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env):
   try {
     // The cutoff is taken before the log is read: an object stored after it is young.
     const cutoffMs = Date.now() - config.grace;
-    const { referenced, records } = await readReferencedHashes(kafka, config.topic, progress);
+    const reading = createProgress('reading the log', { unit: 'records' });
+    const { referenced, records } = await readReferencedHashes(kafka, config.topic, undefined, (read, total) => reading.update(read, total));
+    reading.stop();
     progress(`${records} records reference ${referenced.size} distinct contents; listing the store`);
     const swept = await sweep(store, referenced, { cutoffMs, dryRun: config.dryRun, concurrency: config.fetchConcurrency, progress });
     const report: GcReport = { records, referencedHashes: referenced.size, ...swept };

@@ -16,6 +16,7 @@ import { TargetRoot, UnsafePathError } from '../applier/adapters/target-root.ts'
 import { isTempName } from '../applier/domain/temp-name.ts';
 import { HELP_SHOWN, loadConfig } from '../shared/config.ts';
 import { CliError } from '../shared/errors.ts';
+import { createProgress } from '../shared/progress.ts';
 import { createKafka } from '../shared/kafka.ts';
 import { createLogger } from '../shared/logger.ts';
 import { LogState, readLogState } from '../shared/log-state.ts';
@@ -67,11 +68,19 @@ function inspect(root: TargetRoot, rel: string, withHash: boolean): Found | 'uns
 }
 
 /** Every drift between the log's state and the replica. */
-export function compareReplica(state: LogState, target: string, withHash: boolean): { drifts: Drift[]; expectedToRewrite: MirrorEvent[]; extras: string[] } {
+export function compareReplica(
+  state: LogState,
+  target: string,
+  withHash: boolean,
+  onProgress?: (checked: number, total: number) => void,
+): { drifts: Drift[]; expectedToRewrite: MirrorEvent[]; extras: string[] } {
   const root = new TargetRoot(target);
   const drifts: Drift[] = [];
   const expectedToRewrite: MirrorEvent[] = [];
+  const total = onProgress === undefined ? 0 : state.count();
+  let checked = 0;
   for (const expected of state.entries()) {
+    if (++checked % 1000 === 0) onProgress?.(checked, total);
     if (expected.op === 'delete') continue;
     const found = inspect(root, expected.path, withHash && expected.op === 'file');
     const entryDrifts = found === 'unsafe' ? [{ path: expected.path, problem: 'unsafe-parent' as const, expected: 'directories only above it' }] : compareEntry(expected, found);
@@ -121,8 +130,13 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env):
   }
   const state = new LogState();
   try {
-    await readLogState(kafka, config.topic, state, { keepData: config.repair, ...(upTo === undefined ? {} : { upTo }) });
-    const { drifts, expectedToRewrite, extras } = compareReplica(state, target, config.hash);
+    const reading = createProgress('reading the log', { unit: 'records' });
+    const onProgress = (read: number, total: number) => reading.update(read, total);
+    await readLogState(kafka, config.topic, state, { keepData: config.repair, onProgress, ...(upTo === undefined ? {} : { upTo }) });
+    reading.stop();
+    const checking = createProgress('checking the replica', { unit: 'entries' });
+    const { drifts, expectedToRewrite, extras } = compareReplica(state, target, config.hash, (done, total) => checking.update(done, total));
+    checking.stop();
     if (config.json) process.stdout.write(`${JSON.stringify({ target, entries: state.count(), drifts }, null, 2)}\n`);
     else {
       for (const drift of drifts.slice(0, SHOWN_DRIFTS)) process.stdout.write(`${formatDrift(drift)}\n`);

@@ -7,6 +7,7 @@
 import path from 'node:path';
 import { joinRel, type RelPath } from '../../schemas/rel-path.ts';
 import type { Logger } from '../shared/logger.ts';
+import { createProgress } from '../shared/progress.ts';
 import type { SqliteSourceIndex } from './adapters/sqlite-source-index.ts';
 import { listDir, probe, readLinkTarget } from './adapters/source-fs.ts';
 import { compareDirectory, type ListedChild } from './domain/dir-compare.ts';
@@ -70,6 +71,9 @@ export class Reconciler {
     deps.logger.info({ trigger }, 'reconcile started');
     let sliceStart = Date.now();
     let lastProgress = sliceStart;
+    // The start walk publishes a new tree (its size is unknown until walked: count and rate, no ETA). A bar on a
+    // terminal only; elsewhere the 'reconcile progress' log lines are the progress.
+    const bar = trigger === START_TRIGGER && process.stderr.isTTY ? createProgress('walking the tree', { unit: 'entries' }) : undefined;
     const pending: string[] = [''];
     while (pending.length > 0 && !this.stopped) {
       const dir = pending.pop()!;
@@ -86,10 +90,12 @@ export class Reconciler {
         lastProgress = now;
         deps.logger.info({ trigger, ...stats, entriesPerSecond: Math.round(stats.entries / ((now - started) / 1000)) }, 'reconcile progress');
       }
+      bar?.update(stats.entries);
       deps.metrics.reconcileDirs.set(stats.dirs);
       deps.metrics.reconcileEntries.set(stats.entries);
       deps.metrics.reconcileDifferences.set(stats.differences);
     }
+    bar?.stop();
     const seconds = (Date.now() - started) / 1000;
     deps.metrics.reconcileRunning.set(0);
     deps.metrics.reconciles.inc({ trigger });
