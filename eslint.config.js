@@ -33,6 +33,11 @@ export default tseslint.config(
     languageOptions: { globals: { ...globals.node } },
   },
   {
+    // The status page's script runs in the browser, next to uPlot's global.
+    files: ['services/cli/status-page/assets/**/*.js'],
+    languageOptions: { globals: { ...globals.browser, uPlot: 'readonly' }, sourceType: 'script' },
+  },
+  {
     rules: { 'max-len': ['error', { code: 120, ignoreUrls: true, ignoreRegExpLiterals: true }] },
   },
 );

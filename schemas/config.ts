@@ -19,6 +19,8 @@ export const DEFAULT_TOPIC = 'mirrorlog.events';
 export const DEFAULT_BUCKET = 'mirrorlog';
 export const DEFAULT_PARTITIONS = 12;
 export const DEFAULT_HISTORY_WINDOW_MS = 7 * 24 * 3600 * 1000;
+/** `mirrorlog status --serve`'s port. */
+export const DEFAULT_STATUS_PORT = 9470;
 
 const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
@@ -29,7 +31,8 @@ export function parseDuration(text: string): number | undefined {
   return Math.round(Number(match[1]) * DURATION_UNITS[match[2] ?? 'ms']!);
 }
 
-const duration = z.union([
+/** A duration option; `--help` shows its default in units (config-options.ts knows it by identity). */
+export const duration = z.union([
   z.number().int().nonnegative(),
   z.string().transform((text, ctx) => {
     const ms = parseDuration(text);
@@ -123,6 +126,7 @@ export const commonShape = {
   metricsPort: port.optional(),
   metricsHost: z.string().min(1).default('127.0.0.1'),
   logLevel: z.enum(LOG_LEVELS).default('info'),
+  statusUrl: z.url({ protocol: /^https?$/ }).default(`http://127.0.0.1:${DEFAULT_STATUS_PORT}/`),
 };
 
 export const producerConfigSchema = z.object({
@@ -222,6 +226,11 @@ export const statusConfigSchema = z.object({
   stallAfter: duration.default(60_000),
   /** A replica without an applier whose last heartbeat is older than this is offline (exit 1). */
   offlineAfter: duration.default(120_000),
+  serve: bool.default(false),
+  port: port.default(DEFAULT_STATUS_PORT),
+  bind: z.string().min(1).default('127.0.0.1'),
+  /** The services' metrics endpoints the page shows (producer 9464 and applier 9465 by default). */
+  scrape: list.pipe(z.array(z.url({ protocol: /^https?$/ }))).default(['http://127.0.0.1:9464/metrics', 'http://127.0.0.1:9465/metrics']),
 });
 
 export type CommonConfig = z.infer<z.ZodObject<typeof commonShape>>;

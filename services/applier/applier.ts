@@ -103,6 +103,7 @@ export async function startApplier(config: ApplierConfig, options: ApplierOption
   logger.info({ config: redactConfig({ ...config, ...dirs }) }, 'applier starting');
   const registry = createMetricsRegistry('applier');
   const metrics = createApplierMetrics(registry);
+  metrics.info.set({ replica: config.replica, topic: config.topic }, 1);
   const root = new TargetRoot(dirs.target);
   const index = openIndex(dirs.stateDir, { replica: config.replica, topic: config.topic });
   const cleanups: (() => unknown)[] = [() => index.close(), () => root.close()];
@@ -111,7 +112,14 @@ export async function startApplier(config: ApplierConfig, options: ApplierOption
     let startingReason: string | undefined = 'starting';
     let readinessOnceStarted: () => Readiness = () => ({ ready: false, reason: 'starting' });
     const readiness = (): Readiness => (startingReason !== undefined ? { ready: false, reason: startingReason } : readinessOnceStarted());
-    const http: ServiceHttp = await startServiceHttp({ host: config.metricsHost, port: config.metricsPort ?? DEFAULT_APPLIER_METRICS_PORT, registry, isReady: readiness, logger });
+    const http: ServiceHttp = await startServiceHttp({
+      host: config.metricsHost,
+      port: config.metricsPort ?? DEFAULT_APPLIER_METRICS_PORT,
+      registry,
+      isReady: readiness,
+      logger,
+      statusUrl: config.statusUrl,
+    });
     cleanups.push(() => http.close());
     const stopRetrying = new AbortController();
     cleanups.push(() => stopRetrying.abort());

@@ -9,6 +9,7 @@ import { performance } from 'node:perf_hooks';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { joinRel, type RelPath } from '../../schemas/rel-path.ts';
 import type { Logger } from '../shared/logger.ts';
+import { createProgress, type Progress } from '../shared/progress.ts';
 import type { ReplicaIndex } from './adapters/applied-index.ts';
 import { fsat } from '../shared/native/fsat.ts';
 import type { FsMaterializer } from './adapters/fs-materializer.ts';
@@ -53,6 +54,8 @@ export class RebuildController implements RebuildHooks {
   private readonly startedAt = performance.now();
   private doneAtStart: number | undefined;
   private lastReport = 0;
+  /** A bar on a terminal; elsewhere the log lines below are the progress. */
+  private bar: Progress | undefined = process.stderr.isTTY ? createProgress('rebuild replay', { unit: 'records' }) : undefined;
   private shouldStop: () => boolean = () => false;
 
   constructor(
@@ -77,6 +80,7 @@ export class RebuildController implements RebuildHooks {
     const progress = this.progressOf(next);
     this.doneAtStart ??= progress.done;
     this.deps.metrics.rebuildProgress.set(progress.ratio);
+    this.bar?.update(progress.done, progress.total);
     const now = performance.now();
     if (now - this.lastReport < (this.deps.progressEveryMs ?? 5000)) return;
     this.lastReport = now;
@@ -93,6 +97,8 @@ export class RebuildController implements RebuildHooks {
 
   /** Stopped part-way, the sweep is simply done again at the next start (it is idempotent). */
   async sweep(shouldStop: () => boolean): Promise<void> {
+    this.bar?.stop();
+    this.bar = undefined;
     const { logger, metrics, index } = this.deps;
     logger.info({ epoch: this.state.epoch }, 'rebuild replay complete; sweeping what the log no longer holds');
     this.shouldStop = shouldStop;

@@ -18,6 +18,7 @@ import { GROUP_PREFIX } from '../../schemas/names.ts';
 import type { ContentStore } from '../shared/content-store.ts';
 import { HELP_SHOWN, loadConfig } from '../shared/config.ts';
 import { CliError } from '../shared/errors.ts';
+import { createProgress } from '../shared/progress.ts';
 import { createKafka } from '../shared/kafka.ts';
 import { kafkaClientSecurity } from '../shared/kafka-security.ts';
 import { createLogger } from '../shared/logger.ts';
@@ -44,12 +45,20 @@ export type GcReport = {
 const PROGRESS_EVERY_MS = 5000;
 
 /** Every hash referenced by a record retained in any of `topics` (up to their high watermarks now). */
-export async function readReferencedHashes(kafka: Kafka, topics: readonly string[], progress: (text: string) => void = () => {}): Promise<{ referenced: ReferencedHashes; records: number }> {
+export async function readReferencedHashes(
+  kafka: Kafka,
+  topics: readonly string[],
+  progress: (text: string) => void = () => {},
+  onRecords?: (read: number, total: number | undefined) => void,
+): Promise<{ referenced: ReferencedHashes; records: number }> {
   const referenced = new ReferencedHashes();
   let records = 0;
+  let before = 0;
   for (const topic of topics) {
+    let total: number | undefined;
     await readTopicToEnd(kafka, topic, {
       groupPrefix: GROUP_PREFIX.gc,
+      onTotal: (count) => (total = before + count),
       onBatch: (messages) => {
         for (const message of messages) {
           records++;
@@ -57,8 +66,10 @@ export async function readReferencedHashes(kafka: Kafka, topics: readonly string
           if (hash !== undefined) referenced.add(hash);
         }
         progress(`read ${records} records`);
+        onRecords?.(records, total);
       },
     });
+    before = records;
   }
   referenced.seal();
   return { referenced, records };
@@ -188,8 +199,15 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env):
     const topics = topicsToRead(config.topic, await registeredTopics(store), existing, config.brokers.join(','));
     // The cutoff is taken before the log is read: an object stored after it is young.
     const cutoffMs = Date.now() - config.grace;
-    const { referenced, records } = await readReferencedHashes(kafka, topics, progress);
-    progress(`${records} records of ${topics.length} topic(s) sharing the prefix (${topics.join(', ')}) reference ${referenced.size} distinct contents; listing the store`);
+    const reading = createProgress('reading the log', { unit: 'records' });
+    const { referenced, records } = await readReferencedHashes(kafka, topics, undefined, (read, total) =>
+      reading.update(read, total),
+    );
+    reading.stop();
+    progress(
+      `${records} records of ${topics.length} topic(s) sharing the prefix (${topics.join(', ')}) ` +
+        `reference ${referenced.size} distinct contents; listing the store`,
+    );
     const swept = await sweep(store, referenced, { cutoffMs, dryRun: config.dryRun, concurrency: config.fetchConcurrency, progress });
     const report: GcReport = { records, referencedHashes: referenced.size, ...swept };
     process.stdout.write(config.json ? `${JSON.stringify(report)}\n` : `${formatReport(report, config)}\n`);

@@ -11,6 +11,7 @@ import { createKafka, describeTopicConfig } from '../shared/kafka.ts';
 import { kafkaClientSecurity } from '../shared/kafka-security.ts';
 import { createLogger } from '../shared/logger.ts';
 import { LogState, readLogState } from '../shared/log-state.ts';
+import { createProgress } from '../shared/progress.ts';
 import { S3ContentStore, s3OptionsFromConfig } from '../shared/s3-content-store.ts';
 import { parseRestoreTime, restoreTimeProblem } from './restore-time.ts';
 import { StateWriter } from './state-writer.ts';
@@ -71,30 +72,18 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env):
   const store = new S3ContentStore({ ...s3OptionsFromConfig(config), logger });
   try {
     progress(`reading ${config.topic} up to ${new Date(at).toISOString()}`);
-    let lastReport = 0;
-    const stats = await readLogState(kafka, config.topic, state, {
-      until: at,
-      keepData: true,
-      onProgress: (read, total) => {
-        if (Date.now() - lastReport > 5000) {
-          lastReport = Date.now();
-          progress(`read ${read} of ${total} records`);
-        }
-      },
-    });
+    const reading = createProgress('reading the log', { unit: 'records' });
+    const stats = await readLogState(kafka, config.topic, state, { until: at, keepData: true, onProgress: (read, total) => reading.update(read, total) });
+    reading.stop();
     const problem = restoreTimeProblem(at, now, windowMs, stats.firstTs);
     if (problem !== undefined) throw new CliError(`cannot restore: ${problem}`, 1);
     const total = state.count();
     progress(`writing ${total} entries into ${target}`);
     const writer = new StateWriter(target, store, config.fetchConcurrency);
     try {
-      let reported = 0;
-      await writer.write(state.entries(), (s) => {
-        if (Date.now() - reported > 5000) {
-          reported = Date.now();
-          progress(`${s.dirs + s.files} of ${total} entries written`);
-        }
-      });
+      const writing = createProgress('writing entries', { unit: 'entries' });
+      await writer.write(state.entries(), (s) => writing.update(s.dirs + s.files + s.symlinks, total));
+      writing.stop();
       const s = writer.stats;
       process.stdout.write(
         `restored ${target} as of ${new Date(at).toISOString()}: ${s.dirs} directories, ${s.files} files (${s.bytes} bytes), ${s.symlinks} symlinks${stats.invalid > 0 ? `; ${stats.invalid} invalid records ignored` : ''}\n`,

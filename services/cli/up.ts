@@ -66,7 +66,16 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env):
   const config = loadConfig(upConfigSchema, {
     argv,
     env,
-    usage: 'usage: mirrorlog up [--root DIR] [--target DIR] [options]\n\nRuns the local stack (if needed), a producer watching --root and an applier writing --target, until Ctrl-C.',
+    usage: [
+      'usage: mirrorlog up [--root DIR] [--target DIR] [options]',
+      '',
+      'Runs the local stack (if needed), a producer watching --root and an applier writing --target, until Ctrl-C.',
+      'It serves health and metrics on two consecutive ports: --metrics-port N for the producer, N+1 for the applier.',
+    ].join('\n'),
+    help: {
+      metricsPort: { text: 'first of two consecutive ports: N for the producer, N+1 for the applier (0: any free ones)', defaultText: '9464 (so 9464 and 9465)' },
+      replica: { defaultText: 'local-<hash of the target path>' },
+    },
   });
   if (config === HELP_SHOWN) return 0;
   const root = path.resolve(config.root);

@@ -29,6 +29,7 @@ import { createLogger, type Logger } from '../shared/logger.ts';
 import { metadataTopicExists, thisHost } from '../shared/tree-metadata.ts';
 import { publishVerifyResult, type VerifyResult } from '../shared/verify-record.ts';
 import { kafkaClientSecurity } from '../shared/kafka-security.ts';
+import { createProgress } from '../shared/progress.ts';
 import { LogState, readLogState } from '../shared/log-state.ts';
 import { S3ContentStore, s3OptionsFromConfig } from '../shared/s3-content-store.ts';
 import { StateWriter } from './state-writer.ts';
@@ -110,19 +111,34 @@ function inspect(root: TargetRoot, rel: string, withHash: boolean): Found | 'uns
 }
 
 /** Every drift between the log's state and the replica. */
-export function compareReplica(state: LogState, target: string, withHash: boolean, allowSetid = false): { drifts: Drift[]; expectedToRewrite: MirrorEvent[]; extras: string[] } {
+export function compareReplica(
+  state: LogState,
+  target: string,
+  withHash: boolean,
+  allowSetid = false,
+  onProgress?: (checked: number, total: number) => void,
+): { drifts: Drift[]; expectedToRewrite: MirrorEvent[]; extras: string[] } {
   const root = new TargetRoot(target);
   try {
-    return compareWith(root, state, withHash, allowSetid);
+    return compareWith(root, state, withHash, allowSetid, onProgress);
   } finally {
     root.close();
   }
 }
 
-function compareWith(root: TargetRoot, state: LogState, withHash: boolean, allowSetid: boolean): { drifts: Drift[]; expectedToRewrite: MirrorEvent[]; extras: string[] } {
+function compareWith(
+  root: TargetRoot,
+  state: LogState,
+  withHash: boolean,
+  allowSetid: boolean,
+  onProgress: ((checked: number, total: number) => void) | undefined,
+): { drifts: Drift[]; expectedToRewrite: MirrorEvent[]; extras: string[] } {
   const drifts: Drift[] = [];
   const expectedToRewrite: MirrorEvent[] = [];
+  const total = onProgress === undefined ? 0 : state.count();
+  let checked = 0;
   for (const expected of state.entries()) {
+    if (++checked % 1000 === 0) onProgress?.(checked, total);
     if (expected.op === 'delete') continue;
     const found = inspect(root, expected.path, withHash && expected.op === 'file');
     const entryDrifts = found === 'unsafe' ? [{ path: expected.path, problem: 'unsafe-parent' as const, expected: 'directories only above it' }] : compareEntry(expected, found, { allowSetid });
@@ -194,8 +210,19 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env):
   for (const warning of basis.warnings) process.stderr.write(`mirrorlog verify: ${warning}\n`);
   const state = new LogState();
   try {
-    await readLogState(kafka, config.topic, state, { keepData: config.repair, ...(basis.upTo === undefined ? {} : { upTo: basis.upTo }) });
-    const compared = compareReplica(state, target, config.hash, config.allowSetid);
+    const reading = createProgress('reading the log', { unit: 'records' });
+    const onProgress = (read: number, total: number) => reading.update(read, total);
+    await readLogState(kafka, config.topic, state, {
+      keepData: config.repair,
+      onProgress,
+      ...(basis.upTo === undefined ? {} : { upTo: basis.upTo }),
+    });
+    reading.stop();
+    const checking = createProgress('checking the replica', { unit: 'entries' });
+    const compared = compareReplica(state, target, config.hash, config.allowSetid, (done, total) =>
+      checking.update(done, total),
+    );
+    checking.stop();
     const { expectedToRewrite } = compared;
     let { drifts, extras } = compared;
     let ahead = new Set<string>();

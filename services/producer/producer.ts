@@ -163,6 +163,7 @@ async function startWithIndex(config: ProducerConfig, context: StartContext): Pr
     registry: metrics.registry,
     isReady: () => readiness(),
     logger,
+    statusUrl: config.statusUrl,
   });
   cleanups.push(() => http.close());
   const where = { kafka: config.brokers.join(','), s3: config.s3Endpoint };

@@ -8,6 +8,7 @@ import { joinRel, type RelPath } from '../../schemas/rel-path.ts';
 import { sleep, type Clock } from '../shared/clock.ts';
 import type { Logger } from '../shared/logger.ts';
 import { compareDirectory } from './domain/dir-compare.ts';
+import { createProgress } from '../shared/progress.ts';
 import type { Excluder } from './domain/exclude.ts';
 import { statChildren } from './listing.ts';
 import type { ProducerMetrics } from './metrics.ts';
@@ -103,6 +104,9 @@ export class Reconciler {
     deps.logger.info({ trigger }, 'reconcile started');
     let sliceStart = now();
     let lastProgress = sliceStart;
+    // The start walk publishes a new tree (its size is unknown until walked: count and rate, no ETA). A bar on a
+    // terminal only; elsewhere the 'reconcile progress' log lines are the progress.
+    const bar = trigger === START_TRIGGER && process.stderr.isTTY ? createProgress('walking the tree', { unit: 'entries' }) : undefined;
     const pending: string[] = [''];
     while (pending.length > 0 && !this.stopped) {
       const dir = pending.pop()!;
@@ -120,10 +124,12 @@ export class Reconciler {
         const entriesPerSecond = Math.round(stats.entries / ((at - started) / 1000));
         deps.logger.info({ trigger, ...stats, entriesPerSecond }, 'reconcile progress');
       }
+      bar?.update(stats.entries);
       deps.metrics.reconcileDirs.set(stats.dirs);
       deps.metrics.reconcileEntries.set(stats.entries);
       deps.metrics.reconcileDifferences.set(stats.differences);
     }
+    bar?.stop();
     const seconds = (now() - started) / 1000;
     deps.metrics.reconcileRunning.set(0);
     deps.metrics.reconciles.inc({ trigger });

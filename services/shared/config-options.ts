@@ -3,7 +3,8 @@
 // listing flags by hand) is what lets a new option in schemas/config.ts need no change
 // in the loader, the usage text or the error messages.
 import type { z } from 'zod';
-import { SECRET_KEYS, envName, flagName } from '../../schemas/config.ts';
+import { OPTION_HELP } from '../../schemas/config-help.ts';
+import { SECRET_KEYS, duration, envName, flagName } from '../../schemas/config.ts';
 
 /** How an option is given on the command line. */
 export type OptionKind =
@@ -26,7 +27,12 @@ export interface OptionSpec {
   readonly choices: readonly string[] | undefined;
   readonly description: string | undefined;
   readonly secret: boolean;
+  /** A duration (`500ms`, `1h`...): its default is shown in units. */
+  readonly isDuration: boolean;
 }
+
+/** Per-command changes to the `--help` text of an option: what its default means there. */
+export type HelpOverrides = Readonly<Record<string, { readonly text?: string; readonly defaultText?: string }>>;
 
 // zod 4 exposes a schema's structure through `_zod.def`; these are the few fields read
 // here. Kept structural so a zod upgrade that moves them fails loudly in the unit test.
@@ -53,6 +59,11 @@ function inputLeaves(node: SchemaNode): SchemaNode[] {
   if (def.type === 'pipe' && def.in !== undefined) return inputLeaves(def.in);
   if (def.type === 'union' && def.options !== undefined) return def.options.flatMap(inputLeaves);
   return [node];
+}
+
+function unwrapped(node: SchemaNode): SchemaNode {
+  const def = node._zod.def;
+  return WRAPPERS.has(def.type) && def.innerType !== undefined ? unwrapped(def.innerType) : node;
 }
 
 /** Walks the outer wrappers (default, optional…) looking for a default value. */
@@ -97,8 +108,9 @@ export function describeOptions(schema: z.ZodObject, booleanFlags: readonly stri
       hasDefault: found.hasDefault,
       defaultValue: found.value,
       choices,
-      description: node.description,
+      description: OPTION_HELP[key]?.text ?? node.description,
       secret: SECRET_KEYS.has(key),
+      isDuration: unwrapped(node) === (duration as unknown as SchemaNode),
     };
   });
 }
@@ -108,33 +120,62 @@ export function optionLabel(spec: OptionSpec): string {
   return `--${spec.flag} (${spec.env})`;
 }
 
-function showDefault(spec: OptionSpec): string {
+const UNITS: readonly (readonly [string, number])[] = [
+  ['d', 86_400_000],
+  ['h', 3_600_000],
+  ['m', 60_000],
+  ['s', 1000],
+];
+
+/** 604800000 → `7d`, 90000 → `90s`, 5 → `5ms`: the largest unit that divides it (parseDuration reads it back). */
+export function formatDuration(ms: number): string {
+  if (ms === 0) return '0s';
+  for (const [unit, size] of UNITS) {
+    if (ms % size === 0) return `${ms / size}${unit}`;
+  }
+  return `${ms}ms`;
+}
+
+function showDefault(spec: OptionSpec, override: string | undefined): string {
+  if (override !== undefined) return `default: ${override}`;
   if (spec.secret) return spec.hasDefault ? 'default: the local stack credential' : '';
-  if (!spec.hasDefault) return spec.required ? 'required' : '';
+  const computed = OPTION_HELP[spec.key]?.defaultText;
+  if (computed !== undefined) return `default: ${computed}`;
+  if (!spec.hasDefault) return spec.required ? 'required' : 'default: none';
   const value = spec.defaultValue;
   if (Array.isArray(value)) return value.length === 0 ? 'default: none' : `default: ${value.join(',')}`;
+  if (spec.isDuration && typeof value === 'number') return `default: ${formatDuration(value)}`;
+  if (spec.kind === 'boolean') return value === true ? 'default: on' : 'default: off';
+  if (spec.key.endsWith('Bytes') && typeof value === 'number' && value >= 1024 && value % 1024 === 0) return `default: ${value} (${value / 1024} KiB)`;
   return value === '' ? "default: ''" : `default: ${String(value)}`;
 }
 
 function placeholder(spec: OptionSpec): string {
   if (spec.kind === 'boolean') return '';
   if (spec.choices !== undefined) return ` <${spec.choices.join('|')}>`;
+  if (spec.isDuration) return ' <duration>';
   return spec.kind === 'list' ? ' <value>...' : ' <value>';
 }
 
-/** The `--help` text: the caller's usage line, then every option with its env var and default. */
-export function formatUsage(usage: string, specs: readonly OptionSpec[]): string {
-  const rows = specs.map((spec) => {
-    const notes = [spec.description, spec.env, showDefault(spec), spec.kind === 'list' ? 'repeat or comma-separate' : '']
-      .filter((note) => note !== undefined && note !== '')
-      .join('; ');
-    return { left: `--${spec.flag}${placeholder(spec)}`, notes };
+/** One option's help: what it does (one line), then its default and environment variable (a second line). */
+export function describeForHelp(spec: OptionSpec, overrides: HelpOverrides = {}): { text: string; facts: string } {
+  const override = overrides[spec.key];
+  const facts = [showDefault(spec, override?.defaultText), spec.env, spec.kind === 'list' ? 'repeat or comma-separate' : '']
+    .filter((fact) => fact !== '')
+    .join(' · ');
+  return { text: override?.text ?? spec.description ?? '', facts };
+}
+
+/** The `--help` text: the caller's usage line, then every option with what it does, its default and env var. */
+export function formatUsage(usage: string, specs: readonly OptionSpec[], overrides: HelpOverrides = {}): string {
+  const rows = specs.map((spec) => ({ left: `--${spec.flag}${placeholder(spec)}`, ...describeForHelp(spec, overrides) }));
+  rows.push({ left: '--config <file>', text: 'JSON file of options, camelCase keys', facts: 'MIRRORLOG_CONFIG' });
+  rows.push({ left: '--help, -h', text: 'show this help', facts: '' });
+  const width = Math.min(32, Math.max(...rows.map((row) => row.left.length)));
+  const pad = ' '.repeat(width + 4);
+  const lines = rows.map((row) => {
+    const head = row.left.length > width ? `  ${row.left}\n${pad}${row.text}` : `  ${row.left.padEnd(width)}  ${row.text}`;
+    return row.facts === '' ? head : `${head}\n${pad}${row.facts}`;
   });
-  rows.push({ left: '--config <file>', notes: 'MIRRORLOG_CONFIG; JSON file with camelCase keys' });
-  rows.push({ left: '--help, -h', notes: 'show this help' });
-  const width = Math.min(40, Math.max(...rows.map((row) => row.left.length)));
-  const lines = rows.map((row) =>
-    row.left.length > width ? `  ${row.left}\n  ${' '.repeat(width)}  ${row.notes}` : `  ${row.left.padEnd(width)}  ${row.notes}`,
-  );
-  return `${usage}\n\noptions (flag > environment > config file > default):\n${lines.join('\n')}\n`;
+  return `${usage}\n\noptions (flag > environment > config file > default; durations as 500ms, 30s, 15m, 2h, 7d):\n${lines.join('\n')}\n`;
 }

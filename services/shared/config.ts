@@ -13,13 +13,13 @@ import type { ParseArgsConfig } from 'node:util';
 import type { z } from 'zod';
 import { SECRET_KEYS, envName } from '../../schemas/config.ts';
 import { describeOptions, formatUsage } from './config-options.ts';
-import type { OptionSpec } from './config-options.ts';
+import type { HelpOverrides, OptionSpec } from './config-options.ts';
 import { formatIssues } from './config-issues.ts';
 import type { ValueSource } from './config-issues.ts';
 import { CliError } from './errors.ts';
 
 export { describeOptions, formatUsage } from './config-options.ts';
-export type { OptionKind, OptionSpec } from './config-options.ts';
+export type { HelpOverrides, OptionKind, OptionSpec } from './config-options.ts';
 
 /** Returned by loadConfig after it printed the usage for `--help`: exit 0. */
 export const HELP_SHOWN: unique symbol = Symbol('mirrorlog.help-shown');
@@ -34,6 +34,8 @@ export interface LoadConfigOptions {
   readonly env: Environment;
   /** First line(s) of `--help`, e.g. `usage: mirrorlog producer --root DIR [options]`. */
   readonly usage: string;
+  /** What an option's default means for this command, where the shared help text does not say. */
+  readonly help?: HelpOverrides;
   /** Keys to treat as bare flags when their schema is not recognisably boolean. */
   readonly booleanFlags?: readonly string[];
   /** Where `--help` goes; stdout by default. */
@@ -164,7 +166,7 @@ export function loadConfig<S extends z.ZodObject>(schema: S, options: LoadConfig
   const flags = parseFlags(options.argv, specs);
   if (flags.help) {
     const write = options.writeHelp ?? ((text: string) => process.stdout.write(text));
-    write(formatUsage(options.usage, specs));
+    write(formatUsage(options.usage, specs, options.help));
     return HELP_SHOWN;
   }
   const envFile = options.env[CONFIG_FILE_ENV];

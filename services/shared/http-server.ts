@@ -3,7 +3,7 @@
 import { createServer } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Registry } from 'prom-client';
+import { Gauge, type Registry } from 'prom-client';
 import { CliError } from './errors.ts';
 import type { Logger } from './logger.ts';
 
@@ -20,6 +20,8 @@ export interface ServiceHttpOptions {
   readonly registry: Registry;
   readonly isReady: () => Readiness;
   readonly logger: Pick<Logger, 'info' | 'warn' | 'error'>;
+  /** The status page (`mirrorlog status --serve`), linked from `/`. */
+  readonly statusUrl?: string;
 }
 
 export interface ServiceHttp {
@@ -32,6 +34,25 @@ function send(response: ServerResponse, status: number, body: string, contentTyp
   response.end(response.req.method === 'HEAD' ? undefined : body);
 }
 
+const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+/** `/`: what this port serves, and where the status page of the whole chain is. */
+function rootPage(statusUrl: string | undefined): string {
+  const status =
+    statusUrl === undefined
+      ? ''
+      : `<p><a href="${escapeHtml(statusUrl)}">Status page</a> of every replica and the producer ` +
+        '(served by <code>mirrorlog status --serve</code>; <code>--status-url</code> says where).</p>';
+  return [
+    '<!doctype html><html><head><meta charset="utf-8"><title>mirrorlog</title></head><body>',
+    '<h1>mirrorlog</h1>',
+    status,
+    '<ul><li><a href="healthz">/healthz</a>: alive</li><li><a href="readyz">/readyz</a>: ready, or why not</li>',
+    '<li><a href="metrics">/metrics</a>: Prometheus metrics</li></ul></body></html>',
+    '',
+  ].join('\n');
+}
+
 function readinessOf(isReady: () => Readiness): Readiness {
   try {
     return isReady();
@@ -42,7 +63,7 @@ function readinessOf(isReady: () => Readiness): Readiness {
 
 async function route(request: IncomingMessage, response: ServerResponse, options: ServiceHttpOptions): Promise<void> {
   const path = new URL(request.url ?? '/', 'http://service.invalid').pathname;
-  const known = path === '/healthz' || path === '/readyz' || path === '/metrics';
+  const known = path === '/' || path === '/healthz' || path === '/readyz' || path === '/metrics';
   if (!known) return send(response, 404, 'not found\n');
   if (request.method !== 'GET' && request.method !== 'HEAD') {
     response.setHeader('allow', 'GET, HEAD');
@@ -52,6 +73,8 @@ async function route(request: IncomingMessage, response: ServerResponse, options
     case '/healthz':
       // Liveness: answering at all means the event loop runs.
       return send(response, 200, 'ok\n');
+    case '/':
+      return send(response, 200, rootPage(options.statusUrl), 'text/html; charset=utf-8');
     case '/readyz': {
       const readiness = readinessOf(options.isReady);
       return readiness.ready ? send(response, 200, 'ready\n') : send(response, 503, `not ready: ${readiness.reason ?? 'starting'}\n`);
@@ -61,8 +84,24 @@ async function route(request: IncomingMessage, response: ServerResponse, options
   }
 }
 
+export const READY_METRIC = 'mirrorlog_ready';
+
+/** `mirrorlog_ready`: what /readyz says, as a metric alert rules and dashboards can use (1 ready, 0 not). */
+export function registerReadiness(registry: Registry, isReady: () => Readiness): void {
+  if (registry.getSingleMetric(READY_METRIC) !== undefined) return;
+  new Gauge({
+    name: READY_METRIC,
+    help: 'Whether the service is ready (1) or not (0), as /readyz answers',
+    registers: [registry],
+    collect() {
+      this.set(readinessOf(isReady).ready ? 1 : 0);
+    },
+  });
+}
+
 /** Starts `/healthz`, `/readyz` and `/metrics` on host:port; resolves once listening. */
 export async function startServiceHttp(options: ServiceHttpOptions): Promise<ServiceHttp> {
+  registerReadiness(options.registry, options.isReady);
   const server = createServer((request, response) => {
     route(request, response, options).catch((error: unknown) => {
       options.logger.error({ err: error, url: request.url }, 'http request failed');
@@ -72,7 +111,7 @@ export async function startServiceHttp(options: ServiceHttpOptions): Promise<Ser
   });
   await new Promise<void>((resolve, reject) => {
     const onError = (error: NodeJS.ErrnoException) => {
-      const reason = error.code === 'EADDRINUSE' ? 'the port is in use' : error.message;
+      const reason = error.code === 'EADDRINUSE' ? 'the port is in use (choose another with --metrics-port)' : error.message;
       reject(new CliError(`cannot serve metrics/health on ${options.host}:${options.port}: ${reason}`));
     };
     server.once('error', onError);

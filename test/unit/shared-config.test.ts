@@ -155,10 +155,10 @@ describe('loadConfig', () => {
     const result = loadConfig(applierConfigSchema, { argv: ['--help'], env: {}, usage: USAGE, writeHelp: (text) => (printed += text) });
     assert.equal(result, HELP_SHOWN);
     assert.ok(printed.startsWith(USAGE));
-    assert.match(printed, /--log-level <trace\|debug\|info\|warn\|error\|fatal\|silent>\s+MIRRORLOG_LOG_LEVEL; default: info/);
-    assert.match(printed, /--target <value>\s+MIRRORLOG_TARGET; required/);
-    assert.match(printed, /--brokers <value>\.\.\.\s+MIRRORLOG_BROKERS; default: 127\.0\.0\.1:9092/);
-    assert.match(printed, /--config <file>\s+MIRRORLOG_CONFIG/);
+    assert.match(printed, /--log-level <trace\|debug\|info\|warn\|error\|fatal\|silent>\n.+\n\s+default: info · MIRRORLOG_LOG_LEVEL/);
+    assert.match(printed, /--target <value>\s+.+\n\s+required · MIRRORLOG_TARGET/);
+    assert.match(printed, /--brokers <value>\.\.\.\s+.+\n\s+default: 127\.0\.0\.1:9092 · MIRRORLOG_BROKERS/);
+    assert.match(printed, /--config <file>\s+.+\n\s+MIRRORLOG_CONFIG/);
     assert.ok(!printed.includes('mirrorlog-local-only'), 'the default secret is not printed');
     // -h works too, and --help wins even when required options are missing.
     assert.equal(loadConfig(applierConfigSchema, { argv: ['-h'], env: {}, usage: USAGE, writeHelp: () => {} }), HELP_SHOWN);

@@ -80,8 +80,8 @@ describe('startServiceHttp', () => {
     await withServer(
       () => ({ ready: true }),
       async (base) => {
-        assert.equal((await fetch(`${base}/`)).status, 404);
         assert.equal((await fetch(`${base}/metrics/x`)).status, 404);
+        assert.equal((await fetch(`${base}/index.html`)).status, 404);
         const post = await fetch(`${base}/healthz`, { method: 'POST' });
         assert.equal(post.status, 405);
         assert.equal(post.headers.get('allow'), 'GET, HEAD');
@@ -89,13 +89,41 @@ describe('startServiceHttp', () => {
     );
   });
 
-  it('fails with a CliError naming the address when the port is taken', async () => {
+  it('exports what /readyz says as mirrorlog_ready', async () => {
+    let ready = false;
+    await withServer(
+      () => ({ ready }),
+      async (base) => {
+        assert.match(await (await fetch(`${base}/metrics`)).text(), /^mirrorlog_ready\{service="test"\} 0$/m);
+        ready = true;
+        assert.match(await (await fetch(`${base}/metrics`)).text(), /^mirrorlog_ready\{service="test"\} 1$/m);
+      },
+    );
+  });
+
+  it('links the status page and its own endpoints from /', async () => {
+    const registry = createMetricsRegistry('test');
+    const statusUrl = 'http://127.0.0.1:9470/?a=1&b=2';
+    const server = await startServiceHttp({ host: '127.0.0.1', port: 0, registry, isReady: () => ({ ready: true }), logger: quietLogger, statusUrl });
+    try {
+      const response = await fetch(`http://127.0.0.1:${server.port}/`);
+      assert.equal(response.status, 200);
+      assert.match(response.headers.get('content-type') ?? '', /text\/html/);
+      const page = await response.text();
+      assert.ok(page.includes('href="http://127.0.0.1:9470/?a=1&#38;b=2"'), page);
+      assert.match(page, /href="metrics"/);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('fails with a CliError naming the address and --metrics-port when the port is taken', async () => {
     await withServer(
       () => ({ ready: true }),
       async (_base, server) => {
         await assert.rejects(
           startServiceHttp({ host: '127.0.0.1', port: server.port, registry: createMetricsRegistry('x'), isReady: () => ({ ready: true }), logger: quietLogger }),
-          (error: unknown) => error instanceof CliError && error.message.includes(`127.0.0.1:${server.port}`) && error.message.includes('in use'),
+          (error: unknown) => error instanceof CliError && error.message.includes(`127.0.0.1:${server.port}`) && /in use.*--metrics-port/.test(error.message),
         );
       },
     );
