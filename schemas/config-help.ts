@@ -10,6 +10,32 @@ export type OptionHelp = {
 };
 
 export const OPTION_HELP: Readonly<Record<string, OptionHelp>> = {
+  replicationFactor: {
+    text: 'copies of the topics mirrorlog creates (events, dead letters)',
+    defaultText: '3 on 3+ brokers, else the broker count',
+  },
+  minInsyncReplicas: { text: 'min.insync.replicas of the topics mirrorlog creates', defaultText: '2 on 3+ brokers, else 1' },
+  allowSingleReplica: { text: 'accept one copy of the log on a multi-broker cluster (refused otherwise)' },
+  kafkaTls: { text: 'connect to the brokers over TLS' },
+  kafkaCaFile: { text: 'PEM file of the CA that signed the brokers\' certificates (implies TLS)' },
+  kafkaCertFile: { text: 'PEM client certificate for TLS client authentication (with --kafka-key-file)' },
+  kafkaKeyFile: { text: 'PEM private key of the client certificate (never logged)' },
+  kafkaSaslMechanism: { text: 'SASL mechanism: plain, scram-sha-256 or scram-sha-512 (always over TLS)' },
+  kafkaSaslUsername: { text: 'SASL user name' },
+  kafkaSaslPassword: { text: 'SASL password (never logged; prefer the variable or a file to a flag)' },
+  kafkaSaslPasswordFile: { text: 'file holding the SASL password (never logged)' },
+  s3PathStyle: { text: 'path-style S3 addressing; false for virtual-hosted buckets (AWS S3)' },
+  s3CaFile: { text: 'PEM file of a private CA for an https:// S3 endpoint' },
+  watcher: { text: 'how changes are captured: auto (fanotify when possible, else inotify), fanotify, inotify, parcel' },
+  maxDelete: {
+    text: 'most deletes one walk or burst may publish unconfirmed: a count, a percentage, 0 (no limit) or auto',
+  },
+  giveUpAfter: { text: 'stop waiting for unreachable servers at start after this long (exit 1); unset: wait for ever' },
+  confirmDeletes: { text: 'publish the deletes this start finds, however many (after a held mass deletion)' },
+  allowSetid: { text: 'apply setuid/setgid bits as the log says (stripped and counted otherwise)' },
+  adopt: { text: 'a new replica on a non-empty target keeps what matches the log, then converges' },
+  offlineAfter: { text: 'a replica without an applier for this long shows as offline (exit 1)' },
+  unregister: { text: 'forget a tree registered under this prefix (gc then no longer keeps its content)' },
   brokers: { text: 'Kafka bootstrap brokers, host:port' },
   topic: { text: 'the topic of this tree (one topic per tree)' },
   partitions: { text: 'partitions of the topic, fixed when it is created' },

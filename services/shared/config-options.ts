@@ -138,7 +138,7 @@ export function formatDuration(ms: number): string {
 
 function showDefault(spec: OptionSpec, override: string | undefined): string {
   if (override !== undefined) return `default: ${override}`;
-  if (spec.secret) return spec.hasDefault ? 'default: the local stack credential' : '';
+  if (spec.secret) return spec.hasDefault ? 'default: the local stack credential' : 'default: none';
   const computed = OPTION_HELP[spec.key]?.defaultText;
   if (computed !== undefined) return `default: ${computed}`;
   if (!spec.hasDefault) return spec.required ? 'required' : 'default: none';
