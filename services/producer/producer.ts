@@ -178,7 +178,15 @@ async function startWithIndex(config: ProducerConfig, context: StartContext): Pr
     metrics,
     logger,
     hint,
-    watchSubtree: (dir, changedAtMs) => void watcher?.watchSubtree(dir, changedAtMs).then(() => metrics.watcherSubscriptions.set(watcher?.subscriptionCount ?? 0)),
+    watchSubtree: (dir, changedAtMs) =>
+      void watcher
+        ?.watchSubtree(dir, changedAtMs)
+        .then(async (subscribed) => {
+          metrics.watcherSubscriptions.set(watcher?.subscriptionCount ?? 0);
+          // What changed below before the subscription was active (issue 14's lost delete).
+          if (subscribed) await reconciler?.checkSubtree(dir);
+        })
+        .catch((error: unknown) => logger.warn({ err: error, dir }, 'checking a newly watched directory failed; the periodic reconcile covers it')),
     walkNewDirectory: (dir) => newDirectories.add(dir),
   });
   const publishStage = new PublishStage({ root, source, index, clock, send: (records) => publisher.send(records), metrics, now: Date.now, hint });

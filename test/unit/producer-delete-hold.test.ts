@@ -49,7 +49,7 @@ test('given a few deletes, when they are quiet, then they are published', () => 
   assert.deepEqual(hold.admit([gone('a'), back('b')]).map((o) => o.path), ['b'], 'the delete waits, the rest goes on');
   assert.equal(hold.judging, true);
   tick(500);
-  assert.deepEqual(requeued, [], 'not quiet yet');
+  assert.equal(requeued.length, 0, 'not quiet yet');
   tick(600);
   assert.deepEqual(requeued.map((o) => o.path), ['a']);
   assert.deepEqual(hold.admit(requeued).map((o) => o.path), ['a'], 'released observations pass');
@@ -62,16 +62,16 @@ test('given a subtree of most of the tree deleted, then it is held with the reas
   below.set('big', 799);
   hold.admit([gone('big'), gone('big/x')]);
   tick(1100);
-  assert.deepEqual(requeued, []);
+  assert.equal(requeued.length, 0);
   assert.match(hold.reason ?? '', /^deletes held: 800 of 1000 entries \(80%\) would be deleted at once, more than --max-delete allows \(500\); to publish them: mirrorlog producer --root \/r --confirm-deletes$/);
-  assert.deepEqual(rehinted, []);
+  assert.equal(rehinted.length, 0);
   tick(30_000);
   assert.deepEqual(rehinted.sort(), ['big', 'big/x'], 'held paths are looked at again every 30 s');
   // The directory came back (a disk mounted again): nothing to delete, ready again.
   hold.admit([back('big'), back('big/x')]);
   tick(200);
   assert.equal(hold.reason, undefined);
-  assert.deepEqual(requeued, []);
+  assert.equal(requeued.length, 0);
   hold.stop();
 });
 
@@ -86,7 +86,7 @@ test('given a replaced root, one delete is held; --confirm-deletes publishes the
   const confirmed = setup({ tree: 1000, identityChanged: 'inode 1 -> 2', confirmed: true });
   confirmed.hold.admit([gone('one')]);
   confirmed.tick(5000);
-  assert.deepEqual(confirmed.requeued, [], 'not before the start walk ended');
+  assert.equal(confirmed.requeued.length, 0, 'not before the start walk ended');
   confirmed.hold.startWalkFinished();
   confirmed.tick(200);
   assert.deepEqual(confirmed.requeued.map((o) => o.path), ['one']);
