@@ -119,8 +119,10 @@ export function createProducerCore(ports: ProducerPorts, tuning: ProducerTuning)
     hint,
     watchSubtree: async (dir, changedAtMs) => {
       const watch = await watching;
-      await watch.watchSubtree(dir, changedAtMs);
+      const subscribed = await watch.watchSubtree(dir, changedAtMs);
       metrics.watcherSubscriptions.set(watch.subscriptionCount);
+      // What changed below before the subscription was active was not reported.
+      if (subscribed) await reconciler.checkSubtree(dir);
     },
     walkNewDirectory: (dir, watched) => walker.add(dir, watched),
   });

@@ -87,6 +87,27 @@ export class Reconciler {
     this.stopped = true;
   }
 
+  /**
+   * Compares one subtree with the index, unthrottled, hinting what differs: for a
+   * directory whose own watcher subscription just became active. What changed inside it
+   * before that was reported, if at all, under the directory's old name (a rename) or not
+   * at all (mkdir -p), and would otherwise wait for the next periodic walk.
+   */
+  async checkSubtree(dir: string): Promise<number> {
+    const stats = { dirs: 0, entries: 0, differences: 0 };
+    const pending: string[] = [dir];
+    let sliceStart = this.deps.clock.now();
+    while (pending.length > 0 && !this.stopped) {
+      this.compare(pending.pop()!, pending, stats);
+      if (this.deps.clock.now() - sliceStart >= SLICE_MS) {
+        await new Promise((resolve) => setImmediate(resolve));
+        await this.deps.roomForHints();
+        sliceStart = this.deps.clock.now();
+      }
+    }
+    return stats.differences;
+  }
+
   /** Whether a walk is running (it may still find differences). */
   get walking(): boolean {
     return this.running !== undefined;

@@ -60,3 +60,10 @@ test('a walk while live keeps to the rate limit', async (t) => {
   const waited = sleeps.reduce((sum, ms) => sum + ms, 0);
   assert.ok(waited > 15_000 && sleeps.every((ms) => ms <= 1000), `waited ${waited} ms in ${sleeps.length} sleeps`);
 });
+
+test('a subtree check hints what changed below a directory, and nothing outside it', async (t) => {
+  const { reconciler, hinted } = setup(t, 100);
+  const found = await reconciler.checkSubtree('d3');
+  assert.equal(found, 50);
+  assert.ok(hinted.every((p) => p.startsWith('d3/')) && hinted.length === 50, hinted.slice(0, 3).join(','));
+});

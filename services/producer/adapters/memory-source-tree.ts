@@ -104,7 +104,9 @@ export class MemorySourceTree implements SourceTree {
     const owned = new Set<Subscription>([this.subscribe('')]);
     return {
       watchSubtree: async (dir) => {
-        if (this.node(dir)?.kind === 'dir') owned.add(this.subscribe(dir));
+        if (this.node(dir)?.kind !== 'dir') return false;
+        owned.add(this.subscribe(dir));
+        return true;
       },
       forget: async (dir) => {
         for (const sub of owned) {

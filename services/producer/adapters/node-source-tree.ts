@@ -15,6 +15,7 @@ import type {
 } from '../ports/source-tree.ts';
 import type { WatcherChoice } from '../watch/source-watcher.ts';
 import { openSourceWatcher } from '../watch/open-watcher.ts';
+import { ParcelSourceWatcher } from '../watch/parcel-watcher.ts';
 import type { SourceWatcher } from '../watch/source-watcher.ts';
 
 /** Files up to this size are read whole (hash and upload the very same bytes); larger ones stream. */
@@ -189,7 +190,12 @@ export class NodeSourceTree implements SourceTree {
     const watch: TreeWatch = {
       backend: watcher.backend,
       reason,
-      watchSubtree: async (dir, changedAtMs) => watcher.newSubtree(dir, changedAtMs),
+      watchSubtree: async (dir, changedAtMs) => {
+        // Only @parcel/watcher needs subscriptions below new directories; the others watch them all.
+        if (watcher instanceof ParcelSourceWatcher) return watcher.watchSubtree(dir, changedAtMs);
+        watcher.newSubtree(dir, changedAtMs);
+        return false;
+      },
       // Backends drop what they held below a deleted directory themselves.
       forget: async () => undefined,
       get subscriptionCount() {

@@ -64,9 +64,12 @@ export class TreeWatcher {
     this.lastConsolidation = this.now();
   }
 
-  /** Makes sure changes below `relDir` (last changed at `changedAtMs`, its ctime) are reported under their real paths. */
-  async watchSubtree(relDir: string, changedAtMs: number): Promise<void> {
-    if (this.stopped || changedAtMs < this.crawledBefore) return;
+  /**
+   * Makes sure changes below `relDir` (last changed at `changedAtMs`, its ctime) are
+   * reported under their real paths. Resolves with whether a subscription was made.
+   */
+  async watchSubtree(relDir: string, changedAtMs: number): Promise<boolean> {
+    if (this.stopped || changedAtMs < this.crawledBefore) return false;
     const previous = this.extra.get(relDir);
     this.extra.delete(relDir);
     if (previous !== undefined) await this.unsubscribe(previous, relDir);
@@ -75,9 +78,10 @@ export class TreeWatcher {
     } catch (error) {
       // Gone again already, or out of watches: the reconcile safety net covers it.
       this.options.logger?.debug({ err: error, dir: relDir }, 'could not subscribe below a new directory');
-      return;
+      return false;
     }
     if (this.extra.size > (this.options.maxExtraSubscriptions ?? 256)) await this.consolidate();
+    return true;
   }
 
   /** Drops extra subscriptions at or below a directory that went away. */

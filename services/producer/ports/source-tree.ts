@@ -71,8 +71,12 @@ export type WatchOptions = {
 };
 
 export interface TreeWatch {
-  /** Makes sure changes below `dir` (last changed at `changedAtMs`) are reported under their real paths. */
-  watchSubtree(dir: string, changedAtMs: number): Promise<void>;
+  /**
+   * Makes sure changes below `dir` (last changed at `changedAtMs`) are reported under their
+   * real paths. Resolves true when a subscription was made just now: what changed below
+   * before it was active went unreported, and the caller checks the subtree.
+   */
+  watchSubtree(dir: string, changedAtMs: number): Promise<boolean>;
   /** Drops what was placed at or below a directory that went away. */
   forget(dir: string): Promise<void>;
   readonly subscriptionCount: number;

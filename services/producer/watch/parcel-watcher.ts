@@ -30,7 +30,12 @@ export class ParcelSourceWatcher implements SourceWatcher {
   }
 
   newSubtree(relDir: string, changedAtMs: number): void {
-    this.tree.watchSubtree(relDir, changedAtMs).catch((error: Error) => this.deps.events.onError(error));
+    this.watchSubtree(relDir, changedAtMs).catch((error: Error) => this.deps.events.onError(error));
+  }
+
+  /** Resolves with whether a subscription was made (changes below it before then went unreported). */
+  watchSubtree(relDir: string, changedAtMs: number): Promise<boolean> {
+    return this.tree.watchSubtree(relDir, changedAtMs);
   }
 
   status(): WatcherStatus {
