@@ -19,7 +19,7 @@ import { createLogger, type Logger } from '../shared/logger.ts';
 import { createMetricsRegistry, type Registry } from '../shared/metrics.ts';
 import { classifyFailure, failureMessage } from '../shared/failure-kind.ts';
 import { GuardedContentStore } from '../shared/guarded-content-store.ts';
-import { untilReachable } from '../shared/until-reachable.ts';
+import { waitForServer } from '../shared/start-errors.ts';
 import { checkKafka, checkStore, deadLetterTopicOnDemand, lastAppliedAt } from './start-checks.ts';
 import { S3ContentStore, s3OptionsFromConfig } from '../shared/s3-content-store.ts';
 import { ContentSupply } from './adapters/content-supply.ts';
@@ -112,7 +112,8 @@ export async function startApplier(config: ApplierConfig, options: ApplierOption
     cleanups.push(() => http.close());
     const stopRetrying = new AbortController();
     cleanups.push(() => stopRetrying.abort());
-    const waiting = { logger, giveUpAfterMs: config.giveUpAfter, signal: stopRetrying.signal, onWaiting: (reason: string | undefined) => (startingReason = reason ?? 'starting') };
+    const where = { kafka: config.brokers.join(','), s3: config.s3Endpoint };
+    const waitingFor = (what: string) => ({ what, where, logger, giveUpAfterMs: config.giveUpAfter, setReason: (reason: string | undefined) => (startingReason = reason ?? 'starting') });
     const token = newRunToken();
     const stagingToken = newRunToken();
     const journalFile = join(dirs.stateDir, TEMP_JOURNAL_FILE);
@@ -137,14 +138,11 @@ export async function startApplier(config: ApplierConfig, options: ApplierOption
 
     const kafka = createKafka({ brokers: config.brokers, clientId: `mirrorlog-applier-${config.replica}`, logger });
     // An applier never creates the events topic: a mistyped --topic must not start an empty log.
-    const drift = await untilReachable(`Kafka at ${config.brokers.join(',')}`, () => checkKafka(config, logger), { ...waiting, credentialsHint: "the broker's ACLs for this client" });
+    const drift = await waitForServer(() => checkKafka(config, logger), waitingFor(`Kafka at ${where.kafka}`));
     if (drift.length > 0) logger.warn({ topic: config.topic, drift }, 'topic settings differ from what mirrorlog would create');
     const innerStore = options.store ?? new S3ContentStore({ ...s3OptionsFromConfig(config), logger });
     if (innerStore instanceof S3ContentStore) cleanups.push(() => innerStore.close());
-    await untilReachable(`the content store at ${config.s3Endpoint} (bucket ${config.bucket})`, () => checkStore(config, options.store), {
-      ...waiting,
-      credentialsHint: '--s3-access-key and --s3-secret-key (MIRRORLOG_S3_ACCESS_KEY, MIRRORLOG_S3_SECRET_KEY)',
-    });
+    await waitForServer(() => checkStore(config, options.store), waitingFor(`S3 at ${where.s3} (bucket ${config.bucket})`));
     const store = new GuardedContentStore(innerStore, { logger, signal: stopRetrying.signal });
     const admin = kafka.admin();
     await admin.connect();

@@ -54,8 +54,8 @@ export function createKafka(options: CreateKafkaOptions): Kafka {
   });
 }
 
-/** The existing topic cannot serve the configuration: changing it would break the log's contract (final: exit 2). */
-export class TopicMismatchError extends CliError {
+/** The existing topic cannot serve the configuration: changing it would break the log's contract. */
+export class TopicMismatchError extends Error {
   constructor(
     readonly topic: string,
     readonly setting: string,
