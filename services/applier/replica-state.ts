@@ -127,6 +127,7 @@ export function decideStart(
     rebuildRequested: facts.rebuildRequested,
     adoptRequested: facts.adoptRequested,
     targetEmpty,
+    logEmpty: [...facts.latest].every(([partition, high]) => high <= (facts.earliest.get(partition) ?? 0)),
     indexHasEntries: index.hasPresentEntries(),
     positions: positionsFromJson(storedPositions),
     earliest: facts.earliest,
@@ -135,6 +136,12 @@ export function decideStart(
   const epoch = index.readMeta<number>(EPOCH_META) ?? 0;
   switch (plan.kind) {
     case 'refuse':
+      if (plan.reason === 'empty-log') {
+        throw new CliError(
+          `the log holds no record, and the target ${facts.root.root} is not empty: rebuilding replica '${facts.replica}' from it would delete every file there. ` +
+            'Check --topic (MIRRORLOG_TOPIC) and that its producer has run',
+        );
+      }
       throw new CliError(
         `the target ${facts.root.root} is not empty, and replica '${facts.replica}' has no state in ${facts.stateDir}: ` +
           'a new replica would delete what the log lacks. Check --target, --replica, --topic and --state-dir; ' +
