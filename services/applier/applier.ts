@@ -1,7 +1,11 @@
 // The applier service: materializes one replica from the log. Composition only; the
 // work is in the apply lane (apply-lane.ts), the record applier, the content supply and
-// the materializer. Start-up: directories and state, leftover temp files removed, topic
-// checked, resume-or-rebuild decided (replica-state.ts), then consumption starts.
+// the materializer. Start-up: directories and state, leftover temp files removed, health
+// served, Kafka and S3 checked (waited for with one line per backoff step; what cannot
+// heal is one line, exit 2), the topic checked (never created), the group checked for
+// another applier (replica-guard.ts), the target checked against the tree's source
+// (replica-registration.ts), resume-or-rebuild decided (replica-state.ts), then
+// consumption starts.
 //
 // /readyz is ready once the consumer has its partitions, no rebuild is in progress (a
 // replica mid-rebuild is not fit to take over) and the lane is not stalled on a failing
@@ -16,12 +20,11 @@ import { CliError } from '../shared/errors.ts';
 import { startServiceHttp, type Readiness, type ServiceHttp } from '../shared/http-server.ts';
 import { createKafka, fetchTopicOffsets } from '../shared/kafka.ts';
 import { createLogger, type Logger } from '../shared/logger.ts';
-import { createMetricsRegistry, type Registry } from '../shared/metrics.ts';
 import { classifyFailure, failureMessage } from '../shared/failure-kind.ts';
 import { GuardedContentStore } from '../shared/guarded-content-store.ts';
-import { waitForServer } from '../shared/start-errors.ts';
-import { checkKafka, checkStore, deadLetterTopicOnDemand, lastAppliedAt } from './start-checks.ts';
+import { createMetricsRegistry, type Registry } from '../shared/metrics.ts';
 import { S3ContentStore, s3OptionsFromConfig } from '../shared/s3-content-store.ts';
+import { waitForServer } from '../shared/start-errors.ts';
 import { ContentSupply } from './adapters/content-supply.ts';
 import { DeadLetterProducer } from './adapters/dead-letter-producer.ts';
 import { FsMaterializer } from './adapters/fs-materializer.ts';
@@ -37,6 +40,7 @@ import { RebuildController } from './rebuild.ts';
 import { RecordApplier } from './record-applier.ts';
 import { ensureSoleApplier } from './replica-guard.ts';
 import { registerApplier } from './replica-registration.ts';
+import { checkKafka, checkStore, deadLetterTopicOnDemand, lastAppliedAt } from './start-checks.ts';
 import { TEMP_JOURNAL_FILE, decideStart, openIndex, prepareDirectories, removeLeftoverTemps } from './replica-state.ts';
 
 export const DEFAULT_APPLIER_METRICS_PORT = 9465;
@@ -69,7 +73,6 @@ export const DEFAULT_TUNING: ApplierTuning = {
   progressEveryMs: 5000,
   heartbeatMs: 15_000,
 };
-
 
 export interface ApplierOptions {
   readonly logger?: Logger;
@@ -219,9 +222,9 @@ export async function startApplier(config: ApplierConfig, options: ApplierOption
         ensureDeadLetters()
           .then(() => deadLetters.send({ partition: record.partition, offset: record.offset, raw: record.raw, ...reason }))
           .then(
-          () => positions.deadLetterSent(record.partition, record.offset, true),
-          () => undefined, // closed first: not committed, so redelivered and dead-lettered again
-        );
+            () => positions.deadLetterSent(record.partition, record.offset, true),
+            () => undefined, // closed first: not committed, so redelivered and dead-lettered again
+          );
       },
     });
     let source: KafkaRecordSource | undefined;
