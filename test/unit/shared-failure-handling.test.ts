@@ -96,4 +96,18 @@ describe('GuardedContentStore', () => {
     const failing = Object.assign(Object.create(inner) as MemoryContentStore, { stat: async () => Promise.reject(new Error('disk on fire')) });
     await assert.rejects(new GuardedContentStore(failing, { logger: collectingLogger().logger, signal: controller.signal }).stat('c'.repeat(64)), /disk on fire/);
   });
+
+  it('an unreachable store is said (until a request succeeds), and left to the callers to retry', async () => {
+    const inner = new MemoryContentStore();
+    let down = true;
+    const flaky = Object.assign(Object.create(inner) as MemoryContentStore, {
+      stat: async (hash: string) => (down ? Promise.reject(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:8333'), { code: 'ECONNREFUSED' })) : inner.stat(hash)),
+    });
+    const store = new GuardedContentStore(flaky, { logger: collectingLogger().logger, signal: new AbortController().signal, now: () => 0 });
+    await assert.rejects(store.stat('d'.repeat(64)), /ECONNREFUSED/);
+    assert.equal(store.refusal, 'the content store is unreachable: connect ECONNREFUSED 127.0.0.1:8333 (since 1970-01-01T00:00:00.000Z)');
+    down = false;
+    assert.equal(await store.stat('d'.repeat(64)), undefined);
+    assert.equal(store.refusal, undefined);
+  });
 });
