@@ -178,6 +178,9 @@ export const upConfigSchema = z.object({
   source: name.optional(),
   replica: name.optional(),
   exclude: list.default([]),
+  /** Passed to the applier: a replica on a target that already holds files (see the applier's options). */
+  adopt: bool.default(false),
+  rebuild: bool.default(false),
   logLevel: z.enum(LOG_LEVELS).default('warn'),
 });
 

@@ -1,7 +1,11 @@
 // The applier service: materializes one replica from the log. Composition only; the
 // work is in the apply lane (apply-lane.ts), the record applier, the content supply and
-// the materializer. Start-up: directories and state, leftover temp files removed, topic
-// checked, resume-or-rebuild decided (replica-state.ts), then consumption starts.
+// the materializer. Start-up: directories and state, leftover temp files removed, health
+// served, Kafka and S3 checked (waited for with one line per backoff step; what cannot
+// heal is one line, exit 2), the topic checked (never created), the group checked for
+// another applier (replica-guard.ts), the target checked against the tree's source
+// (replica-registration.ts), resume-or-rebuild decided (replica-state.ts), then
+// consumption starts.
 //
 // /readyz is ready once the consumer has its partitions, no rebuild is in progress (a
 // replica mid-rebuild is not fit to take over) and the lane is not stalled on a failing
@@ -19,12 +23,11 @@ import { createKafka, describeTopicConfig, fetchTopicOffsets } from '../shared/k
 import { kafkaClientSecurity } from '../shared/kafka-security.ts';
 import { replicationFor } from '../shared/topic-replication.ts';
 import { createLogger, type Logger } from '../shared/logger.ts';
-import { createMetricsRegistry, type Registry } from '../shared/metrics.ts';
 import { classifyFailure, failureMessage } from '../shared/failure-kind.ts';
 import { GuardedContentStore } from '../shared/guarded-content-store.ts';
-import { untilReachable } from '../shared/until-reachable.ts';
-import { checkKafka, checkStore, deadLetterTopicOnDemand, lastAppliedAt } from './start-checks.ts';
+import { createMetricsRegistry, type Registry } from '../shared/metrics.ts';
 import { S3ContentStore, s3OptionsFromConfig } from '../shared/s3-content-store.ts';
+import { waitForServer } from '../shared/start-errors.ts';
 import { ContentSupply } from './adapters/content-supply.ts';
 import { DeadLetterProducer } from './adapters/dead-letter-producer.ts';
 import { FsMaterializer } from './adapters/fs-materializer.ts';
@@ -40,6 +43,7 @@ import { RebuildController } from './rebuild.ts';
 import { RecordApplier } from './record-applier.ts';
 import { ensureSoleApplier } from './replica-guard.ts';
 import { registerApplier } from './replica-registration.ts';
+import { checkKafka, checkStore, deadLetterTopicOnDemand, lastAppliedAt } from './start-checks.ts';
 import { TEMP_JOURNAL_FILE, decideStart, openIndex, prepareDirectories, removeLeftoverTemps } from './replica-state.ts';
 
 export const DEFAULT_APPLIER_METRICS_PORT = 9465;
@@ -72,7 +76,6 @@ export const DEFAULT_TUNING: ApplierTuning = {
   progressEveryMs: 5000,
   heartbeatMs: 15_000,
 };
-
 
 export interface ApplierOptions {
   readonly logger?: Logger;
@@ -123,7 +126,8 @@ export async function startApplier(config: ApplierConfig, options: ApplierOption
     cleanups.push(() => http.close());
     const stopRetrying = new AbortController();
     cleanups.push(() => stopRetrying.abort());
-    const waiting = { logger, giveUpAfterMs: config.giveUpAfter, signal: stopRetrying.signal, onWaiting: (reason: string | undefined) => (startingReason = reason ?? 'starting') };
+    const where = { kafka: config.brokers.join(','), s3: config.s3Endpoint };
+    const waitingFor = (what: string) => ({ what, where, logger, giveUpAfterMs: config.giveUpAfter, setReason: (reason: string | undefined) => (startingReason = reason ?? 'starting') });
     const token = newRunToken();
     const journalFile = join(dirs.stateDir, TEMP_JOURNAL_FILE);
     const leftovers = removeLeftoverTemps(dirs.stateDir, new FsMaterializer({ root, journal: { noteDir: () => undefined }, token, fsyncFiles: false }));
@@ -154,14 +158,11 @@ export async function startApplier(config: ApplierConfig, options: ApplierOption
       security: kafkaClientSecurity(config),
     });
     // An applier never creates the events topic: a mistyped --topic must not start an empty log.
-    const drift = await untilReachable(`Kafka at ${config.brokers.join(',')}`, () => checkKafka(config, logger), { ...waiting, credentialsHint: "the broker's ACLs for this client" });
+    const drift = await waitForServer(() => checkKafka(config, logger), waitingFor(`Kafka at ${where.kafka}`));
     if (drift.length > 0) logger.warn({ topic: config.topic, drift }, 'topic settings differ from what mirrorlog would create');
     const innerStore = options.store ?? new S3ContentStore({ ...s3OptionsFromConfig(config), logger });
     if (innerStore instanceof S3ContentStore) cleanups.push(() => innerStore.close());
-    await untilReachable(`the content store at ${config.s3Endpoint} (bucket ${config.bucket})`, () => checkStore(config, options.store), {
-      ...waiting,
-      credentialsHint: '--s3-access-key and --s3-secret-key (MIRRORLOG_S3_ACCESS_KEY, MIRRORLOG_S3_SECRET_KEY)',
-    });
+    await waitForServer(() => checkStore(config, options.store), waitingFor(`S3 at ${where.s3} (bucket ${config.bucket})`));
     const store = new GuardedContentStore(innerStore, { logger, signal: stopRetrying.signal });
     const admin = kafka.admin();
     await admin.connect();
@@ -247,9 +248,9 @@ export async function startApplier(config: ApplierConfig, options: ApplierOption
         ensureDeadLetters()
           .then(() => deadLetters.send({ partition: record.partition, offset: record.offset, raw: record.raw, ...reason }))
           .then(
-          () => positions.deadLetterSent(record.partition, record.offset, true),
-          () => undefined, // closed first: not committed, so redelivered and dead-lettered again
-        );
+            () => positions.deadLetterSent(record.partition, record.offset, true),
+            () => undefined, // closed first: not committed, so redelivered and dead-lettered again
+          );
       },
     });
     let source: KafkaRecordSource | undefined;

@@ -4,6 +4,7 @@
 import { accessSync, constants, mkdirSync, readdirSync, realpathSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import { CliError } from '../shared/errors.ts';
+import { ensureWritableStateDir } from '../shared/start-errors.ts';
 import type { Logger } from '../shared/logger.ts';
 import type { ReplicaIndex } from './adapters/applied-index.ts';
 import type { FsMaterializer } from './adapters/fs-materializer.ts';
@@ -29,8 +30,13 @@ function isInside(inner: string, outer: string): boolean {
 
 /** Creates both directories and refuses a state directory inside the target (a sweep would delete it) or around it. */
 export function prepareDirectories(target: string, stateDir: string): { target: string; stateDir: string } {
-  usableDirectory(target, 'target', '--target (MIRRORLOG_TARGET)', false);
-  usableDirectory(stateDir, 'state directory', '--state-dir (MIRRORLOG_STATE_DIR) to a writable directory, e.g. a mounted volume', true);
+  usableTarget(target);
+  try {
+    mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+  } catch {
+    // reported, with what to set, by the check below
+  }
+  ensureWritableStateDir(stateDir);
   const realTarget = realpathSync(target);
   const realState = realpathSync(stateDir);
   if (isInside(realState, realTarget) || isInside(realTarget, realState)) {
@@ -39,17 +45,14 @@ export function prepareDirectories(target: string, stateDir: string): { target: 
   return { target: realTarget, stateDir: realState };
 }
 
-/**
- * Creates `dir` if needed and checks that it can be written: a read-only container root
- * without the state volume would otherwise surface as a SQLite stack trace.
- */
-function usableDirectory(dir: string, what: string, hint: string, privateDir: boolean): void {
+/** Creates the target if needed and checks that it can be written: one line, not a stack trace. */
+function usableTarget(dir: string): void {
   try {
-    mkdirSync(dir, { recursive: true, ...(privateDir ? { mode: 0o700 } : {}) });
+    mkdirSync(dir, { recursive: true });
     accessSync(dir, constants.W_OK | constants.X_OK);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? String(error);
-    throw new CliError(`the ${what} ${dir} cannot be created or written (${code}); set ${hint}`);
+    throw new CliError(`the target ${dir} cannot be created or written (${code}); check --target (MIRRORLOG_TARGET)`);
   }
 }
 
@@ -124,6 +127,7 @@ export function decideStart(
     rebuildRequested: facts.rebuildRequested,
     adoptRequested: facts.adoptRequested,
     targetEmpty,
+    logEmpty: [...facts.latest].every(([partition, high]) => high <= (facts.earliest.get(partition) ?? 0)),
     indexHasEntries: index.hasPresentEntries(),
     positions: positionsFromJson(storedPositions),
     earliest: facts.earliest,
@@ -132,6 +136,12 @@ export function decideStart(
   const epoch = index.readMeta<number>(EPOCH_META) ?? 0;
   switch (plan.kind) {
     case 'refuse':
+      if (plan.reason === 'empty-log') {
+        throw new CliError(
+          `the log holds no record, and the target ${facts.root.root} is not empty: rebuilding replica '${facts.replica}' from it would delete every file there. ` +
+            'Check --topic (MIRRORLOG_TOPIC) and that its producer has run',
+        );
+      }
       throw new CliError(
         `the target ${facts.root.root} is not empty, and replica '${facts.replica}' has no state in ${facts.stateDir}: ` +
           'a new replica would delete what the log lacks. Check --target, --replica, --topic and --state-dir; ' +

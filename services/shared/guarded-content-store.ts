@@ -3,7 +3,8 @@
 // the secret was wrong, while the service still looked ready. Here the first refusal
 // holds every call; one probe per backoff step (logged) checks whether the credentials
 // work again (a secret rotated back, a policy fixed), and then the held calls go on.
-// `refusal` is the reason for /readyz meanwhile.
+// `refusal` is the reason for /readyz meanwhile. A store that cannot be reached is left to
+// the callers' own backoff, but said too: `refusal` names it until a request succeeds.
 import type { ContentStore, StoredContent } from './content-store.ts';
 import { classifyFailure, failureMessage } from './failure-kind.ts';
 import type { Logger } from './logger.ts';
@@ -19,6 +20,9 @@ export type GuardedContentStoreOptions = {
   readonly maxDelayMs?: number;
 };
 
+/** How long after its last failure an unreachable store is still reported. */
+const UNREACHABLE_SHOWN_MS = 60_000;
+
 /** A request that cannot succeed until an operator acts. */
 function isRefusal(error: unknown): boolean {
   const kind = classifyFailure(error);
@@ -27,6 +31,7 @@ function isRefusal(error: unknown): boolean {
 
 export class GuardedContentStore implements ContentStore {
   #failing: { reason: string; since: number } | undefined;
+  #unreachable: { reason: string; since: number; last: number } | undefined;
   #recovery: Promise<void> | undefined;
   #probes = 0;
 
@@ -37,7 +42,11 @@ export class GuardedContentStore implements ContentStore {
 
   /** Why the store cannot be used now (undefined: it can). */
   get refusal(): string | undefined {
-    return this.#failing === undefined ? undefined : `${this.#failing.reason} (since ${new Date(this.#failing.since).toISOString()})`;
+    // An unreachable store is said while failures keep coming (a download given up on must not pin it).
+    const now = (this.options.now ?? Date.now)();
+    const unreachable = this.#unreachable !== undefined && now - this.#unreachable.last < UNREACHABLE_SHOWN_MS ? this.#unreachable : undefined;
+    const problem = this.#failing ?? unreachable;
+    return problem === undefined ? undefined : `${problem.reason} (since ${new Date(problem.since).toISOString()})`;
   }
 
   /** Probes made while refused (for tests and metrics). */
@@ -77,9 +86,17 @@ export class GuardedContentStore implements ContentStore {
     for (;;) {
       if (this.#recovery !== undefined) await this.#recovery;
       try {
-        return await fn();
+        const result = await fn();
+        this.#unreachable = undefined;
+        return result;
       } catch (error) {
-        if (!isRefusal(error)) throw error;
+        if (!isRefusal(error)) {
+          if (classifyFailure(error) === 'unreachable') {
+            const now = (this.options.now ?? Date.now)();
+            this.#unreachable = { reason: `the content store is unreachable: ${failureMessage(error)}`, since: this.#unreachable?.since ?? now, last: now };
+          }
+          throw error;
+        }
         this.#recovery ??= this.#recover(error);
       }
     }

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { applierStack, events, trySnapshot } from '../helpers/applier-harness.ts';
-import { runCli } from '../helpers/services.ts';
+import { freePort, runCli, startService } from '../helpers/services.ts';
 import { stackConfig, waitFor } from '../helpers/stack.ts';
 import { pino } from 'pino';
 import type { MirrorEvent } from '../../schemas/event.ts';
@@ -25,7 +25,7 @@ test('a wrong S3 secret at start: one line naming the credentials, exit 2', { ti
   assert.equal(result.code, 2, result.stdout + result.stderr);
   const lines = result.stderr.trim().split('\n');
   assert.equal(lines.length, 1, result.stderr);
-  assert.match(lines[0]!, /^mirrorlog: the content store at .* refused the credentials: .*; check --s3-access-key and --s3-secret-key/);
+  assert.match(lines[0]!, /^mirrorlog: S3 at .* refused the request \((SignatureDoesNotMatch|InvalidAccessKeyId|AccessDenied)\): check --s3-access-key and --s3-secret-key/);
   assert.doesNotMatch(result.stderr + result.stdout, /not-the-secret/, 'the secret never appears');
 });
 
@@ -81,4 +81,28 @@ test('credentials refused while running: not ready with the reason, a few probes
     const snapshot = trySnapshot(target) ?? '';
     return applier.readiness().ready && files.every((_, i) => snapshot.includes(`after/${i} `)) ? true : undefined;
   }, 120_000, 200);
+});
+
+test('unreachable brokers at start: health up, not ready with the reason, one line per backoff step, --give-up-after', { timeout: 120_000 }, async (t) => {
+  const stack = await applierStack(t);
+  const nowhere = await freePort(); // nothing listens there
+  const { s3Endpoint, bucket } = stackConfig();
+  const applier = await startService(t, 'applier', [
+    'applier', '--target', join(stack.dir, 'target'), '--state-dir', join(stack.dir, 'state'), '--replica', 'unreachable', '--topic', stack.topic,
+    '--brokers', `127.0.0.1:${nowhere}`, '--s3-endpoint', s3Endpoint, '--bucket', bucket, '--partitions', '3', '--give-up-after', '8s',
+  ]);
+  const reason = await waitFor('/readyz to say why', async () => {
+    const response = await fetch(`http://127.0.0.1:${applier.port}/readyz`).catch(() => undefined);
+    if (response === undefined) return undefined;
+    const text = await response.text();
+    return response.status === 503 && /waiting for Kafka/.test(text) ? text : undefined;
+  }, 60_000, 100);
+  assert.match(reason, new RegExp(`^not ready: waiting for Kafka at 127\\.0\\.0\\.1:${nowhere}: .*ECONNREFUSED`));
+  assert.equal((await fetch(`http://127.0.0.1:${applier.port}/healthz`)).status, 200);
+  assert.equal(await applier.exited, 1, 'gave up');
+  const output = applier.output.join('');
+  const waits = output.split('\n').filter((line) => line.includes('waiting for Kafka') && / retry \d+ in /.test(line));
+  assert.ok(waits.length >= 2 && waits.length <= 5, `one line per backoff step (1 s, 2 s, 4 s...), got ${waits.length}:\n${output}`);
+  assert.match(output, /mirrorlog: gave up after \d+ s waiting for Kafka at .*\(--give-up-after\)/);
+  assert.doesNotMatch(output, /\n\s+at /, 'no stack trace');
 });

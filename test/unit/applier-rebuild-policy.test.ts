@@ -40,6 +40,10 @@ describe('planStart', () => {
     assert.deepEqual(planStart(facts(overFull)), { kind: 'refuse', reason: 'target-not-empty' });
     assert.deepEqual(planStart(facts({ ...overFull, adoptRequested: true })), { kind: 'rebuild', reason: 'new-replica', clearIndex: false });
     assert.deepEqual(planStart(facts({ ...overFull, rebuildRequested: true })), { kind: 'rebuild', reason: 'requested', clearIndex: true });
+    // Nothing in the log: any rebuild over files would only delete them.
+    assert.deepEqual(planStart(facts({ ...overFull, adoptRequested: true, logEmpty: true })), { kind: 'refuse', reason: 'empty-log' });
+    assert.deepEqual(planStart(facts({ rebuildRequested: true, logEmpty: true })), { kind: 'refuse', reason: 'empty-log' });
+    assert.deepEqual(planStart(facts({ ...overFull, targetEmpty: true, logEmpty: true })), { kind: 'rebuild', reason: 'new-replica', clearIndex: false });
     // An existing replica (state present) with files on its target just resumes.
     assert.deepEqual(planStart(facts({ targetEmpty: false })), { kind: 'resume' });
   });

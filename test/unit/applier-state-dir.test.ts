@@ -18,7 +18,7 @@ test('a state directory that cannot be created names itself and MIRRORLOG_STATE_
     (error: unknown) => {
       assert.ok(error instanceof CliError);
       assert.equal(error.exitCode, 2);
-      assert.equal(error.message, `the state directory ${stateDir} cannot be created or written (ENOTDIR); set --state-dir (MIRRORLOG_STATE_DIR) to a writable directory, e.g. a mounted volume`);
+      assert.equal(error.message, `the state directory ${stateDir} cannot be written (ENOTDIR): set --state-dir (MIRRORLOG_STATE_DIR) to a writable directory, e.g. a mounted volume`);
       return true;
     },
   );

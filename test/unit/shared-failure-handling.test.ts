@@ -1,14 +1,11 @@
-// Final versus transient failures: how Kafka and S3 errors are classified, the start-up
-// wait (one line per backoff step, a final error at once for refused credentials, a
-// give-up time), and the store that holds calls while credentials are refused instead
-// of letting every download retry on its own.
+// Refused versus other failures while running: how Kafka and S3 errors are classified,
+// and the store that holds calls while credentials are refused instead of letting every
+// download retry on its own. (The start-up wait: shared-start-errors.test.ts.)
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { CliError } from '../../services/shared/errors.ts';
 import { classifyFailure, failureMessage } from '../../services/shared/failure-kind.ts';
 import { GuardedContentStore } from '../../services/shared/guarded-content-store.ts';
 import { MemoryContentStore } from '../../services/shared/memory-content-store.ts';
-import { untilReachable } from '../../services/shared/until-reachable.ts';
 
 const s3Error = (code: string) => Object.assign(new Error(`S3 says ${code}`), { code });
 const kafkaError = (type: string) => Object.assign(new Error(`broker says ${type}`), { name: 'KafkaJSProtocolError', type });
@@ -40,59 +37,6 @@ describe('classifyFailure', () => {
   it('the message is one line with the code', () => {
     assert.equal(failureMessage(s3Error('SignatureDoesNotMatch')), 'S3 says SignatureDoesNotMatch');
     assert.equal(failureMessage(Object.assign(new Error('bad\nthing'), { code: 'EX' })), 'EX: bad thing');
-  });
-});
-
-describe('untilReachable', () => {
-  const base = { giveUpAfterMs: 0, credentialsHint: '--s3-secret-key' };
-
-  it('logs one line per backoff step, says why in readiness, and returns once the server answers', async () => {
-    const { lines, logger } = collectingLogger();
-    const waits: number[] = [];
-    const reasons: (string | undefined)[] = [];
-    let calls = 0;
-    const result = await untilReachable('Kafka at b:1', async () => (++calls < 4 ? Promise.reject(connectionRefused()) : 'up'), {
-      ...base,
-      logger,
-      onWaiting: (reason) => reasons.push(reason),
-      delay: async (ms) => void waits.push(ms),
-    });
-    assert.equal(result, 'up');
-    assert.deepEqual(waits, [1000, 2000, 4000], 'growing backoff, not a tight loop');
-    assert.equal(lines.length, 3);
-    assert.match(lines[0]!, /^cannot reach Kafka at b:1: .*ECONNREFUSED.*; retrying in 1\.0 s$/);
-    assert.equal(reasons.at(-1), undefined, 'ready once it answered');
-    assert.match(reasons[0]!, /cannot reach Kafka/);
-  });
-
-  it('refused credentials: a final one-line error (exit 2) at the first attempt', async () => {
-    const { logger } = collectingLogger();
-    let calls = 0;
-    const error = await untilReachable('S3', async () => {
-      calls++;
-      throw s3Error('SignatureDoesNotMatch');
-    }, { ...base, logger, delay: async () => undefined }).catch((e: unknown) => e);
-    assert.ok(error instanceof CliError);
-    assert.equal(error.exitCode, 2);
-    assert.match(error.message, /^S3 refused the credentials: .*SignatureDoesNotMatch; check --s3-secret-key$/);
-    assert.equal(calls, 1);
-  });
-
-  it('gives up after --give-up-after (exit 1), and rethrows what it does not understand', async () => {
-    const { logger } = collectingLogger();
-    let clock = 0;
-    const error = await untilReachable('Kafka', async () => Promise.reject(connectionRefused()), {
-      ...base,
-      giveUpAfterMs: 5000,
-      logger,
-      now: () => clock,
-      delay: async (ms) => void (clock += ms),
-    }).catch((e: unknown) => e);
-    assert.ok(error instanceof CliError);
-    assert.equal(error.exitCode, 1);
-    assert.match(error.message, /^gave up after 7 s \(--give-up-after\): cannot reach Kafka/);
-    const bug = new TypeError('bug');
-    await assert.rejects(untilReachable('x', async () => Promise.reject(bug), { ...base, logger }), (e) => e === bug);
   });
 });
 
@@ -151,5 +95,19 @@ describe('GuardedContentStore', () => {
     await assert.rejects(held, /stopping/);
     const failing = Object.assign(Object.create(inner) as MemoryContentStore, { stat: async () => Promise.reject(new Error('disk on fire')) });
     await assert.rejects(new GuardedContentStore(failing, { logger: collectingLogger().logger, signal: controller.signal }).stat('c'.repeat(64)), /disk on fire/);
+  });
+
+  it('an unreachable store is said (until a request succeeds), and left to the callers to retry', async () => {
+    const inner = new MemoryContentStore();
+    let down = true;
+    const flaky = Object.assign(Object.create(inner) as MemoryContentStore, {
+      stat: async (hash: string) => (down ? Promise.reject(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:8333'), { code: 'ECONNREFUSED' })) : inner.stat(hash)),
+    });
+    const store = new GuardedContentStore(flaky, { logger: collectingLogger().logger, signal: new AbortController().signal, now: () => 0 });
+    await assert.rejects(store.stat('d'.repeat(64)), /ECONNREFUSED/);
+    assert.equal(store.refusal, 'the content store is unreachable: connect ECONNREFUSED 127.0.0.1:8333 (since 1970-01-01T00:00:00.000Z)');
+    down = false;
+    assert.equal(await store.stat('d'.repeat(64)), undefined);
+    assert.equal(store.refusal, undefined);
   });
 });

@@ -16,6 +16,8 @@ export type StartFacts = {
   readonly adoptRequested: boolean;
   /** The target holds nothing (the applier's temp files aside). */
   readonly targetEmpty: boolean;
+  /** The topic holds no record at all (a rebuild's sweep would then delete every file). */
+  readonly logEmpty?: boolean;
   /** The applied index holds at least one present entry. */
   readonly indexHasEntries: boolean;
   /** Next offset to apply per partition, as last made durable; empty on a first start. */
@@ -43,6 +45,8 @@ export type StartPlan =
    * --replica, --topic or --state-dir looks exactly like this. The operator must say so.
    */
   | { kind: 'refuse'; reason: 'target-not-empty' }
+  /** A rebuild over a target that holds files, from a log that holds nothing: it would only delete. */
+  | { kind: 'refuse'; reason: 'empty-log' }
   | { kind: 'continue-rebuild' }
   /**
    * `clearIndex`: the index cannot be trusted for what is on disk, so it is emptied
@@ -51,6 +55,12 @@ export type StartPlan =
   | { kind: 'rebuild'; reason: RebuildReason; clearIndex: boolean };
 
 export function planStart(facts: StartFacts): StartPlan {
+  const plan = planStartIgnoringEmptyLog(facts);
+  if (plan.kind === 'rebuild' && facts.logEmpty === true && !facts.targetEmpty) return { kind: 'refuse', reason: 'empty-log' };
+  return plan;
+}
+
+function planStartIgnoringEmptyLog(facts: StartFacts): StartPlan {
   if (facts.targetEmpty && facts.indexHasEntries) return { kind: 'rebuild', reason: 'target-empty', clearIndex: true };
   // Checked before continuing an interrupted rebuild: records it had not replayed yet may
   // be gone too (a delete among them), and only a new epoch's sweep removes what they held.
