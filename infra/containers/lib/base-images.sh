@@ -37,7 +37,8 @@ try_pull() {
 # The host's active apt sources, as `debootstrap` wants its mirror: the first URI.
 host_apt_mirror() {
   local mirror
-  mirror=$(sed -n 's/^URIs:[[:space:]]*\([^[:space:]]*\).*/\1/p' /etc/apt/sources.list.d/*.sources 2>/dev/null | head -n 1)
+  mirror=$(sed -n 's/^URIs:[[:space:]]*\([^[:space:]]*\).*/\1/p' /etc/apt/sources.list.d/*.sources 2>/dev/null |
+    head -n 1)
   [[ -n $mirror ]] || mirror=$(sed -n 's/^deb[[:space:]]\+\(\[[^]]*\][[:space:]]\+\)\?\([^[:space:]]*\).*/\2/p' \
     /etc/apt/sources.list 2>/dev/null | head -n 1)
   [[ -n $mirror ]] || die "no apt mirror found in /etc/apt/sources.list or /etc/apt/sources.list.d/*.sources"
@@ -79,7 +80,8 @@ debian_standin() {
     [[ $(id -u) == 0 ]] || die "building the Debian stand-in image needs root (debootstrap)"
     command -v debootstrap >/dev/null || {
       log "installing debootstrap with apt-get"
-      DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends debootstrap >"$STATE_DIR/apt.log" 2>&1 ||
+      DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends debootstrap \
+        >"$STATE_DIR/apt.log" 2>&1 ||
         die "apt-get install debootstrap failed (log: $STATE_DIR/apt.log)"
     }
     local rootfs="$CACHE_DIR/debian-rootfs.partial-$$" mirror started=$SECONDS
@@ -109,13 +111,16 @@ debian_standin() {
 # npm_package <name@range> <dir>: the package's files in <dir> (cached by resolved version).
 npm_package() {
   local spec=$1 dir=$2 version tarball
-  version=$(cd "$CACHE_DIR" && npm view "$spec" version --json | sed -n 's/^[[:space:]]*"\([^"]*\)"[[:space:],]*$/\1/p' | tail -n 1)
+  # `--json`: one version or a list of the matching ones (the last is the newest).
+  version=$(cd "$CACHE_DIR" && npm view "$spec" version --json |
+    sed -n 's/^[[:space:]]*"\([^"]*\)"[[:space:],]*$/\1/p' | tail -n 1)
   [[ -n $version ]] || die "the npm registry has no version of $spec"
   tarball="$CACHE_DIR/npm/${spec%@*}-$version.tgz"
   if [[ ! -e $tarball ]]; then
     mkdir -p "$CACHE_DIR/npm"
     log "fetching ${spec%@*}@$version from the npm registry"
-    (cd "$CACHE_DIR/npm" && npm pack --silent "${spec%@*}@$version" >/dev/null) || die "npm pack ${spec%@*}@$version failed"
+    (cd "$CACHE_DIR/npm" && npm pack --silent "${spec%@*}@$version" >/dev/null) ||
+      die "npm pack ${spec%@*}@$version failed"
   fi
   mkdir -p "$dir"
   tar -xzf "$tarball" -C "$dir" --strip-components=1

@@ -31,7 +31,8 @@ engine_install() {
   local status=0
   DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends docker.io >"$STATE_DIR/apt.log" 2>&1 ||
     { apt-get update >>"$STATE_DIR/apt.log" 2>&1 &&
-      DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends docker.io >>"$STATE_DIR/apt.log" 2>&1; } ||
+      DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends docker.io \
+        >>"$STATE_DIR/apt.log" 2>&1; } ||
     status=$?
   [[ -z $added_policy ]] || rm -f "$policy"
   if [[ $status != 0 ]]; then
