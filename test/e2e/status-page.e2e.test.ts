@@ -148,7 +148,7 @@ test(
       120_000,
       250,
     );
-    process.stdout.write(`status page: lag plotted up to ${peaks.alpha} (alpha) and ${peaks.beta} (beta) records when first seen rising\n`);
+    process.stdout.write(`status page: lag rose to ${peaks.alpha} (alpha), ${peaks.beta} (beta) records\n`);
     assert.equal((await rowState(page, 'alpha'))?.state, 'live');
 
     await beta.kill('SIGTERM');
