@@ -47,7 +47,7 @@ function writeBurst(root: string, tag: string, files: number): void {
 
 test(
   'the status page shows both replicas, plots a burst and shows a stopped applier stalled',
-  { timeout: 240_000 },
+  { timeout: 15 * 60_000 },
   async (t) => {
     const browser = await launchBrowser(t);
     const source = tempDir(t, 'source');
@@ -89,7 +89,7 @@ test(
       60_000,
       200,
     );
-  
+
     const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     await page.goto(url);
     // Both replicas appear once each has committed on the topic: give them something to apply.
