@@ -1,6 +1,8 @@
 // The status page in a real browser (headless Chromium) against a live producer and two
 // appliers: both replicas shown, the lag plot rising during a burst and back to zero after
 // it, and a stopped applier turning "stalled". Saves a screenshot and prints its path.
+// The first run on a machine installs chromium with apt (a minute or two: hence the long timeout;
+// every wait below has its own bound).
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
