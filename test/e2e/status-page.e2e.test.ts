@@ -1,6 +1,8 @@
 // The status page in a real browser (headless Chromium) against a live producer and two
 // appliers: both replicas shown, the lag plot rising during a burst and back to zero after
 // it, and a stopped applier turning "stalled". Saves a screenshot and prints its path.
+// The first run on a machine installs chromium with apt (a minute or two: hence the long timeout;
+// every wait below has its own bound).
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -47,7 +49,7 @@ function writeBurst(root: string, tag: string, files: number): void {
 
 test(
   'the status page shows both replicas, plots a burst and shows a stopped applier stalled',
-  { timeout: 240_000 },
+  { timeout: 15 * 60_000 },
   async (t) => {
     const browser = await launchBrowser(t);
     const source = tempDir(t, 'source');
@@ -89,7 +91,7 @@ test(
       60_000,
       200,
     );
-  
+
     const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     await page.goto(url);
     // Both replicas appear once each has committed on the topic: give them something to apply.
@@ -148,7 +150,7 @@ test(
       120_000,
       250,
     );
-    process.stdout.write(`status page: lag peaked at ${peaks.alpha} (alpha) and ${peaks.beta} (beta) records\n`);
+    process.stdout.write(`status page: lag rose to ${peaks.alpha} (alpha), ${peaks.beta} (beta) records\n`);
     assert.equal((await rowState(page, 'alpha'))?.state, 'live');
 
     await beta.kill('SIGTERM');

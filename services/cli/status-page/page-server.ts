@@ -14,8 +14,8 @@ export type PageState = { model(): PageModel | undefined; series(): SeriesPoint[
 
 export type PageServer = { port: number; publish(model: PageModel, point: SeriesPoint): void; close(): Promise<void> };
 
-// The assets are plain files beside the sources (no build step); a compiled install (dist/) runs from a
-// checkout too, so they are found there.
+// The assets are plain files beside the sources (no build step for them); `npm run build` copies them into
+// dist/, and an install compiled without that copy still finds them in its checkout.
 const ASSET_DIRS = ['./assets/', '../../../../services/cli/status-page/assets/'].map((dir) =>
   fileURLToPath(new URL(dir, import.meta.url)),
 );
