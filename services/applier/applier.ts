@@ -31,6 +31,7 @@ import { createApplierMetrics } from './metrics.ts';
 import { Positions } from './positions.ts';
 import { RebuildController } from './rebuild.ts';
 import { RecordApplier } from './record-applier.ts';
+import { stateDirProblem } from './state-space.ts';
 import { TEMP_JOURNAL_FILE, decideStart, openIndex, prepareDirectories, removeLeftoverTemps } from './replica-state.ts';
 
 export const DEFAULT_APPLIER_METRICS_PORT = 9465;
@@ -198,6 +199,7 @@ export async function startApplier(config: ApplierConfig, options: ApplierOption
           // Tombstones damp late events; twice the history window is long past any of them.
           run: () => index.pruneTombstones((Date.now() - 2 * config.historyWindow) * 1000, 10_000) === 10_000,
         },
+        stateSpace: () => stateDirProblem(dirs.stateDir),
         metrics,
         logger,
       },
