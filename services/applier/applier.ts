@@ -14,6 +14,7 @@ import { deadLetterTopic } from '../../schemas/content-key.ts';
 import { defaultStateDir, redactConfig, type Environment } from '../shared/config.ts';
 import type { ContentStore } from '../shared/content-store.ts';
 import { startServiceHttp, type Readiness, type ServiceHttp } from '../shared/http-server.ts';
+import { watchKafka } from '../shared/kafka-reachability.ts';
 import { createKafka, describeTopicConfig, ensureDeadLetterTopic, ensureTopic } from '../shared/kafka.ts';
 import { createLogger, type Logger } from '../shared/logger.ts';
 import { createMetricsRegistry, type Registry } from '../shared/metrics.ts';
@@ -240,8 +241,12 @@ export async function startApplier(config: ApplierConfig, options: ApplierOption
         void stop().finally(() => rejectFailure(error));
       },
     });
+    const kafkaWatch = watchKafka(config.brokers, `mirrorlog-applier-${config.replica}`, logger);
+    cleanups.push(() => kafkaWatch.stop());
     const readiness = (): Readiness => {
       if (stopping !== undefined) return { ready: false, reason: 'stopping' };
+      const unreachable = kafkaWatch.problem;
+      if (unreachable !== undefined) return { ready: false, reason: unreachable };
       if (source?.assigned === undefined) return { ready: false, reason: 'waiting for partition assignment' };
       if (rebuild?.active) return { ready: false, reason: `rebuilding (${(rebuild.progressOf(positions.next()).ratio * 100).toFixed(1)}% replayed)` };
       if (lane?.stalled !== undefined) return { ready: false, reason: `cannot apply: ${lane.stalled}` };

@@ -28,6 +28,7 @@ import { Pipeline } from './pipeline.ts';
 import { LAST_SEQ_KEY, PublishStage } from './publish-stage.ts';
 import { Reconciler, START_TRIGGER } from './reconciler.ts';
 import { checkIndexOwner } from './state-dir.ts';
+import { watchKafka } from '../shared/kafka-reachability.ts';
 import { Uploader } from './uploader.ts';
 
 export const DEFAULT_PRODUCER_METRICS_PORT = 9464;
@@ -176,11 +177,12 @@ async function startWithIndex(config: ProducerConfig, context: StartContext): Pr
   });
 
   let isReady = false;
+  const kafkaWatch = watchKafka(config.brokers, `mirrorlog-producer-${source}`, logger); // /readyz: not ready while Kafka is gone
   const http: ServiceHttp = await startServiceHttp({
     host: config.metricsHost,
     port: config.metricsPort ?? DEFAULT_PRODUCER_METRICS_PORT,
     registry: metrics.registry,
-    isReady: () => (isReady ? { ready: true } : { ready: false, reason: 'subscribing and reconciling' }),
+    isReady: () => kafkaWatch.readiness(isReady ? { ready: true } : { ready: false, reason: 'subscribing and reconciling' }),
     logger,
   });
 
@@ -213,6 +215,7 @@ async function startWithIndex(config: ProducerConfig, context: StartContext): Pr
       (stopping ??= (async () => {
         logger.info('producer stopping');
         clearInterval(periodic);
+        kafkaWatch.stop();
         reconciler?.stop();
         await watcher?.stop();
         await pipeline.stop();
