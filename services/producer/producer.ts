@@ -215,7 +215,7 @@ async function startWithIndex(config: ProducerConfig, context: StartContext): Pr
       (stopping ??= (async () => {
         logger.info('producer stopping');
         clearInterval(periodic);
-        kafkaWatch.stop();
+        await kafkaWatch.stop();
         reconciler?.stop();
         await watcher?.stop();
         await pipeline.stop();

@@ -10,6 +10,8 @@ import type { Logger } from './logger.ts';
 export interface KafkaReachabilityOptions {
   /** One request to the cluster; rejects when it does not answer. */
   readonly probe: () => Promise<void>;
+  /** Closes what the probe holds open (its connection), at stop. */
+  readonly close?: () => Promise<void>;
   readonly intervalMs: number;
   readonly now: () => number;
   readonly logger: Pick<Logger, 'warn' | 'info'>;
@@ -28,9 +30,13 @@ export class KafkaReachability {
     this.timer.unref();
   }
 
-  stop(): void {
+  /** Stops probing and closes the probe's connection (bounded: a broker that is gone must not hold a stop). */
+  async stop(): Promise<void> {
     clearInterval(this.timer);
     this.timer = undefined;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.options.close?.().catch(() => undefined), new Promise((resolve) => (timer = setTimeout(resolve, 5000)))]);
+    clearTimeout(timer);
   }
 
   /** Why Kafka counts as unreachable now, or undefined. */
@@ -90,7 +96,8 @@ export const REACHABILITY_INTERVAL_MS = 5000;
 /** A started KafkaReachability on a client of its own (no retries), for a service's /readyz. */
 export function watchKafka(brokers: readonly string[], clientId: string, logger: Logger): KafkaReachability {
   const kafka = createKafka({ brokers, clientId: `${clientId}-probe`, logger, retry: { retries: 0 } });
-  const reachability = new KafkaReachability({ probe: adminProbe(kafka.admin()), intervalMs: REACHABILITY_INTERVAL_MS, now: Date.now, logger });
+  const admin = kafka.admin();
+  const reachability = new KafkaReachability({ probe: adminProbe(admin), close: () => admin.disconnect(), intervalMs: REACHABILITY_INTERVAL_MS, now: Date.now, logger });
   reachability.start();
   return reachability;
 }
