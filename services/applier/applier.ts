@@ -22,6 +22,7 @@ import { S3ContentStore, s3OptionsFromConfig } from '../shared/s3-content-store.
 import { ContentSupply } from './adapters/content-supply.ts';
 import { DeadLetterProducer } from './adapters/dead-letter-producer.ts';
 import { FsMaterializer } from './adapters/fs-materializer.ts';
+import { HealChannel } from './adapters/heal-channel.ts';
 import { KafkaRecordSource } from './adapters/kafka-record-source.ts';
 import { TargetRoot } from './adapters/target-root.ts';
 import { TempJournal } from './adapters/temp-journal.ts';
@@ -161,6 +162,8 @@ export async function startApplier(config: ApplierConfig, options: ApplierOption
       },
     });
     cleanups.push(() => supply.close());
+    const heal = new HealChannel({ kafka, topic: config.topic, replica: config.replica, store, logger, onHealed: (records) => lane?.reapply(records) });
+    cleanups.push(() => heal.close());
     const deadLetters = new DeadLetterProducer(kafka, dlqTopic, config.topic, config.replica, logger);
     await deadLetters.connect();
     cleanups.push(() => deadLetters.disconnect());
@@ -175,8 +178,19 @@ export async function startApplier(config: ApplierConfig, options: ApplierOption
       now: Date.now,
       logger,
       deadLetter: (record, reason) => {
+        if (record.reapplied === true) {
+          // Dead-lettered before; its content is still not right: it stays a dead letter.
+          logger.warn({ partition: record.partition, offset: record.offset, ...reason }, 'a healed record still cannot be applied');
+          return;
+        }
         metrics.deadLetters.inc({ reason: reason.code });
         logger.warn({ partition: record.partition, offset: record.offset, key: record.raw.key?.toString().slice(0, 300), ...reason }, 'dead-lettering a record the applier cannot apply');
+        const { decoded } = record;
+        if ((reason.code === 'content-missing' || reason.code === 'content-mismatch') && decoded.ok && decoded.event.op === 'file') {
+          const { hash, size, path } = decoded.event;
+          heal.request(record, { hash, size, path, reason: reason.code });
+          metrics.healRequests.inc({ reason: reason.code });
+        }
         positions.deadLetterSent(record.partition, record.offset, false);
         deadLetters.send({ partition: record.partition, offset: record.offset, raw: record.raw, ...reason }).then(
           () => positions.deadLetterSent(record.partition, record.offset, true),

@@ -91,6 +91,8 @@ export class ApplyLane {
   private ahead = 0;
   private nextMaintenanceAt = performance.now();
   private finished: Promise<void> | undefined;
+  /** Records to apply once more, out of band (their content was healed: heal-channel.ts). */
+  private reapplying: LaneRecord[] = [];
   /** The state directory lacks room: nothing is applied until it has some again. */
   private spaceProblem: string | undefined;
   private nextSpaceCheckAt = 0;
@@ -139,6 +141,15 @@ export class ApplyLane {
     }
   }
 
+  /**
+   * Applies records again whose offsets are long past (their content is back in the
+   * store). Positions are not touched; decide skips a record whose path moved on.
+   */
+  reapply(records: LaneRecord[]): void {
+    for (const record of records) this.reapplying.push({ ...record, contentKey: undefined, prefetched: false, reapplied: true });
+    this.wake();
+  }
+
   wake(): void {
     const wakeup = this.wakeup;
     this.wakeup = undefined;
@@ -166,7 +177,7 @@ export class ApplyLane {
         await this.wait(SPACE_CHECK_MS);
         continue;
       }
-      const done = this.applySlice();
+      const done = this.applyAgain() + this.applySlice();
       const rebuild = this.deps.rebuild();
       if (rebuild?.active) {
         const next = this.deps.positions.next();
@@ -191,6 +202,28 @@ export class ApplyLane {
     this.failing.clear();
     this.ahead = 0;
     if (this.indexLost === undefined) await this.durabilityPoint(true);
+  }
+
+  /** Applies what reapply() queued; a record still waiting for its content stays. */
+  private applyAgain(): number {
+    if (this.reapplying.length === 0) return 0;
+    const waiting: LaneRecord[] = [];
+    let done = 0;
+    for (const record of this.reapplying) {
+      let outcome: 'done' | 'blocked' | 'failed';
+      try {
+        outcome = this.deps.applier.apply(record);
+      } catch (error) {
+        if (isIndexError(error)) this.loseIndex(error);
+        else this.deps.logger.warn({ err: error, partition: record.partition, offset: record.offset }, 'cannot apply a healed record; it stays dead-lettered');
+        outcome = 'failed';
+      }
+      if (outcome === 'blocked') waiting.push(record);
+      else if (outcome === 'done') done++;
+    }
+    this.reapplying = waiting;
+    this.uncommitted += done;
+    return done;
   }
 
   /** Whether the lane must not apply now: the index is lost, or the state directory is full. */

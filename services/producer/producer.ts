@@ -29,6 +29,7 @@ import { LAST_SEQ_KEY, PublishStage } from './publish-stage.ts';
 import { Reconciler, START_TRIGGER } from './reconciler.ts';
 import { checkIndexOwner } from './state-dir.ts';
 import { watchKafka } from '../shared/kafka-reachability.ts';
+import { HealResponder } from './heal-responder.ts';
 import { Uploader } from './uploader.ts';
 
 export const DEFAULT_PRODUCER_METRICS_PORT = 9464;
@@ -110,6 +111,9 @@ async function startWithIndex(config: ProducerConfig, context: StartContext): Pr
     await publisher.connect();
   })();
   connected.catch(() => undefined); // observed through `ready`
+  // Appliers' heal requests (heal-responder.ts): content found missing or corrupt in the store is uploaded again.
+  const healResponder = new HealResponder({ kafka, admin, topic: config.topic, source, root, store, logger });
+  connected.then(() => healResponder.start()).catch((error: unknown) => logger.warn({ err: error }, 'cannot answer heal requests'));
 
   let lastSeq = Number(index.getMeta(LAST_SEQ_KEY) ?? 0);
   if (index.getMeta(INDEX_COMPLETE_KEY) !== 'true') {
@@ -216,6 +220,7 @@ async function startWithIndex(config: ProducerConfig, context: StartContext): Pr
         logger.info('producer stopping');
         clearInterval(periodic);
         await kafkaWatch.stop();
+        await healResponder.stop();
         reconciler?.stop();
         await watcher?.stop();
         await pipeline.stop();
