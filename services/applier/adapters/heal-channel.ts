@@ -42,7 +42,9 @@ export class HealChannel {
 
   constructor(private readonly options: HealChannelOptions) {
     this.topic = healTopic(options.topic);
-    this.producer = options.kafka.producer({ allowAutoTopicCreation: false });
+    // A few retries, not the client's endless ones: without a heal topic (an older
+    // producer) a request fails in seconds, is logged, and holds nothing open.
+    this.producer = options.kafka.producer({ allowAutoTopicCreation: false, retry: { retries: 3, initialRetryTime: 300, maxRetryTime: 2000 } });
   }
 
   /** Asks for the content of `record` (a file event) to be uploaded again, and waits for it. */
