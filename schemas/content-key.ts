@@ -15,3 +15,12 @@ export function contentKey(hash: string, prefix = ''): string {
 export function deadLetterTopic(topic: string, replica: string): string {
   return `${topic}.dlq.${replica}`;
 }
+
+/**
+ * The heal-request topic of a tree: an applier that finds a store object missing or not
+ * matching its hash asks the producer side, through it, to upload that content again
+ * (schemas/heal-request.ts; services/producer/heal-responder.ts answers).
+ */
+export function healTopic(topic: string): string {
+  return `${topic}.heal`;
+}

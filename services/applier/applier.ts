@@ -22,6 +22,7 @@ import { startServiceHttp, type Readiness, type ServiceHttp } from '../shared/ht
 import { createKafka, describeTopicConfig, fetchTopicOffsets } from '../shared/kafka.ts';
 import { kafkaClientSecurity } from '../shared/kafka-security.ts';
 import { replicationFor } from '../shared/topic-replication.ts';
+import { watchKafka } from '../shared/kafka-reachability.ts';
 import { createLogger, type Logger } from '../shared/logger.ts';
 import { classifyFailure, failureMessage } from '../shared/failure-kind.ts';
 import { GuardedContentStore } from '../shared/guarded-content-store.ts';
@@ -31,6 +32,7 @@ import { waitForServer } from '../shared/start-errors.ts';
 import { ContentSupply } from './adapters/content-supply.ts';
 import { DeadLetterProducer } from './adapters/dead-letter-producer.ts';
 import { FsMaterializer } from './adapters/fs-materializer.ts';
+import { HealChannel } from './adapters/heal-channel.ts';
 import { KafkaRecordSource } from './adapters/kafka-record-source.ts';
 import { TargetRoot } from './adapters/target-root.ts';
 import { TempJournal } from './adapters/temp-journal.ts';
@@ -44,6 +46,7 @@ import { RecordApplier } from './record-applier.ts';
 import { ensureSoleApplier } from './replica-guard.ts';
 import { registerApplier } from './replica-registration.ts';
 import { checkKafka, checkStore, deadLetterTopicOnDemand, lastAppliedAt } from './start-checks.ts';
+import { stateDirProblem } from './state-space.ts';
 import { TEMP_JOURNAL_FILE, decideStart, openIndex, prepareDirectories, removeLeftoverTemps } from './replica-state.ts';
 
 export const DEFAULT_APPLIER_METRICS_PORT = 9465;
@@ -222,6 +225,8 @@ export async function startApplier(config: ApplierConfig, options: ApplierOption
       },
     });
     cleanups.push(() => supply.close());
+    const heal = new HealChannel({ kafka, topic: config.topic, replica: config.replica, store, logger, onHealed: (records) => lane?.reapply(records) });
+    cleanups.push(() => heal.close());
     const deadLetters = new DeadLetterProducer(kafka, dlqTopic, config.topic, config.replica, logger);
     await deadLetters.connect();
     cleanups.push(() => deadLetters.disconnect());
@@ -242,8 +247,19 @@ export async function startApplier(config: ApplierConfig, options: ApplierOption
       now: Date.now,
       logger,
       deadLetter: (record, reason) => {
+        if (record.reapplied === true) {
+          // Dead-lettered before; its content is still not right: it stays a dead letter.
+          logger.warn({ partition: record.partition, offset: record.offset, ...reason }, 'a healed record still cannot be applied');
+          return;
+        }
         metrics.deadLetters.inc({ reason: reason.code });
         logger.warn({ partition: record.partition, offset: record.offset, key: record.raw.key?.toString().slice(0, 300), ...reason }, 'dead-lettering a record the applier cannot apply');
+        const { decoded } = record;
+        if ((reason.code === 'content-missing' || reason.code === 'content-mismatch') && decoded.ok && decoded.event.op === 'file') {
+          const { hash, size, path } = decoded.event;
+          heal.request(record, { hash, size, path, reason: reason.code });
+          metrics.healRequests.inc({ reason: reason.code });
+        }
         positions.deadLetterSent(record.partition, record.offset, false);
         ensureDeadLetters()
           .then(() => deadLetters.send({ partition: record.partition, offset: record.offset, raw: record.raw, ...reason }))
@@ -269,6 +285,7 @@ export async function startApplier(config: ApplierConfig, options: ApplierOption
           // Tombstones damp late events; twice the history window is long past any of them.
           run: () => index.pruneTombstones((Date.now() - 2 * config.historyWindow) * 1000, 10_000) === 10_000,
         },
+        stateSpace: () => stateDirProblem(dirs.stateDir),
         metrics,
         logger,
       },
@@ -314,9 +331,13 @@ export async function startApplier(config: ApplierConfig, options: ApplierOption
         void stop().finally(() => rejectFailure(error));
       },
     });
+    const kafkaWatch = watchKafka(config.brokers, `mirrorlog-applier-${config.replica}`, logger, kafkaClientSecurity(config));
+    cleanups.push(() => kafkaWatch.stop());
     readinessOnceStarted = (): Readiness => {
       if (stopping !== undefined) return { ready: false, reason: 'stopping' };
       if (store.refusal !== undefined) return { ready: false, reason: store.refusal };
+      const unreachable = kafkaWatch.problem;
+      if (unreachable !== undefined) return { ready: false, reason: unreachable };
       if (source?.assigned === undefined) return { ready: false, reason: 'waiting for partition assignment' };
       if (rebuild?.active) return { ready: false, reason: `rebuilding (${(rebuild.progressOf(positions.next()).ratio * 100).toFixed(1)}% replayed)` };
       if (lane?.stalled !== undefined) return { ready: false, reason: `cannot apply: ${lane.stalled}` };

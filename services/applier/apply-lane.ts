@@ -60,11 +60,19 @@ export interface ApplyLaneDeps {
   readonly rebuild: () => RebuildHooks | undefined;
   /** Housekeeping run between slices every `everyMs` (e.g. pruning old tombstones); returns whether it should run again soon. */
   readonly maintenance?: { everyMs: number; run(): boolean };
+  /** Why the state directory cannot take more work now (state-space.ts); asked about once a second. */
+  readonly stateSpace?: () => string | undefined;
   readonly metrics: ApplierMetrics;
   readonly logger: Logger;
 }
 
 const BURST = 64;
+const SPACE_CHECK_MS = 1000;
+
+/** An error of the index's database (SQLite may have rolled its transaction back). */
+function isIndexError(error: unknown): boolean {
+  return typeof (error as { code?: unknown } | null)?.code === 'string' && (error as { code: string }).code.startsWith('SQLITE_');
+}
 
 export class ApplyLane {
   private readonly queues = new PartitionQueues();
@@ -83,6 +91,17 @@ export class ApplyLane {
   private ahead = 0;
   private nextMaintenanceAt = performance.now();
   private finished: Promise<void> | undefined;
+  /** Records to apply once more, out of band (their content was healed: heal-channel.ts). */
+  private reapplying: LaneRecord[] = [];
+  /** The state directory lacks room: nothing is applied until it has some again. */
+  private spaceProblem: string | undefined;
+  private nextSpaceCheckAt = 0;
+  /**
+   * The index failed mid-transaction (its disk full?): what it lost since the last
+   * durability point cannot be told apart, so nothing more is applied or committed. The
+   * applier keeps running and reporting; a restart resumes from the last durable point.
+   */
+  private indexLost: string | undefined;
 
   constructor(
     private readonly deps: ApplyLaneDeps,
@@ -95,6 +114,8 @@ export class ApplyLane {
 
   /** Why the lane cannot apply some records right now (a failing filesystem), for /readyz. */
   get stalled(): string | undefined {
+    if (this.indexLost !== undefined) return `the index could not be written (${this.indexLost}); restart the applier once the state directory has room`;
+    if (this.spaceProblem !== undefined) return this.spaceProblem;
     for (const [partition, { message }] of this.failing) return `partition ${partition}: ${message}`;
     return undefined;
   }
@@ -120,6 +141,15 @@ export class ApplyLane {
     }
   }
 
+  /**
+   * Applies records again whose offsets are long past (their content is back in the
+   * store). Positions are not touched; decide skips a record whose path moved on.
+   */
+  reapply(records: LaneRecord[]): void {
+    for (const record of records) this.reapplying.push({ ...record, contentKey: undefined, prefetched: false, reapplied: true });
+    this.wake();
+  }
+
   wake(): void {
     const wakeup = this.wakeup;
     this.wakeup = undefined;
@@ -143,7 +173,11 @@ export class ApplyLane {
   private async run(): Promise<void> {
     while (!this.stopping) {
       this.woken = false;
-      const done = this.applySlice();
+      if (this.holding()) {
+        await this.wait(SPACE_CHECK_MS);
+        continue;
+      }
+      const done = this.applyAgain() + this.applySlice();
       const rebuild = this.deps.rebuild();
       if (rebuild?.active) {
         const next = this.deps.positions.next();
@@ -167,7 +201,55 @@ export class ApplyLane {
     this.blocked.clear();
     this.failing.clear();
     this.ahead = 0;
-    await this.durabilityPoint(true);
+    if (this.indexLost === undefined) await this.durabilityPoint(true);
+  }
+
+  /** Applies what reapply() queued; a record still waiting for its content stays. */
+  private applyAgain(): number {
+    if (this.reapplying.length === 0) return 0;
+    const waiting: LaneRecord[] = [];
+    let done = 0;
+    for (const record of this.reapplying) {
+      let outcome: 'done' | 'blocked' | 'failed';
+      try {
+        outcome = this.deps.applier.apply(record);
+      } catch (error) {
+        if (isIndexError(error)) this.loseIndex(error);
+        else this.deps.logger.warn({ err: error, partition: record.partition, offset: record.offset }, 'cannot apply a healed record; it stays dead-lettered');
+        outcome = 'failed';
+      }
+      if (outcome === 'blocked') waiting.push(record);
+      else if (outcome === 'done') done++;
+    }
+    this.reapplying = waiting;
+    this.uncommitted += done;
+    return done;
+  }
+
+  /** Whether the lane must not apply now: the index is lost, or the state directory is full. */
+  private holding(): boolean {
+    if (this.indexLost !== undefined) return true;
+    const { stateSpace } = this.deps;
+    if (stateSpace === undefined) return false;
+    const now = performance.now();
+    if (now >= this.nextSpaceCheckAt) {
+      this.nextSpaceCheckAt = now + SPACE_CHECK_MS;
+      const problem = stateSpace();
+      if (problem !== this.spaceProblem) {
+        if (problem !== undefined) this.deps.logger.error({ problem }, 'holding: the state directory has no room');
+        else this.deps.logger.info('the state directory has room again; applying');
+        if (problem !== undefined) this.deps.metrics.stalls.inc();
+      }
+      this.spaceProblem = problem;
+    }
+    return this.spaceProblem !== undefined;
+  }
+
+  private loseIndex(error: unknown): void {
+    const message = error instanceof Error ? error.message : String(error);
+    this.deps.metrics.stalls.inc();
+    this.deps.logger.error({ err: error }, 'the index could not be written; holding (nothing more is applied or committed) until a restart');
+    this.indexLost = message;
   }
 
   /** Applies ready records for about sliceMs; returns how many were finished. */
@@ -177,6 +259,7 @@ export class ApplyLane {
     while (performance.now() < deadline && !this.stopping) {
       let progressed = false;
       for (const partition of this.queues.nonEmptyInTurn()) {
+        if (this.indexLost !== undefined) break;
         for (let i = 0; i < BURST; i++) {
           const record = this.queues.peek(partition);
           if (record === undefined) break;
@@ -216,6 +299,10 @@ export class ApplyLane {
       if (this.failing.delete(record.partition)) this.deps.logger.info({ partition: record.partition, offset: record.offset }, 'applying again');
       return true;
     } catch (error) {
+      if (isIndexError(error)) {
+        this.loseIndex(error);
+        return false;
+      }
       // Not the record's fault (a bad record is dead-lettered, not thrown): the disk is
       // full, read-only, failing... Keep the position and retry this partition later.
       this.deps.metrics.stalls.inc();
@@ -246,6 +333,7 @@ export class ApplyLane {
   }
 
   private async durabilityPoint(force = false): Promise<void> {
+    if (this.indexLost !== undefined) return; // what the index lost must never be committed past
     const positions = this.deps.positions.durable();
     if (!force && this.uncommitted === 0 && samePositions(positions, this.lastDurable)) return;
     const started = performance.now();
@@ -258,9 +346,15 @@ export class ApplyLane {
       this.lastDurableAt = performance.now();
       return;
     }
-    this.deps.index.writeMeta(POSITIONS_META, positionsToJson(positions));
-    this.deps.index.commit();
-    this.deps.afterIndexCommit();
+    try {
+      this.deps.index.writeMeta(POSITIONS_META, positionsToJson(positions));
+      this.deps.index.commit();
+      this.deps.afterIndexCommit();
+    } catch (error) {
+      // The state directory is full (or failing): hold and report; never exit.
+      this.loseIndex(error);
+      return;
+    }
     this.uncommitted = 0;
     this.lastDurable = positions;
     this.lastDurableAt = performance.now();

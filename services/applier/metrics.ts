@@ -34,6 +34,7 @@ export function createApplierMetrics(registry: Registry) {
     rebuildProgress: new Gauge({ name: name('rebuild_progress_ratio'), help: 'Share of the rebuild replay done (0..1)', registers }),
     sweptEntries: new Counter({ name: name('swept_entries_total'), help: 'Entries removed by rebuild sweeps (not in the replayed log)', registers }),
     drift: new Counter({ name: name('drift_total'), help: 'Times the replica did not hold what the index said (repaired)', registers }),
+    healRequests: new Counter({ name: name('heal_requests_total'), help: 'Contents found missing or corrupt in the store and asked to be uploaded again, by reason', labelNames: ['reason'] as const, registers }),
     setidStripped: new Counter({ name: name('setid_stripped_total'), help: 'Files written without the setuid/setgid bits the log asked for (no --allow-setid)', registers }),
     info: new Gauge({ name: name('info'), help: 'Always 1: which replica of which topic this applier serves', labelNames: ['replica', 'topic'] as const, registers }),
     stalls: new Counter({ name: name('stalls_total'), help: 'Apply errors that were retried (filesystem or durability failures)', registers }),

@@ -11,6 +11,8 @@ export type LaneRecord = {
   contentKey?: string;
   /** The lane looked ahead at this record (counted in its prefetch window). */
   prefetched?: boolean;
+  /** Applied again out of band (its content was healed): its offset is long past, positions are not touched. */
+  reapplied?: boolean;
 };
 
 class Fifo {

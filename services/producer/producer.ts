@@ -33,6 +33,8 @@ import { createProducerMetrics, type ProducerMetrics } from './metrics.ts';
 import { createProducerCore, producerTuning } from './producer-core.ts';
 import { checkIndexOwner } from './state-dir.ts';
 import { registerProducer } from './tree-registration.ts';
+import { watchKafka } from '../shared/kafka-reachability.ts';
+import { HealResponder } from './heal-responder.ts';
 
 export const DEFAULT_PRODUCER_METRICS_PORT = 9464;
 
@@ -199,6 +201,14 @@ async function startWithIndex(config: ProducerConfig, context: StartContext): Pr
     await publisher.connect();
   })();
   connected.catch(() => undefined); // observed through `ready`
+  // Appliers' heal requests (heal-responder.ts): content found missing or corrupt in the store is uploaded again.
+  const healResponder = new HealResponder({ kafka, admin, topic: config.topic, source, root, store, logger });
+  connected
+    .then(() => healResponder.start())
+    .catch((error: unknown) => logger.warn({ err: error }, 'cannot answer heal requests'));
+  // /readyz: not ready while Kafka is gone.
+  const kafkaWatch = watchKafka(config.brokers, `mirrorlog-producer-${source}`, logger, kafkaClientSecurity(config));
+  cleanups.push(() => kafkaWatch.stop());
   const lastSeq = await completeIndex(kafka, config, context, connected, waitFor);
 
   const core = createProducerCore(
@@ -227,7 +237,7 @@ async function startWithIndex(config: ProducerConfig, context: StartContext): Pr
   readiness = () => {
     if (!isReady) return { ready: false, reason: startReason ?? 'subscribing and reconciling' };
     const held = core.deletesHeld();
-    return held === undefined ? { ready: true } : { ready: false, reason: held };
+    return kafkaWatch.readiness(held === undefined ? { ready: true } : { ready: false, reason: held });
   };
 
   const startedAt = Date.now();
@@ -258,6 +268,8 @@ async function startWithIndex(config: ProducerConfig, context: StartContext): Pr
         logger.info('producer stopping');
         clearInterval(periodic);
         await core.stop();
+        await kafkaWatch.stop();
+        await healResponder.stop();
         await publisher.disconnect();
         await admin.disconnect();
         index.close();

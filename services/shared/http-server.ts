@@ -53,12 +53,26 @@ function rootPage(statusUrl: string | undefined): string {
   ].join('\n');
 }
 
+const TEMP_NAME = /\.[^\s'"/]*mirrorlog-[0-9a-z]+\.tmp/g;
+const ABSOLUTE_PATH = /(^|[\s'"(=:])\/[^\s'")]*/g;
+
+/**
+ * A reason as /readyz shows it: anyone who can reach the port reads it, so absolute paths
+ * (the machine's layout) and temp names (what an attacker would need to race the applier)
+ * are left out (issue 20, L7); the logs keep the full error.
+ */
+export function publicReason(reason: string): string {
+  return reason.replace(ABSOLUTE_PATH, '$1<path>').replace(TEMP_NAME, '<temp file>');
+}
+
 function readinessOf(isReady: () => Readiness): Readiness {
+  let readiness: Readiness;
   try {
-    return isReady();
+    readiness = isReady();
   } catch (error) {
-    return { ready: false, reason: `readiness check failed: ${error instanceof Error ? error.message : String(error)}` };
+    readiness = { ready: false, reason: `readiness check failed: ${error instanceof Error ? error.message : String(error)}` };
   }
+  return readiness.reason === undefined ? readiness : { ...readiness, reason: publicReason(readiness.reason) };
 }
 
 async function route(request: IncomingMessage, response: ServerResponse, options: ServiceHttpOptions): Promise<void> {

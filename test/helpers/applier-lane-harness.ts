@@ -41,7 +41,7 @@ export interface LaneHarness {
   close(): Promise<void>;
 }
 
-export function makeLaneHarness(options: { index?: (dir: string) => ReplicaIndex; durability?: DurabilityMode; partitions?: number; rebuild?: () => RebuildHooks | undefined; commitIntervalMs?: number } = {}): LaneHarness {
+export function makeLaneHarness(options: { stateSpace?: () => string | undefined; index?: (dir: string) => ReplicaIndex; durability?: DurabilityMode; partitions?: number; rebuild?: () => RebuildHooks | undefined; commitIntervalMs?: number } = {}): LaneHarness {
   const base = mkdtempSync(join(tmpdir(), 'mirrorlog-lane-'));
   const target = join(base, 'target');
   mkdirSync(target);
@@ -94,6 +94,7 @@ export function makeLaneHarness(options: { index?: (dir: string) => ReplicaIndex
       afterIndexCommit: () => journal.reset(),
       commitOffsets: (committed) => commits.push(committed),
       rebuild: options.rebuild ?? (() => undefined),
+      ...(options.stateSpace === undefined ? {} : { stateSpace: options.stateSpace }),
       metrics,
       logger,
     },

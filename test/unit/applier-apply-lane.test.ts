@@ -28,11 +28,17 @@ async function file(h: LaneHarness, path: string, text: string, mode = 0o644, mt
   return { ...base(), op: 'file', path: relPath(path), size: data.length, mode, mtimeMs, hash: sha256(data) };
 }
 const read = (h: LaneHarness, path: string) => readFileSync(join(h.target, path), 'utf8');
+async function waitUntil(condition: () => boolean, timeoutMs = 20_000): Promise<void> {
+  for (const deadline = Date.now() + timeoutMs; !condition(); ) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
 
 for (const kind of ['memory', 'sqlite'] as const) {
   describe(`apply lane (${kind} index)`, () => {
     const make = (options: Parameters<typeof makeLaneHarness>[0] = {}) =>
-      (harness = makeLaneHarness({ ...options, index: kind === 'sqlite' ? (dir) => new SqliteAppliedIndex(join(dir, 'index.sqlite')) : undefined }));
+      (harness = makeLaneHarness({ ...options, index: options.index ?? (kind === 'sqlite' ? (dir) => new SqliteAppliedIndex(join(dir, 'index.sqlite')) : undefined) }));
 
     it('applies files, directories, symlinks and deletes with modes and mtimes', async () => {
       const h = make();
@@ -83,6 +89,51 @@ for (const kind of ['memory', 'sqlite'] as const) {
       h.push(0, [del('d')]); // and the whole chain goes, walked by fd
       await h.settle(120_000);
       assert.deepEqual(readdirSync(h.target), []);
+    });
+
+    it('a full state directory holds the lane and says so, never ends it, and applying resumes once there is room (M9)', async () => {
+      let problem: string | undefined = 'the state directory is (nearly) full: 3 MiB free, 64 MiB needed';
+      const h = make({ stateSpace: () => problem });
+      let ended = false;
+      h.lane.start().then(
+        () => (ended = true),
+        () => (ended = true),
+      );
+      h.push(0, [await file(h, 'waits', 'for room')]);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      assert.equal(existsSync(join(h.target, 'waits')), false, 'nothing applied while the state directory is full');
+      assert.match(h.lane.stalled ?? '', /state directory is \(nearly\) full/);
+      problem = undefined;
+      await h.settle(20_000);
+      assert.equal(read(h, 'waits'), 'for room');
+      assert.equal(h.lane.stalled, undefined);
+      assert.equal(ended, false);
+    });
+
+    it('an index that cannot commit (disk full) holds the lane and reports it, without committing past it (M9)', async () => {
+      const h = make({
+        index: (dir) => {
+          const index = kind === 'sqlite' ? new SqliteAppliedIndex(join(dir, 'index.sqlite')) : new MemoryAppliedIndex();
+          index.commit = () => {
+            throw Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' });
+          };
+          return index;
+        },
+      });
+      let ended = false;
+      h.lane.start().then(
+        () => (ended = true),
+        () => (ended = true),
+      );
+      h.push(0, [await file(h, 'a', 'a')]);
+      await waitUntil(() => h.lane.stalled !== undefined);
+      assert.match(h.lane.stalled ?? '', /index could not be written \(database or disk is full\)/);
+      const committed = h.commits.length;
+      h.push(0, [await file(h, 'b', 'b')]);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      assert.equal(existsSync(join(h.target, 'b')), false, 'nothing more applied');
+      assert.equal(h.commits.length, committed, 'no offsets committed past the lost work');
+      assert.equal(ended, false);
     });
 
     it('dead-letters bad records and keeps going', async () => {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Counter } from 'prom-client';
 import { CliError } from '../../services/shared/errors.ts';
-import { startServiceHttp } from '../../services/shared/http-server.ts';
+import { publicReason, startServiceHttp } from '../../services/shared/http-server.ts';
 import type { Readiness, ServiceHttp } from '../../services/shared/http-server.ts';
 import { createMetricsRegistry } from '../../services/shared/metrics.ts';
 
@@ -46,6 +46,20 @@ describe('startServiceHttp', () => {
         assert.equal(ready.status, 200);
       },
     );
+  });
+
+  it('never shows absolute paths or temp names in /readyz reasons (L7)', async () => {
+    const reason = "cannot apply: partition 2: ENOSPC: no space left on device, open '/srv/replica/site/.index.html.mirrorlog-k3j9x0ab1z2y.tmp' (state /var/lib/mirrorlog/r1)";
+    await withServer(
+      () => ({ ready: false, reason }),
+      async (base) => {
+        const text = await (await fetch(`${base}/readyz`)).text();
+        assert.doesNotMatch(text, /\/srv|\/var|mirrorlog-k3j9/);
+        assert.match(text, /ENOSPC: no space left on device, open '<path>' \(state <path>\)/);
+      },
+    );
+    assert.equal(publicReason('.x.mirrorlog-abcdefgh12.tmp in the root'), '<temp file> in the root');
+    assert.equal(publicReason('Kafka is unreachable (for 5 s: connect ECONNREFUSED 127.0.0.1:9092)'), 'Kafka is unreachable (for 5 s: connect ECONNREFUSED 127.0.0.1:9092)');
   });
 
   it('answers /readyz with 503 when the readiness check throws', async () => {

@@ -1,0 +1,89 @@
+// Healing, producer side (issue 20, M3): answers heal requests (schemas/heal-request.ts)
+// from appliers that found a store object missing or not matching its hash. The source
+// file at the request's path is read again; if it still holds that content, it is
+// uploaded again (the upload checks the hash while it streams, and replaces whatever the
+// store holds under that name). Otherwise the path has changed since, and its newer event
+// references other content: nothing to do.
+//
+// Its own consumer group (mirrorlog.heal.<source>) on the tree's heal topic, which the
+// producer creates (short retention: a request is useful for minutes, not weeks).
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { lstat } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Admin, Consumer, Kafka } from 'kafkajs';
+import { healTopic } from '../../schemas/content-key.ts';
+import { decodeHealRequest, type HealRequest } from '../../schemas/heal-request.ts';
+import type { ContentStore } from '../shared/content-store.ts';
+import { ensureDeadLetterTopic } from '../shared/kafka.ts';
+import type { Logger } from '../shared/logger.ts';
+
+const HEAL_RETENTION_MS = 24 * 3600 * 1000;
+
+export type HealOutcome = 'uploaded' | 'changed' | 'gone';
+
+export interface HealResponderOptions {
+  readonly kafka: Kafka;
+  readonly admin: Admin;
+  readonly topic: string;
+  readonly source: string;
+  /** The source root (absolute). */
+  readonly root: string;
+  readonly store: Pick<ContentStore, 'putFile'>;
+  readonly logger: Logger;
+  readonly onHealed?: (outcome: HealOutcome) => void;
+}
+
+async function sha256OfFile(path: string): Promise<string> {
+  const digest = createHash('sha256');
+  for await (const chunk of createReadStream(path)) digest.update(chunk as Buffer);
+  return digest.digest('hex');
+}
+
+/** Uploads the file at the request's path again if it still holds the requested content. */
+export async function healOne(root: string, store: Pick<ContentStore, 'putFile'>, request: HealRequest): Promise<HealOutcome> {
+  // The path was validated by the schema (relative, normalized): it stays inside the root.
+  const file = join(root, request.path);
+  const stats = await lstat(file).catch(() => undefined);
+  if (stats === undefined || !stats.isFile()) return 'gone';
+  if (stats.size !== request.size || (await sha256OfFile(file)) !== request.hash) return 'changed';
+  await store.putFile(request.hash, file, request.size);
+  return 'uploaded';
+}
+
+export class HealResponder {
+  private readonly consumer: Consumer;
+
+  constructor(private readonly options: HealResponderOptions) {
+    this.consumer = options.kafka.consumer({ groupId: `mirrorlog.heal.${options.source}`, allowAutoTopicCreation: false });
+  }
+
+  async start(): Promise<void> {
+    const { options } = this;
+    const topic = healTopic(options.topic);
+    // Same shape as a dead-letter topic: one partition, deletion after a retention.
+    await ensureDeadLetterTopic(options.admin, topic, { retentionMs: HEAL_RETENTION_MS });
+    await this.consumer.connect();
+    await this.consumer.subscribe({ topics: [topic], fromBeginning: true });
+    await this.consumer.run({
+      eachMessage: async ({ message }) => {
+        const request = decodeHealRequest(message.value);
+        if (request === undefined) return options.logger.warn({ topic }, 'skipping a record of the heal topic that is not a heal request');
+        try {
+          const outcome = await healOne(options.root, options.store, request);
+          options.onHealed?.(outcome);
+          options.logger.info({ hash: request.hash, path: request.path, replica: request.replica, reason: request.reason, outcome }, 'heal request handled');
+        } catch (error) {
+          // The upload failed (store down, file changed while read): a later request asks again.
+          options.logger.warn({ err: error, hash: request.hash, path: request.path }, 'cannot answer a heal request');
+        }
+      },
+    });
+  }
+
+  async stop(): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.consumer.disconnect().catch(() => undefined), new Promise((resolve) => (timer = setTimeout(resolve, 10_000)))]);
+    clearTimeout(timer);
+  }
+}
