@@ -102,7 +102,7 @@ test('a replica over TLS + SCRAM on a 3-broker cluster: RF 3 / min ISR 2, RF 1 r
     const degraded = await waitFor('status to report under-replicated partitions', async () => {
       const report = await status().catch(() => undefined);
       return report !== undefined && report.partitions.underReplicated.length > 0 ? report : undefined;
-    }, 90_000, 1000);
+    }, 300_000, 1000);
     assert.deepEqual(degraded.partitions.offline, [], 'two of three copies keep every partition online');
     fs.writeFileSync(path.join(source, 'written-with-a-broker-down.txt'), 'still replicated');
     await waitForReplica(source, replica, 'with one broker down', 120_000);

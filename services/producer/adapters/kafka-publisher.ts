@@ -38,8 +38,9 @@ export class KafkaPublisher {
   }
 
   async send(records: readonly EncodedRecord[]): Promise<void> {
-    // Sent concurrently; kafkajs still keeps one request in flight per broker.
-    await Promise.all([...byPartition(records, this.partitions).values()].map((group) => this.sendOnePartition(group)));
+    // One after the other, as one send was before: concurrent sends would each run kafkajs'
+    // reconnect path at once while the brokers are away.
+    for (const group of byPartition(records, this.partitions).values()) await this.sendOnePartition(group);
   }
 
   private async sendOnePartition(records: readonly EncodedRecord[]): Promise<void> {
