@@ -16,6 +16,7 @@ import { createLogger, type Logger } from '../shared/logger.ts';
 import { S3ContentStore, s3OptionsFromConfig } from '../shared/s3-content-store.ts';
 import { inotifyWarnings, readInotifyLimits } from './adapters/inotify-limits.ts';
 import { KafkaPublisher } from './adapters/kafka-publisher.ts';
+import { loadNativeScan } from './adapters/native-scan.ts';
 import { SqliteSourceIndex } from './adapters/sqlite-source-index.ts';
 import { createExcluder } from './domain/exclude.ts';
 import { SeqClock } from './domain/seq-clock.ts';
@@ -181,7 +182,7 @@ async function startWithIndex(config: ProducerConfig, context: StartContext): Pr
     () => void reconciler?.run('dropped-hints'),
     () => newDirectories.busy,
   );
-  reconciler = new Reconciler({ root, index, isExcluded, hint, metrics, logger, rate: config.reconcileRate, roomForHints, beforeListing: (dir) => watcher.beforeListing(dir) });
+  reconciler = new Reconciler({ root, index, isExcluded, hint, metrics, logger, rate: config.reconcileRate, roomForHints, beforeListing: (dir) => watcher.beforeListing(dir), scanDirectory: loadNativeScan() });
 
   let isReady = false;
   const http: ServiceHttp = await startServiceHttp({

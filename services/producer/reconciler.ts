@@ -26,6 +26,8 @@ export type ReconcilerDeps = {
   roomForHints: () => Promise<void>;
   /** Called for each directory before it is listed: the watcher watches it first (one walk, not two). */
   beforeListing?: (dir: string) => void;
+  /** Lists a directory with each child's lstat in one call (the native scan); listDir + probe otherwise. */
+  scanDirectory?: (abs: string) => ListedChild[] | undefined;
   /** How the walk waits when it is ahead of its rate (tests observe it). */
   sleep?: (ms: number) => Promise<void>;
 };
@@ -104,31 +106,17 @@ export class Reconciler {
     const { deps } = this;
     const abs = dir === '' ? deps.root : path.join(deps.root, dir);
     deps.beforeListing?.(dir);
-    const listing = listDir(abs);
+    const listed = deps.scanDirectory !== undefined ? deps.scanDirectory(abs) : this.listWithStats(abs);
     stats.dirs++;
-    if (listing === undefined) {
+    if (listed === undefined) {
       if (dir !== '') {
         deps.hint(dir);
         stats.differences++;
       }
       return;
     }
-    const listed: ListedChild[] = [];
-    for (const { name, kind } of listing.entries) {
-      const child = joinRel(dir, name);
-      if (deps.isExcluded(child)) continue;
-      stats.entries++;
-      if (kind === 'file' || kind === 'dir') {
-        const found = probe(path.join(abs, name));
-        if (found.kind === 'file') listed.push({ name, kind: 'file', mode: found.mode, fingerprint: found.fingerprint });
-        else if (found.kind === 'dir') listed.push({ name, kind: 'dir', mode: found.mode });
-        else if (found.kind !== 'missing') listed.push({ name, kind: found.kind });
-      } else if (kind === 'symlink') {
-        listed.push({ name, kind, target: readLinkTarget(path.join(abs, name)) ?? '' });
-      } else {
-        listed.push({ name, kind });
-      }
-    }
+    for (let i = listed.length - 1; i >= 0; i--) if (deps.isExcluded(joinRel(dir, listed[i]!.name))) listed.splice(i, 1);
+    stats.entries += listed.length;
     const indexed = deps.index.childSummaries(dir);
     const { changed, subdirs, adopt } = compareDirectory(indexed, listed);
     for (const name of changed) deps.hint(joinRel(dir, name));
@@ -142,5 +130,25 @@ export class Reconciler {
     }
     stats.differences += changed.length;
     for (const name of subdirs) pending.push(joinRel(dir, name));
+  }
+
+  /** A directory's children with what lstat says of each (undefined: not a directory any more). */
+  private listWithStats(abs: string): ListedChild[] | undefined {
+    const listing = listDir(abs);
+    if (listing === undefined) return undefined;
+    const listed: ListedChild[] = [];
+    for (const { name, kind } of listing.entries) {
+      if (kind === 'file' || kind === 'dir') {
+        const found = probe(path.join(abs, name));
+        if (found.kind === 'file') listed.push({ name, kind: 'file', mode: found.mode, fingerprint: found.fingerprint });
+        else if (found.kind === 'dir') listed.push({ name, kind: 'dir', mode: found.mode });
+        else if (found.kind !== 'missing') listed.push({ name, kind: found.kind });
+      } else if (kind === 'symlink') {
+        listed.push({ name, kind, target: readLinkTarget(path.join(abs, name)) ?? '' });
+      } else {
+        listed.push({ name, kind });
+      }
+    }
+    return listed;
   }
 }

@@ -50,3 +50,28 @@ for (const backend of ['fanotify', 'inotify'] as const) {
     assert.equal(watcher.status().overflows, 0);
   });
 }
+
+test('the native directory scan lists what readdir + lstat list, as the reconcile compares them', async (t) => {
+  const { createNativeScan } = await import('../../services/producer/adapters/native-scan.ts');
+  const { loadWatchNative } = await import('../../services/shared/native/watch.ts');
+  const { listDir, probe, readLinkTarget } = await import('../../services/producer/adapters/source-fs.ts');
+  const dir = fs.realpathSync(tempDir(t, 'scan'));
+  fs.writeFileSync(path.join(dir, 'file.html'), 'x'.repeat(1234));
+  fs.chmodSync(path.join(dir, 'file.html'), 0o640);
+  fs.mkdirSync(path.join(dir, 'sub'), { mode: 0o750 });
+  fs.symlinkSync('file.html', path.join(dir, 'link'));
+  fs.writeFileSync(path.join(dir, 'été ✓'), '');
+  fs.writeFileSync(path.join(dir, Buffer.from([0x62, 0xff, 0x61]).toString('latin1')), ''); // valid: 'bÿa'
+  fs.writeFileSync(Buffer.concat([Buffer.from(`${dir}/`), Buffer.from([0x62, 0xff])]), ''); // not UTF-8
+  const scanned = createNativeScan(loadWatchNative())(dir);
+  const expected = listDir(dir)!.entries.map(({ name, kind }) => {
+    const found = probe(path.join(dir, name));
+    if (found.kind === 'file') return { name, kind: 'file', mode: found.mode, fingerprint: found.fingerprint };
+    if (found.kind === 'dir') return { name, kind: 'dir', mode: found.mode };
+    return kind === 'symlink' ? { name, kind, target: readLinkTarget(path.join(dir, name)) } : { name, kind };
+  });
+  const byName = (a: { name: string }, b: { name: string }) => (a.name < b.name ? -1 : 1);
+  assert.deepEqual(scanned?.sort(byName), expected.sort(byName));
+  assert.equal(scanned?.length, 5, 'the name that is not UTF-8 is left out, as listDir leaves it out');
+  assert.equal(createNativeScan(loadWatchNative())(path.join(dir, 'file.html')), undefined, 'not a directory');
+});
