@@ -119,6 +119,10 @@ export class FakeWatchNative implements WatchNative {
   }
 
   stopReading(): void {}
+
+  scanDirectory(): never {
+    throw new Error('scanDirectory is not faked: the walk tests use the real addon');
+  }
 }
 
 export type RecordedEvents = { hints: WatchHint[]; overflows: string[]; errors: Error[]; warnings: string[] };

@@ -61,7 +61,9 @@ export class FanotifyWatcher implements SourceWatcher {
     const below = options.mountPoints.filter((mount) => !deps.isExcluded(mount.slice(deps.root.length + 1)));
     if (below.length > 0) {
       throw new WatcherUnavailableError(
-        `--root ${deps.root} spans several filesystems (mount points below it: ${below.slice(0, 5).join(', ')}${below.length > 5 ? ', …' : ''}); a fanotify filesystem mark sees only one: use --watcher inotify, or --exclude them`,
+        `--root ${deps.root} spans several filesystems (mount points below it: ` +
+          `${below.slice(0, 5).join(', ')}${below.length > 5 ? ', …' : ''}); ` +
+          'a fanotify filesystem mark sees only one: use --watcher inotify, or --exclude them',
       );
     }
     const base = FAN.CLOEXEC | FAN.NONBLOCK | FAN.REPORT_FID | FAN_REPORT_DFID_NAME;
@@ -98,7 +100,11 @@ export class FanotifyWatcher implements SourceWatcher {
       try {
         native.openByHandle(mountFd, rootHandle);
       } catch (error) {
-        if (errorCode(error) === 'EPERM') throw new WatcherUnavailableError('fanotify needs CAP_DAC_READ_SEARCH to turn file handles into paths (open_by_handle_at); this process has not');
+        if (errorCode(error) === 'EPERM') {
+          throw new WatcherUnavailableError(
+            'fanotify needs CAP_DAC_READ_SEARCH to turn file handles into paths (open_by_handle_at); this process has not',
+          );
+        }
         throw error;
       }
       const watcher = new FanotifyWatcher(deps, native, fd, mountFd, { targetFid, rename }, closeFd);

@@ -131,9 +131,12 @@ export class InotifyWatcher implements SourceWatcher {
     if (why === 'limit') {
       const limit = this.options.maxUserWatches?.();
       const wanted = Math.max((limit ?? 8192) * 2, this.tree.size * 2 + 1024);
+      const seconds = Math.round((this.options.checkIntervalMs ?? 30_000) / 1000);
       this.deps.logger.warn(
         { dir: relDir, maxUserWatches: limit },
-        `inotify watch limit reached: directories beyond it are not watched but checked every ${Math.round((this.options.checkIntervalMs ?? 30_000) / 1000)} s (mirrorlog_producer_watcher_unwatched_directories). Raise it: sysctl -w fs.inotify.max_user_watches=${wanted} (persist in /etc/sysctl.d/90-mirrorlog.conf)`,
+        `inotify watch limit reached: directories beyond it are not watched but checked every ${seconds} s ` +
+          '(mirrorlog_producer_watcher_unwatched_directories). ' +
+          `Raise it: sysctl -w fs.inotify.max_user_watches=${wanted} (persist in /etc/sysctl.d/90-mirrorlog.conf)`,
       );
     } else {
       this.deps.logger.warn({ dir: relDir, reason: why }, 'a directory cannot be watched: it is checked on a timer instead');

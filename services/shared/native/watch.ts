@@ -27,6 +27,12 @@ export interface WatchNative {
    */
   startReading(fd: number, maxQueuedBytes: number, onData: (data: Buffer | null, error?: string) => void): EventReader;
   stopReading(reader: EventReader): void;
+  /**
+   * A directory's names (NUL-separated, valid UTF-8 only; `notUtf8` counts the others) and
+   * per name 6 numbers: kind (0 gone, 1 file, 2 dir, 3 symlink, 4 other), mode, size,
+   * mtimeMs, ctimeMs, ino, as fs.lstat gives them. null when it is not a directory.
+   */
+  scanDirectory(path: Buffer): { names: Buffer; stats: Float64Array; notUtf8: number } | null;
 }
 
 // From services/shared/native/ in a checkout, from dist/services/shared/native/ when compiled.
