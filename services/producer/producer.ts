@@ -23,7 +23,6 @@ import { ensureWritableStateDir, waitForServer, type WaitOptions } from '../shar
 import { isDocumentStore, registerTree } from '../shared/tree-registry.ts';
 import { inotifyWarnings, readInotifyLimits } from './adapters/inotify-limits.ts';
 import { KafkaPublisher } from './adapters/kafka-publisher.ts';
-import { loadNativeScan } from './adapters/native-scan.ts';
 import { SqliteSourceIndex } from './adapters/sqlite-source-index.ts';
 import { NodeSourceTree } from './adapters/node-source-tree.ts';
 import { RecordedRootIdentity } from './adapters/root-identity.ts';
