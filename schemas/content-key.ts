@@ -11,7 +11,4 @@ export function contentKey(hash: string, prefix = ''): string {
   return `${prefix}sha256/${hash.slice(0, 2)}/${hash}`;
 }
 
-/** The dead-letter topic of one replica. */
-export function deadLetterTopic(topic: string, replica: string): string {
-  return `${topic}.dlq.${replica}`;
-}
+export { deadLetterTopic } from './names.ts';

@@ -6,6 +6,8 @@
 // /readyz is ready once the consumer has its partitions, no rebuild is in progress (a
 // replica mid-rebuild is not fit to take over) and the lane is not stalled on a failing
 // filesystem.
+import { replicaGroupId } from '../../schemas/names.ts';
+import { adoptLegacyGroup } from './group-migration.ts';
 import { mkdirSync, rmSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { ApplierConfig } from '../../schemas/config.ts';
@@ -123,6 +125,8 @@ export async function startApplier(config: ApplierConfig, options: ApplierOption
     if (topicCheck.drift.length > 0) logger.warn({ topic: config.topic, drift: topicCheck.drift }, 'topic settings differ from what mirrorlog would create');
     const dlqTopic = deadLetterTopic(config.topic, config.replica);
     await ensureDeadLetterTopic(admin, dlqTopic);
+    const groupId = replicaGroupId(config.topic, config.replica);
+    await adoptLegacyGroup(admin, config.topic, config.replica, logger);
     const offsets = await admin.fetchTopicOffsets(config.topic);
     const earliest = new Map(offsets.map((o) => [o.partition, Number(o.low)]));
     const latest = new Map(offsets.map((o) => [o.partition, Number(o.high)]));
@@ -223,7 +227,7 @@ export async function startApplier(config: ApplierConfig, options: ApplierOption
     source = new KafkaRecordSource({
       kafka,
       topic: config.topic,
-      groupId: `mirrorlog.replica.${config.replica}`,
+      groupId,
       partitions: config.partitions,
       lane,
       positions,
@@ -254,7 +258,7 @@ export async function startApplier(config: ApplierConfig, options: ApplierOption
       await stop();
       throw error;
     }
-    logger.info({ target: dirs.target, stateDir: dirs.stateDir, plan: start.plan, group: `mirrorlog.replica.${config.replica}` }, 'applier consuming');
+    logger.info({ target: dirs.target, stateDir: dirs.stateDir, plan: start.plan, group: groupId }, 'applier consuming');
     return { replica: config.replica, stateDir: dirs.stateDir, target: dirs.target, port: http.port, registry, readiness, failure, stop };
   } catch (error) {
     for (const cleanup of cleanups.splice(0).reverse()) await Promise.resolve(cleanup()).catch(() => undefined);

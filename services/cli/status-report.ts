@@ -1,10 +1,11 @@
 // What `mirrorlog status` reports, computed from plain numbers (offsets, commit times)
 // so it can be tested without a broker.
 
-export type PartitionOffsets = { partition: number; low: number; high: number };
+import { REPLICA_GROUP_PREFIX, type CommitNote } from '../../schemas/names.ts';
 
-/** What the applier stores with each offset commit (the commit's metadata, JSON). */
-export type CommitNote = { appliedAt: number };
+export { parseCommitNote, type CommitNote } from '../../schemas/names.ts';
+
+export type PartitionOffsets = { partition: number; low: number; high: number };
 
 export type GroupSample = {
   replica: string;
@@ -25,16 +26,6 @@ export type ReplicaStatus = {
 export type ProducerStatus = { lastSeq: number; lastPublishedAt: number } | undefined;
 
 export type StatusReport = { topic: string; at: number; records: number; replicas: ReplicaStatus[]; producer: ProducerStatus };
-
-export function parseCommitNote(metadata: string | null | undefined): CommitNote | undefined {
-  if (metadata === null || metadata === undefined || metadata === '') return undefined;
-  try {
-    const value = JSON.parse(metadata) as Partial<CommitNote>;
-    return typeof value.appliedAt === 'number' ? { appliedAt: value.appliedAt } : undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 /**
  * One replica's status from two samples `seconds` apart. A replica is stalled when it
@@ -81,7 +72,7 @@ export function formatStatus(report: StatusReport): string {
       ? 'producer: nothing published yet'
       : `producer: last seq ${report.producer.lastSeq}, published ${ago(report.at, report.producer.lastPublishedAt)}`,
   );
-  if (report.replicas.length === 0) lines.push('replicas: none (no consumer group mirrorlog.replica.* on this topic)');
+  if (report.replicas.length === 0) lines.push(`replicas: none (no consumer group ${REPLICA_GROUP_PREFIX}<topic>.* on this topic)`);
   for (const r of report.replicas) {
     const behind = Object.entries(r.lagByPartition)
       .filter(([, lag]) => lag > 0)

@@ -1,9 +1,10 @@
-// `mirrorlog status [--json]`: per replica (consumer group mirrorlog.replica.<name>) the
+// `mirrorlog status [--json]`: per replica (consumer group mirrorlog.replica.<topic>.<name>) the
 // lag per partition and in total, when it last applied something and how fast it goes;
 // the producer's last published seq and time. Exit 1 when a replica is stalled.
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Admin } from 'kafkajs';
 import { statusConfigSchema } from '../../schemas/config.ts';
+import { replicaOfGroup } from '../../schemas/names.ts';
 import { HELP_SHOWN, loadConfig } from '../shared/config.ts';
 import { CliError } from '../shared/errors.ts';
 import { createKafka } from '../shared/kafka.ts';
@@ -11,11 +12,10 @@ import { createLogger } from '../shared/logger.ts';
 import { readLastRecords } from '../shared/topic-tail.ts';
 import { formatStatus, parseCommitNote, replicaStatus, type CommitNote, type GroupSample, type PartitionOffsets, type StatusReport } from './status-report.ts';
 
-export const REPLICA_GROUP_PREFIX = 'mirrorlog.replica.';
 
-async function sampleGroups(admin: Admin, topic: string, groups: string[]): Promise<GroupSample[]> {
+async function sampleGroups(admin: Admin, topic: string, groups: { groupId: string; replica: string }[]): Promise<GroupSample[]> {
   return Promise.all(
-    groups.map(async (groupId) => {
+    groups.map(async ({ groupId, replica }) => {
       const committed = new Map<number, number>();
       const notes = new Map<number, CommitNote>();
       for (const entry of await admin.fetchOffsets({ groupId, topics: [topic] })) {
@@ -25,7 +25,7 @@ async function sampleGroups(admin: Admin, topic: string, groups: string[]): Prom
           if (note !== undefined) notes.set(partition, note);
         }
       }
-      return { replica: groupId.slice(REPLICA_GROUP_PREFIX.length), committed, notes };
+      return { replica, committed, notes };
     }),
   );
 }
@@ -45,7 +45,10 @@ export async function collectStatus(options: { brokers: string[]; topic: string;
     if (!topics.includes(options.topic)) throw new CliError(`topic '${options.topic}' does not exist (no producer has run with it yet?)`, 1);
     const offsets: PartitionOffsets[] = (await admin.fetchTopicOffsets(options.topic)).map(({ partition, low, high }) => ({ partition, low: Number(low), high: Number(high) }));
     const { groups } = await admin.listGroups();
-    const replicaGroups = groups.map((g) => g.groupId).filter((id) => id.startsWith(REPLICA_GROUP_PREFIX)).sort();
+    const replicaGroups = groups
+      .map(({ groupId }) => ({ groupId, replica: replicaOfGroup(groupId, options.topic) }))
+      .filter((g): g is { groupId: string; replica: string } => g.replica !== undefined)
+      .sort((a, b) => (a.groupId < b.groupId ? -1 : 1));
     const first = await sampleGroups(admin, options.topic, replicaGroups);
     const started = Date.now();
     await delay(options.sampleMs);

@@ -21,7 +21,7 @@ import { createLogger } from '../shared/logger.ts';
 import { LogState, readLogState } from '../shared/log-state.ts';
 import { S3ContentStore, s3OptionsFromConfig } from '../shared/s3-content-store.ts';
 import { StateWriter } from './state-writer.ts';
-import { REPLICA_GROUP_PREFIX } from './status.ts';
+import { replicaGroupId } from '../../schemas/names.ts';
 import { compareEntry, formatDrift, type Drift, type Found } from './verify-compare.ts';
 
 const SHOWN_DRIFTS = 200;
@@ -115,7 +115,7 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env):
   let upTo: Map<number, number> | undefined;
   try {
     if (!(await admin.listTopics()).includes(config.topic)) throw new CliError(`topic '${config.topic}' does not exist`, 1);
-    upTo = await replicaOffsets(admin, `${REPLICA_GROUP_PREFIX}${config.replica}`, config.topic, config.repair);
+    upTo = await replicaOffsets(admin, replicaGroupId(config.topic, config.replica), config.topic, config.repair);
   } finally {
     await admin.disconnect();
   }

@@ -15,6 +15,7 @@ import type { Logger } from '../../shared/logger.ts';
 import type { ApplyLane } from '../apply-lane.ts';
 import type { LaneRecord } from '../partition-queues.ts';
 import type { Positions } from '../positions.ts';
+import { encodeCommitNote } from '../../../schemas/names.ts';
 
 /** A queued record, decoded when the lane first looks at it (in its time slices, not in one burst per fetch). */
 function laneRecord(partition: number, offset: number, raw: RawRecord): LaneRecord {
@@ -81,7 +82,7 @@ export class KafkaRecordSource {
   /** Commits the group's offsets (serialized; a failure is logged and retried at the next call). */
   commit(positions: ReadonlyMap<number, number>): void {
     // The note tells `mirrorlog status` when this replica last applied something.
-    const metadata = JSON.stringify({ appliedAt: Date.now() });
+    const metadata = encodeCommitNote({ appliedAt: Date.now() });
     const offsets = [...positions]
       .filter(([partition, offset]) => this.committed.get(partition) !== offset)
       .map(([partition, offset]) => ({ topic: this.options.topic, partition, offset: String(offset), metadata }));
