@@ -16,6 +16,6 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env):
   if (config === HELP_SHOWN) return 0;
   return runUntilSignal('applier', async () => {
     const applier = await startApplier(config, { env });
-    return { ready: applier.failure, stop: () => applier.stop() };
+    return { ready: Promise.resolve(), failure: applier.failure, stop: () => applier.stop() };
   });
 }

@@ -11,7 +11,7 @@ import { startApplier, DEFAULT_APPLIER_METRICS_PORT } from '../applier/applier.t
 import { startProducer, DEFAULT_PRODUCER_METRICS_PORT } from '../producer/producer.ts';
 import { HELP_SHOWN, loadConfig } from '../shared/config.ts';
 import { createLogger } from '../shared/logger.ts';
-import { runUntilSignal } from '../shared/service-lifecycle.ts';
+import { firstFailure, runUntilSignal } from '../shared/service-lifecycle.ts';
 
 function usesLocalStack(config: UpConfig): boolean {
   const defaults = { brokers: commonShape.brokers.parse(undefined), s3Endpoint: commonShape.s3Endpoint.parse(undefined) };
@@ -83,7 +83,9 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env):
     const print = statusPrinter(producer.metrics.registry, applier.registry, `${path.relative(process.cwd(), root) || root} → ${path.relative(process.cwd(), target) || target}`);
     const ticker = setInterval(() => void print(), 1000);
     return {
-      ready: Promise.race([producer.ready, applier.failure]),
+      ready: producer.ready,
+      // Either half dying ends `up` with its reason (and the status line stops with it).
+      failure: firstFailure({ producer, applier }),
       async stop() {
         clearInterval(ticker);
         process.stdout.write('\nmirrorlog up: stopping\n');
