@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import { legacyReplicaGroupId, replicaGroupId, replicaOfGroup } from '../../schemas/names.ts';
 import { adoptLegacyGroup } from '../../services/applier/group-migration.ts';
 import { createLogger } from '../../services/shared/logger.ts';
+import { defer } from '../helpers/cleanup.ts';
 import { createTopic, kafkaAdmin } from '../helpers/stack.ts';
 
 const logger = createLogger({ level: 'silent', name: 'test' });
@@ -22,7 +23,7 @@ test("the old group's offsets on this topic are adopted once, and never over the
   const admin = await kafkaAdmin(t);
   const replica = `r-${randomUUID().slice(0, 8)}`;
   const legacy = legacyReplicaGroupId(replica);
-  t.after(() => admin.deleteGroups([legacy, replicaGroupId(topic, replica)]).catch(() => undefined));
+  defer(t, () => admin.deleteGroups([legacy, replicaGroupId(topic, replica)]).catch(() => undefined));
   assert.deepEqual(await adoptLegacyGroup(admin, topic, replica, logger), { adopted: false });
   await admin.setOffsets({ groupId: legacy, topic, partitions: [{ partition: 0, offset: '0' }, { partition: 1, offset: '0' }] });
   assert.deepEqual(await adoptLegacyGroup(admin, topic, replica, logger), { adopted: true, from: legacy, partitions: 2 });
