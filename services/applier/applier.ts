@@ -19,24 +19,22 @@ import { createKafka, ensureDeadLetterTopic, ensureTopic } from '../shared/kafka
 import { createLogger, type Logger } from '../shared/logger.ts';
 import { createMetricsRegistry, type Registry } from '../shared/metrics.ts';
 import { S3ContentStore, s3OptionsFromConfig } from '../shared/s3-content-store.ts';
-import { ContentSupply } from './adapters/content-supply.ts';
 import { DeadLetterProducer } from './adapters/dead-letter-producer.ts';
 import { FsMaterializer } from './adapters/fs-materializer.ts';
 import { KafkaRecordSource } from './adapters/kafka-record-source.ts';
 import { TargetRoot } from './adapters/target-root.ts';
 import { TempJournal } from './adapters/temp-journal.ts';
-import { ApplyLane } from './apply-lane.ts';
 import { newRunToken, tempNameFor } from './domain/temp-name.ts';
+import { createApplierCore } from './applier-core.ts';
 import { createDurability } from './durability.ts';
 import { createApplierMetrics } from './metrics.ts';
 import { Positions } from './positions.ts';
 import { RebuildController } from './rebuild.ts';
-import { RecordApplier } from './record-applier.ts';
 import { TEMP_JOURNAL_FILE, decideStart, openIndex, prepareDirectories, removeLeftoverTemps } from './replica-state.ts';
 
 export const DEFAULT_APPLIER_METRICS_PORT = 9465;
 
-/** Knobs below the configuration, for tests and benchmarks. */
+/** Knobs below the configuration, for tests and benchmarks: with the config, the core's tuning in one object. */
 export type ApplierTuning = {
   prefetchWindow: number;
   maxQueued: number;
@@ -141,53 +139,17 @@ export async function startApplier(config: ApplierConfig, options: ApplierOption
 
     const store = options.store ?? new S3ContentStore({ ...s3OptionsFromConfig(config), logger });
     if (store instanceof S3ContentStore) cleanups.push(() => store.close());
-    let lane: ApplyLane | undefined;
-    const supply = new ContentSupply({
-      store,
-      localCandidates: (hash) => index.pathsWithHash(hash, 3).map((path) => root.abs(path)),
-      stagingPath,
-      concurrency: config.fetchConcurrency,
-      maxBufferedBytes: tuning.maxBufferedBytes,
-      largeThreshold: tuning.largeThreshold,
-      missingRetries: tuning.missingRetries,
-      missingDelayMs: tuning.missingDelayMs,
-      logger,
-      onSettled: () => lane?.wake(),
-      onAcquired: (source, bytes) => {
-        metrics.contentAcquired.inc({ source });
-        metrics.contentBytes.inc({ source }, bytes);
-      },
-    });
-    cleanups.push(() => supply.close());
     const deadLetters = new DeadLetterProducer(kafka, dlqTopic, config.topic, config.replica, logger);
     await deadLetters.connect();
     cleanups.push(() => deadLetters.disconnect());
-
-    const applier = new RecordApplier({
-      index,
-      fs,
-      supply,
-      metrics,
-      rebuilding: () => rebuild?.active === true,
-      adoptPath: (path) => (rebuild?.active && rebuild.state.adopt ? root.abs(path) : undefined),
-      now: Date.now,
-      logger,
-      deadLetter: (record, reason) => {
-        metrics.deadLetters.inc({ reason: reason.code });
-        logger.warn({ partition: record.partition, offset: record.offset, key: record.raw.key?.toString().slice(0, 300), ...reason }, 'dead-lettering a record the applier cannot apply');
-        positions.deadLetterSent(record.partition, record.offset, false);
-        deadLetters.send({ partition: record.partition, offset: record.offset, raw: record.raw, ...reason }).then(
-          () => positions.deadLetterSent(record.partition, record.offset, true),
-          () => undefined, // closed first: not committed, so redelivered and dead-lettered again
-        );
-      },
-    });
     let source: KafkaRecordSource | undefined;
-    lane = new ApplyLane(
+    const { supply, lane } = createApplierCore(
       {
         index,
-        applier,
-        supply,
+        root,
+        fs,
+        store,
+        stagingPath,
         positions,
         makeDurable: createDurability(config.durability, dirs.target, fs),
         afterIndexCommit: () => journal.reset(stageInState ? [] : ['']),
@@ -198,11 +160,24 @@ export async function startApplier(config: ApplierConfig, options: ApplierOption
           // Tombstones damp late events; twice the history window is long past any of them.
           run: () => index.pruneTombstones((Date.now() - 2 * config.historyWindow) * 1000, 10_000) === 10_000,
         },
+        adoptPath: (path) => (rebuild?.active && rebuild.state.adopt ? root.abs(path) : undefined),
+        now: Date.now,
         metrics,
         logger,
+        deadLetter: (record, reason) => {
+          metrics.deadLetters.inc({ reason: reason.code });
+          const key = record.raw.key?.toString().slice(0, 300);
+          logger.warn({ partition: record.partition, offset: record.offset, key, ...reason }, 'dead-lettering a record the applier cannot apply');
+          positions.deadLetterSent(record.partition, record.offset, false);
+          deadLetters.send({ partition: record.partition, offset: record.offset, raw: record.raw, ...reason }).then(
+            () => positions.deadLetterSent(record.partition, record.offset, true),
+            () => undefined, // closed first: not committed, so redelivered and dead-lettered again
+          );
+        },
       },
-      { prefetchWindow: tuning.prefetchWindow, commitIntervalMs: config.commitInterval, maxUncommitted: tuning.maxUncommitted, maxQueued: tuning.maxQueued, sliceMs: tuning.sliceMs },
+      { ...tuning, fetchConcurrency: config.fetchConcurrency, commitIntervalMs: config.commitInterval },
     );
+    cleanups.push(() => supply.close());
 
     let rejectFailure: (error: Error) => void = () => undefined;
     const failure = new Promise<never>((_resolve, reject) => (rejectFailure = reject));
@@ -217,7 +192,7 @@ export async function startApplier(config: ApplierConfig, options: ApplierOption
             .then(step)
             .catch((error: unknown) => logger.warn({ err: error }, 'error while stopping'));
         source?.pause();
-        await attempt(() => lane!.stop());
+        await attempt(() => lane.stop());
         await attempt(() => source?.flushCommits(10_000));
         await attempt(() => source?.stop());
         for (const cleanup of cleanups.splice(0).reverse()) await attempt(cleanup);
@@ -242,7 +217,7 @@ export async function startApplier(config: ApplierConfig, options: ApplierOption
       if (stopping !== undefined) return { ready: false, reason: 'stopping' };
       if (source?.assigned === undefined) return { ready: false, reason: 'waiting for partition assignment' };
       if (rebuild?.active) return { ready: false, reason: `rebuilding (${(rebuild.progressOf(positions.next()).ratio * 100).toFixed(1)}% replayed)` };
-      if (lane?.stalled !== undefined) return { ready: false, reason: `cannot apply: ${lane.stalled}` };
+      if (lane.stalled !== undefined) return { ready: false, reason: `cannot apply: ${lane.stalled}` };
       return { ready: true };
     };
     http = await startServiceHttp({ host: config.metricsHost, port: config.metricsPort ?? DEFAULT_APPLIER_METRICS_PORT, registry, isReady: readiness, logger });
