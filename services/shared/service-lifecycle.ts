@@ -1,8 +1,8 @@
 // Runs a service until SIGTERM or SIGINT, or until it dies, then stops it cleanly (flush,
 // commit) and resolves with the exit code; a service that died is reported in one line
 // with its reason and a non-zero code. One failure channel: `ready` says the service came
-// up (or rejects if it could not), `failure` rejects if it dies at any time after. The handlers are installed before the service starts: a
-// signal while it is still connecting exits at once with 0 (nothing to flush yet, and
+// up (or rejects if it could not), `failure` rejects if it dies at any time after.
+// The handlers are installed before the service starts: a signal while it is still connecting exits at once with 0 (nothing to flush yet, and
 // a server that is down would otherwise hold the start forever); a second signal while
 // stopping exits at once too.
 import { CliError } from './errors.ts';
