@@ -20,7 +20,7 @@ import { S3ContentStore, s3OptionsFromConfig } from '../shared/s3-content-store.
 import { inotifyWarnings, readInotifyLimits } from './adapters/inotify-limits.ts';
 import { KafkaPublisher } from './adapters/kafka-publisher.ts';
 import { SqliteSourceIndex } from './adapters/sqlite-source-index.ts';
-import { NodeSourceTree } from './adapters/node-source-tree.ts';
+import { NodeSourceTree, removeLeftoverSnapshots } from './adapters/node-source-tree.ts';
 import { createExcluder } from './domain/exclude.ts';
 import { rebuildIndexFromTopic } from './index-rebuild.ts';
 import { createProducerMetrics, type ProducerMetrics } from './metrics.ts';
@@ -69,6 +69,7 @@ export async function startProducer(config: ProducerConfig, options: { logger?: 
     throw new CliError(`--state-dir ${stateDir} is inside --root ${root}: the producer would watch its own index`);
   }
   fs.mkdirSync(stateDir, { recursive: true });
+  removeLeftoverSnapshots(stateDir);
   const logger = options.logger ?? createLogger({ level: config.logLevel, name: 'producer' });
   logger.info({ config: redactConfig({ ...config, root, stateDir }), source }, 'producer starting');
 
@@ -139,7 +140,7 @@ async function startWithIndex(config: ProducerConfig, context: StartContext): Pr
   const core = createProducerCore(
     {
       source,
-      tree: new NodeSourceTree(root, context.stateDir),
+      tree: new NodeSourceTree(root, context.stateDir, () => systemClock.now()),
       index,
       store,
       send: (records) => publisher.send(records),
