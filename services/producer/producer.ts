@@ -25,6 +25,7 @@ import { createExcluder } from './domain/exclude.ts';
 import { rebuildIndexFromTopic } from './index-rebuild.ts';
 import { createProducerMetrics, type ProducerMetrics } from './metrics.ts';
 import { createProducerCore, producerTuning } from './producer-core.ts';
+import { PERIODIC_TRIGGER } from './reconciler.ts';
 import { checkIndexOwner } from './state-dir.ts';
 
 export const DEFAULT_PRODUCER_METRICS_PORT = 9464;
@@ -172,7 +173,7 @@ async function startWithIndex(config: ProducerConfig, context: StartContext): Pr
     logger.info({ seconds: (Date.now() - startedAt) / 1000, ...counts }, 'producer live: watching and caught up');
   })();
   ready.catch((error: unknown) => logger.error({ err: error }, 'producer failed to start'));
-  const periodic = setInterval(() => core.reconcile('periodic'), config.reconcileInterval);
+  const periodic = setInterval(() => core.reconcile(PERIODIC_TRIGGER), config.reconcileInterval);
   periodic.unref();
 
   let stopping: Promise<void> | undefined;

@@ -26,6 +26,7 @@ import { test } from 'node:test';
 import { parseArgs } from 'node:util';
 import fc from 'fast-check';
 import type { EntryState, MirrorEvent } from '../../schemas/event.ts';
+import { PERIODIC_TRIGGER } from '../../services/producer/reconciler.ts';
 import { ManualClock } from '../../services/shared/clock.ts';
 import { LossyWatcher, type Delivery } from './lossy-watcher.ts';
 import { ProducerHarness, type SendFailure } from './producer-harness.ts';
@@ -104,7 +105,7 @@ async function produce(scenario: Scenario): Promise<Produced> {
   if (neededWalk) {
     // Only a loss nothing reported may need the periodic walk.
     assert.ok(lossy.silentLosses > 0, `diverged without a silent loss:\n${story(source, harness)}`);
-    harness.core.reconcile('periodic');
+    harness.core.reconcile(PERIODIC_TRIGGER);
     await harness.settle();
   }
   return { source, harness, lossy, neededWalk };
