@@ -159,7 +159,12 @@ async function startWithIndex(config: ProducerConfig, context: StartContext): Pr
     host: config.metricsHost,
     port: config.metricsPort ?? DEFAULT_PRODUCER_METRICS_PORT,
     registry: metrics.registry,
-    isReady: () => (isReady ? { ready: true } : { ready: false, reason: 'subscribing and reconciling' }),
+    isReady: () => {
+      if (!isReady) return { ready: false, reason: 'subscribing and reconciling' };
+      // Unreadable entries never hold readiness (M4), but whoever checks should hear of them.
+      const unreadable = core.examiner.unreadableCount;
+      return unreadable === 0 ? { ready: true } : { ready: true, reason: `${unreadable} entries cannot be read and are skipped` };
+    },
     logger,
   });
 
