@@ -19,7 +19,7 @@
 // periodic walk, and after it they must converge too. The same log, compacted as Kafka
 // compacts it, must also build a new replica from scratch.
 //
-// npm test runs 2,000 cases with a fixed seed; `npm run test:model -- --runs 50000`
+// npm test runs 3,000 cases with a fixed seed; `npm run test:model -- --runs 50000`
 // soaks with a random seed (`--seed N` replays one; fast-check prints seed and path).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -40,7 +40,7 @@ const { values: args } = parseArgs({
   options: { runs: { type: 'string' }, seed: { type: 'string' } },
   strict: false,
 });
-const numRuns = Number(args.runs ?? 2000);
+const numRuns = Number(args.runs ?? 3000);
 const seed = args.seed !== undefined ? Number(args.seed) : args.runs !== undefined ? Date.now() % 2 ** 31 : 20261201;
 
 type Step = { op: SourceOp<PathRef>; delivery: Delivery; run: boolean; advanceMs: number };
