@@ -11,10 +11,7 @@ export function contentKey(hash: string, prefix = ''): string {
   return `${prefix}sha256/${hash.slice(0, 2)}/${hash}`;
 }
 
-/** The dead-letter topic of one replica. */
-export function deadLetterTopic(topic: string, replica: string): string {
-  return `${topic}.dlq.${replica}`;
-}
+export { deadLetterTopic } from './names.ts';
 
 /**
  * The heal-request topic of a tree: an applier that finds a store object missing or not

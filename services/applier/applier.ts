@@ -11,6 +11,8 @@
 // replica mid-rebuild is not fit to take over) and the lane is not stalled on a failing
 // filesystem.
 import { randomBytes } from 'node:crypto';
+import { replicaGroupId } from '../../schemas/names.ts';
+import { adoptLegacyGroup } from './group-migration.ts';
 import { existsSync, mkdirSync, rmdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { ApplierConfig } from '../../schemas/config.ts';
@@ -176,8 +178,10 @@ export async function startApplier(config: ApplierConfig, options: ApplierOption
       (await describeTopicConfig(admin, config.topic, ['max.message.bytes'])).get('max.message.bytes') ?? 0,
     );
     // One applier per replica: refuse before anything could move the group's offsets.
-    const groupId = `mirrorlog.replica.${config.replica}`;
+    const groupId = replicaGroupId(config.topic, config.replica);
     await ensureSoleApplier(admin, { group: groupId, replica: config.replica, sessionTimeoutMs: tuning.sessionTimeoutMs, logger });
+    // Groups were named without the topic before: the old group's offsets carry over once.
+    await adoptLegacyGroup(admin, config.topic, config.replica, logger);
     // Never a replica of its own source: refused before anything is written.
     await registerApplier(kafka, admin, { topic: config.topic, replica: config.replica, target: dirs.target, stateDir: dirs.stateDir }).catch((error: unknown) => {
       // Refused: leave no trace in the source, not even the empty target this start made.

@@ -24,8 +24,9 @@ import { positionsToJson, samePositions, type Positions } from './positions.ts';
 import type { RecordApplier } from './record-applier.ts';
 import { backoffDelay, sleep } from '../shared/retry.ts';
 import type { Logger } from '../shared/logger.ts';
+import { REPLICA_META_KEY } from '../../schemas/names.ts';
 
-export const POSITIONS_META = 'positions';
+export const POSITIONS_META = REPLICA_META_KEY.positions;
 
 /** What the lane needs from a rebuild in progress (rebuild.ts). */
 export interface RebuildHooks {

@@ -10,12 +10,12 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env):
     env,
     usage:
       'usage: mirrorlog applier --target DIR --replica NAME [--rebuild] [options]\n\n' +
-      'Materializes one replica from the log (consumer group mirrorlog.replica.NAME).\n' +
+      'Materializes one replica from the log (consumer group mirrorlog.replica.TOPIC.NAME).\n' +
       '--durability syncfs|fsync|none: how data is made durable before offsets are committed (default syncfs: one filesystem sync per --commit-interval).',
   });
   if (config === HELP_SHOWN) return 0;
   return runUntilSignal('applier', async () => {
     const applier = await startApplier(config, { env });
-    return { ready: applier.failure, stop: () => applier.stop() };
+    return { ready: Promise.resolve(), failure: applier.failure, stop: () => applier.stop() };
   });
 }

@@ -19,8 +19,9 @@ import { estimateRemainingMs, formatDuration, replayProgress, type RebuildReason
 import { isTempNameOf } from './domain/temp-name.ts';
 import type { ApplierMetrics } from './metrics.ts';
 import { positionsFromJson } from './positions.ts';
+import { REPLICA_META_KEY } from '../../schemas/names.ts';
 
-export const REBUILD_META = 'rebuild';
+export const REBUILD_META = REPLICA_META_KEY.rebuild;
 
 /** What the index keeps about a rebuild in progress (null once complete). */
 export type RebuildState = {

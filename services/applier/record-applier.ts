@@ -19,7 +19,9 @@ import type { ApplierMetrics } from './metrics.ts';
 import type { LaneRecord } from './partition-queues.ts';
 
 /** Why a record went to the dead-letter topic: a RecordError code or one of these. */
-export type DeadLetterCode = string;
+import type { DeadLetterCode } from '../../schemas/names.ts';
+
+export type { DeadLetterCode };
 export type DeadLetterReason = { code: DeadLetterCode; field: string; message: string };
 
 export interface RecordApplierDeps {

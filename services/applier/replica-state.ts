@@ -16,9 +16,10 @@ import { planStart, type StartPlan } from './domain/rebuild-policy.ts';
 import { isTempName } from './domain/temp-name.ts';
 import { positionsFromJson, positionsToJson } from './positions.ts';
 import { REBUILD_META, type RebuildState } from './rebuild.ts';
+import { REPLICA_META_KEY } from '../../schemas/names.ts';
 
-export const IDENTITY_META = 'identity';
-const EPOCH_META = 'epoch';
+export const IDENTITY_META = REPLICA_META_KEY.identity;
+const EPOCH_META = REPLICA_META_KEY.epoch;
 export const TEMP_JOURNAL_FILE = 'temp-dirs.journal';
 
 type Identity = { replica: string; topic: string };

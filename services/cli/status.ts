@@ -1,4 +1,4 @@
-// `mirrorlog status [--json]`: per replica (consumer group mirrorlog.replica.<name>) the
+// `mirrorlog status [--json]`: per replica (consumer group mirrorlog.replica.<topic>.<name>) the
 // lag per partition and in total, when it last applied something and how fast it goes,
 // its appliers, dead letters, what its applier says fails, and its last verify; the
 // producer's last published seq and time. Exit 1 when a replica is not in sync for a
@@ -9,6 +9,7 @@ import { deadLetterTopic } from '../../schemas/content-key.ts';
 import { statusConfigSchema } from '../../schemas/config.ts';
 import { HELP_SHOWN, loadConfig } from '../shared/config.ts';
 import { CliError } from '../shared/errors.ts';
+import { replicaOfGroup } from '../../schemas/names.ts';
 import { createKafka, fetchTopicOffsets } from '../shared/kafka.ts';
 import { treeMetadataTopic } from '../shared/tree-metadata.ts';
 import { readVerifyResults, type VerifyResult } from '../shared/verify-record.ts';
@@ -29,7 +30,6 @@ import {
   type StatusReport,
 } from './status-report.ts';
 
-export const REPLICA_GROUP_PREFIX = 'mirrorlog.replica.';
 
 async function sampleGroups(admin: Admin, topic: string, groups: string[]): Promise<GroupSample[]> {
   return Promise.all(
@@ -43,7 +43,7 @@ async function sampleGroups(admin: Admin, topic: string, groups: string[]): Prom
           if (note !== undefined) notes.set(partition, note);
         }
       }
-      return { replica: groupId.slice(REPLICA_GROUP_PREFIX.length), committed, notes };
+      return { replica: replicaOfGroup(groupId, topic) ?? groupId, committed, notes };
     }),
   );
 }
@@ -54,7 +54,7 @@ async function replicaFacts(kafka: Kafka, admin: Admin, topic: string, topics: r
   const verifies = topics.includes(treeMetadataTopic(topic)) ? await readVerifyResults(kafka, topic) : new Map<string, VerifyResult>();
   const facts = new Map<string, ReplicaFacts>();
   for (const groupId of groups) {
-    const replica = groupId.slice(REPLICA_GROUP_PREFIX.length);
+    const replica = replicaOfGroup(groupId, topic) ?? groupId;
     const group = described.find((g) => g.groupId === groupId);
     const members = group === undefined || group.state === 'Empty' || group.state === 'Dead' ? 0 : group.members.length;
     const dlq = deadLetterTopic(topic, replica);
@@ -90,7 +90,7 @@ export async function collectStatus(options: {
     const partitions = partitionHealth(metadata.find((m) => m.name === options.topic)?.partitions ?? []);
     const offsets: PartitionOffsets[] = await fetchTopicOffsets(admin, options.topic);
     const { groups } = await admin.listGroups();
-    const replicaGroups = groups.map((g) => g.groupId).filter((id) => id.startsWith(REPLICA_GROUP_PREFIX)).sort();
+    const replicaGroups = groups.map((g) => g.groupId).filter((id) => replicaOfGroup(id, options.topic) !== undefined).sort();
     const first = await sampleGroups(admin, options.topic, replicaGroups);
     const started = Date.now();
     await delay(options.sampleMs);

@@ -13,7 +13,7 @@ import { HELP_SHOWN, loadConfig } from '../shared/config.ts';
 import { CliError } from '../shared/errors.ts';
 import { createLogger } from '../shared/logger.ts';
 import { overlapOf } from '../shared/tree-metadata.ts';
-import { runUntilSignal } from '../shared/service-lifecycle.ts';
+import { firstFailure, runUntilSignal } from '../shared/service-lifecycle.ts';
 
 /** The real path of `dir`, or of its nearest existing ancestor joined with the rest (it may not exist yet). */
 function realPathOf(dir: string): string {
@@ -116,7 +116,9 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env):
     const print = statusPrinter(producer.metrics.registry, applier.registry, `${path.relative(process.cwd(), root) || root} → ${path.relative(process.cwd(), target) || target}`);
     const ticker = setInterval(() => void print(), 1000);
     return {
-      ready: Promise.race([producer.ready, applier.failure]),
+      ready: producer.ready,
+      // Either half dying ends `up` with its reason (and the status line stops with it).
+      failure: firstFailure({ producer, applier }),
       async stop() {
         clearInterval(ticker);
         process.stdout.write('\nmirrorlog up: stopping\n');

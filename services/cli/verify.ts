@@ -33,8 +33,8 @@ import { createProgress } from '../shared/progress.ts';
 import { LogState, readLogState } from '../shared/log-state.ts';
 import { S3ContentStore, s3OptionsFromConfig } from '../shared/s3-content-store.ts';
 import { StateWriter } from './state-writer.ts';
-import { REPLICA_GROUP_PREFIX } from './status.ts';
 import { chooseVerifyBasis, splitExtras, type ReplicaRecord, type VerifyBasis } from './verify-basis.ts';
+import { replicaGroupId } from '../../schemas/names.ts';
 import { compareEntry, formatDrift, type Drift, type Found } from './verify-compare.ts';
 
 const SHOWN_DRIFTS = 200;
@@ -198,7 +198,7 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env):
   let basis: VerifyBasis;
   try {
     if (!(await admin.listTopics()).includes(config.topic)) throw new CliError(`topic '${config.topic}' does not exist`, 2);
-    const group = await groupOffsets(admin, `${REPLICA_GROUP_PREFIX}${config.replica}`, config.topic, config.repair);
+    const group = await groupOffsets(admin, replicaGroupId(config.topic, config.replica), config.topic, config.repair);
     const partitions = (await fetchTopicOffsets(admin, config.topic)).map((o) => o.partition);
     const stateDir = path.resolve(config.stateDir ?? defaultStateDir(config.replica, env));
     basis = chooseVerifyBasis({ replica: config.replica, topic: config.topic, partitions, group, record: readReplicaRecord(stateDir) });

@@ -38,6 +38,8 @@ export type ExaminerDeps = {
   watchSubtree: (dir: RelPath, changedAtMs: number) => Promise<void>;
   /** A directory new to the index: every entry in it is to be examined (listed once `watched` settles). */
   walkNewDirectory: (dir: RelPath, watched: Promise<void>) => void;
+  /** A path found gone (or no directory any more): what the watcher placed at or below it can go. */
+  forgetWatches: (dir: RelPath) => void;
 };
 
 /** Entries that could not be read, remembered (up to a bound) so /metrics shows how many are skipped now. */
@@ -71,6 +73,7 @@ export class Examiner {
       this.readable(relPath);
       return { kind: 'observed', observation: { path: relPath, observed, fingerprint, firstHintAt, ...(data === undefined ? {} : { data }) } };
     };
+    if (indexed?.state.kind === 'dir' && found.kind !== 'dir') deps.forgetWatches(relPath);
     const plan = planExamination(found, indexed);
     switch (plan.do) {
       case 'absent': {

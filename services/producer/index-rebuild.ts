@@ -3,7 +3,8 @@
 // index records. Rebuilt entries have no stat fingerprint; the reconcile then trusts
 // size + mtime for them once (rsync's quick check) and records the fingerprint.
 import type { Kafka } from 'kafkajs';
-import { decodeRecord } from '../../schemas/codec.ts';
+import { decodeRecord, type RawRecord } from '../../schemas/codec.ts';
+import type { EntryState, MirrorEvent } from '../../schemas/event.ts';
 import { GROUP_PREFIX } from '../../schemas/names.ts';
 import { readTopicToEnd } from '../shared/topic-reader.ts';
 import type { Logger } from '../shared/logger.ts';
@@ -11,34 +12,69 @@ import type { SourceIndex } from './ports/source-index.ts';
 
 export type RebuildResult = { records: number; entries: number; maxSeq: number; skipped: number; otherSources: string[] };
 
+/** What a rebuild has read so far (records of other sources are counted, never indexed). */
+export class IndexRebuild {
+  readonly result: RebuildResult = { records: 0, entries: 0, maxSeq: 0, skipped: 0, otherSources: [] };
+  private readonly others = new Set<string>();
+
+  constructor(
+    private readonly index: SourceIndex,
+    private readonly source: string,
+  ) {}
+
+  /** One batch of the topic's records, in log order, in one index transaction. */
+  apply(messages: readonly RawRecord[]): void {
+    const { index, result } = this;
+    index.transaction(() => {
+      for (const message of messages) {
+        result.records++;
+        const decoded = decodeRecord(message);
+        if (!decoded.ok || decoded.event.source !== this.source) {
+          if (decoded.ok) this.others.add(decoded.event.source);
+          result.skipped++;
+          continue;
+        }
+        const { event } = decoded;
+        result.maxSeq = Math.max(result.maxSeq, event.seq);
+        if (event.op === 'delete') index.remove(event.path);
+        else index.put(event.path, stateOf(event), event.seq, undefined);
+      }
+    });
+  }
+
+  finish(): RebuildResult {
+    this.result.otherSources = [...this.others].sort();
+    const counts = this.index.counts();
+    this.result.entries = counts.file + counts.dir + counts.symlink;
+    return this.result;
+  }
+}
+
+function stateOf(event: Exclude<MirrorEvent, { op: 'delete' }>): EntryState {
+  switch (event.op) {
+    case 'file':
+      return { kind: 'file', size: event.size, mode: event.mode, mtimeMs: event.mtimeMs, hash: event.hash };
+    case 'dir':
+      return { kind: 'dir', mode: event.mode };
+    case 'symlink':
+      return { kind: 'symlink', target: event.target };
+  }
+}
+
 /** Fills an empty index from the topic's records of `source`. */
-export async function rebuildIndexFromTopic(kafka: Kafka, topic: string, source: string, index: SourceIndex, logger: Logger): Promise<RebuildResult> {
-  const result: RebuildResult = { records: 0, entries: 0, maxSeq: 0, skipped: 0, otherSources: [] };
-  const others = new Set<string>();
+export async function rebuildIndexFromTopic(
+  kafka: Kafka,
+  topic: string,
+  source: string,
+  index: SourceIndex,
+  logger: Logger,
+): Promise<RebuildResult> {
+  const rebuild = new IndexRebuild(index, source);
   const total = await readTopicToEnd(kafka, topic, {
     groupPrefix: GROUP_PREFIX.producerIndexRebuild,
-    onBatch: (messages) =>
-      index.transaction(() => {
-        for (const message of messages) {
-          result.records++;
-          const decoded = decodeRecord(message);
-          if (!decoded.ok || decoded.event.source !== source) {
-            if (decoded.ok) others.add(decoded.event.source);
-            result.skipped++;
-            continue;
-          }
-          const event = decoded.event;
-          result.maxSeq = Math.max(result.maxSeq, event.seq);
-          if (event.op === 'delete') index.remove(event.path);
-          else if (event.op === 'file') index.put(event.path, { kind: 'file', size: event.size, mode: event.mode, mtimeMs: event.mtimeMs, hash: event.hash }, event.seq, undefined);
-          else if (event.op === 'dir') index.put(event.path, { kind: 'dir', mode: event.mode }, event.seq, undefined);
-          else index.put(event.path, { kind: 'symlink', target: event.target }, event.seq, undefined);
-        }
-      }),
+    onBatch: (messages) => rebuild.apply(messages),
   });
-  result.otherSources = [...others].sort();
-  const counts = index.counts();
-  result.entries = counts.file + counts.dir + counts.symlink;
+  const result = rebuild.finish();
   if (total > 0) logger.info({ topic, ...result }, 'index rebuilt from the topic');
   return result;
 }

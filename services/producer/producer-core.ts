@@ -125,6 +125,9 @@ export function createProducerCore(ports: ProducerPorts, tuning: ProducerTuning)
       if (subscribed) await reconciler.checkSubtree(dir);
     },
     walkNewDirectory: (dir, watched) => walker.add(dir, watched),
+    // Decided when the path is examined and found gone, not when a (perhaps late) delete is
+    // reported: a directory recreated meanwhile keeps the watch placed for it.
+    forgetWatches: (dir) => void watching.then((watch) => watch.forget(dir)).catch(() => undefined),
   });
   const publishStage = new PublishStage({ tree, source: ports.source, index, seqClock, send: ports.send, metrics, clock, hint });
   const reconciler: Reconciler = new Reconciler({
@@ -177,10 +180,7 @@ export function createProducerCore(ports: ProducerPorts, tuning: ProducerTuning)
   const failure = new Promise<never>((_, reject) => reconciler.onFailure(reject));
   failure.catch(() => undefined); // observed by whoever runs the core
   const onHints = (hints: WatchHint[]) => {
-    for (const { path, type } of hints) {
-      if (type === 'delete') void watching.then((watch) => watch.forget(path)).catch(() => undefined);
-      pipeline.hint(path);
-    }
+    for (const { path } of hints) pipeline.hint(path);
   };
   const onError = (error: Error) => {
     metrics.errors.inc({ kind: 'watcher' });

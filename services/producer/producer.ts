@@ -24,13 +24,14 @@ import { isDocumentStore, registerTree } from '../shared/tree-registry.ts';
 import { inotifyWarnings, readInotifyLimits } from './adapters/inotify-limits.ts';
 import { KafkaPublisher } from './adapters/kafka-publisher.ts';
 import { SqliteSourceIndex } from './adapters/sqlite-source-index.ts';
-import { NodeSourceTree } from './adapters/node-source-tree.ts';
+import { NodeSourceTree, removeLeftoverSnapshots } from './adapters/node-source-tree.ts';
 import { RecordedRootIdentity } from './adapters/root-identity.ts';
 import { confirmDeletesCommand } from './delete-hold.ts';
 import { createExcluder } from './domain/exclude.ts';
 import { rebuildIndexFromTopic } from './index-rebuild.ts';
 import { createProducerMetrics, type ProducerMetrics } from './metrics.ts';
 import { createProducerCore, producerTuning } from './producer-core.ts';
+import { PERIODIC_TRIGGER } from './reconciler.ts';
 import { checkIndexOwner } from './state-dir.ts';
 import { registerProducer } from './tree-registration.ts';
 import { watchKafka } from '../shared/kafka-reachability.ts';
@@ -78,6 +79,7 @@ export async function startProducer(config: ProducerConfig, options: { logger?: 
     throw new CliError(`--state-dir ${stateDir} is inside --root ${root}: the producer would watch its own index`);
   }
   ensureWritableStateDir(stateDir);
+  removeLeftoverSnapshots(stateDir);
   const logger = options.logger ?? createLogger({ level: config.logLevel, name: 'producer' });
   logger.info({ config: redactConfig({ ...config, root, stateDir }), source }, 'producer starting');
 
@@ -214,7 +216,7 @@ async function startWithIndex(config: ProducerConfig, context: StartContext): Pr
   const core = createProducerCore(
     {
       source,
-      tree: new NodeSourceTree(root, context.stateDir, config.watcher),
+      tree: new NodeSourceTree(root, context.stateDir, config.watcher, () => systemClock.now()),
       index,
       store,
       send: (records) => publisher.send(records),
@@ -237,7 +239,11 @@ async function startWithIndex(config: ProducerConfig, context: StartContext): Pr
   readiness = () => {
     if (!isReady) return { ready: false, reason: startReason ?? 'subscribing and reconciling' };
     const held = core.deletesHeld();
-    return kafkaWatch.readiness(held === undefined ? { ready: true } : { ready: false, reason: held });
+    if (held !== undefined) return { ready: false, reason: held };
+    // Unreadable entries never hold readiness (M4), but whoever checks should hear of them.
+    const unreadable = core.examiner.unreadableCount;
+    const reason = unreadable === 0 ? undefined : `${unreadable} entries cannot be read and are skipped`;
+    return kafkaWatch.readiness(reason === undefined ? { ready: true } : { ready: true, reason });
   };
 
   const startedAt = Date.now();
@@ -252,7 +258,7 @@ async function startWithIndex(config: ProducerConfig, context: StartContext): Pr
     logger.info({ seconds: (Date.now() - startedAt) / 1000, ...counts }, 'producer live: watching and caught up');
   })();
   ready.catch((error: unknown) => logger.error({ err: error }, 'producer failed to start'));
-  const periodic = setInterval(() => core.reconcile('periodic'), config.reconcileInterval);
+  const periodic = setInterval(() => core.reconcile(PERIODIC_TRIGGER), config.reconcileInterval);
   periodic.unref();
 
   let stopping: Promise<void> | undefined;

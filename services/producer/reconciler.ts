@@ -37,6 +37,9 @@ export type ReconcileStats = { dirs: number; entries: number; differences: numbe
 
 const SLICE_MS = 8;
 export const START_TRIGGER = 'start';
+export const PERIODIC_TRIGGER = 'periodic';
+
+type ReconcileCounts = { dirs: number; entries: number; differences: number };
 const PROGRESS_EVERY_MS = 5000;
 
 export class Reconciler {
@@ -98,7 +101,7 @@ export class Reconciler {
     const pending: string[] = [dir];
     let sliceStart = this.deps.clock.now();
     while (pending.length > 0 && !this.stopped) {
-      this.compare(pending.pop()!, pending, stats);
+      this.compare(pending.pop()!, pending, stats, true);
       if (this.deps.clock.now() - sliceStart >= SLICE_MS) {
         await new Promise((resolve) => setImmediate(resolve));
         await this.deps.roomForHints();
@@ -120,6 +123,8 @@ export class Reconciler {
     const stats = { dirs: 0, entries: 0, differences: 0 };
     const rate = trigger === START_TRIGGER ? Number.POSITIVE_INFINITY : deps.rate;
     const wait = deps.sleep ?? ((ms: number) => sleep(deps.clock, ms));
+    // After a loss the watcher reported, directories that changed may be unwatched ones.
+    const afterLoss = trigger !== START_TRIGGER && trigger !== PERIODIC_TRIGGER;
     deps.onWalkStart?.();
     deps.metrics.reconcileRunning.set(1);
     deps.logger.info({ trigger }, 'reconcile started');
@@ -131,7 +136,7 @@ export class Reconciler {
     const pending: string[] = [''];
     while (pending.length > 0 && !this.stopped) {
       const dir = pending.pop()!;
-      this.compare(dir, pending, stats);
+      this.compare(dir, pending, stats, afterLoss);
       const at = now();
       const ahead = (stats.entries / rate) * 1000 - (at - started);
       if (ahead > 0 || at - sliceStart >= SLICE_MS) {
@@ -160,7 +165,7 @@ export class Reconciler {
   }
 
   /** One directory: its listing with stats against the index; differences are hinted. */
-  private compare(dir: string, pending: string[], stats: { dirs: number; entries: number; differences: number }): void {
+  private compare(dir: string, pending: string[], stats: ReconcileCounts, afterLoss: boolean): void {
     const { deps } = this;
     const listing = deps.tree.readdir(dir);
     stats.dirs++;
@@ -174,7 +179,8 @@ export class Reconciler {
     }
     const listed = statChildren(deps.tree, dir, listing.entries, deps.isExcluded);
     stats.entries += listed.length;
-    const { changed, subdirs, adopt } = compareDirectory(deps.index.childSummaries(dir), listed);
+    const identity = afterLoss ? 'inode-or-ctime' : 'inode';
+    const { changed, subdirs, adopt } = compareDirectory(deps.index.childSummaries(dir), listed, identity);
     for (const name of changed) deps.hint(joinRel(dir, name));
     if (adopt.length > 0) {
       // Unchanged files known without a fingerprint (index rebuilt from the topic): record it.

@@ -9,7 +9,7 @@ import type { Logger } from './logger.ts';
 
 export interface Readiness {
   readonly ready: boolean;
-  /** Why the service is not ready, e.g. "waiting for partition assignment". */
+  /** Why the service is not ready, e.g. "waiting for partition assignment"; when ready, a note (what it skips). */
   readonly reason?: string;
 }
 
@@ -91,7 +91,9 @@ async function route(request: IncomingMessage, response: ServerResponse, options
       return send(response, 200, rootPage(options.statusUrl), 'text/html; charset=utf-8');
     case '/readyz': {
       const readiness = readinessOf(options.isReady);
-      return readiness.ready ? send(response, 200, 'ready\n') : send(response, 503, `not ready: ${readiness.reason ?? 'starting'}\n`);
+      // A ready service may carry a note (what it skips); a not-ready one, why.
+      if (readiness.ready) return send(response, 200, readiness.reason === undefined ? 'ready\n' : `ready: ${readiness.reason}\n`);
+      return send(response, 503, `not ready: ${readiness.reason ?? 'starting'}\n`);
     }
     default:
       return send(response, 200, await options.registry.metrics(), options.registry.contentType);

@@ -1,6 +1,8 @@
-// Runs a service until SIGTERM or SIGINT, then stops it cleanly (flush, commit) and
-// resolves with the exit code. The handlers are installed before the service starts: a
-// signal while it is still connecting exits at once with 0 (nothing to flush yet, and
+// Runs a service until SIGTERM or SIGINT, or until it dies, then stops it cleanly (flush,
+// commit) and resolves with the exit code; a service that died is reported in one line
+// with its reason and a non-zero code. One failure channel: `ready` says the service came
+// up (or rejects if it could not), `failure` rejects if it dies at any time after.
+// The handlers are installed before the service starts: a signal while it is still connecting exits at once with 0 (nothing to flush yet, and
 // a server that is down would otherwise hold the start forever); a second signal while
 // stopping exits at once too.
 //
@@ -10,7 +12,31 @@
 // (issue 20, M5). The process belongs to the service, so nothing of value is cut short.
 import { CliError } from './errors.ts';
 
-export type RunningService = { ready: Promise<void>; stop(): Promise<void> };
+export type RunningService = {
+  /** Resolves once the service is live; rejects if it cannot start. */
+  ready: Promise<void>;
+  /** Never resolves; rejects when the running service dies. */
+  failure?: Promise<never>;
+  stop(): Promise<void>;
+};
+
+/** One failure channel for several services run together: the first to die, with its name. */
+export function firstFailure(services: Record<string, { ready?: Promise<void>; failure?: Promise<never> }>): Promise<never> {
+  const named = Object.entries(services).flatMap(([name, service]) =>
+    [service.ready?.then(() => new Promise<never>(() => {})), service.failure]
+      .filter((p): p is Promise<never> => p !== undefined)
+      // An operator error (CliError) is already one line that says what to do: as it is.
+      .map((p) => p.catch((error: unknown) => Promise.reject(error instanceof CliError ? error : new CliError(`${name} failed: ${messageOf(error)}`, 1)))),
+  );
+  const failure = Promise.race(named);
+  failure.catch(() => undefined);
+  return failure;
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
 
 /** How long a clean stop may take (flush, commit, leave the group) before the process exits anyway. */
 export const STOP_TIMEOUT_MS = 30_000;
@@ -19,10 +45,13 @@ const EXIT_GRACE_MS = 1000;
 
 export interface RunOptions {
   readonly stopTimeoutMs?: number;
+  /** Ends the process once stopped (tests run services in-process and keep theirs). */
+  readonly exit?: (code: number) => void;
 }
 
 export async function runUntilSignal(name: string, start: () => Promise<RunningService>, options: RunOptions = {}): Promise<number> {
   const stopTimeoutMs = options.stopTimeoutMs ?? STOP_TIMEOUT_MS;
+  const exit = options.exit ?? exitSoon;
   let signalled!: () => void;
   const signal = new Promise<void>((resolve) => (signalled = resolve));
   let signals = 0;
@@ -45,12 +74,9 @@ export async function runUntilSignal(name: string, start: () => Promise<RunningS
     const service = await start();
     started = true;
     let failure: unknown;
-    const failed = service.ready.then(
-      () => new Promise<never>(() => {}),
-      (error: unknown) => {
-        failure = error;
-      },
-    );
+    const failed = firstFailure({ [name]: service }).catch((error: unknown) => {
+      failure = error;
+    });
     await Promise.race([signal, failed]);
     let timer: NodeJS.Timeout | undefined;
     const inTime = await Promise.race([
@@ -60,10 +86,10 @@ export async function runUntilSignal(name: string, start: () => Promise<RunningS
     clearTimeout(timer);
     if (!inTime) {
       process.stderr.write(`mirrorlog ${name}: not stopped after ${stopTimeoutMs / 1000} s, exiting\n`);
-      exitSoon(1);
+      exit(1);
       return 1;
     }
-    exitSoon(failure === undefined ? 0 : failure instanceof CliError ? failure.exitCode : 1);
+    exit(failure === undefined ? 0 : failure instanceof CliError ? failure.exitCode : 1);
     if (failure !== undefined) {
       if (failure instanceof CliError) throw failure;
       throw new CliError(`${name} failed: ${failure instanceof Error ? failure.message : String(failure)}`, 1);

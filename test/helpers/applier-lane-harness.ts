@@ -1,25 +1,25 @@
 // An apply lane wired to local parts only (temp target, memory or SQLite index, memory
 // content store, fake commits): the applier minus Kafka, for unit tests and benchmarks.
+// Built by the service's own factory (createApplierCore), so the wiring is the real one.
 import { createHash } from 'node:crypto';
-import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { decodeRecord, encodeRecord, type RawRecord } from '../../schemas/codec.ts';
 import type { MirrorEvent } from '../../schemas/event.ts';
 import type { ReplicaIndex } from '../../services/applier/adapters/applied-index.ts';
-import { ContentSupply } from '../../services/applier/adapters/content-supply.ts';
 import { FsMaterializer } from '../../services/applier/adapters/fs-materializer.ts';
 import { MemoryAppliedIndex } from '../../services/applier/adapters/memory-applied-index.ts';
 import { TargetRoot } from '../../services/applier/adapters/target-root.ts';
 import { TempJournal } from '../../services/applier/adapters/temp-journal.ts';
-import { ApplyLane, type RebuildHooks } from '../../services/applier/apply-lane.ts';
+import { createApplierCore } from '../../services/applier/applier-core.ts';
+import type { ApplyLane, RebuildHooks } from '../../services/applier/apply-lane.ts';
+import type { DeadLetterReason } from '../../services/applier/record-applier.ts';
 import { createDurability, type DurabilityMode } from '../../services/applier/durability.ts';
 import { createApplierMetrics } from '../../services/applier/metrics.ts';
 import type { LaneRecord } from '../../services/applier/partition-queues.ts';
 import { Positions } from '../../services/applier/positions.ts';
-import { RecordApplier, type DeadLetterReason } from '../../services/applier/record-applier.ts';
 import { createMetricsRegistry } from '../../services/shared/metrics.ts';
 import { MemoryContentStore } from '../../services/shared/memory-content-store.ts';
 
@@ -57,48 +57,39 @@ export function makeLaneHarness(options: { stateSpace?: () => string | undefined
   const deadLetters: { offset: number; reason: DeadLetterReason }[] = [];
   const commits: Map<number, number>[] = [];
   let staged = 0;
-  let lane: ApplyLane | undefined;
-  const supply = new ContentSupply({
-    store,
-    localCandidates: (hash) => index.pathsWithHash(hash, 3),
-    openLocal: (path) => root.openFile(path),
-    stagingPath: () => join(base, `staged-${staged++}`),
-    concurrency: 8,
-    maxBufferedBytes: 16 * 1024 * 1024,
-    largeThreshold: 1024 * 1024,
-    missingRetries: 1,
-    missingDelayMs: 5,
-    logger,
-    onSettled: () => lane?.wake(),
-  });
-  const applier = new RecordApplier({
-    index,
-    fs,
-    supply,
-    metrics,
-    rebuilding: () => options.rebuild?.()?.active === true,
-    adoptPath: () => undefined,
-    now: Date.now,
-    logger,
-    deadLetter: (record, reason) => {
-      deadLetters.push({ offset: record.offset, reason });
-    },
-  });
-  lane = new ApplyLane(
+  const { supply, lane } = createApplierCore(
     {
       index,
-      applier,
-      supply,
+      root,
+      fs,
+      store,
+      stagingPath: () => join(base, `staged-${staged++}`),
       positions,
       makeDurable: createDurability(options.durability ?? 'none', target, fs),
       afterIndexCommit: () => journal.reset(),
       commitOffsets: (committed) => commits.push(committed),
       rebuild: options.rebuild ?? (() => undefined),
       ...(options.stateSpace === undefined ? {} : { stateSpace: options.stateSpace }),
+      adoptPath: () => undefined,
+      now: Date.now,
       metrics,
       logger,
+      deadLetter: (record, reason) => {
+        deadLetters.push({ offset: record.offset, reason });
+      },
     },
-    { prefetchWindow: 2048, commitIntervalMs: options.commitIntervalMs ?? 20, maxUncommitted: 10_000, maxQueued: 100_000, sliceMs: 10 },
+    {
+      fetchConcurrency: 8,
+      maxBufferedBytes: 16 * 1024 * 1024,
+      largeThreshold: 1024 * 1024,
+      missingRetries: 1,
+      missingDelayMs: 5,
+      prefetchWindow: 2048,
+      commitIntervalMs: options.commitIntervalMs ?? 20,
+      maxUncommitted: 10_000,
+      maxQueued: 100_000,
+      sliceMs: 10,
+    },
   );
   const next = new Map<number, number>();
   const running = lane.start();
@@ -118,7 +109,7 @@ export function makeLaneHarness(options: { stateSpace?: () => string | undefined
         const raw: RawRecord = 'op' in item ? encodeRecord(item) : item;
         return { partition, offset, raw, decoded: decodeRecord(raw) };
       });
-      lane!.enqueue(partition, records, next.get(partition) ?? 0);
+      lane.enqueue(partition, records, next.get(partition) ?? 0);
     },
     async settle(timeoutMs = 10_000) {
       const deadline = Date.now() + timeoutMs;
@@ -126,19 +117,18 @@ export function makeLaneHarness(options: { stateSpace?: () => string | undefined
         const durable = positions.durable();
         const done = [...next].every(([partition, offset]) => durable.get(partition) === offset);
         const committed = commits.at(-1);
-        if (done && lane!.queued === 0 && committed !== undefined && [...next].every(([p, o]) => committed.get(p) === o)) return;
-        if (Date.now() > deadline) throw new Error(`lane did not settle: queued ${lane!.queued}, durable ${JSON.stringify([...durable])}`);
+        if (done && lane.queued === 0 && committed !== undefined && [...next].every(([p, o]) => committed.get(p) === o)) return;
+        if (Date.now() > deadline) throw new Error(`lane did not settle: queued ${lane.queued}, durable ${JSON.stringify([...durable])}`);
         await new Promise((resolve) => setTimeout(resolve, 5));
       }
     },
     async close() {
-      await lane!.stop();
+      await lane.stop();
       await running;
       await supply.close();
       journal.close();
       index.close();
-      // rm(1): Node's recursive rm overflows its stack on a 1,900-level chain.
-      spawnSync('rm', ['-rf', base]);
+      rmSync(base, { recursive: true, force: true });
     },
   };
 }

@@ -1,6 +1,7 @@
 // The applier against the real stack: every op lands on disk with its mode and mtime, a
 // second replica (its own group) converges from the earliest offset, a wiped replica
 // converges after --rebuild, and a rebuild sweeps away what the log does not hold.
+import { replicaGroupId } from '../../schemas/names.ts';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -55,7 +56,7 @@ test('applies every op with modes and mtimes, and serves health, readiness and m
   assert.equal(readdirSync(target).some((name) => name.includes('mirrorlog-')), false, 'no temp file left');
   const admin = await kafkaAdmin(t);
   const high = await admin.fetchTopicOffsets(stack.topic);
-  const [committed] = await admin.fetchOffsets({ groupId: 'mirrorlog.replica.r1', topics: [stack.topic] });
+  const [committed] = await admin.fetchOffsets({ groupId: replicaGroupId(stack.topic, 'r1'), topics: [stack.topic] });
   assert.deepEqual(
     committed!.partitions.map((p) => [p.partition, p.offset]).sort(),
     high.map((p) => [p.partition, p.high]).sort(),

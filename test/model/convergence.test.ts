@@ -19,13 +19,14 @@
 // periodic walk, and after it they must converge too. The same log, compacted as Kafka
 // compacts it, must also build a new replica from scratch.
 //
-// npm test runs 2,000 cases with a fixed seed; `npm run test:model -- --runs 50000`
+// npm test runs 3,000 cases with a fixed seed; `npm run test:model -- --runs 50000`
 // soaks with a random seed (`--seed N` replays one; fast-check prints seed and path).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parseArgs } from 'node:util';
 import fc from 'fast-check';
 import type { EntryState, MirrorEvent } from '../../schemas/event.ts';
+import { PERIODIC_TRIGGER } from '../../services/producer/reconciler.ts';
 import { ManualClock } from '../../services/shared/clock.ts';
 import { LossyWatcher, type Delivery } from './lossy-watcher.ts';
 import { ProducerHarness, type SendFailure } from './producer-harness.ts';
@@ -39,7 +40,7 @@ const { values: args } = parseArgs({
   options: { runs: { type: 'string' }, seed: { type: 'string' } },
   strict: false,
 });
-const numRuns = Number(args.runs ?? 2000);
+const numRuns = Number(args.runs ?? 3000);
 const seed = args.seed !== undefined ? Number(args.seed) : args.runs !== undefined ? Date.now() % 2 ** 31 : 20261201;
 
 type Step = { op: SourceOp<PathRef>; delivery: Delivery; run: boolean; advanceMs: number };
@@ -104,7 +105,7 @@ async function produce(scenario: Scenario): Promise<Produced> {
   if (neededWalk) {
     // Only a loss nothing reported may need the periodic walk.
     assert.ok(lossy.silentLosses > 0, `diverged without a silent loss:\n${story(source, harness)}`);
-    harness.core.reconcile('periodic');
+    harness.core.reconcile(PERIODIC_TRIGGER);
     await harness.settle();
   }
   return { source, harness, lossy, neededWalk };

@@ -11,7 +11,7 @@ import type { SourceTree } from '../../services/producer/ports/source-tree.ts';
 import type { ManualClock } from '../../services/shared/clock.ts';
 import { createLogger } from '../../services/shared/logger.ts';
 import { MemoryContentStore } from '../../services/shared/memory-content-store.ts';
-import { createMetricsRegistry } from '../../services/shared/metrics.ts';
+import { Registry } from 'prom-client';
 
 export const MODEL_TUNING: ProducerTuning = {
   quietMs: 5,
@@ -34,7 +34,9 @@ export class ProducerHarness {
   readonly store = new MemoryContentStore();
   readonly index = new MemorySourceIndex();
   readonly core: ProducerCore;
-  readonly metrics = createProducerMetrics(createMetricsRegistry('producer-model'));
+  // A bare registry: the default process metrics of createMetricsRegistry install
+  // collectors that outlive it, and thousands of cases would keep thousands of them.
+  readonly metrics = createProducerMetrics(new Registry());
   /** Events that referenced content the store did not hold when they were sent. */
   readonly missingContent: string[] = [];
   private failures: SendFailure[] = [];

@@ -22,14 +22,18 @@ function setup(t: Parameters<typeof defer>[0], rate: number) {
   }
   const index = new SqliteSourceIndex(path.join(dir, 'index.db'));
   defer(t, () => index.close());
-  // Directories known, files not: the walk descends into each and finds 50 new files.
+  // Directories known (as they are now), files not: the walk descends into each and finds 50 new files.
+  const tree = new NodeSourceTree(root);
   index.transaction(() => {
-    for (let d = 0; d < 40; d++) index.put(relPath(`d${d}`), { kind: 'dir', mode: 0o755 }, d + 1, undefined);
+    for (let d = 0; d < 40; d++) {
+      const found = tree.lstat(`d${d}`);
+      index.put(relPath(`d${d}`), { kind: 'dir', mode: 0o755 }, d + 1, found.kind === 'dir' ? found.fingerprint : undefined);
+    }
   });
   const hinted: string[] = [];
   const sleeps: number[] = [];
   const reconciler = new Reconciler({
-    tree: new NodeSourceTree(root),
+    tree,
     clock: systemClock,
     index,
     isExcluded: () => false,

@@ -1,9 +1,12 @@
+import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { test } from 'node:test';
 import { MemorySourceTree } from '../../services/producer/adapters/memory-source-tree.ts';
-import { NodeSourceTree } from '../../services/producer/adapters/node-source-tree.ts';
+import { NodeSourceTree, SMALL_FILE_BYTES } from '../../services/producer/adapters/node-source-tree.ts';
 import { testSourceTree } from '../helpers/source-tree-contract.ts';
 
 testSourceTree('memory', () => {
@@ -47,4 +50,27 @@ testSourceTree('local filesystem', () => {
     },
     cleanup: () => fs.rmSync(root, { recursive: true, force: true }),
   };
+});
+
+test('a snapshot of a large file is a copy in the staging directory, hashed as copied, removed once released', async (t) => {
+  const base = fs.mkdtempSync(path.join(os.tmpdir(), 'mirrorlog-snapshot-'));
+  t.after(() => fs.rmSync(base, { recursive: true, force: true }));
+  fs.mkdirSync(path.join(base, 'root'));
+  fs.mkdirSync(path.join(base, 'state'));
+  const data = Buffer.alloc(SMALL_FILE_BYTES + 4096, 7);
+  fs.writeFileSync(path.join(base, 'root/big'), data);
+  const tree = new NodeSourceTree(path.join(base, 'root'), path.join(base, 'state'));
+  const found = tree.lstat('big');
+  assert.ok(found.kind === 'file');
+  fs.appendFileSync(path.join(base, 'root/big'), 'grown'); // not at rest any more
+  assert.equal((await tree.readFile('big', found.fingerprint)).status, 'changed');
+  const read = await tree.readFile('big', found.fingerprint, { snapshot: true });
+  assert.ok(read.status === 'ok' && 'file' in read.content);
+  const grown = Buffer.concat([data, Buffer.from('grown')]);
+  assert.equal(read.hash, createHash('sha256').update(grown).digest('hex'));
+  assert.equal(read.size, grown.length);
+  assert.equal(path.dirname(read.content.file), path.join(base, 'state'));
+  assert.deepEqual(fs.readFileSync(read.content.file), grown);
+  read.content.release?.();
+  assert.deepEqual(fs.readdirSync(path.join(base, 'state')), []);
 });

@@ -33,6 +33,17 @@ describe('startServiceHttp', () => {
     );
   });
 
+  it('a ready service that skips something says so in /readyz, still 200', async () => {
+    await withServer(
+      () => ({ ready: true, reason: '2 entries cannot be read and are skipped' }),
+      async (base) => {
+        const response = await fetch(`${base}/readyz`);
+        assert.equal(response.status, 200);
+        assert.equal(await response.text(), 'ready: 2 entries cannot be read and are skipped\n');
+      },
+    );
+  });
+
   it('answers /readyz with 503 and the reason until ready, then 200', async () => {
     let readiness: Readiness = { ready: false, reason: 'waiting for partition assignment' };
     await withServer(

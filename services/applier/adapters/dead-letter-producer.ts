@@ -9,18 +9,9 @@ import type { RawRecord } from '../../../schemas/codec.ts';
 import type { Logger } from '../../shared/logger.ts';
 import { backoffDelay, sleep } from '../../shared/retry.ts';
 
-/** Headers added to every dead letter. */
-export const DEAD_LETTER_HEADERS = {
-  code: 'mirrorlog.error.code',
-  field: 'mirrorlog.error.field',
-  message: 'mirrorlog.error.message',
-  sourceTopic: 'mirrorlog.source.topic',
-  sourcePartition: 'mirrorlog.source.partition',
-  sourceOffset: 'mirrorlog.source.offset',
-  replica: 'mirrorlog.replica',
-  /** Set when the value was left out (too large for the dead-letter topic): its size in bytes. */
-  valueOmitted: 'mirrorlog.value.omitted',
-} as const;
+import { DEAD_LETTER_HEADERS } from '../../../schemas/names.ts';
+
+export { DEAD_LETTER_HEADERS } from '../../../schemas/names.ts';
 
 /** The broker refused the record for its size (kafkajs may wrap the protocol error). */
 function isTooLarge(error: unknown): boolean {

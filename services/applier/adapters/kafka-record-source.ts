@@ -18,6 +18,7 @@ import type { ApplyLane } from '../apply-lane.ts';
 import { judgeJoin, secondApplierMessage } from '../domain/replica-membership.ts';
 import type { LaneRecord } from '../partition-queues.ts';
 import type { Positions } from '../positions.ts';
+import { encodeCommitNote } from '../../../schemas/names.ts';
 
 /** A queued record, decoded when the lane first looks at it (in its time slices, not in one burst per fetch). */
 function laneRecord(partition: number, offset: number, raw: RawRecord): LaneRecord {

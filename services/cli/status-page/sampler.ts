@@ -6,7 +6,7 @@ import type { Admin } from 'kafkajs';
 import { deadLetterTopic } from '../../../schemas/content-key.ts';
 import { createKafka } from '../../shared/kafka.ts';
 import type { Logger } from '../../shared/logger.ts';
-import { REPLICA_GROUP_PREFIX } from '../status.ts';
+import { replicaOfGroup } from '../../../schemas/names.ts';
 import { parseCommitNote, type CommitNote, type GroupSample } from '../status-report.ts';
 import type { KafkaSample, RawSample, ScrapeResult } from './page-model.ts';
 import { parsePromText } from './prom-text.ts';
@@ -80,7 +80,7 @@ export class StatusSampler {
         high: Number(high),
       }));
       const { groups } = await admin.listGroups();
-      const ids = groups.map((g) => g.groupId).filter((id) => id.startsWith(REPLICA_GROUP_PREFIX));
+      const ids = groups.map((g) => g.groupId).filter((id) => replicaOfGroup(id, topic) !== undefined);
       const samples = await Promise.all(ids.map((groupId) => this.group(admin, groupId)));
       const deadLetters: Record<string, number> = {};
       for (const { replica } of samples) {
@@ -109,6 +109,6 @@ export class StatusSampler {
         if (note !== undefined) notes.set(partition, note);
       }
     }
-    return { replica: groupId.slice(REPLICA_GROUP_PREFIX.length), committed, notes };
+    return { replica: replicaOfGroup(groupId, this.options.topic) ?? groupId, committed, notes };
   }
 }

@@ -24,6 +24,7 @@ export const SMALL_FILE_BYTES = 8 * 1024 * 1024;
 const NOT_THERE = new Set(['ENOENT', 'ENOTDIR']);
 const NO_ACCESS = new Set(['EACCES', 'EPERM']);
 const NS_PER_MS = 1_000_000n;
+const SNAPSHOT_PREFIX = '.snapshot-';
 
 /** The ms double Node's non-bigint Stats computes (so fingerprints stay comparable with older indexes). */
 function msDouble(ns: bigint): number {
@@ -72,6 +73,8 @@ export class NodeSourceTree implements SourceTree {
     /** Where snapshot copies of large files wait for their upload (the state directory, never the tree). */
     private readonly stagingDir?: string,
     private readonly watcherChoice: WatcherChoice = 'auto',
+    /** Wall-clock ms for the watcher (injected: tests hold time still). */
+    private readonly now: () => number = Date.now,
   ) {
     this.prefix = root.endsWith(path.sep) ? root : root + path.sep;
   }
@@ -217,7 +220,7 @@ export class NodeSourceTree implements SourceTree {
       return { status: 'ok', hash: sha256(data), size: data.length, content: { data } };
     }
     if (this.stagingDir === undefined) return { status: 'changed' };
-    const copy = path.join(this.stagingDir, `.snapshot-${this.token}-${this.staged++}`);
+    const copy = path.join(this.stagingDir, `${SNAPSHOT_PREFIX}${this.token}-${this.staged++}`);
     const out = fs.openSync(copy, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL, 0o600);
     const hash = createHash('sha256');
     let size = 0;
@@ -238,6 +241,17 @@ export class NodeSourceTree implements SourceTree {
     }
     return { status: 'ok', hash: hash.digest('hex'), size, content: { file: copy, release: () => fs.rmSync(copy, { force: true }) } };
   }
+}
+
+/** Removes snapshot copies a crashed run left in the staging directory. */
+export function removeLeftoverSnapshots(stagingDir: string): number {
+  let removed = 0;
+  for (const name of fs.readdirSync(stagingDir)) {
+    if (!name.startsWith(SNAPSHOT_PREFIX)) continue;
+    fs.rmSync(path.join(stagingDir, name), { force: true });
+    removed++;
+  }
+  return removed;
 }
 
 function readUpTo(fd: number, limit: number): Buffer {

@@ -22,6 +22,13 @@ export type ListedChild = {
 export function compareDirectory(
   indexed: Iterable<IndexedChild>,
   listed: Iterable<ListedChild>,
+  /**
+   * `inode`: a subdirectory is examined as another one only when its inode changed (the
+   * walk compares what it holds anyway). `inode-or-ctime`: also when its ctime moved,
+   * after a loss the watcher reported (a directory recreated under its old inode number
+   * may have been left unwatched); it costs an examination of every changed directory.
+   */
+  dirIdentity: 'inode' | 'inode-or-ctime' = 'inode',
 ): { changed: string[]; subdirs: string[]; adopt: { name: string; fingerprint: Fingerprint }[] } {
   const byName = new Map<string, IndexedChild>();
   for (const child of indexed) byName.set(child.name, child);
@@ -39,7 +46,9 @@ export function compareDirectory(
     } else if (child.kind === 'dir') {
       if (child.mode !== undefined && child.mode !== known.mode) changed.push(child.name);
       // Perhaps another directory under a known name (rm -rf + mkdir, rename over): examined as new.
-      else if (child.fingerprint !== undefined && dirMayBeReplaced(known.fingerprint, child.fingerprint)) changed.push(child.name);
+      else if (child.fingerprint !== undefined && replaced(known.fingerprint, child.fingerprint, dirIdentity)) {
+        changed.push(child.name);
+      }
       subdirs.push(child.name);
     } else if (child.kind === 'file' && child.fingerprint !== undefined) {
       if (fileChanged(known, child.fingerprint, child.mtimeMs ?? Math.floor(child.fingerprint.mtimeMs), child.mode)) {
@@ -57,4 +66,9 @@ export function compareDirectory(
 function fileChanged(known: IndexedChild, now: Fingerprint, nowMtimeMs: number, mode: number | undefined): boolean {
   if (mode !== undefined && mode !== known.mode) return true;
   return fileMayHaveChanged({ size: known.size ?? -1, mtimeMs: known.mtimeMs ?? -1 }, known.fingerprint, now, nowMtimeMs);
+}
+
+function replaced(known: Fingerprint | undefined, now: Fingerprint, dirIdentity: 'inode' | 'inode-or-ctime'): boolean {
+  if (dirIdentity === 'inode-or-ctime') return dirMayBeReplaced(known, now);
+  return known !== undefined && known.ino !== now.ino;
 }
