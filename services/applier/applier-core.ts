@@ -35,6 +35,8 @@ export type ApplierCorePorts = {
   commitOffsets: ApplyLaneDeps['commitOffsets'];
   rebuild: ApplyLaneDeps['rebuild'];
   maintenance?: ApplyLaneDeps['maintenance'];
+  /** What keeps the state directory from taking writes (full, read-only), if anything. */
+  stateSpace?: ApplyLaneDeps['stateSpace'];
   deadLetter: RecordApplierDeps['deadLetter'];
   adoptPath: RecordApplierDeps['adoptPath'];
   now: () => number;
@@ -86,6 +88,7 @@ export function createApplierCore(ports: ApplierCorePorts, tuning: ApplierCoreTu
       commitOffsets: ports.commitOffsets,
       rebuild: ports.rebuild,
       maintenance: ports.maintenance,
+      ...(ports.stateSpace === undefined ? {} : { stateSpace: ports.stateSpace }),
       metrics,
       logger,
     },
