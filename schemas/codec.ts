@@ -8,9 +8,14 @@ import { describeRelPathProblem, parseRelPath, type RelPath } from './rel-path.t
 export type EncodedRecord = { key: string; value: string | null; headers: Record<string, string> };
 
 export type RawHeaderValue = Buffer | string | (Buffer | string)[] | undefined;
-export type RawRecord = { key: Buffer | string | null; value: Buffer | string | null; headers?: Record<string, RawHeaderValue> };
+export type RawRecord = {
+  key: Buffer | string | null;
+  value: Buffer | string | null;
+  headers?: Record<string, RawHeaderValue>;
+};
 
-export type RecordErrorCode = 'missing-key' | 'invalid-key' | 'invalid-json' | 'invalid-field' | 'invalid-header' | 'mismatch' | 'too-large';
+export type RecordErrorCode =
+  'missing-key' | 'invalid-key' | 'invalid-json' | 'invalid-field' | 'invalid-header' | 'mismatch' | 'too-large';
 
 /**
  * The largest event value decoded: an event with its largest inline content (base64) fits
@@ -98,14 +103,17 @@ function firstIssue(error: z.ZodError, prefix: string): { field: string; message
   return { field: path === '' ? prefix : `${prefix}.${path}`, message: issue?.message ?? 'invalid' };
 }
 
-function decodeHeaders(raw: Record<string, RawHeaderValue> | undefined): { ok: true; headers: Record<string, string> } | { ok: false; result: DecodeResult } {
+function decodeHeaders(
+  raw: Record<string, RawHeaderValue> | undefined,
+): { ok: true; headers: Record<string, string> } | { ok: false; result: DecodeResult } {
   const headers: Record<string, string> = {};
   for (const name of Object.values(HEADER)) {
     const value = raw?.[name];
     const single = Array.isArray(value) ? value[value.length - 1] : value;
     if (single === undefined) return { ok: false, result: fail('invalid-header', `headers.${name}`, 'missing') };
     const decoded = text(single);
-    if (decoded === undefined) return { ok: false, result: fail('invalid-header', `headers.${name}`, 'not valid UTF-8') };
+    if (decoded === undefined)
+      return { ok: false, result: fail('invalid-header', `headers.${name}`, 'not valid UTF-8') };
     headers[name] = decoded;
   }
   const parsed = RecordHeadersSchema.safeParse(headers);
@@ -118,7 +126,8 @@ function decodeHeaders(raw: Record<string, RawHeaderValue> | undefined): { ok: t
 
 export function decodeRecord(record: RawRecord): DecodeResult {
   const oversized = record.headers?.[OVERSIZED_BATCH_HEADER];
-  if (oversized !== undefined) return fail('too-large', 'batch', `its batch inflates beyond ${String(oversized)} bytes; not decoded`);
+  if (oversized !== undefined)
+    return fail('too-large', 'batch', `its batch inflates beyond ${String(oversized)} bytes; not decoded`);
   if (record.value !== null && record.value !== undefined && record.value.length > MAX_EVENT_VALUE_BYTES) {
     return fail('too-large', 'value', `${record.value.length} bytes, more than ${MAX_EVENT_VALUE_BYTES}`);
   }
@@ -153,16 +162,25 @@ export function decodeRecord(record: RawRecord): DecodeResult {
     return fail('invalid-field', field, message);
   }
   const wire = parsed.data;
-  if (wire.path !== key.path) return fail('mismatch', 'value.path', `differs from the record key ${JSON.stringify(key.path)}`);
+  if (wire.path !== key.path)
+    return fail('mismatch', 'value.path', `differs from the record key ${JSON.stringify(key.path)}`);
   if (wire.seq !== headers[HEADER.seq]) return fail('mismatch', 'value.seq', 'differs from the seq header');
   if (wire.source !== headers[HEADER.source]) return fail('mismatch', 'value.source', 'differs from the source header');
   const base = { source: wire.source, seq: Number(wire.seq), ts: wire.ts, path: wire.path as RelPath };
   switch (wire.op) {
     case 'file': {
-      const event = { ...base, op: 'file' as const, size: wire.size, mode: wire.mode, mtimeMs: wire.mtimeMs, hash: wire.hash };
+      const event = {
+        ...base,
+        op: 'file' as const,
+        size: wire.size,
+        mode: wire.mode,
+        mtimeMs: wire.mtimeMs,
+        hash: wire.hash,
+      };
       if (wire.data === undefined) return { ok: true, event };
       const data = Buffer.from(wire.data, 'base64');
-      if (data.length !== wire.size) return fail('mismatch', 'value.data', `holds ${data.length} bytes, size says ${wire.size}`);
+      if (data.length !== wire.size)
+        return fail('mismatch', 'value.data', `holds ${data.length} bytes, size says ${wire.size}`);
       return { ok: true, event: { ...event, data } };
     }
     case 'dir':

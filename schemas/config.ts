@@ -54,10 +54,13 @@ const bool = z.union([
 const list = z
   .union([z.array(z.string()), z.string()])
   .transform((v) => (typeof v === 'string' ? v.split(',') : v).map((s) => s.trim()).filter((s) => s.length > 0));
-const name = z.string().regex(/^[A-Za-z0-9._-]{1,100}$/, 'letters, digits, dot, underscore and dash only (1-100 chars)');
+const name = z
+  .string()
+  .regex(/^[A-Za-z0-9._-]{1,100}$/, 'letters, digits, dot, underscore and dash only (1-100 chars)');
 
 /** `--max-delete`: off, a number of entries, or a share of the tree. */
-export type MaxDelete = { kind: 'off' } | { kind: 'default' } | { kind: 'count'; count: number } | { kind: 'percent'; percent: number };
+export type MaxDelete =
+  { kind: 'off' } | { kind: 'default' } | { kind: 'count'; count: number } | { kind: 'percent'; percent: number };
 
 /** Parses `0` (off), `5000` (entries), `25%` (of the tree) or `auto` (the default); undefined when it is neither. */
 export function parseMaxDelete(text: string): MaxDelete | undefined {
@@ -75,14 +78,19 @@ export function parseMaxDelete(text: string): MaxDelete | undefined {
 }
 
 /** `--max-delete`: a count of entries, a percentage of the tree, or 0 (off). */
-const maxDelete = z.union([z.number().int().nonnegative().transform(String), z.string()]).transform((text, ctx): MaxDelete => {
-  const parsed = parseMaxDelete(text);
-  if (parsed === undefined) {
-    ctx.addIssue({ code: 'custom', message: `expected a number of entries (5000), a percentage (25%) or 0 (no limit), got '${text}'` });
-    return z.NEVER;
-  }
-  return parsed;
-});
+const maxDelete = z
+  .union([z.number().int().nonnegative().transform(String), z.string()])
+  .transform((text, ctx): MaxDelete => {
+    const parsed = parseMaxDelete(text);
+    if (parsed === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `expected a number of entries (5000), a percentage (25%) or 0 (no limit), got '${text}'`,
+      });
+      return z.NEVER;
+    }
+    return parsed;
+  });
 
 /** How the producer learns of changes (see services/producer/watch/). */
 export const WATCHER_CHOICES = ['auto', 'fanotify', 'inotify', 'parcel'] as const;
@@ -92,7 +100,9 @@ export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', '
 
 /** Options every service shares. */
 export const commonShape = {
-  brokers: list.pipe(z.array(z.string().regex(/^[^:\s]+:\d+$/, 'host:port')).min(1)).default([`127.0.0.1:${LOCAL_STACK.kafkaPort}`]),
+  brokers: list
+    .pipe(z.array(z.string().regex(/^[^:\s]+:\d+$/, 'host:port')).min(1))
+    .default([`127.0.0.1:${LOCAL_STACK.kafkaPort}`]),
   topic: name.default(DEFAULT_TOPIC),
   partitions: positiveInt.max(10_000).default(DEFAULT_PARTITIONS),
   historyWindow: duration.default(DEFAULT_HISTORY_WINDOW_MS),
@@ -100,8 +110,14 @@ export const commonShape = {
   s3AccessKey: z.string().min(1).default(LOCAL_STACK.s3AccessKey),
   s3SecretKey: z.string().min(1).default(LOCAL_STACK.s3SecretKey),
   s3Region: z.string().min(1).default(LOCAL_STACK.region),
-  bucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'an S3 bucket name (3-63 lowercase letters, digits, dots, dashes)').default(DEFAULT_BUCKET),
-  s3Prefix: z.string().regex(/^([A-Za-z0-9._-]+\/)*$/, "empty, or path segments each ending with '/'").default(''),
+  bucket: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'an S3 bucket name (3-63 lowercase letters, digits, dots, dashes)')
+    .default(DEFAULT_BUCKET),
+  s3Prefix: z
+    .string()
+    .regex(/^([A-Za-z0-9._-]+\/)*$/, "empty, or path segments each ending with '/'")
+    .default(''),
   // Topics made for a cluster (services/shared/topic-replication.ts): on 3+ brokers the
   // events and dead-letter topics get 3 replicas, 2 of them in sync for every write.
   replicationFactor: positiveInt.max(32).optional(),
@@ -140,16 +156,27 @@ export const producerConfigSchema = z.object({
   watcher: z.enum(WATCHER_CHOICES).default('auto'),
   uploadConcurrency: positiveInt.max(1024).default(16),
   /** Files up to this size travel inside their record instead of through the object store (0: never). */
-  inlineMaxBytes: z.coerce.number().int().min(0).max(MAX_INLINE_BYTES).default(16 * 1024),
+  inlineMaxBytes: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(MAX_INLINE_BYTES)
+    .default(16 * 1024),
   maxPending: positiveInt.default(5_000),
   /** Deletes one walk or burst may publish: entries (`5000`), a share (`25%`), `0` for no limit. */
   maxDelete: maxDelete
     .prefault('auto')
-    .describe('entries (5000), share of the tree (25%), 0 = no limit; auto = 50% or 10000, whichever is smaller (never below 100)'),
+    .describe(
+      'entries (5000), share of the tree (25%), 0 = no limit; auto = 50% or 10000, whichever is smaller (never below 100)',
+    ),
   /** Publish the deletes this start finds, however many (after checking they are intended). */
   /** At start, stop waiting for unreachable servers after this long (0: wait for ever). */
-  giveUpAfter: duration.default(0).describe('at start, stop waiting for unreachable Kafka or S3 after this long (0: never)'),
-  confirmDeletes: bool.default(false).describe('publish the deletes this start finds, past the --max-delete guard (once)'),
+  giveUpAfter: duration
+    .default(0)
+    .describe('at start, stop waiting for unreachable Kafka or S3 after this long (0: never)'),
+  confirmDeletes: bool
+    .default(false)
+    .describe('publish the deletes this start finds, past the --max-delete guard (once)'),
 });
 
 export const DURABILITY_MODES = ['syncfs', 'fsync', 'none'] as const;
@@ -233,7 +260,9 @@ export const statusConfigSchema = z.object({
   port: port.default(DEFAULT_STATUS_PORT),
   bind: z.string().min(1).default('127.0.0.1'),
   /** The services' metrics endpoints the page shows (producer 9464 and applier 9465 by default). */
-  scrape: list.pipe(z.array(z.url({ protocol: /^https?$/ }))).default(['http://127.0.0.1:9464/metrics', 'http://127.0.0.1:9465/metrics']),
+  scrape: list
+    .pipe(z.array(z.url({ protocol: /^https?$/ })))
+    .default(['http://127.0.0.1:9464/metrics', 'http://127.0.0.1:9465/metrics']),
 });
 
 export type CommonConfig = z.infer<z.ZodObject<typeof commonShape>>;

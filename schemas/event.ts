@@ -17,7 +17,9 @@ export const MAX_TARGET_BYTES = 4096;
  */
 export const MAX_INLINE_BYTES = 64 * 1024;
 
-export const SourceIdSchema = z.string().regex(/^[A-Za-z0-9._-]{1,100}$/, 'letters, digits, dot, underscore and dash (1-100)');
+export const SourceIdSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9._-]{1,100}$/, 'letters, digits, dot, underscore and dash (1-100)');
 
 /**
  * Decimal string of a non-negative safe integer (hybrid-clock microseconds), compared
@@ -56,7 +58,9 @@ export const WireFileEventSchema = z.strictObject({
     .base64()
     .max(Math.ceil(MAX_INLINE_BYTES / 3) * 4)
     .optional()
-    .meta({ description: `The content itself (base64), for files of at most ${MAX_INLINE_BYTES} bytes; otherwise the content is the object sha256/<2 hex>/<hash> of the store` }),
+    .meta({
+      description: `The content itself (base64), for files of at most ${MAX_INLINE_BYTES} bytes; otherwise the content is the object sha256/<2 hex>/<hash> of the store`,
+    }),
 });
 
 export const WireDirEventSchema = z.strictObject({
@@ -72,7 +76,11 @@ export const WireSymlinkEventSchema = z.strictObject({
 });
 
 /** The JSON value of a record. A delete has no value (a Kafka tombstone). */
-export const WireEventSchema = z.discriminatedUnion('op', [WireFileEventSchema, WireDirEventSchema, WireSymlinkEventSchema]);
+export const WireEventSchema = z.discriminatedUnion('op', [
+  WireFileEventSchema,
+  WireDirEventSchema,
+  WireSymlinkEventSchema,
+]);
 export type WireEvent = z.input<typeof WireEventSchema>;
 
 /** Headers carried by every record, tombstones included (values are UTF-8 text). */
@@ -87,7 +95,14 @@ export const RecordHeadersSchema = z.object({
 
 type EventBase = { source: string; seq: number; ts: number; path: RelPath };
 /** `data`: the content, when it travels inline (small files). */
-export type FileEvent = EventBase & { op: 'file'; size: number; mode: number; mtimeMs: number; hash: string; data?: Buffer };
+export type FileEvent = EventBase & {
+  op: 'file';
+  size: number;
+  mode: number;
+  mtimeMs: number;
+  hash: string;
+  data?: Buffer;
+};
 export type DirEvent = EventBase & { op: 'dir'; mode: number };
 export type SymlinkEvent = EventBase & { op: 'symlink'; target: string };
 export type DeleteEvent = EventBase & { op: 'delete' };

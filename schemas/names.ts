@@ -85,12 +85,13 @@ export const DEAD_LETTER_CODES = {
   'invalid-field': 'a field of the value or a header is missing or out of range (the field header names it)',
   'invalid-header': 'a required header (v, source, seq, ts) is missing or malformed',
   mismatch: 'the key, headers and value disagree (e.g. the value names another path)',
-  'content-mismatch': 'the content (inline, or fetched from the store) does not hash to the event\'s hash',
+  'content-mismatch': "the content (inline, or fetched from the store) does not hash to the event's hash",
   'content-missing': 'the store does not hold the content the event names, after retries',
   'unsafe-path': 'applying it would leave the target (a symlink or a non-directory on the way)',
   'path-too-long': 'the target filesystem refuses the path (ENAMETOOLONG)',
-  'too-large': 'the value (or its batch, decompressed) is over the size the applier decodes; large content goes through the store',
-  'seq-in-future': 'the seq is more than a day ahead of the applier\'s clock (last-writer-wins would freeze the path)',
+  'too-large':
+    'the value (or its batch, decompressed) is over the size the applier decodes; large content goes through the store',
+  'seq-in-future': "the seq is more than a day ahead of the applier's clock (last-writer-wins would freeze the path)",
 } as const;
 
 export type DeadLetterCode = keyof typeof DEAD_LETTER_CODES;
@@ -106,7 +107,9 @@ export function parseCommitNote(metadata: string | null | undefined): CommitNote
   if (metadata === null || metadata === undefined || metadata === '') return undefined;
   try {
     const value = JSON.parse(metadata) as Partial<CommitNote>;
-    return typeof value.appliedAt === 'number' && Number.isFinite(value.appliedAt) ? { appliedAt: value.appliedAt } : undefined;
+    return typeof value.appliedAt === 'number' && Number.isFinite(value.appliedAt)
+      ? { appliedAt: value.appliedAt }
+      : undefined;
   } catch {
     return undefined;
   }

@@ -36,7 +36,11 @@ export function partitionOf(path: string, partitions: number): number {
   return (murmur2(encoder.encode(parentOf(path))) & 0x7fffffff) % partitions;
 }
 
-type PartitionerArgs = { topic: string; partitionMetadata: { partitionId: number }[]; message: { key?: Buffer | string | null } };
+type PartitionerArgs = {
+  topic: string;
+  partitionMetadata: { partitionId: number }[];
+  message: { key?: Buffer | string | null };
+};
 
 /** A kafkajs `createPartitioner`: the record key is the path. */
 export function directoryPartitioner() {

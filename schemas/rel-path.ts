@@ -71,21 +71,29 @@ export function parseRelPath(input: unknown): RelPathResult {
 /** For paths built by our own code from already-valid parts: throws on a bug. */
 export function relPath(text: string): RelPath {
   const result = parseRelPath(text);
-  if (!result.ok) throw new TypeError(`invalid relative path ${JSON.stringify(text)}: ${describeRelPathProblem(result.problem)}`);
+  if (!result.ok)
+    throw new TypeError(`invalid relative path ${JSON.stringify(text)}: ${describeRelPathProblem(result.problem)}`);
   return result.path;
 }
 
 export const RelPathSchema = z
   .string()
-  .meta({ description: "Relative, '/'-separated path: no leading '/', no empty, '.' or '..' segment, no NUL, segments <= 255 bytes, whole <= 4096 bytes (UTF-8)" })
+  .meta({
+    description:
+      "Relative, '/'-separated path: no leading '/', no empty, '.' or '..' segment, no NUL, segments <= 255 bytes, whole <= 4096 bytes (UTF-8)",
+  })
   .transform((text, ctx) => {
-  const result = parseRelPath(text);
-  if (!result.ok) {
-    ctx.addIssue({ code: 'custom', message: `path ${describeRelPathProblem(result.problem)}`, params: { problem: result.problem } });
-    return z.NEVER;
-  }
-  return result.path;
-});
+    const result = parseRelPath(text);
+    if (!result.ok) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `path ${describeRelPathProblem(result.problem)}`,
+        params: { problem: result.problem },
+      });
+      return z.NEVER;
+    }
+    return result.path;
+  });
 
 /** The parent directory, '' for an entry at the root. */
 export function parentOf(path: string): string {
@@ -114,5 +122,7 @@ export function ancestorsOf(path: string): string[] {
 
 /** True when `path` lies strictly below `dir` ('' is the root, above everything). */
 export function isBelow(path: string, dir: string): boolean {
-  return dir === '' ? path !== '' : path.length > dir.length && path.startsWith(dir) && path.charCodeAt(dir.length) === 47;
+  return dir === ''
+    ? path !== ''
+    : path.length > dir.length && path.startsWith(dir) && path.charCodeAt(dir.length) === 47;
 }

@@ -31,7 +31,9 @@ const COLOCATED_ROOTS = ['schemas', 'services', 'infra'];
 const TEST_RUN = `${process.pid}${randomBytes(3).toString('hex')}`;
 
 function usage(message) {
-  process.stderr.write(`run-tests: ${message}\nusage: node scripts/run-tests.mjs <${TIERS.join('|')}>... [-- args for the test files]\n`);
+  process.stderr.write(
+    `run-tests: ${message}\nusage: node scripts/run-tests.mjs <${TIERS.join('|')}>... [-- args for the test files]\n`,
+  );
   process.exit(2);
 }
 
@@ -80,7 +82,8 @@ let interrupted;
 
 for (const sig of ['SIGINT', 'SIGTERM']) {
   process.on(sig, () => {
-    if (interrupted === undefined) process.stderr.write(`\nrun-tests: ${sig}: stopping tests, then the servers this run started\n`);
+    if (interrupted === undefined)
+      process.stderr.write(`\nrun-tests: ${sig}: stopping tests, then the servers this run started\n`);
     interrupted = sig;
     current?.kill(sig);
   });
@@ -114,16 +117,22 @@ class StackGuard {
   async up() {
     this.stack ??= await loadStack();
     const before = await this.stack.stackStatus();
-    const missing = Object.values(before.servers).filter((s) => !s.healthy).map((s) => s.name);
+    const missing = Object.values(before.servers)
+      .filter((s) => !s.healthy)
+      .map((s) => s.name);
     if (missing.length === 0) {
       process.stdout.write('run-tests: the local stack is already running; it stays up afterwards\n');
       return;
     }
     const t0 = Date.now();
-    process.stdout.write(`run-tests: bringing up the local stack (${missing.join(', ')}); it is stopped again at the end\n`);
+    process.stdout.write(
+      `run-tests: bringing up the local stack (${missing.join(', ')}); it is stopped again at the end\n`,
+    );
     this.startedHere = missing; // recorded first, so a failure half-way still stops what came up
     const { kafkaBrokers, s3Endpoint } = await this.stack.ensureStackUp();
-    process.stdout.write(`run-tests: stack up in ${seconds(Date.now() - t0)}: kafka ${kafkaBrokers.join(',')}, s3 ${s3Endpoint}\n`);
+    process.stdout.write(
+      `run-tests: stack up in ${seconds(Date.now() - t0)}: kafka ${kafkaBrokers.join(',')}, s3 ${s3Endpoint}\n`,
+    );
   }
 
   async down() {
@@ -161,7 +170,9 @@ class StackGuard {
         }
         const result = await this.stack.stackDown({ stackDir: join(dir, name), purge: true, log: () => undefined });
         const stopped = Object.entries(result.stopped).filter(([, outcome]) => outcome !== 'not-running');
-        process.stdout.write(`run-tests: swept private stack ${name}${stopped.length > 0 ? ` (stopped ${stopped.map(([n]) => n).join(', ')})` : ''}\n`);
+        process.stdout.write(
+          `run-tests: swept private stack ${name}${stopped.length > 0 ? ` (stopped ${stopped.map(([n]) => n).join(', ')})` : ''}\n`,
+        );
       } catch (error) {
         process.stderr.write(`run-tests: sweeping private stack ${name} failed: ${error.message}\n`);
       }
@@ -244,7 +255,11 @@ async function main() {
       const concurrency = tier === 'unit' ? [] : ['--test-concurrency=1'];
       const code = await runNode(['--import', 'tsx', '--test', ...concurrency, ...files], env);
       const elapsed = seconds(Date.now() - t0);
-      results.push({ tier, outcome: code === 0 ? `passed in ${elapsed}` : `FAILED (exit ${code}) after ${elapsed}`, failed: code !== 0 });
+      results.push({
+        tier,
+        outcome: code === 0 ? `passed in ${elapsed}` : `FAILED (exit ${code}) after ${elapsed}`,
+        failed: code !== 0,
+      });
     }
   } finally {
     await guard.sweepInstances();

@@ -15,8 +15,10 @@ export const CLUSTER_USAGE = `  --cluster  the same commands for a local 3-node 
 type Values = Record<string, string | boolean | undefined>;
 
 export function clusterOverridesFrom(values: Values): ClusterOverrides {
-  if (typeof values.instance === 'string') throw new CliError('--cluster has its own directory and ports; leave out --instance');
-  if (values['s3-port'] !== undefined) throw new CliError('--cluster runs Kafka only (S3 stays the stack\'s); leave out --s3-port');
+  if (typeof values.instance === 'string')
+    throw new CliError('--cluster has its own directory and ports; leave out --instance');
+  if (values['s3-port'] !== undefined)
+    throw new CliError("--cluster runs Kafka only (S3 stays the stack's); leave out --s3-port");
   const overrides: ClusterOverrides = {};
   try {
     if (typeof values['kafka-port'] === 'string') overrides.basePort = parsePort(values['kafka-port'], '--kafka-port');
@@ -34,7 +36,10 @@ export function formatClusterStatus(status: ClusterStatus): string {
     const state = n.running ? (n.registered ? 'healthy' : 'not registered') : 'stopped';
     return `cluster    node ${n.nodeId}  ${state.padEnd(14)}  127.0.0.1:${n.ports.client}  ${n.pid === undefined ? '-' : `pid ${n.pid}`}${role}`;
   });
-  return [...rows, `cluster    bootstrap servers ${status.bootstrapServers.plaintext.join(',')}  directory ${status.dir}`].join('\n');
+  return [
+    ...rows,
+    `cluster    bootstrap servers ${status.bootstrapServers.plaintext.join(',')}  directory ${status.dir}`,
+  ].join('\n');
 }
 
 async function operator<T>(work: () => Promise<T>): Promise<T> {
@@ -67,7 +72,9 @@ export async function runCluster(subcommand: string, values: Values, overrides: 
     }
     case 'status': {
       const status = await operator(() => clusterStatus(overrides));
-      process.stdout.write(values.json === true ? `${JSON.stringify(status, null, 2)}\n` : `${formatClusterStatus(status)}\n`);
+      process.stdout.write(
+        values.json === true ? `${JSON.stringify(status, null, 2)}\n` : `${formatClusterStatus(status)}\n`,
+      );
       return status.healthy ? 0 : 1;
     }
     default:

@@ -54,7 +54,13 @@ export interface NodePorts {
 }
 
 export function nodePorts(basePort: number, index: number): NodePorts {
-  return { nodeId: index + 1, client: basePort + index, controller: basePort + 10 + index, tls: basePort + 20 + index, saslTls: basePort + 30 + index };
+  return {
+    nodeId: index + 1,
+    client: basePort + index,
+    controller: basePort + 10 + index,
+    tls: basePort + 20 + index,
+    saslTls: basePort + 30 + index,
+  };
 }
 
 export function clusterNodes(o: Pick<ClusterOptions, 'basePort' | 'nodes'>): NodePorts[] {
@@ -77,18 +83,28 @@ export function bootstrapServers(o: Pick<ClusterOptions, 'basePort' | 'nodes' | 
   };
 }
 
-export function resolveClusterOptions(overrides: ClusterOverrides = {}, env: NodeJS.ProcessEnv = process.env, home: string = homedir()): ClusterOptions {
+export function resolveClusterOptions(
+  overrides: ClusterOverrides = {},
+  env: NodeJS.ProcessEnv = process.env,
+  home: string = homedir(),
+): ClusterOptions {
   const fromEnv = env[CLUSTER_ENV.basePort];
-  const basePort = overrides.basePort ?? (fromEnv !== undefined && fromEnv !== '' ? Number(fromEnv) : DEFAULT_CLUSTER_BASE_PORT);
+  const basePort =
+    overrides.basePort ?? (fromEnv !== undefined && fromEnv !== '' ? Number(fromEnv) : DEFAULT_CLUSTER_BASE_PORT);
   const nodes = overrides.nodes ?? DEFAULT_CLUSTER_NODES;
   if (!Number.isInteger(basePort) || basePort < 1024 || basePort + 30 + nodes > 65535) {
     throw new RangeError(`${CLUSTER_ENV.basePort}: expected a port 1024-65000, got '${fromEnv ?? basePort}'`);
   }
-  if (!Number.isInteger(nodes) || nodes < 1 || nodes > 9) throw new RangeError(`cluster nodes: expected 1-9, got ${nodes}`);
+  if (!Number.isInteger(nodes) || nodes < 1 || nodes > 9)
+    throw new RangeError(`cluster nodes: expected 1-9, got ${nodes}`);
   const dirEnv = env[CLUSTER_ENV.dir];
   return {
-    cacheDir: overrides.cacheDir ?? (env.MIRRORLOG_CACHE_DIR ? resolve(env.MIRRORLOG_CACHE_DIR) : join(home, '.cache', 'mirrorlog')),
-    dir: overrides.dir ?? (dirEnv !== undefined && dirEnv !== '' ? resolve(dirEnv) : join(home, '.local', 'state', 'mirrorlog', 'cluster')),
+    cacheDir:
+      overrides.cacheDir ??
+      (env.MIRRORLOG_CACHE_DIR ? resolve(env.MIRRORLOG_CACHE_DIR) : join(home, '.cache', 'mirrorlog')),
+    dir:
+      overrides.dir ??
+      (dirEnv !== undefined && dirEnv !== '' ? resolve(dirEnv) : join(home, '.local', 'state', 'mirrorlog', 'cluster')),
     nodes,
     basePort,
     heap: overrides.heap ?? '384m',
@@ -122,13 +138,22 @@ function securityProperties(security: ClusterSecurity): Property[] {
     ['listener.name.sasl_ssl.ssl.client.auth', 'none'],
     ['sasl.enabled.mechanisms', 'PLAIN,SCRAM-SHA-256,SCRAM-SHA-512'],
     ['listener.name.sasl_ssl.plain.sasl.jaas.config', jaasPlain],
-    ['listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config', 'org.apache.kafka.common.security.scram.ScramLoginModule required;'],
-    ['listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config', 'org.apache.kafka.common.security.scram.ScramLoginModule required;'],
+    [
+      'listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config',
+      'org.apache.kafka.common.security.scram.ScramLoginModule required;',
+    ],
+    [
+      'listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config',
+      'org.apache.kafka.common.security.scram.ScramLoginModule required;',
+    ],
   ];
 }
 
 /** server.properties of node `index` of the cluster. */
-export function clusterNodeProperties(o: Pick<ClusterOptions, 'basePort' | 'nodes' | 'dir' | 'security'>, index: number): string {
+export function clusterNodeProperties(
+  o: Pick<ClusterOptions, 'basePort' | 'nodes' | 'dir' | 'security'>,
+  index: number,
+): string {
   const nodes = clusterNodes(o);
   const me = nodes[index]!;
   const secure = o.security !== undefined;

@@ -58,7 +58,14 @@ async function existingOptions(overrides: ClusterOverrides): Promise<ClusterOpti
   const base = resolveClusterOptions(overrides);
   const settings = await readSettings(base.dir);
   if (settings === undefined) return base;
-  return { ...base, nodes: settings.nodes, basePort: settings.basePort, heap: settings.heap, ...(settings.security ? { security: settings.security } : {}), clusterId: settings.clusterId };
+  return {
+    ...base,
+    nodes: settings.nodes,
+    basePort: settings.basePort,
+    heap: settings.heap,
+    ...(settings.security ? { security: settings.security } : {}),
+    clusterId: settings.clusterId,
+  };
 }
 
 export interface ClusterNodeStatus {
@@ -83,15 +90,28 @@ export interface ClusterStatus {
 }
 
 async function probeBrokers(brokers: string[]): Promise<{ ok: boolean; ids: number[]; detail: string }> {
-  const kafka = new Kafka({ clientId: 'mirrorlog-stack', brokers, logLevel: logLevel.NOTHING, connectionTimeout: 1_000, requestTimeout: 3_000, retry: { retries: 0 } });
+  const kafka = new Kafka({
+    clientId: 'mirrorlog-stack',
+    brokers,
+    logLevel: logLevel.NOTHING,
+    connectionTimeout: 1_000,
+    requestTimeout: 3_000,
+    retry: { retries: 0 },
+  });
   const admin = kafka.admin({ retry: { retries: 0 } });
   try {
     let timer: NodeJS.Timeout | undefined;
     const cluster = await Promise.race([
       admin.connect().then(() => admin.describeCluster()),
-      new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('no metadata answer within 5 s')), 5_000))),
+      new Promise<never>(
+        (_, reject) => (timer = setTimeout(() => reject(new Error('no metadata answer within 5 s')), 5_000)),
+      ),
     ]).finally(() => clearTimeout(timer));
-    return { ok: true, ids: cluster.brokers.map((b) => b.nodeId).sort(), detail: `${cluster.brokers.length} broker(s), cluster ${cluster.clusterId}` };
+    return {
+      ok: true,
+      ids: cluster.brokers.map((b) => b.nodeId).sort(),
+      detail: `${cluster.brokers.length} broker(s), cluster ${cluster.clusterId}`,
+    };
   } catch (error) {
     return { ok: false, ids: [], detail: error instanceof Error ? error.message : String(error) };
   } finally {
@@ -101,7 +121,11 @@ async function probeBrokers(brokers: string[]): Promise<{ ok: boolean; ids: numb
 
 async function quorumLeader(o: ClusterOptions): Promise<number | undefined> {
   const states = await Promise.all(
-    clusterNodes(o).map((n) => readFile(join(nodePaths(o, n.nodeId).dataDir, '__cluster_metadata-0', 'quorum-state'), 'utf8').catch(() => undefined)),
+    clusterNodes(o).map((n) =>
+      readFile(join(nodePaths(o, n.nodeId).dataDir, '__cluster_metadata-0', 'quorum-state'), 'utf8').catch(
+        () => undefined,
+      ),
+    ),
   );
   return activeControllerOf(states);
 }
@@ -115,7 +139,9 @@ export async function clusterStatus(overrides: ClusterOverrides = {}): Promise<C
   const o = await existingOptions(overrides);
   const created = existsSync(join(o.dir, SETTINGS_FILE));
   const servers = bootstrapServers(o);
-  const probe = created ? await probeBrokers(servers.plaintext) : { ok: false, ids: [], detail: 'not created (mirrorlog stack up --cluster)' };
+  const probe = created
+    ? await probeBrokers(servers.plaintext)
+    : { ok: false, ids: [], detail: 'not created (mirrorlog stack up --cluster)' };
   const nodes: ClusterNodeStatus[] = [];
   for (const ports of clusterNodes(o)) {
     const record = await runningRecord(o, ports.nodeId);
@@ -141,7 +167,13 @@ export async function clusterStatus(overrides: ClusterOverrides = {}): Promise<C
   };
 }
 
-async function formatNode(o: ClusterOptions, clusterId: string, java: string, classPath: string, nodeId: number): Promise<void> {
+async function formatNode(
+  o: ClusterOptions,
+  clusterId: string,
+  java: string,
+  classPath: string,
+  nodeId: number,
+): Promise<void> {
   const paths = nodePaths(o, nodeId);
   if (existsSync(join(paths.dataDir, 'meta.properties'))) return;
   await runStep(
@@ -173,7 +205,11 @@ async function startNode(o: ClusterOptions, clusterId: string, nodeId: number): 
   await writeFile(join(paths.configDir, 'log4j2.properties'), kafkaLog4j2Properties(paths.logDir));
   await formatNode(o, clusterId, java, install.classPath, nodeId);
   const ports = clusterNodes(o)[nodeId - 1]!;
-  return launch(kafkaLaunchSpec(java, install, paths, o.heap), paths.pidFile, { version: install.version, nodeId, ports });
+  return launch(kafkaLaunchSpec(java, install, paths, o.heap), paths.pidFile, {
+    version: install.version,
+    nodeId,
+    ports,
+  });
 }
 
 function nodeListenPorts(o: ClusterOptions, n: NodePorts): number[] {
@@ -220,7 +256,8 @@ export async function ensureClusterUp(overrides: ClusterOverrides = {}): Promise
   return withStackLock(requested.dir, LOCK_TIMEOUT_MS, requested.log, async () => {
     await mkdir(requested.dir, { recursive: true });
     const marker = join(requested.dir, STACK_MARKER);
-    if (!existsSync(marker)) await writeFile(marker, 'mirrorlog local Kafka cluster: data, pid files and logs of its nodes\n');
+    if (!existsSync(marker))
+      await writeFile(marker, 'mirrorlog local Kafka cluster: data, pid files and logs of its nodes\n');
     const known = await readSettings(requested.dir);
     const settings: Settings = known ?? {
       nodes: requested.nodes,
@@ -229,15 +266,24 @@ export async function ensureClusterUp(overrides: ClusterOverrides = {}): Promise
       ...(requested.security === undefined ? {} : { security: requested.security }),
       clusterId: newClusterId(),
     };
-    if (known === undefined) await writeFile(join(requested.dir, SETTINGS_FILE), `${JSON.stringify(settings, null, 2)}\n`);
-    const o: ClusterOptions = { ...requested, nodes: settings.nodes, basePort: settings.basePort, heap: settings.heap, ...(settings.security ? { security: settings.security } : {}) };
+    if (known === undefined)
+      await writeFile(join(requested.dir, SETTINGS_FILE), `${JSON.stringify(settings, null, 2)}\n`);
+    const o: ClusterOptions = {
+      ...requested,
+      nodes: settings.nodes,
+      basePort: settings.basePort,
+      heap: settings.heap,
+      ...(settings.security ? { security: settings.security } : {}),
+    };
     await findJava();
     await checkKafkaInstallTools(o.cacheDir);
     const toStart: number[] = [];
     for (const n of clusterNodes(o)) if ((await runningRecord(o, n.nodeId)) === undefined) toStart.push(n.nodeId);
     const busy = await busyPorts(toStart.flatMap((id) => nodeListenPorts(o, clusterNodes(o)[id - 1]!)));
     if (busy.length > 0) {
-      throw new Error(`cannot start the Kafka cluster: port(s) ${busy.join(', ')} on 127.0.0.1 are in use by a program it did not start; choose another base port (MIRRORLOG_CLUSTER_BASE_PORT)`);
+      throw new Error(
+        `cannot start the Kafka cluster: port(s) ${busy.join(', ')} on 127.0.0.1 are in use by a program it did not start; choose another base port (MIRRORLOG_CLUSTER_BASE_PORT)`,
+      );
     }
     const launched: PidRecord[] = [];
     try {
@@ -279,7 +325,9 @@ export async function clusterDown(overrides: ClusterOverrides & { purge?: boolea
   const o = await existingOptions(rest);
   if (!existsSync(o.dir)) return { stopped: {}, purged: false };
   return withStackLock(o.dir, LOCK_TIMEOUT_MS, o.log, async () => {
-    const outcomes = await Promise.all(clusterNodes(o).map((n) => stopProcess(nodePaths(o, n.nodeId).pidFile, GRACE_MS)));
+    const outcomes = await Promise.all(
+      clusterNodes(o).map((n) => stopProcess(nodePaths(o, n.nodeId).pidFile, GRACE_MS)),
+    );
     const stopped = Object.fromEntries(clusterNodes(o).map((n, i) => [`node ${n.nodeId}`, outcomes[i]!]));
     if (purge) {
       await assertIsStackDir(o.dir);

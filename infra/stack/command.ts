@@ -32,7 +32,11 @@ environment: MIRRORLOG_STACK_KAFKA_PORT, MIRRORLOG_STACK_S3_PORT, MIRRORLOG_STAC
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
-const PORT_OPTIONS: Options = { 'kafka-port': { type: 'string' }, 's3-port': { type: 'string' }, 's3-server': { type: 'string' } };
+const PORT_OPTIONS: Options = {
+  'kafka-port': { type: 'string' },
+  's3-port': { type: 'string' },
+  's3-server': { type: 'string' },
+};
 const INSTANCE: Options = { instance: { type: 'string' }, cluster: { type: 'boolean' } };
 const SUBCOMMANDS: Record<string, Options> = {
   up: { ...PORT_OPTIONS, ...INSTANCE, timeout: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
@@ -55,9 +59,12 @@ export function parseStackArgs(subcommand: string, args: string[]): Values {
     const known = Object.keys(options)
       .map((name) => `--${name}`)
       .join(', ');
-    if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') throw new CliError(`stack ${subcommand}: unknown option '${flag ?? message}' (options: ${known})`);
-    if (code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') throw new CliError(`stack ${subcommand}: unexpected argument (${message})`);
-    if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') throw new CliError(`stack ${subcommand}: ${flag ?? 'an option'} needs a value`);
+    if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION')
+      throw new CliError(`stack ${subcommand}: unknown option '${flag ?? message}' (options: ${known})`);
+    if (code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL')
+      throw new CliError(`stack ${subcommand}: unexpected argument (${message})`);
+    if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE')
+      throw new CliError(`stack ${subcommand}: ${flag ?? 'an option'} needs a value`);
     throw new CliError(`stack ${subcommand}: ${message}`);
   }
 }
@@ -73,12 +80,14 @@ export function overridesFrom(values: Values): StackOverrides {
   }
   if (typeof values['s3-server'] === 'string') {
     const server = values['s3-server'];
-    if (!(S3_SERVERS as readonly string[]).includes(server)) throw new CliError(`--s3-server: expected ${S3_SERVERS.join(' or ')}, got '${server}'`);
+    if (!(S3_SERVERS as readonly string[]).includes(server))
+      throw new CliError(`--s3-server: expected ${S3_SERVERS.join(' or ')}, got '${server}'`);
     overrides.s3Server = server as S3ServerKind;
   }
   if (typeof values.timeout === 'string') {
     const ms = parseDuration(values.timeout);
-    if (ms === undefined || ms <= 0) throw new CliError(`--timeout: expected a duration like 90s or 3m, got '${values.timeout}'`);
+    if (ms === undefined || ms <= 0)
+      throw new CliError(`--timeout: expected a duration like 90s or 3m, got '${values.timeout}'`);
     overrides.startTimeoutMs = ms;
   }
   return overrides;
@@ -101,12 +110,16 @@ export async function instanceFrom(subcommand: string, values: Values): Promise<
   const ports = await recordedInstancePorts(name);
   if (ports !== undefined) return { stackDir: instanceDir(name), ...ports };
   if (subcommand === 'down') return { stackDir: instanceDir(name) };
-  throw new CliError(`no stack instance '${name}' (never brought up; 'mirrorlog stack up --instance ${name}' makes it)`);
+  throw new CliError(
+    `no stack instance '${name}' (never brought up; 'mirrorlog stack up --instance ${name}' makes it)`,
+  );
 }
 
 function table(rows: string[][]): string {
   const widths = rows[0]!.map((_, col) => Math.max(...rows.map((row) => row[col]!.length)));
-  return rows.map((row) => row.map((cell, col) => (col === row.length - 1 ? cell : cell.padEnd(widths[col]!))).join('  ')).join('\n');
+  return rows
+    .map((row) => row.map((cell, col) => (col === row.length - 1 ? cell : cell.padEnd(widths[col]!))).join('  '))
+    .join('\n');
 }
 
 function serverRow(s: ServerStatus): string[] {
@@ -154,7 +167,9 @@ export async function run(argv: string[]): Promise<number> {
       const status = await stackStatus(overrides);
       if (!result.started) process.stdout.write('stack already running\n');
       process.stdout.write(`${formatStatus(status)}\n`);
-      process.stdout.write(`brokers ${result.kafkaBrokers.join(',')}  s3 endpoint ${result.s3Endpoint}  bucket ${result.bucket}\n`);
+      process.stdout.write(
+        `brokers ${result.kafkaBrokers.join(',')}  s3 endpoint ${result.s3Endpoint}  bucket ${result.bucket}\n`,
+      );
       return status.healthy ? 0 : 1;
     }
     case 'down': {
@@ -170,8 +185,14 @@ export async function run(argv: string[]): Promise<number> {
       const status = await operatorErrors(() => stackStatus(overrides));
       const cluster = withCluster ? await clusterStatus() : undefined;
       const shown = cluster?.created === true ? cluster : undefined;
-      if (values.json === true) process.stdout.write(`${JSON.stringify(shown === undefined ? status : { ...status, cluster: shown }, null, 2)}\n`);
-      else process.stdout.write(`${formatStatus(status)}${shown === undefined ? '' : `\n${formatClusterStatus(shown)}`}\n`);
+      if (values.json === true)
+        process.stdout.write(
+          `${JSON.stringify(shown === undefined ? status : { ...status, cluster: shown }, null, 2)}\n`,
+        );
+      else
+        process.stdout.write(
+          `${formatStatus(status)}${shown === undefined ? '' : `\n${formatClusterStatus(shown)}`}\n`,
+        );
       return status.healthy ? 0 : 1;
     }
     default:

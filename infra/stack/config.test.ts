@@ -16,21 +16,46 @@ const HOME = '/home/dev';
 test('defaults: LOCAL_STACK ports, cache and state under the home directory', () => {
   const o = resolveStackOptions({}, {}, HOME);
   assert.deepEqual(
-    { cache: o.cacheDir, stack: o.stackDir, kafka: o.kafkaPort, controller: o.kafkaControllerPort, s3: o.s3Port, bucket: o.bucket },
-    { cache: '/home/dev/.cache/mirrorlog', stack: '/home/dev/.local/state/mirrorlog/stack', kafka: 9092, controller: 9093, s3: 8333, bucket: 'mirrorlog' },
+    {
+      cache: o.cacheDir,
+      stack: o.stackDir,
+      kafka: o.kafkaPort,
+      controller: o.kafkaControllerPort,
+      s3: o.s3Port,
+      bucket: o.bucket,
+    },
+    {
+      cache: '/home/dev/.cache/mirrorlog',
+      stack: '/home/dev/.local/state/mirrorlog/stack',
+      kafka: 9092,
+      controller: 9093,
+      s3: 8333,
+      bucket: 'mirrorlog',
+    },
   );
 });
 
 test('environment overrides defaults, flags override the environment', () => {
-  const env = { MIRRORLOG_STACK_KAFKA_PORT: '19092', MIRRORLOG_STACK_S3_PORT: '18333', MIRRORLOG_STACK_DIR: '/tmp/s', MIRRORLOG_CACHE_DIR: '/tmp/c' };
+  const env = {
+    MIRRORLOG_STACK_KAFKA_PORT: '19092',
+    MIRRORLOG_STACK_S3_PORT: '18333',
+    MIRRORLOG_STACK_DIR: '/tmp/s',
+    MIRRORLOG_CACHE_DIR: '/tmp/c',
+  };
   const fromEnv = resolveStackOptions({}, env, HOME);
-  assert.deepEqual([fromEnv.kafkaPort, fromEnv.kafkaControllerPort, fromEnv.s3Port, fromEnv.stackDir, fromEnv.cacheDir], [19092, 19093, 18333, '/tmp/s', '/tmp/c']);
+  assert.deepEqual(
+    [fromEnv.kafkaPort, fromEnv.kafkaControllerPort, fromEnv.s3Port, fromEnv.stackDir, fromEnv.cacheDir],
+    [19092, 19093, 18333, '/tmp/s', '/tmp/c'],
+  );
   const fromFlags = resolveStackOptions({ kafkaPort: 29092, s3Port: 28333 }, env, HOME);
   assert.deepEqual([fromFlags.kafkaPort, fromFlags.kafkaControllerPort, fromFlags.s3Port], [29092, 29093, 28333]);
 });
 
 test('a bad port in the environment is an error naming the variable', () => {
-  assert.throws(() => resolveStackOptions({}, { MIRRORLOG_STACK_S3_PORT: 'eighty' }, HOME), /MIRRORLOG_STACK_S3_PORT.*'eighty'/);
+  assert.throws(
+    () => resolveStackOptions({}, { MIRRORLOG_STACK_S3_PORT: 'eighty' }, HOME),
+    /MIRRORLOG_STACK_S3_PORT.*'eighty'/,
+  );
   assert.throws(() => parsePort('70000', '--s3-port'), /--s3-port/);
   assert.equal(parsePort(' 8080 ', 'x'), 8080);
 });
@@ -83,9 +108,13 @@ test('java -version output gives the major version, old and new styles', () => {
 test('weed mini arguments: loopback, every port in the block beside S3, extras off', () => {
   const args = weedMiniArgs({ s3Port: 8333, dataDir: '/d', logDir: '/l' });
   assert.ok(args.includes('-ip.bind=127.0.0.1') && args.includes('-ip=127.0.0.1'));
-  assert.ok(args.includes('-master.telemetry=false') && args.includes('-webdav=false') && args.includes('-admin.port.legacy=0'));
+  assert.ok(
+    args.includes('-master.telemetry=false') && args.includes('-webdav=false') && args.includes('-admin.port.legacy=0'),
+  );
   assert.ok(args.indexOf('-logdir=/l') < args.indexOf('mini'), 'glog flags go before the command');
-  const ports = args.flatMap((a) => (/^-[\w.]*port[\w.]*=(\d+)$/.exec(a)?.[1] ? [Number(/=(\d+)$/.exec(a)![1])] : [])).filter((p) => p > 0);
+  const ports = args
+    .flatMap((a) => (/^-[\w.]*port[\w.]*=(\d+)$/.exec(a)?.[1] ? [Number(/=(\d+)$/.exec(a)![1])] : []))
+    .filter((p) => p > 0);
   const block = new Set(Object.values(stackPorts({ kafkaPort: 9092, kafkaControllerPort: 9093, s3Port: 8333 })));
   assert.ok(ports.length >= 10);
   for (const port of ports) assert.ok(block.has(port), `port ${port} is outside the stack's block`);
@@ -116,12 +145,24 @@ test('argv comparison ignores only the directory of the program', () => {
 
 test('stack flags: strict parsing, errors that name the flag', () => {
   assert.deepEqual({ ...parseStackArgs('status', ['--json']) }, { json: true });
-  assert.throws(() => parseStackArgs('status', ['--jsn']), (e: unknown) => e instanceof CliError && /'--jsn'/.test(e.message));
-  assert.throws(() => parseStackArgs('down', ['--kafka-port', '1']), (e: unknown) => e instanceof CliError && /--kafka-port/.test(e.message));
+  assert.throws(
+    () => parseStackArgs('status', ['--jsn']),
+    (e: unknown) => e instanceof CliError && /'--jsn'/.test(e.message),
+  );
+  assert.throws(
+    () => parseStackArgs('down', ['--kafka-port', '1']),
+    (e: unknown) => e instanceof CliError && /--kafka-port/.test(e.message),
+  );
   assert.throws(() => parseStackArgs('up', ['extra']), CliError);
   assert.throws(() => parseStackArgs('sideways', []), /unknown subcommand 'sideways'/);
-  assert.deepEqual(overridesFrom({ 'kafka-port': '19092', timeout: '90s' }), { kafkaPort: 19092, startTimeoutMs: 90_000 });
-  assert.throws(() => overridesFrom({ 's3-port': 'x' }), (e: unknown) => e instanceof CliError && /--s3-port/.test(e.message));
+  assert.deepEqual(overridesFrom({ 'kafka-port': '19092', timeout: '90s' }), {
+    kafkaPort: 19092,
+    startTimeoutMs: 90_000,
+  });
+  assert.throws(
+    () => overridesFrom({ 's3-port': 'x' }),
+    (e: unknown) => e instanceof CliError && /--s3-port/.test(e.message),
+  );
   assert.throws(() => overridesFrom({ timeout: 'soon' }), /--timeout/);
 });
 
@@ -132,11 +173,22 @@ test('elapsed times read as seconds or minutes', () => {
 
 test('MinIO: loopback only, console beside S3, https with a certificates directory; chosen by flag or environment', async () => {
   const { minioArgs } = await import('./minio-server.ts');
-  assert.deepEqual(minioArgs({ s3Port: 9100, dataDir: '/d' }), ['server', '/d', '--address', '127.0.0.1:9100', '--console-address', '127.0.0.1:9101', '--quiet']);
+  assert.deepEqual(minioArgs({ s3Port: 9100, dataDir: '/d' }), [
+    'server',
+    '/d',
+    '--address',
+    '127.0.0.1:9100',
+    '--console-address',
+    '127.0.0.1:9101',
+    '--quiet',
+  ]);
   assert.deepEqual(minioArgs({ s3Port: 9100, dataDir: '/d', certsDir: '/c' }).slice(-2), ['--certs-dir', '/c']);
   assert.equal(resolveStackOptions({}, {}, HOME).s3Server, 'seaweedfs');
   assert.equal(resolveStackOptions({}, { MIRRORLOG_STACK_S3_SERVER: 'minio' }, HOME).s3Server, 'minio');
-  assert.throws(() => resolveStackOptions({}, { MIRRORLOG_STACK_S3_SERVER: 'garage' }, HOME), /MIRRORLOG_STACK_S3_SERVER: expected seaweedfs or minio/);
+  assert.throws(
+    () => resolveStackOptions({}, { MIRRORLOG_STACK_S3_SERVER: 'garage' }, HOME),
+    /MIRRORLOG_STACK_S3_SERVER: expected seaweedfs or minio/,
+  );
   assert.equal(overridesFrom({ 's3-server': 'minio' }).s3Server, 'minio');
   assert.throws(() => overridesFrom({ 's3-server': 'x' }), /--s3-server: expected seaweedfs or minio/);
 });

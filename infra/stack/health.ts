@@ -46,7 +46,10 @@ export async function probeKafka(brokers: string[]): Promise<Probe> {
       PROBE_TIMEOUT_MS,
       'kafka metadata request',
     );
-    return { ok: true, detail: `${cluster.brokers.length} broker(s), controller ${cluster.controller}, cluster ${cluster.clusterId}` };
+    return {
+      ok: true,
+      detail: `${cluster.brokers.length} broker(s), controller ${cluster.controller}, cluster ${cluster.clusterId}`,
+    };
   } catch (error) {
     return { ok: false, detail: messageOf(error) };
   } finally {
@@ -88,7 +91,10 @@ async function withMinio<T>(s: S3Settings, use: (client: MinioClient) => Promise
 export async function probeS3(s: S3Settings): Promise<Probe> {
   try {
     const exists = await withMinio(s, (client) => client.bucketExists(s.bucket));
-    return { ok: true, detail: exists ? `bucket ${s.bucket} present` : `answering; bucket ${s.bucket} not created yet` };
+    return {
+      ok: true,
+      detail: exists ? `bucket ${s.bucket} present` : `answering; bucket ${s.bucket} not created yet`,
+    };
   } catch (error) {
     return { ok: false, detail: messageOf(error) };
   }
@@ -146,7 +152,11 @@ export async function waitUntilHealthy(probe: () => Promise<Probe>, options: Wai
     last = result.detail;
     const reason = options.giveUp === undefined ? undefined : await options.giveUp();
     if (reason !== undefined) return { ok: false, reason };
-    if (Date.now() >= deadline) return { ok: false, reason: `not healthy after ${Math.round(options.timeoutMs / 1000)} s (last answer: ${last})` };
+    if (Date.now() >= deadline)
+      return {
+        ok: false,
+        reason: `not healthy after ${Math.round(options.timeoutMs / 1000)} s (last answer: ${last})`,
+      };
     await delay(options.intervalMs ?? 500);
   }
 }

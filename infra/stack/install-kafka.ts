@@ -10,7 +10,10 @@ import { formatElapsed, installOnce, isInstalled, requireTool, runStep } from '.
 
 /** The pom sits beside the sources (infra/kafka) or, in a build, two levels further up. */
 export function kafkaPomPath(): string {
-  const candidates = [new URL('../kafka/pom.xml', import.meta.url), new URL('../../../infra/kafka/pom.xml', import.meta.url)];
+  const candidates = [
+    new URL('../kafka/pom.xml', import.meta.url),
+    new URL('../../../infra/kafka/pom.xml', import.meta.url),
+  ];
   for (const url of candidates) {
     const path = fileURLToPath(url);
     if (existsSync(path)) return path;
@@ -43,7 +46,11 @@ function describe(dir: string, version: string): KafkaInstall {
 }
 
 function requireMaven(version: string): Promise<string> {
-  return requireTool('mvn', `installing Kafka ${version} from Maven Central`, 'Apache Maven (e.g. apt-get install maven)');
+  return requireTool(
+    'mvn',
+    `installing Kafka ${version} from Maven Central`,
+    'Apache Maven (e.g. apt-get install maven)',
+  );
 }
 
 /** Fails at once, in one line, when installing would need a tool that is missing. */
@@ -68,7 +75,13 @@ export async function ensureKafkaInstalled(cacheDir: string, log: (line: string)
     await copyFile(pomPath, join(temp, 'pom.xml'));
     await runStep(
       mvn,
-      ['-B', '--no-transfer-progress', 'dependency:copy-dependencies', '-DincludeScope=runtime', `-DoutputDirectory=${join(temp, 'libs')}`],
+      [
+        '-B',
+        '--no-transfer-progress',
+        'dependency:copy-dependencies',
+        '-DincludeScope=runtime',
+        `-DoutputDirectory=${join(temp, 'libs')}`,
+      ],
       { cwd: temp, logFile: join(temp, 'install.log') },
     );
     const jars = await readdir(join(temp, 'libs')).catch(() => [] as string[]);

@@ -28,7 +28,11 @@ function describe(dir: string): MinioInstall {
 }
 
 function requireGo(): Promise<string> {
-  return requireTool('go', 'building MinIO (the second local S3 server)', 'Go 1.24 or newer: https://go.dev/doc/install');
+  return requireTool(
+    'go',
+    'building MinIO (the second local S3 server)',
+    'Go 1.24 or newer: https://go.dev/doc/install',
+  );
 }
 
 /** Fails at once, in one line, when installing would need a tool that is missing. */
@@ -44,12 +48,17 @@ export async function ensureMinioInstalled(cacheDir: string, log: (line: string)
   if (await isInstalled(dir)) return describe(dir);
   const go = await requireGo();
   const started = Date.now();
-  log(`installing MinIO ${MINIO_VERSION}: building it from source with ${go}; this takes several minutes the first time`);
+  log(
+    `installing MinIO ${MINIO_VERSION}: building it from source with ${go}; this takes several minutes the first time`,
+  );
   await installOnce(dir, async (temp) => {
     // Its go.mod has no replace directives, so `go install module@version` builds it as published.
     const env = { ...goEnv(process.env), GOBIN: join(temp, 'bin') };
     let compiled = 0;
-    const timer = setInterval(() => log(`  building minio: ${compiled} packages compiled, ${formatElapsed(Date.now() - started)} so far`), PROGRESS_EVERY_MS);
+    const timer = setInterval(
+      () => log(`  building minio: ${compiled} packages compiled, ${formatElapsed(Date.now() - started)} so far`),
+      PROGRESS_EVERY_MS,
+    );
     try {
       await runStep(go, ['install', '-v', '-buildvcs=false', '-ldflags=-s -w', `${MINIO_MODULE}@${MINIO_VERSION}`], {
         cwd: temp,

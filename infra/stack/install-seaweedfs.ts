@@ -44,7 +44,11 @@ export function moduleDirOf(json: string): string {
 const PROGRESS_EVERY_MS = 20_000;
 
 function requireGo(): Promise<string> {
-  return requireTool('go', 'building SeaweedFS (the local S3 server)', 'Go 1.21 or newer (it fetches the Go toolchain SeaweedFS asks for): https://go.dev/doc/install');
+  return requireTool(
+    'go',
+    'building SeaweedFS (the local S3 server)',
+    'Go 1.21 or newer (it fetches the Go toolchain SeaweedFS asks for): https://go.dev/doc/install',
+  );
 }
 
 /** Fails at once, in one line, when installing would need a tool that is missing. */
@@ -60,16 +64,24 @@ export async function ensureSeaweedInstalled(cacheDir: string, log: (line: strin
   const go = await requireGo();
   const env = goEnv(process.env);
   const started = Date.now();
-  log(`installing SeaweedFS ${SEAWEEDFS_VERSION}: building weed from source with ${go}; this takes several minutes the first time`);
+  log(
+    `installing SeaweedFS ${SEAWEEDFS_VERSION}: building weed from source with ${go}; this takes several minutes the first time`,
+  );
   await installOnce(dir, async (temp) => {
-    const { stdout } = await execFileAsync(go, ['mod', 'download', '-json', `${SEAWEEDFS_MODULE}@${SEAWEEDFS_VERSION}`], {
-      env,
-      cwd: temp,
-      maxBuffer: 16 * 1024 * 1024,
-    }).catch((error: { stdout?: string; stderr?: string; message: string }) => {
+    const { stdout } = await execFileAsync(
+      go,
+      ['mod', 'download', '-json', `${SEAWEEDFS_MODULE}@${SEAWEEDFS_VERSION}`],
+      {
+        env,
+        cwd: temp,
+        maxBuffer: 16 * 1024 * 1024,
+      },
+    ).catch((error: { stdout?: string; stderr?: string; message: string }) => {
       // -json reports module errors on stdout with a non-zero exit
       if (error.stdout) return { stdout: error.stdout };
-      throw new Error(`go mod download ${SEAWEEDFS_MODULE}@${SEAWEEDFS_VERSION} failed: ${error.stderr ?? error.message}`);
+      throw new Error(
+        `go mod download ${SEAWEEDFS_MODULE}@${SEAWEEDFS_VERSION} failed: ${error.stderr ?? error.message}`,
+      );
     });
     const source = moduleDirOf(stdout);
     log(`  source in ${source}; compiling (progress every ${PROGRESS_EVERY_MS / 1000}s)`);
@@ -77,18 +89,24 @@ export async function ensureSeaweedInstalled(cacheDir: string, log: (line: strin
     let compiled = 0;
     let downloaded = 0;
     const timer = setInterval(() => {
-      log(`  building weed: ${compiled} packages compiled, ${downloaded} modules downloaded, ${formatElapsed(Date.now() - started)} so far`);
+      log(
+        `  building weed: ${compiled} packages compiled, ${downloaded} modules downloaded, ${formatElapsed(Date.now() - started)} so far`,
+      );
     }, PROGRESS_EVERY_MS);
     try {
-      await runStep(go, ['build', '-v', '-buildvcs=false', '-ldflags=-s -w', '-o', join(temp, 'bin', 'weed'), './weed'], {
-        cwd: source,
-        env,
-        logFile: join(temp, 'build.log'),
-        onLine: (line) => {
-          if (line.startsWith('go: downloading ')) downloaded += 1;
-          else if (line !== '' && !line.startsWith('#') && !line.includes(' ')) compiled += 1;
+      await runStep(
+        go,
+        ['build', '-v', '-buildvcs=false', '-ldflags=-s -w', '-o', join(temp, 'bin', 'weed'), './weed'],
+        {
+          cwd: source,
+          env,
+          logFile: join(temp, 'build.log'),
+          onLine: (line) => {
+            if (line.startsWith('go: downloading ')) downloaded += 1;
+            else if (line !== '' && !line.startsWith('#') && !line.includes(' ')) compiled += 1;
+          },
         },
-      });
+      );
     } finally {
       clearInterval(timer);
     }

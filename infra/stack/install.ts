@@ -34,7 +34,8 @@ export async function findOnPath(name: string, path: string = process.env.PATH ?
 /** Like findOnPath, but a missing tool is a one-line error that says what to install. */
 export async function requireTool(name: string, purpose: string, install: string): Promise<string> {
   const found = await findOnPath(name);
-  if (found === undefined) throw new CliError(`'${name}' not found on PATH: ${purpose} needs it; install ${install}`, 1);
+  if (found === undefined)
+    throw new CliError(`'${name}' not found on PATH: ${purpose} needs it; install ${install}`, 1);
   return found;
 }
 
@@ -62,7 +63,11 @@ export interface StepOptions {
 export async function runStep(command: string, args: string[], options: StepOptions): Promise<void> {
   const log = createWriteStream(options.logFile, { flags: 'a' });
   log.write(`$ ${command} ${args.join(' ')}\n`);
-  const child = spawn(command, args, { cwd: options.cwd, env: options.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(command, args, {
+    cwd: options.cwd,
+    env: options.env ?? process.env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let partial = '';
   const onData = (chunk: Buffer): void => {
     log.write(chunk);
@@ -80,7 +85,9 @@ export async function runStep(command: string, args: string[], options: StepOpti
   await new Promise<void>((resolveEnd) => log.end(resolveEnd));
   if (code !== 0) {
     const tail = await tailFile(options.logFile, 25);
-    throw new Error(`${command} ${args.slice(0, 3).join(' ')} failed (exit ${code}); its output ends with:\n${tail}\n(full log: ${options.logFile})`);
+    throw new Error(
+      `${command} ${args.slice(0, 3).join(' ')} failed (exit ${code}); its output ends with:\n${tail}\n(full log: ${options.logFile})`,
+    );
   }
 }
 

@@ -5,12 +5,21 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { instanceFrom } from './command.ts';
-import { candidatePorts, instanceDir, instanceNameProblem, instanceOverrides, INSTANCES_DIR_ENV, recordedInstancePorts } from './instance.ts';
+import {
+  candidatePorts,
+  instanceDir,
+  instanceNameProblem,
+  instanceOverrides,
+  INSTANCES_DIR_ENV,
+  recordedInstancePorts,
+} from './instance.ts';
 import { portClash } from './paths.ts';
 
 test('instance names are single safe directory names', () => {
-  for (const good of ['faults', 'test-123abc-faults-1a2b3c4d', 'a.b_c']) assert.equal(instanceNameProblem(good), undefined, good);
-  for (const bad of ['', '../x', 'a/b', '-x', '.hidden', 'x'.repeat(64)]) assert.match(instanceNameProblem(bad) ?? '', /instance name/, bad);
+  for (const good of ['faults', 'test-123abc-faults-1a2b3c4d', 'a.b_c'])
+    assert.equal(instanceNameProblem(good), undefined, good);
+  for (const bad of ['', '../x', 'a/b', '-x', '.hidden', 'x'.repeat(64)])
+    assert.match(instanceNameProblem(bad) ?? '', /instance name/, bad);
   assert.throws(() => instanceDir('../escape', {}, '/home/dev'), /instance name/);
   assert.equal(instanceDir('faults', {}, '/home/dev'), '/home/dev/.local/state/mirrorlog/stacks/faults');
 });
@@ -35,7 +44,11 @@ test('an instance draws free ports once, records them, and finds the same ones a
   assert.equal(first.stackDir, join(root, 'one'));
   const again = await instanceOverrides('one', env);
   assert.deepEqual(again, first);
-  assert.deepEqual(await recordedInstancePorts('one', env), { kafkaPort: first.kafkaPort, kafkaControllerPort: first.kafkaControllerPort, s3Port: first.s3Port });
+  assert.deepEqual(await recordedInstancePorts('one', env), {
+    kafkaPort: first.kafkaPort,
+    kafkaControllerPort: first.kafkaControllerPort,
+    s3Port: first.s3Port,
+  });
   assert.notEqual(first.kafkaPort, 9092);
   assert.match(readFileSync(join(root, 'one', 'instance-ports.json'), 'utf8'), new RegExp(String(first.s3Port)));
 });

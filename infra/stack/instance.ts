@@ -24,12 +24,16 @@ export interface InstancePorts {
 
 /** An error message for a name that cannot be a directory name of its own, or undefined. */
 export function instanceNameProblem(name: string): string | undefined {
-  return NAME.test(name) ? undefined : `instance name '${name}': letters, digits, dot, underscore and dash, starting with a letter or digit (1-63 chars)`;
+  return NAME.test(name)
+    ? undefined
+    : `instance name '${name}': letters, digits, dot, underscore and dash, starting with a letter or digit (1-63 chars)`;
 }
 
 export function instancesDir(env: NodeJS.ProcessEnv = process.env, home: string = homedir()): string {
   const fromEnv = env[INSTANCES_DIR_ENV];
-  return fromEnv !== undefined && fromEnv !== '' ? resolve(fromEnv) : join(home, '.local', 'state', 'mirrorlog', 'stacks');
+  return fromEnv !== undefined && fromEnv !== ''
+    ? resolve(fromEnv)
+    : join(home, '.local', 'state', 'mirrorlog', 'stacks');
 }
 
 export function instanceDir(name: string, env: NodeJS.ProcessEnv = process.env, home: string = homedir()): string {
@@ -60,7 +64,10 @@ async function readPorts(dir: string): Promise<InstancePorts | undefined> {
 }
 
 /** Ports already recorded for an instance, or undefined when it was never brought up. */
-export async function recordedInstancePorts(name: string, env: NodeJS.ProcessEnv = process.env): Promise<InstancePorts | undefined> {
+export async function recordedInstancePorts(
+  name: string,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<InstancePorts | undefined> {
   return readPorts(instanceDir(name, env));
 }
 

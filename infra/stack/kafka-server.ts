@@ -109,11 +109,18 @@ export async function findJava(env: NodeJS.ProcessEnv = process.env): Promise<st
   const java =
     fromHome !== undefined && existsSync(fromHome)
       ? fromHome
-      : await requireTool('java', 'the Kafka broker', `a Java ${KAFKA_MIN_JAVA}+ runtime (e.g. apt-get install openjdk-17-jre-headless)`);
+      : await requireTool(
+          'java',
+          'the Kafka broker',
+          `a Java ${KAFKA_MIN_JAVA}+ runtime (e.g. apt-get install openjdk-17-jre-headless)`,
+        );
   const { stderr, stdout } = await execFileAsync(java, ['-version']);
   const major = javaMajorVersion(`${stderr}\n${stdout}`);
   if (major !== undefined && major < KAFKA_MIN_JAVA) {
-    throw new CliError(`${java} is Java ${major}; the Kafka broker needs Java ${KAFKA_MIN_JAVA}+ (e.g. apt-get install openjdk-17-jre-headless, or set JAVA_HOME)`, 1);
+    throw new CliError(
+      `${java} is Java ${major}; the Kafka broker needs Java ${KAFKA_MIN_JAVA}+ (e.g. apt-get install openjdk-17-jre-headless, or set JAVA_HOME)`,
+      1,
+    );
   }
   return java;
 }

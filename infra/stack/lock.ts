@@ -53,7 +53,12 @@ export async function withStackLock<T>(
   return mine;
 }
 
-async function withFileLock<T>(stackDir: string, timeoutMs: number, log: (line: string) => void, fn: () => Promise<T>): Promise<T> {
+async function withFileLock<T>(
+  stackDir: string,
+  timeoutMs: number,
+  log: (line: string) => void,
+  fn: () => Promise<T>,
+): Promise<T> {
   await mkdir(stackDir, { recursive: true });
   const file = join(stackDir, LOCK_FILE);
   const deadline = Date.now() + timeoutMs;
@@ -65,7 +70,8 @@ async function withFileLock<T>(stackDir: string, timeoutMs: number, log: (line: 
       log(`waiting for another mirrorlog stack command (pid ${owner}) to finish`);
       told = true;
     }
-    if (Date.now() >= deadline) throw new Error(`the stack in ${stackDir} stayed locked by pid ${owner} for ${Math.round(timeoutMs / 1000)} s`);
+    if (Date.now() >= deadline)
+      throw new Error(`the stack in ${stackDir} stayed locked by pid ${owner} for ${Math.round(timeoutMs / 1000)} s`);
     await delay(250);
   }
   try {

@@ -26,7 +26,11 @@ export function minioArgs(o: { s3Port: number; dataDir: string; certsDir?: strin
 export function minioLaunchSpec(install: MinioInstall, paths: ServerPaths, o: StackOptions): LaunchSpec {
   return {
     command: install.minio,
-    args: minioArgs({ s3Port: o.s3Port, dataDir: paths.dataDir, ...(o.s3CertsDir === undefined ? {} : { certsDir: o.s3CertsDir }) }),
+    args: minioArgs({
+      s3Port: o.s3Port,
+      dataDir: paths.dataDir,
+      ...(o.s3CertsDir === undefined ? {} : { certsDir: o.s3CertsDir }),
+    }),
     cwd: paths.dir,
     env: {
       ...process.env,

@@ -54,7 +54,8 @@ export const ENV = {
 function envS3Server(env: NodeJS.ProcessEnv): S3ServerKind | undefined {
   const value = env[ENV.s3Server];
   if (value === undefined || value === '') return undefined;
-  if (!(S3_SERVERS as readonly string[]).includes(value)) throw new RangeError(`${ENV.s3Server}: expected ${S3_SERVERS.join(' or ')}, got '${value}'`);
+  if (!(S3_SERVERS as readonly string[]).includes(value))
+    throw new RangeError(`${ENV.s3Server}: expected ${S3_SERVERS.join(' or ')}, got '${value}'`);
   return value as S3ServerKind;
 }
 
@@ -115,9 +116,11 @@ export function resolveStackOptions(
 }
 
 /** Every port one stack listens on, by purpose. SeaweedFS's own ports follow the S3 port. */
-export function stackPorts(o: Pick<StackOptions, 'kafkaPort' | 'kafkaControllerPort' | 's3Port'>): Record<string, number> {
+export function stackPorts(
+  o: Pick<StackOptions, 'kafkaPort' | 'kafkaControllerPort' | 's3Port'>,
+): Record<string, number> {
   return {
-    'kafka': o.kafkaPort,
+    kafka: o.kafkaPort,
     'kafka controller': o.kafkaControllerPort,
     ...seaweedPorts(o.s3Port),
   };
@@ -131,7 +134,7 @@ export function stackPorts(o: Pick<StackOptions, 'kafkaPort' | 'kafkaControllerP
  */
 export function seaweedPorts(s3Port: number): Record<string, number> {
   return {
-    's3': s3Port,
+    s3: s3Port,
     's3 grpc': s3Port + 10_000,
     'seaweedfs master': s3Port + 1,
     'seaweedfs master grpc': s3Port + 10_001,
@@ -193,6 +196,6 @@ export async function prepareStackDir(o: StackOptions): Promise<void> {
 export async function assertIsStackDir(dir: string): Promise<void> {
   if (existsSync(join(dir, STACK_MARKER))) return;
   const entries = (await readdir(dir)).filter((e) => e !== 'stack.lock');
-  if (entries.length > 0) throw new Error(`${dir} does not look like a mirrorlog stack directory (no ${STACK_MARKER}); not deleting it`);
+  if (entries.length > 0)
+    throw new Error(`${dir} does not look like a mirrorlog stack directory (no ${STACK_MARKER}); not deleting it`);
 }
-

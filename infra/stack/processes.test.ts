@@ -16,7 +16,13 @@ async function tempDir(t: TestContext): Promise<string> {
   return dir;
 }
 
-const sleeper = (dir: string) => ({ command: 'sleep', args: ['300'], cwd: dir, env: process.env, logFile: join(dir, 'sleep.log') });
+const sleeper = (dir: string) => ({
+  command: 'sleep',
+  args: ['300'],
+  cwd: dir,
+  env: process.env,
+  logFile: join(dir, 'sleep.log'),
+});
 
 test('a launched process is recorded, recognised, and stopped with SIGTERM', async (t) => {
   const dir = await tempDir(t);
@@ -75,14 +81,24 @@ test('the stack lock runs one command at a time and takes over a dead owner', as
   const dir = await tempDir(t);
   await writeFile(join(dir, 'stack.lock'), '999999999\n'); // an owner that does not exist
   const order: string[] = [];
-  const first = withStackLock(dir, 5_000, () => undefined, async () => {
-    order.push('first start');
-    await new Promise((r) => setImmediate(r));
-    order.push('first end');
-  });
-  const second = withStackLock(dir, 5_000, () => undefined, async () => {
-    order.push('second');
-  });
+  const first = withStackLock(
+    dir,
+    5_000,
+    () => undefined,
+    async () => {
+      order.push('first start');
+      await new Promise((r) => setImmediate(r));
+      order.push('first end');
+    },
+  );
+  const second = withStackLock(
+    dir,
+    5_000,
+    () => undefined,
+    async () => {
+      order.push('second');
+    },
+  );
   await Promise.all([first, second]);
   assert.deepEqual(order, ['first start', 'first end', 'second']);
   assert.equal(existsSync(join(dir, 'stack.lock')), false);

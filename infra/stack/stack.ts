@@ -3,7 +3,16 @@
 import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { busyPorts, ensureBucket, probeKafka, probeS3, probeS3Writable, waitUntilHealthy, type Probe, type S3Settings } from './health.ts';
+import {
+  busyPorts,
+  ensureBucket,
+  probeKafka,
+  probeS3,
+  probeS3Writable,
+  waitUntilHealthy,
+  type Probe,
+  type S3Settings,
+} from './health.ts';
 import { CliError } from '../../services/shared/errors.ts';
 import { fileSize, tailFile } from './install.ts';
 import { checkKafkaInstallTools } from './install-kafka.ts';
@@ -21,7 +30,15 @@ import {
   type StackOptions,
   type StackOverrides,
 } from './paths.ts';
-import { isOurs, processesWithArg, readPidFile, stopProcess, stopStray, type PidRecord, type StopOutcome } from './processes.ts';
+import {
+  isOurs,
+  processesWithArg,
+  readPidFile,
+  stopProcess,
+  stopStray,
+  type PidRecord,
+  type StopOutcome,
+} from './processes.ts';
 import { startS3, weedLogFile } from './s3-server.ts';
 import { checkMinioInstallTools } from './install-minio.ts';
 import { startMinio } from './minio-server.ts';
@@ -46,7 +63,8 @@ interface ServerDriver {
 }
 
 /** MinIO with a certificates directory serves https; the probes trust its CAs/ca.crt. */
-const s3Ca = (o: StackOptions): Buffer | undefined => (o.s3CertsDir === undefined ? undefined : readFileSync(join(o.s3CertsDir, 'CAs', 'ca.crt')));
+const s3Ca = (o: StackOptions): Buffer | undefined =>
+  o.s3CertsDir === undefined ? undefined : readFileSync(join(o.s3CertsDir, 'CAs', 'ca.crt'));
 
 const s3Settings = (o: StackOptions): S3Settings => ({
   ...(s3Ca(o) === undefined ? {} : { ca: s3Ca(o) }),
@@ -69,7 +87,10 @@ const DRIVERS: Record<ServerName, ServerDriver> = {
     ready: (o) => probeKafka([`127.0.0.1:${o.kafkaPort}`]),
     endpoint: (o) => `127.0.0.1:${o.kafkaPort}`,
     ports: (o) => [o.kafkaPort, o.kafkaControllerPort],
-    logs: (o) => [serverPaths(o.stackDir, 'kafka').consoleLog, join(serverPaths(o.stackDir, 'kafka').logDir, 'server.log')],
+    logs: (o) => [
+      serverPaths(o.stackDir, 'kafka').consoleLog,
+      join(serverPaths(o.stackDir, 'kafka').logDir, 'server.log'),
+    ],
     graceMs: 30_000,
     marker: (o) => join(serverPaths(o.stackDir, 'kafka').configDir, 'server.properties'),
   },
@@ -140,7 +161,11 @@ function withRecordedPorts(o: StackOptions, name: ServerName, record: PidRecord 
   const ports = record?.info.ports as Partial<StackOptions> | undefined;
   if (ports === undefined) return o;
   return name === 'kafka'
-    ? { ...o, kafkaPort: ports.kafkaPort ?? o.kafkaPort, kafkaControllerPort: ports.kafkaControllerPort ?? o.kafkaControllerPort }
+    ? {
+        ...o,
+        kafkaPort: ports.kafkaPort ?? o.kafkaPort,
+        kafkaControllerPort: ports.kafkaControllerPort ?? o.kafkaControllerPort,
+      }
     : { ...o, s3Port: ports.s3Port ?? o.s3Port };
 }
 
@@ -155,7 +180,9 @@ async function serverStatus(base: StackOptions, name: ServerName): Promise<Serve
     label: driver.label,
     healthy: probe.ok,
     running: record !== undefined,
-    ...(record === undefined ? {} : { pid: record.pid, startedAt: record.startedAt, version: String(record.info.version ?? '') }),
+    ...(record === undefined
+      ? {}
+      : { pid: record.pid, startedAt: record.startedAt, version: String(record.info.version ?? '') }),
     endpoint: driver.endpoint(o),
     detail: record === undefined && probe.ok ? `${probe.detail} (not started by this stack)` : probe.detail,
     logs: driver.logs(o),
@@ -174,7 +201,12 @@ async function logOffsets(o: StackOptions, name: ServerName): Promise<Map<string
   return new Map(await Promise.all(logs.map(async (log) => [log, await fileSize(log)] as const)));
 }
 
-async function failureReport(o: StackOptions, name: ServerName, reason: string, offsets: Map<string, number>): Promise<string> {
+async function failureReport(
+  o: StackOptions,
+  name: ServerName,
+  reason: string,
+  offsets: Map<string, number>,
+): Promise<string> {
   const parts = [`${driverFor(o, name).label} did not come up: ${reason}`];
   for (const log of driverFor(o, name).logs(o)) {
     const tail = await tailFile(log, 25, offsets.get(log) ?? 0);
@@ -192,7 +224,9 @@ async function bringUp(o: StackOptions, name: ServerName): Promise<boolean> {
   const driver = driverFor(o, name);
   const current = await serverStatus(o, name);
   if (current.running && current.endpoint !== driver.endpoint(o)) {
-    throw new Error(`${driver.label} of this stack already runs at ${current.endpoint}, not ${driver.endpoint(o)}: run 'mirrorlog stack down' first to move it`);
+    throw new Error(
+      `${driver.label} of this stack already runs at ${current.endpoint}, not ${driver.endpoint(o)}: run 'mirrorlog stack down' first to move it`,
+    );
   }
   if (current.healthy) return false;
   let started = false;
@@ -230,13 +264,20 @@ async function checkTools(o: StackOptions, names: readonly ServerName[]): Promis
   for (const name of names) {
     const status = await serverStatus(o, name);
     if (status.healthy || status.running) continue;
-    await driverFor(o, name).checkTools(o).catch((error: unknown) => problems.push(error instanceof Error ? error.message : String(error)));
+    await driverFor(o, name)
+      .checkTools(o)
+      .catch((error: unknown) => problems.push(error instanceof Error ? error.message : String(error)));
   }
   if (problems.length > 0) throw new CliError(problems.join('\n'), 1);
 }
 
 function endpoints(o: StackOptions, started: boolean): StackEndpoints {
-  return { started, kafkaBrokers: [DRIVERS.kafka.endpoint(o)], s3Endpoint: driverFor(o, 's3').endpoint(o), bucket: o.bucket };
+  return {
+    started,
+    kafkaBrokers: [DRIVERS.kafka.endpoint(o)],
+    s3Endpoint: driverFor(o, 's3').endpoint(o),
+    bucket: o.bucket,
+  };
 }
 
 /**
@@ -254,9 +295,12 @@ export async function ensureStackUp(overrides: StackOverrides = {}): Promise<Sta
     const started = results.some((r) => r.status === 'fulfilled' && r.value);
     if (failures.length > 0) {
       for (const [i, r] of results.entries()) {
-        if (r.status === 'fulfilled' && r.value) await stopProcess(serverPaths(o.stackDir, SERVER_NAMES[i]!).pidFile, driverFor(o, SERVER_NAMES[i]!).graceMs);
+        if (r.status === 'fulfilled' && r.value)
+          await stopProcess(serverPaths(o.stackDir, SERVER_NAMES[i]!).pidFile, driverFor(o, SERVER_NAMES[i]!).graceMs);
       }
-      throw failures.length === 1 ? failures[0] : new Error(failures.map((f) => (f instanceof Error ? f.message : String(f))).join('\n\n'));
+      throw failures.length === 1
+        ? failures[0]
+        : new Error(failures.map((f) => (f instanceof Error ? f.message : String(f))).join('\n\n'));
     }
     await ensureBucket(s3Settings(o));
     return endpoints(o, started);

@@ -107,7 +107,10 @@ export async function startApplier(config: ApplierConfig, options: ApplierOption
   const tuning = { ...DEFAULT_TUNING, ...options.tuning };
   const logger = options.logger ?? createLogger({ level: config.logLevel, name: 'applier' });
   const targetExisted = existsSync(resolve(config.target));
-  const dirs = prepareDirectories(resolve(config.target), resolve(config.stateDir ?? defaultStateDir(config.replica, options.env)));
+  const dirs = prepareDirectories(
+    resolve(config.target),
+    resolve(config.stateDir ?? defaultStateDir(config.replica, options.env)),
+  );
   logger.info({ config: redactConfig({ ...config, ...dirs }) }, 'applier starting');
   const registry = createMetricsRegistry('applier');
   const metrics = createApplierMetrics(registry);
@@ -119,7 +122,8 @@ export async function startApplier(config: ApplierConfig, options: ApplierOption
     // Health is served from the start: while a server is unreachable, /readyz says which.
     let startingReason: string | undefined = 'starting';
     let readinessOnceStarted: () => Readiness = () => ({ ready: false, reason: 'starting' });
-    const readiness = (): Readiness => (startingReason !== undefined ? { ready: false, reason: startingReason } : readinessOnceStarted());
+    const readiness = (): Readiness =>
+      startingReason !== undefined ? { ready: false, reason: startingReason } : readinessOnceStarted();
     const http: ServiceHttp = await startServiceHttp({
       host: config.metricsHost,
       port: config.metricsPort ?? DEFAULT_APPLIER_METRICS_PORT,
@@ -132,10 +136,19 @@ export async function startApplier(config: ApplierConfig, options: ApplierOption
     const stopRetrying = new AbortController();
     cleanups.push(() => stopRetrying.abort());
     const where = { kafka: config.brokers.join(','), s3: config.s3Endpoint };
-    const waitingFor = (what: string) => ({ what, where, logger, giveUpAfterMs: config.giveUpAfter, setReason: (reason: string | undefined) => (startingReason = reason ?? 'starting') });
+    const waitingFor = (what: string) => ({
+      what,
+      where,
+      logger,
+      giveUpAfterMs: config.giveUpAfter,
+      setReason: (reason: string | undefined) => (startingReason = reason ?? 'starting'),
+    });
     const token = newRunToken();
     const journalFile = join(dirs.stateDir, TEMP_JOURNAL_FILE);
-    const leftovers = removeLeftoverTemps(dirs.stateDir, new FsMaterializer({ root, journal: { noteDir: () => undefined }, token, fsyncFiles: false }));
+    const leftovers = removeLeftoverTemps(
+      dirs.stateDir,
+      new FsMaterializer({ root, journal: { noteDir: () => undefined }, token, fsyncFiles: false }),
+    );
     if (leftovers > 0) logger.info({ removed: leftovers }, 'removed temp files left by an interrupted run');
     const journal = new TempJournal(journalFile, [token]);
     cleanups.push(() => journal.close());
@@ -164,10 +177,14 @@ export async function startApplier(config: ApplierConfig, options: ApplierOption
     });
     // An applier never creates the events topic: a mistyped --topic must not start an empty log.
     const drift = await waitForServer(() => checkKafka(config, logger), waitingFor(`Kafka at ${where.kafka}`));
-    if (drift.length > 0) logger.warn({ topic: config.topic, drift }, 'topic settings differ from what mirrorlog would create');
+    if (drift.length > 0)
+      logger.warn({ topic: config.topic, drift }, 'topic settings differ from what mirrorlog would create');
     const innerStore = options.store ?? new S3ContentStore({ ...s3OptionsFromConfig(config), logger });
     if (innerStore instanceof S3ContentStore) cleanups.push(() => innerStore.close());
-    await waitForServer(() => checkStore(config, options.store), waitingFor(`S3 at ${where.s3} (bucket ${config.bucket})`));
+    await waitForServer(
+      () => checkStore(config, options.store),
+      waitingFor(`S3 at ${where.s3} (bucket ${config.bucket})`),
+    );
     const store = new GuardedContentStore(innerStore, { logger, signal: stopRetrying.signal });
     const admin = kafka.admin();
     await admin.connect();
@@ -179,11 +196,21 @@ export async function startApplier(config: ApplierConfig, options: ApplierOption
     );
     // One applier per replica: refuse before anything could move the group's offsets.
     const groupId = replicaGroupId(config.topic, config.replica);
-    await ensureSoleApplier(admin, { group: groupId, replica: config.replica, sessionTimeoutMs: tuning.sessionTimeoutMs, logger });
+    await ensureSoleApplier(admin, {
+      group: groupId,
+      replica: config.replica,
+      sessionTimeoutMs: tuning.sessionTimeoutMs,
+      logger,
+    });
     // Groups were named without the topic before: the old group's offsets carry over once.
     await adoptLegacyGroup(admin, config.topic, config.replica, logger);
     // Never a replica of its own source: refused before anything is written.
-    await registerApplier(kafka, admin, { topic: config.topic, replica: config.replica, target: dirs.target, stateDir: dirs.stateDir }).catch((error: unknown) => {
+    await registerApplier(kafka, admin, {
+      topic: config.topic,
+      replica: config.replica,
+      target: dirs.target,
+      stateDir: dirs.stateDir,
+    }).catch((error: unknown) => {
       // Refused: leave no trace in the source, not even the empty target this start made.
       if (!targetExisted) {
         try {
@@ -200,7 +227,16 @@ export async function startApplier(config: ApplierConfig, options: ApplierOption
 
     const start = decideStart(
       index,
-      { root, rebuildRequested: config.rebuild, adoptRequested: config.adopt, partitions: config.partitions, earliest, latest, replica: config.replica, stateDir: dirs.stateDir },
+      {
+        root,
+        rebuildRequested: config.rebuild,
+        adoptRequested: config.adopt,
+        partitions: config.partitions,
+        earliest,
+        latest,
+        replica: config.replica,
+        stateDir: dirs.stateDir,
+      },
       logger,
     );
     const positions = new Positions();
@@ -208,7 +244,18 @@ export async function startApplier(config: ApplierConfig, options: ApplierOption
       positions.init(partition, start.positions.get(partition) ?? earliest.get(partition) ?? 0);
       positions.highWatermark(partition, latest.get(partition) ?? 0);
     }
-    const rebuild = start.rebuild === undefined ? undefined : new RebuildController(start.rebuild, { index, fs, root, liveTokens: new Set([token]), metrics, logger, progressEveryMs: tuning.progressEveryMs });
+    const rebuild =
+      start.rebuild === undefined
+        ? undefined
+        : new RebuildController(start.rebuild, {
+            index,
+            fs,
+            root,
+            liveTokens: new Set([token]),
+            metrics,
+            logger,
+            progressEveryMs: tuning.progressEveryMs,
+          });
 
     let lane: ApplyLane | undefined;
     const supply = new ContentSupply({
@@ -229,7 +276,14 @@ export async function startApplier(config: ApplierConfig, options: ApplierOption
       },
     });
     cleanups.push(() => supply.close());
-    const heal = new HealChannel({ kafka, topic: config.topic, replica: config.replica, store, logger, onHealed: (records) => lane?.reapply(records) });
+    const heal = new HealChannel({
+      kafka,
+      topic: config.topic,
+      replica: config.replica,
+      store,
+      logger,
+      onHealed: (records) => lane?.reapply(records),
+    });
     cleanups.push(() => heal.close());
     const deadLetters = new DeadLetterProducer(kafka, dlqTopic, config.topic, config.replica, logger);
     await deadLetters.connect();
@@ -253,20 +307,37 @@ export async function startApplier(config: ApplierConfig, options: ApplierOption
       deadLetter: (record, reason) => {
         if (record.reapplied === true) {
           // Dead-lettered before; its content is still not right: it stays a dead letter.
-          logger.warn({ partition: record.partition, offset: record.offset, ...reason }, 'a healed record still cannot be applied');
+          logger.warn(
+            { partition: record.partition, offset: record.offset, ...reason },
+            'a healed record still cannot be applied',
+          );
           return;
         }
         metrics.deadLetters.inc({ reason: reason.code });
-        logger.warn({ partition: record.partition, offset: record.offset, key: record.raw.key?.toString().slice(0, 300), ...reason }, 'dead-lettering a record the applier cannot apply');
+        logger.warn(
+          {
+            partition: record.partition,
+            offset: record.offset,
+            key: record.raw.key?.toString().slice(0, 300),
+            ...reason,
+          },
+          'dead-lettering a record the applier cannot apply',
+        );
         const { decoded } = record;
-        if ((reason.code === 'content-missing' || reason.code === 'content-mismatch') && decoded.ok && decoded.event.op === 'file') {
+        if (
+          (reason.code === 'content-missing' || reason.code === 'content-mismatch') &&
+          decoded.ok &&
+          decoded.event.op === 'file'
+        ) {
           const { hash, size, path } = decoded.event;
           heal.request(record, { hash, size, path, reason: reason.code });
           metrics.healRequests.inc({ reason: reason.code });
         }
         positions.deadLetterSent(record.partition, record.offset, false);
         ensureDeadLetters()
-          .then(() => deadLetters.send({ partition: record.partition, offset: record.offset, raw: record.raw, ...reason }))
+          .then(() =>
+            deadLetters.send({ partition: record.partition, offset: record.offset, raw: record.raw, ...reason }),
+          )
           .then(
             () => positions.deadLetterSent(record.partition, record.offset, true),
             () => undefined, // closed first: not committed, so redelivered and dead-lettered again
@@ -293,7 +364,13 @@ export async function startApplier(config: ApplierConfig, options: ApplierOption
         metrics,
         logger,
       },
-      { prefetchWindow: tuning.prefetchWindow, commitIntervalMs: config.commitInterval, maxUncommitted: tuning.maxUncommitted, maxQueued: tuning.maxQueued, sliceMs: tuning.sliceMs },
+      {
+        prefetchWindow: tuning.prefetchWindow,
+        commitIntervalMs: config.commitInterval,
+        maxUncommitted: tuning.maxUncommitted,
+        maxQueued: tuning.maxQueued,
+        sliceMs: tuning.sliceMs,
+      },
     );
 
     let rejectFailure: (error: Error) => void = () => undefined;
@@ -329,13 +406,23 @@ export async function startApplier(config: ApplierConfig, options: ApplierOption
       sessionTimeoutMs: tuning.sessionTimeoutMs,
       onFatal: (crash) => {
         // Refused by the broker (ACLs): final, one line, exit 2, as at start.
-        const error = crash instanceof CliError || classifyFailure(crash) !== 'auth' ? crash : new CliError(`Kafka refused this applier: ${failureMessage(crash)}; check the broker's ACLs for this client`);
+        const error =
+          crash instanceof CliError || classifyFailure(crash) !== 'auth'
+            ? crash
+            : new CliError(
+                `Kafka refused this applier: ${failureMessage(crash)}; check the broker's ACLs for this client`,
+              );
         if (error instanceof CliError) logger.error(error.message);
         else logger.error({ err: error }, 'the Kafka consumer failed for good; stopping');
         void stop().finally(() => rejectFailure(error));
       },
     });
-    const kafkaWatch = watchKafka(config.brokers, `mirrorlog-applier-${config.replica}`, logger, kafkaClientSecurity(config));
+    const kafkaWatch = watchKafka(
+      config.brokers,
+      `mirrorlog-applier-${config.replica}`,
+      logger,
+      kafkaClientSecurity(config),
+    );
     cleanups.push(() => kafkaWatch.stop());
     readinessOnceStarted = (): Readiness => {
       if (stopping !== undefined) return { ready: false, reason: 'stopping' };
@@ -343,7 +430,11 @@ export async function startApplier(config: ApplierConfig, options: ApplierOption
       const unreachable = kafkaWatch.problem;
       if (unreachable !== undefined) return { ready: false, reason: unreachable };
       if (source?.assigned === undefined) return { ready: false, reason: 'waiting for partition assignment' };
-      if (rebuild?.active) return { ready: false, reason: `rebuilding (${(rebuild.progressOf(positions.next()).ratio * 100).toFixed(1)}% replayed)` };
+      if (rebuild?.active)
+        return {
+          ready: false,
+          reason: `rebuilding (${(rebuild.progressOf(positions.next()).ratio * 100).toFixed(1)}% replayed)`,
+        };
       if (lane?.stalled !== undefined) return { ready: false, reason: `cannot apply: ${lane.stalled}` };
       return { ready: true };
     };
@@ -364,8 +455,20 @@ export async function startApplier(config: ApplierConfig, options: ApplierOption
       await stop();
       throw error;
     }
-    logger.info({ target: dirs.target, stateDir: dirs.stateDir, plan: start.plan, group: groupId }, 'applier consuming');
-    return { replica: config.replica, stateDir: dirs.stateDir, target: dirs.target, port: http.port, registry, readiness, failure, stop };
+    logger.info(
+      { target: dirs.target, stateDir: dirs.stateDir, plan: start.plan, group: groupId },
+      'applier consuming',
+    );
+    return {
+      replica: config.replica,
+      stateDir: dirs.stateDir,
+      target: dirs.target,
+      port: http.port,
+      registry,
+      readiness,
+      failure,
+      stop,
+    };
   } catch (error) {
     for (const cleanup of cleanups.splice(0).reverse()) await Promise.resolve(cleanup()).catch(() => undefined);
     throw error;

@@ -72,7 +72,10 @@ const SPACE_CHECK_MS = 1000;
 
 /** An error of the index's database (SQLite may have rolled its transaction back). */
 function isIndexError(error: unknown): boolean {
-  return typeof (error as { code?: unknown } | null)?.code === 'string' && (error as { code: string }).code.startsWith('SQLITE_');
+  return (
+    typeof (error as { code?: unknown } | null)?.code === 'string' &&
+    (error as { code: string }).code.startsWith('SQLITE_')
+  );
 }
 
 export class ApplyLane {
@@ -115,7 +118,8 @@ export class ApplyLane {
 
   /** Why the lane cannot apply some records right now (a failing filesystem), for /readyz. */
   get stalled(): string | undefined {
-    if (this.indexLost !== undefined) return `the index could not be written (${this.indexLost}); restart the applier once the state directory has room`;
+    if (this.indexLost !== undefined)
+      return `the index could not be written (${this.indexLost}); restart the applier once the state directory has room`;
     if (this.spaceProblem !== undefined) return this.spaceProblem;
     for (const [partition, { message }] of this.failing) return `partition ${partition}: ${message}`;
     return undefined;
@@ -147,7 +151,8 @@ export class ApplyLane {
    * store). Positions are not touched; decide skips a record whose path moved on.
    */
   reapply(records: LaneRecord[]): void {
-    for (const record of records) this.reapplying.push({ ...record, contentKey: undefined, prefetched: false, reapplied: true });
+    for (const record of records)
+      this.reapplying.push({ ...record, contentKey: undefined, prefetched: false, reapplied: true });
     this.wake();
   }
 
@@ -216,7 +221,11 @@ export class ApplyLane {
         outcome = this.deps.applier.apply(record);
       } catch (error) {
         if (isIndexError(error)) this.loseIndex(error);
-        else this.deps.logger.warn({ err: error, partition: record.partition, offset: record.offset }, 'cannot apply a healed record; it stays dead-lettered');
+        else
+          this.deps.logger.warn(
+            { err: error, partition: record.partition, offset: record.offset },
+            'cannot apply a healed record; it stays dead-lettered',
+          );
         outcome = 'failed';
       }
       if (outcome === 'blocked') waiting.push(record);
@@ -249,7 +258,10 @@ export class ApplyLane {
   private loseIndex(error: unknown): void {
     const message = error instanceof Error ? error.message : String(error);
     this.deps.metrics.stalls.inc();
-    this.deps.logger.error({ err: error }, 'the index could not be written; holding (nothing more is applied or committed) until a restart');
+    this.deps.logger.error(
+      { err: error },
+      'the index could not be written; holding (nothing more is applied or committed) until a restart',
+    );
     this.indexLost = message;
   }
 
@@ -297,7 +309,8 @@ export class ApplyLane {
         this.blocked.set(record.partition, record.contentKey!);
         return false;
       }
-      if (this.failing.delete(record.partition)) this.deps.logger.info({ partition: record.partition, offset: record.offset }, 'applying again');
+      if (this.failing.delete(record.partition))
+        this.deps.logger.info({ partition: record.partition, offset: record.offset }, 'applying again');
       return true;
     } catch (error) {
       if (isIndexError(error)) {
@@ -310,8 +323,16 @@ export class ApplyLane {
       const message = error instanceof Error ? error.message : String(error);
       const previous = this.failing.get(record.partition);
       const failures = (previous?.failures ?? 0) + 1;
-      if (previous?.message !== message) this.deps.logger.error({ err: error, partition: record.partition, offset: record.offset }, 'cannot apply a record; retrying');
-      this.failing.set(record.partition, { message, failures, retryAt: performance.now() + backoffDelay(failures, { minDelayMs: 200, maxDelayMs: 30_000, jitter: false }) });
+      if (previous?.message !== message)
+        this.deps.logger.error(
+          { err: error, partition: record.partition, offset: record.offset },
+          'cannot apply a record; retrying',
+        );
+      this.failing.set(record.partition, {
+        message,
+        failures,
+        retryAt: performance.now() + backoffDelay(failures, { minDelayMs: 200, maxDelayMs: 30_000, jitter: false }),
+      });
       return false;
     }
   }
@@ -370,7 +391,10 @@ export class ApplyLane {
 
   /** How long to wait when nothing is ready: until the next durability point or retry is due. */
   private idleMs(): number {
-    let ms = this.uncommitted > 0 ? this.options.commitIntervalMs - (performance.now() - this.lastDurableAt) : this.options.commitIntervalMs;
+    let ms =
+      this.uncommitted > 0
+        ? this.options.commitIntervalMs - (performance.now() - this.lastDurableAt)
+        : this.options.commitIntervalMs;
     for (const { retryAt } of this.failing.values()) ms = Math.min(ms, retryAt - performance.now());
     return Math.max(1, ms);
   }

@@ -11,12 +11,23 @@ import type { Logger } from '../shared/logger.ts';
 
 export type GroupMigration = { adopted: false } | { adopted: true; from: string; partitions: number };
 
-async function committedOn(admin: Admin, groupId: string, topic: string): Promise<{ partition: number; offset: string }[]> {
+async function committedOn(
+  admin: Admin,
+  groupId: string,
+  topic: string,
+): Promise<{ partition: number; offset: string }[]> {
   const [entry] = await admin.fetchOffsets({ groupId, topics: [topic] });
-  return (entry?.partitions ?? []).filter(({ offset }) => Number(offset) >= 0).map(({ partition, offset }) => ({ partition, offset }));
+  return (entry?.partitions ?? [])
+    .filter(({ offset }) => Number(offset) >= 0)
+    .map(({ partition, offset }) => ({ partition, offset }));
 }
 
-export async function adoptLegacyGroup(admin: Admin, topic: string, replica: string, logger: Logger): Promise<GroupMigration> {
+export async function adoptLegacyGroup(
+  admin: Admin,
+  topic: string,
+  replica: string,
+  logger: Logger,
+): Promise<GroupMigration> {
   const group = replicaGroupId(topic, replica);
   const legacy = legacyReplicaGroupId(replica);
   if ((await committedOn(admin, group, topic)).length > 0) return { adopted: false };

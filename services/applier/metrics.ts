@@ -8,14 +8,53 @@ const name = (suffix: string) => `${METRIC_PREFIX}applier_${suffix}`;
 export function createApplierMetrics(registry: Registry) {
   const registers = [registry];
   return {
-    events: new Counter({ name: name('events_total'), help: 'Events handled, by op and outcome (applied, skipped, dead-lettered)', labelNames: ['op', 'outcome'] as const, registers }),
-    skipped: new Counter({ name: name('skipped_total'), help: 'Events skipped by the last-writer-wins rules, by reason', labelNames: ['reason'] as const, registers }),
-    bytesWritten: new Counter({ name: name('bytes_written_total'), help: 'File content bytes written to the replica', registers }),
-    contentAcquired: new Counter({ name: name('content_acquired_total'), help: 'Contents obtained, by source (local copy or object store)', labelNames: ['source'] as const, registers }),
-    contentBytes: new Counter({ name: name('content_acquired_bytes_total'), help: 'Content bytes obtained, by source', labelNames: ['source'] as const, registers }),
-    deadLetters: new Counter({ name: name('dead_letters_total'), help: 'Records written to the dead-letter topic, by reason', labelNames: ['reason'] as const, registers }),
-    lag: new Gauge({ name: name('lag_records'), help: 'High watermark minus the next offset to apply, per partition', labelNames: ['partition'] as const, registers }),
-    committedOffset: new Gauge({ name: name('committed_offset'), help: 'Next offset to apply, as last made durable, per partition', labelNames: ['partition'] as const, registers }),
+    events: new Counter({
+      name: name('events_total'),
+      help: 'Events handled, by op and outcome (applied, skipped, dead-lettered)',
+      labelNames: ['op', 'outcome'] as const,
+      registers,
+    }),
+    skipped: new Counter({
+      name: name('skipped_total'),
+      help: 'Events skipped by the last-writer-wins rules, by reason',
+      labelNames: ['reason'] as const,
+      registers,
+    }),
+    bytesWritten: new Counter({
+      name: name('bytes_written_total'),
+      help: 'File content bytes written to the replica',
+      registers,
+    }),
+    contentAcquired: new Counter({
+      name: name('content_acquired_total'),
+      help: 'Contents obtained, by source (local copy or object store)',
+      labelNames: ['source'] as const,
+      registers,
+    }),
+    contentBytes: new Counter({
+      name: name('content_acquired_bytes_total'),
+      help: 'Content bytes obtained, by source',
+      labelNames: ['source'] as const,
+      registers,
+    }),
+    deadLetters: new Counter({
+      name: name('dead_letters_total'),
+      help: 'Records written to the dead-letter topic, by reason',
+      labelNames: ['reason'] as const,
+      registers,
+    }),
+    lag: new Gauge({
+      name: name('lag_records'),
+      help: 'High watermark minus the next offset to apply, per partition',
+      labelNames: ['partition'] as const,
+      registers,
+    }),
+    committedOffset: new Gauge({
+      name: name('committed_offset'),
+      help: 'Next offset to apply, as last made durable, per partition',
+      labelNames: ['partition'] as const,
+      registers,
+    }),
     applyLatency: new Histogram({
       name: name('apply_latency_seconds'),
       help: "From the event's detection (ts) to its application on the replica",
@@ -28,16 +67,58 @@ export function createApplierMetrics(registry: Registry) {
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers,
     }),
-    queuedRecords: new Gauge({ name: name('queued_records'), help: 'Records fetched and waiting to be applied', registers }),
-    bufferedContentBytes: new Gauge({ name: name('buffered_content_bytes'), help: 'Content held in memory ahead of the apply cursor', registers }),
-    rebuilding: new Gauge({ name: name('rebuilding'), help: '1 while a rebuild (replay + sweep) is in progress', registers }),
-    rebuildProgress: new Gauge({ name: name('rebuild_progress_ratio'), help: 'Share of the rebuild replay done (0..1)', registers }),
-    sweptEntries: new Counter({ name: name('swept_entries_total'), help: 'Entries removed by rebuild sweeps (not in the replayed log)', registers }),
-    drift: new Counter({ name: name('drift_total'), help: 'Times the replica did not hold what the index said (repaired)', registers }),
-    healRequests: new Counter({ name: name('heal_requests_total'), help: 'Contents found missing or corrupt in the store and asked to be uploaded again, by reason', labelNames: ['reason'] as const, registers }),
-    setidStripped: new Counter({ name: name('setid_stripped_total'), help: 'Files written without the setuid/setgid bits the log asked for (no --allow-setid)', registers }),
-    info: new Gauge({ name: name('info'), help: 'Always 1: which replica of which topic this applier serves', labelNames: ['replica', 'topic'] as const, registers }),
-    stalls: new Counter({ name: name('stalls_total'), help: 'Apply errors that were retried (filesystem or durability failures)', registers }),
+    queuedRecords: new Gauge({
+      name: name('queued_records'),
+      help: 'Records fetched and waiting to be applied',
+      registers,
+    }),
+    bufferedContentBytes: new Gauge({
+      name: name('buffered_content_bytes'),
+      help: 'Content held in memory ahead of the apply cursor',
+      registers,
+    }),
+    rebuilding: new Gauge({
+      name: name('rebuilding'),
+      help: '1 while a rebuild (replay + sweep) is in progress',
+      registers,
+    }),
+    rebuildProgress: new Gauge({
+      name: name('rebuild_progress_ratio'),
+      help: 'Share of the rebuild replay done (0..1)',
+      registers,
+    }),
+    sweptEntries: new Counter({
+      name: name('swept_entries_total'),
+      help: 'Entries removed by rebuild sweeps (not in the replayed log)',
+      registers,
+    }),
+    drift: new Counter({
+      name: name('drift_total'),
+      help: 'Times the replica did not hold what the index said (repaired)',
+      registers,
+    }),
+    healRequests: new Counter({
+      name: name('heal_requests_total'),
+      help: 'Contents found missing or corrupt in the store and asked to be uploaded again, by reason',
+      labelNames: ['reason'] as const,
+      registers,
+    }),
+    setidStripped: new Counter({
+      name: name('setid_stripped_total'),
+      help: 'Files written without the setuid/setgid bits the log asked for (no --allow-setid)',
+      registers,
+    }),
+    info: new Gauge({
+      name: name('info'),
+      help: 'Always 1: which replica of which topic this applier serves',
+      labelNames: ['replica', 'topic'] as const,
+      registers,
+    }),
+    stalls: new Counter({
+      name: name('stalls_total'),
+      help: 'Apply errors that were retried (filesystem or durability failures)',
+      registers,
+    }),
   };
 }
 

@@ -15,7 +15,13 @@ import { fsat } from '../shared/native/fsat.ts';
 import type { FsMaterializer } from './adapters/fs-materializer.ts';
 import { UnsafePathError, type TargetRoot } from './adapters/target-root.ts';
 import type { RebuildHooks } from './apply-lane.ts';
-import { estimateRemainingMs, formatDuration, replayProgress, type RebuildReason, type ReplayProgress } from './domain/rebuild-policy.ts';
+import {
+  estimateRemainingMs,
+  formatDuration,
+  replayProgress,
+  type RebuildReason,
+  type ReplayProgress,
+} from './domain/rebuild-policy.ts';
 import { isTempNameOf } from './domain/temp-name.ts';
 import type { ApplierMetrics } from './metrics.ts';
 import { positionsFromJson } from './positions.ts';
@@ -56,7 +62,9 @@ export class RebuildController implements RebuildHooks {
   private doneAtStart: number | undefined;
   private lastReport = 0;
   /** A bar on a terminal; elsewhere the log lines below are the progress. */
-  private bar: Progress | undefined = process.stderr.isTTY ? createProgress('rebuild replay', { unit: 'records' }) : undefined;
+  private bar: Progress | undefined = process.stderr.isTTY
+    ? createProgress('rebuild replay', { unit: 'records' })
+    : undefined;
   private shouldStop: () => boolean = () => false;
 
   constructor(
@@ -87,7 +95,13 @@ export class RebuildController implements RebuildHooks {
     this.lastReport = now;
     const remaining = estimateRemainingMs(progress, this.doneAtStart, now - this.startedAt);
     this.deps.logger.info(
-      { epoch: this.state.epoch, done: progress.done, total: progress.total, percent: Math.floor(progress.ratio * 1000) / 10, etaMs: remaining },
+      {
+        epoch: this.state.epoch,
+        done: progress.done,
+        total: progress.total,
+        percent: Math.floor(progress.ratio * 1000) / 10,
+        etaMs: remaining,
+      },
       `rebuild replay ${(progress.ratio * 100).toFixed(1)}% (${progress.done}/${progress.total})${remaining === undefined ? '' : `, ETA ${formatDuration(remaining)}`}`,
     );
   }
@@ -114,7 +128,15 @@ export class RebuildController implements RebuildHooks {
     metrics.rebuilding.set(0);
     metrics.rebuildProgress.set(1);
     metrics.sweptEntries.inc(stale + unknown);
-    logger.info({ epoch: this.state.epoch, staleEntries: stale, unknownFiles: unknown, durationMs: Math.round(performance.now() - this.startedAt) }, 'rebuild complete');
+    logger.info(
+      {
+        epoch: this.state.epoch,
+        staleEntries: stale,
+        unknownFiles: unknown,
+        durationMs: Math.round(performance.now() - this.startedAt),
+      },
+      'rebuild complete',
+    );
   }
 
   /** Entries of older epochs, deepest first so a directory's entries go before it. */

@@ -68,7 +68,11 @@ export class RecordApplier {
     }
     const event = decoded.event;
     if (seqTooFarAhead(event.seq, this.deps.now())) {
-      this.deadLetter(record, { code: 'seq-in-future', field: 'headers.seq', message: `seq ${event.seq} is more than a day ahead of this clock; applying it would freeze the path` });
+      this.deadLetter(record, {
+        code: 'seq-in-future',
+        field: 'headers.seq',
+        message: `seq ${event.seq} is more than a day ahead of this clock; applying it would freeze the path`,
+      });
       return 'done';
     }
     const { index } = this.deps;
@@ -85,12 +89,20 @@ export class RecordApplier {
     if (write !== undefined && event.op === 'file' && event.data !== undefined) {
       // Small files travel inside their record: verified like any download.
       if (sha256Hex(event.data) !== event.hash) {
-        this.deadLetter(record, { code: 'content-mismatch', field: 'value.data', message: `inline content does not hash to ${event.hash}` });
+        this.deadLetter(record, {
+          code: 'content-mismatch',
+          field: 'value.data',
+          message: `inline content does not hash to ${event.hash}`,
+        });
         return 'done';
       }
       content = { kind: 'buffer', data: event.data };
     } else if (write !== undefined) {
-      record.contentKey ??= this.deps.supply.want(write.hash, write.size, current === undefined ? this.deps.adoptPath(event.path) : undefined);
+      record.contentKey ??= this.deps.supply.want(
+        write.hash,
+        write.size,
+        current === undefined ? this.deps.adoptPath(event.path) : undefined,
+      );
       const outcome = this.deps.supply.outcome(record.contentKey);
       if (outcome.kind === 'pending') {
         this.deps.supply.demand(record.contentKey);
@@ -126,7 +138,10 @@ export class RecordApplier {
     }
     this.applied(event, write?.size);
     // The record steps stamped the path with the current epoch: no touch needed.
-    this.finish(record, decision.steps.some((step) => step.op === 'record' && step.path === event.path));
+    this.finish(
+      record,
+      decision.steps.some((step) => step.op === 'record' && step.path === event.path),
+    );
     return 'done';
   }
 
@@ -140,7 +155,8 @@ export class RecordApplier {
     const { index } = this.deps;
     const ancestors = index.ancestorEntries(path);
     const byLength = new Map<number, number>();
-    for (let slash = path.indexOf('/'), i = 0; slash >= 0; slash = path.indexOf('/', slash + 1), i++) byLength.set(slash, i);
+    for (let slash = path.indexOf('/'), i = 0; slash >= 0; slash = path.indexOf('/', slash + 1), i++)
+      byLength.set(slash, i);
     return {
       get: (asked) => {
         if (asked === path) return current;
@@ -196,7 +212,10 @@ export class RecordApplier {
   }
 
   private deadLetter(record: LaneRecord, reason: DeadLetterReason): void {
-    this.deps.metrics.events.inc({ op: record.decoded.ok ? record.decoded.event.op : 'invalid', outcome: 'dead-lettered' });
+    this.deps.metrics.events.inc({
+      op: record.decoded.ok ? record.decoded.event.op : 'invalid',
+      outcome: 'dead-lettered',
+    });
     this.deps.deadLetter(record, reason);
     this.finish(record);
   }

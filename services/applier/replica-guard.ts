@@ -15,7 +15,14 @@ async function describe(admin: Admin, group: string): Promise<GroupDescription |
 
 export async function ensureSoleApplier(
   admin: Admin,
-  options: { group: string; replica: string; sessionTimeoutMs: number; logger: Logger; pollMs?: number; signal?: AbortSignal },
+  options: {
+    group: string;
+    replica: string;
+    sessionTimeoutMs: number;
+    logger: Logger;
+    pollMs?: number;
+    signal?: AbortSignal;
+  },
 ): Promise<void> {
   const deadline = Date.now() + options.sessionTimeoutMs + 3000;
   let verdict = judgeGroup(await describe(admin, options.group));

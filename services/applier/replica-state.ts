@@ -41,7 +41,9 @@ export function prepareDirectories(target: string, stateDir: string): { target: 
   const realTarget = realpathSync(target);
   const realState = realpathSync(stateDir);
   if (isInside(realState, realTarget) || isInside(realTarget, realState)) {
-    throw new CliError(`the state directory (${realState}) and the target (${realTarget}) must not contain one another; set --state-dir elsewhere`);
+    throw new CliError(
+      `the state directory (${realState}) and the target (${realTarget}) must not contain one another; set --state-dir elsewhere`,
+    );
   }
   return { target: realTarget, stateDir: realState };
 }
@@ -66,8 +68,15 @@ export function openIndex(stateDir: string, identity: Identity): ReplicaIndex {
     if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) {
       throw new CliError(`another applier is using the state directory ${stateDir}`);
     }
-    if (code.startsWith('SQLITE_READONLY') || code.startsWith('SQLITE_CANTOPEN') || code.startsWith('SQLITE_IOERR') || code.startsWith('SQLITE_FULL')) {
-      throw new CliError(`the replica index in ${stateDir} cannot be opened for writing (${code}); set --state-dir (MIRRORLOG_STATE_DIR) to a writable directory`);
+    if (
+      code.startsWith('SQLITE_READONLY') ||
+      code.startsWith('SQLITE_CANTOPEN') ||
+      code.startsWith('SQLITE_IOERR') ||
+      code.startsWith('SQLITE_FULL')
+    ) {
+      throw new CliError(
+        `the replica index in ${stateDir} cannot be opened for writing (${code}); set --state-dir (MIRRORLOG_STATE_DIR) to a writable directory`,
+      );
     }
     throw error;
   }
@@ -174,7 +183,10 @@ export function decideStart(
       index.writeMeta(REBUILD_META, state);
       index.writeMeta(POSITIONS_META, state.start);
       index.commit();
-      logger.warn({ epoch: state.epoch, reason: plan.reason, clearIndex: plan.clearIndex, end: state.end }, `rebuilding the replica (${plan.reason}): replaying the log from its earliest offsets`);
+      logger.warn(
+        { epoch: state.epoch, reason: plan.reason, clearIndex: plan.clearIndex, end: state.end },
+        `rebuilding the replica (${plan.reason}): replaying the log from its earliest offsets`,
+      );
       return { plan, positions: new Map(facts.earliest), rebuild: state };
     }
     default: {

@@ -25,7 +25,11 @@ export async function checkKafka(config: ApplierConfig, logger: Logger): Promise
   const admin = kafka.admin({ retry: { retries: 0 } });
   await admin.connect();
   try {
-    return await checkEventsTopic(admin, { topic: config.topic, partitions: config.partitions, historyWindowMs: config.historyWindow });
+    return await checkEventsTopic(admin, {
+      topic: config.topic,
+      partitions: config.partitions,
+      historyWindowMs: config.historyWindow,
+    });
   } finally {
     await admin.disconnect();
   }
@@ -57,7 +61,10 @@ export async function lastAppliedAt(admin: Admin, groupId: string, topic: string
  * The dead-letter topic, created at the first call (then reused): only a replica with
  * something to report gets one. Retried with backoff until it exists or `signal` aborts.
  */
-export function deadLetterTopicOnDemand(admin: Admin, topic: string, options: {
+export function deadLetterTopicOnDemand(
+  admin: Admin,
+  topic: string,
+  options: {
     logger: Logger;
     signal: AbortSignal;
     topicOptions?: Parameters<typeof ensureDeadLetterTopic>[2];
@@ -69,6 +76,10 @@ export function deadLetterTopicOnDemand(admin: Admin, topic: string, options: {
       minDelayMs: 500,
       maxDelayMs: 30_000,
       signal: options.signal,
-      onRetry: ({ error, retry: attempt, delayMs }) => options.logger.warn({ err: error, topic, retry: attempt, delayMs }, 'cannot create the dead-letter topic; retrying'),
+      onRetry: ({ error, retry: attempt, delayMs }) =>
+        options.logger.warn(
+          { err: error, topic, retry: attempt, delayMs },
+          'cannot create the dead-letter topic; retrying',
+        ),
     }));
 }

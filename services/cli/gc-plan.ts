@@ -36,7 +36,8 @@ export class ReferencedHashes {
   seal(): void {
     const sorted = this.prefixes.subarray(0, this.count).sort();
     let unique = 0;
-    for (let i = 0; i < sorted.length; i++) if (i === 0 || sorted[i] !== sorted[unique - 1]) sorted[unique++] = sorted[i]!;
+    for (let i = 0; i < sorted.length; i++)
+      if (i === 0 || sorted[i] !== sorted[unique - 1]) sorted[unique++] = sorted[i]!;
     this.prefixes = sorted.slice(0, unique);
     this.count = unique;
     this.sealed = true;

@@ -79,7 +79,12 @@ export async function readReferencedHashes(
  * The topics whose records gc must read: its own and every one registered under the
  * prefix. One that is not on the cluster cannot be accounted for, so gc refuses.
  */
-export function topicsToRead(own: string, registered: readonly string[], existing: ReadonlySet<string>, brokers: string): string[] {
+export function topicsToRead(
+  own: string,
+  registered: readonly string[],
+  existing: ReadonlySet<string>,
+  brokers: string,
+): string[] {
   const topics = [...new Set([own, ...registered])].sort();
   const missing = topics.filter((topic) => !existing.has(topic));
   if (missing.includes(own)) throw new CliError(`topic '${own}' does not exist`, 1);
@@ -101,9 +106,21 @@ export type SweepOptions = {
 };
 
 /** Lists the store and deletes its garbage, re-checking each object right before deleting it. */
-export async function sweep(store: ContentStore, referenced: ReferencedHashes, options: SweepOptions): Promise<Omit<GcReport, 'records' | 'referencedHashes'>> {
+export async function sweep(
+  store: ContentStore,
+  referenced: ReferencedHashes,
+  options: SweepOptions,
+): Promise<Omit<GcReport, 'records' | 'referencedHashes'>> {
   const zero = (): Tally => ({ count: 0, bytes: 0 });
-  const report = { objects: zero(), referenced: zero(), young: zero(), garbage: zero(), deleted: zero(), spared: 0, dryRun: options.dryRun };
+  const report = {
+    objects: zero(),
+    referenced: zero(),
+    young: zero(),
+    garbage: zero(),
+    deleted: zero(),
+    spared: 0,
+    dryRun: options.dryRun,
+  };
   const count = (tally: Tally, bytes: number) => {
     tally.count++;
     tally.bytes += bytes;
@@ -129,7 +146,9 @@ export async function sweep(store: ContentStore, referenced: ReferencedHashes, o
         const deletion: Promise<void> = deleteOne(object.hash, object.size).finally(() => pending.delete(deletion));
         pending.add(deletion);
       }
-      progress(`${report.objects.count} objects listed, ${report.garbage.count} garbage, ${report.deleted.count} deleted`);
+      progress(
+        `${report.objects.count} objects listed, ${report.garbage.count} garbage, ${report.deleted.count} deleted`,
+      );
     }
     await Promise.all(pending);
   } finally {
@@ -147,10 +166,12 @@ function throttled(write: ((text: string) => void) | undefined): (text: string) 
   };
 }
 
-const human = (bytes: number) => (bytes >= 1 << 30 ? `${(bytes / (1 << 30)).toFixed(1)} GiB` : `${(bytes / (1 << 20)).toFixed(1)} MiB`);
+const human = (bytes: number) =>
+  bytes >= 1 << 30 ? `${(bytes / (1 << 30)).toFixed(1)} GiB` : `${(bytes / (1 << 20)).toFixed(1)} MiB`;
 
 export function formatReport(report: GcReport, config: Pick<GcConfig, 'grace'>): string {
-  const line = (label: string, tally: Tally) => `  ${label.padEnd(34)} ${String(tally.count).padStart(10)}  ${human(tally.bytes).padStart(10)}`;
+  const line = (label: string, tally: Tally) =>
+    `  ${label.padEnd(34)} ${String(tally.count).padStart(10)}  ${human(tally.bytes).padStart(10)}`;
   return [
     `${report.records} records read; ${report.referencedHashes} distinct contents referenced`,
     line('objects in the store', report.objects),
@@ -158,7 +179,9 @@ export function formatReport(report: GcReport, config: Pick<GcConfig, 'grace'>):
     line(`unreferenced, younger than ${config.grace / 3_600_000} h`, report.young),
     line('garbage', report.garbage),
     report.dryRun ? '  (dry run: nothing deleted)' : line('deleted', report.deleted),
-    ...(report.spared > 0 ? [`  ${report.spared} garbage objects were stored again (or removed) meanwhile and kept`] : []),
+    ...(report.spared > 0
+      ? [`  ${report.spared} garbage objects were stored again (or removed) meanwhile and kept`]
+      : []),
   ].join('\n');
 }
 
@@ -176,10 +199,18 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env):
   });
   if (config === HELP_SHOWN) return 0;
   if (config.grace < GC_MIN_GRACE_MS && !config.force) {
-    throw new CliError(`--grace ${Math.round(config.grace / 60_000)} min is shorter than 1h: a running producer may still publish events for such objects; use --force only when no producer publishes to '${config.topic}'`);
+    throw new CliError(
+      `--grace ${Math.round(config.grace / 60_000)} min is shorter than 1h: a running producer may still publish events for such objects; use --force only when no producer publishes to '${config.topic}'`,
+    );
   }
   const logger = createLogger({ level: config.logLevel === 'info' ? 'warn' : config.logLevel, name: 'gc' });
-  const kafka = createKafka({ brokers: config.brokers, clientId: 'mirrorlog-gc', logger, security: kafkaClientSecurity(config), retry: { retries: 5 } });
+  const kafka = createKafka({
+    brokers: config.brokers,
+    clientId: 'mirrorlog-gc',
+    logger,
+    security: kafkaClientSecurity(config),
+    retry: { retries: 5 },
+  });
   const store = new S3ContentStore({ ...s3OptionsFromConfig(config), logger });
   const progress = (text: string) => process.stderr.write(`mirrorlog gc: ${text}\n`);
   try {
@@ -208,7 +239,12 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env):
       `${records} records of ${topics.length} topic(s) sharing the prefix (${topics.join(', ')}) ` +
         `reference ${referenced.size} distinct contents; listing the store`,
     );
-    const swept = await sweep(store, referenced, { cutoffMs, dryRun: config.dryRun, concurrency: config.fetchConcurrency, progress });
+    const swept = await sweep(store, referenced, {
+      cutoffMs,
+      dryRun: config.dryRun,
+      concurrency: config.fetchConcurrency,
+      progress,
+    });
     const report: GcReport = { records, referencedHashes: referenced.size, ...swept };
     process.stdout.write(config.json ? `${JSON.stringify(report)}\n` : `${formatReport(report, config)}\n`);
   } finally {

@@ -9,13 +9,22 @@ type Command = { summary: string; load: () => Promise<{ run(argv: string[]): Pro
 
 const commands: Record<string, Command> = {
   up: { summary: 'local stack + producer + applier on one machine (npm start)', load: () => import('./up.ts') },
-  stack: { summary: 'the local Kafka + S3 stack: up | down [--purge] | status [--json]', load: () => import('../../infra/stack/command.ts') },
+  stack: {
+    summary: 'the local Kafka + S3 stack: up | down [--purge] | status [--json]',
+    load: () => import('../../infra/stack/command.ts'),
+  },
   producer: { summary: 'watch a source root and publish its changes', load: () => import('../producer/command.ts') },
   applier: { summary: 'materialize one replica from the log', load: () => import('../applier/command.ts') },
-  status: { summary: 'per replica lag, last applied time and rates; --serve: a live status page', load: () => import('./status.ts') },
+  status: {
+    summary: 'per replica lag, last applied time and rates; --serve: a live status page',
+    load: () => import('./status.ts'),
+  },
   verify: { summary: 'compare a replica with the log (exit 1 on drift)', load: () => import('./verify.ts') },
   restore: { summary: 'materialize the tree as of a past time', load: () => import('./restore.ts') },
-  gc: { summary: 'delete stored content no retained record references (after a grace period)', load: () => import('./gc.ts') },
+  gc: {
+    summary: 'delete stored content no retained record references (after a grace period)',
+    load: () => import('./gc.ts'),
+  },
 };
 
 function usage(): string {

@@ -9,13 +9,19 @@ export function parseRestoreTime(text: string, now: number): number | undefined 
     return ms === undefined || ms === 0 ? undefined : now - ms;
   }
   // Date.parse accepts loose formats; insist on an ISO-8601 date (and optional time).
-  if (!/^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$/.test(trimmed)) return undefined;
+  if (!/^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$/.test(trimmed))
+    return undefined;
   const ms = Date.parse(trimmed);
   return Number.isNaN(ms) ? undefined : ms;
 }
 
 /** Why a restore at `at` cannot be exact, or undefined when it can. */
-export function restoreTimeProblem(at: number, now: number, historyWindowMs: number, firstRecordTs: number | undefined): string | undefined {
+export function restoreTimeProblem(
+  at: number,
+  now: number,
+  historyWindowMs: number,
+  firstRecordTs: number | undefined,
+): string | undefined {
   const oldest = now - historyWindowMs;
   if (at < oldest) {
     return `${new Date(at).toISOString()} is outside the history window (${Math.round(historyWindowMs / 3_600_000)}h): compaction may have removed changes before ${new Date(oldest).toISOString()}, so the tree at that time cannot be rebuilt exactly`;

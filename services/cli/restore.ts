@@ -22,7 +22,8 @@ function progress(text: string): void {
 
 function assertEmptyTarget(target: string): void {
   fs.mkdirSync(target, { recursive: true });
-  if (fs.readdirSync(target).length > 0) throw new CliError(`--target ${target} is not empty: restore writes into an empty directory only`);
+  if (fs.readdirSync(target).length > 0)
+    throw new CliError(`--target ${target} is not empty: restore writes into an empty directory only`);
 }
 
 /** `--at -2h` would read as an unknown flag `-2h`: a relative time right after --at is its value. */
@@ -44,23 +45,36 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env):
   const config = loadConfig(restoreConfigSchema, {
     argv: joinRelativeAt(argv),
     env,
-    usage: 'usage: mirrorlog restore --target DIR --at TIME [options]\n\nTIME: ISO-8601 (2026-11-25T14:00:00Z) or relative to now (-2h, -30m, -7d).',
+    usage:
+      'usage: mirrorlog restore --target DIR --at TIME [options]\n\nTIME: ISO-8601 (2026-11-25T14:00:00Z) or relative to now (-2h, -30m, -7d).',
   });
   if (config === HELP_SHOWN) return 0;
   const now = Date.now();
   const at = parseRestoreTime(config.at, now);
-  if (at === undefined) throw new CliError(`invalid --at '${config.at}': expected an ISO-8601 time (2026-11-25T14:00:00Z) or a relative one (-2h, -30m, -7d)`);
+  if (at === undefined)
+    throw new CliError(
+      `invalid --at '${config.at}': expected an ISO-8601 time (2026-11-25T14:00:00Z) or a relative one (-2h, -30m, -7d)`,
+    );
   const target = path.resolve(config.target);
   assertEmptyTarget(target);
 
   const logger = createLogger({ level: config.logLevel === 'info' ? 'warn' : config.logLevel, name: 'restore' });
-  const kafka = createKafka({ brokers: config.brokers, clientId: 'mirrorlog-restore', logger, security: kafkaClientSecurity(config), retry: { retries: 5 } });
+  const kafka = createKafka({
+    brokers: config.brokers,
+    clientId: 'mirrorlog-restore',
+    logger,
+    security: kafkaClientSecurity(config),
+    retry: { retries: 5 },
+  });
   const admin = kafka.admin();
   await admin.connect();
   let windowMs = config.historyWindow;
   try {
-    if (!(await admin.listTopics()).includes(config.topic)) throw new CliError(`topic '${config.topic}' does not exist`, 1);
-    const lag = (await describeTopicConfig(admin, config.topic, ['min.compaction.lag.ms'])).get('min.compaction.lag.ms');
+    if (!(await admin.listTopics()).includes(config.topic))
+      throw new CliError(`topic '${config.topic}' does not exist`, 1);
+    const lag = (await describeTopicConfig(admin, config.topic, ['min.compaction.lag.ms'])).get(
+      'min.compaction.lag.ms',
+    );
     if (lag !== undefined) windowMs = Number(lag);
   } finally {
     await admin.disconnect();
@@ -73,7 +87,11 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env):
   try {
     progress(`reading ${config.topic} up to ${new Date(at).toISOString()}`);
     const reading = createProgress('reading the log', { unit: 'records' });
-    const stats = await readLogState(kafka, config.topic, state, { until: at, keepData: true, onProgress: (read, total) => reading.update(read, total) });
+    const stats = await readLogState(kafka, config.topic, state, {
+      until: at,
+      keepData: true,
+      onProgress: (read, total) => reading.update(read, total),
+    });
     reading.stop();
     const problem = restoreTimeProblem(at, now, windowMs, stats.firstTs);
     if (problem !== undefined) throw new CliError(`cannot restore: ${problem}`, 1);

@@ -26,7 +26,12 @@ export class StateWriter {
     private readonly store: ContentStore,
     private readonly concurrency = 16,
   ) {
-    this.fs = new FsMaterializer({ root: new TargetRoot(target), journal: { noteDir: () => undefined }, token: newRunToken(), fsyncFiles: false });
+    this.fs = new FsMaterializer({
+      root: new TargetRoot(target),
+      journal: { noteDir: () => undefined },
+      token: newRunToken(),
+      fsyncFiles: false,
+    });
     // Large content is staged next to the target, so placing it is a rename.
     this.staging = fs.mkdtempSync(path.join(path.dirname(path.resolve(target)), '.mirrorlog-staging-'));
   }
@@ -78,13 +83,15 @@ export class StateWriter {
   private async content(entry: Extract<MirrorEvent, { op: 'file' }>): Promise<Content> {
     if (entry.data !== undefined || entry.size <= IN_MEMORY_LIMIT) {
       const data = entry.data ?? (await this.store.getBuffer(entry.hash, IN_MEMORY_LIMIT));
-      if (data.length !== entry.size || sha256Hex(data) !== entry.hash) throw new ContentMismatchError(entry.hash, entry.size, sha256Hex(data), data.length);
+      if (data.length !== entry.size || sha256Hex(data) !== entry.hash)
+        throw new ContentMismatchError(entry.hash, entry.size, sha256Hex(data), data.length);
       return { kind: 'buffer', data };
     }
     const staged = path.join(this.staging, String(this.staged++));
     const { size } = await this.store.getToFile(entry.hash, staged);
     const actual = await hashFile(staged);
-    if (size !== entry.size || actual !== entry.hash) throw new ContentMismatchError(entry.hash, entry.size, actual, size);
+    if (size !== entry.size || actual !== entry.hash)
+      throw new ContentMismatchError(entry.hash, entry.size, actual, size);
     return { kind: 'file', path: staged, shared: false };
   }
 }

@@ -31,7 +31,9 @@ export function formatPartitionHealth(health: PartitionHealth): string {
   const list = (ids: number[]) => ids.map((id) => `p${id}`).join(' ');
   const problems = [
     health.offline.length === 0 ? '' : `${health.offline.length} OFFLINE (${list(health.offline)})`,
-    health.underReplicated.length === 0 ? '' : `${health.underReplicated.length} under-replicated (${list(health.underReplicated)})`,
+    health.underReplicated.length === 0
+      ? ''
+      : `${health.underReplicated.length} under-replicated (${list(health.underReplicated)})`,
   ].filter((p) => p !== '');
   return `partitions: ${health.partitions}, replication factor ${health.replicationFactor}, ${problems.length === 0 ? 'all replicas in sync' : problems.join(', ')}`;
 }

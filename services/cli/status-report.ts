@@ -105,22 +105,40 @@ export function replicaStatus(
   const lastAppliedAt = latest(notes.map((n) => n.appliedAt));
   const lastSeenAt = latest(notes.map((n) => n.aliveAt ?? n.appliedAt));
   // The freshest note speaks for the applier now; a problem it reported earlier may be gone.
-  const freshest = notes.reduce<CommitNote | undefined>((best, n) => ((n.aliveAt ?? n.appliedAt ?? 0) > (best?.aliveAt ?? best?.appliedAt ?? -1) ? n : best), undefined);
+  const freshest = notes.reduce<CommitNote | undefined>(
+    (best, n) => ((n.aliveAt ?? n.appliedAt ?? 0) > (best?.aliveAt ?? best?.appliedAt ?? -1) ? n : best),
+    undefined,
+  );
   const failing = freshest?.problem;
   const idleFor = lastAppliedAt === undefined ? Number.POSITIVE_INFINITY : now - lastAppliedAt;
   const gone = facts.members === 0 && (lastSeenAt === undefined || now - lastSeenAt >= offlineAfterMs);
   const offlineSince = gone ? lastSeenAt : undefined;
   const stalled = !gone && lag > 0 && moved === 0 && idleFor >= stallAfterMs;
   const problems: string[] = [];
-  if (gone) problems.push(lastSeenAt === undefined ? 'offline: no applier was ever seen' : `offline since ${new Date(lastSeenAt).toISOString()}`);
+  if (gone)
+    problems.push(
+      lastSeenAt === undefined
+        ? 'offline: no applier was ever seen'
+        : `offline since ${new Date(lastSeenAt).toISOString()}`,
+    );
   if (facts.members > 1) problems.push(`${facts.members} appliers share this replica's group (a duplicate --replica?)`);
   if (failing !== undefined && !gone) problems.push(`failing: ${failing}`);
   if (facts.deadLetters > 0) problems.push(`${facts.deadLetters} dead letter(s) outstanding`);
   if (facts.lastVerify !== undefined && facts.lastVerify.drifts > 0) {
-    problems.push(`the last verify (${new Date(facts.lastVerify.at).toISOString()}) found ${facts.lastVerify.drifts} drift(s)`);
+    problems.push(
+      `the last verify (${new Date(facts.lastVerify.at).toISOString()}) found ${facts.lastVerify.drifts} drift(s)`,
+    );
   }
   if (stalled) problems.push('stalled: behind and applying nothing');
-  const state: ReplicaState = gone ? 'offline' : stalled ? 'stalled' : problems.length > 0 ? 'not in sync' : lag === 0 ? 'in sync' : 'catching up';
+  const state: ReplicaState = gone
+    ? 'offline'
+    : stalled
+      ? 'stalled'
+      : problems.length > 0
+        ? 'not in sync'
+        : lag === 0
+          ? 'in sync'
+          : 'catching up';
   return {
     replica: second.replica,
     state,
@@ -167,8 +185,16 @@ export function formatStatus(report: StatusReport): string {
       .map(([partition, lag]) => `p${partition}:${lag}`)
       .join(' ');
     // The state first ("offline since T" as it is), then every other reason it is not in sync.
-    const named = r.state === 'offline' || r.state === 'stalled' ? r.problems.find((p) => p.startsWith(r.state)) : undefined;
-    const state = named !== undefined ? (r.state === 'stalled' ? 'STALLED' : named) : r.state === 'not in sync' ? 'NOT IN SYNC' : r.state;
+    const named =
+      r.state === 'offline' || r.state === 'stalled' ? r.problems.find((p) => p.startsWith(r.state)) : undefined;
+    const state =
+      named !== undefined
+        ? r.state === 'stalled'
+          ? 'STALLED'
+          : named
+        : r.state === 'not in sync'
+          ? 'NOT IN SYNC'
+          : r.state;
     const others = r.problems.filter((p) => p !== named);
     const why = others.length === 0 ? '' : ` (${others.join('; ')})`;
     lines.push(

@@ -30,7 +30,6 @@ import {
   type StatusReport,
 } from './status-report.ts';
 
-
 async function sampleGroups(admin: Admin, topic: string, groups: string[]): Promise<GroupSample[]> {
   return Promise.all(
     groups.map(async (groupId) => {
@@ -49,18 +48,32 @@ async function sampleGroups(admin: Admin, topic: string, groups: string[]): Prom
 }
 
 /** Members, dead letters and last verify of each replica. */
-async function replicaFacts(kafka: Kafka, admin: Admin, topic: string, topics: readonly string[], groups: readonly string[]): Promise<Map<string, ReplicaFacts>> {
+async function replicaFacts(
+  kafka: Kafka,
+  admin: Admin,
+  topic: string,
+  topics: readonly string[],
+  groups: readonly string[],
+): Promise<Map<string, ReplicaFacts>> {
   const described = groups.length === 0 ? [] : (await admin.describeGroups([...groups])).groups;
-  const verifies = topics.includes(treeMetadataTopic(topic)) ? await readVerifyResults(kafka, topic) : new Map<string, VerifyResult>();
+  const verifies = topics.includes(treeMetadataTopic(topic))
+    ? await readVerifyResults(kafka, topic)
+    : new Map<string, VerifyResult>();
   const facts = new Map<string, ReplicaFacts>();
   for (const groupId of groups) {
     const replica = replicaOfGroup(groupId, topic) ?? groupId;
     const group = described.find((g) => g.groupId === groupId);
     const members = group === undefined || group.state === 'Empty' || group.state === 'Dead' ? 0 : group.members.length;
     const dlq = deadLetterTopic(topic, replica);
-    const deadLetters = topics.includes(dlq) ? (await fetchTopicOffsets(admin, dlq)).reduce((sum, o) => sum + o.high - o.low, 0) : 0;
+    const deadLetters = topics.includes(dlq)
+      ? (await fetchTopicOffsets(admin, dlq)).reduce((sum, o) => sum + o.high - o.low, 0)
+      : 0;
     const verify = verifies.get(replica);
-    facts.set(replica, { members, deadLetters, lastVerify: verify === undefined ? undefined : { at: verify.at, drifts: verify.drifts } });
+    facts.set(replica, {
+      members,
+      deadLetters,
+      lastVerify: verify === undefined ? undefined : { at: verify.at, drifts: verify.drifts },
+    });
   }
   return facts;
 }
@@ -76,7 +89,13 @@ export async function collectStatus(options: {
 }): Promise<StatusReport> {
   const logger = createLogger({ level: options.logLevel, name: 'status' });
   // A status check must answer, not wait for a broker that is down.
-  const kafka = createKafka({ brokers: options.brokers, clientId: 'mirrorlog-status', logger, security: options.security ?? {}, retry: { retries: 3, maxRetryTime: 2000 } });
+  const kafka = createKafka({
+    brokers: options.brokers,
+    clientId: 'mirrorlog-status',
+    logger,
+    security: options.security ?? {},
+    retry: { retries: 3, maxRetryTime: 2000 },
+  });
   const admin = kafka.admin();
   try {
     await admin.connect();
@@ -85,12 +104,16 @@ export async function collectStatus(options: {
   }
   try {
     const topics = await admin.listTopics();
-    if (!topics.includes(options.topic)) throw new CliError(`topic '${options.topic}' does not exist (no producer has run with it yet?)`, 2);
+    if (!topics.includes(options.topic))
+      throw new CliError(`topic '${options.topic}' does not exist (no producer has run with it yet?)`, 2);
     const { topics: metadata } = await admin.fetchTopicMetadata({ topics: [options.topic] });
     const partitions = partitionHealth(metadata.find((m) => m.name === options.topic)?.partitions ?? []);
     const offsets: PartitionOffsets[] = await fetchTopicOffsets(admin, options.topic);
     const { groups } = await admin.listGroups();
-    const replicaGroups = groups.map((g) => g.groupId).filter((id) => replicaOfGroup(id, options.topic) !== undefined).sort();
+    const replicaGroups = groups
+      .map((g) => g.groupId)
+      .filter((id) => replicaOfGroup(id, options.topic) !== undefined)
+      .sort();
     const first = await sampleGroups(admin, options.topic, replicaGroups);
     const started = Date.now();
     await delay(options.sampleMs);
@@ -101,14 +124,33 @@ export async function collectStatus(options: {
     const replicas = second
       .map((sample, i) => ({
         sample,
-        status: replicaStatus(offsets, first[i]!, sample, seconds, now, options.stallAfterMs, facts.get(sample.replica) ?? NO_FACTS, options.offlineAfterMs),
+        status: replicaStatus(
+          offsets,
+          first[i]!,
+          sample,
+          seconds,
+          now,
+          options.stallAfterMs,
+          facts.get(sample.replica) ?? NO_FACTS,
+          options.offlineAfterMs,
+        ),
       }))
       // A group that never committed on this topic belongs to another topic.
       .filter(({ sample }) => sample.committed.size > 0 && [...sample.committed.values()].some((offset) => offset >= 0))
       .map(({ status }) => status);
     const last = await readLastRecords(kafka, options.topic);
-    const producer = last.length === 0 ? undefined : { lastSeq: Math.max(...last.map((e) => e.seq)), lastPublishedAt: Math.max(...last.map((e) => e.ts)) };
-    return { topic: options.topic, at: now, records: offsets.reduce((sum, o) => sum + o.high - o.low, 0), replicas, producer, partitions };
+    const producer =
+      last.length === 0
+        ? undefined
+        : { lastSeq: Math.max(...last.map((e) => e.seq)), lastPublishedAt: Math.max(...last.map((e) => e.ts)) };
+    return {
+      topic: options.topic,
+      at: now,
+      records: offsets.reduce((sum, o) => sum + o.high - o.low, 0),
+      replicas,
+      producer,
+      partitions,
+    };
   } finally {
     await admin.disconnect();
   }

@@ -5,7 +5,13 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Registry } from 'prom-client';
-import { applierConfigSchema, commonShape, producerConfigSchema, upConfigSchema, type UpConfig } from '../../schemas/config.ts';
+import {
+  applierConfigSchema,
+  commonShape,
+  producerConfigSchema,
+  upConfigSchema,
+  type UpConfig,
+} from '../../schemas/config.ts';
 import { ensureStackUp, stackDown } from '../../infra/stack/index.ts';
 import { startApplier, DEFAULT_APPLIER_METRICS_PORT } from '../applier/applier.ts';
 import { startProducer, DEFAULT_PRODUCER_METRICS_PORT } from '../producer/producer.ts';
@@ -32,7 +38,10 @@ function realPathOf(dir: string): string {
 }
 
 function usesLocalStack(config: UpConfig): boolean {
-  const defaults = { brokers: commonShape.brokers.parse(undefined), s3Endpoint: commonShape.s3Endpoint.parse(undefined) };
+  const defaults = {
+    brokers: commonShape.brokers.parse(undefined),
+    s3Endpoint: commonShape.s3Endpoint.parse(undefined),
+  };
   return config.brokers.join(',') === defaults.brokers.join(',') && config.s3Endpoint === defaults.s3Endpoint;
 }
 
@@ -57,7 +66,8 @@ function statusPrinter(producer: Registry, applier: Registry, describe: string):
     previous = { applied, at: now };
     const line = `${describe} | published ${published} · applied ${applied} · lag ${lag} · queued ${queued} · ${rate} events/s`;
     if (tty) process.stdout.write(`\r${line.padEnd(lastLine.length)}`);
-    else if (line.replace(/\d+ events\/s$/, '') !== lastLine.replace(/\d+ events\/s$/, '')) process.stdout.write(`${line}\n`);
+    else if (line.replace(/\d+ events\/s$/, '') !== lastLine.replace(/\d+ events\/s$/, ''))
+      process.stdout.write(`${line}\n`);
     lastLine = line;
   };
 }
@@ -73,7 +83,10 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env):
       'It serves health and metrics on two consecutive ports: --metrics-port N for the producer, N+1 for the applier.',
     ].join('\n'),
     help: {
-      metricsPort: { text: 'first of two consecutive ports: N for the producer, N+1 for the applier (0: any free ones)', defaultText: '9464 (so 9464 and 9465)' },
+      metricsPort: {
+        text: 'first of two consecutive ports: N for the producer, N+1 for the applier (0: any free ones)',
+        defaultText: '9464 (so 9464 and 9465)',
+      },
       replica: { defaultText: 'local-<hash of the target path>' },
     },
   });
@@ -88,23 +101,42 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env):
   }
   fs.mkdirSync(root, { recursive: true });
   fs.mkdirSync(target, { recursive: true });
-  const replica = config.replica ?? `local-${createHash('sha256').update(fs.realpathSync(target)).digest('hex').slice(0, 8)}`;
+  const replica =
+    config.replica ?? `local-${createHash('sha256').update(fs.realpathSync(target)).digest('hex').slice(0, 8)}`;
   const logger = createLogger({ level: config.logLevel, name: 'up' });
 
   return runUntilSignal('up', async () => {
     let stackStarted = false;
     if (usesLocalStack(config)) {
-      process.stdout.write('mirrorlog up: starting the local Kafka + S3 stack if needed (the first run installs it: a few minutes)...\n');
+      process.stdout.write(
+        'mirrorlog up: starting the local Kafka + S3 stack if needed (the first run installs it: a few minutes)...\n',
+      );
       stackStarted = (await ensureStackUp()).started;
     }
     const common = { ...config, metricsPort: undefined };
     const producer = await startProducer(
-      producerConfigSchema.parse({ ...common, root, source: config.source, exclude: config.exclude, metricsPort: config.metricsPort ?? DEFAULT_PRODUCER_METRICS_PORT }),
+      producerConfigSchema.parse({
+        ...common,
+        root,
+        source: config.source,
+        exclude: config.exclude,
+        metricsPort: config.metricsPort ?? DEFAULT_PRODUCER_METRICS_PORT,
+      }),
       { logger: logger.child({ service: 'producer' }) },
     );
     const applier = await startApplier(
       // --metrics-port N: the producer on N, the applier on N+1 (0: both ephemeral).
-      applierConfigSchema.parse({ ...common, target, replica, metricsPort: config.metricsPort === undefined ? DEFAULT_APPLIER_METRICS_PORT : config.metricsPort === 0 ? 0 : config.metricsPort + 1 }),
+      applierConfigSchema.parse({
+        ...common,
+        target,
+        replica,
+        metricsPort:
+          config.metricsPort === undefined
+            ? DEFAULT_APPLIER_METRICS_PORT
+            : config.metricsPort === 0
+              ? 0
+              : config.metricsPort + 1,
+      }),
       { logger: logger.child({ service: 'applier' }) },
     ).catch(async (error: unknown) => {
       await producer.stop();
@@ -113,7 +145,11 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env):
     process.stdout.write(
       `mirrorlog up: mirroring ${root} → ${target} (topic ${config.topic}, replica ${replica}); health and metrics on :${producer.port} (producer) and :${applier.port} (applier). Ctrl-C stops.\n`,
     );
-    const print = statusPrinter(producer.metrics.registry, applier.registry, `${path.relative(process.cwd(), root) || root} → ${path.relative(process.cwd(), target) || target}`);
+    const print = statusPrinter(
+      producer.metrics.registry,
+      applier.registry,
+      `${path.relative(process.cwd(), root) || root} → ${path.relative(process.cwd(), target) || target}`,
+    );
     const ticker = setInterval(() => void print(), 1000);
     return {
       ready: producer.ready,

@@ -50,9 +50,13 @@ export function chooseVerifyBasis(facts: {
   readonly record: ReplicaRecord;
 }): VerifyBasis {
   const { record, group, replica, topic } = facts;
-  const fromGroup = group.size === 0 ? { upTo: undefined, source: 'log-end' as const } : { upTo: group, source: 'group' as const };
+  const fromGroup =
+    group.size === 0 ? { upTo: undefined, source: 'log-end' as const } : { upTo: group, source: 'group' as const };
   if (record.kind !== 'found') {
-    const why = record.kind === 'absent' ? `no replica state in ${record.stateDir}` : `cannot read the replica state in ${record.stateDir} (${record.reason})`;
+    const why =
+      record.kind === 'absent'
+        ? `no replica state in ${record.stateDir}`
+        : `cannot read the replica state in ${record.stateDir} (${record.reason})`;
     return {
       ...fromGroup,
       warnings: [],
@@ -61,7 +65,11 @@ export function chooseVerifyBasis(facts: {
   }
   if (record.identity !== undefined && (record.identity.replica !== replica || record.identity.topic !== topic)) {
     const other = `replica '${record.identity.replica}' of topic '${record.identity.topic}'`;
-    return { ...fromGroup, warnings: [], repairRefusal: `the state directory ${record.stateDir} belongs to ${other}, not '${replica}' of '${topic}'` };
+    return {
+      ...fromGroup,
+      warnings: [],
+      repairRefusal: `the state directory ${record.stateDir} belongs to ${other}, not '${replica}' of '${topic}'`,
+    };
   }
   if (record.rebuildInProgress) {
     return {
@@ -72,7 +80,11 @@ export function chooseVerifyBasis(facts: {
     };
   }
   if (record.positions === undefined || record.positions.size === 0) {
-    return { ...fromGroup, warnings: [], repairRefusal: `replica '${replica}' has applied nothing yet (its index holds no positions)` };
+    return {
+      ...fromGroup,
+      warnings: [],
+      repairRefusal: `replica '${replica}' has applied nothing yet (its index holds no positions)`,
+    };
   }
   const apart = differing(record.positions, group, facts.partitions);
   if (apart.length > 0) {
@@ -83,7 +95,8 @@ export function chooseVerifyBasis(facts: {
         `the group's committed offsets (${formatOffsets(group)}) differ from the replica's index (${formatOffsets(record.positions)}) ` +
           `on ${apart.length} partition(s): did another applier use --replica ${replica}? Comparing against the index`,
       ],
-      repairRefusal: "the replica's index and its group's offsets disagree: start this replica's applier (it commits its own positions), then verify again",
+      repairRefusal:
+        "the replica's index and its group's offsets disagree: start this replica's applier (it commits its own positions), then verify again",
     };
   }
   return { upTo: record.positions, source: 'index', warnings: [], repairRefusal: undefined };
@@ -94,7 +107,10 @@ export function chooseVerifyBasis(facts: {
  * the current log lacks them too; otherwise they come from records past those offsets
  * (the replica is ahead of what it committed) and a repair must not delete them.
  */
-export function splitExtras(candidates: readonly string[], inCurrentLog: (path: string) => boolean): { extra: string[]; ahead: string[] } {
+export function splitExtras(
+  candidates: readonly string[],
+  inCurrentLog: (path: string) => boolean,
+): { extra: string[]; ahead: string[] } {
   const extra: string[] = [];
   const ahead: string[] = [];
   for (const path of candidates) (inCurrentLog(path) ? ahead : extra).push(path);

@@ -10,7 +10,8 @@ export type Found =
   | undefined;
 
 /** `ahead`: on the replica, absent from the log as of its offsets, but in the log after them (never removed by --repair). */
-export type DriftProblem = 'missing' | 'extra' | 'ahead' | 'type' | 'size' | 'content' | 'mode' | 'mtime' | 'target' | 'unsafe-parent';
+export type DriftProblem =
+  'missing' | 'extra' | 'ahead' | 'type' | 'size' | 'content' | 'mode' | 'mtime' | 'target' | 'unsafe-parent';
 export type Drift = { path: string; problem: DriftProblem; expected?: string; actual?: string };
 
 const octal = (mode: number) => `0${mode.toString(8)}`;
@@ -41,19 +42,41 @@ function describeFound(found: Found): string {
  * file's setuid/setgid bits are expected only with `allowSetid` (the applier strips them
  * otherwise).
  */
-export function compareEntry(expected: Exclude<MirrorEvent, { op: 'delete' }>, found: Found, options: { allowSetid?: boolean } = {}): Drift[] {
+export function compareEntry(
+  expected: Exclude<MirrorEvent, { op: 'delete' }>,
+  found: Found,
+  options: { allowSetid?: boolean } = {},
+): Drift[] {
   const path = expected.path;
-  const expectedMode = expected.op === 'file' && options.allowSetid !== true ? expected.mode & ~0o6000 : expected.op === 'symlink' ? 0 : expected.mode;
+  const expectedMode =
+    expected.op === 'file' && options.allowSetid !== true
+      ? expected.mode & ~0o6000
+      : expected.op === 'symlink'
+        ? 0
+        : expected.mode;
   if (found === undefined) return [{ path, problem: 'missing', expected: describeExpected(expected) }];
   const kind = expected.op;
-  if (found.kind !== kind) return [{ path, problem: 'type', expected: describeExpected(expected), actual: describeFound(found) }];
+  if (found.kind !== kind)
+    return [{ path, problem: 'type', expected: describeExpected(expected), actual: describeFound(found) }];
   const drifts: Drift[] = [];
   if (expected.op === 'file' && found.kind === 'file') {
-    if (found.size !== expected.size) drifts.push({ path, problem: 'size', expected: String(expected.size), actual: String(found.size) });
-    else if (found.hash !== undefined && found.hash !== expected.hash) drifts.push({ path, problem: 'content', expected: expected.hash, actual: found.hash });
-    if (found.mtimeMs !== expected.mtimeMs) drifts.push({ path, problem: 'mtime', expected: new Date(expected.mtimeMs).toISOString(), actual: new Date(found.mtimeMs).toISOString() });
+    if (found.size !== expected.size)
+      drifts.push({ path, problem: 'size', expected: String(expected.size), actual: String(found.size) });
+    else if (found.hash !== undefined && found.hash !== expected.hash)
+      drifts.push({ path, problem: 'content', expected: expected.hash, actual: found.hash });
+    if (found.mtimeMs !== expected.mtimeMs)
+      drifts.push({
+        path,
+        problem: 'mtime',
+        expected: new Date(expected.mtimeMs).toISOString(),
+        actual: new Date(found.mtimeMs).toISOString(),
+      });
   }
-  if ((expected.op === 'file' || expected.op === 'dir') && (found.kind === 'file' || found.kind === 'dir') && found.mode !== expectedMode) {
+  if (
+    (expected.op === 'file' || expected.op === 'dir') &&
+    (found.kind === 'file' || found.kind === 'dir') &&
+    found.mode !== expectedMode
+  ) {
     drifts.push({ path, problem: 'mode', expected: octal(expectedMode), actual: octal(found.mode) });
   }
   if (expected.op === 'symlink' && found.kind === 'symlink' && found.target !== expected.target) {
@@ -63,6 +86,9 @@ export function compareEntry(expected: Exclude<MirrorEvent, { op: 'delete' }>, f
 }
 
 export function formatDrift(drift: Drift): string {
-  const detail = drift.expected === undefined && drift.actual === undefined ? '' : ` (expected ${drift.expected ?? '-'}, found ${drift.actual ?? '-'})`;
+  const detail =
+    drift.expected === undefined && drift.actual === undefined
+      ? ''
+      : ` (expected ${drift.expected ?? '-'}, found ${drift.actual ?? '-'})`;
   return `${drift.problem.padEnd(13)} ${JSON.stringify(drift.path)}${detail}`;
 }

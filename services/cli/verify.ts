@@ -44,12 +44,16 @@ async function groupOffsets(admin: Admin, group: string, topic: string, repair: 
     const { groups } = await admin.describeGroups([group]);
     const state = groups[0]?.state;
     if (state !== undefined && state !== 'Empty' && state !== 'Dead') {
-      throw new CliError(`the applier of this replica is running (group ${group} is ${state}): stop it before --repair`, 1);
+      throw new CliError(
+        `the applier of this replica is running (group ${group} is ${state}): stop it before --repair`,
+        1,
+      );
     }
   }
   const committed = new Map<number, number>();
   for (const entry of await admin.fetchOffsets({ groupId: group, topics: [topic] })) {
-    for (const { partition, offset } of entry.partitions) if (Number(offset) >= 0) committed.set(partition, Number(offset));
+    for (const { partition, offset } of entry.partitions)
+      if (Number(offset) >= 0) committed.set(partition, Number(offset));
   }
   return committed;
 }
@@ -93,7 +97,8 @@ function inspect(root: TargetRoot, rel: string, withHash: boolean): Found | 'uns
       if (stats === undefined) return undefined;
       const mode = stats.mode & 0o7777;
       if (isFileMode(stats.mode)) {
-        const mtimeMs = Number(stats.mtimeNs / 1_000_000n) - (stats.mtimeNs < 0n && stats.mtimeNs % 1_000_000n !== 0n ? 1 : 0);
+        const mtimeMs =
+          Number(stats.mtimeNs / 1_000_000n) - (stats.mtimeNs < 0n && stats.mtimeNs % 1_000_000n !== 0n ? 1 : 0);
         const found = { kind: 'file' as const, size: stats.size, mode, mtimeMs };
         if (!withHash) return found;
         const fd = root.openFile(rel);
@@ -101,7 +106,8 @@ function inspect(root: TargetRoot, rel: string, withHash: boolean): Found | 'uns
       }
       if (isDirMode(stats.mode)) return { kind: 'dir', mode };
       // /proc/self/fd/N/name: the directory that fd holds, the link itself not followed.
-      if (isSymlinkMode(stats.mode)) return { kind: 'symlink', target: fs.readlinkSync(`/proc/self/fd/${dirFd}/${name}`) };
+      if (isSymlinkMode(stats.mode))
+        return { kind: 'symlink', target: fs.readlinkSync(`/proc/self/fd/${dirFd}/${name}`) };
       return { kind: 'other' };
     });
   } catch (error) {
@@ -141,7 +147,10 @@ function compareWith(
     if (++checked % 1000 === 0) onProgress?.(checked, total);
     if (expected.op === 'delete') continue;
     const found = inspect(root, expected.path, withHash && expected.op === 'file');
-    const entryDrifts = found === 'unsafe' ? [{ path: expected.path, problem: 'unsafe-parent' as const, expected: 'directories only above it' }] : compareEntry(expected, found, { allowSetid });
+    const entryDrifts =
+      found === 'unsafe'
+        ? [{ path: expected.path, problem: 'unsafe-parent' as const, expected: 'directories only above it' }]
+        : compareEntry(expected, found, { allowSetid });
     if (entryDrifts.length > 0) {
       drifts.push(...entryDrifts);
       expectedToRewrite.push(expected);
@@ -186,27 +195,42 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env):
     argv,
     env,
     booleanFlags: ['hash', 'repair', 'json', 'allowSetid'],
-    usage: 'usage: mirrorlog verify --target DIR --replica NAME [--hash] [--repair] [--json] [options]\n\nCompares a replica with the log; exit 1 on drift. --repair fixes it (stop the applier first).',
+    usage:
+      'usage: mirrorlog verify --target DIR --replica NAME [--hash] [--repair] [--json] [options]\n\nCompares a replica with the log; exit 1 on drift. --repair fixes it (stop the applier first).',
   });
   if (config === HELP_SHOWN) return 0;
   const target = path.resolve(config.target);
   if (!fs.existsSync(target)) throw new CliError(`--target ${target} does not exist`);
   const logger = createLogger({ level: config.logLevel === 'info' ? 'warn' : config.logLevel, name: 'verify' });
-  const kafka = createKafka({ brokers: config.brokers, clientId: 'mirrorlog-verify', logger, security: kafkaClientSecurity(config), retry: { retries: 5 } });
+  const kafka = createKafka({
+    brokers: config.brokers,
+    clientId: 'mirrorlog-verify',
+    logger,
+    security: kafkaClientSecurity(config),
+    retry: { retries: 5 },
+  });
   const admin = kafka.admin();
   await admin.connect();
   let basis: VerifyBasis;
   try {
-    if (!(await admin.listTopics()).includes(config.topic)) throw new CliError(`topic '${config.topic}' does not exist`, 2);
+    if (!(await admin.listTopics()).includes(config.topic))
+      throw new CliError(`topic '${config.topic}' does not exist`, 2);
     const group = await groupOffsets(admin, replicaGroupId(config.topic, config.replica), config.topic, config.repair);
     const partitions = (await fetchTopicOffsets(admin, config.topic)).map((o) => o.partition);
     const stateDir = path.resolve(config.stateDir ?? defaultStateDir(config.replica, env));
-    basis = chooseVerifyBasis({ replica: config.replica, topic: config.topic, partitions, group, record: readReplicaRecord(stateDir) });
+    basis = chooseVerifyBasis({
+      replica: config.replica,
+      topic: config.topic,
+      partitions,
+      group,
+      record: readReplicaRecord(stateDir),
+    });
   } finally {
     await admin.disconnect();
   }
   // Refused before anything is read or touched: a repair against wrong offsets deletes good files.
-  if (config.repair && basis.repairRefusal !== undefined) throw new CliError(`--repair refused: ${basis.repairRefusal}`);
+  if (config.repair && basis.repairRefusal !== undefined)
+    throw new CliError(`--repair refused: ${basis.repairRefusal}`);
   for (const warning of basis.warnings) process.stderr.write(`mirrorlog verify: ${warning}\n`);
   const state = new LogState();
   try {
@@ -237,19 +261,43 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env):
         });
         ahead = new Set(split.ahead);
         extras = split.extra;
-        drifts = drifts.map((drift) => (drift.problem === 'extra' && ahead.has(drift.path) ? { ...drift, problem: 'ahead' as const, expected: 'in the log after the offsets compared' } : drift));
+        drifts = drifts.map((drift) =>
+          drift.problem === 'extra' && ahead.has(drift.path)
+            ? { ...drift, problem: 'ahead' as const, expected: 'in the log after the offsets compared' }
+            : drift,
+        );
       } finally {
         current.close();
       }
     }
     const sound = drifts.length === 0 && basis.warnings.length === 0;
-    if (config.json) process.stdout.write(`${JSON.stringify({ target, entries: state.count(), basis: basis.source, warnings: basis.warnings, drifts }, null, 2)}\n`);
+    if (config.json)
+      process.stdout.write(
+        `${JSON.stringify({ target, entries: state.count(), basis: basis.source, warnings: basis.warnings, drifts }, null, 2)}\n`,
+      );
     else {
       for (const drift of drifts.slice(0, SHOWN_DRIFTS)) process.stdout.write(`${formatDrift(drift)}\n`);
       if (drifts.length > SHOWN_DRIFTS) process.stdout.write(`... and ${drifts.length - SHOWN_DRIFTS} more\n`);
-      process.stdout.write(`${target}: ${state.count()} entries in the log, ${drifts.length === 0 ? 'no drift' : `${drifts.length} drifts`}\n`);
+      process.stdout.write(
+        `${target}: ${state.count()} entries in the log, ${drifts.length === 0 ? 'no drift' : `${drifts.length} drifts`}\n`,
+      );
     }
-    const record = (found: number) => recordVerify(kafka, config.topic, { v: 1, role: 'verify', replica: config.replica, host: thisHost(), target, at: Date.now(), entries: state.count(), drifts: found }, logger);
+    const record = (found: number) =>
+      recordVerify(
+        kafka,
+        config.topic,
+        {
+          v: 1,
+          role: 'verify',
+          replica: config.replica,
+          host: thisHost(),
+          target,
+          at: Date.now(),
+          entries: state.count(),
+          drifts: found,
+        },
+        logger,
+      );
     if (drifts.length === 0 || !config.repair) {
       await record(drifts.length);
       return sound ? 0 : 1;
@@ -265,8 +313,12 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env):
       writer.close();
       store.close();
     }
-    const after = compareReplica(state, target, config.hash, config.allowSetid).drifts.filter((drift) => !(drift.problem === 'extra' && ahead.has(drift.path)));
-    process.stdout.write(`repaired: removed ${extras.length}, rewrote ${expectedToRewrite.length}; ${after.length === 0 ? 'no drift left' : `${after.length} drifts left`}\n`);
+    const after = compareReplica(state, target, config.hash, config.allowSetid).drifts.filter(
+      (drift) => !(drift.problem === 'extra' && ahead.has(drift.path)),
+    );
+    process.stdout.write(
+      `repaired: removed ${extras.length}, rewrote ${expectedToRewrite.length}; ${after.length === 0 ? 'no drift left' : `${after.length} drifts left`}\n`,
+    );
     await record(after.length);
     return after.length === 0 ? 0 : 1;
   } finally {

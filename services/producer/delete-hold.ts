@@ -74,7 +74,9 @@ export class DeleteHold {
 
   /** The reason deletes are held, for /readyz (undefined while none are). */
   get reason(): string | undefined {
-    return this.holding === undefined ? undefined : `deletes held: ${this.holding}; to publish them: ${this.deps.confirmCommand}`;
+    return this.holding === undefined
+      ? undefined
+      : `deletes held: ${this.holding}; to publish them: ${this.deps.confirmCommand}`;
   }
 
   /** Deletes waiting for a judgement (the pipeline is not idle meanwhile). */
@@ -98,7 +100,10 @@ export class DeleteHold {
     this.settled = true;
     const identityChanged = this.deps.identityChanged();
     if (this.pending.size === 0 && this.holding === undefined && identityChanged !== undefined) {
-      this.deps.logger.warn({ change: identityChanged }, 'the root changed identity but holds the whole tree: recording its new identity');
+      this.deps.logger.warn(
+        { change: identityChanged },
+        'the root changed identity but holds the whole tree: recording its new identity',
+      );
       this.deps.acceptIdentity();
     }
   }
@@ -137,7 +142,8 @@ export class DeleteHold {
   }
 
   private arm(): void {
-    if (this.timer !== undefined || (this.pending.size === 0 && this.holding === undefined && this.startWalkDone)) return;
+    if (this.timer !== undefined || (this.pending.size === 0 && this.holding === undefined && this.startWalkDone))
+      return;
     this.timer = setInterval(() => this.judge(), TICK_MS);
     this.timer.unref();
   }
@@ -177,7 +183,10 @@ export class DeleteHold {
     }
     if (identityChanged !== undefined) {
       // Published by confirmation, or nothing to delete: the root holds the tree.
-      deps.logger.warn({ change: identityChanged, confirmed }, 'the root changed identity but holds the tree: recording its new identity');
+      deps.logger.warn(
+        { change: identityChanged, confirmed },
+        'the root changed identity but holds the tree: recording its new identity',
+      );
       deps.acceptIdentity();
     }
     if (this.holding !== undefined) deps.logger.warn({ entries: pendingEntries, confirmed }, 'held deletes released');

@@ -19,9 +19,7 @@ export type { Observation } from './domain/observation.ts';
 
 /** `retry` with `changed`: the file was not at rest while read (the pipeline may ask for a snapshot later). */
 export type ExamineResult =
-  | { kind: 'observed'; observation: Observation }
-  | { kind: 'retry'; changed: boolean }
-  | { kind: 'none' };
+  { kind: 'observed'; observation: Observation } | { kind: 'retry'; changed: boolean } | { kind: 'none' };
 
 export type ExaminerDeps = {
   tree: SourceTree;
@@ -71,7 +69,10 @@ export class Examiner {
     const indexed = deps.index.get(relPath);
     const observe = (observed: EntryState | undefined, fingerprint?: Fingerprint, data?: Buffer): ExamineResult => {
       this.readable(relPath);
-      return { kind: 'observed', observation: { path: relPath, observed, fingerprint, firstHintAt, ...(data === undefined ? {} : { data }) } };
+      return {
+        kind: 'observed',
+        observation: { path: relPath, observed, fingerprint, firstHintAt, ...(data === undefined ? {} : { data }) },
+      };
     };
     if (indexed?.state.kind === 'dir' && found.kind !== 'dir') deps.forgetWatches(relPath);
     const plan = planExamination(found, indexed);
@@ -98,7 +99,12 @@ export class Examiner {
         const dir = found as Extract<Probe, { kind: 'dir' }>;
         const listed = this.examineDirectory(relPath, plan.how, dir.fingerprint.ctimeMs);
         // A directory that cannot be listed is still published (its mode is known), and stays counted.
-        const observation = { path: relPath, observed: { kind: 'dir' as const, mode: dir.mode }, fingerprint: dir.fingerprint, firstHintAt };
+        const observation = {
+          path: relPath,
+          observed: { kind: 'dir' as const, mode: dir.mode },
+          fingerprint: dir.fingerprint,
+          firstHintAt,
+        };
         return listed ? observe(observation.observed, dir.fingerprint) : { kind: 'observed', observation };
       }
       case 'keep-file':
@@ -133,7 +139,8 @@ export class Examiner {
     // A snapshot's stat is not the file's (it moved on): no fingerprint, so the next look reads it again.
     const seenWith = snapshot ? undefined : fingerprint;
     try {
-      if ('data' in content && content.data.length <= deps.inlineMaxBytes) return observe(state, seenWith!, content.data);
+      if ('data' in content && content.data.length <= deps.inlineMaxBytes)
+        return observe(state, seenWith!, content.data);
       const stored = await deps.uploader.ensureStored(read.hash, read.size, content);
       if (stored === 'changed') {
         deps.metrics.retriedNotAtRest.inc();

@@ -41,7 +41,11 @@ async function sha256OfFile(path: string): Promise<string> {
 }
 
 /** Uploads the file at the request's path again if it still holds the requested content. */
-export async function healOne(root: string, store: Pick<ContentStore, 'putFile'>, request: HealRequest): Promise<HealOutcome> {
+export async function healOne(
+  root: string,
+  store: Pick<ContentStore, 'putFile'>,
+  request: HealRequest,
+): Promise<HealOutcome> {
   // The path was validated by the schema (relative, normalized): it stays inside the root.
   const file = join(root, request.path);
   const stats = await lstat(file).catch(() => undefined);
@@ -55,7 +59,10 @@ export class HealResponder {
   private readonly consumer: Consumer;
 
   constructor(private readonly options: HealResponderOptions) {
-    this.consumer = options.kafka.consumer({ groupId: `mirrorlog.heal.${options.source}`, allowAutoTopicCreation: false });
+    this.consumer = options.kafka.consumer({
+      groupId: `mirrorlog.heal.${options.source}`,
+      allowAutoTopicCreation: false,
+    });
   }
 
   async start(): Promise<void> {
@@ -68,11 +75,15 @@ export class HealResponder {
     await this.consumer.run({
       eachMessage: async ({ message }) => {
         const request = decodeHealRequest(message.value);
-        if (request === undefined) return options.logger.warn({ topic }, 'skipping a record of the heal topic that is not a heal request');
+        if (request === undefined)
+          return options.logger.warn({ topic }, 'skipping a record of the heal topic that is not a heal request');
         try {
           const outcome = await healOne(options.root, options.store, request);
           options.onHealed?.(outcome);
-          options.logger.info({ hash: request.hash, path: request.path, replica: request.replica, reason: request.reason, outcome }, 'heal request handled');
+          options.logger.info(
+            { hash: request.hash, path: request.path, replica: request.replica, reason: request.reason, outcome },
+            'heal request handled',
+          );
         } catch (error) {
           // The upload failed (store down, file changed while read): a later request asks again.
           options.logger.warn({ err: error, hash: request.hash, path: request.path }, 'cannot answer a heal request');
@@ -83,7 +94,10 @@ export class HealResponder {
 
   async stop(): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([this.consumer.disconnect().catch(() => undefined), new Promise((resolve) => (timer = setTimeout(resolve, 10_000)))]);
+    await Promise.race([
+      this.consumer.disconnect().catch(() => undefined),
+      new Promise((resolve) => (timer = setTimeout(resolve, 10_000))),
+    ]);
     clearTimeout(timer);
   }
 }

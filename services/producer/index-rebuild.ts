@@ -10,7 +10,13 @@ import { readTopicToEnd } from '../shared/topic-reader.ts';
 import type { Logger } from '../shared/logger.ts';
 import type { SourceIndex } from './ports/source-index.ts';
 
-export type RebuildResult = { records: number; entries: number; maxSeq: number; skipped: number; otherSources: string[] };
+export type RebuildResult = {
+  records: number;
+  entries: number;
+  maxSeq: number;
+  skipped: number;
+  otherSources: string[];
+};
 
 /** What a rebuild has read so far (records of other sources are counted, never indexed). */
 export class IndexRebuild {

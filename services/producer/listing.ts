@@ -9,7 +9,12 @@ import type { ListedName, SourceTree } from './ports/source-tree.ts';
  * Children that cannot be stat'ed (EACCES) are left out: compared with the index they
  * look vanished, so they are examined, and the examination counts and skips them.
  */
-export function statChildren(tree: SourceTree, dir: string, entries: readonly ListedName[], isExcluded: Excluder): ListedChild[] {
+export function statChildren(
+  tree: SourceTree,
+  dir: string,
+  entries: readonly ListedName[],
+  isExcluded: Excluder,
+): ListedChild[] {
   const listed: ListedChild[] = [];
   for (const { name, kind } of entries) {
     const child = joinRel(dir, name);

@@ -90,7 +90,13 @@ export class Pipeline {
     deps: PipelineDeps,
     private readonly options: PipelineOptions,
   ) {
-    ({ examiner: this.examiner, publisher: this.publisher, metrics: this.metrics, logger: this.logger, clock: this.clock } = deps);
+    ({
+      examiner: this.examiner,
+      publisher: this.publisher,
+      metrics: this.metrics,
+      logger: this.logger,
+      clock: this.clock,
+    } = deps);
     this.onHintsDropped = deps.onHintsDropped;
     this.hasPendingWalks = deps.hasPendingWalks;
     this.deletes = deps.deletes ?? { admit: (batch) => [...batch], judging: false };
@@ -116,7 +122,10 @@ export class Pipeline {
       // overflow asks for another walk (it may drop what this one has already passed).
       if (!this.droppedHints) {
         this.droppedHints = true;
-        this.logger.warn({ queued: this.hints.size }, 'too many changes queued; dropping hints until a reconcile catches up');
+        this.logger.warn(
+          { queued: this.hints.size },
+          'too many changes queued; dropping hints until a reconcile catches up',
+        );
         this.onHintsDropped();
       }
       return;
@@ -165,7 +174,10 @@ export class Pipeline {
     cancel?.();
     if (!flushed) {
       this.abandoned = true;
-      this.logger.warn({ unpublished: this.ready.length }, 'stopping without publishing everything: the next start reconciles it');
+      this.logger.warn(
+        { unpublished: this.ready.length },
+        'stopping without publishing everything: the next start reconciles it',
+      );
     }
     return flushed;
   }
@@ -247,16 +259,22 @@ export class Pipeline {
     if (due === undefined || due >= this.timerDue) return;
     this.cancelTimer?.();
     this.timerDue = due;
-    this.cancelTimer = this.clock.setTimeout(() => {
-      this.cancelTimer = undefined;
-      this.timerDue = Number.POSITIVE_INFINITY;
-      this.wake();
-    }, Math.max(0, due - this.now()));
+    this.cancelTimer = this.clock.setTimeout(
+      () => {
+        this.cancelTimer = undefined;
+        this.timerDue = Number.POSITIVE_INFINITY;
+        this.wake();
+      },
+      Math.max(0, due - this.now()),
+    );
   }
 
   private async examineLoop(): Promise<void> {
     while (this.running) {
-      if (this.ready.length + this.inFlight.size >= this.options.maxPending || this.readyBytes >= this.options.maxPendingBytes) {
+      if (
+        this.ready.length + this.inFlight.size >= this.options.maxPending ||
+        this.readyBytes >= this.options.maxPendingBytes
+      ) {
         await this.sleep();
         continue;
       }
@@ -281,7 +299,8 @@ export class Pipeline {
     try {
       const snapshot = readMode(this.unstableSince.get(path), this.now(), this.options.maxUnstableMs) === 'snapshot';
       const result = await this.examiner.examine(path, firstHintAt, { snapshot });
-      if (result.kind === 'retry' && result.changed && !this.unstableSince.has(path)) this.unstableSince.set(path, this.now());
+      if (result.kind === 'retry' && result.changed && !this.unstableSince.has(path))
+        this.unstableSince.set(path, this.now());
       if (result.kind !== 'retry') this.unstableSince.delete(path);
       if (result.kind === 'observed') {
         this.attempts.delete(path);
@@ -343,7 +362,9 @@ export class Pipeline {
         failures++;
         this.metrics.errors.inc({ kind: 'publish' });
         this.logger.warn({ err: error, batch: batch.length, failures }, 'publishing failed; retrying');
-        await new Promise<void>((resolve) => this.clock.setTimeout(resolve, Math.min(MAX_RETRY_DELAY_MS, 100 * 2 ** failures)));
+        await new Promise<void>((resolve) =>
+          this.clock.setTimeout(resolve, Math.min(MAX_RETRY_DELAY_MS, 100 * 2 ** failures)),
+        );
         continue;
       }
       this.ready = this.ready.slice(batch.length);

@@ -112,7 +112,12 @@ export function createProducerCore(ports: ProducerPorts, tuning: ProducerTuning)
     tree,
     inlineMaxBytes: tuning.inlineMaxBytes,
     index,
-    uploader: new Uploader(ports.store, (hash) => index.hasHash(hash), metrics, () => clock.now()),
+    uploader: new Uploader(
+      ports.store,
+      (hash) => index.hasHash(hash),
+      metrics,
+      () => clock.now(),
+    ),
     isExcluded: ports.isExcluded,
     metrics,
     logger,
@@ -129,7 +134,16 @@ export function createProducerCore(ports: ProducerPorts, tuning: ProducerTuning)
     // reported: a directory recreated meanwhile keeps the watch placed for it.
     forgetWatches: (dir) => void watching.then((watch) => watch.forget(dir)).catch(() => undefined),
   });
-  const publishStage = new PublishStage({ tree, source: ports.source, index, seqClock, send: ports.send, metrics, clock, hint });
+  const publishStage = new PublishStage({
+    tree,
+    source: ports.source,
+    index,
+    seqClock,
+    send: ports.send,
+    metrics,
+    clock,
+    hint,
+  });
   const reconciler: Reconciler = new Reconciler({
     tree,
     index,
@@ -203,7 +217,12 @@ export function createProducerCore(ports: ProducerPorts, tuning: ProducerTuning)
     failure,
     async start(options = {}) {
       started = true;
-      watchStarted(tree.watch({ onHints, onError, onOverflow }, { ignore: ports.excludeGlobs, isExcluded: ports.isExcluded, logger }));
+      watchStarted(
+        tree.watch(
+          { onHints, onError, onOverflow },
+          { ignore: ports.excludeGlobs, isExcluded: ports.isExcluded, logger },
+        ),
+      );
       await Promise.all([
         (options.connected ?? Promise.resolve()).then(() => pipeline.start()),
         watching.then((watch) => {

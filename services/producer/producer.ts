@@ -55,7 +55,11 @@ export type ProducerHandle = {
 
 /** A stable id for a root on this host: `<hostname>-<8 hex of the root path>`. */
 export function defaultSourceId(root: string): string {
-  const host = os.hostname().replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 60) || 'host';
+  const host =
+    os
+      .hostname()
+      .replace(/[^A-Za-z0-9._-]/g, '-')
+      .slice(0, 60) || 'host';
   return `${host}-${createHash('sha256').update(root).digest('hex').slice(0, 8)}`;
 }
 
@@ -71,7 +75,10 @@ function resolveRoot(root: string): string {
   return fs.realpathSync(resolved);
 }
 
-export async function startProducer(config: ProducerConfig, options: { logger?: Logger; store?: ContentStore } = {}): Promise<ProducerHandle> {
+export async function startProducer(
+  config: ProducerConfig,
+  options: { logger?: Logger; store?: ContentStore } = {},
+): Promise<ProducerHandle> {
   const root = resolveRoot(config.root);
   const source = config.source ?? defaultSourceId(root);
   const stateDir = path.resolve(config.stateDir ?? defaultStateDir(source));
@@ -89,7 +96,10 @@ export async function startProducer(config: ProducerConfig, options: { logger?: 
     return await startWithIndex(config, { root, source, stateDir, index, logger, store: options.store, cleanups });
   } catch (error) {
     // A failed start releases what it connected, or the process would not exit.
-    for (const cleanup of cleanups.reverse()) await Promise.resolve().then(cleanup).catch(() => undefined);
+    for (const cleanup of cleanups.reverse())
+      await Promise.resolve()
+        .then(cleanup)
+        .catch(() => undefined);
     throw error;
   }
 }
@@ -150,7 +160,12 @@ async function startWithIndex(config: ProducerConfig, context: StartContext): Pr
   const { root, source, index, logger, cleanups } = context;
   checkIndexOwner(index, { topic: config.topic, source, root });
   const metrics = createProducerMetrics();
-  const kafka = createKafka({ brokers: config.brokers, clientId: `mirrorlog-producer-${source}`, logger, security: kafkaClientSecurity(config) });
+  const kafka = createKafka({
+    brokers: config.brokers,
+    clientId: `mirrorlog-producer-${source}`,
+    logger,
+    security: kafkaClientSecurity(config),
+  });
   const admin = kafka.admin();
   const store = context.store ?? new S3ContentStore({ ...s3OptionsFromConfig(config), logger });
   const publisher = new KafkaPublisher(kafka, config.topic, config.partitions);
@@ -181,25 +196,34 @@ async function startWithIndex(config: ProducerConfig, context: StartContext): Pr
   // Connecting overlaps with what needs no server: the watcher's crawl and the
   // reconcile walk against the index (examination starts once connected).
   const connected = (async () => {
-    await waitForServer(() => probeKafka(config.brokers, logger, kafkaClientSecurity(config)), waitFor(`Kafka at ${where.kafka}`));
-    await waitForServer(async () => {
-      await admin.connect();
-      const replication = await replicationFor(admin, config);
-      await ensureTopic(admin, {
-        topic: config.topic,
-        partitions: config.partitions,
-        historyWindowMs: config.historyWindow,
-        ...replication,
-      });
-      await registerProducer(kafka, admin, { topic: config.topic, source, root, stateDir: context.stateDir });
-    }, waitFor(`the topic ${config.topic}`));
-    await waitForServer(async () => {
-      if (store instanceof S3ContentStore) await store.ensureBucket({ retries: 0 });
-      // gc of any tree sharing this prefix reads this topic before deleting (tree-registry.ts).
-      if (isDocumentStore(store)) {
-        await registerTree(store, { v: 1, topic: config.topic, source, host: os.hostname(), root, at: Date.now() });
-      }
-    }, waitFor(`S3 at ${where.s3}`));
+    await waitForServer(
+      () => probeKafka(config.brokers, logger, kafkaClientSecurity(config)),
+      waitFor(`Kafka at ${where.kafka}`),
+    );
+    await waitForServer(
+      async () => {
+        await admin.connect();
+        const replication = await replicationFor(admin, config);
+        await ensureTopic(admin, {
+          topic: config.topic,
+          partitions: config.partitions,
+          historyWindowMs: config.historyWindow,
+          ...replication,
+        });
+        await registerProducer(kafka, admin, { topic: config.topic, source, root, stateDir: context.stateDir });
+      },
+      waitFor(`the topic ${config.topic}`),
+    );
+    await waitForServer(
+      async () => {
+        if (store instanceof S3ContentStore) await store.ensureBucket({ retries: 0 });
+        // gc of any tree sharing this prefix reads this topic before deleting (tree-registry.ts).
+        if (isDocumentStore(store)) {
+          await registerTree(store, { v: 1, topic: config.topic, source, host: os.hostname(), root, at: Date.now() });
+        }
+      },
+      waitFor(`S3 at ${where.s3}`),
+    );
     await publisher.connect();
   })();
   connected.catch(() => undefined); // observed through `ready`

@@ -58,12 +58,14 @@ export class Reconciler {
     }
     // The walk starts on the next microtask: what it hints may ask for another walk, which
     // must find this one running.
-    this.running = Promise.resolve().then(() => this.walk(trigger)).finally(() => {
-      this.running = undefined;
-      const again = this.again;
-      this.again = undefined;
-      if (again !== undefined && !this.stopped) this.request(again);
-    });
+    this.running = Promise.resolve()
+      .then(() => this.walk(trigger))
+      .finally(() => {
+        this.running = undefined;
+        const again = this.again;
+        this.again = undefined;
+        if (again !== undefined && !this.stopped) this.request(again);
+      });
     return this.running;
   }
 
@@ -132,7 +134,10 @@ export class Reconciler {
     let lastProgress = sliceStart;
     // The start walk publishes a new tree (its size is unknown until walked: count and rate, no ETA). A bar on a
     // terminal only; elsewhere the 'reconcile progress' log lines are the progress.
-    const bar = trigger === START_TRIGGER && process.stderr.isTTY ? createProgress('walking the tree', { unit: 'entries' }) : undefined;
+    const bar =
+      trigger === START_TRIGGER && process.stderr.isTTY
+        ? createProgress('walking the tree', { unit: 'entries' })
+        : undefined;
     const pending: string[] = [''];
     while (pending.length > 0 && !this.stopped) {
       const dir = pending.pop()!;
@@ -187,7 +192,8 @@ export class Reconciler {
       const writes = [];
       for (const { name, fingerprint } of adopt) {
         const entry = deps.index.get(joinRel(dir, name) as RelPath);
-        if (entry !== undefined) writes.push({ op: 'put' as const, path: entry.path, state: entry.state, seq: entry.seq, fingerprint });
+        if (entry !== undefined)
+          writes.push({ op: 'put' as const, path: entry.path, state: entry.state, seq: entry.seq, fingerprint });
       }
       deps.index.apply(writes);
     }

@@ -9,7 +9,9 @@ export function checkIndexOwner(index: SourceIndex, owner: { topic: string; sour
   for (const key of ['topic', 'source'] as const) {
     const recorded = index.getMeta(META_KEY[key]);
     if (recorded !== undefined && recorded !== owner[key]) {
-      throw new CliError(`the state directory holds the index of ${key} '${recorded}', not '${owner[key]}': use another --state-dir (or the matching --${key})`);
+      throw new CliError(
+        `the state directory holds the index of ${key} '${recorded}', not '${owner[key]}': use another --state-dir (or the matching --${key})`,
+      );
     }
   }
   index.transaction(() => {

@@ -17,9 +17,15 @@ import {
 
 /** Refuses an overlap with an applier of this tree on this host (pure). */
 export function checkRootAgainstReplicas(root: string, host: string, members: readonly TreeMember[]): void {
-  const found = overlapsWith(root, host, members.filter((member) => member.role === 'applier'));
+  const found = overlapsWith(
+    root,
+    host,
+    members.filter((member) => member.role === 'applier'),
+  );
   if (found.length === 0) return;
-  throw new CliError(`--root ${root} overlaps a replica of this tree: ${found.map(describeOverlap).join('; ')}; a source and its replicas must not overlap`);
+  throw new CliError(
+    `--root ${root} overlaps a replica of this tree: ${found.map(describeOverlap).join('; ')}; a source and its replicas must not overlap`,
+  );
 }
 
 export async function registerProducer(
@@ -30,7 +36,15 @@ export async function registerProducer(
   await ensureMetadataTopic(admin, where.topic);
   const host = thisHost();
   checkRootAgainstReplicas(where.root, host, await readMembers(kafka, where.topic));
-  const member: ProducerMember = { v: 1, role: 'producer', host, source: where.source, root: where.root, stateDir: where.stateDir, at: (where.now ?? Date.now)() };
+  const member: ProducerMember = {
+    v: 1,
+    role: 'producer',
+    host,
+    source: where.source,
+    root: where.root,
+    stateDir: where.stateDir,
+    at: (where.now ?? Date.now)(),
+  };
   await publishMember(kafka, where.topic, member);
   return member;
 }

@@ -53,7 +53,12 @@ export class Uploader {
     return upload;
   }
 
-  private async upload(hash: string, size: number, content: { data: Buffer } | { file: string }, indexed: boolean): Promise<StoreResult> {
+  private async upload(
+    hash: string,
+    size: number,
+    content: { data: Buffer } | { file: string },
+    indexed: boolean,
+  ): Promise<StoreResult> {
     try {
       if ('data' in content) {
         // A PUT of a small object costs what a HEAD costs: no need to ask first.

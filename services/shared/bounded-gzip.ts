@@ -62,7 +62,8 @@ export function standInRecords(compressed: Buffer, limit: number): Buffer {
   const header = new DataView(compressed.buffer, compressed.byteOffset - 38, 38);
   const lastOffsetDelta = header.getInt32(0);
   const count = header.getInt32(34);
-  if (count <= 0 || count > MAX_STANDINS || lastOffsetDelta < count - 1) throw new Error(`an oversized batch claiming ${count} records over ${lastOffsetDelta + 1} offsets`);
+  if (count <= 0 || count > MAX_STANDINS || lastOffsetDelta < count - 1)
+    throw new Error(`an oversized batch claiming ${count} records over ${lastOffsetDelta + 1} offsets`);
   const records: Buffer[] = [];
   for (let i = 0; i < count; i++) records.push(standIn(i === count - 1 ? lastOffsetDelta : i, limit));
   return Buffer.concat(records);

@@ -27,7 +27,7 @@ function valueAt(raw: Readonly<Record<string, unknown>>, path: readonly Property
 }
 
 function showValue(value: unknown): string {
-  const text = typeof value === 'string' ? `'${value}'` : JSON.stringify(value) ?? String(value);
+  const text = typeof value === 'string' ? `'${value}'` : (JSON.stringify(value) ?? String(value));
   return text.length > 120 ? `${text.slice(0, 117)}...` : text;
 }
 

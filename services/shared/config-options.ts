@@ -72,7 +72,8 @@ function findDefault(node: SchemaNode): { optional: boolean; hasDefault: boolean
   let optional = false;
   while (current !== undefined && WRAPPERS.has(current._zod.def.type)) {
     const def: SchemaNode['_zod']['def'] = current._zod.def;
-    if (def.type === 'default' || def.type === 'prefault') return { optional: true, hasDefault: true, value: def.defaultValue };
+    if (def.type === 'default' || def.type === 'prefault')
+      return { optional: true, hasDefault: true, value: def.defaultValue };
     if (def.type === 'optional') optional = true;
     current = def.innerType;
   }
@@ -98,7 +99,10 @@ export function describeOptions(schema: z.ZodObject, booleanFlags: readonly stri
     const kind = forcedBoolean.has(key) ? 'boolean' : kindOf(leaves);
     const found = findDefault(node);
     const enumLeaf = leaves.find((leaf) => leaf._zod.def.type === 'enum');
-    const choices = kind === 'string' && enumLeaf?._zod.def.entries !== undefined ? Object.values(enumLeaf._zod.def.entries).map(String) : undefined;
+    const choices =
+      kind === 'string' && enumLeaf?._zod.def.entries !== undefined
+        ? Object.values(enumLeaf._zod.def.entries).map(String)
+        : undefined;
     return {
       key,
       flag: flagName(key),
@@ -146,7 +150,8 @@ function showDefault(spec: OptionSpec, override: string | undefined): string {
   if (Array.isArray(value)) return value.length === 0 ? 'default: none' : `default: ${value.join(',')}`;
   if (spec.isDuration && typeof value === 'number') return `default: ${formatDuration(value)}`;
   if (spec.kind === 'boolean') return value === true ? 'default: on' : 'default: off';
-  if (spec.key.endsWith('Bytes') && typeof value === 'number' && value >= 1024 && value % 1024 === 0) return `default: ${value} (${value / 1024} KiB)`;
+  if (spec.key.endsWith('Bytes') && typeof value === 'number' && value >= 1024 && value % 1024 === 0)
+    return `default: ${value} (${value / 1024} KiB)`;
   return value === '' ? "default: ''" : `default: ${String(value)}`;
 }
 
@@ -160,7 +165,11 @@ function placeholder(spec: OptionSpec): string {
 /** One option's help: what it does (one line), then its default and environment variable (a second line). */
 export function describeForHelp(spec: OptionSpec, overrides: HelpOverrides = {}): { text: string; facts: string } {
   const override = overrides[spec.key];
-  const facts = [showDefault(spec, override?.defaultText), spec.env, spec.kind === 'list' ? 'repeat or comma-separate' : '']
+  const facts = [
+    showDefault(spec, override?.defaultText),
+    spec.env,
+    spec.kind === 'list' ? 'repeat or comma-separate' : '',
+  ]
     .filter((fact) => fact !== '')
     .join(' · ');
   return { text: override?.text ?? spec.description ?? '', facts };
@@ -168,13 +177,17 @@ export function describeForHelp(spec: OptionSpec, overrides: HelpOverrides = {})
 
 /** The `--help` text: the caller's usage line, then every option with what it does, its default and env var. */
 export function formatUsage(usage: string, specs: readonly OptionSpec[], overrides: HelpOverrides = {}): string {
-  const rows = specs.map((spec) => ({ left: `--${spec.flag}${placeholder(spec)}`, ...describeForHelp(spec, overrides) }));
+  const rows = specs.map((spec) => ({
+    left: `--${spec.flag}${placeholder(spec)}`,
+    ...describeForHelp(spec, overrides),
+  }));
   rows.push({ left: '--config <file>', text: 'JSON file of options, camelCase keys', facts: 'MIRRORLOG_CONFIG' });
   rows.push({ left: '--help, -h', text: 'show this help', facts: '' });
   const width = Math.min(32, Math.max(...rows.map((row) => row.left.length)));
   const pad = ' '.repeat(width + 4);
   const lines = rows.map((row) => {
-    const head = row.left.length > width ? `  ${row.left}\n${pad}${row.text}` : `  ${row.left.padEnd(width)}  ${row.text}`;
+    const head =
+      row.left.length > width ? `  ${row.left}\n${pad}${row.text}` : `  ${row.left.padEnd(width)}  ${row.text}`;
     return row.facts === '' ? head : `${head}\n${pad}${row.facts}`;
   });
   return `${usage}\n\noptions (flag > environment > config file > default; durations as 500ms, 30s, 15m, 2h, 7d):\n${lines.join('\n')}\n`;

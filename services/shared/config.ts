@@ -72,12 +72,17 @@ function normalizeForKind(spec: OptionSpec, value: unknown): unknown {
   return value;
 }
 
-function parseFlags(argv: readonly string[], specs: readonly OptionSpec[]): { values: Record<string, unknown>; help: boolean; configFile: string | undefined } {
+function parseFlags(
+  argv: readonly string[],
+  specs: readonly OptionSpec[],
+): { values: Record<string, unknown>; help: boolean; configFile: string | undefined } {
   const options: NonNullable<ParseArgsConfig['options']> = {};
   for (const spec of specs) {
-    options[spec.flag] = spec.kind === 'boolean' ? { type: 'boolean' } : { type: 'string', multiple: spec.kind === 'list' };
+    options[spec.flag] =
+      spec.kind === 'boolean' ? { type: 'boolean' } : { type: 'string', multiple: spec.kind === 'list' };
   }
-  if ('config' in options || 'help' in options) throw new Error('a schema option collides with the built-in --config or --help');
+  if ('config' in options || 'help' in options)
+    throw new Error('a schema option collides with the built-in --config or --help');
   options['config'] = { type: 'string' };
   options['help'] = { type: 'boolean', short: 'h' };
   let parsed: ReturnType<typeof parseArgs>;
@@ -92,7 +97,11 @@ function parseFlags(argv: readonly string[], specs: readonly OptionSpec[]): { va
     if (value !== undefined) values[spec.key] = normalizeForKind(spec, value);
   }
   const configFile = parsed.values['config'];
-  return { values, help: parsed.values['help'] === true, configFile: typeof configFile === 'string' ? configFile : undefined };
+  return {
+    values,
+    help: parsed.values['help'] === true,
+    configFile: typeof configFile === 'string' ? configFile : undefined,
+  };
 }
 
 /** parseArgs' errors quote values and span lines; rewrite them as one line naming the option. */
@@ -107,7 +116,8 @@ function toCliError(error: unknown, flags: readonly string[]): Error {
     case 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL':
       return new CliError(`unexpected argument '${quoted}': options take the form --name value (options: ${known})`);
     case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE':
-      if (message.includes('does not take an argument')) return new CliError(`option '${quoted}' is a bare flag and takes no value`);
+      if (message.includes('does not take an argument'))
+        return new CliError(`option '${quoted}' is a bare flag and takes no value`);
       // "argument missing" or "ambiguous" (the next word starts with '-').
       return new CliError(`option '${quoted}' needs a value (write --name=value for a value starting with '-')`);
     default:
@@ -146,7 +156,9 @@ function fileLayer(path: string, specs: readonly OptionSpec[], readFile: (path: 
   const unknown = Object.keys(parsed).filter((key) => key !== '$schema' && !byKey.has(key));
   if (unknown.length > 0) {
     const names = unknown.map((key) => `'${key}'`).join(', ');
-    throw new CliError(`config file ${path}: unknown option${unknown.length > 1 ? 's' : ''} ${names} (options: ${[...byKey.keys()].join(', ')})`);
+    throw new CliError(
+      `config file ${path}: unknown option${unknown.length > 1 ? 's' : ''} ${names} (options: ${[...byKey.keys()].join(', ')})`,
+    );
   }
   const values: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(parsed)) {
@@ -161,7 +173,10 @@ function fileLayer(path: string, specs: readonly OptionSpec[], readFile: (path: 
  * MIRRORLOG_CONFIG), validates them, and returns the typed config, or HELP_SHOWN
  * after writing the usage for `--help`. Throws CliError for anything invalid.
  */
-export function loadConfig<S extends z.ZodObject>(schema: S, options: LoadConfigOptions): z.output<S> | typeof HELP_SHOWN {
+export function loadConfig<S extends z.ZodObject>(
+  schema: S,
+  options: LoadConfigOptions,
+): z.output<S> | typeof HELP_SHOWN {
   const specs = describeOptions(schema, options.booleanFlags);
   const flags = parseFlags(options.argv, specs);
   if (flags.help) {
@@ -172,7 +187,8 @@ export function loadConfig<S extends z.ZodObject>(schema: S, options: LoadConfig
   const envFile = options.env[CONFIG_FILE_ENV];
   const configFile = flags.configFile ?? (envFile === '' ? undefined : envFile);
   const layers: Layer[] = [];
-  if (configFile !== undefined) layers.push(fileLayer(configFile, specs, options.readFile ?? ((path) => readFileSync(path, 'utf8'))));
+  if (configFile !== undefined)
+    layers.push(fileLayer(configFile, specs, options.readFile ?? ((path) => readFileSync(path, 'utf8'))));
   layers.push(envLayer(options.env, specs));
   layers.push({ values: flags.values, source: { kind: 'flag' } });
 

@@ -104,7 +104,8 @@ export class HashCheckingStream extends Transform {
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
     this.#digest.update(chunk);
     this.#bytes += chunk.length;
-    if (this.#bytes > this.size) return callback(new ContentMismatchError(this.hash, this.size, undefined, this.#bytes));
+    if (this.#bytes > this.size)
+      return callback(new ContentMismatchError(this.hash, this.size, undefined, this.#bytes));
     const previous = this.#held;
     this.#held = chunk;
     callback(null, previous);

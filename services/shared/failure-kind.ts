@@ -12,26 +12,68 @@ export type FailureKind =
   | 'other';
 
 const KAFKA_AUTH_TYPES = new Set([
-  'SASL_AUTHENTICATION_FAILED', 'TOPIC_AUTHORIZATION_FAILED', 'GROUP_AUTHORIZATION_FAILED', 'CLUSTER_AUTHORIZATION_FAILED',
-  'TRANSACTIONAL_ID_AUTHORIZATION_FAILED', 'DELEGATION_TOKEN_AUTHORIZATION_FAILED', 'ILLEGAL_SASL_STATE', 'UNSUPPORTED_SASL_MECHANISM',
+  'SASL_AUTHENTICATION_FAILED',
+  'TOPIC_AUTHORIZATION_FAILED',
+  'GROUP_AUTHORIZATION_FAILED',
+  'CLUSTER_AUTHORIZATION_FAILED',
+  'TRANSACTIONAL_ID_AUTHORIZATION_FAILED',
+  'DELEGATION_TOKEN_AUTHORIZATION_FAILED',
+  'ILLEGAL_SASL_STATE',
+  'UNSUPPORTED_SASL_MECHANISM',
 ]);
 /** Broker answers that pass by themselves (a leader being elected, a coordinator loading). */
 const KAFKA_TRANSIENT_TYPES = new Set([
-  'NOT_LEADER_FOR_PARTITION', 'NOT_LEADER_OR_FOLLOWER', 'LEADER_NOT_AVAILABLE', 'REPLICA_NOT_AVAILABLE', 'COORDINATOR_NOT_AVAILABLE',
-  'COORDINATOR_LOAD_IN_PROGRESS', 'NOT_COORDINATOR', 'REQUEST_TIMED_OUT', 'NOT_CONTROLLER',
+  'NOT_LEADER_FOR_PARTITION',
+  'NOT_LEADER_OR_FOLLOWER',
+  'LEADER_NOT_AVAILABLE',
+  'REPLICA_NOT_AVAILABLE',
+  'COORDINATOR_NOT_AVAILABLE',
+  'COORDINATOR_LOAD_IN_PROGRESS',
+  'NOT_COORDINATOR',
+  'REQUEST_TIMED_OUT',
+  'NOT_CONTROLLER',
 ]);
 const KAFKA_AUTH_NAMES = new Set(['KafkaJSSASLAuthenticationError']);
-const KAFKA_UNREACHABLE_NAMES = new Set(['KafkaJSConnectionError', 'KafkaJSBrokerNotFound', 'KafkaJSRequestTimeoutError', 'KafkaJSConnectionClosedError']);
+const KAFKA_UNREACHABLE_NAMES = new Set([
+  'KafkaJSConnectionError',
+  'KafkaJSBrokerNotFound',
+  'KafkaJSRequestTimeoutError',
+  'KafkaJSConnectionClosedError',
+]);
 const S3_AUTH_CODES = new Set([
-  'InvalidAccessKeyId', 'SignatureDoesNotMatch', 'AccessDenied', 'InvalidToken', 'ExpiredToken', 'AuthorizationHeaderMalformed',
-  'AllAccessDisabled', 'InvalidSecurity', 'AccountProblem',
+  'InvalidAccessKeyId',
+  'SignatureDoesNotMatch',
+  'AccessDenied',
+  'InvalidToken',
+  'ExpiredToken',
+  'AuthorizationHeaderMalformed',
+  'AllAccessDisabled',
+  'InvalidSecurity',
+  'AccountProblem',
 ]);
 const NETWORK_CODES = new Set([
-  'ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'ENOTFOUND', 'ENETUNREACH', 'EHOSTUNREACH', 'ENETDOWN',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ECONNABORTED',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EAI_AGAIN',
+  'ENOTFOUND',
+  'ENETUNREACH',
+  'EHOSTUNREACH',
+  'ENETDOWN',
   'S3_IDLE_TIMEOUT',
 ]);
 
-type ErrorLike = { name?: unknown; type?: unknown; code?: unknown; message?: unknown; originalError?: unknown; cause?: unknown; retriable?: unknown };
+type ErrorLike = {
+  name?: unknown;
+  type?: unknown;
+  code?: unknown;
+  message?: unknown;
+  originalError?: unknown;
+  cause?: unknown;
+  retriable?: unknown;
+};
 
 /** The error and the errors it wraps (kafkajs: originalError; Node: cause), outermost first. */
 function chain(error: unknown): ErrorLike[] {
@@ -57,7 +99,11 @@ export function classifyFailure(error: unknown): FailureKind {
     if (typeof link.name === 'string' && KAFKA_UNREACHABLE_NAMES.has(link.name)) return 'unreachable';
     if (typeof link.code === 'string' && NETWORK_CODES.has(link.code)) return 'unreachable';
     // kafkajs, when it gave up connecting to every seed broker.
-    if (typeof link.message === 'string' && /Connection (error|timeout)|Failed to connect|connect ECONNREFUSED/i.test(link.message)) return 'unreachable';
+    if (
+      typeof link.message === 'string' &&
+      /Connection (error|timeout)|Failed to connect|connect ECONNREFUSED/i.test(link.message)
+    )
+      return 'unreachable';
   }
   return 'other';
 }
@@ -67,7 +113,8 @@ export function failureMessage(error: unknown): string {
   const links = chain(error);
   const withCode = links.find((link) => typeof link.code === 'string' && link.code !== '');
   const innermost = links.at(-1);
-  const message = typeof innermost?.message === 'string' && innermost.message !== '' ? innermost.message : String(error);
+  const message =
+    typeof innermost?.message === 'string' && innermost.message !== '' ? innermost.message : String(error);
   const code = typeof withCode?.code === 'string' && !message.includes(withCode.code) ? `${withCode.code}: ` : '';
   return `${code}${message}`.replace(/\s+/g, ' ').slice(0, 300);
 }

@@ -44,7 +44,10 @@ export class GuardedContentStore implements ContentStore {
   get refusal(): string | undefined {
     // An unreachable store is said while failures keep coming (a download given up on must not pin it).
     const now = (this.options.now ?? Date.now)();
-    const unreachable = this.#unreachable !== undefined && now - this.#unreachable.last < UNREACHABLE_SHOWN_MS ? this.#unreachable : undefined;
+    const unreachable =
+      this.#unreachable !== undefined && now - this.#unreachable.last < UNREACHABLE_SHOWN_MS
+        ? this.#unreachable
+        : undefined;
     const problem = this.#failing ?? unreachable;
     return problem === undefined ? undefined : `${problem.reason} (since ${new Date(problem.since).toISOString()})`;
   }
@@ -93,7 +96,11 @@ export class GuardedContentStore implements ContentStore {
         if (!isRefusal(error)) {
           if (classifyFailure(error) === 'unreachable') {
             const now = (this.options.now ?? Date.now)();
-            this.#unreachable = { reason: `the content store is unreachable: ${failureMessage(error)}`, since: this.#unreachable?.since ?? now, last: now };
+            this.#unreachable = {
+              reason: `the content store is unreachable: ${failureMessage(error)}`,
+              since: this.#unreachable?.since ?? now,
+              last: now,
+            };
           }
           throw error;
         }
@@ -112,7 +119,11 @@ export class GuardedContentStore implements ContentStore {
     logger.error({ since: this.#failing.since }, `${reason}; holding every download until it accepts them again`);
     try {
       for (let retry = 1; ; retry++) {
-        const delayMs = backoffDelay(retry, { minDelayMs: this.options.minDelayMs ?? 1000, maxDelayMs: this.options.maxDelayMs ?? 60_000, jitter: false });
+        const delayMs = backoffDelay(retry, {
+          minDelayMs: this.options.minDelayMs ?? 1000,
+          maxDelayMs: this.options.maxDelayMs ?? 60_000,
+          jitter: false,
+        });
         logger.warn({ retry, delayMs }, `${reason}; checking again in ${(delayMs / 1000).toFixed(1)} s`);
         await delay(delayMs, signal);
         this.#probes++;
@@ -122,7 +133,9 @@ export class GuardedContentStore implements ContentStore {
         } catch (error) {
           if (signal.aborted) throw error;
           // Still refused, or now unreachable: either way, wait again.
-          reason = isRefusal(error) ? `the content store refuses our requests: ${failureMessage(error)}` : `the content store is unreachable: ${failureMessage(error)}`;
+          reason = isRefusal(error)
+            ? `the content store refuses our requests: ${failureMessage(error)}`
+            : `the content store is unreachable: ${failureMessage(error)}`;
           this.#failing = { reason, since: this.#failing.since };
         }
       }

@@ -30,7 +30,11 @@ export interface ServiceHttp {
 }
 
 function send(response: ServerResponse, status: number, body: string, contentType = 'text/plain; charset=utf-8'): void {
-  response.writeHead(status, { 'content-type': contentType, 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
+  response.writeHead(status, {
+    'content-type': contentType,
+    'content-length': Buffer.byteLength(body),
+    'cache-control': 'no-store',
+  });
   response.end(response.req.method === 'HEAD' ? undefined : body);
 }
 
@@ -70,7 +74,10 @@ function readinessOf(isReady: () => Readiness): Readiness {
   try {
     readiness = isReady();
   } catch (error) {
-    readiness = { ready: false, reason: `readiness check failed: ${error instanceof Error ? error.message : String(error)}` };
+    readiness = {
+      ready: false,
+      reason: `readiness check failed: ${error instanceof Error ? error.message : String(error)}`,
+    };
   }
   return readiness.reason === undefined ? readiness : { ...readiness, reason: publicReason(readiness.reason) };
 }
@@ -92,7 +99,8 @@ async function route(request: IncomingMessage, response: ServerResponse, options
     case '/readyz': {
       const readiness = readinessOf(options.isReady);
       // A ready service may carry a note (what it skips); a not-ready one, why.
-      if (readiness.ready) return send(response, 200, readiness.reason === undefined ? 'ready\n' : `ready: ${readiness.reason}\n`);
+      if (readiness.ready)
+        return send(response, 200, readiness.reason === undefined ? 'ready\n' : `ready: ${readiness.reason}\n`);
       return send(response, 503, `not ready: ${readiness.reason ?? 'starting'}\n`);
     }
     default:
@@ -127,7 +135,8 @@ export async function startServiceHttp(options: ServiceHttpOptions): Promise<Ser
   });
   await new Promise<void>((resolve, reject) => {
     const onError = (error: NodeJS.ErrnoException) => {
-      const reason = error.code === 'EADDRINUSE' ? 'the port is in use (choose another with --metrics-port)' : error.message;
+      const reason =
+        error.code === 'EADDRINUSE' ? 'the port is in use (choose another with --metrics-port)' : error.message;
       reject(new CliError(`cannot serve metrics/health on ${options.host}:${options.port}: ${reason}`));
     };
     server.once('error', onError);

@@ -36,7 +36,10 @@ export class KafkaReachability {
     clearInterval(this.timer);
     this.timer = undefined;
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([this.options.close?.().catch(() => undefined), new Promise((resolve) => (timer = setTimeout(resolve, 5000)))]);
+    await Promise.race([
+      this.options.close?.().catch(() => undefined),
+      new Promise((resolve) => (timer = setTimeout(resolve, 5000))),
+    ]);
     clearTimeout(timer);
   }
 
@@ -109,7 +112,13 @@ export function watchKafka(
     retry: { retries: 0 },
   });
   const admin = kafka.admin();
-  const reachability = new KafkaReachability({ probe: adminProbe(admin), close: () => admin.disconnect(), intervalMs: REACHABILITY_INTERVAL_MS, now: Date.now, logger });
+  const reachability = new KafkaReachability({
+    probe: adminProbe(admin),
+    close: () => admin.disconnect(),
+    intervalMs: REACHABILITY_INTERVAL_MS,
+    now: Date.now,
+    logger,
+  });
   reachability.start();
   return reachability;
 }

@@ -11,7 +11,14 @@ import { CliError } from './errors.ts';
 
 export type KafkaSecurityConfig = Pick<
   CommonConfig,
-  'kafkaTls' | 'kafkaCaFile' | 'kafkaCertFile' | 'kafkaKeyFile' | 'kafkaSaslMechanism' | 'kafkaSaslUsername' | 'kafkaSaslPassword' | 'kafkaSaslPasswordFile'
+  | 'kafkaTls'
+  | 'kafkaCaFile'
+  | 'kafkaCertFile'
+  | 'kafkaKeyFile'
+  | 'kafkaSaslMechanism'
+  | 'kafkaSaslUsername'
+  | 'kafkaSaslPassword'
+  | 'kafkaSaslPasswordFile'
 >;
 
 /** What createKafka passes to kafkajs: absent for a plaintext cluster. */
@@ -30,7 +37,9 @@ function readOption(key: keyof KafkaSecurityConfig, path: string, read: FileRead
   try {
     return read(path);
   } catch (error) {
-    throw new CliError(`${label(key)}: cannot read ${path}: ${(error as { code?: string }).code ?? (error as Error).message}`);
+    throw new CliError(
+      `${label(key)}: cannot read ${path}: ${(error as { code?: string }).code ?? (error as Error).message}`,
+    );
   }
 }
 
@@ -40,12 +49,16 @@ function saslPassword(config: KafkaSecurityConfig, read: FileReader): string {
     throw new CliError(`${label('kafkaSaslPassword')} and ${label('kafkaSaslPasswordFile')}: give one, not both`);
   }
   if (config.kafkaSaslPasswordFile !== undefined) {
-    const text = readOption('kafkaSaslPasswordFile', config.kafkaSaslPasswordFile, read).toString('utf8').replace(/\r?\n$/, '');
+    const text = readOption('kafkaSaslPasswordFile', config.kafkaSaslPasswordFile, read)
+      .toString('utf8')
+      .replace(/\r?\n$/, '');
     if (text === '') throw new CliError(`${label('kafkaSaslPasswordFile')}: ${config.kafkaSaslPasswordFile} is empty`);
     return text;
   }
   if (config.kafkaSaslPassword !== undefined) return config.kafkaSaslPassword;
-  throw new CliError(`${label('kafkaSaslMechanism')} needs a password: set ${label('kafkaSaslPasswordFile')} or ${envName('kafkaSaslPassword')}`);
+  throw new CliError(
+    `${label('kafkaSaslMechanism')} needs a password: set ${label('kafkaSaslPasswordFile')} or ${envName('kafkaSaslPassword')}`,
+  );
 }
 
 /**
@@ -54,11 +67,20 @@ function saslPassword(config: KafkaSecurityConfig, read: FileReader): string {
  */
 export function kafkaClientSecurity(config: KafkaSecurityConfig, read: FileReader = readFileSync): KafkaClientSecurity {
   if ((config.kafkaCertFile === undefined) !== (config.kafkaKeyFile === undefined)) {
-    throw new CliError(`${label('kafkaCertFile')} and ${label('kafkaKeyFile')} go together: a client certificate needs its key`);
+    throw new CliError(
+      `${label('kafkaCertFile')} and ${label('kafkaKeyFile')} go together: a client certificate needs its key`,
+    );
   }
   const usesSasl = config.kafkaSaslMechanism !== undefined;
-  if (!usesSasl && (config.kafkaSaslUsername !== undefined || config.kafkaSaslPassword !== undefined || config.kafkaSaslPasswordFile !== undefined)) {
-    throw new CliError(`a SASL user or password is set but no mechanism: set ${label('kafkaSaslMechanism')} (plain, scram-sha-256, scram-sha-512)`);
+  if (
+    !usesSasl &&
+    (config.kafkaSaslUsername !== undefined ||
+      config.kafkaSaslPassword !== undefined ||
+      config.kafkaSaslPasswordFile !== undefined)
+  ) {
+    throw new CliError(
+      `a SASL user or password is set but no mechanism: set ${label('kafkaSaslMechanism')} (plain, scram-sha-256, scram-sha-512)`,
+    );
   }
   const tls = config.kafkaTls || usesSasl || config.kafkaCaFile !== undefined || config.kafkaCertFile !== undefined;
   const security: { ssl?: ConnectionOptions; sasl?: SASLOptions } = {};
@@ -71,14 +93,24 @@ export function kafkaClientSecurity(config: KafkaSecurityConfig, read: FileReade
     };
   }
   if (usesSasl) {
-    if (config.kafkaSaslUsername === undefined) throw new CliError(`${label('kafkaSaslMechanism')} needs a user: set ${label('kafkaSaslUsername')}`);
-    security.sasl = { mechanism: config.kafkaSaslMechanism!, username: config.kafkaSaslUsername, password: saslPassword(config, read) } as SASLOptions;
+    if (config.kafkaSaslUsername === undefined)
+      throw new CliError(`${label('kafkaSaslMechanism')} needs a user: set ${label('kafkaSaslUsername')}`);
+    security.sasl = {
+      mechanism: config.kafkaSaslMechanism!,
+      username: config.kafkaSaslUsername,
+      password: saslPassword(config, read),
+    } as SASLOptions;
   }
   return security;
 }
 
 /** One line for the start-up log: how the client connects, without any secret. */
 export function describeKafkaSecurity(security: KafkaClientSecurity): string {
-  const tls = security.ssl === undefined ? 'plaintext' : `TLS${security.ssl.ca ? ' (private CA)' : ''}${security.ssl.cert ? ' with a client certificate' : ''}`;
-  return security.sasl === undefined ? tls : `${tls}, SASL ${security.sasl.mechanism} as '${(security.sasl as { username?: string }).username ?? '?'}'`;
+  const tls =
+    security.ssl === undefined
+      ? 'plaintext'
+      : `TLS${security.ssl.ca ? ' (private CA)' : ''}${security.ssl.cert ? ' with a client certificate' : ''}`;
+  return security.sasl === undefined
+    ? tls
+    : `${tls}, SASL ${security.sasl.mechanism} as '${(security.sasl as { username?: string }).username ?? '?'}'`;
 }

@@ -169,7 +169,11 @@ async function partitionReplicas(admin: Admin, topic: string): Promise<number[] 
 }
 
 /** The current values of `names` on `topic`. */
-export async function describeTopicConfig(admin: Admin, topic: string, names: readonly string[]): Promise<Map<string, string | undefined>> {
+export async function describeTopicConfig(
+  admin: Admin,
+  topic: string,
+  names: readonly string[],
+): Promise<Map<string, string | undefined>> {
   const response = await admin.describeConfigs({
     resources: [{ type: ConfigResourceTypes.TOPIC, name: topic, configNames: [...names] }],
     includeSynonyms: false,
@@ -183,7 +187,11 @@ export async function describeTopicConfig(admin: Admin, topic: string, names: re
  * was created. `verify` throws TopicMismatchError for what cannot be tolerated and
  * returns the rest as drift.
  */
-async function createUnlessExists(admin: Admin, config: ITopicConfig, verify: (partitions: number) => Promise<readonly ConfigDrift[]>): Promise<EnsureTopicResult> {
+async function createUnlessExists(
+  admin: Admin,
+  config: ITopicConfig,
+  verify: (partitions: number) => Promise<readonly ConfigDrift[]>,
+): Promise<EnsureTopicResult> {
   let existing = await partitionCount(admin, config.topic);
   if (existing === undefined) {
     const created = await admin.createTopics({ topics: [config], waitForLeaders: true });
@@ -192,7 +200,8 @@ async function createUnlessExists(admin: Admin, config: ITopicConfig, verify: (p
     existing = await retry(
       async () => {
         const count = await partitionCount(admin, config.topic);
-        if (count === undefined || count === 0) throw new Error(`topic '${config.topic}' exists but has no metadata yet`);
+        if (count === undefined || count === 0)
+          throw new Error(`topic '${config.topic}' exists but has no metadata yet`);
         return count;
       },
       { retries: 20, minDelayMs: 50, maxDelayMs: 500 },
@@ -225,17 +234,32 @@ export async function ensureTopic(admin: Admin, spec: EventsTopicSpec): Promise<
  * Checks the events topic without ever creating it (what consumers of the log do: only
  * the producer creates it). A missing topic is a MissingTopicError naming it.
  */
-export async function checkEventsTopic(admin: Admin, spec: Omit<EventsTopicSpec, 'replicationFactor'>): Promise<readonly ConfigDrift[]> {
+export async function checkEventsTopic(
+  admin: Admin,
+  spec: Omit<EventsTopicSpec, 'replicationFactor'>,
+): Promise<readonly ConfigDrift[]> {
   const partitions = await partitionCount(admin, spec.topic);
   if (partitions === undefined || partitions === 0) {
-    const others = (await admin.listTopics().catch(() => [] as string[])).filter((name) => !name.startsWith('__') && !name.includes('.dlq.'));
-    const known = others.length === 0 ? 'no topics exist yet' : `existing topics: ${others.sort().slice(0, 10).join(', ')}${others.length > 10 ? ', ...' : ''}`;
-    throw new MissingTopicError(spec.topic, `only a producer creates it; check --topic (MIRRORLOG_TOPIC), or start the producer first (${known})`);
+    const others = (await admin.listTopics().catch(() => [] as string[])).filter(
+      (name) => !name.startsWith('__') && !name.includes('.dlq.'),
+    );
+    const known =
+      others.length === 0
+        ? 'no topics exist yet'
+        : `existing topics: ${others.sort().slice(0, 10).join(', ')}${others.length > 10 ? ', ...' : ''}`;
+    throw new MissingTopicError(
+      spec.topic,
+      `only a producer creates it; check --topic (MIRRORLOG_TOPIC), or start the producer first (${known})`,
+    );
   }
   return verifyEventsTopic(admin, { ...spec }, partitions);
 }
 
-async function verifyEventsTopic(admin: Admin, spec: Omit<EventsTopicSpec, 'replicationFactor'>, partitions: number): Promise<readonly ConfigDrift[]> {
+async function verifyEventsTopic(
+  admin: Admin,
+  spec: Omit<EventsTopicSpec, 'replicationFactor'>,
+  partitions: number,
+): Promise<readonly ConfigDrift[]> {
   const wanted = eventsTopicConfig(spec.historyWindowMs);
   if (partitions !== spec.partitions) {
     throw new TopicMismatchError(
@@ -266,10 +290,20 @@ async function verifyEventsTopic(admin: Admin, spec: Omit<EventsTopicSpec, 'repl
  * Errors a broker answers for a while after a topic was created or a leader moved: its
  * metadata is not everywhere yet. kafkajs' admin does not retry them in listOffsets.
  */
-const LEADERSHIP_ERRORS: ReadonlySet<string> = new Set(['NOT_LEADER_FOR_PARTITION', 'NOT_LEADER_OR_FOLLOWER', 'LEADER_NOT_AVAILABLE', 'UNKNOWN_TOPIC_OR_PARTITION', 'REPLICA_NOT_AVAILABLE']);
+const LEADERSHIP_ERRORS: ReadonlySet<string> = new Set([
+  'NOT_LEADER_FOR_PARTITION',
+  'NOT_LEADER_OR_FOLLOWER',
+  'LEADER_NOT_AVAILABLE',
+  'UNKNOWN_TOPIC_OR_PARTITION',
+  'REPLICA_NOT_AVAILABLE',
+]);
 
 export function isLeadershipError(error: unknown): boolean {
-  for (let cause = error as { type?: unknown; originalError?: unknown; cause?: unknown } | undefined, depth = 0; cause !== undefined && cause !== null && depth < 5; depth++) {
+  for (
+    let cause = error as { type?: unknown; originalError?: unknown; cause?: unknown } | undefined, depth = 0;
+    cause !== undefined && cause !== null && depth < 5;
+    depth++
+  ) {
     if (typeof cause.type === 'string' && LEADERSHIP_ERRORS.has(cause.type)) return true;
     cause = (cause.originalError ?? cause.cause) as typeof cause | undefined;
   }
@@ -277,8 +311,17 @@ export function isLeadershipError(error: unknown): boolean {
 }
 
 /** `admin.fetchTopicOffsets`, retried (bounded) through the leadership errors that follow a topic's creation. */
-export async function fetchTopicOffsets(admin: Admin, topic: string, options: { retries?: number; minDelayMs?: number } = {}): Promise<{ partition: number; low: number; high: number }[]> {
-  const offsets = await retry(() => admin.fetchTopicOffsets(topic), { retries: options.retries ?? 20, minDelayMs: options.minDelayMs ?? 100, maxDelayMs: 2000, isRetryable: isLeadershipError });
+export async function fetchTopicOffsets(
+  admin: Admin,
+  topic: string,
+  options: { retries?: number; minDelayMs?: number } = {},
+): Promise<{ partition: number; low: number; high: number }[]> {
+  const offsets = await retry(() => admin.fetchTopicOffsets(topic), {
+    retries: options.retries ?? 20,
+    minDelayMs: options.minDelayMs ?? 100,
+    maxDelayMs: 2000,
+    isRetryable: isLeadershipError,
+  });
   return offsets.map(({ partition, low, high }) => ({ partition, low: Number(low), high: Number(high) }));
 }
 
@@ -287,7 +330,11 @@ function minIsrEntry(minInsyncReplicas: number | undefined): Record<string, stri
 }
 
 /** One copy of an existing topic on a multi-broker cluster is refused unless allowed. */
-async function checkReplicas(admin: Admin, topic: string, spec: { replicationFactor?: number; refuseSingleReplica?: boolean }): Promise<void> {
+async function checkReplicas(
+  admin: Admin,
+  topic: string,
+  spec: { replicationFactor?: number; refuseSingleReplica?: boolean },
+): Promise<void> {
   if (spec.refuseSingleReplica !== true) return;
   const replicas = (await partitionReplicas(admin, topic)) ?? [];
   if (replicas.length > 0 && Math.min(...replicas) === 1) {
@@ -332,7 +379,9 @@ export async function ensureDeadLetterTopic(
   } = {},
 ): Promise<EnsureTopicResult> {
   const retentionMs = String(options.retentionMs ?? DEAD_LETTER_RETENTION_MS);
-  const maxMessageBytes = String(Math.max(options.eventsMaxMessageBytes ?? 0, MAX_BATCH_BYTES) + DEAD_LETTER_HEADROOM_BYTES);
+  const maxMessageBytes = String(
+    Math.max(options.eventsMaxMessageBytes ?? 0, MAX_BATCH_BYTES) + DEAD_LETTER_HEADROOM_BYTES,
+  );
   const entries = { 'cleanup.policy': 'delete', 'retention.ms': retentionMs, 'max.message.bytes': maxMessageBytes };
   const config: ITopicConfig = {
     topic,
@@ -349,12 +398,24 @@ export async function ensureDeadLetterTopic(
     const actual = await describeTopicConfig(admin, topic, ['retention.ms', 'max.message.bytes', 'cleanup.policy']);
     if (Number(actual.get('max.message.bytes') ?? 0) < Number(maxMessageBytes)) {
       // AlterConfigs replaces the topic's whole set: pass on what it has, with the new limit.
-      const keep = { 'cleanup.policy': actual.get('cleanup.policy') ?? 'delete', 'retention.ms': actual.get('retention.ms') ?? retentionMs, 'max.message.bytes': maxMessageBytes };
+      const keep = {
+        'cleanup.policy': actual.get('cleanup.policy') ?? 'delete',
+        'retention.ms': actual.get('retention.ms') ?? retentionMs,
+        'max.message.bytes': maxMessageBytes,
+      };
       await admin.alterConfigs({
         validateOnly: false,
-        resources: [{ type: ConfigResourceTypes.TOPIC, name: topic, configEntries: Object.entries(keep).map(([name, value]) => ({ name, value })) }],
+        resources: [
+          {
+            type: ConfigResourceTypes.TOPIC,
+            name: topic,
+            configEntries: Object.entries(keep).map(([name, value]) => ({ name, value })),
+          },
+        ],
       });
     }
-    return actual.get('retention.ms') === retentionMs ? [] : [{ name: 'retention.ms', expected: retentionMs, actual: actual.get('retention.ms') }];
+    return actual.get('retention.ms') === retentionMs
+      ? []
+      : [{ name: 'retention.ms', expected: retentionMs, actual: actual.get('retention.ms') }];
   });
 }

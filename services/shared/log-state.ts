@@ -36,7 +36,9 @@ export class LogState {
     this.db = new Database(path.join(this.dir, 'state.db'));
     this.db.pragma('journal_mode = OFF');
     this.db.pragma('synchronous = OFF');
-    this.db.exec('CREATE TABLE latest (path TEXT PRIMARY KEY, seq INTEGER NOT NULL, op TEXT NOT NULL, json TEXT NOT NULL, data BLOB) WITHOUT ROWID');
+    this.db.exec(
+      'CREATE TABLE latest (path TEXT PRIMARY KEY, seq INTEGER NOT NULL, op TEXT NOT NULL, json TEXT NOT NULL, data BLOB) WITHOUT ROWID',
+    );
     this.upsert = this.db.prepare(
       `INSERT INTO latest (path, seq, op, json, data) VALUES (?, ?, ?, ?, ?)
        ON CONFLICT(path) DO UPDATE SET seq = excluded.seq, op = excluded.op, json = excluded.json, data = excluded.data WHERE excluded.seq > latest.seq`,
@@ -48,7 +50,13 @@ export class LogState {
     this.db.transaction(() => {
       for (const event of events) {
         const { data, ...rest } = event as MirrorEvent & { data?: Buffer };
-        this.upsert.run(event.path, event.seq, event.op, JSON.stringify(rest), keepData && data !== undefined ? data : null);
+        this.upsert.run(
+          event.path,
+          event.seq,
+          event.op,
+          JSON.stringify(rest),
+          keepData && data !== undefined ? data : null,
+        );
       }
     })();
   }
@@ -60,7 +68,11 @@ export class LogState {
 
   /** The latest event of every path that exists (deletes left out), in path order: parents first. */
   *entries(): Iterable<MirrorEvent> {
-    const rows = this.db.prepare<[], { json: string; data: Buffer | null }>("SELECT json, data FROM latest WHERE op != 'delete' ORDER BY path").iterate();
+    const rows = this.db
+      .prepare<[], { json: string; data: Buffer | null }>(
+        "SELECT json, data FROM latest WHERE op != 'delete' ORDER BY path",
+      )
+      .iterate();
     for (const row of rows) yield revive(row);
   }
 
@@ -80,7 +92,12 @@ function revive(row: { json: string; data: Buffer | null }): MirrorEvent {
 }
 
 /** Reads the whole topic into `state`. Invalid records are counted and left out. */
-export async function readLogState(kafka: Kafka, topic: string, state: LogState, options: LogStateOptions): Promise<LogStateStats> {
+export async function readLogState(
+  kafka: Kafka,
+  topic: string,
+  state: LogState,
+  options: LogStateOptions,
+): Promise<LogStateStats> {
   const stats: LogStateStats = { records: 0, invalid: 0, firstTs: undefined };
   let total = 0;
   await readTopicToEnd(kafka, topic, {

@@ -63,7 +63,8 @@ export function kafkaLogCreator(logger: Logger): logCreator {
       // A failed request is logged by the connection as an error even when kafkajs
       // retries it (e.g. a partition whose leader is being elected); whatever gives up
       // for good is logged again, at error, by the layer above.
-      if (namespace === 'Connection' && pinoLevel === 'error' && (log as { error?: unknown }).error !== undefined) pinoLevel = 'debug';
+      if (namespace === 'Connection' && pinoLevel === 'error' && (log as { error?: unknown }).error !== undefined)
+        pinoLevel = 'debug';
       // pino stamps its own time and the component says who logged: drop kafkajs' copies.
       const { message, timestamp: _timestamp, logger: _logger, ...fields } = log;
       kafkaLogger[pinoLevel]({ namespace, ...fields }, message);

@@ -6,7 +6,13 @@ import { writeFile } from 'node:fs/promises';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { contentKey } from '../../schemas/content-key.ts';
-import { ContentMissingError, ContentTooLargeError, HashCheckingStream, assertContentMatches, assertHashPrefix } from './content-store.ts';
+import {
+  ContentMissingError,
+  ContentTooLargeError,
+  HashCheckingStream,
+  assertContentMatches,
+  assertHashPrefix,
+} from './content-store.ts';
 import type { ContentStore, StoredContent } from './content-store.ts';
 
 interface MemoryObject {

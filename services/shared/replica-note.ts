@@ -16,7 +16,10 @@ export type ReplicaNote = {
 const MAX_PROBLEM_CHARS = 1000;
 
 export function encodeReplicaNote(note: ReplicaNote): string {
-  return JSON.stringify({ ...note, ...(note.problem === undefined ? {} : { problem: note.problem.slice(0, MAX_PROBLEM_CHARS) }) });
+  return JSON.stringify({
+    ...note,
+    ...(note.problem === undefined ? {} : { problem: note.problem.slice(0, MAX_PROBLEM_CHARS) }),
+  });
 }
 
 export function parseReplicaNote(metadata: string | null | undefined): ReplicaNote | undefined {
@@ -24,7 +27,11 @@ export function parseReplicaNote(metadata: string | null | undefined): ReplicaNo
   try {
     const value = JSON.parse(metadata) as Record<string, unknown>;
     const number = (key: string) => (typeof value[key] === 'number' ? { [key]: value[key] } : {});
-    const note: ReplicaNote = { ...number('appliedAt'), ...number('aliveAt'), ...(typeof value['problem'] === 'string' ? { problem: value['problem'] } : {}) };
+    const note: ReplicaNote = {
+      ...number('appliedAt'),
+      ...number('aliveAt'),
+      ...(typeof value['problem'] === 'string' ? { problem: value['problem'] } : {}),
+    };
     return Object.keys(note).length === 0 ? undefined : note;
   } catch {
     return undefined;

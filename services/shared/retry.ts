@@ -63,7 +63,14 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
  * match its type) or `signal` aborts (its reason is thrown).
  */
 export async function retry<T>(fn: (attempt: number) => Promise<T>, options: RetryOptions = {}): Promise<T> {
-  const { retries = Number.POSITIVE_INFINITY, isRetryable = () => true, onRetry, signal, delay = sleep, random = Math.random } = options;
+  const {
+    retries = Number.POSITIVE_INFINITY,
+    isRetryable = () => true,
+    onRetry,
+    signal,
+    delay = sleep,
+    random = Math.random,
+  } = options;
   for (let attempt = 0; ; attempt += 1) {
     if (signal?.aborted) throw abortReason(signal);
     try {

@@ -15,7 +15,13 @@ import { pipeline } from 'node:stream/promises';
 import { Client, S3Error } from 'minio';
 import type { CommonConfig } from '../../schemas/config.ts';
 import { contentKey, isSha256Hex } from '../../schemas/content-key.ts';
-import { ContentMissingError, ContentTooLargeError, HashCheckingStream, assertContentMatches, assertHashPrefix } from './content-store.ts';
+import {
+  ContentMissingError,
+  ContentTooLargeError,
+  HashCheckingStream,
+  assertContentMatches,
+  assertHashPrefix,
+} from './content-store.ts';
 import type { ContentStore, StoredContent } from './content-store.ts';
 import { CliError } from './errors.ts';
 import type { Logger } from './logger.ts';
@@ -50,7 +56,10 @@ export interface S3ContentStoreOptions {
 
 /** Store options from the common config (flags/env/file). */
 export function s3OptionsFromConfig(
-  config: Pick<CommonConfig, 's3Endpoint' | 's3AccessKey' | 's3SecretKey' | 's3Region' | 'bucket' | 's3Prefix' | 's3CaFile'> & { s3PathStyle?: boolean },
+  config: Pick<
+    CommonConfig,
+    's3Endpoint' | 's3AccessKey' | 's3SecretKey' | 's3Region' | 'bucket' | 's3Prefix' | 's3CaFile'
+  > & { s3PathStyle?: boolean },
   read: (path: string) => Buffer = readFileSync,
 ): S3ContentStoreOptions {
   return {
@@ -69,23 +78,47 @@ function readS3Ca(path: string, read: (path: string) => Buffer): Buffer {
   try {
     return read(path);
   } catch (error) {
-    throw new CliError(`--s3-ca-file (MIRRORLOG_S3_CA_FILE): cannot read ${path}: ${(error as { code?: string }).code ?? (error as Error).message}`);
+    throw new CliError(
+      `--s3-ca-file (MIRRORLOG_S3_CA_FILE): cannot read ${path}: ${(error as { code?: string }).code ?? (error as Error).message}`,
+    );
   }
 }
 
 export function parseS3Endpoint(endpoint: string): { endPoint: string; port: number; useSSL: boolean } {
   const url = new URL(endpoint);
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new TypeError(`S3 endpoint must be http:// or https://, got '${endpoint}'`);
-  if (url.pathname !== '/' && url.pathname !== '') throw new TypeError(`S3 endpoint must not have a path (path-style addressing adds the bucket), got '${endpoint}'`);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new TypeError(`S3 endpoint must be http:// or https://, got '${endpoint}'`);
+  if (url.pathname !== '/' && url.pathname !== '')
+    throw new TypeError(`S3 endpoint must not have a path (path-style addressing adds the bucket), got '${endpoint}'`);
   const useSSL = url.protocol === 'https:';
-  return { endPoint: url.hostname.replace(/^\[(.*)\]$/, '$1'), port: url.port === '' ? (useSSL ? 443 : 80) : Number(url.port), useSSL };
+  return {
+    endPoint: url.hostname.replace(/^\[(.*)\]$/, '$1'),
+    port: url.port === '' ? (useSSL ? 443 : 80) : Number(url.port),
+    useSSL,
+  };
 }
 
 const TRANSIENT_NETWORK_CODES = new Set([
-  'ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN',
-  'ENETUNREACH', 'EHOSTUNREACH', 'ENETDOWN', 'ERR_STREAM_PREMATURE_CLOSE', 'S3_IDLE_TIMEOUT',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ECONNABORTED',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EAI_AGAIN',
+  'ENETUNREACH',
+  'EHOSTUNREACH',
+  'ENETDOWN',
+  'ERR_STREAM_PREMATURE_CLOSE',
+  'S3_IDLE_TIMEOUT',
 ]);
-const TRANSIENT_S3_CODES = new Set(['InternalError', 'ServiceUnavailable', 'SlowDown', 'RequestTimeout', 'OperationAborted', 'XMinioServerNotInitialized']);
+const TRANSIENT_S3_CODES = new Set([
+  'InternalError',
+  'ServiceUnavailable',
+  'SlowDown',
+  'RequestTimeout',
+  'OperationAborted',
+  'XMinioServerNotInitialized',
+]);
 const MISSING_CODES = new Set(['NoSuchKey', 'NotFound']);
 
 function errorCode(error: unknown): string | undefined {
@@ -126,7 +159,10 @@ export class S3ContentStore implements ContentStore {
   constructor(options: S3ContentStoreOptions) {
     const { endPoint, port, useSSL } = parseS3Endpoint(options.endpoint);
     this.#agent = useSSL
-      ? new https.Agent({ keepAlive: true, ...(options.ca === undefined ? {} : { ca: [...rootCertificates, options.ca.toString('utf8')] }) })
+      ? new https.Agent({
+          keepAlive: true,
+          ...(options.ca === undefined ? {} : { ca: [...rootCertificates, options.ca.toString('utf8')] }),
+        })
       : new http.Agent({ keepAlive: true });
     this.#client = new Client({
       endPoint,
@@ -151,18 +187,23 @@ export class S3ContentStore implements ContentStore {
 
   /** Creates the bucket unless it exists. Pass `retry` to wait longer, e.g. for a starting server. */
   async ensureBucket(retryOverride: Omit<RetryOptions, 'isRetryable'> = {}): Promise<void> {
-    await this.#withRetry('ensure-bucket', undefined, async () => {
-      if (await this.#client.bucketExists(this.#bucket)) return;
-      try {
-        await this.#client.makeBucket(this.#bucket, this.#region);
-      } catch (error) {
-        // Another process created it between our check and our request.
-        const code = errorCode(error);
-        if (code === 'BucketAlreadyOwnedByYou') return;
-        if (code === 'BucketAlreadyExists' && (await this.#client.bucketExists(this.#bucket))) return;
-        throw error;
-      }
-    }, retryOverride);
+    await this.#withRetry(
+      'ensure-bucket',
+      undefined,
+      async () => {
+        if (await this.#client.bucketExists(this.#bucket)) return;
+        try {
+          await this.#client.makeBucket(this.#bucket, this.#region);
+        } catch (error) {
+          // Another process created it between our check and our request.
+          const code = errorCode(error);
+          if (code === 'BucketAlreadyOwnedByYou') return;
+          if (code === 'BucketAlreadyExists' && (await this.#client.bucketExists(this.#bucket))) return;
+          throw error;
+        }
+      },
+      retryOverride,
+    );
   }
 
   async stat(hash: string): Promise<StoredContent | undefined> {
@@ -191,7 +232,9 @@ export class S3ContentStore implements ContentStore {
       // neither see the check fail nor ever finish (which also means it never completes
       // the upload, so nothing wrong becomes visible). Race the stream's own error.
       const failed = new Promise<never>((_resolve, reject) => checked.once('error', reject));
-      const upload = this.#client.putObject(this.#bucket, key, checked, size, { 'Content-Type': 'application/octet-stream' });
+      const upload = this.#client.putObject(this.#bucket, key, checked, size, {
+        'Content-Type': 'application/octet-stream',
+      });
       upload.catch(() => undefined); // when `failed` wins, the loser's rejection is expected
       try {
         await Promise.race([upload, failed]);
@@ -205,14 +248,18 @@ export class S3ContentStore implements ContentStore {
     const key = contentKey(hash, this.#prefix);
     assertContentMatches(hash, data);
     await this.#withRetry('put', hash, async () => {
-      await this.#client.putObject(this.#bucket, key, data, data.length, { 'Content-Type': 'application/octet-stream' });
+      await this.#client.putObject(this.#bucket, key, data, data.length, {
+        'Content-Type': 'application/octet-stream',
+      });
     });
   }
 
   async getBuffer(hash: string, maxBytes: number): Promise<Buffer> {
     return this.#withRetry('get', hash, async () => {
       const body = await this.#getObject(hash);
-      const declared = Number((body as Readable & { headers?: Record<string, string | undefined> }).headers?.['content-length']);
+      const declared = Number(
+        (body as Readable & { headers?: Record<string, string | undefined> }).headers?.['content-length'],
+      );
       if (declared > maxBytes) {
         body.destroy();
         throw new ContentTooLargeError(hash, maxBytes);
@@ -248,10 +295,13 @@ export class S3ContentStore implements ContentStore {
   async *list(hashPrefix = ''): AsyncIterable<StoredContent> {
     assertHashPrefix(hashPrefix);
     const base = `${this.#prefix}sha256/`;
-    const keyPrefix = hashPrefix.length >= 2 ? `${base}${hashPrefix.slice(0, 2)}/${hashPrefix}` : `${base}${hashPrefix}`;
+    const keyPrefix =
+      hashPrefix.length >= 2 ? `${base}${hashPrefix.slice(0, 2)}/${hashPrefix}` : `${base}${hashPrefix}`;
     let token = '';
     do {
-      const page = await this.#withRetry('list', undefined, () => this.#client.listObjectsV2Query(this.#bucket, keyPrefix, token, '', 1000, ''));
+      const page = await this.#withRetry('list', undefined, () =>
+        this.#client.listObjectsV2Query(this.#bucket, keyPrefix, token, '', 1000, ''),
+      );
       for (const item of page.objects) {
         if (item.name === undefined) continue;
         const hash = item.name.slice(item.name.lastIndexOf('/') + 1);
@@ -278,7 +328,9 @@ export class S3ContentStore implements ContentStore {
   async putDocument(name: string, body: string): Promise<void> {
     const data = Buffer.from(body);
     await this.#withRetry('put-document', undefined, async () => {
-      await this.#client.putObject(this.#bucket, this.#documentKey(name), data, data.length, { 'Content-Type': 'application/json' });
+      await this.#client.putObject(this.#bucket, this.#documentKey(name), data, data.length, {
+        'Content-Type': 'application/json',
+      });
     });
   }
 
@@ -310,7 +362,9 @@ export class S3ContentStore implements ContentStore {
     const base = this.#documentKey('');
     let token = '';
     do {
-      const page = await this.#withRetry('list-documents', undefined, () => this.#client.listObjectsV2Query(this.#bucket, `${base}${under}`, token, '', 1000, ''));
+      const page = await this.#withRetry('list-documents', undefined, () =>
+        this.#client.listObjectsV2Query(this.#bucket, `${base}${under}`, token, '', 1000, ''),
+      );
       for (const item of page.objects) if (item.name !== undefined) yield item.name.slice(base.length);
       token = page.isTruncated ? page.nextContinuationToken : '';
     } while (token !== '');
@@ -334,13 +388,21 @@ export class S3ContentStore implements ContentStore {
     }
   }
 
-  #withRetry<T>(operation: string, hash: string | undefined, fn: () => Promise<T>, override: Omit<RetryOptions, 'isRetryable'> = {}): Promise<T> {
+  #withRetry<T>(
+    operation: string,
+    hash: string | undefined,
+    fn: () => Promise<T>,
+    override: Omit<RetryOptions, 'isRetryable'> = {},
+  ): Promise<T> {
     const options = { ...this.#retry, ...override };
     return retry(fn, {
       ...options,
       isRetryable: isTransientS3Error,
       onRetry: (info) => {
-        this.#logger?.warn({ err: info.error, operation, hash, bucket: this.#bucket, retry: info.retry, delayMs: info.delayMs }, 'S3 request failed; retrying');
+        this.#logger?.warn(
+          { err: info.error, operation, hash, bucket: this.#bucket, retry: info.retry, delayMs: info.delayMs },
+          'S3 request failed; retrying',
+        );
         options.onRetry?.(info);
       },
     });

@@ -21,12 +21,18 @@ export type RunningService = {
 };
 
 /** One failure channel for several services run together: the first to die, with its name. */
-export function firstFailure(services: Record<string, { ready?: Promise<void>; failure?: Promise<never> }>): Promise<never> {
+export function firstFailure(
+  services: Record<string, { ready?: Promise<void>; failure?: Promise<never> }>,
+): Promise<never> {
   const named = Object.entries(services).flatMap(([name, service]) =>
     [service.ready?.then(() => new Promise<never>(() => {})), service.failure]
       .filter((p): p is Promise<never> => p !== undefined)
       // An operator error (CliError) is already one line that says what to do: as it is.
-      .map((p) => p.catch((error: unknown) => Promise.reject(error instanceof CliError ? error : new CliError(`${name} failed: ${messageOf(error)}`, 1)))),
+      .map((p) =>
+        p.catch((error: unknown) =>
+          Promise.reject(error instanceof CliError ? error : new CliError(`${name} failed: ${messageOf(error)}`, 1)),
+        ),
+      ),
   );
   const failure = Promise.race(named);
   failure.catch(() => undefined);
@@ -36,7 +42,6 @@ export function firstFailure(services: Record<string, { ready?: Promise<void>; f
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
-
 
 /** How long a clean stop may take (flush, commit, leave the group) before the process exits anyway. */
 export const STOP_TIMEOUT_MS = 30_000;
@@ -49,7 +54,11 @@ export interface RunOptions {
   readonly exit?: (code: number) => void;
 }
 
-export async function runUntilSignal(name: string, start: () => Promise<RunningService>, options: RunOptions = {}): Promise<number> {
+export async function runUntilSignal(
+  name: string,
+  start: () => Promise<RunningService>,
+  options: RunOptions = {},
+): Promise<number> {
   const stopTimeoutMs = options.stopTimeoutMs ?? STOP_TIMEOUT_MS;
   const exit = options.exit ?? exitSoon;
   let signalled!: () => void;

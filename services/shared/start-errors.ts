@@ -13,21 +13,59 @@ export type StartFailure = { kind: 'final' | 'transient'; message: string };
 
 /** S3 error codes that mean the credentials or the permissions are wrong. */
 const S3_AUTH_CODES = new Set([
-  'InvalidAccessKeyId', 'SignatureDoesNotMatch', 'AccessDenied', 'InvalidToken', 'ExpiredToken',
-  'AllAccessDisabled', 'AccountProblem', 'InvalidSecurity', 'AuthorizationHeaderMalformed',
+  'InvalidAccessKeyId',
+  'SignatureDoesNotMatch',
+  'AccessDenied',
+  'InvalidToken',
+  'ExpiredToken',
+  'AllAccessDisabled',
+  'AccountProblem',
+  'InvalidSecurity',
+  'AuthorizationHeaderMalformed',
 ]);
-const S3_TRANSIENT_CODES = new Set(['InternalError', 'ServiceUnavailable', 'SlowDown', 'RequestTimeout', 'OperationAborted', 'XMinioServerNotInitialized']);
+const S3_TRANSIENT_CODES = new Set([
+  'InternalError',
+  'ServiceUnavailable',
+  'SlowDown',
+  'RequestTimeout',
+  'OperationAborted',
+  'XMinioServerNotInitialized',
+]);
 const NETWORK_CODES = new Set([
-  'ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'ENOTFOUND',
-  'ENETUNREACH', 'EHOSTUNREACH', 'ENETDOWN', 'ERR_STREAM_PREMATURE_CLOSE', 'S3_IDLE_TIMEOUT',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ECONNABORTED',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EAI_AGAIN',
+  'ENOTFOUND',
+  'ENETUNREACH',
+  'EHOSTUNREACH',
+  'ENETDOWN',
+  'ERR_STREAM_PREMATURE_CLOSE',
+  'S3_IDLE_TIMEOUT',
 ]);
 const KAFKA_TRANSIENT_NAMES = new Set([
-  'KafkaJSConnectionError', 'KafkaJSConnectionClosedError', 'KafkaJSRequestTimeoutError', 'KafkaJSNumberOfRetriesExceeded',
-  'KafkaJSBrokerNotFound', 'KafkaJSMetadataNotLoaded', 'KafkaJSTopicMetadataNotLoaded', 'KafkaJSNoBrokerAvailableError',
-  'KafkaJSLockTimeout', 'KafkaJSGroupCoordinatorNotFound',
+  'KafkaJSConnectionError',
+  'KafkaJSConnectionClosedError',
+  'KafkaJSRequestTimeoutError',
+  'KafkaJSNumberOfRetriesExceeded',
+  'KafkaJSBrokerNotFound',
+  'KafkaJSMetadataNotLoaded',
+  'KafkaJSTopicMetadataNotLoaded',
+  'KafkaJSNoBrokerAvailableError',
+  'KafkaJSLockTimeout',
+  'KafkaJSGroupCoordinatorNotFound',
 ]);
 
-type ErrorLike = { name?: unknown; code?: unknown; type?: unknown; message?: unknown; retriable?: unknown; cause?: unknown };
+type ErrorLike = {
+  name?: unknown;
+  code?: unknown;
+  type?: unknown;
+  message?: unknown;
+  retriable?: unknown;
+  cause?: unknown;
+};
 
 /** The error and the errors it wraps (kafkajs wraps the broker's answer in `cause`). */
 function chain(error: unknown): ErrorLike[] {
@@ -62,14 +100,27 @@ export function classifyStartError(error: unknown, where: { kafka: string; s3: s
           message: `S3 at ${where.s3} refused the request (${code}): check --s3-access-key and --s3-secret-key (MIRRORLOG_S3_ACCESS_KEY, MIRRORLOG_S3_SECRET_KEY) and the key's permissions on the bucket`,
         };
       }
-      if (code === '' || S3_TRANSIENT_CODES.has(code)) return { kind: 'transient', message: code || message || 'unreadable answer' };
+      if (code === '' || S3_TRANSIENT_CODES.has(code))
+        return { kind: 'transient', message: code || message || 'unreadable answer' };
       return { kind: 'final', message: `S3 at ${where.s3}: ${code}${message ? ` (${message})` : ''}` };
     }
-    if (name === 'KafkaJSSASLAuthenticationError' || type.startsWith('SASL_') || type.endsWith('_AUTHORIZATION_FAILED')) {
-      return { kind: 'final', message: `Kafka at ${where.kafka} refused the request (${type || name}): check the client's credentials and ACLs` };
+    if (
+      name === 'KafkaJSSASLAuthenticationError' ||
+      type.startsWith('SASL_') ||
+      type.endsWith('_AUTHORIZATION_FAILED')
+    ) {
+      return {
+        kind: 'final',
+        message: `Kafka at ${where.kafka} refused the request (${type || name}): check the client's credentials and ACLs`,
+      };
     }
     if (name === 'TopicMismatchError') return { kind: 'final', message };
-    if (KAFKA_TRANSIENT_NAMES.has(name) || type === 'NOT_LEADER_OR_FOLLOWER' || type === 'LEADER_NOT_AVAILABLE' || type === 'UNKNOWN_TOPIC_OR_PARTITION') {
+    if (
+      KAFKA_TRANSIENT_NAMES.has(name) ||
+      type === 'NOT_LEADER_OR_FOLLOWER' ||
+      type === 'LEADER_NOT_AVAILABLE' ||
+      type === 'UNKNOWN_TOPIC_OR_PARTITION'
+    ) {
       return { kind: 'transient', message: message || type || name };
     }
     if (NETWORK_CODES.has(code)) return { kind: 'transient', message: `${message || code}` };
@@ -116,12 +167,22 @@ export async function waitForServer<T>(step: () => Promise<T>, options: WaitOpti
       if (failure.kind === 'final') throw new CliError(failure.message, 2);
       const elapsed = now() - started;
       if (options.giveUpAfterMs > 0 && elapsed >= options.giveUpAfterMs) {
-        throw new CliError(`gave up after ${Math.round(elapsed / 1000)} s waiting for ${options.what}: ${failure.message} (--give-up-after)`, 1);
+        throw new CliError(
+          `gave up after ${Math.round(elapsed / 1000)} s waiting for ${options.what}: ${failure.message} (--give-up-after)`,
+          1,
+        );
       }
-      const waitMs = backoffDelay(attempt, { minDelayMs: options.minDelayMs ?? 1000, maxDelayMs: options.maxDelayMs ?? 30_000, jitter: false });
+      const waitMs = backoffDelay(attempt, {
+        minDelayMs: options.minDelayMs ?? 1000,
+        maxDelayMs: options.maxDelayMs ?? 30_000,
+        jitter: false,
+      });
       const reason = `waiting for ${options.what}: ${failure.message}`;
       options.setReason(reason);
-      options.logger.warn({ attempt, retryInMs: waitMs }, `${reason}; retry ${attempt} in ${(waitMs / 1000).toFixed(1)} s`);
+      options.logger.warn(
+        { attempt, retryInMs: waitMs },
+        `${reason}; retry ${attempt} in ${(waitMs / 1000).toFixed(1)} s`,
+      );
       await delay(waitMs);
     }
   }

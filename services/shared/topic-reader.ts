@@ -35,7 +35,11 @@ export async function readTopicToEnd(kafka: Kafka, topic: string, options: ReadT
   }
   options.onTotal?.(total);
   if (remaining.size === 0) return 0;
-  const consumer = kafka.consumer({ groupId: `${options.groupPrefix}.${randomUUID()}`, allowAutoTopicCreation: false, maxBytesPerPartition: 16 * 1024 * 1024 });
+  const consumer = kafka.consumer({
+    groupId: `${options.groupPrefix}.${randomUUID()}`,
+    allowAutoTopicCreation: false,
+    maxBytesPerPartition: 16 * 1024 * 1024,
+  });
   await consumer.connect();
   try {
     await consumer.subscribe({ topic, fromBeginning: true });

@@ -21,7 +21,9 @@ export interface ReplicationSettings {
 export function decideReplication(brokers: number, config: ReplicationConfig): ReplicationSettings {
   const replicationFactor = config.replicationFactor ?? Math.min(3, Math.max(1, brokers));
   if (replicationFactor > brokers) {
-    throw new CliError(`--replication-factor ${replicationFactor} (MIRRORLOG_REPLICATION_FACTOR): the cluster has only ${brokers} broker(s)`);
+    throw new CliError(
+      `--replication-factor ${replicationFactor} (MIRRORLOG_REPLICATION_FACTOR): the cluster has only ${brokers} broker(s)`,
+    );
   }
   const refuseSingleReplica = brokers > 1 && !config.allowSingleReplica;
   if (replicationFactor === 1 && refuseSingleReplica) {
@@ -31,7 +33,9 @@ export function decideReplication(brokers: number, config: ReplicationConfig): R
   }
   const minInsyncReplicas = config.minInsyncReplicas ?? (replicationFactor >= 3 ? 2 : 1);
   if (minInsyncReplicas > replicationFactor) {
-    throw new CliError(`--min-insync-replicas ${minInsyncReplicas} (MIRRORLOG_MIN_INSYNC_REPLICAS) is more than the replication factor ${replicationFactor}: no write could succeed`);
+    throw new CliError(
+      `--min-insync-replicas ${minInsyncReplicas} (MIRRORLOG_MIN_INSYNC_REPLICAS) is more than the replication factor ${replicationFactor}: no write could succeed`,
+    );
   }
   return { replicationFactor, minInsyncReplicas, refuseSingleReplica };
 }

@@ -18,7 +18,11 @@ export async function readLastRecords(kafka: Kafka, topic: string, timeoutMs = 1
     await admin.disconnect();
   }
   if (wanted.size === 0) return [];
-  const consumer = kafka.consumer({ groupId: `mirrorlog.tail.${randomUUID()}`, allowAutoTopicCreation: false, maxWaitTimeInMs: 200 });
+  const consumer = kafka.consumer({
+    groupId: `mirrorlog.tail.${randomUUID()}`,
+    allowAutoTopicCreation: false,
+    maxWaitTimeInMs: 200,
+  });
   const found: MirrorEvent[] = [];
   let timer: NodeJS.Timeout | undefined;
   await consumer.connect();

@@ -78,7 +78,8 @@ export function overlapOf(a: string, b: string): Overlap | undefined {
   const x = path.resolve(a);
   const y = path.resolve(b);
   if (x === y) return 'equal';
-  const within = (child: string, parent: string) => child.startsWith(parent.endsWith(path.sep) ? parent : parent + path.sep);
+  const within = (child: string, parent: string) =>
+    child.startsWith(parent.endsWith(path.sep) ? parent : parent + path.sep);
   if (within(x, y)) return 'inside';
   if (within(y, x)) return 'contains';
   return undefined;
@@ -96,7 +97,12 @@ export function overlapsWith(dir: string, host: string, members: readonly TreeMe
   for (const member of members) {
     if (member.host !== host) continue;
     const dirs: [MemberOverlap['what'], string][] =
-      member.role === 'producer' ? [['root', member.root]] : [['target', member.target], ['stateDir', member.stateDir]];
+      member.role === 'producer'
+        ? [['root', member.root]]
+        : [
+            ['target', member.target],
+            ['stateDir', member.stateDir],
+          ];
     for (const [what, other] of dirs) {
       const overlap = overlapOf(dir, other);
       if (overlap !== undefined) found.push({ member, what, dir: other, overlap });
@@ -109,7 +115,8 @@ export function overlapsWith(dir: string, host: string, members: readonly TreeMe
 export function describeOverlap({ member, what, dir, overlap }: MemberOverlap): string {
   const owner = member.role === 'producer' ? `source '${member.source}'` : `replica '${member.replica}'`;
   const name = what === 'stateDir' ? 'state directory' : what;
-  const relation = overlap === 'equal' ? 'is the same directory' : overlap === 'inside' ? 'contains it' : 'is inside it';
+  const relation =
+    overlap === 'equal' ? 'is the same directory' : overlap === 'inside' ? 'contains it' : 'is inside it';
   return `the ${name} of ${owner} on ${member.host} (${dir}) ${relation}`;
 }
 

@@ -32,7 +32,10 @@ export function topicOfRegistration(name: string): string | undefined {
 }
 
 export function isDocumentStore(store: object): store is DocumentStore {
-  return typeof (store as Partial<DocumentStore>).putDocument === 'function' && typeof (store as Partial<DocumentStore>).listDocuments === 'function';
+  return (
+    typeof (store as Partial<DocumentStore>).putDocument === 'function' &&
+    typeof (store as Partial<DocumentStore>).listDocuments === 'function'
+  );
 }
 
 export async function registerTree(store: DocumentStore, registration: TreeRegistration): Promise<void> {

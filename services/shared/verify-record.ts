@@ -38,10 +38,17 @@ export function decodeVerifyRecord(key: string | undefined, value: Buffer | stri
 }
 
 export async function publishVerifyResult(kafka: Kafka, eventsTopic: string, result: VerifyResult): Promise<void> {
-  const producer = kafka.producer({ allowAutoTopicCreation: false, createPartitioner: kafkajs.Partitioners.DefaultPartitioner });
+  const producer = kafka.producer({
+    allowAutoTopicCreation: false,
+    createPartitioner: kafkajs.Partitioners.DefaultPartitioner,
+  });
   await producer.connect();
   try {
-    await producer.send({ topic: treeMetadataTopic(eventsTopic), acks: -1, messages: [{ key: verifyRecordKey(result.replica), value: JSON.stringify(result) }] });
+    await producer.send({
+      topic: treeMetadataTopic(eventsTopic),
+      acks: -1,
+      messages: [{ key: verifyRecordKey(result.replica), value: JSON.stringify(result) }],
+    });
   } finally {
     await producer.disconnect();
   }
@@ -57,7 +64,8 @@ export async function readVerifyResults(kafka: Kafka, eventsTopic: string): Prom
         const key = message.key?.toString();
         const result = decodeVerifyRecord(key, message.value);
         if (result !== undefined) results.set(result.replica, result);
-        else if (key?.startsWith(KEY_PREFIX) === true && message.value === null) results.delete(key.slice(KEY_PREFIX.length));
+        else if (key?.startsWith(KEY_PREFIX) === true && message.value === null)
+          results.delete(key.slice(KEY_PREFIX.length));
       }
     },
   });

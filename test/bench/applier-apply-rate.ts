@@ -15,16 +15,39 @@ const durability = (process.argv[3] ?? 'syncfs') as DurabilityMode;
 const PARTITIONS = 12;
 const DIRS = Math.max(1, Math.floor(files / 100));
 
-const h = makeLaneHarness({ index: (dir) => new SqliteAppliedIndex(join(dir, 'index.sqlite')), durability, partitions: PARTITIONS, commitIntervalMs: 1000 });
+const h = makeLaneHarness({
+  index: (dir) => new SqliteAppliedIndex(join(dir, 'index.sqlite')),
+  durability,
+  partitions: PARTITIONS,
+  commitIntervalMs: 1000,
+});
 let seq = 1;
 const byPartition: MirrorEvent[][] = Array.from({ length: PARTITIONS }, () => []);
-for (let d = 0; d < DIRS; d++) byPartition[partitionOf(`d${d}`, PARTITIONS)]!.push({ source: 's', seq: seq++, ts: Date.now(), op: 'dir', path: relPath(`d${d}`), mode: 0o755 });
+for (let d = 0; d < DIRS; d++)
+  byPartition[partitionOf(`d${d}`, PARTITIONS)]!.push({
+    source: 's',
+    seq: seq++,
+    ts: Date.now(),
+    op: 'dir',
+    path: relPath(`d${d}`),
+    mode: 0o755,
+  });
 for (let i = 0; i < files; i++) {
   const data = randomBytes(200 + Math.floor(Math.random() * 4000));
   const hash = sha256(data);
   await h.store.putBuffer(hash, data);
   const path = `d${i % DIRS}/f${i}.html`;
-  byPartition[partitionOf(path, PARTITIONS)]!.push({ source: 's', seq: seq++, ts: Date.now(), op: 'file', path: relPath(path), size: data.length, mode: 0o644, mtimeMs: 1_700_000_000_000 + i, hash });
+  byPartition[partitionOf(path, PARTITIONS)]!.push({
+    source: 's',
+    seq: seq++,
+    ts: Date.now(),
+    op: 'file',
+    path: relPath(path),
+    size: data.length,
+    mode: 0o644,
+    mtimeMs: 1_700_000_000_000 + i,
+    hash,
+  });
 }
 const started = performance.now();
 for (let p = 0; p < PARTITIONS; p++) {
@@ -33,5 +56,13 @@ for (let p = 0; p < PARTITIONS; p++) {
 }
 await h.settle(600_000);
 const seconds = (performance.now() - started) / 1000;
-console.log(JSON.stringify({ files, dirs: DIRS, durability, seconds: Number(seconds.toFixed(2)), filesPerSecond: Math.round(files / seconds) }));
+console.log(
+  JSON.stringify({
+    files,
+    dirs: DIRS,
+    durability,
+    seconds: Number(seconds.toFixed(2)),
+    filesPerSecond: Math.round(files / seconds),
+  }),
+);
 await h.close();

@@ -33,12 +33,20 @@ const kafka = new Kafka({ clientId: 'bench', brokers, logLevel: logLevel.NOTHING
 const admin = kafka.admin();
 await admin.connect();
 await ensureTopic(admin, { topic, partitions: PARTITIONS, historyWindowMs: 3600_000, replicationFactor: 1 });
-const store = new S3ContentStore({ endpoint: s3Endpoint, accessKey: s3.accessKey, secretKey: s3.secretKey, region: s3.region, bucket, prefix });
+const store = new S3ContentStore({
+  endpoint: s3Endpoint,
+  accessKey: s3.accessKey,
+  secretKey: s3.secretKey,
+  region: s3.region,
+  bucket,
+  prefix,
+});
 await store.ensureBucket();
 
 let seq = Date.now() * 1000;
 const list: MirrorEvent[] = [];
-for (let d = 0; d < DIRS; d++) list.push({ source: 'bench', seq: seq++, ts: Date.now(), op: 'dir', path: relPath(`d${d}`), mode: 0o755 });
+for (let d = 0; d < DIRS; d++)
+  list.push({ source: 'bench', seq: seq++, ts: Date.now(), op: 'dir', path: relPath(`d${d}`), mode: 0o755 });
 const uploads: Promise<void>[] = [];
 let next = 0;
 const blobs: Buffer[] = [];
@@ -57,18 +65,45 @@ void uploads;
 console.error(`uploaded ${files} objects in ${((performance.now() - uploadStarted) / 1000).toFixed(1)} s`);
 for (let i = 0; i < files; i++) {
   const data = blobs[i]!;
-  list.push({ source: 'bench', seq: seq++, ts: Date.now(), op: 'file', path: relPath(`d${i % DIRS}/f${i}.html`), size: data.length, mode: 0o644, mtimeMs: 1_700_000_000_000 + i, hash: createHash('sha256').update(data).digest('hex') });
+  list.push({
+    source: 'bench',
+    seq: seq++,
+    ts: Date.now(),
+    op: 'file',
+    path: relPath(`d${i % DIRS}/f${i}.html`),
+    size: data.length,
+    mode: 0o644,
+    mtimeMs: 1_700_000_000_000 + i,
+    hash: createHash('sha256').update(data).digest('hex'),
+  });
 }
 const producer = kafka.producer({ createPartitioner: directoryPartitioner, allowAutoTopicCreation: false });
 await producer.connect();
 const publish = async () => {
   for (let i = 0; i < list.length; i += 1000) {
-    const chunk = list.slice(i, i + 1000).map((event) => ({ ...encodeRecord(event.op === 'delete' ? event : { ...event, ts: Date.now() }) }));
+    const chunk = list
+      .slice(i, i + 1000)
+      .map((event) => ({ ...encodeRecord(event.op === 'delete' ? event : { ...event, ts: Date.now() }) }));
     await producer.send({ topic, acks: -1, messages: chunk });
   }
 };
 const target = join(dir, 'replica');
-const config = applierConfigSchema.parse({ brokers, topic, partitions: PARTITIONS, s3Endpoint, s3AccessKey: s3.accessKey, s3SecretKey: s3.secretKey, bucket, s3Prefix: prefix, target, replica: 'bench', stateDir: join(dir, 'state'), metricsPort: 0, durability, logLevel: 'warn' });
+const config = applierConfigSchema.parse({
+  brokers,
+  topic,
+  partitions: PARTITIONS,
+  s3Endpoint,
+  s3AccessKey: s3.accessKey,
+  s3SecretKey: s3.secretKey,
+  bucket,
+  s3Prefix: prefix,
+  target,
+  replica: 'bench',
+  stateDir: join(dir, 'state'),
+  metricsPort: 0,
+  durability,
+  logLevel: 'warn',
+});
 if (mode === 'backlog') await publish();
 const started = performance.now();
 const cpuBefore = process.cpuUsage();
@@ -78,22 +113,41 @@ if (mode === 'live') await publish();
 if (mode === 'trickle') {
   await new Promise((resolve) => setTimeout(resolve, 3000)); // let the group settle
   for (const event of list) {
-    await producer.send({ topic, acks: -1, messages: [encodeRecord(event.op === 'delete' ? event : { ...event, ts: Date.now() })] });
+    await producer.send({
+      topic,
+      acks: -1,
+      messages: [encodeRecord(event.op === 'delete' ? event : { ...event, ts: Date.now() })],
+    });
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
 // Applied file events, from the applier's own counter (walking the tree would cost more than applying it).
 const count = async () => {
   const metric = await applier.registry.getSingleMetric('mirrorlog_applier_events_total')!.get();
-  return metric.values.filter((v) => v.labels['op'] === 'file' && v.labels['outcome'] === 'applied').reduce((sum, v) => sum + v.value, 0);
+  return metric.values
+    .filter((v) => v.labels['op'] === 'file' && v.labels['outcome'] === 'applied')
+    .reduce((sum, v) => sum + v.value, 0);
 };
 while ((await count()) < files) await new Promise((resolve) => setTimeout(resolve, 100));
 const seconds = (performance.now() - started) / 1000;
 const cpu = process.cpuUsage(cpuBefore);
 const cpuPerFile = { userUs: Math.round(cpu.user / files), systemUs: Math.round(cpu.system / files) };
 if (readdirSync(join(target, 'd0')).length !== Math.ceil(files / DIRS)) throw new Error('d0 is incomplete');
-const latency = (await applier.registry.getSingleMetricAsString('mirrorlog_applier_apply_latency_seconds')).split('\n').filter((l) => /_(sum|count)\{|le="0\.(05|1|25|5)"/.test(l)).map((l) => l.replace(/mirrorlog_applier_apply_latency_seconds_|,?service="applier"/g, ''));
-console.log(JSON.stringify({ files, mode, durability, seconds: Number(seconds.toFixed(2)), filesPerSecond: Math.round(files / seconds), cpuPerFile, latency }));
+const latency = (await applier.registry.getSingleMetricAsString('mirrorlog_applier_apply_latency_seconds'))
+  .split('\n')
+  .filter((l) => /_(sum|count)\{|le="0\.(05|1|25|5)"/.test(l))
+  .map((l) => l.replace(/mirrorlog_applier_apply_latency_seconds_|,?service="applier"/g, ''));
+console.log(
+  JSON.stringify({
+    files,
+    mode,
+    durability,
+    seconds: Number(seconds.toFixed(2)),
+    filesPerSecond: Math.round(files / seconds),
+    cpuPerFile,
+    latency,
+  }),
+);
 await applier.stop();
 await producer.disconnect();
 await admin.deleteTopics({ topics: [topic, `${topic}.dlq.bench`] }).catch(() => undefined);

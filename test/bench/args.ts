@@ -41,7 +41,8 @@ export class UsageError extends Error {}
 function integer(name: string, text: string | undefined, fallback: number, min: number): number {
   if (text === undefined) return fallback;
   const value = Number(text);
-  if (!Number.isInteger(value) || value < min) throw new UsageError(`--${name} must be an integer ≥ ${min}, got '${text}'`);
+  if (!Number.isInteger(value) || value < min)
+    throw new UsageError(`--${name} must be an integer ≥ ${min}, got '${text}'`);
   return value;
 }
 
@@ -51,7 +52,10 @@ function userPath(path: string | undefined, cwd: string): string | undefined {
 }
 
 /** Parsed options, or 'help'. Throws UsageError on a bad command line. */
-export function parseBenchArgs(argv: readonly string[], cwd = process.env.INIT_CWD ?? process.cwd()): BenchOptions | 'help' {
+export function parseBenchArgs(
+  argv: readonly string[],
+  cwd = process.env.INIT_CWD ?? process.cwd(),
+): BenchOptions | 'help' {
   let parsed;
   try {
     parsed = parseArgs({

@@ -7,7 +7,8 @@ import { run } from './tools.ts';
 async function timed(what: string, command: string, args: string[]): Promise<number> {
   info(`$ ${command} ${args.join(' ')}`);
   const result = await run(command, args);
-  if (result.code !== 0) throw new Error(`${what}: ${command} exited with ${result.code}: ${result.stderr.trim().slice(0, 500)}`);
+  if (result.code !== 0)
+    throw new Error(`${what}: ${command} exited with ${result.code}: ${result.stderr.trim().slice(0, 500)}`);
   return result.ms;
 }
 

@@ -48,7 +48,11 @@ export async function stopStartedServers(stack: RunningStack): Promise<void> {
 
 /** Deletes the run's topics (events + dead letters) and consumer groups, by name prefix. */
 export async function deleteKafkaState(stack: RunningStack, runId: string): Promise<void> {
-  const admin = new Kafka({ clientId: `${runId}-cleanup`, brokers: stack.config.brokers, logLevel: logLevel.NOTHING }).admin();
+  const admin = new Kafka({
+    clientId: `${runId}-cleanup`,
+    brokers: stack.config.brokers,
+    logLevel: logLevel.NOTHING,
+  }).admin();
   try {
     await admin.connect();
     const topics = (await admin.listTopics()).filter((t) => t.startsWith(runId));
@@ -97,7 +101,9 @@ export async function deleteObjects(stack: RunningStack, prefix: string): Promis
     } while (token !== '');
     await Promise.all(inFlight);
     if (failure !== undefined) throw failure;
-    info(`deleted ${formatInt(removed)} object(s) under ${stack.config.bucket}/${prefix} in ${seconds(nowMs() - started, 1)}`);
+    info(
+      `deleted ${formatInt(removed)} object(s) under ${stack.config.bucket}/${prefix} in ${seconds(nowMs() - started, 1)}`,
+    );
   } catch (error) {
     warn(`S3 cleanup of ${prefix} failed after ${formatInt(removed)} objects: ${(error as Error).message}`);
   } finally {

@@ -15,8 +15,7 @@ export interface BurstWorkerInput {
 }
 
 export type BurstWorkerMessage =
-  | { kind: 'marked'; index: number; closedAt: number }
-  | { kind: 'done'; startedAt: number; finishedAt: number };
+  { kind: 'marked'; index: number; closedAt: number } | { kind: 'done'; startedAt: number; finishedAt: number };
 
 const input = workerData as BurstWorkerInput;
 const port = parentPort!;

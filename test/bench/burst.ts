@@ -48,7 +48,10 @@ function writerEntry(): URL {
   return new URL(`data:text/javascript,${encodeURIComponent(code)}`);
 }
 
-function startWriter(input: BurstWorkerInput, onMarked: (index: number, closedAt: number) => void): Promise<{ startedAt: number; finishedAt: number }> {
+function startWriter(
+  input: BurstWorkerInput,
+  onMarked: (index: number, closedAt: number) => void,
+): Promise<{ startedAt: number; finishedAt: number }> {
   return new Promise((resolve, reject) => {
     const worker = new Worker(writerEntry(), { workerData: input });
     worker.on('message', (message: BurstWorkerMessage) => {
@@ -69,7 +72,11 @@ export async function runBurst(o: BurstOptions): Promise<BurstResult> {
     const sentinel = fileContent(o.sentinel);
     const ready = watcher.arrival({ path: o.sentinel.path, size: o.sentinel.size, hash: sha256(sentinel) });
     writeClosed(join(o.source, o.sentinel.path), sentinel);
-    await within(ready, 60_000, () => new Error(`${o.what}: ${o.sentinel.path} (written before the burst) not on the replica after 60 s`));
+    await within(
+      ready,
+      60_000,
+      () => new Error(`${o.what}: ${o.sentinel.path} (written before the burst) not on the replica after 60 s`),
+    );
 
     const closedAt = new Map<number, number>();
     const arrivedAt = new Map<number, number>();
@@ -81,7 +88,12 @@ export async function runBurst(o: BurstOptions): Promise<BurstResult> {
     o.onStart?.(watcher);
     const written = startWriter({ root: o.source, files: [...o.plan.files] }, (index, at) => closedAt.set(index, at));
     const writer = await written;
-    const lastAt = await watcher.whenAllArrived({ what: o.what, stallMs: o.stallMs, timeoutMs: o.timeoutMs, abort: o.abort });
+    const lastAt = await watcher.whenAllArrived({
+      what: o.what,
+      stallMs: o.stallMs,
+      timeoutMs: o.timeoutMs,
+      abort: o.abort,
+    });
     const markedLatencies = [...arrivedAt].map(([index, at]) => at - closedAt.get(index)!);
     return {
       files: o.plan.files.length,

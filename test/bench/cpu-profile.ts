@@ -37,7 +37,10 @@ function label(node: ProfileNode): string {
   const { functionName, url, lineNumber } = node.callFrame;
   const name = functionName === '' ? '(anonymous)' : functionName;
   if (url === '') return name;
-  const file = url.replace(/^file:\/\//, '').replace(/^.*\/node_modules\//, 'node_modules/').replace(/^.*\/(services|schemas|infra)\//, '$1/');
+  const file = url
+    .replace(/^file:\/\//, '')
+    .replace(/^.*\/node_modules\//, 'node_modules/')
+    .replace(/^.*\/(services|schemas|infra)\//, '$1/');
   return `${name} (${file}:${lineNumber + 1})`;
 }
 
@@ -70,7 +73,11 @@ export function summarizeProfile(profile: CpuProfile, top = 15): ProfileSummary 
     if (known !== undefined) return known;
     const node = byId.get(id)!;
     const up = parent.get(id);
-    const found = isOwnCode(node.callFrame.url) ? label(node) : up === undefined ? `(not under repository code) ${componentOf(node.callFrame.url)}` : nearestOwn(up);
+    const found = isOwnCode(node.callFrame.url)
+      ? label(node)
+      : up === undefined
+        ? `(not under repository code) ${componentOf(node.callFrame.url)}`
+        : nearestOwn(up);
     ownFrame.set(id, found);
     return found;
   };

@@ -64,7 +64,9 @@ export async function waitReady(wait: ReadyWait): Promise<number> {
     const now = nowMs();
     if (now - started > wait.timeoutMs) {
       const detail = last instanceof Error ? last.message : `HTTP ${last.status} ${last.body.slice(0, 300)}`;
-      throw new Error(`${wait.what}: /readyz not 200 after ${(wait.timeoutMs / 1000).toFixed(0)} s (last answer: ${detail})`);
+      throw new Error(
+        `${wait.what}: /readyz not 200 after ${(wait.timeoutMs / 1000).toFixed(0)} s (last answer: ${detail})`,
+      );
     }
     if (wait.onPoll !== undefined && now - lastReport >= 1000) {
       lastReport = now;

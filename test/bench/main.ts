@@ -59,18 +59,23 @@ function removeWork(root: string, keep: readonly string[]): void {
 function reportProfiles(dir: string, launched: readonly { label: string; pid: number }[]): void {
   let files: string[];
   try {
-    files = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')).sort();
+    files = readdirSync(dir)
+      .filter((f) => f.endsWith('.cpuprofile'))
+      .sort();
   } catch {
     return;
   }
-  const line = (h: HotFunction): string => `    ${(h.share * 100).toFixed(1).padStart(5)}%  ${(h.selfMs / 1000).toFixed(2).padStart(7)} s  ${h.where}\n`;
+  const line = (h: HotFunction): string =>
+    `    ${(h.share * 100).toFixed(1).padStart(5)}%  ${(h.selfMs / 1000).toFixed(2).padStart(7)} s  ${h.where}\n`;
   for (const file of files) {
     // CPU.<date>.<time>.<pid>.<thread>.<seq>.cpuprofile; thread 0 is the main thread (others: tsx's loader).
     const match = /^CPU\.\d+\.\d+\.(\d+)\.(\d+)\./.exec(file);
     if (match === null || match[2] !== '0') continue;
     const label = launched.find((l) => l.pid === Number(match[1]))?.label ?? `pid ${match[1]}`;
     const { busyMs, hot, components, ownCode } = summarizeProfile(readProfile(join(dir, file)), 12);
-    process.stdout.write(`\nCPU profile of ${label}, main thread: ${(busyMs / 1000).toFixed(1)} s busy (${join(dir, file)})\n  by component:\n`);
+    process.stdout.write(
+      `\nCPU profile of ${label}, main thread: ${(busyMs / 1000).toFixed(1)} s busy (${join(dir, file)})\n  by component:\n`,
+    );
     for (const h of components.slice(0, 8)) process.stdout.write(line(h));
     process.stdout.write('  by repository function, with the library and native work it calls:\n');
     for (const h of ownCode) process.stdout.write(line(h));
@@ -99,7 +104,9 @@ async function main(argv: readonly string[]): Promise<number> {
   const dirs = workDirs(root);
   const machine = describeMachine(root);
   const timestamp = new Date().toISOString();
-  process.stdout.write(`mirrorlog benchmark ${names.runId}: ${formatInt(options.files)} files, work directory ${root}\n${machine.description}\n`);
+  process.stdout.write(
+    `mirrorlog benchmark ${names.runId}: ${formatInt(options.files)} files, work directory ${root}\n${machine.description}\n`,
+  );
   if (machine.file_create_us > 200) {
     warn(
       `creating a file costs ${machine.file_create_us} µs here now (normally well under 100 µs): ext4 slows down creates for minutes after ` +
@@ -117,7 +124,10 @@ async function main(argv: readonly string[]): Promise<number> {
     for (const service of [ctx?.producer, ctx?.applier]) {
       if (service === undefined) continue;
       service.process.rss.sample();
-      out.set(service.process.pid, { label: service.process.name.replace(/^applier-.*/, 'applier'), cpu: service.process.rss.cpuSeconds });
+      out.set(service.process.pid, {
+        label: service.process.name.replace(/^applier-.*/, 'applier'),
+        cpu: service.process.rss.cpuSeconds,
+      });
     }
     return out;
   };
@@ -181,12 +191,23 @@ async function main(argv: readonly string[]): Promise<number> {
       const nodeArgs = options.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${dirs.profiles}`] : [];
       const launcher = new ServiceLauncher(stack.config, names, dirs.logs, nodeArgs);
       info(`topic ${names.topic}, key prefix ${names.s3Prefix}, source id ${launcher.sourceId}`);
-      const c: BenchContext = { options, names, dirs, plan, launcher, results: {}, producer: undefined, applier: undefined, notes: [] };
+      const c: BenchContext = {
+        options,
+        names,
+        dirs,
+        plan,
+        launcher,
+        results: {},
+        producer: undefined,
+        applier: undefined,
+        notes: [],
+      };
       ctx = c;
       if (await step('generate the tree', () => generateTree(c))) {
         await step('baseline: rsync -a into an empty directory', () => measureRsyncInitial(c));
         const published = await step('producer: first start, publishing the tree', () => startAndPublish(c));
-        const booted = published && (await step('bootstrap: a new replica from the earliest offset', () => bootstrapReplica(c)));
+        const booted =
+          published && (await step('bootstrap: a new replica from the earliest offset', () => bootstrapReplica(c)));
         if (booted) {
           await step('latency: single-file writes', () => measureLatency(c));
           await step('burst, with latency under load', () => measureBurst(c));
@@ -206,7 +227,9 @@ async function main(argv: readonly string[]): Promise<number> {
         writeFileSync(options.json, `${JSON.stringify(json, null, 2)}\n`);
       }
       await cleanup();
-      stage(`results: ${formatInt(options.files)} files, ${machine.cores} cores, run took ${((nowMs() - runStarted) / 60_000).toFixed(1)} min`);
+      stage(
+        `results: ${formatInt(options.files)} files, ${machine.cores} cores, run took ${((nowMs() - runStarted) / 60_000).toFixed(1)} min`,
+      );
       process.stdout.write(`${renderReport(json, results)}\n`);
       for (const note of ctx?.notes ?? []) process.stdout.write(`note: ${note}\n`);
       for (const e of errors) process.stdout.write(`FAILED ${e.stage}: ${e.message}\n`);

@@ -39,7 +39,14 @@ export class ServiceProcess {
   readonly exit: Promise<ExitStatus>;
   #exitStatus: ExitStatus | undefined;
 
-  constructor(options: { name: string; command: string; args: readonly string[]; env?: NodeJS.ProcessEnv; cwd?: string; logPath: string }) {
+  constructor(options: {
+    name: string;
+    command: string;
+    args: readonly string[];
+    env?: NodeJS.ProcessEnv;
+    cwd?: string;
+    logPath: string;
+  }) {
     this.name = options.name;
     this.logPath = options.logPath;
     const log = openSync(options.logPath, 'a');

@@ -136,11 +136,14 @@ export class ReplicaWatcher {
     const poll = options.pollMs ?? 20;
     while (this.#pending > 0) {
       const reason = options.abort?.();
-      if (reason !== undefined) throw new Error(`${options.what}: ${this.#pending} files not on the replica: ${reason}`);
+      if (reason !== undefined)
+        throw new Error(`${options.what}: ${this.#pending} files not on the replica: ${reason}`);
       const now = nowMs();
       const stalled = now - Math.max(this.#lastProgressAt, started) > options.stallMs;
       if (stalled || now - started > options.timeoutMs) {
-        const reason = stalled ? `no file arrived for ${(options.stallMs / 1000).toFixed(0)} s` : `timeout of ${(options.timeoutMs / 1000).toFixed(0)} s`;
+        const reason = stalled
+          ? `no file arrived for ${(options.stallMs / 1000).toFixed(0)} s`
+          : `timeout of ${(options.timeoutMs / 1000).toFixed(0)} s`;
         throw new Error(
           `${options.what}: ${this.#pending} of ${this.#pending + this.#arrived} files not on the replica (${reason}); ` +
             `first missing: ${this.missing(5).join(', ')}`,

@@ -13,7 +13,8 @@ export interface ReportContext {
 
 const s = (ms: number | undefined): number | null => (ms === undefined ? null : round(ms / 1000, 3));
 const ms = (value: number | undefined): number | null => (value === undefined ? null : round(value, 1));
-const ratio = (a: number | undefined, b: number | undefined): number | null => (a === undefined || b === undefined || b === 0 ? null : round(a / b, 3));
+const ratio = (a: number | undefined, b: number | undefined): number | null =>
+  a === undefined || b === undefined || b === 0 ? null : round(a / b, 3);
 const mb = (value: number | undefined): number | null => (value === undefined ? null : round(value, 1));
 
 export type BenchJson = Record<string, unknown>;
@@ -71,28 +72,80 @@ export function renderTable(rows: readonly (readonly string[])[]): string {
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n');
 }
 
-const n = (value: unknown, unit = ''): string => (value === null || value === undefined ? '—' : `${typeof value === 'number' ? value.toLocaleString('en-US') : String(value)}${unit}`);
+const n = (value: unknown, unit = ''): string =>
+  value === null || value === undefined
+    ? '—'
+    : `${typeof value === 'number' ? value.toLocaleString('en-US') : String(value)}${unit}`;
 
 /** The table printed at the end of a run (from the JSON, so both always agree). */
 export function renderReport(json: BenchJson, r: BenchResults): string {
   const j = (key: string): unknown => json[key];
   const rows: string[][] = [
     ['figure', 'mirrorlog', 'baseline', 'ratio', 'target (issue 8)'],
-    ['latency p50 / p95 / p99', `${n(j('latency_p50_ms'))} / ${n(j('latency_p95_ms'))} / ${n(j('latency_p99_ms'))} ms`, '', '', 'p50 ≤ 25 ms, p99 ≤ 100 ms'],
-    ['latency under load p50 / p99', `${n(j('load_latency_p50_ms'))} / ${n(j('load_latency_p99_ms'))} ms`, '', '', 'p99 ≤ 1,000 ms'],
-    ['burst', `${n(j('burst_files_per_s'))} files/s${r.burst ? ` (${r.burst.files.toLocaleString('en-US')} in ${(r.burst.ms / 1000).toFixed(2)} s)` : ''}`, '', '', '≥ 5,000 files/s'],
-    ['bootstrap (new replica)', n(j('bootstrap_s'), ' s'), `rsync -a: ${n(j('rsync_initial_s'), ' s')}`, n(j('bootstrap_ratio')), '≤ 1.0'],
-    ['restart (reconcile, no change)', n(j('reconcile_s'), ' s'), `rsync -a --delete: ${n(j('rsync_nochange_s'), ' s')}`, n(j('reconcile_ratio')), '≤ 0.8'],
+    [
+      'latency p50 / p95 / p99',
+      `${n(j('latency_p50_ms'))} / ${n(j('latency_p95_ms'))} / ${n(j('latency_p99_ms'))} ms`,
+      '',
+      '',
+      'p50 ≤ 25 ms, p99 ≤ 100 ms',
+    ],
+    [
+      'latency under load p50 / p99',
+      `${n(j('load_latency_p50_ms'))} / ${n(j('load_latency_p99_ms'))} ms`,
+      '',
+      '',
+      'p99 ≤ 1,000 ms',
+    ],
+    [
+      'burst',
+      `${n(j('burst_files_per_s'))} files/s${r.burst ? ` (${r.burst.files.toLocaleString('en-US')} in ${(r.burst.ms / 1000).toFixed(2)} s)` : ''}`,
+      '',
+      '',
+      '≥ 5,000 files/s',
+    ],
+    [
+      'bootstrap (new replica)',
+      n(j('bootstrap_s'), ' s'),
+      `rsync -a: ${n(j('rsync_initial_s'), ' s')}`,
+      n(j('bootstrap_ratio')),
+      '≤ 1.0',
+    ],
+    [
+      'restart (reconcile, no change)',
+      n(j('reconcile_s'), ' s'),
+      `rsync -a --delete: ${n(j('rsync_nochange_s'), ' s')}`,
+      n(j('reconcile_ratio')),
+      '≤ 0.8',
+    ],
     ['find -type f walk (floor)', '', n(j('find_walk_s'), ' s'), '', ''],
     ['producer peak RSS', n(j('producer_rss_mb'), ' MB'), '', '', '≤ 400 MB at 1M files'],
     ['applier peak RSS', n(j('applier_rss_mb'), ' MB'), '', '', ''],
   ];
-  if (r.initialPublishMs !== undefined) rows.push(['(first start: publish the tree)', `${(r.initialPublishMs / 1000).toFixed(2)} s`, '', '', '']);
+  if (r.initialPublishMs !== undefined)
+    rows.push(['(first start: publish the tree)', `${(r.initialPublishMs / 1000).toFixed(2)} s`, '', '', '']);
   if (r.producerCpuS !== undefined || r.applierCpuS !== undefined)
-    rows.push(['(CPU used: producer / applier)', `${r.producerCpuS?.toFixed(1) ?? '—'} / ${r.applierCpuS?.toFixed(1) ?? '—'} s`, '', '', '']);
+    rows.push([
+      '(CPU used: producer / applier)',
+      `${r.producerCpuS?.toFixed(1) ?? '—'} / ${r.applierCpuS?.toFixed(1) ?? '—'} s`,
+      '',
+      '',
+      '',
+    ]);
   if (r.lsyncd !== undefined) {
-    rows.push(['lsyncd (delay = 1) latency p50 / p99', '', `${n(j('lsyncd_latency_p50_ms'))} / ${n(j('lsyncd_latency_p99_ms'))} ms`, '', '']);
-    rows.push(['lsyncd burst', '', `${n(j('lsyncd_burst_files_per_s'))} files/s (${n(j('lsyncd_burst_s'), ' s')})`, '', '']);
+    rows.push([
+      'lsyncd (delay = 1) latency p50 / p99',
+      '',
+      `${n(j('lsyncd_latency_p50_ms'))} / ${n(j('lsyncd_latency_p99_ms'))} ms`,
+      '',
+      '',
+    ]);
+    rows.push([
+      'lsyncd burst',
+      '',
+      `${n(j('lsyncd_burst_files_per_s'))} files/s (${n(j('lsyncd_burst_s'), ' s')})`,
+      '',
+      '',
+    ]);
     rows.push(['lsyncd startup (initial rsync)', '', n(j('lsyncd_startup_s'), ' s'), '', '']);
   }
   return renderTable(rows);

@@ -27,7 +27,10 @@ export interface StatFields {
 export function parseStat(text: string): StatFields | undefined {
   const close = text.lastIndexOf(')');
   if (close === -1) return undefined;
-  const rest = text.slice(close + 2).trim().split(' ');
+  const rest = text
+    .slice(close + 2)
+    .trim()
+    .split(' ');
   // rest[0] is field 3 (state); ppid is field 4, utime 14, stime 15.
   const ppid = Number(rest[1]);
   const utime = Number(rest[11]);

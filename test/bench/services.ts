@@ -70,20 +70,32 @@ export class ServiceLauncher {
 
   #common(stateDir: string, port: number): string[] {
     return [
-      '--brokers', this.#stack.brokers.join(','),
-      '--s3-endpoint', this.#stack.s3Endpoint,
-      '--bucket', this.#stack.bucket,
-      '--topic', this.#names.topic,
-      '--s3-prefix', this.#names.s3Prefix,
-      '--state-dir', stateDir,
-      '--metrics-port', String(port),
-      '--log-level', 'warn',
+      '--brokers',
+      this.#stack.brokers.join(','),
+      '--s3-endpoint',
+      this.#stack.s3Endpoint,
+      '--bucket',
+      this.#stack.bucket,
+      '--topic',
+      this.#names.topic,
+      '--s3-prefix',
+      this.#names.s3Prefix,
+      '--state-dir',
+      stateDir,
+      '--metrics-port',
+      String(port),
+      '--log-level',
+      'warn',
     ];
   }
 
   /** Credentials go through the environment, never the command line. */
   #env(): NodeJS.ProcessEnv {
-    return { ...process.env, MIRRORLOG_S3_ACCESS_KEY: this.#stack.s3.accessKey, MIRRORLOG_S3_SECRET_KEY: this.#stack.s3.secretKey };
+    return {
+      ...process.env,
+      MIRRORLOG_S3_ACCESS_KEY: this.#stack.s3.accessKey,
+      MIRRORLOG_S3_SECRET_KEY: this.#stack.s3.secretKey,
+    };
   }
 
   async #start(kind: string, label: string, args: string[], stateDir: string): Promise<Service> {
@@ -104,11 +116,21 @@ export class ServiceLauncher {
   }
 
   startProducer(options: { root: string; stateDir: string; label?: string }): Promise<Service> {
-    return this.#start('producer', options.label ?? 'producer', ['--root', options.root, '--source', this.sourceId], options.stateDir);
+    return this.#start(
+      'producer',
+      options.label ?? 'producer',
+      ['--root', options.root, '--source', this.sourceId],
+      options.stateDir,
+    );
   }
 
   startApplier(options: { target: string; replica: string; stateDir: string; label?: string }): Promise<Service> {
     mkdirSync(options.target, { recursive: true });
-    return this.#start('applier', options.label ?? `applier-${options.replica}`, ['--target', options.target, '--replica', options.replica], options.stateDir);
+    return this.#start(
+      'applier',
+      options.label ?? `applier-${options.replica}`,
+      ['--target', options.target, '--replica', options.replica],
+      options.stateDir,
+    );
   }
 }

@@ -30,7 +30,12 @@ export interface SingleWritesResult {
   viaSweep: number;
 }
 
-async function writeAndAwait(watcher: ReplicaWatcher, o: SingleWritesOptions, file: PlannedFile, timeoutMs: number): Promise<number> {
+async function writeAndAwait(
+  watcher: ReplicaWatcher,
+  o: SingleWritesOptions,
+  file: PlannedFile,
+  timeoutMs: number,
+): Promise<number> {
   const content = fileContent(file);
   const arrival = watcher.arrival({ path: file.path, size: file.size, hash: sha256(content) });
   const closedAt = writeClosed(join(o.source, file.path), content);
@@ -44,7 +49,9 @@ async function writeAndAwait(watcher: ReplicaWatcher, o: SingleWritesOptions, fi
     });
     const arrived = await within(Promise.race([arrival, aborted]), timeoutMs, () => {
       const detail = watcher.missing(1)[0] ?? file.path;
-      return new Error(`${o.what}: ${detail} not on the replica ${(timeoutMs / 1000).toFixed(0)} s after it was written`);
+      return new Error(
+        `${o.what}: ${detail} not on the replica ${(timeoutMs / 1000).toFixed(0)} s after it was written`,
+      );
     });
     return arrived.at - closedAt;
   } finally {

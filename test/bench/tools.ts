@@ -23,7 +23,11 @@ export function stopRunningCommands(): void {
 }
 
 /** Runs a command to completion; `echo` shows its output as it comes (prefixed). */
-export function run(command: string, args: readonly string[], options: { echo?: boolean; stdoutTo?: (chunk: Buffer) => void; env?: NodeJS.ProcessEnv } = {}): Promise<RunResult> {
+export function run(
+  command: string,
+  args: readonly string[],
+  options: { echo?: boolean; stdoutTo?: (chunk: Buffer) => void; env?: NodeJS.ProcessEnv } = {},
+): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     const started = nowMs();
     const child = spawn(command, [...args], { stdio: ['ignore', 'pipe', 'pipe'], env: options.env ?? process.env });
@@ -51,7 +55,12 @@ export function run(command: string, args: readonly string[], options: { echo?: 
     });
     child.once('close', (code) => {
       running.delete(child);
-      resolve({ code, ms: nowMs() - started, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') });
+      resolve({
+        code,
+        ms: nowMs() - started,
+        stdout: Buffer.concat(out).toString('utf8'),
+        stderr: Buffer.concat(err).toString('utf8'),
+      });
     });
   });
 }
@@ -82,7 +91,9 @@ export async function ensureCommand(command: string, pkg: string): Promise<void>
     result = await install();
   }
   if (result.code !== 0 || !hasCommand(command)) {
-    throw new Error(`could not install ${pkg} (apt-get exit ${result.code}); install it by hand: apt-get install -y ${pkg}`);
+    throw new Error(
+      `could not install ${pkg} (apt-get exit ${result.code}); install it by hand: apt-get install -y ${pkg}`,
+    );
   }
   info(`${command} installed`);
 }

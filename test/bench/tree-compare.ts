@@ -28,8 +28,19 @@ export function walkTree(root: string, skip: (rel: string) => boolean = () => fa
       if (skip(childRel)) continue;
       const abs = join(root, childRel);
       const stat = lstatSync(abs);
-      const type: EntryType = stat.isFile() ? 'file' : stat.isDirectory() ? 'dir' : stat.isSymbolicLink() ? 'symlink' : 'other';
-      const entry: Entry = { type, size: type === 'file' ? stat.size : 0, mode: stat.mode & 0o7777, mtimeMs: stat.mtimeMs };
+      const type: EntryType = stat.isFile()
+        ? 'file'
+        : stat.isDirectory()
+          ? 'dir'
+          : stat.isSymbolicLink()
+            ? 'symlink'
+            : 'other';
+      const entry: Entry = {
+        type,
+        size: type === 'file' ? stat.size : 0,
+        mode: stat.mode & 0o7777,
+        mtimeMs: stat.mtimeMs,
+      };
       if (type === 'symlink') entry.target = readlinkSync(abs);
       out.set(childRel, entry);
       if (type === 'dir') stack.push(childRel);
@@ -99,7 +110,8 @@ export function compareTrees(source: string, replica: string, options: CompareOp
       result.typeDiffers.push(`${path} (${a.type} → ${b.type})`);
       continue;
     }
-    if (a.mode !== b.mode && a.type !== 'symlink') result.modeDiffers.push(`${path} (${a.mode.toString(8)} → ${b.mode.toString(8)})`);
+    if (a.mode !== b.mode && a.type !== 'symlink')
+      result.modeDiffers.push(`${path} (${a.mode.toString(8)} → ${b.mode.toString(8)})`);
     if (a.type === 'file') {
       if (a.size !== b.size) {
         result.sizeDiffers.push(`${path} (${a.size} → ${b.size})`);
@@ -122,7 +134,9 @@ export function compareTrees(source: string, replica: string, options: CompareOp
       toHash = [];
       break;
     case 'sample':
-      toHash = sampleIndexes(options.hash.seed, comparableFiles.length, options.hash.count).map((i) => comparableFiles[i]!);
+      toHash = sampleIndexes(options.hash.seed, comparableFiles.length, options.hash.count).map(
+        (i) => comparableFiles[i]!,
+      );
       break;
     default: {
       const unknown: never = options.hash;
@@ -130,7 +144,8 @@ export function compareTrees(source: string, replica: string, options: CompareOp
     }
   }
   const hashSet = new Set(toHash);
-  for (const path of options.alsoHash ?? []) if (src.get(path)?.type === 'file' && dst.get(path)?.size === src.get(path)?.size) hashSet.add(path);
+  for (const path of options.alsoHash ?? [])
+    if (src.get(path)?.type === 'file' && dst.get(path)?.size === src.get(path)?.size) hashSet.add(path);
   for (const path of hashSet) {
     if (fileHash(join(source, path)) !== fileHash(join(replica, path))) result.contentDiffers.push(path);
   }
@@ -140,7 +155,14 @@ export function compareTrees(source: string, replica: string, options: CompareOp
 }
 
 export function failureCount(c: Comparison): number {
-  return c.missing.length + c.extra.length + c.typeDiffers.length + c.sizeDiffers.length + c.contentDiffers.length + c.symlinkDiffers.length;
+  return (
+    c.missing.length +
+    c.extra.length +
+    c.typeDiffers.length +
+    c.sizeDiffers.length +
+    c.contentDiffers.length +
+    c.symlinkDiffers.length
+  );
 }
 
 function listed(label: string, paths: readonly string[], limit = 5): string | undefined {
@@ -165,19 +187,28 @@ export function describeFailures(c: Comparison): string {
 
 /** Mode and mtime differences, which this benchmark reports but does not fail on. */
 export function describeMetadata(c: Comparison): string {
-  return [listed('with other permission bits', c.modeDiffers), listed('files with another mtime', c.mtimeDiffers)].filter((s) => s !== undefined).join('; ');
+  return [listed('with other permission bits', c.modeDiffers), listed('files with another mtime', c.mtimeDiffers)]
+    .filter((s) => s !== undefined)
+    .join('; ');
 }
 
 /**
  * Compares until the replica matches (a last change may still be landing) or `timeoutMs`
  * passes; throws naming what differs.
  */
-export async function assertConverged(what: string, source: string, replica: string, options: CompareOptions, timeoutMs = 30_000): Promise<Comparison> {
+export async function assertConverged(
+  what: string,
+  source: string,
+  replica: string,
+  options: CompareOptions,
+  timeoutMs = 30_000,
+): Promise<Comparison> {
   const deadline = nowMs() + timeoutMs;
   for (;;) {
     const result = compareTrees(source, replica, options);
     if (failureCount(result) === 0) return result;
-    if (nowMs() >= deadline) throw new Error(`${what}: the replica differs from the source: ${describeFailures(result)}`);
+    if (nowMs() >= deadline)
+      throw new Error(`${what}: the replica differs from the source: ${describeFailures(result)}`);
     await sleep(1000);
   }
 }

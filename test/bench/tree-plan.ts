@@ -79,7 +79,8 @@ export function planTree(options: { files: number; seed: number; filesPerDir?: n
   const dirPath = (digits: readonly number[]): string => digits.map((d) => `d${pad(d, dirWidth)}`).join('/');
 
   const file = (index: number): PlannedFile => {
-    if (!Number.isInteger(index) || index < 0 || index >= files) throw new RangeError(`file index ${index} outside 0..${files - 1}`);
+    if (!Number.isInteger(index) || index < 0 || index >= files)
+      throw new RangeError(`file index ${index} outside 0..${files - 1}`);
     const dir = dirPath(leafDigits(Math.floor(index / filesPerDir)));
     return plannedFile(seed, STREAM.tree, index, `${dir}/f${pad(index, fileWidth)}.dat`);
   };
@@ -128,9 +129,17 @@ export interface BurstPlan {
  * `files` new files spread evenly over `dirs` new directories under `root`; `marked` of
  * them, evenly spaced through the writing order, are timed individually.
  */
-export function planBurst(options: { seed: number; root: string; files: number; dirs: number; marked: number; stream?: number }): BurstPlan {
+export function planBurst(options: {
+  seed: number;
+  root: string;
+  files: number;
+  dirs: number;
+  marked: number;
+  stream?: number;
+}): BurstPlan {
   const { seed, root, files, dirs, marked } = options;
-  if (dirs < 1 || files < dirs) throw new RangeError(`a burst needs at least one file per directory (${files} files, ${dirs} dirs)`);
+  if (dirs < 1 || files < dirs)
+    throw new RangeError(`a burst needs at least one file per directory (${files} files, ${dirs} dirs)`);
   if (marked < 0 || marked > files) throw new RangeError(`cannot mark ${marked} of ${files} files`);
   const stream = options.stream ?? STREAM.burst;
   const dirWidth = String(dirs - 1).length;
@@ -149,7 +158,9 @@ export function planBurst(options: { seed: number; root: string; files: number; 
 /** `count` single files under `root`, written one at a time. */
 export function planSingles(options: { seed: number; root: string; count: number; stream: number }): PlannedFile[] {
   const width = String(Math.max(0, options.count - 1)).length;
-  return Array.from({ length: options.count }, (_, i) => plannedFile(options.seed, options.stream, i, `${options.root}/l${pad(i, width)}.dat`));
+  return Array.from({ length: options.count }, (_, i) =>
+    plannedFile(options.seed, options.stream, i, `${options.root}/l${pad(i, width)}.dat`),
+  );
 }
 
 /** `count` distinct indexes in [0, total), pseudo-randomly chosen by `seed`, ascending. */

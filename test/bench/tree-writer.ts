@@ -23,7 +23,12 @@ export function writePlannedFile(root: string, file: PlannedFile): number {
 }
 
 /** Writes the whole tree, yielding to the event loop every `chunk` files so progress can show. */
-export async function writeTree(root: string, plan: TreePlan, onProgress: (written: number) => void, chunk = 2000): Promise<void> {
+export async function writeTree(
+  root: string,
+  plan: TreePlan,
+  onProgress: (written: number) => void,
+  chunk = 2000,
+): Promise<void> {
   mkdirSync(root, { recursive: true });
   for (const dir of plan.dirs()) mkdirSync(join(root, dir), { recursive: true });
   let written = 0;

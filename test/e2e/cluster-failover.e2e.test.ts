@@ -41,14 +41,45 @@ interface Mirror {
 async function startMirror(t: TestContext, cluster: PrivateCluster): Promise<Mirror> {
   const s3 = stackConfig();
   const topic = `failover-${path.basename(cluster.dir).slice(-8)}`;
-  const common = ['--brokers', cluster.bootstrap.plaintext.join(','), '--topic', topic, '--s3-endpoint', s3.s3Endpoint, '--bucket', s3.bucket, '--s3-prefix', freshPrefix(), '--partitions', '6'];
+  const common = [
+    '--brokers',
+    cluster.bootstrap.plaintext.join(','),
+    '--topic',
+    topic,
+    '--s3-endpoint',
+    s3.s3Endpoint,
+    '--bucket',
+    s3.bucket,
+    '--s3-prefix',
+    freshPrefix(),
+    '--partitions',
+    '6',
+  ];
   const source = tempDir(t, 'source');
-  const producer = await startService(t, 'producer', ['producer', '--root', source, '--state-dir', tempDir(t, 'pstate'), '--source', 'failover', ...common]);
+  const producer = await startService(t, 'producer', [
+    'producer',
+    '--root',
+    source,
+    '--state-dir',
+    tempDir(t, 'pstate'),
+    '--source',
+    'failover',
+    ...common,
+  ]);
   await producer.waitReady();
   const replicas = [tempDir(t, 'replica-a'), tempDir(t, 'replica-b')];
   const services = [producer];
   for (const [i, target] of replicas.entries()) {
-    const applier = await startService(t, `applier-${i}`, ['applier', '--target', target, '--state-dir', tempDir(t, `astate${i}`), '--replica', `failover-${i}`, ...common]);
+    const applier = await startService(t, `applier-${i}`, [
+      'applier',
+      '--target',
+      target,
+      '--state-dir',
+      tempDir(t, `astate${i}`),
+      '--replica',
+      `failover-${i}`,
+      ...common,
+    ]);
     await applier.waitReady();
     services.push(applier);
   }
@@ -61,7 +92,12 @@ type Fault = (burst: { written: () => number; faultBegins: () => void }) => Prom
 /** Runs a burst with a fault in it, then checks convergence and the log; returns the report line. */
 async function scenario(t: TestContext, mirror: Mirror, name: string, files: number, fault: Fault): Promise<string> {
   const probe = startLatencyProbe(mirror.source, mirror.replicas[0]!);
-  await waitFor('a few latency samples before the fault', () => (probe.samples.length >= 3 ? true : undefined), 60_000, 200);
+  await waitFor(
+    'a few latency samples before the fault',
+    () => (probe.samples.length >= 3 ? true : undefined),
+    60_000,
+    200,
+  );
   let written = 0;
   const burst = pacedBurst(mirror.source, name, files, 400, (n) => (written = n));
   await fault({ written: () => written, faultBegins: () => (probe.phase = 'during') });
@@ -71,7 +107,8 @@ async function scenario(t: TestContext, mirror: Mirror, name: string, files: num
   // The probe stops writing first: a source that changes every second never compares equal.
   await probe.stop();
   const began = Date.now();
-  for (const replica of mirror.replicas) await waitForReplica(mirror.source, replica, `${name}: ${path.basename(replica)}`, 300_000);
+  for (const replica of mirror.replicas)
+    await waitForReplica(mirror.source, replica, `${name}: ${path.basename(replica)}`, 300_000);
   const convergedMs = Date.now() - began;
   for (const service of mirror.services) assert.equal(service.child.exitCode, null, `${service.name} survived ${name}`);
 
@@ -86,62 +123,85 @@ async function scenario(t: TestContext, mirror: Mirror, name: string, files: num
   return line;
 }
 
-test('failover on a 3-broker cluster: a killed leader, a killed controller, a broker cut off; nothing acknowledged lost', { timeout: 1_500_000 }, async (t) => {
-  const cluster = await privateCluster(t, 'failover');
-  const admin = new Kafka({ clientId: 'test-failover', brokers: cluster.bootstrap.plaintext, logLevel: logLevel.NOTHING }).admin();
-  await admin.connect();
-  t.after(() => admin.disconnect());
-  const mirror = await startMirror(t, cluster);
-  const report: string[] = [];
+test(
+  'failover on a 3-broker cluster: a killed leader, a killed controller, a broker cut off; nothing acknowledged lost',
+  { timeout: 1_500_000 },
+  async (t) => {
+    const cluster = await privateCluster(t, 'failover');
+    const admin = new Kafka({
+      clientId: 'test-failover',
+      brokers: cluster.bootstrap.plaintext,
+      logLevel: logLevel.NOTHING,
+    }).admin();
+    await admin.connect();
+    t.after(() => admin.disconnect());
+    const mirror = await startMirror(t, cluster);
+    const report: string[] = [];
 
-  await t.test('kill -9 the broker leading most partitions mid-burst, restart it a minute later', async (st) => {
-    report.push(
-      await scenario(st, mirror, 'killed-leader', 10_000, async ({ written, faultBegins }) => {
-        await waitFor('the burst under way', () => (written() >= 2_000 ? true : undefined), 120_000, 50);
-        const victim = await busiestLeader(admin, mirror.topic);
-        st.diagnostic(`killing broker ${victim} (leads most partitions) after ${written()} files`);
-        faultBegins();
-        await cluster.signal(victim, 'SIGKILL');
-        // The issue's "a minute later": the outage's length is the scenario, not a wait for a condition.
-        await delay(RESTART_AFTER_MS);
-        await cluster.restart(victim);
-      }),
+    await t.test('kill -9 the broker leading most partitions mid-burst, restart it a minute later', async (st) => {
+      report.push(
+        await scenario(st, mirror, 'killed-leader', 10_000, async ({ written, faultBegins }) => {
+          await waitFor('the burst under way', () => (written() >= 2_000 ? true : undefined), 120_000, 50);
+          const victim = await busiestLeader(admin, mirror.topic);
+          st.diagnostic(`killing broker ${victim} (leads most partitions) after ${written()} files`);
+          faultBegins();
+          await cluster.signal(victim, 'SIGKILL');
+          // The issue's "a minute later": the outage's length is the scenario, not a wait for a condition.
+          await delay(RESTART_AFTER_MS);
+          await cluster.restart(victim);
+        }),
+      );
+    });
+
+    await t.test('kill -9 the active controller mid-burst', async (st) => {
+      report.push(
+        await scenario(st, mirror, 'killed-controller', 3_000, async ({ written, faultBegins }) => {
+          await waitFor('the burst under way', () => (written() >= 1_000 ? true : undefined), 120_000, 50);
+          const controller = await waitFor(
+            'a quorum leader',
+            async () => (await cluster.status()).activeController,
+            60_000,
+            500,
+          );
+          st.diagnostic(`killing the active controller, node ${controller}, after ${written()} files`);
+          faultBegins();
+          await cluster.signal(controller, 'SIGKILL');
+          const next = await waitFor(
+            'a new quorum leader',
+            async () => {
+              const leader = (await cluster.status()).activeController;
+              return leader !== undefined && leader !== controller ? leader : undefined;
+            },
+            120_000,
+            500,
+          );
+          st.diagnostic(`node ${next} leads the quorum now; restarting node ${controller}`);
+          await cluster.restart(controller);
+        }),
+      );
+    });
+
+    await t.test('SIGSTOP one broker for 60 s mid-burst, then SIGCONT', async (st) => {
+      report.push(
+        await scenario(st, mirror, 'cut-off', 3_000, async ({ written, faultBegins }) => {
+          await waitFor('the burst under way', () => (written() >= 1_000 ? true : undefined), 120_000, 50);
+          const victim = await busiestLeader(admin, mirror.topic);
+          st.diagnostic(`stopping broker ${victim} (SIGSTOP) after ${written()} files`);
+          faultBegins();
+          await cluster.signal(victim, 'SIGSTOP');
+          // Cut off for the issue's 60 s: the length is the scenario.
+          await delay(CUT_OFF_MS);
+          await cluster.signal(victim, 'SIGCONT');
+        }),
+      );
+    });
+
+    await waitFor(
+      'every node back and registered',
+      async () => ((await cluster.status()).healthy ? true : undefined),
+      180_000,
+      1000,
     );
-  });
-
-  await t.test('kill -9 the active controller mid-burst', async (st) => {
-    report.push(
-      await scenario(st, mirror, 'killed-controller', 3_000, async ({ written, faultBegins }) => {
-        await waitFor('the burst under way', () => (written() >= 1_000 ? true : undefined), 120_000, 50);
-        const controller = await waitFor('a quorum leader', async () => (await cluster.status()).activeController, 60_000, 500);
-        st.diagnostic(`killing the active controller, node ${controller}, after ${written()} files`);
-        faultBegins();
-        await cluster.signal(controller, 'SIGKILL');
-        const next = await waitFor('a new quorum leader', async () => {
-          const leader = (await cluster.status()).activeController;
-          return leader !== undefined && leader !== controller ? leader : undefined;
-        }, 120_000, 500);
-        st.diagnostic(`node ${next} leads the quorum now; restarting node ${controller}`);
-        await cluster.restart(controller);
-      }),
-    );
-  });
-
-  await t.test('SIGSTOP one broker for 60 s mid-burst, then SIGCONT', async (st) => {
-    report.push(
-      await scenario(st, mirror, 'cut-off', 3_000, async ({ written, faultBegins }) => {
-        await waitFor('the burst under way', () => (written() >= 1_000 ? true : undefined), 120_000, 50);
-        const victim = await busiestLeader(admin, mirror.topic);
-        st.diagnostic(`stopping broker ${victim} (SIGSTOP) after ${written()} files`);
-        faultBegins();
-        await cluster.signal(victim, 'SIGSTOP');
-        // Cut off for the issue's 60 s: the length is the scenario.
-        await delay(CUT_OFF_MS);
-        await cluster.signal(victim, 'SIGCONT');
-      }),
-    );
-  });
-
-  await waitFor('every node back and registered', async () => ((await cluster.status()).healthy ? true : undefined), 180_000, 1000);
-  for (const line of report) t.diagnostic(line);
-});
+    for (const line of report) t.diagnostic(line);
+  },
+);

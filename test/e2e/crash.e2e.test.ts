@@ -10,7 +10,12 @@ import { freshPrefix, freshTopic, waitFor } from '../helpers/stack.ts';
 import { prng } from '../helpers/workload.ts';
 
 /** Writes the burst in chunks, yielding between them; `written` counts progress. */
-async function writeBurst(root: string, files: number, seed: number, progress: { written: number } = { written: 0 }): Promise<void> {
+async function writeBurst(
+  root: string,
+  files: number,
+  seed: number,
+  progress: { written: number } = { written: 0 },
+): Promise<void> {
   const random = prng(seed);
   for (let i = 0; i < files; i++) {
     const dir = path.join(root, `burst-${seed}`, `d${i % 100}`);
@@ -44,7 +49,12 @@ async function setup(t: TestContext) {
 /** Kills `service` with SIGKILL once `metric` has grown by `after` since now. */
 async function killAfterProgress(service: ServiceProcess, metric: string, after: number): Promise<void> {
   const start = (await service.metric(metric)) ?? 0;
-  await waitFor(`${service.name} to make progress before the kill`, async () => (((await service.metric(metric)) ?? 0) - start >= after ? true : undefined), 120_000, 20);
+  await waitFor(
+    `${service.name} to make progress before the kill`,
+    async () => (((await service.metric(metric)) ?? 0) - start >= after ? true : undefined),
+    120_000,
+    20,
+  );
   await service.kill('SIGKILL');
 }
 

@@ -38,49 +38,59 @@ async function outage(t: TestContext, stack: PrivateStack, server: ServerName, d
   restarted = true;
 }
 
-test('Kafka down 30 s, then S3 down 30 s, during changes: everything converges, no event without content', { timeout: 420_000 }, async (t) => {
-  // The default stack (which a developer's mirror may be using) is never touched.
-  const defaultBefore = await stackStatus();
-  const stack = await privateStack(t, 'faults');
-  const { source, replica, topic, prefix, producer, applier } = await startMirrorPair(t, 'faulty', stack.config);
-  const workload = new Workload(source, 424242);
-  workload.run(200);
-  await waitForReplica(source, replica, 'before the outages');
+test(
+  'Kafka down 30 s, then S3 down 30 s, during changes: everything converges, no event without content',
+  { timeout: 420_000 },
+  async (t) => {
+    // The default stack (which a developer's mirror may be using) is never touched.
+    const defaultBefore = await stackStatus();
+    const stack = await privateStack(t, 'faults');
+    const { source, replica, topic, prefix, producer, applier } = await startMirrorPair(t, 'faulty', stack.config);
+    const workload = new Workload(source, 424242);
+    workload.run(200);
+    await waitForReplica(source, replica, 'before the outages');
 
-  let n = 0;
-  const change = () => {
-    workload.run(40);
-    fs.writeFileSync(path.join(source, `during-outage-${n++}.txt`), `written while a server was down (${n})`);
-    // Above the inline limit: content that must go through the store.
-    fs.writeFileSync(path.join(source, `large-during-outage-${n}.bin`), Buffer.alloc(64 * 1024, n % 256));
-  };
-  await outage(t, stack, 'kafka', change);
-  await outage(t, stack, 's3', change);
-  await waitForReplica(source, replica, 'after the outages', 180_000);
+    let n = 0;
+    const change = () => {
+      workload.run(40);
+      fs.writeFileSync(path.join(source, `during-outage-${n++}.txt`), `written while a server was down (${n})`);
+      // Above the inline limit: content that must go through the store.
+      fs.writeFileSync(path.join(source, `large-during-outage-${n}.bin`), Buffer.alloc(64 * 1024, n % 256));
+    };
+    await outage(t, stack, 'kafka', change);
+    await outage(t, stack, 's3', change);
+    await waitForReplica(source, replica, 'after the outages', 180_000);
 
-  const defaultAfter = await stackStatus();
-  for (const name of ['kafka', 's3'] as const) {
-    const [was, is] = [defaultBefore.servers[name], defaultAfter.servers[name]];
-    assert.deepEqual([is.healthy, is.pid], [was.healthy, was.pid], `the default stack's ${name} ran on, untouched`);
-  }
-  assert.equal(producer.child.exitCode, null, 'the producer survived the outages');
-  assert.equal(applier.child.exitCode, null, 'the applier survived the outages');
-  assert.equal((await applier.metric('mirrorlog_applier_dead_letters_total')) ?? 0, 0, 'no record was dead-lettered');
-  const minio = minioClient(t, stack.config);
-  // Every event whose content is not inline references an object that is in the store.
-  const hashes = new Set((await readTopic(topic, stack.config.brokers)).flatMap((e) => (e.op === 'file' && e.data === undefined ? [e.hash] : [])));
-  // Each large file written during the outages that is still in the source (the workload
-  // deletes and renames at random) went through the store; how many were written depends
-  // on the machine's speed, so each is checked, not a count.
-  let large = 0;
-  for (const name of fs.readdirSync(source, { recursive: true, encoding: 'utf8' })) {
-    if (!/(^|\/)large-during-outage-\d+\.bin$/.test(name)) continue;
-    // An overwrite may have made it small enough to travel inline.
-    if (fs.statSync(path.join(source, name)).size <= 16 * 1024) continue;
-    const hash = createHash('sha256').update(fs.readFileSync(path.join(source, name))).digest('hex');
-    assert.ok(hashes.has(hash), `${name} went through the store`);
-    large += 1;
-  }
-  assert.ok(large >= 10, `large files written during the outages (${large} of ${n} still in the source)`);
-  for (const hash of hashes) await minio.statObject(stack.config.bucket, contentKey(hash, prefix));
-});
+    const defaultAfter = await stackStatus();
+    for (const name of ['kafka', 's3'] as const) {
+      const [was, is] = [defaultBefore.servers[name], defaultAfter.servers[name]];
+      assert.deepEqual([is.healthy, is.pid], [was.healthy, was.pid], `the default stack's ${name} ran on, untouched`);
+    }
+    assert.equal(producer.child.exitCode, null, 'the producer survived the outages');
+    assert.equal(applier.child.exitCode, null, 'the applier survived the outages');
+    assert.equal((await applier.metric('mirrorlog_applier_dead_letters_total')) ?? 0, 0, 'no record was dead-lettered');
+    const minio = minioClient(t, stack.config);
+    // Every event whose content is not inline references an object that is in the store.
+    const hashes = new Set(
+      (await readTopic(topic, stack.config.brokers)).flatMap((e) =>
+        e.op === 'file' && e.data === undefined ? [e.hash] : [],
+      ),
+    );
+    // Each large file written during the outages that is still in the source (the workload
+    // deletes and renames at random) went through the store; how many were written depends
+    // on the machine's speed, so each is checked, not a count.
+    let large = 0;
+    for (const name of fs.readdirSync(source, { recursive: true, encoding: 'utf8' })) {
+      if (!/(^|\/)large-during-outage-\d+\.bin$/.test(name)) continue;
+      // An overwrite may have made it small enough to travel inline.
+      if (fs.statSync(path.join(source, name)).size <= 16 * 1024) continue;
+      const hash = createHash('sha256')
+        .update(fs.readFileSync(path.join(source, name)))
+        .digest('hex');
+      assert.ok(hashes.has(hash), `${name} went through the store`);
+      large += 1;
+    }
+    assert.ok(large >= 10, `large files written during the outages (${large} of ${n} still in the source)`);
+    for (const hash of hashes) await minio.statObject(stack.config.bucket, contentKey(hash, prefix));
+  },
+);

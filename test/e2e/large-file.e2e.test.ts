@@ -59,7 +59,10 @@ function sha256File(file: string): string {
 }
 
 function vmHwmBytes(pid: number): number {
-  const line = fs.readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmHWM:'));
+  const line = fs
+    .readFileSync(`/proc/${pid}/status`, 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('VmHWM:'));
   assert.ok(line !== undefined, `no VmHWM for pid ${pid}`);
   return Number(/(\d+)\s*kB/.exec(line)![1]) * 1024;
 }
@@ -71,14 +74,23 @@ async function oneGibThrough(t: TestContext, server: string, stack: StackConfig)
   const prefix = freshPrefix();
   const producer = await startService(t, 'producer', producerArgs(source, tempDir(t, 'pstate'), topic, prefix, stack));
   await producer.waitReady();
-  const applier = await startService(t, 'applier', applierArgs(replica, tempDir(t, 'astate'), 'large', topic, prefix, stack));
+  const applier = await startService(
+    t,
+    'applier',
+    applierArgs(replica, tempDir(t, 'astate'), 'large', topic, prefix, stack),
+  );
   await applier.waitReady();
 
   const began = Date.now();
   const hash = writeLargeFile(path.join(source, 'one-gib.bin'));
   const arrived = path.join(replica, 'one-gib.bin');
   // The applier renames a verified file into place: its full size under the final name means it is done.
-  await waitFor(`${server}: the 1 GiB file in the replica`, () => (fs.existsSync(arrived) && fs.statSync(arrived).size === FILE_BYTES ? true : undefined), 900_000, 500);
+  await waitFor(
+    `${server}: the 1 GiB file in the replica`,
+    () => (fs.existsSync(arrived) && fs.statSync(arrived).size === FILE_BYTES ? true : undefined),
+    900_000,
+    500,
+  );
   const seconds = (Date.now() - began) / 1000;
   assert.equal(sha256File(arrived), hash, `${server}: the replica's bytes`);
 

@@ -20,8 +20,16 @@ async function setup(t: TestContext) {
   const prefix = freshPrefix();
   const producer = await startService(t, 'producer', producerArgs(source, tempDir(t, 'pstate'), topic, prefix));
   await producer.waitReady();
-  const replica = async (name: string, target = tempDir(t, `replica-${name}`), stateDir = tempDir(t, `astate-${name}`), extra: string[] = []) => {
-    const applier = await startService(t, `applier ${name}`, [...applierArgs(target, stateDir, name, topic, prefix), ...extra]);
+  const replica = async (
+    name: string,
+    target = tempDir(t, `replica-${name}`),
+    stateDir = tempDir(t, `astate-${name}`),
+    extra: string[] = [],
+  ) => {
+    const applier = await startService(t, `applier ${name}`, [
+      ...applierArgs(target, stateDir, name, topic, prefix),
+      ...extra,
+    ]);
     await applier.waitReady();
     return { applier, target, stateDir };
   };
@@ -62,7 +70,19 @@ test('verify finds drift, --repair fixes it; a replica in sync verifies clean', 
   await waitForReplica(source, r.target, 'replica in sync');
   await r.applier.kill('SIGTERM');
   const verify = (extra: string[] = []) =>
-    runCli(['verify', '--target', r.target, '--replica', 'checked', '--state-dir', r.stateDir, ...stackFlags(topic, prefix), '--log-level', 'warn', ...extra]);
+    runCli([
+      'verify',
+      '--target',
+      r.target,
+      '--replica',
+      'checked',
+      '--state-dir',
+      r.stateDir,
+      ...stackFlags(topic, prefix),
+      '--log-level',
+      'warn',
+      ...extra,
+    ]);
 
   const clean = await verify(['--hash']);
   assert.equal(clean.code, 0, clean.stdout + clean.stderr);
@@ -101,26 +121,56 @@ test('restore at a time between two bursts yields exactly the first burst', { ti
   fs.writeFileSync(path.join(source, 'large.bin'), Buffer.alloc(200 * 1024, 5));
   const first = await snapshotTree(source);
   const follower = await followTopic(t, topic);
-  await waitFor('the first burst in the log', () => (diffTrees(first, follower.state()).length === 0 ? true : undefined), 60_000, 100);
+  await waitFor(
+    'the first burst in the log',
+    () => (diffTrees(first, follower.state()).length === 0 ? true : undefined),
+    60_000,
+    100,
+  );
   // The first burst is detected before `between`, the second after it.
   const between = new Date(Date.now() + 1000);
-  await waitFor('the clock to pass the restore time', () => (Date.now() > between.getTime() + 50 ? true : undefined), 5000, 20);
+  await waitFor(
+    'the clock to pass the restore time',
+    () => (Date.now() > between.getTime() + 50 ? true : undefined),
+    5000,
+    20,
+  );
   workload.run(300);
   fs.rmSync(path.join(source, 'large.bin'));
   const replica = await (async () => {
     const target = tempDir(t, 'latest');
-    const applier = await startService(t, 'applier latest', applierArgs(target, tempDir(t, 'astate'), 'latest', topic, prefix));
+    const applier = await startService(
+      t,
+      'applier latest',
+      applierArgs(target, tempDir(t, 'astate'), 'latest', topic, prefix),
+    );
     await applier.waitReady();
     return target;
   })();
   await waitForReplica(source, replica, 'the second burst applied');
 
   const restored = path.join(tempDir(t, 'restore'), 'tree');
-  const result = await runCli(['restore', '--target', restored, '--at', between.toISOString(), ...stackFlags(topic, prefix), '--log-level', 'warn']);
+  const result = await runCli([
+    'restore',
+    '--target',
+    restored,
+    '--at',
+    between.toISOString(),
+    ...stackFlags(topic, prefix),
+    '--log-level',
+    'warn',
+  ]);
   assert.equal(result.code, 0, result.stdout + result.stderr);
   await waitForReplica(first, restored, 'the restored tree', 1000);
 
-  const outside = await runCli(['restore', '--target', path.join(tempDir(t, 'restore2'), 'x'), '--at', '-30d', ...stackFlags(topic, prefix)]);
+  const outside = await runCli([
+    'restore',
+    '--target',
+    path.join(tempDir(t, 'restore2'), 'x'),
+    '--at',
+    '-30d',
+    ...stackFlags(topic, prefix),
+  ]);
   assert.equal(outside.code, 1);
   assert.match(outside.stderr, /outside the history window/);
 });
@@ -132,24 +182,42 @@ test('status shows each replica in sync, and a stalled one (exit 1)', { timeout:
   const frozen = await replica('frozen');
   await waitForReplica(source, healthy.target, 'replica healthy');
   await waitForReplica(source, frozen.target, 'replica frozen');
-  const status = (extra: string[] = []) => runCli(['status', '--json', '--sample', '500ms', ...stackFlags(topic, prefix), ...extra]);
+  const status = (extra: string[] = []) =>
+    runCli(['status', '--json', '--sample', '500ms', ...stackFlags(topic, prefix), ...extra]);
 
   const inSync = await status();
   assert.equal(inSync.code, 0, inSync.stdout + inSync.stderr);
-  const report = JSON.parse(inSync.stdout) as { producer: { lastSeq: number }; replicas: { replica: string; lag: number; stalled: boolean; lastAppliedAt: number }[] };
+  const report = JSON.parse(inSync.stdout) as {
+    producer: { lastSeq: number };
+    replicas: { replica: string; lag: number; stalled: boolean; lastAppliedAt: number }[];
+  };
   assert.ok(report.producer.lastSeq > 0);
-  assert.deepEqual(report.replicas.map((r) => [r.replica, r.lag, r.stalled]), [['frozen', 0, false], ['healthy', 0, false]]);
-  assert.ok(report.replicas.every((r) => r.lastAppliedAt > 0), 'the appliers note when they last applied');
+  assert.deepEqual(
+    report.replicas.map((r) => [r.replica, r.lag, r.stalled]),
+    [
+      ['frozen', 0, false],
+      ['healthy', 0, false],
+    ],
+  );
+  assert.ok(
+    report.replicas.every((r) => r.lastAppliedAt > 0),
+    'the appliers note when they last applied',
+  );
 
   // A frozen applier (SIGSTOP) falls behind and commits nothing: stalled.
   frozen.applier.child.kill('SIGSTOP');
   defer(t, () => frozen.applier.child.kill('SIGCONT'));
   fs.writeFileSync(path.join(source, 'while-frozen.txt'), 'x');
   await waitForReplica(source, healthy.target, 'the healthy replica moves on');
-  await waitFor('status to see the frozen replica stalled', async () => {
-    const result = await status(['--stall-after', '1s']);
-    return result.code === 1 && /"stalled": true/.test(result.stdout) ? true : undefined;
-  }, 60_000, 500);
+  await waitFor(
+    'status to see the frozen replica stalled',
+    async () => {
+      const result = await status(['--stall-after', '1s']);
+      return result.code === 1 && /"stalled": true/.test(result.stdout) ? true : undefined;
+    },
+    60_000,
+    500,
+  );
   frozen.applier.child.kill('SIGCONT');
   await waitForReplica(source, frozen.target, 'the frozen replica catches up once resumed');
 });

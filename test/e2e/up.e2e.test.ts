@@ -18,7 +18,15 @@ test('mirrorlog up mirrors ./data/source into ./data/replica and stops on Ctrl-C
   const stack = stackConfig();
   const child = spawn(process.execPath, [BIN, 'up', '--metrics-port', '0'], {
     cwd,
-    env: { ...process.env, HOME: home, XDG_STATE_HOME: path.join(home, 'state'), MIRRORLOG_TOPIC: freshTopic(t), MIRRORLOG_S3_PREFIX: freshPrefix(), MIRRORLOG_BROKERS: stack.brokers.join(','), MIRRORLOG_S3_ENDPOINT: stack.s3Endpoint },
+    env: {
+      ...process.env,
+      HOME: home,
+      XDG_STATE_HOME: path.join(home, 'state'),
+      MIRRORLOG_TOPIC: freshTopic(t),
+      MIRRORLOG_S3_PREFIX: freshPrefix(),
+      MIRRORLOG_BROKERS: stack.brokers.join(','),
+      MIRRORLOG_S3_ENDPOINT: stack.s3Endpoint,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
@@ -28,12 +36,22 @@ test('mirrorlog up mirrors ./data/source into ./data/replica and stops on Ctrl-C
   defer(t, () => {
     if (child.exitCode === null) child.kill('SIGKILL');
   });
-  await waitFor('up to say it is mirroring', () => (output.includes('Ctrl-C stops') ? true : child.exitCode !== null ? Promise.reject(new Error(output)) : undefined), 120_000);
+  await waitFor(
+    'up to say it is mirroring',
+    () =>
+      output.includes('Ctrl-C stops') ? true : child.exitCode !== null ? Promise.reject(new Error(output)) : undefined,
+    120_000,
+  );
   assert.ok(fs.statSync(path.join(cwd, 'data/source')).isDirectory());
 
   const started = Date.now();
   fs.writeFileSync(path.join(cwd, 'data/source/dropped.html'), '<p>hello</p>');
-  await waitFor('the dropped file on the replica', () => (fs.existsSync(path.join(cwd, 'data/replica/dropped.html')) ? true : undefined), 10_000, 5);
+  await waitFor(
+    'the dropped file on the replica',
+    () => (fs.existsSync(path.join(cwd, 'data/replica/dropped.html')) ? true : undefined),
+    10_000,
+    5,
+  );
   t.diagnostic(`visible on the replica ${Date.now() - started} ms after the write`);
   assert.equal(fs.readFileSync(path.join(cwd, 'data/replica/dropped.html'), 'utf8'), '<p>hello</p>');
 

@@ -15,8 +15,20 @@ export interface IndexUnderTest {
 
 const H1 = 'a1'.repeat(32);
 const H2 = 'b2'.repeat(32);
-const file = (seq: number, hash = H1): AppliedEntry => ({ kind: 'file', seq, hash, size: 3, mode: 0o644, mtimeMs: 1_700_000_000_123 });
-const dir = (seq: number, explicit = true): AppliedEntry => ({ kind: 'dir', seq, mode: explicit ? 0o750 : null, explicit });
+const file = (seq: number, hash = H1): AppliedEntry => ({
+  kind: 'file',
+  seq,
+  hash,
+  size: 3,
+  mode: 0o644,
+  mtimeMs: 1_700_000_000_123,
+});
+const dir = (seq: number, explicit = true): AppliedEntry => ({
+  kind: 'dir',
+  seq,
+  mode: explicit ? 0o750 : null,
+  explicit,
+});
 const link = (seq: number): AppliedEntry => ({ kind: 'symlink', seq, target: '../t' });
 const absent = (seq: number): AppliedEntry => ({ kind: 'absent', seq });
 const p = relPath;
@@ -77,7 +89,17 @@ export function testReplicaIndex(name: string, factory: () => IndexUnderTest): v
     it(
       'maxSeqBelow counts files, symlinks and explicit directories strictly below, not look-alike siblings',
       withIndex((index) => {
-        given(index, { a: dir(100), 'a/f': file(5), 'a/b': dir(1, false), 'a/b/l': link(7), 'a/x': absent(50), 'a/i': dir(40, false), 'a.b': file(90), a0: file(91), 'ab/c': file(92) });
+        given(index, {
+          a: dir(100),
+          'a/f': file(5),
+          'a/b': dir(1, false),
+          'a/b/l': link(7),
+          'a/x': absent(50),
+          'a/i': dir(40, false),
+          'a.b': file(90),
+          a0: file(91),
+          'ab/c': file(92),
+        });
         assert.equal(index.maxSeqBelow(p('a')), 7);
         assert.equal(index.maxSeqBelow(p('a/b')), 7);
         assert.equal(index.maxSeqBelow(p('a/f')), -1);
@@ -90,7 +112,15 @@ export function testReplicaIndex(name: string, factory: () => IndexUnderTest): v
     it(
       'childCount counts present entries directly inside',
       withIndex((index) => {
-        given(index, { a: dir(1), 'a/f': file(2), 'a/d': dir(3, false), 'a/d/g': file(4), 'a/x': absent(5), 'a.b': file(6), 'a/l': link(7) });
+        given(index, {
+          a: dir(1),
+          'a/f': file(2),
+          'a/d': dir(3, false),
+          'a/d/g': file(4),
+          'a/x': absent(5),
+          'a.b': file(6),
+          'a/l': link(7),
+        });
         assert.equal(index.childCount(p('a')), 3);
         assert.equal(index.childCount(p('a/d')), 1);
         assert.equal(index.childCount(p('a/f')), 0);
@@ -111,7 +141,14 @@ export function testReplicaIndex(name: string, factory: () => IndexUnderTest): v
     it(
       'entries come in byte order of the UTF-8 path',
       withIndex((index) => {
-        given(index, { 'a/b': file(1), a: dir(2), 'a.b': file(3), 'a\u{1F600}': file(4), 'a\uFF01': file(5), B: file(6) });
+        given(index, {
+          'a/b': file(1),
+          a: dir(2),
+          'a.b': file(3),
+          'a\u{1F600}': file(4),
+          'a\uFF01': file(5),
+          B: file(6),
+        });
         assert.deepEqual(paths([...index.entries()]), ['B', 'a', 'a.b', 'a/b', 'a\uFF01', 'a\u{1F600}']);
       }),
     );

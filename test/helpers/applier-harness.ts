@@ -33,7 +33,9 @@ export interface ApplierStack {
   /** Produces events in order (one partition's records keep their order). */
   publish(events: MirrorEvent[]): Promise<void>;
   /** Produces arbitrary records (bad ones), on a given partition. */
-  publishRaw(records: { key: string | Buffer | null; value: string | Buffer | null; headers?: IHeaders; partition: number }[]): Promise<void>;
+  publishRaw(
+    records: { key: string | Buffer | null; value: string | Buffer | null; headers?: IHeaders; partition: number }[],
+  ): Promise<void>;
   /** Config of an applier on this topic and prefix. */
   config(overrides: Partial<Record<keyof ApplierConfig, unknown>> & { target: string; replica: string }): ApplierConfig;
   /** Starts an applier in-process, stopped after the test. */
@@ -46,8 +48,20 @@ export function nextSeq(): number {
 }
 
 export const events = {
-  dir: (path: string, mode = 0o755): MirrorEvent => ({ source: 'it', seq: nextSeq(), ts: Date.now(), op: 'dir', path: relPath(path), mode }),
-  file: (path: string, content: { hash: string; size: number }, mode = 0o644, mtimeMs = 1_690_000_000_123): MirrorEvent => ({
+  dir: (path: string, mode = 0o755): MirrorEvent => ({
+    source: 'it',
+    seq: nextSeq(),
+    ts: Date.now(),
+    op: 'dir',
+    path: relPath(path),
+    mode,
+  }),
+  file: (
+    path: string,
+    content: { hash: string; size: number },
+    mode = 0o644,
+    mtimeMs = 1_690_000_000_123,
+  ): MirrorEvent => ({
     source: 'it',
     seq: nextSeq(),
     ts: Date.now(),
@@ -57,8 +71,21 @@ export const events = {
     mtimeMs,
     ...content,
   }),
-  symlink: (path: string, target: string): MirrorEvent => ({ source: 'it', seq: nextSeq(), ts: Date.now(), op: 'symlink', path: relPath(path), target }),
-  delete: (path: string): MirrorEvent => ({ source: 'it', seq: nextSeq(), ts: Date.now(), op: 'delete', path: relPath(path) }),
+  symlink: (path: string, target: string): MirrorEvent => ({
+    source: 'it',
+    seq: nextSeq(),
+    ts: Date.now(),
+    op: 'symlink',
+    path: relPath(path),
+    target,
+  }),
+  delete: (path: string): MirrorEvent => ({
+    source: 'it',
+    seq: nextSeq(),
+    ts: Date.now(),
+    op: 'delete',
+    path: relPath(path),
+  }),
 };
 
 /**
@@ -72,18 +99,36 @@ export async function applierStack(t: TestContext, options: { deletable?: boolea
   const admin = await kafkaAdmin(t);
   const historyWindowMs = 7 * 24 * 3600 * 1000;
   if (options.deletable) {
-    const configEntries = Object.entries({ ...eventsTopicConfig(historyWindowMs), 'cleanup.policy': 'compact,delete', 'retention.ms': '-1' }).map(([name, value]) => ({ name, value }));
-    await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: PARTITIONS, replicationFactor: 1, configEntries }] });
+    const configEntries = Object.entries({
+      ...eventsTopicConfig(historyWindowMs),
+      'cleanup.policy': 'compact,delete',
+      'retention.ms': '-1',
+    }).map(([name, value]) => ({ name, value }));
+    await admin.createTopics({
+      waitForLeaders: true,
+      topics: [{ topic, numPartitions: PARTITIONS, replicationFactor: 1, configEntries }],
+    });
   } else {
     await ensureTopic(admin, { topic, partitions: PARTITIONS, historyWindowMs, replicationFactor: 1 });
   }
   const { s3Endpoint, s3, bucket, brokers } = stackConfig();
-  const store = new S3ContentStore({ endpoint: s3Endpoint, accessKey: s3.accessKey, secretKey: s3.secretKey, region: s3.region, bucket, prefix });
+  const store = new S3ContentStore({
+    endpoint: s3Endpoint,
+    accessKey: s3.accessKey,
+    secretKey: s3.secretKey,
+    region: s3.region,
+    bucket,
+    prefix,
+  });
   await store.ensureBucket();
   defer(t, () => store.close());
   const dir = mkdtempSync(join(tmpdir(), 'mirrorlog-applier-it-'));
   defer(t, () => rmSync(dir, { recursive: true, force: true }));
-  const kafka = new Kafka({ clientId: `test-producer-${randomUUID().slice(0, 8)}`, brokers, logLevel: logLevel.NOTHING });
+  const kafka = new Kafka({
+    clientId: `test-producer-${randomUUID().slice(0, 8)}`,
+    brokers,
+    logLevel: logLevel.NOTHING,
+  });
   const producer: Producer = kafka.producer({ createPartitioner: directoryPartitioner, allowAutoTopicCreation: false });
   await producer.connect();
   defer(t, () => producer.disconnect());
@@ -124,7 +169,10 @@ export async function applierStack(t: TestContext, options: { deletable?: boolea
       });
     },
     async start(config, tuning) {
-      const handle = await startApplier(config, { logger: pino({ level: process.env['MIRRORLOG_TEST_LOG'] ?? 'silent' }), tuning: { sessionTimeoutMs: 6000, ...tuning } });
+      const handle = await startApplier(config, {
+        logger: pino({ level: process.env['MIRRORLOG_TEST_LOG'] ?? 'silent' }),
+        tuning: { sessionTimeoutMs: 6000, ...tuning },
+      });
       defer(t, () => handle.stop());
       return handle;
     },
@@ -157,7 +205,9 @@ export function snapshot(root: string): string[] {
       } else if (stat.isSymbolicLink()) {
         lines.push(`${path} symlink -> ${readlinkSync(abs)}`);
       } else {
-        lines.push(`${path} file ${mode} ${Math.trunc(stat.mtimeMs)} ${createHash('sha256').update(readFileSync(abs)).digest('hex').slice(0, 12)}`);
+        lines.push(
+          `${path} file ${mode} ${Math.trunc(stat.mtimeMs)} ${createHash('sha256').update(readFileSync(abs)).digest('hex').slice(0, 12)}`,
+        );
       }
     }
   };

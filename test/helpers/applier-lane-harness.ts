@@ -41,7 +41,16 @@ export interface LaneHarness {
   close(): Promise<void>;
 }
 
-export function makeLaneHarness(options: { stateSpace?: () => string | undefined; index?: (dir: string) => ReplicaIndex; durability?: DurabilityMode; partitions?: number; rebuild?: () => RebuildHooks | undefined; commitIntervalMs?: number } = {}): LaneHarness {
+export function makeLaneHarness(
+  options: {
+    stateSpace?: () => string | undefined;
+    index?: (dir: string) => ReplicaIndex;
+    durability?: DurabilityMode;
+    partitions?: number;
+    rebuild?: () => RebuildHooks | undefined;
+    commitIntervalMs?: number;
+  } = {},
+): LaneHarness {
   const base = mkdtempSync(join(tmpdir(), 'mirrorlog-lane-'));
   const target = join(base, 'target');
   mkdirSync(target);
@@ -117,8 +126,10 @@ export function makeLaneHarness(options: { stateSpace?: () => string | undefined
         const durable = positions.durable();
         const done = [...next].every(([partition, offset]) => durable.get(partition) === offset);
         const committed = commits.at(-1);
-        if (done && lane.queued === 0 && committed !== undefined && [...next].every(([p, o]) => committed.get(p) === o)) return;
-        if (Date.now() > deadline) throw new Error(`lane did not settle: queued ${lane.queued}, durable ${JSON.stringify([...durable])}`);
+        if (done && lane.queued === 0 && committed !== undefined && [...next].every(([p, o]) => committed.get(p) === o))
+          return;
+        if (Date.now() > deadline)
+          throw new Error(`lane did not settle: queued ${lane.queued}, durable ${JSON.stringify([...durable])}`);
         await new Promise((resolve) => setTimeout(resolve, 5));
       }
     },

@@ -31,17 +31,55 @@ async function issue(dir: string, name: string, subject: string, extensions: str
   await openssl(dir, ['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', `${name}.key`]);
   await openssl(dir, ['req', '-new', '-key', `${name}.key`, '-subj', subject, '-out', `${name}.csr`]);
   writeFileSync(join(dir, `${name}.ext`), extensions);
-  await openssl(dir, ['x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '2', '-sha256', '-extfile', `${name}.ext`, '-out', `${name}.pem`]);
+  await openssl(dir, [
+    'x509',
+    '-req',
+    '-in',
+    `${name}.csr`,
+    '-CA',
+    'ca.pem',
+    '-CAkey',
+    'ca.key',
+    '-CAcreateserial',
+    '-days',
+    '2',
+    '-sha256',
+    '-extfile',
+    `${name}.ext`,
+    '-out',
+    `${name}.pem`,
+  ]);
 }
 
 export async function makeCertificates(t: TestContext): Promise<TestCertificates> {
   const dir = tempDir(t, 'certs');
   await openssl(dir, ['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', 'ca.key']);
-  await openssl(dir, ['req', '-x509', '-new', '-key', 'ca.key', '-subj', '/CN=mirrorlog test CA', '-days', '2', '-sha256', '-out', 'ca.pem']);
-  await issue(dir, 'server', '/CN=localhost', 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth\n');
+  await openssl(dir, [
+    'req',
+    '-x509',
+    '-new',
+    '-key',
+    'ca.key',
+    '-subj',
+    '/CN=mirrorlog test CA',
+    '-days',
+    '2',
+    '-sha256',
+    '-out',
+    'ca.pem',
+  ]);
+  await issue(
+    dir,
+    'server',
+    '/CN=localhost',
+    'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth\n',
+  );
   await issue(dir, 'client', '/CN=mirrorlog-client', 'extendedKeyUsage=clientAuth\n');
   const keystore = join(dir, 'server-keystore.pem');
-  writeFileSync(keystore, Buffer.concat([readFileSync(join(dir, 'server.key')), readFileSync(join(dir, 'server.pem'))]));
+  writeFileSync(
+    keystore,
+    Buffer.concat([readFileSync(join(dir, 'server.key')), readFileSync(join(dir, 'server.pem'))]),
+  );
   return {
     dir,
     caFile: join(dir, 'ca.pem'),

@@ -6,7 +6,11 @@ import { mkdtemp, readFile, rm, stat, symlink, writeFile } from 'node:fs/promise
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { ContentMismatchError, ContentMissingError, ContentTooLargeError } from '../../services/shared/content-store.ts';
+import {
+  ContentMismatchError,
+  ContentMissingError,
+  ContentTooLargeError,
+} from '../../services/shared/content-store.ts';
 import type { ContentStore, StoredContent } from '../../services/shared/content-store.ts';
 
 export interface ContentStoreUnderTest {
@@ -54,7 +58,10 @@ export function testContentStore(name: string, factory: () => Promise<ContentSto
       assert.equal(stored?.hash, hash);
       assert.equal(stored?.size, 1000);
       // S3 keeps whole seconds; the store's clock may differ from ours by a little.
-      assert.ok(Math.abs(stored.lastModified.getTime() - before) < 60_000, `written at ${stored.lastModified.toISOString()}`);
+      assert.ok(
+        Math.abs(stored.lastModified.getTime() - before) < 60_000,
+        `written at ${stored.lastModified.toISOString()}`,
+      );
       assert.deepEqual(await store.getBuffer(hash, 1000), data);
     });
 
@@ -88,7 +95,10 @@ export function testContentStore(name: string, factory: () => Promise<ContentSto
       await writeFile(outside, 'precious');
       const target = join(dir, 'planted');
       await symlink(outside, target);
-      await assert.rejects(store.getToFile(hash, target), (error) => (error as NodeJS.ErrnoException).code === 'EEXIST');
+      await assert.rejects(
+        store.getToFile(hash, target),
+        (error) => (error as NodeJS.ErrnoException).code === 'EEXIST',
+      );
       assert.equal(await readFile(outside, 'utf8'), 'precious');
     });
 
@@ -102,9 +112,15 @@ export function testContentStore(name: string, factory: () => Promise<ContentSto
 
     it('reports missing content with a typed error naming the hash', async () => {
       const hash = sha256(randomBytes(16));
-      await assert.rejects(store.getBuffer(hash, 100), (error) => error instanceof ContentMissingError && error.hash === hash);
+      await assert.rejects(
+        store.getBuffer(hash, 100),
+        (error) => error instanceof ContentMissingError && error.hash === hash,
+      );
       const target = join(dir, 'never-written');
-      await assert.rejects(store.getToFile(hash, target), (error) => error instanceof ContentMissingError && error.hash === hash);
+      await assert.rejects(
+        store.getToFile(hash, target),
+        (error) => error instanceof ContentMissingError && error.hash === hash,
+      );
       await assert.rejects(stat(target), { code: 'ENOENT' });
     });
 
@@ -112,7 +128,10 @@ export function testContentStore(name: string, factory: () => Promise<ContentSto
       const data = randomBytes(5000);
       const hash = sha256(data);
       await store.putBuffer(hash, data);
-      await assert.rejects(store.getBuffer(hash, 4999), (error) => error instanceof ContentTooLargeError && error.hash === hash);
+      await assert.rejects(
+        store.getBuffer(hash, 4999),
+        (error) => error instanceof ContentTooLargeError && error.hash === hash,
+      );
       assert.equal((await store.getBuffer(hash, 5000)).length, 5000);
     });
 
@@ -162,7 +181,9 @@ export function testContentStore(name: string, factory: () => Promise<ContentSto
         const item = all.find((entry) => entry.hash === hash);
         assert.ok(item !== undefined, `listed ${hash}`);
         assert.equal(item.size, size);
-        assert.ok(item.lastModified instanceof Date && Math.abs(item.lastModified.getTime() - Date.now()) < 10 * 60_000);
+        assert.ok(
+          item.lastModified instanceof Date && Math.abs(item.lastModified.getTime() - Date.now()) < 10 * 60_000,
+        );
       }
       const hashes = all.map((entry) => entry.hash);
       assert.deepEqual(hashes, [...hashes].sort(), 'in hash order');
@@ -170,7 +191,10 @@ export function testContentStore(name: string, factory: () => Promise<ContentSto
       for (const prefix of [some.slice(0, 1), some.slice(0, 2), some.slice(0, 5), some]) {
         const listed = (await collect(store.list(prefix))).map((entry) => entry.hash);
         assert.ok(listed.includes(some), `prefix ${prefix}`);
-        assert.ok(listed.every((hash) => hash.startsWith(prefix)), `only prefix ${prefix}`);
+        assert.ok(
+          listed.every((hash) => hash.startsWith(prefix)),
+          `only prefix ${prefix}`,
+        );
       }
       await assert.rejects(collect(store.list('XYZ')), TypeError);
     });

@@ -3,7 +3,12 @@
 import { waitFor } from './stack.ts';
 import { diffTrees, snapshotTree, type TreeSnapshot } from './tree.ts';
 
-export async function waitForReplica(source: string | TreeSnapshot, replica: string, what: string, timeoutMs = 60_000): Promise<void> {
+export async function waitForReplica(
+  source: string | TreeSnapshot,
+  replica: string,
+  what: string,
+  timeoutMs = 60_000,
+): Promise<void> {
   let last: string[] = [];
   try {
     await waitFor(

@@ -184,7 +184,8 @@ export function contextSources(stage: DockerStage): string[] {
     const flags = words.filter((word) => word.startsWith('--'));
     if (flags.some((flag) => flag.startsWith('--from='))) continue;
     const paths = words.filter((word) => !word.startsWith('--'));
-    if (paths.length < 2) throw new Error(`line ${instruction.line}: ${instruction.keyword} needs a source and a destination`);
+    if (paths.length < 2)
+      throw new Error(`line ${instruction.line}: ${instruction.keyword} needs a source and a destination`);
     sources.push(...paths.slice(0, -1));
   }
   return sources;
@@ -207,7 +208,9 @@ export function isDockerignored(path: string, patterns: readonly string[]): bool
     const negated = raw.startsWith('!');
     const pattern = posix.normalize((negated ? raw.slice(1) : raw).replace(/^\//, '')).replace(/\/$/, '');
     // A pattern naming a directory excludes what is under it.
-    const matches = picomatch.isMatch(candidate, pattern, { dot: true }) || picomatch.isMatch(candidate, `${pattern}/**`, { dot: true });
+    const matches =
+      picomatch.isMatch(candidate, pattern, { dot: true }) ||
+      picomatch.isMatch(candidate, `${pattern}/**`, { dot: true });
     if (matches) ignored = !negated;
   }
   return ignored;
@@ -237,7 +240,8 @@ export function parseUnitFile(text: string): UnitFile {
       return;
     }
     const entry = /^([A-Za-z][A-Za-z0-9]*)=(.*)$/.exec(line);
-    if (entry === null || section === undefined) throw new Error(`line ${index + 1}: not a Key=Value line in a section: ${line}`);
+    if (entry === null || section === undefined)
+      throw new Error(`line ${index + 1}: not a Key=Value line in a section: ${line}`);
     unit.get(section)!.push({ key: entry[1]!, value: entry[2]!.trim(), line: index + 1 });
   });
   return unit;
@@ -368,25 +372,28 @@ export function interpolations(text: string): Interpolation[] {
 /** Compose interpolation with `vars` (unset variables take their defaults). */
 export function interpolate(text: string, vars: Readonly<Record<string, string | undefined>> = {}): string {
   interpolations(text); // validates
-  return text.replace(/\$\$|\$\{([^}]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)/g, (all, braced: string | undefined, bare: string | undefined) => {
-    if (all === '$$') return '$';
-    if (bare !== undefined) return vars[bare] ?? '';
-    const match = /^([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?+])(.*))?$/s.exec(braced!)!;
-    const [, name, operator = '', operand = ''] = match;
-    const value = vars[name!];
-    const unsetOrEmpty = value === undefined || (operator.startsWith(':') && value === '');
-    switch (operator.replace(':', '')) {
-      case '-':
-        return unsetOrEmpty ? operand : value!;
-      case '?':
-        if (unsetOrEmpty) throw new Error(`required variable ${name} is not set: ${operand}`);
-        return value!;
-      case '+':
-        return unsetOrEmpty ? '' : operand;
-      default:
-        return value ?? '';
-    }
-  });
+  return text.replace(
+    /\$\$|\$\{([^}]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)/g,
+    (all, braced: string | undefined, bare: string | undefined) => {
+      if (all === '$$') return '$';
+      if (bare !== undefined) return vars[bare] ?? '';
+      const match = /^([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?+])(.*))?$/s.exec(braced!)!;
+      const [, name, operator = '', operand = ''] = match;
+      const value = vars[name!];
+      const unsetOrEmpty = value === undefined || (operator.startsWith(':') && value === '');
+      switch (operator.replace(':', '')) {
+        case '-':
+          return unsetOrEmpty ? operand : value!;
+        case '?':
+          if (unsetOrEmpty) throw new Error(`required variable ${name} is not set: ${operand}`);
+          return value!;
+        case '+':
+          return unsetOrEmpty ? '' : operand;
+        default:
+          return value ?? '';
+      }
+    },
+  );
 }
 
 /** Every string in a parsed YAML document, with its path (`services.kafka.image`). */
@@ -414,14 +421,20 @@ export function parseVolumeMount(entry: unknown): VolumeMount {
   if (isRecord(entry)) {
     const type = entry['type'];
     if (type !== 'volume' && type !== 'bind') throw new Error(`unsupported volume type ${String(type)}`);
-    return { type, source: String(entry['source']), target: String(entry['target']), readOnly: entry['read_only'] === true };
+    return {
+      type,
+      source: String(entry['source']),
+      target: String(entry['target']),
+      readOnly: entry['read_only'] === true,
+    };
   }
   if (typeof entry !== 'string') throw new Error(`unexpected volume entry ${String(entry)}`);
   const parts = entry.split(':');
   if (parts.length < 2 || parts.length > 3) throw new Error(`expected source:target[:mode], got ${entry}`);
   const [source, target, mode = 'rw'] = parts as [string, string, string?];
   const modes = mode.split(',');
-  if (!modes.every((m) => ['ro', 'rw', 'z', 'Z'].includes(m))) throw new Error(`unknown volume mode ${mode} in ${entry}`);
+  if (!modes.every((m) => ['ro', 'rw', 'z', 'Z'].includes(m)))
+    throw new Error(`unknown volume mode ${mode} in ${entry}`);
   const isPath = /^(\.|\/|~|\$\{)/.test(source);
   return { type: isPath ? 'bind' : 'volume', source, target, readOnly: modes.includes('ro') };
 }

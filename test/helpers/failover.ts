@@ -6,7 +6,13 @@ import { setTimeout as delay } from 'node:timers/promises';
 import type { MirrorEvent } from '../../schemas/event.ts';
 
 /** Writes `count` small files under `dir` (100 per directory), about `perSecond` a second. */
-export async function pacedBurst(root: string, dir: string, count: number, perSecond: number, onProgress?: (written: number) => void): Promise<void> {
+export async function pacedBurst(
+  root: string,
+  dir: string,
+  count: number,
+  perSecond: number,
+  onProgress?: (written: number) => void,
+): Promise<void> {
   const started = Date.now();
   for (let i = 0; i < count; i += 1) {
     const sub = path.join(root, dir, `d${Math.floor(i / 100)}`);

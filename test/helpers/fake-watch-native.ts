@@ -128,7 +128,10 @@ export class FakeWatchNative implements WatchNative {
 export type RecordedEvents = { hints: WatchHint[]; overflows: string[]; errors: Error[]; warnings: string[] };
 
 /** Watcher deps that record what the watcher reports. */
-export function recordingDeps(root: string, isExcluded: (rel: string) => boolean = () => false): { deps: WatcherDeps; seen: RecordedEvents } {
+export function recordingDeps(
+  root: string,
+  isExcluded: (rel: string) => boolean = () => false,
+): { deps: WatcherDeps; seen: RecordedEvents } {
   const seen: RecordedEvents = { hints: [], overflows: [], errors: [], warnings: [] };
   const logger = {
     warn: (_object: unknown, message?: string) => void seen.warnings.push(message ?? String(_object)),

@@ -41,7 +41,11 @@ async function freeBasePort(): Promise<number> {
   throw new Error('no free block of 34 ports for a private cluster');
 }
 
-export async function privateCluster(t: TestContext, label: string, security?: ClusterSecurity): Promise<PrivateCluster> {
+export async function privateCluster(
+  t: TestContext,
+  label: string,
+  security?: ClusterSecurity,
+): Promise<PrivateCluster> {
   const dir = join(instancesDir(), `${testInstancePrefix()}${label}-${randomUUID().slice(0, 8)}`);
   const overrides: ClusterOverrides = {
     dir,

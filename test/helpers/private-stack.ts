@@ -52,14 +52,27 @@ async function warmUp(brokers: string[]): Promise<void> {
   try {
     const topic = `warm-up-${randomUUID()}`;
     await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: 6, replicationFactor: 1 }] });
-    await waitFor('the warm-up topic to answer listOffsets', () => admin.fetchTopicOffsets(topic).then(() => true, () => undefined), 60_000, 250);
+    await waitFor(
+      'the warm-up topic to answer listOffsets',
+      () =>
+        admin.fetchTopicOffsets(topic).then(
+          () => true,
+          () => undefined,
+        ),
+      60_000,
+      250,
+    );
     await admin.deleteTopics({ topics: [topic] });
   } finally {
     await admin.disconnect();
   }
 }
 
-export async function privateStack(t: TestContext, label: string, options: PrivateStackOptions = {}): Promise<PrivateStack> {
+export async function privateStack(
+  t: TestContext,
+  label: string,
+  options: PrivateStackOptions = {},
+): Promise<PrivateStack> {
   const instance = `${testInstancePrefix()}${label}-${randomUUID().slice(0, 8)}`;
   const overrides: StackOverrides = {
     ...(await instanceOverrides(instance)),

@@ -16,7 +16,9 @@ export function tempDir(t: TestContext, prefix: string): string {
   return dir;
 }
 
-export type TestProducerOptions = { root: string; topic: string; stateDir?: string; s3Prefix?: string } & Partial<Record<keyof ProducerConfig, unknown>>;
+export type TestProducerOptions = { root: string; topic: string; stateDir?: string; s3Prefix?: string } & Partial<
+  Record<keyof ProducerConfig, unknown>
+>;
 
 export function producerConfig(t: TestContext, options: TestProducerOptions): ProducerConfig {
   const stack = stackConfig();
@@ -36,7 +38,10 @@ export function producerConfig(t: TestContext, options: TestProducerOptions): Pr
   });
 }
 
-export async function startTestProducer(t: TestContext, options: TestProducerOptions): Promise<{ producer: ProducerHandle; config: ProducerConfig }> {
+export async function startTestProducer(
+  t: TestContext,
+  options: TestProducerOptions,
+): Promise<{ producer: ProducerHandle; config: ProducerConfig }> {
   const config = producerConfig(t, options);
   const producer = await startProducer(config, { logger: createLogger({ level: config.logLevel, name: 'producer' }) });
   defer(t, () => producer.stop());

@@ -42,7 +42,8 @@ function seeded(seed: number): () => number {
 }
 const seed = seedText === undefined ? Math.floor(Math.random() * 2 ** 31) : Number(seedText);
 const random = seeded(seed);
-const pick = <T>(list: T[]): T | undefined => (list.length === 0 ? undefined : list[Math.floor(random() * list.length)]);
+const pick = <T>(list: T[]): T | undefined =>
+  list.length === 0 ? undefined : list[Math.floor(random() * list.length)];
 const attempt = (what: string, fn: () => void) => {
   try {
     fn();
@@ -99,7 +100,9 @@ function plantTemps(): void {
       const next = parseInt(counter, 36);
       for (let i = 1; i <= 8; i++) {
         for (const stem of [prefix, '.staging.mirrorlog-']) {
-          attempt('plant-next', () => symlinkSync(victim, join(replica, dir, `${stem}${token}${(next + i).toString(36)}.tmp`)));
+          attempt('plant-next', () =>
+            symlinkSync(victim, join(replica, dir, `${stem}${token}${(next + i).toString(36)}.tmp`)),
+          );
         }
       }
       // Swap the temp file seen for a symlink (its creator may still be using the name).
@@ -134,7 +137,18 @@ function randomAct(): void {
   } else if (roll < 0.65) {
     const dir = pick(['', ...dirs]);
     if (dir !== undefined) {
-      attempt('plant-temp-symlink', () => symlinkSync(victim, join(replica, dir, `.x.mirrorlog-${Math.floor(random() * 36 ** 8).toString(36).padStart(8, '0')}0.tmp`)));
+      attempt('plant-temp-symlink', () =>
+        symlinkSync(
+          victim,
+          join(
+            replica,
+            dir,
+            `.x.mirrorlog-${Math.floor(random() * 36 ** 8)
+              .toString(36)
+              .padStart(8, '0')}0.tmp`,
+          ),
+        ),
+      );
     }
   } else if (roll < 0.8) {
     // Put a swapped directory back, so later events find a real one again.
@@ -148,7 +162,10 @@ function randomAct(): void {
     }
   } else if (roll < 0.9) {
     const dir = pick(dirs);
-    if (dir !== undefined) attempt('dir-symlink-inside', () => symlinkSync(outside, join(replica, dir, `planted${Math.floor(random() * 1e6)}`)));
+    if (dir !== undefined)
+      attempt('dir-symlink-inside', () =>
+        symlinkSync(outside, join(replica, dir, `planted${Math.floor(random() * 1e6)}`)),
+      );
   } else {
     attempt('mkdir-junk', () => mkdirSync(join(replica, `junk${Math.floor(random() * 1e6)}`)));
   }

@@ -49,10 +49,28 @@ export type ServiceProcess = {
 
 /** The stack's endpoints as flags, plus a topic and bucket prefix. */
 export function stackFlags(topic: string, s3Prefix: string, stack: StackConfig = stackConfig()): string[] {
-  return ['--brokers', stack.brokers.join(','), '--s3-endpoint', stack.s3Endpoint, '--bucket', stack.bucket, '--topic', topic, '--s3-prefix', s3Prefix, '--partitions', '6'];
+  return [
+    '--brokers',
+    stack.brokers.join(','),
+    '--s3-endpoint',
+    stack.s3Endpoint,
+    '--bucket',
+    stack.bucket,
+    '--topic',
+    topic,
+    '--s3-prefix',
+    s3Prefix,
+    '--partitions',
+    '6',
+  ];
 }
 
-export async function startService(t: TestContext, name: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<ServiceProcess> {
+export async function startService(
+  t: TestContext,
+  name: string,
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+): Promise<ServiceProcess> {
   const port = await freePort();
   const child = spawn(process.execPath, [BIN, ...args, '--metrics-port', String(port), '--log-level', 'warn'], {
     env: { ...process.env, ...env },
@@ -65,7 +83,9 @@ export async function startService(t: TestContext, name: string, args: string[],
   };
   child.stdout!.on('data', keep);
   child.stderr!.on('data', keep);
-  const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')));
+  const exited = new Promise<number | string>((resolve) =>
+    child.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')),
+  );
   let done = false;
   void exited.then(() => (done = true));
   const service: ServiceProcess = {
@@ -106,9 +126,14 @@ export async function startService(t: TestContext, name: string, args: string[],
     if (!done) {
       const began = Date.now();
       child.kill('SIGTERM');
-      void exited.then(() => process.env.MIRRORLOG_TEST_DEBUG && process.stderr.write(`${name} stopped in ${Date.now() - began} ms\n`));
+      void exited.then(
+        () => process.env.MIRRORLOG_TEST_DEBUG && process.stderr.write(`${name} stopped in ${Date.now() - began} ms\n`),
+      );
       let timer: NodeJS.Timeout | undefined;
-      const stopped = await Promise.race([exited, new Promise((resolve) => (timer = setTimeout(() => resolve('timeout'), 20_000)))]);
+      const stopped = await Promise.race([
+        exited,
+        new Promise((resolve) => (timer = setTimeout(() => resolve('timeout'), 20_000))),
+      ]);
       clearTimeout(timer);
       if (stopped === 'timeout') child.kill('SIGKILL');
       await exited;
@@ -117,8 +142,23 @@ export async function startService(t: TestContext, name: string, args: string[],
   return service;
 }
 
-export function producerArgs(root: string, stateDir: string, topic: string, s3Prefix: string, stack?: StackConfig): string[] {
-  return ['producer', '--root', root, '--state-dir', stateDir, '--source', 'e2e', ...stackFlags(topic, s3Prefix, stack)];
+export function producerArgs(
+  root: string,
+  stateDir: string,
+  topic: string,
+  s3Prefix: string,
+  stack?: StackConfig,
+): string[] {
+  return [
+    'producer',
+    '--root',
+    root,
+    '--state-dir',
+    stateDir,
+    '--source',
+    'e2e',
+    ...stackFlags(topic, s3Prefix, stack),
+  ];
 }
 
 /** --allow-setid: the workloads chmod files 02755 and compare the replica with the source bit for bit. */
@@ -131,27 +171,47 @@ export function applierArgs(
   stack?: StackConfig,
 ): string[] {
   return [
-    'applier', '--target', target, '--state-dir', stateDir, '--replica', replica, '--allow-setid',
+    'applier',
+    '--target',
+    target,
+    '--state-dir',
+    stateDir,
+    '--replica',
+    replica,
+    '--allow-setid',
     ...stackFlags(topic, s3Prefix, stack),
   ];
 }
 
-
-
-export type MirrorPair = { source: string; replica: string; topic: string; prefix: string; producer: ServiceProcess; applier: ServiceProcess };
+export type MirrorPair = {
+  source: string;
+  replica: string;
+  topic: string;
+  prefix: string;
+  producer: ServiceProcess;
+  applier: ServiceProcess;
+};
 
 /**
  * A producer and an applier as processes on fresh directories, topic and prefix, both
  * ready; against the default stack, or the given one (a private instance).
  */
-export async function startMirrorPair(t: TestContext, replicaName: string, stack: StackConfig = stackConfig()): Promise<MirrorPair> {
+export async function startMirrorPair(
+  t: TestContext,
+  replicaName: string,
+  stack: StackConfig = stackConfig(),
+): Promise<MirrorPair> {
   const source = tempDir(t, 'source');
   const replica = tempDir(t, 'replica');
   const topic = freshTopic(t, stack.brokers);
   const prefix = freshPrefix();
   const producer = await startService(t, 'producer', producerArgs(source, tempDir(t, 'pstate'), topic, prefix, stack));
   await producer.waitReady();
-  const applier = await startService(t, 'applier', applierArgs(replica, tempDir(t, 'astate'), replicaName, topic, prefix, stack));
+  const applier = await startService(
+    t,
+    'applier',
+    applierArgs(replica, tempDir(t, 'astate'), replicaName, topic, prefix, stack),
+  );
   await applier.waitReady();
   return { source, replica, topic, prefix, producer, applier };
 }

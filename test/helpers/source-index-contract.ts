@@ -6,7 +6,13 @@ import type { EntryState } from '../../schemas/event.ts';
 import { relPath } from '../../schemas/rel-path.ts';
 import type { SourceIndex } from '../../services/producer/ports/source-index.ts';
 
-const file = (hash: string, size = 3): EntryState => ({ kind: 'file', size, mode: 0o644, mtimeMs: 1_700_000_000_123, hash: hash.repeat(64) });
+const file = (hash: string, size = 3): EntryState => ({
+  kind: 'file',
+  size,
+  mode: 0o644,
+  mtimeMs: 1_700_000_000_123,
+  hash: hash.repeat(64),
+});
 const dir: EntryState = { kind: 'dir', mode: 0o755 };
 const fp = { ino: 42, size: 3, mtimeMs: 1_700_000_000_123.456, ctimeMs: 1_700_000_000_999.75 };
 
@@ -50,10 +56,23 @@ export function testSourceIndex(name: string, factory: () => { index: SourceInde
       index.put(relPath('d/s'), { kind: 'symlink', target: 't' }, 3, undefined);
       index.put(relPath('d/sub/deep'), file('c'), 4, undefined);
       const children = index.childSummaries('d').sort((x, y) => (x.name < y.name ? -1 : 1));
-      assert.deepEqual(children.map((c) => c.name), ['f', 's']);
-      assert.deepEqual(children[0], { name: 'f', kind: 'file', fingerprint: fp, mode: 0o644, size: 3, mtimeMs: 1_700_000_000_123 });
+      assert.deepEqual(
+        children.map((c) => c.name),
+        ['f', 's'],
+      );
+      assert.deepEqual(children[0], {
+        name: 'f',
+        kind: 'file',
+        fingerprint: fp,
+        mode: 0o644,
+        size: 3,
+        mtimeMs: 1_700_000_000_123,
+      });
       assert.equal(children[1]!.target, 't');
-      assert.deepEqual(index.childSummaries('').map((c) => c.name), ['d']);
+      assert.deepEqual(
+        index.childSummaries('').map((c) => c.name),
+        ['d'],
+      );
     });
 
     it('knows which content hashes it references', (t) => {
@@ -66,9 +85,15 @@ export function testSourceIndex(name: string, factory: () => { index: SourceInde
     it('applies writes and meta values together, and a failed transaction leaves nothing', (t) => {
       const index = open(t);
       index.put(relPath('old'), file('a'), 1, undefined);
-      index.apply([{ op: 'put', path: relPath('new'), state: file('b'), seq: 2, fingerprint: fp }, { op: 'remove', path: relPath('old') }], {
-        lastSeq: '2',
-      });
+      index.apply(
+        [
+          { op: 'put', path: relPath('new'), state: file('b'), seq: 2, fingerprint: fp },
+          { op: 'remove', path: relPath('old') },
+        ],
+        {
+          lastSeq: '2',
+        },
+      );
       assert.equal(index.get(relPath('old')), undefined);
       assert.equal(index.get(relPath('new'))?.seq, 2);
       assert.equal(index.getMeta('lastSeq'), '2');
@@ -84,7 +109,10 @@ export function testSourceIndex(name: string, factory: () => { index: SourceInde
       assert.equal(index.get(relPath('new'))?.seq, 2);
       assert.equal(index.get(relPath('x')), undefined);
       assert.equal(index.getMeta('lastSeq'), '2');
-      assert.deepEqual(index.childSummaries('').map((c) => c.name), ['new']);
+      assert.deepEqual(
+        index.childSummaries('').map((c) => c.name),
+        ['new'],
+      );
     });
   });
 }

@@ -137,7 +137,10 @@ export function testSourceTree(name: string, factory: () => SourceTreeUnderTest)
       writer.mkdir('a');
       writer.mkdir('a/sub');
       const hints: WatchHint[] = [];
-      const watch = await tree.watch({ onHints: (h) => hints.push(...h), onError: (e) => assert.fail(e), onOverflow: (why) => assert.fail(why) }, { ignore: [], isExcluded: () => false });
+      const watch = await tree.watch(
+        { onHints: (h) => hints.push(...h), onError: (e) => assert.fail(e), onOverflow: (why) => assert.fail(why) },
+        { ignore: [], isExcluded: () => false },
+      );
       t.after(() => watch.stop());
       writer.writeFile('a/f', '1');
       await eventually('the create of a/f', () => hints.some((h) => h.path === 'a/f'));

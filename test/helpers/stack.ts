@@ -103,7 +103,10 @@ export async function kafkaAdmin(t: TestContext): Promise<Admin> {
 export async function createTopic(t: TestContext, config: Omit<ITopicConfig, 'topic'> = {}): Promise<string> {
   const topic = freshTopic(t);
   const admin = await kafkaAdmin(t);
-  await admin.createTopics({ waitForLeaders: true, topics: [{ numPartitions: 1, replicationFactor: 1, ...config, topic }] });
+  await admin.createTopics({
+    waitForLeaders: true,
+    topics: [{ numPartitions: 1, replicationFactor: 1, ...config, topic }],
+  });
   return topic;
 }
 
@@ -141,7 +144,12 @@ export async function readAll(stream: AsyncIterable<Buffer | string>): Promise<B
  * Polls `check` until it returns a value other than undefined, or fails after
  * `timeoutMs` with `what` in the message. For waiting on conditions, never on time.
  */
-export async function waitFor<T>(what: string, check: () => T | undefined | Promise<T | undefined>, timeoutMs = 30_000, intervalMs = 50): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  check: () => T | undefined | Promise<T | undefined>,
+  timeoutMs = 30_000,
+  intervalMs = 50,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();

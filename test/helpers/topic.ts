@@ -26,7 +26,10 @@ export async function readTopic(topic: string, brokers?: string[], timeoutMs = 3
   try {
     await consumer.subscribe({ topic, fromBeginning: true });
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`reading ${topic} timed out; partitions left: ${[...ends.keys()].join(',')}`)), timeoutMs);
+      const timer = setTimeout(
+        () => reject(new Error(`reading ${topic} timed out; partitions left: ${[...ends.keys()].join(',')}`)),
+        timeoutMs,
+      );
       void consumer.run({
         eachBatch: async ({ batch }) => {
           for (const message of batch.messages) {
@@ -53,7 +56,11 @@ export type TopicFollower = { readonly events: MirrorEvent[]; state(): Map<strin
 
 /** Consumes a topic from the beginning in the background for the rest of the test. */
 export async function followTopic(t: TestContext, topic: string): Promise<TopicFollower> {
-  const consumer = kafka(`follower-${randomUUID()}`).consumer({ groupId: `follower-${randomUUID()}`, allowAutoTopicCreation: false, maxWaitTimeInMs: 100 });
+  const consumer = kafka(`follower-${randomUUID()}`).consumer({
+    groupId: `follower-${randomUUID()}`,
+    allowAutoTopicCreation: false,
+    maxWaitTimeInMs: 100,
+  });
   await consumer.connect();
   defer(t, () => consumer.disconnect());
   const events: MirrorEvent[] = [];
@@ -77,7 +84,8 @@ export function stateFromEvents(events: readonly MirrorEvent[]): Map<string, Ent
   }
   const state = new Map<string, EntryState>();
   for (const [path, event] of latest) {
-    if (event.op === 'file') state.set(path, { kind: 'file', size: event.size, mode: event.mode, mtimeMs: event.mtimeMs, hash: event.hash });
+    if (event.op === 'file')
+      state.set(path, { kind: 'file', size: event.size, mode: event.mode, mtimeMs: event.mtimeMs, hash: event.hash });
     else if (event.op === 'dir') state.set(path, { kind: 'dir', mode: event.mode });
     else if (event.op === 'symlink') state.set(path, { kind: 'symlink', target: event.target });
   }

@@ -16,7 +16,10 @@ export type TreeSnapshot = Map<string, TreeEntry>;
  * The tree as it is now. A tree still being written may lose an entry between readdir
  * and lstat: such entries are left out (the caller compares again later).
  */
-export async function snapshotTree(root: string, options: { ignore?: (rel: string) => boolean } = {}): Promise<TreeSnapshot> {
+export async function snapshotTree(
+  root: string,
+  options: { ignore?: (rel: string) => boolean } = {},
+): Promise<TreeSnapshot> {
   const result: TreeSnapshot = new Map();
   const vanished = (error: unknown) => {
     if (!['ENOENT', 'ENOTDIR'].includes((error as NodeJS.ErrnoException).code ?? '')) throw error;
@@ -40,7 +43,13 @@ export async function snapshotTree(root: string, options: { ignore?: (rel: strin
         const bytes = await fs.readFile(abs).catch(vanished);
         if (bytes === undefined) continue;
         const hash = createHash('sha256').update(bytes).digest('hex');
-        result.set(childRel, { kind: 'file', size: stats.size, mode: stats.mode & 0o7777, mtimeMs: Math.trunc(stats.mtimeMs), hash });
+        result.set(childRel, {
+          kind: 'file',
+          size: stats.size,
+          mode: stats.mode & 0o7777,
+          mtimeMs: Math.trunc(stats.mtimeMs),
+          hash,
+        });
       }
     }
   }
@@ -51,7 +60,8 @@ export async function snapshotTree(root: string, options: { ignore?: (rel: strin
 /** Human-readable differences, empty when the trees are equal. */
 export function diffTrees(expected: TreeSnapshot, actual: TreeSnapshot, limit = 20): string[] {
   const lines: string[] = [];
-  const canonical = (entry: TreeEntry | undefined) => (entry === undefined ? 'missing' : JSON.stringify(entry, Object.keys(entry).sort()));
+  const canonical = (entry: TreeEntry | undefined) =>
+    entry === undefined ? 'missing' : JSON.stringify(entry, Object.keys(entry).sort());
   for (const key of [...new Set([...expected.keys(), ...actual.keys()])].sort()) {
     const a = canonical(expected.get(key));
     const b = canonical(actual.get(key));

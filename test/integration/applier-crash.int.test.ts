@@ -9,14 +9,47 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { MirrorEvent } from '../../schemas/event.ts';
-import { applierStack, events, snapshot, trySnapshot, PARTITIONS, type ApplierStack } from '../helpers/applier-harness.ts';
+import {
+  applierStack,
+  events,
+  snapshot,
+  trySnapshot,
+  PARTITIONS,
+  type ApplierStack,
+} from '../helpers/applier-harness.ts';
 import { waitFor } from '../helpers/stack.ts';
 
 const CLI = fileURLToPath(new URL('../../bin/mirrorlog.js', import.meta.url));
 
-function startChild(stack: ApplierStack, target: string, stateDir: string): { child: ChildProcess; output: () => string } {
-  const args = [CLI, 'applier', '--target', target, '--replica', 'crash', '--topic', stack.topic, '--partitions', String(PARTITIONS)];
-  args.push('--s3-prefix', stack.prefix, '--state-dir', stateDir, '--metrics-port', '0', '--commit-interval', '300ms', '--log-level', process.env['MIRRORLOG_TEST_LOG'] ?? 'warn');
+function startChild(
+  stack: ApplierStack,
+  target: string,
+  stateDir: string,
+): { child: ChildProcess; output: () => string } {
+  const args = [
+    CLI,
+    'applier',
+    '--target',
+    target,
+    '--replica',
+    'crash',
+    '--topic',
+    stack.topic,
+    '--partitions',
+    String(PARTITIONS),
+  ];
+  args.push(
+    '--s3-prefix',
+    stack.prefix,
+    '--state-dir',
+    stateDir,
+    '--metrics-port',
+    '0',
+    '--commit-interval',
+    '300ms',
+    '--log-level',
+    process.env['MIRRORLOG_TEST_LOG'] ?? 'warn',
+  );
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -24,7 +57,8 @@ function startChild(stack: ApplierStack, target: string, stateDir: string): { ch
   return { child, output: () => output };
 }
 
-const exited = (child: ChildProcess) => new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+const exited = (child: ChildProcess) =>
+  new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
 
 function countFiles(dir: string): number {
   let count = 0;
@@ -37,13 +71,16 @@ test('after kill -9 mid-stream, a restart converges to the log', { timeout: 240_
   const stack = await applierStack(t);
   const target = join(stack.dir, 'replica');
   const stateDir = join(stack.dir, 'state');
-  const contents = await Promise.all(Array.from({ length: 40 }, (_, i) => stack.put(`content number ${i}\n`.repeat(i + 1))));
+  const contents = await Promise.all(
+    Array.from({ length: 40 }, (_, i) => stack.put(`content number ${i}\n`.repeat(i + 1))),
+  );
 
   // The source: 30 directories of 100 files, then overwrites, deletes and a directory removal.
   const expected = new Map<string, string>();
   const batchA: MirrorEvent[] = [];
   const batchB: MirrorEvent[] = [];
-  const fileLine = (path: string, c: { hash: string }, mode: number, mtime: number) => `${path} file ${mode.toString(8)} ${mtime} ${c.hash.slice(0, 12)}`;
+  const fileLine = (path: string, c: { hash: string }, mode: number, mtime: number) =>
+    `${path} file ${mode.toString(8)} ${mtime} ${c.hash.slice(0, 12)}`;
   for (let d = 0; d < 30; d++) {
     batchA.push(events.dir(`dir${d}`, 0o755));
     expected.set(`dir${d}`, `dir${d} dir 755`);
@@ -74,9 +111,11 @@ test('after kill -9 mid-stream, a restart converges to the log', { timeout: 240_
   await stack.publish(batchA);
   const first = startChild(stack, target, stateDir);
   t.after(() => first.child.kill('SIGKILL'));
-  await waitFor('the applier to be under way', () => (countFiles(target) >= 300 ? true : undefined), 60_000).catch((error: Error) => {
-    throw new Error(`${error.message}\n${first.output()}`);
-  });
+  await waitFor('the applier to be under way', () => (countFiles(target) >= 300 ? true : undefined), 60_000).catch(
+    (error: Error) => {
+      throw new Error(`${error.message}\n${first.output()}`);
+    },
+  );
   const publishing = stack.publish(batchB);
   await waitFor('more progress', () => (countFiles(target) >= 1200 ? true : undefined), 60_000);
   first.child.kill('SIGKILL');
@@ -99,9 +138,13 @@ test('after kill -9 mid-stream, a restart converges to the log', { timeout: 240_
     }
     const missing = want.filter((line) => !got.includes(line)).slice(0, 5);
     const extra = got.filter((line) => !want.includes(line)).slice(0, 5);
-    throw new Error(`${error.message}\nmissing ${JSON.stringify(missing)}\nextra ${JSON.stringify(extra)}\n${second.output()}`);
+    throw new Error(
+      `${error.message}\nmissing ${JSON.stringify(missing)}\nextra ${JSON.stringify(extra)}\n${second.output()}`,
+    );
   });
-  const leftovers = readdirSync(target, { recursive: true }).map(String).filter((name) => name.includes('.mirrorlog-'));
+  const leftovers = readdirSync(target, { recursive: true })
+    .map(String)
+    .filter((name) => name.includes('.mirrorlog-'));
   assert.deepEqual(leftovers, []);
 
   // Steady state this time (no rebuild in progress): kill -9 in the middle of a batch of rewrites.
@@ -116,7 +159,8 @@ test('after kill -9 mid-stream, a restart converges to the log', { timeout: 240_
     }
   }
   const wantC = [...expected.values()].sort((a, b) => (a.split(' ')[0]! < b.split(' ')[0]! ? -1 : 1));
-  const rewritten = () => (JSON.parse(trySnapshot(target) ?? '[]') as string[]).filter((line) => line.includes(' file 640 ')).length;
+  const rewritten = () =>
+    (JSON.parse(trySnapshot(target) ?? '[]') as string[]).filter((line) => line.includes(' file 640 ')).length;
   const publishingC = stack.publish(batchC);
   await waitFor('some rewrites', () => (rewritten() >= 150 ? true : undefined), 60_000);
   second.child.kill('SIGKILL');
@@ -126,7 +170,11 @@ test('after kill -9 mid-stream, a restart converges to the log', { timeout: 240_
 
   const third = startChild(stack, target, stateDir);
   t.after(() => third.child.kill('SIGKILL'));
-  await waitFor('convergence after the second kill', () => (trySnapshot(target) === JSON.stringify(wantC) ? true : undefined), 120_000).catch((error: Error) => {
+  await waitFor(
+    'convergence after the second kill',
+    () => (trySnapshot(target) === JSON.stringify(wantC) ? true : undefined),
+    120_000,
+  ).catch((error: Error) => {
     throw new Error(`${error.message}\n${third.output()}`);
   });
   third.child.kill('SIGTERM');

@@ -35,8 +35,25 @@ test('bad records go to the dead-letter topic, touch nothing outside, and do not
   await minioClient(t).putObject(stackConfig().bucket, contentKey(claimed, stack.prefix), bytes, bytes.length);
 
   const headers = (seq: number) => ({ v: '1', source: 'it', seq: String(seq), ts: String(Date.now()) });
-  const wire = (path: string, seq: number) => JSON.stringify({ v: 1, source: 'it', seq: String(seq), ts: Date.now(), path, op: 'file', size: good.size, mode: 0o644, mtimeMs: 0, hash: good.hash });
-  const raw = (key: string, value: string | null, seq = nextSeq()) => ({ key, value, headers: headers(seq), partition: partitionOf(key.replace(/\0/g, ''), PARTITIONS) });
+  const wire = (path: string, seq: number) =>
+    JSON.stringify({
+      v: 1,
+      source: 'it',
+      seq: String(seq),
+      ts: Date.now(),
+      path,
+      op: 'file',
+      size: good.size,
+      mode: 0o644,
+      mtimeMs: 0,
+      hash: good.hash,
+    });
+  const raw = (key: string, value: string | null, seq = nextSeq()) => ({
+    key,
+    value,
+    headers: headers(seq),
+    partition: partitionOf(key.replace(/\0/g, ''), PARTITIONS),
+  });
   const dotDotSeq = nextSeq();
   await stack.publishRaw([
     raw('../x', wire('../x', dotDotSeq), dotDotSeq),
@@ -83,7 +100,11 @@ test('bad records go to the dead-letter topic, touch nothing outside, and do not
     assert.equal(header(letter, 'source'), 'it', 'original headers kept');
   }
   assert.equal(byKey.get('bad-json')?.value?.toString(), '{"v":1,', 'original value kept');
-  assert.deepEqual(JSON.parse(byKey.get('mismatch')!.value!.toString()) as unknown, { ...JSON.parse(byKey.get('mismatch')!.value!.toString()), path: 'mismatch', hash: claimed });
+  assert.deepEqual(JSON.parse(byKey.get('mismatch')!.value!.toString()) as unknown, {
+    ...JSON.parse(byKey.get('mismatch')!.value!.toString()),
+    path: 'mismatch',
+    hash: claimed,
+  });
 
   const metrics = await (await fetch(`http://127.0.0.1:${applier.port}/metrics`)).text();
   assert.match(metrics, /mirrorlog_applier_dead_letters_total\{reason="unsafe-path",service="applier"\} 1/);

@@ -25,9 +25,23 @@ test("the old group's offsets on this topic are adopted once, and never over the
   const legacy = legacyReplicaGroupId(replica);
   defer(t, () => admin.deleteGroups([legacy, replicaGroupId(topic, replica)]).catch(() => undefined));
   assert.deepEqual(await adoptLegacyGroup(admin, topic, replica, logger), { adopted: false });
-  await admin.setOffsets({ groupId: legacy, topic, partitions: [{ partition: 0, offset: '0' }, { partition: 1, offset: '0' }] });
-  assert.deepEqual(await adoptLegacyGroup(admin, topic, replica, logger), { adopted: true, from: legacy, partitions: 2 });
+  await admin.setOffsets({
+    groupId: legacy,
+    topic,
+    partitions: [
+      { partition: 0, offset: '0' },
+      { partition: 1, offset: '0' },
+    ],
+  });
+  assert.deepEqual(await adoptLegacyGroup(admin, topic, replica, logger), {
+    adopted: true,
+    from: legacy,
+    partitions: 2,
+  });
   const [entry] = await admin.fetchOffsets({ groupId: replicaGroupId(topic, replica), topics: [topic] });
-  assert.deepEqual(entry!.partitions.map(({ partition, offset }) => [partition, offset]).sort(), [[0, '0'], [1, '0']]);
+  assert.deepEqual(entry!.partitions.map(({ partition, offset }) => [partition, offset]).sort(), [
+    [0, '0'],
+    [1, '0'],
+  ]);
   assert.deepEqual(await adoptLegacyGroup(admin, topic, replica, logger), { adopted: false }, 'once only');
 });

@@ -35,22 +35,38 @@ function fingerprint(dir: string): string[] {
 function makeOutside(base: string): string {
   const outside = join(base, 'outside');
   mkdirSync(join(outside, 'sub'), { recursive: true });
-  for (const [name, text] of [['victim', 'precious'], ['f1', 'outside f1'], ['g', 'outside g'], ['other', 'other'], ['sub/inner', 'inner'], ['sub/p1', 'outside p1']]) {
+  for (const [name, text] of [
+    ['victim', 'precious'],
+    ['f1', 'outside f1'],
+    ['g', 'outside g'],
+    ['other', 'other'],
+    ['sub/inner', 'inner'],
+    ['sub/p1', 'outside p1'],
+  ]) {
     writeFileSync(join(outside, name!), text!, { mode: 0o640 });
   }
   return outside;
 }
 
 /** Resolves once the applier has made every record published so far durable (applied or dead-lettered). */
-async function allApplied(t: TestContext, stack: ApplierStack, applier: ApplierHandle, timeoutMs = 60_000): Promise<void> {
+async function allApplied(
+  t: TestContext,
+  stack: ApplierStack,
+  applier: ApplierHandle,
+  timeoutMs = 60_000,
+): Promise<void> {
   const admin = await kafkaAdmin(t);
   const high = new Map((await admin.fetchTopicOffsets(stack.topic)).map((p) => [String(p.partition), Number(p.high)]));
   await waitFor(
     'the applier to make every record durable',
     async () => {
-      const metric = (await applier.registry.getMetricsAsJSON()).find((m) => m.name === 'mirrorlog_applier_committed_offset');
+      const metric = (await applier.registry.getMetricsAsJSON()).find(
+        (m) => m.name === 'mirrorlog_applier_committed_offset',
+      );
       const done = new Map((metric?.values ?? []).map((v) => [String(v.labels['partition']), v.value]));
-      return [...high].every(([partition, offset]) => offset === 0 || done.get(partition) === offset) ? true : undefined;
+      return [...high].every(([partition, offset]) => offset === 0 || done.get(partition) === offset)
+        ? true
+        : undefined;
     },
     timeoutMs,
     100,
@@ -59,7 +75,9 @@ async function allApplied(t: TestContext, stack: ApplierStack, applier: ApplierH
 
 async function metricValue(applier: ApplierHandle, name: string, labels: Record<string, string> = {}): Promise<number> {
   const metric = (await applier.registry.getMetricsAsJSON()).find((m) => m.name === name);
-  return (metric?.values ?? []).filter((v) => Object.entries(labels).every(([k, want]) => v.labels[k] === want)).reduce((sum, v) => sum + v.value, 0);
+  return (metric?.values ?? [])
+    .filter((v) => Object.entries(labels).every(([k, want]) => v.labels[k] === want))
+    .reduce((sum, v) => sum + v.value, 0);
 }
 
 type Attacker = {
@@ -70,8 +88,17 @@ type Attacker = {
 };
 
 /** The attacker as its own process (test/helpers/replica-attacker.ts), once it runs; stopped after the test. */
-async function startAttacker(t: TestContext, mode: 'plant-temps' | 'random', replica: string, outside: string): Promise<Attacker> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(REPO, 'test/helpers/replica-attacker.ts'), mode, replica, outside], { cwd: REPO, stdio: ['ignore', 'pipe', 'inherit'] });
+async function startAttacker(
+  t: TestContext,
+  mode: 'plant-temps' | 'random',
+  replica: string,
+  outside: string,
+): Promise<Attacker> {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', join(REPO, 'test/helpers/replica-attacker.ts'), mode, replica, outside],
+    { cwd: REPO, stdio: ['ignore', 'pipe', 'inherit'] },
+  );
   let output = '';
   let acts = 0;
   child.stdout.on('data', (chunk: Buffer) => {
@@ -85,7 +112,16 @@ async function startAttacker(t: TestContext, mode: 'plant-temps' | 'random', rep
     return output.trim().split('\n').pop() ?? '';
   };
   defer(t, stop);
-  await waitFor('the attacker to start', () => (output.includes('"started"') ? true : child.exitCode === null ? undefined : assert.fail(`attacker exited: ${output}`)), 30_000);
+  await waitFor(
+    'the attacker to start',
+    () =>
+      output.includes('"started"')
+        ? true
+        : child.exitCode === null
+          ? undefined
+          : assert.fail(`attacker exited: ${output}`),
+    30_000,
+  );
   return { acts: () => acts, stop };
 }
 
@@ -100,14 +136,26 @@ test('H1: a replica directory swapped for a symlink between events steers no wri
   const outside = makeOutside(stack.dir);
   const before = fingerprint(outside);
   const v1 = await stack.put('v1');
-  await stack.publish([events.dir('a'), events.file('a/f1', v1), events.file('a/g', v1), events.dir('a/sub'), events.file('a/sub/p1', v1)]);
+  await stack.publish([
+    events.dir('a'),
+    events.file('a/f1', v1),
+    events.file('a/g', v1),
+    events.dir('a/sub'),
+    events.file('a/sub/p1', v1),
+  ]);
   const applier = await stack.start(stack.config({ target, replica: 'h1' }));
   await waitFor('convergence', () => (trySnapshot(target)?.includes('a/sub/p1') ? true : undefined));
 
   // The attacker, a process of its own, swaps the directory for a symlink to the outside.
   sh(`mv '${target}/a' '${target}/a.old' && ln -s '${outside}' '${target}/a'`);
   const v2 = await stack.put('v2');
-  await stack.publish([events.file('a/f1', v2), events.delete('a/g'), events.delete('a/sub/p1'), events.delete('a/sub'), events.file('a/sub/new', v2)]);
+  await stack.publish([
+    events.file('a/f1', v2),
+    events.delete('a/g'),
+    events.delete('a/sub/p1'),
+    events.delete('a/sub'),
+    events.file('a/sub/new', v2),
+  ]);
   await allApplied(t, stack, applier);
 
   assert.deepEqual(fingerprint(outside), before, 'nothing outside the target changed');
@@ -124,14 +172,24 @@ test('H2: staged large content is never reachable through names an attacker can 
   // The production layout: state on another filesystem than the target.
   const stateBase = mkdtempSync('/dev/shm/mirrorlog-h2-');
   defer(t, () => rmSync(stateBase, { recursive: true, force: true }));
-  assert.notEqual(lstatSync(stateBase).dev, lstatSync(target).dev, 'the state dir must be on another filesystem for this test');
+  assert.notEqual(
+    lstatSync(stateBase).dev,
+    lstatSync(target).dev,
+    'the state dir must be on another filesystem for this test',
+  );
 
   const attacker = await startAttacker(t, 'plant-temps', target, outside);
-  const applier = await stack.start(stack.config({ target, replica: 'h2', stateDir: join(stateBase, 'state') }), { largeThreshold: 1024 });
+  const applier = await stack.start(stack.config({ target, replica: 'h2', stateDir: join(stateBase, 'state') }), {
+    largeThreshold: 1024,
+  });
   const list = [];
-  for (let i = 0; i < 40; i++) list.push(events.file(i % 2 === 0 ? `big${i}` : `d/big${i}`, await stack.put(randomBytes(4096 + i))));
+  for (let i = 0; i < 40; i++)
+    list.push(events.file(i % 2 === 0 ? `big${i}` : `d/big${i}`, await stack.put(randomBytes(4096 + i))));
   await stack.publish(list);
-  const applied = await allApplied(t, stack, applier).then(() => undefined, (error: unknown) => error);
+  const applied = await allApplied(t, stack, applier).then(
+    () => undefined,
+    (error: unknown) => error,
+  );
   const report = await attacker.stop();
 
   // Outside first: a partition stuck on a planted name (ELOOP forever) must not hide a write through it.
@@ -153,7 +211,10 @@ test('H6: metadata changes go through the file itself: a planted hard link to an
   sh(`ln -f '${outside}/victim' '${target}/a/f'`);
   const before = fingerprint(outside);
   // Same content, new mode and mtime: a metadata-only change for the applier. Plus a setuid file.
-  await stack.publish([events.file('a/f', content, 0o4755, 1_700_000_000_000), events.file('s', content, 0o6755, 1_700_000_000_000)]);
+  await stack.publish([
+    events.file('a/f', content, 0o4755, 1_700_000_000_000),
+    events.file('s', content, 0o6755, 1_700_000_000_000),
+  ]);
   await allApplied(t, stack, applier);
 
   assert.deepEqual(fingerprint(outside), before, 'the outside file kept its mode, mtime and content');
@@ -184,8 +245,16 @@ test('randomized: directories swapped for symlinks and files for hard links at r
       }
     }
     // Metadata-only changes, deletes and subtree removals between rounds.
-    for (let d = 0; d < 8; d += 2) list.push(events.file(`d${d}/f1`, small, 0o600, 1_650_000_000_000 + round), events.delete(`d${d}/f2`));
-    if (round % 2 === 1) list.push(events.delete(`d${round}/e/f0`), events.delete(`d${round}/e/f3`), events.delete(`d${round}/e/f6`), events.delete(`d${round}/e/f9`), events.delete(`d${round}/e`));
+    for (let d = 0; d < 8; d += 2)
+      list.push(events.file(`d${d}/f1`, small, 0o600, 1_650_000_000_000 + round), events.delete(`d${d}/f2`));
+    if (round % 2 === 1)
+      list.push(
+        events.delete(`d${round}/e/f0`),
+        events.delete(`d${round}/e/f3`),
+        events.delete(`d${round}/e/f6`),
+        events.delete(`d${round}/e/f9`),
+        events.delete(`d${round}/e`),
+      );
     await stack.publish(list);
     // The attacker acts between the rounds too, not only while records are in flight.
     const acted = attacker.acts();

@@ -26,7 +26,10 @@ test('applies every op with modes and mtimes, and serves health, readiness and m
     events.symlink('site/latest', 'index.html'),
     events.symlink('top-link', '/absolute/elsewhere'),
   ]);
-  await stack.publish([events.delete('site/img/gone.png'), events.file('site/index.html', other, 0o600, 1_600_000_001_000)]);
+  await stack.publish([
+    events.delete('site/img/gone.png'),
+    events.file('site/index.html', other, 0o600, 1_600_000_001_000),
+  ]);
 
   const applier = await stack.start(stack.config({ target, replica: 'r1' }));
   const expected = [
@@ -38,7 +41,11 @@ test('applies every op with modes and mtimes, and serves health, readiness and m
     `site/run.sh file 755 1600000000999 ${other.hash.slice(0, 12)}`, // setuid stripped: no --allow-setid
     'top-link symlink -> /absolute/elsewhere',
   ];
-  await waitFor('the replica to match', () => (trySnapshot(target) === JSON.stringify(expected) ? true : undefined), 30_000);
+  await waitFor(
+    'the replica to match',
+    () => (trySnapshot(target) === JSON.stringify(expected) ? true : undefined),
+    30_000,
+  );
 
   const base = `http://127.0.0.1:${applier.port}`;
   assert.equal((await fetch(`${base}/healthz`)).status, 200);
@@ -51,9 +58,21 @@ test('applies every op with modes and mtimes, and serves health, readiness and m
 
   // Live changes keep flowing, and a clean stop commits the group's offsets.
   await stack.publish([events.delete('site'), events.file('fresh', hello, 0o640, 1_700_000_000_000)]);
-  await waitFor('live changes', () => (trySnapshot(target) === JSON.stringify([`fresh file 640 1700000000000 ${hello.hash.slice(0, 12)}`, 'top-link symlink -> /absolute/elsewhere']) ? true : undefined));
+  await waitFor('live changes', () =>
+    trySnapshot(target) ===
+    JSON.stringify([
+      `fresh file 640 1700000000000 ${hello.hash.slice(0, 12)}`,
+      'top-link symlink -> /absolute/elsewhere',
+    ])
+      ? true
+      : undefined,
+  );
   await applier.stop();
-  assert.equal(readdirSync(target).some((name) => name.includes('mirrorlog-')), false, 'no temp file left');
+  assert.equal(
+    readdirSync(target).some((name) => name.includes('mirrorlog-')),
+    false,
+    'no temp file left',
+  );
   const admin = await kafkaAdmin(t);
   const high = await admin.fetchTopicOffsets(stack.topic);
   const [committed] = await admin.fetchOffsets({ groupId: replicaGroupId(stack.topic, 'r1'), topics: [stack.topic] });
@@ -69,7 +88,8 @@ test('a second replica converges from the earliest offset; a wiped one converges
   const list = [];
   for (let d = 0; d < 5; d++) {
     list.push(events.dir(`d${d}`, 0o755));
-    for (let f = 0; f < 20; f++) list.push(events.file(`d${d}/f${f}.txt`, await stack.put(`content ${d}/${f}`), 0o644, 1_650_000_000_000 + f));
+    for (let f = 0; f < 20; f++)
+      list.push(events.file(`d${d}/f${f}.txt`, await stack.put(`content ${d}/${f}`), 0o644, 1_650_000_000_000 + f));
   }
   list.push(events.delete('d4/f0.txt'), events.symlink('d3/link', 'f1.txt'));
   await stack.publish(list);
@@ -77,7 +97,9 @@ test('a second replica converges from the earliest offset; a wiped one converges
   const first = join(stack.dir, 'first');
   const second = join(stack.dir, 'second');
   const a = await stack.start(stack.config({ target: first, replica: 'first' }));
-  await waitFor('the first replica', () => ((JSON.parse(trySnapshot(first) ?? '[]') as string[]).length === 5 + 100 - 1 + 1 ? true : undefined));
+  await waitFor('the first replica', () =>
+    (JSON.parse(trySnapshot(first) ?? '[]') as string[]).length === 5 + 100 - 1 + 1 ? true : undefined,
+  );
   await stack.start(stack.config({ target: second, replica: 'second' }));
   await waitFor('the second replica to equal the first', () => {
     const got = trySnapshot(second);
@@ -90,7 +112,9 @@ test('a second replica converges from the earliest offset; a wiped one converges
   rmSync(first, { recursive: true });
   mkdirSync(first);
   const rebuilt = await stack.start(stack.config({ target: first, replica: 'first' }));
-  await waitFor('the wiped replica to converge', () => (trySnapshot(first) === JSON.stringify(reference) ? true : undefined));
+  await waitFor('the wiped replica to converge', () =>
+    trySnapshot(first) === JSON.stringify(reference) ? true : undefined,
+  );
   await waitFor('the rebuild to complete', () => (rebuilt.readiness().ready ? true : undefined));
   await rebuilt.stop();
 
@@ -99,7 +123,9 @@ test('a second replica converges from the earliest offset; a wiped one converges
   mkdirSync(join(first, 'stray/dir'), { recursive: true });
   writeFileSync(join(first, 'd1/f1.txt'), 'tampered');
   const repaired = await stack.start(stack.config({ target: first, replica: 'first', rebuild: true }));
-  await waitFor('--rebuild to converge', () => (trySnapshot(first) === JSON.stringify(reference) && repaired.readiness().ready ? true : undefined));
+  await waitFor('--rebuild to converge', () =>
+    trySnapshot(first) === JSON.stringify(reference) && repaired.readiness().ready ? true : undefined,
+  );
   assert.equal(existsSync(join(first, 'stray')), false);
   assert.equal(readFileSync(join(first, 'd1/f1.txt'), 'utf8'), 'content 1/1');
 });
@@ -110,9 +136,16 @@ test('--rebuild over an intact replica applies what changed meanwhile', async (t
   const keep = await stack.put('keep');
   await stack.publish([events.dir('a'), events.file('a/keep', keep), events.file('a/old', keep)]);
   const first = await stack.start(stack.config({ target, replica: 'sweep' }));
-  await waitFor('first sync', () => ((JSON.parse(trySnapshot(target) ?? '[]') as string[]).length === 3 ? true : undefined));
+  await waitFor('first sync', () =>
+    (JSON.parse(trySnapshot(target) ?? '[]') as string[]).length === 3 ? true : undefined,
+  );
   await first.stop();
   await stack.publish([events.delete('a/old')]);
   const again = await stack.start(stack.config({ target, replica: 'sweep', rebuild: true }));
-  await waitFor('rebuild', () => (again.readiness().ready && trySnapshot(target) === JSON.stringify(['a dir 755', `a/keep file 644 1690000000123 ${keep.hash.slice(0, 12)}`]) ? true : undefined));
+  await waitFor('rebuild', () =>
+    again.readiness().ready &&
+    trySnapshot(target) === JSON.stringify(['a dir 755', `a/keep file 644 1690000000123 ${keep.hash.slice(0, 12)}`])
+      ? true
+      : undefined,
+  );
 });

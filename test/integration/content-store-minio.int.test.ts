@@ -17,15 +17,22 @@ let stack: PrivateStack | undefined;
 let certs: TestCertificates | undefined;
 let release: (() => Promise<void>) | undefined;
 
-before(async () => {
-  const cleanups: Array<() => unknown> = [];
-  const context = { after: (fn: () => unknown) => cleanups.push(fn) } as unknown as TestContext;
-  release = async () => {
-    for (const cleanup of cleanups.reverse()) await cleanup();
-  };
-  certs = await makeCertificates(context);
-  stack = await privateStack(context, 'minio', { servers: ['s3'], s3Server: 'minio', s3CertsDir: minioCertsDir(certs) });
-}, { timeout: 600_000 });
+before(
+  async () => {
+    const cleanups: Array<() => unknown> = [];
+    const context = { after: (fn: () => unknown) => cleanups.push(fn) } as unknown as TestContext;
+    release = async () => {
+      for (const cleanup of cleanups.reverse()) await cleanup();
+    };
+    certs = await makeCertificates(context);
+    stack = await privateStack(context, 'minio', {
+      servers: ['s3'],
+      s3Server: 'minio',
+      s3CertsDir: minioCertsDir(certs),
+    });
+  },
+  { timeout: 600_000 },
+);
 
 // Stops and purges the instance (and deletes the certificates), also after a failure.
 after(() => release?.());
@@ -62,7 +69,10 @@ describe('S3ContentStore on MinIO over https', () => {
     const { ca: _ca, ...withoutCa } = minioOptions();
     const store = new S3ContentStore({ ...withoutCa, retry: { retries: 0 } });
     try {
-      await assert.rejects(store.putBuffer(sha256(Buffer.from('x')), Buffer.from('x')), /self[- ]signed|unable to verify|certificate/i);
+      await assert.rejects(
+        store.putBuffer(sha256(Buffer.from('x')), Buffer.from('x')),
+        /self[- ]signed|unable to verify|certificate/i,
+      );
     } finally {
       store.close();
     }

@@ -61,7 +61,11 @@ describe('S3ContentStore on the local stack', () => {
     const minio = minioClient(t);
     const data = Buffer.from('listed');
     const hash = sha256(data);
-    const foreign = [`${options.prefix}sha256/${hash.slice(0, 2)}/not-a-hash`, `${options.prefix}sha256/00/${hash}`, `${options.prefix}other.txt`];
+    const foreign = [
+      `${options.prefix}sha256/${hash.slice(0, 2)}/not-a-hash`,
+      `${options.prefix}sha256/00/${hash}`,
+      `${options.prefix}other.txt`,
+    ];
     t.after(async () => {
       await minio.removeObjects(options.bucket, foreign);
       await removeEverything(store);
@@ -94,7 +98,12 @@ describe('S3ContentStore on the local stack', () => {
 
   it('fails at once, without retrying, on wrong credentials', async (t) => {
     let retries = 0;
-    const store = new S3ContentStore(stackStoreOptions({ secretKey: 'not-the-secret', retry: { retries: 3, minDelayMs: 1, onRetry: () => (retries += 1) } }));
+    const store = new S3ContentStore(
+      stackStoreOptions({
+        secretKey: 'not-the-secret',
+        retry: { retries: 3, minDelayMs: 1, onRetry: () => (retries += 1) },
+      }),
+    );
     t.after(() => store.close());
     await assert.rejects(store.stat('0'.repeat(64)), (error: unknown) => !String(error).includes('not-the-secret'));
     assert.equal(retries, 0);

@@ -15,10 +15,17 @@ import { freshPrefix, freshTopic, stackConfig } from '../helpers/stack.ts';
 
 function storeFor(prefix: string): S3ContentStore {
   const stack = stackConfig();
-  return new S3ContentStore({ endpoint: stack.s3Endpoint, accessKey: stack.s3.accessKey, secretKey: stack.s3.secretKey, region: stack.s3.region, bucket: stack.bucket, prefix });
+  return new S3ContentStore({
+    endpoint: stack.s3Endpoint,
+    accessKey: stack.s3.accessKey,
+    secretKey: stack.s3.secretKey,
+    region: stack.s3.region,
+    bucket: stack.bucket,
+    prefix,
+  });
 }
 
-test("reproduction 2: gc of one tree keeps the content of another tree sharing the prefix", async (t) => {
+test('reproduction 2: gc of one tree keeps the content of another tree sharing the prefix', async (t) => {
   const prefix = freshPrefix();
   const store = storeFor(prefix);
   defer(t, async () => {
@@ -42,18 +49,49 @@ test("reproduction 2: gc of one tree keeps the content of another tree sharing t
   };
   assert.equal(await count(), 2);
 
-  const gc = await runCli(['gc', ...stackFlags(trees[0]!.topic, prefix), '--grace', '0', '--force', '--json', '--log-level', 'warn']);
+  const gc = await runCli([
+    'gc',
+    ...stackFlags(trees[0]!.topic, prefix),
+    '--grace',
+    '0',
+    '--force',
+    '--json',
+    '--log-level',
+    'warn',
+  ]);
   assert.equal(gc.code, 0, gc.stderr);
   const report = JSON.parse(gc.stdout) as GcReport;
-  assert.deepEqual([report.referenced.count, report.garbage.count, report.deleted.count], [2, 0, 0], 'both trees referenced');
+  assert.deepEqual(
+    [report.referenced.count, report.garbage.count, report.deleted.count],
+    [2, 0, 0],
+    'both trees referenced',
+  );
   assert.equal(await count(), 2, "tree b's content is still stored");
 
   // A registered tree gc cannot read: nothing is deleted.
   await registerTree(store, { v: 1, topic: 'gone-elsewhere', source: 's', host: 'h', root: '/r', at: 0 });
-  const refused = await runCli(['gc', ...stackFlags(trees[0]!.topic, prefix), '--grace', '0', '--force', '--log-level', 'warn']);
+  const refused = await runCli([
+    'gc',
+    ...stackFlags(trees[0]!.topic, prefix),
+    '--grace',
+    '0',
+    '--force',
+    '--log-level',
+    'warn',
+  ]);
   assert.equal(refused.code, 2);
-  assert.match(refused.stderr, /also holds the content of 'gone-elsewhere', registered there but not found on .*: gc cannot tell what they reference, so it deletes nothing/);
-  const forgot = await runCli(['gc', ...stackFlags(trees[0]!.topic, prefix), '--unregister', 'gone-elsewhere', '--log-level', 'warn']);
+  assert.match(
+    refused.stderr,
+    /also holds the content of 'gone-elsewhere', registered there but not found on .*: gc cannot tell what they reference, so it deletes nothing/,
+  );
+  const forgot = await runCli([
+    'gc',
+    ...stackFlags(trees[0]!.topic, prefix),
+    '--unregister',
+    'gone-elsewhere',
+    '--log-level',
+    'warn',
+  ]);
   assert.equal(forgot.code, 0, forgot.stderr);
   assert.deepEqual(await registeredTopics(store), trees.map((tree) => tree.topic).sort());
 });

@@ -32,7 +32,14 @@ test('gc keeps every content a retained record references and deletes the rest o
   const topic = await createTopic(t, { numPartitions: 3 });
   const prefix = freshPrefix();
   const stack = stackConfig();
-  const store = new S3ContentStore({ endpoint: stack.s3Endpoint, accessKey: stack.s3.accessKey, secretKey: stack.s3.secretKey, region: stack.s3.region, bucket: stack.bucket, prefix });
+  const store = new S3ContentStore({
+    endpoint: stack.s3Endpoint,
+    accessKey: stack.s3.accessKey,
+    secretKey: stack.s3.secretKey,
+    region: stack.s3.region,
+    bucket: stack.bucket,
+    prefix,
+  });
   defer(t, async () => {
     for await (const object of store.list()) await store.remove(object.hash);
     store.close();
@@ -63,11 +70,17 @@ test('gc keeps every content a retained record references and deletes the rest o
   const present = async () => {
     const hashes = new Set<string>();
     for await (const object of store.list()) hashes.add(object.hash);
-    return Object.entries(content).filter(([, data]) => hashes.has(sha256(data))).map(([name]) => name).sort();
+    return Object.entries(content)
+      .filter(([, data]) => hashes.has(sha256(data)))
+      .map(([name]) => name)
+      .sort();
   };
 
   const young = await gc();
-  assert.deepEqual([young.records, young.objects.count, young.referenced.count, young.young.count, young.garbage.count], [5, 4, 3, 1, 0]);
+  assert.deepEqual(
+    [young.records, young.objects.count, young.referenced.count, young.young.count, young.garbage.count],
+    [5, 4, 3, 1, 0],
+  );
   assert.deepEqual(await present(), ['deleted', 'live', 'orphan', 'superseded']);
 
   const dry = await gc('--grace', '0', '--force', '--dry-run');

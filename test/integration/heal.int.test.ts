@@ -34,7 +34,11 @@ test('content missing or corrupt in the store is uploaded again on request, and 
   const damaged = await stack.put(corrupt);
   // After publication, the store loses one object and the other is overwritten with other bytes.
   await stack.store.remove(lost.hash);
-  await minioClient(t).putObject(stackConfig().bucket, contentKey(damaged.hash, stack.prefix), Buffer.from('not the content'));
+  await minioClient(t).putObject(
+    stackConfig().bucket,
+    contentKey(damaged.hash, stack.prefix),
+    Buffer.from('not the content'),
+  );
   await stack.publish([events.file('a/missing.bin', lost), events.file('a/corrupt.bin', damaged)]);
 
   const outcomes: HealOutcome[] = [];
@@ -50,11 +54,18 @@ test('content missing or corrupt in the store is uploaded again on request, and 
   });
   await responder.start();
   defer(t, () => responder.stop());
-  const applier = await stack.start(stack.config({ target, replica: 'heal' }), { missingRetries: 1, missingDelayMs: 50 });
+  const applier = await stack.start(stack.config({ target, replica: 'heal' }), {
+    missingRetries: 1,
+    missingDelayMs: 50,
+  });
 
   await waitFor(
     'the replica to hold both files',
-    () => (readOrUndefined(join(target, 'a/missing.bin'))?.equals(missing) && readOrUndefined(join(target, 'a/corrupt.bin'))?.equals(corrupt) ? true : undefined),
+    () =>
+      readOrUndefined(join(target, 'a/missing.bin'))?.equals(missing) &&
+      readOrUndefined(join(target, 'a/corrupt.bin'))?.equals(corrupt)
+        ? true
+        : undefined,
     90_000,
     200,
   );

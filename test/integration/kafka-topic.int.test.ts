@@ -3,7 +3,15 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { TestContext } from 'node:test';
 import type { Admin } from 'kafkajs';
-import { DEAD_LETTER_RETENTION_MS, TopicMismatchError, createKafka, describeTopicConfig, ensureDeadLetterTopic, ensureTopic, fetchTopicOffsets } from '../../services/shared/kafka.ts';
+import {
+  DEAD_LETTER_RETENTION_MS,
+  TopicMismatchError,
+  createKafka,
+  describeTopicConfig,
+  ensureDeadLetterTopic,
+  ensureTopic,
+  fetchTopicOffsets,
+} from '../../services/shared/kafka.ts';
 import { createLogger } from '../../services/shared/logger.ts';
 import { freshTopic, stackConfig } from '../helpers/stack.ts';
 
@@ -11,7 +19,11 @@ const HOUR_MS = 3_600_000;
 const TOPIC_SETTINGS = ['cleanup.policy', 'min.compaction.lag.ms', 'delete.retention.ms', 'segment.ms', 'retention.ms'];
 
 async function admin(t: TestContext): Promise<Admin> {
-  const kafka = createKafka({ brokers: stackConfig().brokers, clientId: 'test-shared-kafka', logger: createLogger({ level: 'silent', name: 'test' }) });
+  const kafka = createKafka({
+    brokers: stackConfig().brokers,
+    clientId: 'test-shared-kafka',
+    logger: createLogger({ level: 'silent', name: 'test' }),
+  });
   const client = kafka.admin();
   t.after(() => client.disconnect());
   await client.connect();
@@ -71,17 +83,25 @@ describe('ensureTopic', () => {
     await assert.rejects(
       ensureTopic(client, { topic, partitions: 6, historyWindowMs: HOUR_MS }),
       (error: unknown) =>
-        error instanceof TopicMismatchError && error.topic === topic && error.expected === '6' && error.actual === '3' && /--partitions 3/.test(error.message),
+        error instanceof TopicMismatchError &&
+        error.topic === topic &&
+        error.expected === '6' &&
+        error.actual === '3' &&
+        /--partitions 3/.test(error.message),
     );
   });
 
   it('refuses an existing topic that is not compacted', async (t) => {
     const client = await admin(t);
     const topic = freshTopic(t);
-    await client.createTopics({ topics: [{ topic, numPartitions: 2, configEntries: [{ name: 'cleanup.policy', value: 'delete' }] }], waitForLeaders: true });
+    await client.createTopics({
+      topics: [{ topic, numPartitions: 2, configEntries: [{ name: 'cleanup.policy', value: 'delete' }] }],
+      waitForLeaders: true,
+    });
     await assert.rejects(
       ensureTopic(client, { topic, partitions: 2, historyWindowMs: HOUR_MS }),
-      (error: unknown) => error instanceof TopicMismatchError && error.setting === 'cleanup.policy' && error.actual === 'delete',
+      (error: unknown) =>
+        error instanceof TopicMismatchError && error.setting === 'cleanup.policy' && error.actual === 'delete',
     );
   });
 
@@ -94,7 +114,10 @@ describe('ensureTopic', () => {
     const drifted = Object.fromEntries(result.drift.map((entry) => [entry.name, [entry.expected, entry.actual]]));
     assert.deepEqual(drifted['min.compaction.lag.ms'], [String(2 * HOUR_MS), String(HOUR_MS)]);
     assert.deepEqual(drifted['delete.retention.ms'], [String(2 * HOUR_MS), String(HOUR_MS)]);
-    assert.equal((await describeTopicConfig(client, topic, ['min.compaction.lag.ms'])).get('min.compaction.lag.ms'), String(HOUR_MS));
+    assert.equal(
+      (await describeTopicConfig(client, topic, ['min.compaction.lag.ms'])).get('min.compaction.lag.ms'),
+      String(HOUR_MS),
+    );
   });
 });
 
@@ -119,9 +142,15 @@ describe('fetchTopicOffsets', () => {
     const client = await admin(t);
     for (let i = 0; i < 3; i++) {
       const topic = freshTopic(t);
-      await client.createTopics({ topics: [{ topic, numPartitions: 12, replicationFactor: 1 }], waitForLeaders: false });
+      await client.createTopics({
+        topics: [{ topic, numPartitions: 12, replicationFactor: 1 }],
+        waitForLeaders: false,
+      });
       const offsets = await fetchTopicOffsets(client, topic);
-      assert.deepEqual(offsets.map((o) => [o.partition, o.low, o.high]).sort((a, b) => a[0]! - b[0]!), Array.from({ length: 12 }, (_, p) => [p, 0, 0]));
+      assert.deepEqual(
+        offsets.map((o) => [o.partition, o.low, o.high]).sort((a, b) => a[0]! - b[0]!),
+        Array.from({ length: 12 }, (_, p) => [p, 0, 0]),
+      );
     }
   });
 });

@@ -19,10 +19,15 @@ function seed(root: string, dirs: number, files: number): void {
 
 async function converged(follower: TopicFollower, root: string, what: string): Promise<void> {
   let last: string[] = [];
-  await waitFor(`${what}: the log to describe the source`, async () => {
-    last = diffTrees(await snapshotTree(root), follower.state());
-    return last.length === 0 ? true : undefined;
-  }, 90_000, 100).catch((error: Error) => {
+  await waitFor(
+    `${what}: the log to describe the source`,
+    async () => {
+      last = diffTrees(await snapshotTree(root), follower.state());
+      return last.length === 0 ? true : undefined;
+    },
+    90_000,
+    100,
+  ).catch((error: Error) => {
     throw new Error(`${error.message}; differences:\n${last.join('\n')}`);
   });
 }
@@ -64,7 +69,13 @@ test('reproduction 1: a replaced root (mv src src.real; mkdir src) publishes no 
   await second.producer.stop();
 
   // The operator confirms: the deletes are published, and the new root is the one recorded.
-  const third = await startTestProducer(t, { root, topic, stateDir, s3Prefix: first.config.s3Prefix, confirmDeletes: true });
+  const third = await startTestProducer(t, {
+    root,
+    topic,
+    stateDir,
+    s3Prefix: first.config.s3Prefix,
+    confirmDeletes: true,
+  });
   await converged(follower, root, 'after --confirm-deletes');
   assert.deepEqual([...follower.state().keys()], ['new.txt']);
   assert.equal((await readyz(third.producer.port)).status, 200);
@@ -90,13 +101,24 @@ test('a burst deleting most of the tree is held; small deletes and everything el
   // 2 of 3 directories at once (~200 entries, more than 50%): held.
   fs.rmSync(path.join(root, 'd1'), { recursive: true });
   fs.rmSync(path.join(root, 'd2'), { recursive: true });
-  await waitFor('the guard to hold', async () => ((await producer.metrics.deleteGuardHolding.get()).values[0]?.value === 1 ? true : undefined), 60_000, 100);
+  await waitFor(
+    'the guard to hold',
+    async () => ((await producer.metrics.deleteGuardHolding.get()).values[0]?.value === 1 ? true : undefined),
+    60_000,
+    100,
+  );
   fs.writeFileSync(path.join(root, 'after.txt'), 'after the burst');
   await waitFor('after.txt to be published', () => (follower.state().has('after.txt') ? true : undefined), 60_000, 100);
-  assert.ok(follower.state().has('d1/f0.txt') && follower.state().has('d2/f99.txt') && follower.state().has('d1'), 'the burst was not published');
+  assert.ok(
+    follower.state().has('d1/f0.txt') && follower.state().has('d2/f99.txt') && follower.state().has('d1'),
+    'the burst was not published',
+  );
   const ready = await readyz(producer.port);
   assert.equal(ready.status, 503);
-  assert.match(ready.body, /\d+ of \d+ entries \(\d+%\) would be deleted at once, more than --max-delete allows \(149\)/);
+  assert.match(
+    ready.body,
+    /\d+ of \d+ entries \(\d+%\) would be deleted at once, more than --max-delete allows \(149\)/,
+  );
 });
 
 test('--max-delete 0 turns the guard off', async (t) => {

@@ -17,20 +17,42 @@ test("a producer refuses a root that holds a replica's target; its own record na
   await ensureMetadataTopic(admin, topic);
   const client = kafka('overlap-test');
   await publishMember(client, topic, {
-    v: 1, role: 'applier', host: thisHost(), replica: 'inside', target: path.join(root, 'replica'), stateDir: path.join(tempDir(t, 'astate')), at: Date.now(),
+    v: 1,
+    role: 'applier',
+    host: thisHost(),
+    replica: 'inside',
+    target: path.join(root, 'replica'),
+    stateDir: path.join(tempDir(t, 'astate')),
+    at: Date.now(),
   });
   const config = producerConfig(t, { root, topic });
   await assert.rejects(
     startProducer(config, { logger: createLogger({ level: 'silent', name: 'producer' }) }),
-    new RegExp(`--root ${root} overlaps a replica of this tree: the target of replica 'inside' on .* \\(${root}/replica\\) is inside it`),
+    new RegExp(
+      `--root ${root} overlaps a replica of this tree: the target of replica 'inside' on .* \\(${root}/replica\\) is inside it`,
+    ),
   );
 
   // The same applier on another host names another filesystem: no overlap.
-  await publishMember(client, topic, { v: 1, role: 'applier', host: 'elsewhere', replica: 'inside', target: path.join(root, 'replica'), stateDir: '/x', at: Date.now() });
+  await publishMember(client, topic, {
+    v: 1,
+    role: 'applier',
+    host: 'elsewhere',
+    replica: 'inside',
+    target: path.join(root, 'replica'),
+    stateDir: '/x',
+    at: Date.now(),
+  });
   const { config: started } = await startTestProducer(t, { root, topic });
   const members = await readMembers(client, topic);
   const producer = members.find((member) => member.role === 'producer');
-  assert.deepEqual(producer && { host: producer.host, root: producer.root, stateDir: producer.stateDir, source: producer.source }, {
-    host: thisHost(), root, stateDir: path.resolve(started.stateDir!), source: 'test-source',
-  });
+  assert.deepEqual(
+    producer && { host: producer.host, root: producer.root, stateDir: producer.stateDir, source: producer.source },
+    {
+      host: thisHost(),
+      root,
+      stateDir: path.resolve(started.stateDir!),
+      source: 'test-source',
+    },
+  );
 });

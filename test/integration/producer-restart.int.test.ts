@@ -13,10 +13,15 @@ import { diffTrees, snapshotTree } from '../helpers/tree.ts';
 async function converged(follower: TopicFollower, root: string, what: string, timeoutMs = 60_000): Promise<void> {
   let last: string[] = [];
   try {
-    await waitFor(`${what}: the log to describe the source tree`, async () => {
-      last = diffTrees(await snapshotTree(root), follower.state());
-      return last.length === 0 ? true : undefined;
-    }, timeoutMs, 100);
+    await waitFor(
+      `${what}: the log to describe the source tree`,
+      async () => {
+        last = diffTrees(await snapshotTree(root), follower.state());
+        return last.length === 0 ? true : undefined;
+      },
+      timeoutMs,
+      100,
+    );
   } catch (error) {
     throw new Error(`${(error as Error).message}; differences:\n${last.join('\n')}`);
   }
@@ -50,7 +55,11 @@ test('a restart with no changes publishes nothing; one after offline changes pub
   const afterFirst = await recordsInTopic(t, topic);
 
   const second = await startTestProducer(t, { root, topic, stateDir, s3Prefix: first.config.s3Prefix });
-  assert.equal((await second.producer.metrics.eventsPublished.get()).values.length, 0, 'nothing published after a restart without changes');
+  assert.equal(
+    (await second.producer.metrics.eventsPublished.get()).values.length,
+    0,
+    'nothing published after a restart without changes',
+  );
   assert.equal(await recordsInTopic(t, topic), afterFirst);
   assert.equal((await second.producer.metrics.filesHashed.get()).values[0]?.value ?? 0, 0, 'no file was read again');
   await second.producer.stop();
@@ -71,8 +80,12 @@ test('parcel: a first start on an existing tree watches it with one subscription
   const root = tempDir(t, 'source');
   seedTree(root);
   fs.mkdirSync(path.join(root, 'deep/er/still'), { recursive: true });
-  const newest = Math.max(...['', 'deep', 'deep/er', 'dir0', 'dir0/sub'].map((dir) => fs.statSync(path.join(root, dir)).ctimeMs));
-  await waitFor('the tree to be older than the watcher crawl', () => (Date.now() - newest > CHANGE_TIME_SLACK_MS ? true : undefined));
+  const newest = Math.max(
+    ...['', 'deep', 'deep/er', 'dir0', 'dir0/sub'].map((dir) => fs.statSync(path.join(root, dir)).ctimeMs),
+  );
+  await waitFor('the tree to be older than the watcher crawl', () =>
+    Date.now() - newest > CHANGE_TIME_SLACK_MS ? true : undefined,
+  );
   const topic = freshTopic(t);
   const { producer } = await startTestProducer(t, { root, topic, watcher: 'parcel' });
   const follower = await followTopic(t, topic);
@@ -87,7 +100,11 @@ test('a lost index is rebuilt from the topic: nothing republished, nothing uploa
   const first = await startTestProducer(t, { root, topic });
   const follower = await followTopic(t, topic);
   await converged(follower, root, 'initial publish');
-  assert.equal((await first.producer.metrics.objectsUploaded.get()).values[0]?.value, 1, 'the large file was uploaded once');
+  assert.equal(
+    (await first.producer.metrics.objectsUploaded.get()).values[0]?.value,
+    1,
+    'the large file was uploaded once',
+  );
   await first.producer.stop();
   const before = await recordsInTopic(t, topic);
 
@@ -99,7 +116,6 @@ test('a lost index is rebuilt from the topic: nothing republished, nothing uploa
   await converged(follower, root, 'a change after the rebuild');
   const seqs = follower.events.map((e) => e.seq);
   assert.ok(seqs.at(-1)! > Math.max(...seqs.slice(0, -1)), 'seqs keep increasing after the rebuild');
-
 });
 
 test('rm -rf of 10,000 directories at once (guard off) ends with every entry deleted in the log', async (t) => {
@@ -128,5 +144,8 @@ test('a second tree is refused on a topic that holds another source', async (t) 
   const a = await startTestProducer(t, { root: first, topic, source: 'tree-a' });
   await a.producer.whenIdle();
   await a.producer.stop();
-  await assert.rejects(startTestProducer(t, { root: tempDir(t, 'source-b'), topic, source: 'tree-b' }), /already holds the tree of source 'tree-a'/);
+  await assert.rejects(
+    startTestProducer(t, { root: tempDir(t, 'source-b'), topic, source: 'tree-b' }),
+    /already holds the tree of source 'tree-a'/,
+  );
 });

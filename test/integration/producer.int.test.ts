@@ -47,7 +47,11 @@ test('create, modify, chmod, symlink, delete: each published; small files inline
   await converged(follower, root, 'creates');
 
   const small = follower.events.find((e) => e.path === 'news/2026/a.html');
-  assert.equal(small?.op === 'file' ? small.data?.toString() : undefined, '<h1>a</h1>', 'a small file travels inside its record');
+  assert.equal(
+    small?.op === 'file' ? small.data?.toString() : undefined,
+    '<h1>a</h1>',
+    'a small file travels inside its record',
+  );
   const large = follower.events.find((e) => e.path === 'news/2026/video.bin');
   assert.ok(large?.op === 'file' && large.data === undefined, 'a large file does not');
   const minio = minioClient(t);
@@ -129,7 +133,9 @@ test('a file appended to in a loop is never published in a state it never had at
     await new Promise((resolve) => setImmediate(resolve));
   }
   await converged(follower, root, 'after the appends');
-  const published = follower.events.filter((event): event is Extract<typeof event, { op: 'file' }> => event.path === 'growing.log' && event.op === 'file');
+  const published = follower.events.filter(
+    (event): event is Extract<typeof event, { op: 'file' }> => event.path === 'growing.log' && event.op === 'file',
+  );
   assert.ok(published.length >= 2, `expected the file to be published while growing, got ${published.length} events`);
   for (const event of published) {
     // Every size at rest was a whole number of lines; a torn read would show another.

@@ -23,7 +23,10 @@ const execFileAsync = promisify(execFile);
 const CLI = fileURLToPath(new URL('../../bin/mirrorlog.js', import.meta.url));
 
 test('kafka: a record produced is consumed and committed by a consumer group', async (t) => {
-  const topic = await createTopic(t, { numPartitions: 3, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] });
+  const topic = await createTopic(t, {
+    numPartitions: 3,
+    configEntries: [{ name: 'cleanup.policy', value: 'compact' }],
+  });
   const producer = await kafkaProducer(t, { idempotent: true, maxInFlightRequests: 1 });
   const [sent] = await producer.send({
     topic,
@@ -72,7 +75,10 @@ test('s3: an object put is stated and read back intact', async (t) => {
   const sha = createHash('sha256').update(body).digest('hex');
   t.after(() => s3.removeObject(bucket, key).catch(() => undefined));
 
-  await s3.putObject(bucket, key, body, body.length, { 'Content-Type': 'application/octet-stream', 'x-amz-meta-sha256': sha });
+  await s3.putObject(bucket, key, body, body.length, {
+    'Content-Type': 'application/octet-stream',
+    'x-amz-meta-sha256': sha,
+  });
   const stat = await s3.statObject(bucket, key);
   assert.equal(stat.size, body.length);
   assert.equal(stat.metaData.sha256, sha);
@@ -96,7 +102,10 @@ test('stack status reports both servers healthy', async () => {
   assert.equal(status.servers.s3.healthy, true);
 
   const { stdout } = await execFileAsync(process.execPath, [CLI, 'stack', 'status', '--json']);
-  const fromCli = JSON.parse(stdout) as { healthy: boolean; servers: Record<string, { healthy: boolean; endpoint: string }> };
+  const fromCli = JSON.parse(stdout) as {
+    healthy: boolean;
+    servers: Record<string, { healthy: boolean; endpoint: string }>;
+  };
   assert.equal(fromCli.healthy, true);
   assert.equal(fromCli.servers.kafka?.endpoint, stackConfig().brokers[0]);
   assert.equal(fromCli.servers.s3?.endpoint, stackConfig().s3Endpoint);

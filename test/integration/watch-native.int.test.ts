@@ -41,10 +41,15 @@ for (const backend of ['fanotify', 'inotify'] as const) {
     }
     await written;
     const names = new Set<string>();
-    await waitFor(`${backend}: a hint for each of the ${FILES} files`, () => {
-      for (const hint of seen.hints.splice(0)) if (hint.path.startsWith('burst/')) names.add(hint.path);
-      return names.size >= FILES ? true : undefined;
-    }, 60_000, 100);
+    await waitFor(
+      `${backend}: a hint for each of the ${FILES} files`,
+      () => {
+        for (const hint of seen.hints.splice(0)) if (hint.path.startsWith('burst/')) names.add(hint.path);
+        return names.size >= FILES ? true : undefined;
+      },
+      60_000,
+      100,
+    );
     assert.equal(names.size, FILES);
     assert.deepEqual(seen.overflows, [], 'no overflow');
     assert.equal(watcher.status().overflows, 0);

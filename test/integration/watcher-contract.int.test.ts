@@ -28,18 +28,26 @@ function run(command: string, args: string[], cwd: string): Promise<void> {
     let stderr = '';
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     child.on('error', reject);
-    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${command} ${args.join(' ')} exited ${code}: ${stderr.slice(0, 500)}`))));
+    child.on('exit', (code) =>
+      code === 0
+        ? resolve()
+        : reject(new Error(`${command} ${args.join(' ')} exited ${code}: ${stderr.slice(0, 500)}`)),
+    );
   });
 }
 
 const shell = (script: string, cwd: string) => run('sh', ['-c', script], cwd);
-const node = (code: string, cwd: string) => run(process.execPath, ['-e', `const fs = require('node:fs');\n${code}`], cwd);
+const node = (code: string, cwd: string) =>
+  run(process.execPath, ['-e', `const fs = require('node:fs');\n${code}`], cwd);
 
 let rsyncChecked = false;
 /** rsync for the deploy scenario: installed with apt-get when missing (package lists refreshed once first). */
 async function ensureRsync(): Promise<void> {
   if (rsyncChecked) return;
-  const present = await run('rsync', ['--version'], '/').then(() => true, () => false);
+  const present = await run('rsync', ['--version'], '/').then(
+    () => true,
+    () => false,
+  );
   if (!present) {
     process.stderr.write('watcher contract: rsync is missing; installing it with apt-get\n');
     await run('apt-get', ['update', '-q'], '/');
@@ -70,7 +78,13 @@ function namesBelow(root: string, sub: string): string[] {
 }
 
 /** The log's entries at or below `sub`, against the tree there now. */
-async function convergedBelow(follower: TopicFollower, root: string, sub: string, what: string, timeoutMs = 300_000): Promise<void> {
+async function convergedBelow(
+  follower: TopicFollower,
+  root: string,
+  sub: string,
+  what: string,
+  timeoutMs = 300_000,
+): Promise<void> {
   let last: string[] = [];
   const inside = (p: string) => p === sub || p.startsWith(`${sub}/`);
   try {
@@ -82,7 +96,9 @@ async function convergedBelow(follower: TopicFollower, root: string, sub: string
         for (const p of follower.state().keys()) if (inside(p)) logged.add(p);
         const names = namesBelow(root, sub);
         if (names.length !== logged.size || names.some((name) => !logged.has(name))) {
-          last = [`${names.filter((name) => !logged.has(name)).length} of ${names.length} names on disk not in the log; ${logged.size} in the log`];
+          last = [
+            `${names.filter((name) => !logged.has(name)).length} of ${names.length} names on disk not in the log; ${logged.size} in the log`,
+          ];
           return undefined;
         }
         const expected: TreeSnapshot = new Map();
@@ -102,7 +118,10 @@ async function convergedBelow(follower: TopicFollower, root: string, sub: string
   }
 }
 
-async function counterValues(producer: ProducerHandle, name: 'reconciles' | 'watcherOverflows'): Promise<Record<string, number>> {
+async function counterValues(
+  producer: ProducerHandle,
+  name: 'reconciles' | 'watcherOverflows',
+): Promise<Record<string, number>> {
   const result: Record<string, number> = {};
   for (const { labels, value } of (await producer.metrics[name].get()).values) {
     const { trigger, backend } = labels as Record<string, string | undefined>;
@@ -124,7 +143,10 @@ for (const backend of backendsToRun()) {
 
     await t.test('mkdir -p and an immediate write, 300 times', async () => {
       fs.mkdirSync(path.join(root, 'mkdirp'));
-      await shell('for i in $(seq 300); do mkdir -p a$i/b/c && echo x$i > a$i/b/c/f.txt; done', path.join(root, 'mkdirp'));
+      await shell(
+        'for i in $(seq 300); do mkdir -p a$i/b/c && echo x$i > a$i/b/c/f.txt; done',
+        path.join(root, 'mkdirp'),
+      );
       await convergedBelow(follower, root, 'mkdirp', 'mkdir -p + write');
     });
 
@@ -160,10 +182,16 @@ for (const backend of backendsToRun()) {
 
     await t.test('rm -rf of 5,000 directories, then their re-creation', async () => {
       fs.mkdirSync(path.join(root, 'churn'));
-      await node("for (let d = 0; d < 5000; d++) { fs.mkdirSync('d' + d); fs.writeFileSync('d' + d + '/old', 'old'); }", path.join(root, 'churn'));
+      await node(
+        "for (let d = 0; d < 5000; d++) { fs.mkdirSync('d' + d); fs.writeFileSync('d' + d + '/old', 'old'); }",
+        path.join(root, 'churn'),
+      );
       await convergedBelow(follower, root, 'churn', 'the 5,000 directories');
       await shell('rm -rf d*', path.join(root, 'churn'));
-      await node("for (let d = 0; d < 5000; d++) { fs.mkdirSync('d' + d); fs.writeFileSync('d' + d + '/new', 'new'); }", path.join(root, 'churn'));
+      await node(
+        "for (let d = 0; d < 5000; d++) { fs.mkdirSync('d' + d); fs.writeFileSync('d' + d + '/new', 'new'); }",
+        path.join(root, 'churn'),
+      );
       await convergedBelow(follower, root, 'churn', 'after rm -rf and re-creation');
     });
 
@@ -179,7 +207,9 @@ for (const backend of backendsToRun()) {
 
     const reconciles = await counterValues(producer, 'reconciles');
     const overflows = await counterValues(producer, 'watcherOverflows');
-    t.diagnostic(`${backend}: reconciles by trigger ${JSON.stringify(reconciles)}, overflows ${JSON.stringify(overflows)}`);
+    t.diagnostic(
+      `${backend}: reconciles by trigger ${JSON.stringify(reconciles)}, overflows ${JSON.stringify(overflows)}`,
+    );
     assert.equal(reconciles.periodic ?? 0, 0, 'no periodic reconcile ran');
   });
 }

@@ -65,11 +65,16 @@ const deliveryArb: fc.Arbitrary<Delivery> = fc.oneof(
 
 const scenarioArb: fc.Arbitrary<Scenario> = fc.record({
   before: fc.array(sourceOpArb, { maxLength: 8 }),
-  steps: fc.array(fc.record({ op: sourceOpArb, delivery: deliveryArb, run: fc.boolean(), advanceMs: fc.constantFrom(0, 1, 3, 50) }), {
-    minLength: 1,
-    maxLength: 40,
+  steps: fc.array(
+    fc.record({ op: sourceOpArb, delivery: deliveryArb, run: fc.boolean(), advanceMs: fc.constantFrom(0, 1, 3, 50) }),
+    {
+      minLength: 1,
+      maxLength: 40,
+    },
+  ),
+  sendFailures: fc.array(fc.constantFrom<SendFailure>('none', 'none', 'none', 'none', 'lost', 'after-append'), {
+    maxLength: 6,
   }),
-  sendFailures: fc.array(fc.constantFrom<SendFailure>('none', 'none', 'none', 'none', 'lost', 'after-append'), { maxLength: 6 }),
   inlineMaxBytes: fc.constantFrom(16_384, 3),
   // Mostly forward, sometimes backwards: the hybrid clock must keep seqs increasing.
   clockSteps: fc.array(fc.integer({ min: -3000, max: 5000 }), { minLength: 1, maxLength: 8 }),
@@ -143,7 +148,9 @@ function deliver(partitions: MirrorEvent[][], schedule: number[], replica: Repli
 function compact(records: MirrorEvent[], dropTombstones: boolean): MirrorEvent[] {
   const latest = new Map<string, number>();
   records.forEach((event, offset) => latest.set(event.path, offset));
-  return records.filter((event, offset) => latest.get(event.path) === offset && !(dropTombstones && event.op === 'delete'));
+  return records.filter(
+    (event, offset) => latest.get(event.path) === offset && !(dropTombstones && event.op === 'delete'),
+  );
 }
 
 /** JSON with sorted keys, so equal states print equal. */
@@ -175,7 +182,11 @@ test(`replicas converge to the source through the real producer (${numRuns} case
       counts.cases++;
       if (lossy.silentLosses > 0) counts.silentLosses++;
       if (neededWalk) counts.neededWalk++;
-      assert.equal(describeDiff(source.tree.snapshot(), indexSnapshot(harness)), '', `the producer's index:\n${story(source, harness)}`);
+      assert.equal(
+        describeDiff(source.tree.snapshot(), indexSnapshot(harness)),
+        '',
+        `the producer's index:\n${story(source, harness)}`,
+      );
       assert.deepEqual(harness.missingContent, [], 'an event referenced content not yet in the store');
 
       const live = new ReplicaModel();
@@ -183,7 +194,11 @@ test(`replicas converge to the source through the real producer (${numRuns} case
       assertConverged(source, live, 'the live replica');
 
       const fresh = new ReplicaModel();
-      deliver(harness.partitions.map((records) => compact(records, dropTombstones)), [...scenario.schedule].reverse(), fresh);
+      deliver(
+        harness.partitions.map((records) => compact(records, dropTombstones)),
+        [...scenario.schedule].reverse(),
+        fresh,
+      );
       assertConverged(source, fresh, 'a replica built from the compacted log');
       await harness.core.stop();
     }),

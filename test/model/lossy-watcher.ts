@@ -1,7 +1,13 @@
 // What the channel between the kernel and the producer does to watcher reports, decided
 // by the test: it delivers them, holds them back (late delivery), drops them silently, or
 // overflows (everything buffered is lost, with or without the overflow signal).
-import type { SourceTree, TreeWatch, WatchHint, WatchOptions, WatchSink } from '../../services/producer/ports/source-tree.ts';
+import type {
+  SourceTree,
+  TreeWatch,
+  WatchHint,
+  WatchOptions,
+  WatchSink,
+} from '../../services/producer/ports/source-tree.ts';
 
 export type Delivery = 'deliver' | 'hold' | 'drop' | 'overflow' | 'overflow-silent';
 
@@ -22,7 +28,10 @@ export class LossyWatcher {
         }
         return (sink: WatchSink, options: WatchOptions): Promise<TreeWatch> => {
           this.sink = sink;
-          return target.watch({ onHints: (hints) => this.buffered.push(...hints), onError: sink.onError, onOverflow: sink.onOverflow }, options);
+          return target.watch(
+            { onHints: (hints) => this.buffered.push(...hints), onError: sink.onError, onOverflow: sink.onOverflow },
+            options,
+          );
         };
       },
     });

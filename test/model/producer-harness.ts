@@ -108,7 +108,8 @@ export class ProducerHarness {
     if (failure === 'lost') throw new Error('broker unreachable');
     for (const record of records) {
       const decoded = decodeRecord({ key: record.key, value: record.value, headers: record.headers });
-      if (!decoded.ok) throw new Error(`the producer sent a record the applier would dead-letter: ${decoded.error.message}`);
+      if (!decoded.ok)
+        throw new Error(`the producer sent a record the applier would dead-letter: ${decoded.error.message}`);
       const event = decoded.event;
       if (event.op === 'file' && event.data === undefined && (await this.store.stat(event.hash)) === undefined) {
         this.missingContent.push(event.path);

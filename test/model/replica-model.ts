@@ -65,7 +65,11 @@ export class ReplicaModel {
         return;
       case 'set-meta':
         if (node?.kind !== 'file') fail('not a file');
-        this.fs.set(path, { ...(node as Extract<EntryState, { kind: 'file' }>), mode: step.mode, mtimeMs: step.mtimeMs });
+        this.fs.set(path, {
+          ...(node as Extract<EntryState, { kind: 'file' }>),
+          mode: step.mode,
+          mtimeMs: step.mtimeMs,
+        });
         return;
       case 'symlink':
         if (!parentIsDir()) fail('parent is not a directory');

@@ -54,9 +54,11 @@ export class SourceModel {
   }
 
   run(abstract: SourceOp<PathRef>): boolean {
-    const op = (abstract.op === 'rename'
-      ? { ...abstract, from: this.resolve(abstract.from), to: this.resolve(abstract.to) }
-      : { ...abstract, path: this.resolve(abstract.path) }) as SourceOp;
+    const op = (
+      abstract.op === 'rename'
+        ? { ...abstract, from: this.resolve(abstract.from), to: this.resolve(abstract.to) }
+        : { ...abstract, path: this.resolve(abstract.path) }
+    ) as SourceOp;
     const done = this.apply(op);
     this.history.push(`${JSON.stringify(op)}${done ? '' : ' (failed)'}`);
     return done;
@@ -90,7 +92,11 @@ export class SourceModel {
         return tree.remove(op.path) && tree.writeFile(op.path, op.content);
       case 'replace-with-dir':
         // Filled at once: the watcher has not placed a watch on it yet when the child appears.
-        return tree.remove(op.path) && tree.mkdir(op.path, 0o755, { racing: true }) && tree.writeFile(`${op.path}/${op.child}`, op.content);
+        return (
+          tree.remove(op.path) &&
+          tree.mkdir(op.path, 0o755, { racing: true }) &&
+          tree.writeFile(`${op.path}/${op.child}`, op.content)
+        );
       case 'recreate':
         return this.recreate(op.path, op.salt);
     }
@@ -100,7 +106,9 @@ export class SourceModel {
     const { tree } = this;
     if (tree.kindOf(dir) !== 'dir') return false;
     const snapshot = tree.snapshot();
-    const below = [...snapshot].filter(([p]) => p.startsWith(`${dir}/`)).sort(([a], [b]) => a.split('/').length - b.split('/').length);
+    const below = [...snapshot]
+      .filter(([p]) => p.startsWith(`${dir}/`))
+      .sort(([a], [b]) => a.split('/').length - b.split('/').length);
     // Recreated at once (tar, cp -r): no watch is placed in time to see what is written inside.
     tree.remove(dir);
     tree.mkdir(dir, 0o755, { racing: true });
@@ -132,17 +140,27 @@ const mode = fc.constantFrom(0o644, 0o600, 0o755, 0o700, 0o4755);
 export const sourceOpArb: fc.Arbitrary<SourceOp<PathRef>> = fc.oneof(
   { weight: 6, arbitrary: fc.record({ op: fc.constant('write' as const), path, content, mode, deep: fc.boolean() }) },
   { weight: 1, arbitrary: fc.record({ op: fc.constant('append' as const), path, content }) },
-  { weight: 1, arbitrary: fc.record({ op: fc.constant('touch' as const), path, mtimeMs: fc.integer({ min: 0, max: 2e12 }) }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({ op: fc.constant('touch' as const), path, mtimeMs: fc.integer({ min: 0, max: 2e12 }) }),
+  },
   { weight: 1, arbitrary: fc.record({ op: fc.constant('chmod' as const), path, mode }) },
   { weight: 3, arbitrary: fc.record({ op: fc.constant('mkdir' as const), path, mode, deep: fc.boolean() }) },
   {
     weight: 1,
-    arbitrary: fc.record({ op: fc.constant('symlink' as const), path, target: fc.constantFrom('a', '../outside', '/etc/passwd', 'c d/ü') }),
+    arbitrary: fc.record({
+      op: fc.constant('symlink' as const),
+      path,
+      target: fc.constantFrom('a', '../outside', '/etc/passwd', 'c d/ü'),
+    }),
   },
   { weight: 1, arbitrary: fc.record({ op: fc.constant('symlink-bad' as const), path }) },
   { weight: 1, arbitrary: fc.record({ op: fc.constant('remove' as const), path }) },
   { weight: 3, arbitrary: fc.record({ op: fc.constant('rename' as const), from: path, to: path }) },
   { weight: 1, arbitrary: fc.record({ op: fc.constant('replace-with-file' as const), path, content }) },
   { weight: 1, arbitrary: fc.record({ op: fc.constant('replace-with-dir' as const), path, child: segment, content }) },
-  { weight: 1, arbitrary: fc.record({ op: fc.constant('recreate' as const), path, salt: fc.constantFrom('x', 'y', 'q') }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({ op: fc.constant('recreate' as const), path, salt: fc.constantFrom('x', 'y', 'q') }),
+  },
 );

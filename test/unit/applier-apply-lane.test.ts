@@ -2,7 +2,16 @@
 // dead-lettered without stopping the lane, and a partition waiting for content never
 // holding the others up.
 import assert from 'node:assert/strict';
-import { lstatSync, readFileSync, readdirSync, readlinkSync, symlinkSync, mkdirSync, rmSync, existsSync } from 'node:fs';
+import {
+  lstatSync,
+  readFileSync,
+  readdirSync,
+  readlinkSync,
+  symlinkSync,
+  mkdirSync,
+  rmSync,
+  existsSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, it } from 'node:test';
 import type { MirrorEvent } from '../../schemas/event.ts';
@@ -22,14 +31,20 @@ const base = () => ({ source: 'src', seq: ++seq, ts: Date.now() });
 const dir = (path: string, mode = 0o755): MirrorEvent => ({ ...base(), op: 'dir', path: relPath(path), mode });
 const link = (path: string, target: string): MirrorEvent => ({ ...base(), op: 'symlink', path: relPath(path), target });
 const del = (path: string): MirrorEvent => ({ ...base(), op: 'delete', path: relPath(path) });
-async function file(h: LaneHarness, path: string, text: string, mode = 0o644, mtimeMs = 1_650_000_000_123): Promise<MirrorEvent> {
+async function file(
+  h: LaneHarness,
+  path: string,
+  text: string,
+  mode = 0o644,
+  mtimeMs = 1_650_000_000_123,
+): Promise<MirrorEvent> {
   const data = Buffer.from(text);
   await h.store.putBuffer(sha256(data), data);
   return { ...base(), op: 'file', path: relPath(path), size: data.length, mode, mtimeMs, hash: sha256(data) };
 }
 const read = (h: LaneHarness, path: string) => readFileSync(join(h.target, path), 'utf8');
 async function waitUntil(condition: () => boolean, timeoutMs = 20_000): Promise<void> {
-  for (const deadline = Date.now() + timeoutMs; !condition(); ) {
+  for (const deadline = Date.now() + timeoutMs; !condition();) {
     if (Date.now() > deadline) throw new Error('condition not met in time');
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
@@ -38,12 +53,20 @@ async function waitUntil(condition: () => boolean, timeoutMs = 20_000): Promise<
 for (const kind of ['memory', 'sqlite'] as const) {
   describe(`apply lane (${kind} index)`, () => {
     const make = (options: Parameters<typeof makeLaneHarness>[0] = {}) =>
-      (harness = makeLaneHarness({ ...options, index: options.index ?? (kind === 'sqlite' ? (dir) => new SqliteAppliedIndex(join(dir, 'index.sqlite')) : undefined) }));
+      (harness = makeLaneHarness({
+        ...options,
+        index:
+          options.index ?? (kind === 'sqlite' ? (dir) => new SqliteAppliedIndex(join(dir, 'index.sqlite')) : undefined),
+      }));
 
     it('applies files, directories, symlinks and deletes with modes and mtimes', async () => {
       const h = make();
       h.push(0, [dir('d', 0o750), await file(h, 'top', 'top', 0o600, 1_000_000_000_000)]);
-      h.push(1, [await file(h, 'd/f', 'hello', 0o4755) /* setuid: stripped (no --allow-setid) */, link('d/l', '../top'), await file(h, 'd/gone', 'x')]);
+      h.push(1, [
+        await file(h, 'd/f', 'hello', 0o4755) /* setuid: stripped (no --allow-setid) */,
+        link('d/l', '../top'),
+        await file(h, 'd/gone', 'x'),
+      ]);
       h.push(1, [del('d/gone')]);
       await h.settle();
       assert.equal(read(h, 'd/f'), 'hello');
@@ -61,18 +84,23 @@ for (const kind of ['memory', 'sqlite'] as const) {
       h.push(0, [crafted, await file(h, 'p', 'real change')]);
       await h.settle();
       assert.equal(read(h, 'p'), 'real change');
-      assert.deepEqual(h.deadLetters.map((d) => [d.offset, d.reason.code]), [[0, 'seq-in-future']]);
+      assert.deepEqual(
+        h.deadLetters.map((d) => [d.offset, d.reason.code]),
+        [[0, 'seq-in-future']],
+      );
     });
 
     it('a record deep in a 1,900-level chain asks the index O(1) questions, not one per ancestor (M2)', async () => {
       let gets = 0;
       const h = make({
         index: (dir) => {
-          const index = kind === 'sqlite' ? new SqliteAppliedIndex(join(dir, 'index.sqlite')) : new MemoryAppliedIndex();
+          const index =
+            kind === 'sqlite' ? new SqliteAppliedIndex(join(dir, 'index.sqlite')) : new MemoryAppliedIndex();
           return new Proxy(index, {
             get(target, property, receiver) {
               const value = Reflect.get(target, property, receiver) as unknown;
-              if (property === 'get' && typeof value === 'function') return (path: RelPath) => (gets++, (value as (p: RelPath) => unknown).call(target, path));
+              if (property === 'get' && typeof value === 'function')
+                return (path: RelPath) => (gets++, (value as (p: RelPath) => unknown).call(target, path));
               return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
             },
           });
@@ -113,7 +141,8 @@ for (const kind of ['memory', 'sqlite'] as const) {
     it('an index that cannot commit (disk full) holds the lane and reports it, without committing past it (M9)', async () => {
       const h = make({
         index: (dir) => {
-          const index = kind === 'sqlite' ? new SqliteAppliedIndex(join(dir, 'index.sqlite')) : new MemoryAppliedIndex();
+          const index =
+            kind === 'sqlite' ? new SqliteAppliedIndex(join(dir, 'index.sqlite')) : new MemoryAppliedIndex();
           index.commit = () => {
             throw Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' });
           };
@@ -141,8 +170,17 @@ for (const kind of ['memory', 'sqlite'] as const) {
       const good = await file(h, 'after', 'still applied');
       const badHash = await file(h, 'bad-hash', 'real');
       const realGet = h.store.getBuffer.bind(h.store);
-      h.store.getBuffer = async (hash, max) => (hash === (badHash as { hash: string }).hash ? Buffer.from('fake') : realGet(hash, max));
-      const missing: MirrorEvent = { ...base(), op: 'file', path: relPath('missing'), size: 3, mode: 0o644, mtimeMs: 0, hash: 'cd'.repeat(32) };
+      h.store.getBuffer = async (hash, max) =>
+        hash === (badHash as { hash: string }).hash ? Buffer.from('fake') : realGet(hash, max);
+      const missing: MirrorEvent = {
+        ...base(),
+        op: 'file',
+        path: relPath('missing'),
+        size: 3,
+        mode: 0o644,
+        mtimeMs: 0,
+        hash: 'cd'.repeat(32),
+      };
       h.push(0, [
         { key: '../x', value: null, headers: { v: '1', source: 's', seq: '1', ts: '1' } },
         { key: 'ok', value: Buffer.from('{not json'), headers: { v: '1', source: 's', seq: '1', ts: '1' } },
@@ -175,7 +213,10 @@ for (const kind of ['memory', 'sqlite'] as const) {
       h.push(1, [await file(h, 'a/x', 'evil'), await file(h, 'b', 'fine')]);
       await h.settle();
       assert.deepEqual(readdirSync(outside), []);
-      assert.deepEqual(h.deadLetters.map((d) => d.reason.code), ['unsafe-path']);
+      assert.deepEqual(
+        h.deadLetters.map((d) => d.reason.code),
+        ['unsafe-path'],
+      );
       assert.equal(read(h, 'b'), 'fine');
     });
 
@@ -216,7 +257,8 @@ for (const kind of ['memory', 'sqlite'] as const) {
       h.push(0, [slow]);
       h.push(1, [dir('fast'), await file(h, 'fast/f', 'fast')]);
       const deadline = Date.now() + 5000;
-      while (!existsSync(join(h.target, 'fast/f')) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
+      while (!existsSync(join(h.target, 'fast/f')) && Date.now() < deadline)
+        await new Promise((resolve) => setTimeout(resolve, 5));
       assert.equal(read(h, 'fast/f'), 'fast');
       assert.equal(existsSync(join(h.target, 'slow')), false);
       assert.equal(h.positions.durable().get(0), 0, 'partition 0 has not passed its waiting record');

@@ -6,7 +6,11 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
-import { ContentSupply, type ContentOutcome, type ContentSupplyOptions } from '../../services/applier/adapters/content-supply.ts';
+import {
+  ContentSupply,
+  type ContentOutcome,
+  type ContentSupplyOptions,
+} from '../../services/applier/adapters/content-supply.ts';
 import { TargetRoot } from '../../services/applier/adapters/target-root.ts';
 import type { ContentStore } from '../../services/shared/content-store.ts';
 import { MemoryContentStore } from '../../services/shared/memory-content-store.ts';
@@ -75,10 +79,16 @@ describe('ContentSupply', () => {
     const root = new TargetRoot(dir);
     const openLocal = (path: string) => root.openFile(path);
     const good = supply({ localCandidates: () => ['missing', 'good'], openLocal });
-    assert.deepEqual(await settledOutcome(good, good.want(sha(data), data.length)), { kind: 'ready', content: { kind: 'buffer', data } });
+    assert.deepEqual(await settledOutcome(good, good.want(sha(data), data.length)), {
+      kind: 'ready',
+      content: { kind: 'buffer', data },
+    });
     assert.deepEqual(acquired, ['local']);
     const liar = supply({ localCandidates: () => ['liar'], openLocal });
-    assert.deepEqual(await settledOutcome(liar, liar.want(sha(data), data.length)), { kind: 'ready', content: { kind: 'buffer', data } });
+    assert.deepEqual(await settledOutcome(liar, liar.want(sha(data), data.length)), {
+      kind: 'ready',
+      content: { kind: 'buffer', data },
+    });
     assert.deepEqual(acquired, ['local', 'store']);
     root.close();
   });
@@ -123,7 +133,10 @@ describe('ContentSupply', () => {
     const second = content.want(sha(data), data.length);
     const outcome = await settledOutcome(content, first);
     assert.equal(outcome.kind, 'ready');
-    const file = outcome.kind === 'ready' && outcome.content.kind === 'file' ? outcome.content : assert.fail('expected a staged file');
+    const file =
+      outcome.kind === 'ready' && outcome.content.kind === 'file'
+        ? outcome.content
+        : assert.fail('expected a staged file');
     assert.equal(file.shared, true);
     assert.deepEqual(readFileSync(file.path), data);
     assert.equal(content.heldBytes, 0);

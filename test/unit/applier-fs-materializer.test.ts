@@ -3,7 +3,20 @@
 // filesystem that is ahead of the index.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, linkSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  linkSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  readlinkSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -24,7 +37,14 @@ const TOKEN = 'tok12345';
 let stripped = 0;
 
 function make(fsyncFiles = false, allowSetid = false): FsMaterializer {
-  return new FsMaterializer({ root: new TargetRoot(target), journal, token: TOKEN, fsyncFiles, allowSetid, onSetidStripped: () => stripped++ });
+  return new FsMaterializer({
+    root: new TargetRoot(target),
+    journal,
+    token: TOKEN,
+    fsyncFiles,
+    allowSetid,
+    onSetidStripped: () => stripped++,
+  });
 }
 
 beforeEach(() => {
@@ -252,12 +272,20 @@ describe('FsMaterializer', () => {
 
   it('temp names are unpredictable: no two writes use a name derivable from the last', () => {
     const seen = new Set<string>();
-    const recording = new FsMaterializer({ root: new TargetRoot(target), journal: { noteDir: () => undefined }, token: TOKEN, fsyncFiles: false });
+    const recording = new FsMaterializer({
+      root: new TargetRoot(target),
+      journal: { noteDir: () => undefined },
+      token: TOKEN,
+      fsyncFiles: false,
+    });
     const spy = recording as unknown as { tempName(path: string): string };
     for (let i = 0; i < 50; i++) seen.add(spy.tempName('f'));
     assert.equal(seen.size, 50);
     const suffixes = [...seen].map((name) => name.slice(`.f.mirrorlog-${TOKEN}`.length, -'.tmp'.length));
-    assert.ok(suffixes.every((suffix) => suffix.length >= 8), suffixes.join(','));
+    assert.ok(
+      suffixes.every((suffix) => suffix.length >= 8),
+      suffixes.join(','),
+    );
   });
 
   it('with fsyncFiles, flushes the directories it changed', () => {
@@ -295,7 +323,11 @@ describe('FsMaterializer as a non-root user', () => {
       console.log(JSON.stringify(checks));
     `;
     const asNobody = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {};
-    const result = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8', cwd: fileURLToPath(new URL('../..', import.meta.url)), ...asNobody });
+    const result = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      encoding: 'utf8',
+      cwd: fileURLToPath(new URL('../..', import.meta.url)),
+      ...asNobody,
+    });
     rmSync(shared, { recursive: true, force: true });
     assert.equal(result.status, 0, result.stderr);
     assert.deepEqual(JSON.parse(result.stdout.trim().split('\n').pop()!), ['z', '555', '555', false]);
@@ -312,7 +344,8 @@ describe('temp names', () => {
     assert.equal(isTempName(name), true);
     assert.equal(isTempNameOf(name, new Set([token])), true);
     assert.equal(isTempNameOf(name, new Set(['zzzzzzzz'])), false);
-    for (const real of ['index.html', '.hidden', 'a.tmp', '.mirrorlog.tmp', 'mirrorlog-abc.tmp']) assert.equal(isTempName(real), false, real);
+    for (const real of ['index.html', '.hidden', 'a.tmp', '.mirrorlog.tmp', 'mirrorlog-abc.tmp'])
+      assert.equal(isTempName(real), false, real);
   });
 
   it('stay within NAME_MAX for the longest names', () => {

@@ -28,7 +28,8 @@ function fakeKafka() {
     disconnect: async () => undefined,
     commitOffsets: async (offsets: Commit[]) => void commits.push(offsets),
   };
-  const join = (partitions: number[]) => handlers.get('join')!({ payload: { memberId: 'm', memberAssignment: { t: partitions } } });
+  const join = (partitions: number[]) =>
+    handlers.get('join')!({ payload: { memberId: 'm', memberAssignment: { t: partitions } } });
   return { kafka: { consumer: () => consumer } as unknown as Kafka, commits, join };
 }
 
@@ -37,8 +38,16 @@ async function source(kafka: Kafka, fatal: Error[]) {
   for (const partition of [0, 1, 2]) positions.init(partition, 5);
   const lane = { enqueue: () => undefined, waitForRoom: async () => undefined } as unknown as ApplyLane;
   const recordSource = new KafkaRecordSource({
-    kafka, topic: 't', groupId: 'mirrorlog.replica.r1', replica: 'r1', partitions: 3, lane, positions,
-    logger: pino({ level: 'silent' }), sessionTimeoutMs: 6000, onFatal: (error) => fatal.push(error),
+    kafka,
+    topic: 't',
+    groupId: 'mirrorlog.replica.r1',
+    replica: 'r1',
+    partitions: 3,
+    lane,
+    positions,
+    logger: pino({ level: 'silent' }),
+    sessionTimeoutMs: 6000,
+    onFatal: (error) => fatal.push(error),
   });
   await recordSource.start();
   return recordSource;
@@ -51,8 +60,17 @@ test('a first assignment lacking partitions: the second applier leaves with one 
   join([1]);
   assert.equal(fatal.length, 1);
   assert.ok(fatal[0] instanceof CliError);
-  assert.match(fatal[0].message, /^replica 'r1' already has a running applier \(consumer group mirrorlog\.replica\.r1: another member\)/);
-  recordSource.commit(new Map([[0, 0], [1, 0], [2, 0]]));
+  assert.match(
+    fatal[0].message,
+    /^replica 'r1' already has a running applier \(consumer group mirrorlog\.replica\.r1: another member\)/,
+  );
+  recordSource.commit(
+    new Map([
+      [0, 0],
+      [1, 0],
+      [2, 0],
+    ]),
+  );
   recordSource.heartbeat(undefined);
   await recordSource.flushCommits(1000);
   assert.deepEqual(commits, [], "the group's offsets never move");
@@ -63,13 +81,26 @@ test('the sole member commits with a note, keeps its place when another joins, a
   const fatal: Error[] = [];
   const recordSource = await source(kafka, fatal);
   join([0, 1, 2]);
-  recordSource.commit(new Map([[0, 7], [1, 5], [2, 5]]));
+  recordSource.commit(
+    new Map([
+      [0, 7],
+      [1, 5],
+      [2, 5],
+    ]),
+  );
   join([0, 2]); // a second applier came in: logged, this one stays
   assert.deepEqual(fatal, []);
   recordSource.heartbeat('partition 1: EACCES');
   await recordSource.flushCommits(1000);
   assert.equal(commits.length, 2);
-  assert.deepEqual(commits[0]!.map((c) => [c.partition, c.offset]), [[0, '7'], [1, '5'], [2, '5']]);
+  assert.deepEqual(
+    commits[0]!.map((c) => [c.partition, c.offset]),
+    [
+      [0, '7'],
+      [1, '5'],
+      [2, '5'],
+    ],
+  );
   const first = parseReplicaNote(commits[0]![0]!.metadata)!;
   assert.ok(first.appliedAt !== undefined && first.aliveAt !== undefined && first.problem === undefined);
   const beat = parseReplicaNote(commits[1]![0]!.metadata)!;

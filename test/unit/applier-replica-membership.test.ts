@@ -38,7 +38,10 @@ describe('judgeJoin', () => {
 describe('secondApplierMessage', () => {
   it('names the replica, the group and who holds it, on one line', () => {
     const message = secondApplierMessage('r1', 'mirrorlog.replica.r1', [member]);
-    assert.match(message, /^replica 'r1' already has a running applier \(consumer group mirrorlog\.replica\.r1: mirrorlog-applier-r1 on 10\.0\.0\.7\)/);
+    assert.match(
+      message,
+      /^replica 'r1' already has a running applier \(consumer group mirrorlog\.replica\.r1: mirrorlog-applier-r1 on 10\.0\.0\.7\)/,
+    );
     assert.match(message, /without moving the group's offsets$/);
     assert.equal(message.includes('\n'), false);
   });

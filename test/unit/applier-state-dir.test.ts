@@ -18,9 +18,16 @@ test('a state directory that cannot be created names itself and MIRRORLOG_STATE_
     (error: unknown) => {
       assert.ok(error instanceof CliError);
       assert.equal(error.exitCode, 2);
-      assert.equal(error.message, `the state directory ${stateDir} cannot be written (ENOTDIR): set --state-dir (MIRRORLOG_STATE_DIR) to a writable directory, e.g. a mounted volume`);
+      assert.equal(
+        error.message,
+        `the state directory ${stateDir} cannot be written (ENOTDIR): set --state-dir (MIRRORLOG_STATE_DIR) to a writable directory, e.g. a mounted volume`,
+      );
       return true;
     },
   );
-  assert.deepEqual(Object.keys(prepareDirectories(join(dir, 'target'), join(dir, 'state'))), ['target', 'stateDir'], 'a usable one is accepted');
+  assert.deepEqual(
+    Object.keys(prepareDirectories(join(dir, 'target'), join(dir, 'state'))),
+    ['target', 'stateDir'],
+    'a usable one is accepted',
+  );
 });

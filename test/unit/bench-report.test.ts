@@ -75,7 +75,10 @@ test('unmeasured figures are null; lsyncd fields appear only when measured; erro
   const empty = buildJson({}, ctx);
   assert.deepEqual(Object.keys(empty), ISSUE_FIELDS);
   assert.equal(empty.bootstrap_ratio, null);
-  const withLsyncd = buildJson({ lsyncd: { startupMs: 5000, latency: summarize([1000, 1100]), burstMs: 20_000, burstFiles: 10_000 } }, { ...ctx, errors: [{ stage: 'burst', message: 'x' }] });
+  const withLsyncd = buildJson(
+    { lsyncd: { startupMs: 5000, latency: summarize([1000, 1100]), burstMs: 20_000, burstFiles: 10_000 } },
+    { ...ctx, errors: [{ stage: 'burst', message: 'x' }] },
+  );
   assert.equal(withLsyncd.lsyncd_latency_p50_ms, 1000);
   assert.equal(withLsyncd.lsyncd_burst_files_per_s, 500);
   assert.equal(withLsyncd.lsyncd_startup_s, 5);
@@ -83,7 +86,13 @@ test('unmeasured figures are null; lsyncd fields appear only when measured; erro
 });
 
 test('renderTable pads columns and rules the header', () => {
-  assert.equal(renderTable([['a', 'bb'], ['ccc', 'd']]), 'a    bb\n---  --\nccc  d');
+  assert.equal(
+    renderTable([
+      ['a', 'bb'],
+      ['ccc', 'd'],
+    ]),
+    'a    bb\n---  --\nccc  d',
+  );
   const report = renderReport(buildJson({ bootstrapMs: 1000, rsyncInitialMs: 2000 }, ctx), {});
   assert.match(report, /bootstrap \(new replica\)\s+1 s\s+rsync -a: 2 s\s+0\.5/);
 });
@@ -128,7 +137,10 @@ test('bench arguments: defaults, values, and errors', () => {
   assert.equal(defaults.latencyWrites, 200);
   assert.equal(defaults.burstFiles, 10_000);
   assert.equal(defaults.json, undefined);
-  const o = parseBenchArgs(['--files', '20000', '--json', 'out.json', '--with-lsyncd', '--keep', '--work', '/big'], '/home/me');
+  const o = parseBenchArgs(
+    ['--files', '20000', '--json', 'out.json', '--with-lsyncd', '--keep', '--work', '/big'],
+    '/home/me',
+  );
   assert.ok(o !== 'help');
   assert.equal(o.files, 20_000);
   assert.equal(o.json, '/home/me/out.json');
@@ -144,7 +156,11 @@ test('bench arguments: defaults, values, and errors', () => {
 
 test('summarizeProfile ranks functions by self time and leaves idle out', async () => {
   const { summarizeProfile } = await import('../bench/cpu-profile.ts');
-  const frame = (functionName: string, url = 'file:///repo/services/producer/x.ts', lineNumber = 9) => ({ functionName, url, lineNumber });
+  const frame = (functionName: string, url = 'file:///repo/services/producer/x.ts', lineNumber = 9) => ({
+    functionName,
+    url,
+    lineNumber,
+  });
   const profile = {
     startTime: 0,
     endTime: 100,

@@ -1,6 +1,15 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { fileContent, MAX_FILE_SIZE, MIN_FILE_SIZE, planBurst, planSingles, planTree, sampleIndexes, sha256 } from '../bench/tree-plan.ts';
+import {
+  fileContent,
+  MAX_FILE_SIZE,
+  MIN_FILE_SIZE,
+  planBurst,
+  planSingles,
+  planTree,
+  sampleIndexes,
+  sha256,
+} from '../bench/tree-plan.ts';
 
 test('a tree plan is deterministic: same seed, same paths, sizes and bytes', () => {
   const a = [...planTree({ files: 500, seed: 1 })];
@@ -103,7 +112,10 @@ test('a burst spreads its files evenly over new directories and marks evenly spa
   assert.equal(marked[1], 300);
   assert.equal(marked[49], 9_900);
   assert.equal(new Set(plan.files.map((f) => f.path)).size, 10_000);
-  assert.deepEqual(planBurst({ seed: 1, root: 'x', files: 10, dirs: 3, marked: 0 }).files.filter((f) => f.marked), []);
+  assert.deepEqual(
+    planBurst({ seed: 1, root: 'x', files: 10, dirs: 3, marked: 0 }).files.filter((f) => f.marked),
+    [],
+  );
   assert.throws(() => planBurst({ seed: 1, root: 'x', files: 2, dirs: 3, marked: 0 }), RangeError);
 });
 
@@ -119,7 +131,10 @@ test('sampleIndexes picks distinct ascending indexes deterministically', () => {
   const a = sampleIndexes(1, 1000, 50);
   assert.equal(a.length, 50);
   assert.equal(new Set(a).size, 50);
-  assert.deepEqual(a, [...a].sort((x, y) => x - y));
+  assert.deepEqual(
+    a,
+    [...a].sort((x, y) => x - y),
+  );
   assert.ok(a.every((i) => i >= 0 && i < 1000));
   assert.deepEqual(a, sampleIndexes(1, 1000, 50));
   assert.deepEqual(sampleIndexes(1, 5, 10), [0, 1, 2, 3, 4]);

@@ -42,10 +42,27 @@ test('an object is garbage only when unreferenced and written before the cutoff'
 });
 
 test('the hash a record references is found in file events only', () => {
-  const file = encodeRecord({ source: 's', seq: 1, ts: 1, path: relPath('a/big.mp4'), op: 'file', size: 1 << 20, mode: 0o644, mtimeMs: 1, hash: 'ab'.repeat(32) });
+  const file = encodeRecord({
+    source: 's',
+    seq: 1,
+    ts: 1,
+    path: relPath('a/big.mp4'),
+    op: 'file',
+    size: 1 << 20,
+    mode: 0o644,
+    mtimeMs: 1,
+    hash: 'ab'.repeat(32),
+  });
   assert.equal(referencedHash(file.value), 'ab'.repeat(32));
   assert.equal(referencedHash(Buffer.from(file.value!)), 'ab'.repeat(32));
-  const trickyName = encodeRecord({ source: 's', seq: 2, ts: 1, path: relPath(`"hash":"${'cd'.repeat(32)}"`), op: 'dir', mode: 0o755 });
+  const trickyName = encodeRecord({
+    source: 's',
+    seq: 2,
+    ts: 1,
+    path: relPath(`"hash":"${'cd'.repeat(32)}"`),
+    op: 'dir',
+    mode: 0o755,
+  });
   assert.equal(referencedHash(trickyName.value), undefined);
   assert.equal(referencedHash(null), undefined);
 });
@@ -55,7 +72,10 @@ test('the producer relies on stored content for less time than the shortest grac
 });
 
 test('a grace period under an hour is refused without --force, naming the flag', async () => {
-  await assert.rejects(run(['--grace', '10m'], {}), (error: unknown) => error instanceof CliError && error.message.includes('--grace 10 min'));
+  await assert.rejects(
+    run(['--grace', '10m'], {}),
+    (error: unknown) => error instanceof CliError && error.message.includes('--grace 10 min'),
+  );
 });
 
 test('sweep deletes old unreferenced content and keeps what is referenced or young', async () => {
@@ -73,7 +93,10 @@ test('sweep deletes old unreferenced content and keeps what is referenced or you
   const options = { cutoffMs: 5 * HOUR, concurrency: 4 };
 
   const dry = await sweep(store, sealed(kept), { ...options, dryRun: true });
-  assert.deepEqual([dry.objects.count, dry.referenced.count, dry.young.count, dry.garbage.count, dry.deleted.count], [3, 1, 1, 1, 0]);
+  assert.deepEqual(
+    [dry.objects.count, dry.referenced.count, dry.young.count, dry.garbage.count, dry.deleted.count],
+    [3, 1, 1, 1, 0],
+  );
   assert.equal(store.size, 3);
 
   const real = await sweep(store, sealed(kept), { ...options, dryRun: false });

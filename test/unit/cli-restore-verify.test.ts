@@ -14,7 +14,8 @@ test('restore times: ISO-8601 or relative to now; anything else refused', () => 
   assert.equal(parseRestoreTime('2026-11-25T10:00:00Z', NOW), Date.UTC(2026, 10, 25, 10));
   assert.equal(parseRestoreTime('2026-11-25T10:00:00+02:00', NOW), Date.UTC(2026, 10, 25, 8));
   assert.equal(parseRestoreTime('2026-11-25', NOW), Date.UTC(2026, 10, 25));
-  for (const bad of ['yesterday', '2h', '-0s', '-2x', 'Nov 25 2026', '2026-13-45T00:00:00Z', '']) assert.equal(parseRestoreTime(bad, NOW), undefined, bad);
+  for (const bad of ['yesterday', '2h', '-0s', '-2x', 'Nov 25 2026', '2026-13-45T00:00:00Z', ''])
+    assert.equal(parseRestoreTime(bad, NOW), undefined, bad);
 });
 
 test('restore refuses times outside the history window or before the first record', () => {
@@ -28,11 +29,34 @@ const file = { ...base, op: 'file' as const, size: 3, mode: 0o644, mtimeMs: 1000
 
 test('verify reports each kind of drift', () => {
   assert.deepEqual(compareEntry(file, { kind: 'file', size: 3, mode: 0o644, mtimeMs: 1000 }), []);
-  assert.deepEqual(compareEntry(file, undefined).map((d) => d.problem), ['missing']);
-  assert.deepEqual(compareEntry(file, { kind: 'dir', mode: 0o755 }).map((d) => d.problem), ['type']);
-  assert.deepEqual(compareEntry(file, { kind: 'file', size: 4, mode: 0o600, mtimeMs: 2000 }).map((d) => d.problem), ['size', 'mtime', 'mode']);
-  assert.deepEqual(compareEntry(file, { kind: 'file', size: 3, mode: 0o644, mtimeMs: 1000, hash: 'x'.repeat(64) }).map((d) => d.problem), ['content']);
-  assert.deepEqual(compareEntry({ ...base, op: 'symlink', target: 't' }, { kind: 'symlink', target: 'u' }).map((d) => d.problem), ['target']);
-  assert.deepEqual(compareEntry({ ...base, op: 'dir', mode: 0o755 }, { kind: 'dir', mode: 0o700 }).map((d) => d.problem), ['mode']);
-  assert.match(formatDrift({ path: 'a/b', problem: 'mode', expected: '0755', actual: '0700' }), /^mode\s+"a\/b" \(expected 0755, found 0700\)$/);
+  assert.deepEqual(
+    compareEntry(file, undefined).map((d) => d.problem),
+    ['missing'],
+  );
+  assert.deepEqual(
+    compareEntry(file, { kind: 'dir', mode: 0o755 }).map((d) => d.problem),
+    ['type'],
+  );
+  assert.deepEqual(
+    compareEntry(file, { kind: 'file', size: 4, mode: 0o600, mtimeMs: 2000 }).map((d) => d.problem),
+    ['size', 'mtime', 'mode'],
+  );
+  assert.deepEqual(
+    compareEntry(file, { kind: 'file', size: 3, mode: 0o644, mtimeMs: 1000, hash: 'x'.repeat(64) }).map(
+      (d) => d.problem,
+    ),
+    ['content'],
+  );
+  assert.deepEqual(
+    compareEntry({ ...base, op: 'symlink', target: 't' }, { kind: 'symlink', target: 'u' }).map((d) => d.problem),
+    ['target'],
+  );
+  assert.deepEqual(
+    compareEntry({ ...base, op: 'dir', mode: 0o755 }, { kind: 'dir', mode: 0o700 }).map((d) => d.problem),
+    ['mode'],
+  );
+  assert.match(
+    formatDrift({ path: 'a/b', problem: 'mode', expected: '0755', actual: '0700' }),
+    /^mode\s+"a\/b" \(expected 0755, found 0700\)$/,
+  );
 });

@@ -13,7 +13,8 @@ const found = (overrides: Partial<Extract<ReplicaRecord, { kind: 'found' }>> = {
   rebuildInProgress: false,
   ...overrides,
 });
-const basis = (record: ReplicaRecord, group = offsets(50, 40)) => chooseVerifyBasis({ replica: 'r1', topic: 't', partitions: [0, 1], group, record });
+const basis = (record: ReplicaRecord, group = offsets(50, 40)) =>
+  chooseVerifyBasis({ replica: 'r1', topic: 't', partitions: [0, 1], group, record });
 
 describe('chooseVerifyBasis', () => {
   it('index and group agree: compare against the index, repair allowed', () => {
@@ -52,15 +53,24 @@ describe('chooseVerifyBasis', () => {
   });
 
   it('a state directory of another replica or topic, or one that applied nothing: repair refused', () => {
-    assert.match(basis(found({ identity: { replica: 'r2', topic: 't' } })).repairRefusal ?? '', /belongs to replica 'r2'/);
+    assert.match(
+      basis(found({ identity: { replica: 'r2', topic: 't' } })).repairRefusal ?? '',
+      /belongs to replica 'r2'/,
+    );
     assert.match(basis(found({ positions: undefined })).repairRefusal ?? '', /applied nothing/);
-    assert.match(basis({ kind: 'unreadable', stateDir: '/s', reason: 'locked' }).repairRefusal ?? '', /cannot read.*locked/);
+    assert.match(
+      basis({ kind: 'unreadable', stateDir: '/s', reason: 'locked' }).repairRefusal ?? '',
+      /cannot read.*locked/,
+    );
   });
 });
 
 describe('splitExtras', () => {
   it('what the current log holds is ahead, not extra', () => {
     const current = new Set(['a/new']);
-    assert.deepEqual(splitExtras(['junk', 'a/new'], (path) => current.has(path)), { extra: ['junk'], ahead: ['a/new'] });
+    assert.deepEqual(
+      splitExtras(['junk', 'a/new'], (path) => current.has(path)),
+      { extra: ['junk'], ahead: ['a/new'] },
+    );
   });
 });

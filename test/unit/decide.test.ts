@@ -11,13 +11,46 @@ import type { AppliedEntry, Decision } from '../../services/applier/domain/plan.
 const H1 = '1'.repeat(64);
 const H2 = '2'.repeat(64);
 const ev = { source: 's', ts: 0 };
-const fileEvent = (path: string, seq: number, hash = H1, mode = 0o644, mtimeMs = 1000): MirrorEvent => ({ ...ev, op: 'file', path: relPath(path), seq, hash, size: 3, mode, mtimeMs });
-const dirEvent = (path: string, seq: number, mode = 0o755): MirrorEvent => ({ ...ev, op: 'dir', path: relPath(path), seq, mode });
-const linkEvent = (path: string, seq: number, target = 't'): MirrorEvent => ({ ...ev, op: 'symlink', path: relPath(path), seq, target });
+const fileEvent = (path: string, seq: number, hash = H1, mode = 0o644, mtimeMs = 1000): MirrorEvent => ({
+  ...ev,
+  op: 'file',
+  path: relPath(path),
+  seq,
+  hash,
+  size: 3,
+  mode,
+  mtimeMs,
+});
+const dirEvent = (path: string, seq: number, mode = 0o755): MirrorEvent => ({
+  ...ev,
+  op: 'dir',
+  path: relPath(path),
+  seq,
+  mode,
+});
+const linkEvent = (path: string, seq: number, target = 't'): MirrorEvent => ({
+  ...ev,
+  op: 'symlink',
+  path: relPath(path),
+  seq,
+  target,
+});
 const deleteEvent = (path: string, seq: number): MirrorEvent => ({ ...ev, op: 'delete', path: relPath(path), seq });
 
-const file = (seq: number, hash = H1): AppliedEntry => ({ kind: 'file', seq, hash, size: 3, mode: 0o644, mtimeMs: 1000 });
-const dir = (seq: number, explicit = true): AppliedEntry => ({ kind: 'dir', seq, mode: explicit ? 0o755 : null, explicit });
+const file = (seq: number, hash = H1): AppliedEntry => ({
+  kind: 'file',
+  seq,
+  hash,
+  size: 3,
+  mode: 0o644,
+  mtimeMs: 1000,
+});
+const dir = (seq: number, explicit = true): AppliedEntry => ({
+  kind: 'dir',
+  seq,
+  mode: explicit ? 0o755 : null,
+  explicit,
+});
 const absent = (seq: number): AppliedEntry => ({ kind: 'absent', seq });
 
 function given(entries: Record<string, AppliedEntry>) {
@@ -27,7 +60,11 @@ function given(entries: Record<string, AppliedEntry>) {
 }
 
 function ops(decision: Decision): string[] {
-  return decision.steps.map((step) => (step.op === 'record' ? `record ${step.path} ${step.entry.kind}${step.entry.kind === 'dir' && !step.entry.explicit ? ' (implicit)' : ''} ${step.entry.seq}` : `${step.op} ${step.path}`));
+  return decision.steps.map((step) =>
+    step.op === 'record'
+      ? `record ${step.path} ${step.entry.kind}${step.entry.kind === 'dir' && !step.entry.explicit ? ' (implicit)' : ''} ${step.entry.seq}`
+      : `${step.op} ${step.path}`,
+  );
 }
 
 test('a new file under existing directories is written and recorded', () => {
@@ -37,8 +74,16 @@ test('a new file under existing directories is written and recorded', () => {
 });
 
 test('rule 1: a redelivered or older event is skipped', () => {
-  assert.deepEqual(given({ f: file(5) }).when(fileEvent('f', 5)), { kind: 'skip', reason: 'already-applied', steps: [] });
-  assert.deepEqual(given({ f: absent(7) }).when(fileEvent('f', 6)), { kind: 'skip', reason: 'already-applied', steps: [] });
+  assert.deepEqual(given({ f: file(5) }).when(fileEvent('f', 5)), {
+    kind: 'skip',
+    reason: 'already-applied',
+    steps: [],
+  });
+  assert.deepEqual(given({ f: absent(7) }).when(fileEvent('f', 6)), {
+    kind: 'skip',
+    reason: 'already-applied',
+    steps: [],
+  });
 });
 
 test('same bytes, new mode or mtime: only the metadata changes', () => {
@@ -47,7 +92,14 @@ test('same bytes, new mode or mtime: only the metadata changes', () => {
 });
 
 test('missing parents are created as directories that only hold entries', () => {
-  assert.deepEqual(ops(given({}).when(fileEvent('a/b/f', 3))), ['mkdir a', 'record a dir (implicit) 0', 'mkdir a/b', 'record a/b dir (implicit) 0', 'write a/b/f', 'record a/b/f file 3']);
+  assert.deepEqual(ops(given({}).when(fileEvent('a/b/f', 3))), [
+    'mkdir a',
+    'record a dir (implicit) 0',
+    'mkdir a/b',
+    'record a/b dir (implicit) 0',
+    'write a/b/f',
+    'record a/b/f file 3',
+  ]);
 });
 
 test('a dir event makes an implicit directory explicit, with its mode', () => {
@@ -56,26 +108,58 @@ test('a dir event makes an implicit directory explicit, with its mode', () => {
 });
 
 test('rule 2: a file replaces a directory whose entries are all older', () => {
-  assert.deepEqual(ops(given({ d: dir(1), 'd/x': file(2) }).when(fileEvent('d', 5))), ['remove-tree d', 'forget-below d', 'write d', 'record d file 5']);
-  assert.deepEqual(ops(given({ d: dir(1), 'd/x': file(2) }).when(linkEvent('d', 5))), ['remove-tree d', 'forget-below d', 'symlink d', 'record d symlink 5']);
+  assert.deepEqual(ops(given({ d: dir(1), 'd/x': file(2) }).when(fileEvent('d', 5))), [
+    'remove-tree d',
+    'forget-below d',
+    'write d',
+    'record d file 5',
+  ]);
+  assert.deepEqual(ops(given({ d: dir(1), 'd/x': file(2) }).when(linkEvent('d', 5))), [
+    'remove-tree d',
+    'forget-below d',
+    'symlink d',
+    'record d symlink 5',
+  ]);
 });
 
 test('rule 2: a file is superseded by a newer entry below the directory it would replace', () => {
-  assert.deepEqual(given({ d: dir(1), 'd/x': file(8) }).when(fileEvent('d', 5)), { kind: 'skip', reason: 'newer-entries-below', steps: [] });
+  assert.deepEqual(given({ d: dir(1), 'd/x': file(8) }).when(fileEvent('d', 5)), {
+    kind: 'skip',
+    reason: 'newer-entries-below',
+    steps: [],
+  });
 });
 
 test('rule 3: an entry under an older file replaces that file', () => {
-  assert.deepEqual(ops(given({ a: file(2) }).when(fileEvent('a/f', 4))), ['unlink a', 'mkdir a', 'record a dir (implicit) 2', 'write a/f', 'record a/f file 4']);
+  assert.deepEqual(ops(given({ a: file(2) }).when(fileEvent('a/f', 4))), [
+    'unlink a',
+    'mkdir a',
+    'record a dir (implicit) 2',
+    'write a/f',
+    'record a/f file 4',
+  ]);
 });
 
 test('rule 3: an entry under a newer file, or under a later delete, is skipped', () => {
-  assert.deepEqual(given({ a: file(9) }).when(fileEvent('a/f', 4)), { kind: 'skip', reason: 'newer-ancestor', steps: [] });
-  assert.deepEqual(given({ a: absent(9) }).when(fileEvent('a/f', 4)), { kind: 'skip', reason: 'ancestor-deleted-later', steps: [] });
+  assert.deepEqual(given({ a: file(9) }).when(fileEvent('a/f', 4)), {
+    kind: 'skip',
+    reason: 'newer-ancestor',
+    steps: [],
+  });
+  assert.deepEqual(given({ a: absent(9) }).when(fileEvent('a/f', 4)), {
+    kind: 'skip',
+    reason: 'ancestor-deleted-later',
+    steps: [],
+  });
   assert.equal(given({ a: absent(3) }).when(fileEvent('a/f', 4)).kind, 'apply');
 });
 
 test('rule 4: a directory delete removes it when nothing below is newer', () => {
-  assert.deepEqual(ops(given({ d: dir(1), 'd/x': file(2) }).when(deleteEvent('d', 5))), ['remove-tree d', 'forget-below d', 'record d absent 5']);
+  assert.deepEqual(ops(given({ d: dir(1), 'd/x': file(2) }).when(deleteEvent('d', 5))), [
+    'remove-tree d',
+    'forget-below d',
+    'record d absent 5',
+  ]);
 });
 
 test('rule 4: a directory with newer entries stays, demoted to holding them', () => {
@@ -84,12 +168,25 @@ test('rule 4: a directory with newer entries stays, demoted to holding them', ()
 
 test('rule 4: implicit directories only count through their explicit content', () => {
   // d/e exists only to hold d/e/f, which is older than the delete of d.
-  assert.deepEqual(ops(given({ d: dir(1), 'd/e': dir(7, false), 'd/e/f': file(2) }).when(deleteEvent('d', 5))), ['remove-tree d', 'forget-below d', 'record d absent 5']);
+  assert.deepEqual(ops(given({ d: dir(1), 'd/e': dir(7, false), 'd/e/f': file(2) }).when(deleteEvent('d', 5))), [
+    'remove-tree d',
+    'forget-below d',
+    'record d absent 5',
+  ]);
 });
 
 test('emptied implicit directories go too, innermost first, stopping at an explicit one', () => {
-  const decision = given({ a: dir(1), 'a/b': dir(0, false), 'a/b/c': dir(4, false), 'a/b/c/f': file(5) }).when(deleteEvent('a/b/c/f', 6));
-  assert.deepEqual(ops(decision), ['unlink a/b/c/f', 'record a/b/c/f absent 6', 'rmdir a/b/c', 'record a/b/c absent 4', 'rmdir a/b', 'record a/b absent 0']);
+  const decision = given({ a: dir(1), 'a/b': dir(0, false), 'a/b/c': dir(4, false), 'a/b/c/f': file(5) }).when(
+    deleteEvent('a/b/c/f', 6),
+  );
+  assert.deepEqual(ops(decision), [
+    'unlink a/b/c/f',
+    'record a/b/c/f absent 6',
+    'rmdir a/b/c',
+    'record a/b/c absent 4',
+    'rmdir a/b',
+    'record a/b absent 0',
+  ]);
   const kept = given({ b: dir(0, false), 'b/f': file(5), 'b/g': file(5) }).when(deleteEvent('b/f', 6));
   assert.deepEqual(ops(kept), ['unlink b/f', 'record b/f absent 6']);
 });

@@ -48,7 +48,11 @@ const ALL_CONFIG_NAMES = new Set(SERVICES.flatMap((service) => [...configEnvName
 
 /** Validates an environment the way the service will: loadConfig over the env alone. */
 function loadServiceConfig(service: ServiceName, env: ReadonlyMap<string, string>): Record<string, unknown> {
-  const config = loadConfig(CONFIG_SCHEMAS[service], { argv: [], env: Object.fromEntries(env), usage: `mirrorlog ${service}` });
+  const config = loadConfig(CONFIG_SCHEMAS[service], {
+    argv: [],
+    env: Object.fromEntries(env),
+    usage: `mirrorlog ${service}`,
+  });
   assert.notEqual(config, HELP_SHOWN);
   return config as Record<string, unknown>;
 }
@@ -97,7 +101,9 @@ describe('Dockerfiles', () => {
         const { parsed } = dockerfileOf(service);
         const version = parsed.globalArgs.get('NODE_VERSION');
         assert.ok(version !== undefined && /^\d+$/.test(version), 'ARG NODE_VERSION=<major> before the first FROM');
-        const engines = /^>=\s*(\d+)/.exec((JSON.parse(readRepoFile('package.json')) as { engines: { node: string } }).engines.node);
+        const engines = /^>=\s*(\d+)/.exec(
+          (JSON.parse(readRepoFile('package.json')) as { engines: { node: string } }).engines.node,
+        );
         assert.ok(engines !== null);
         assert.ok(Number(version) >= Number(engines[1]), `Node ${version} is below package.json engines`);
         assert.equal(Number(version) % 2, 0, 'LTS lines are the even majors');
@@ -111,11 +117,21 @@ describe('Dockerfiles', () => {
         const ci = run.indexOf('npm ci');
         const compile = run.indexOf('npm run build');
         const prune = run.indexOf('npm prune --omit=dev');
-        assert.ok(ci !== -1 && compile > ci && prune > compile, `expected npm ci → npm run build → npm prune --omit=dev in: ${run}`);
-        assert.match(run, /apt-get install .*\bpython3\b.*\bmake\b.*\bg\+\+/, 'a toolchain for better-sqlite3 when no prebuilt binary fits');
+        assert.ok(
+          ci !== -1 && compile > ci && prune > compile,
+          `expected npm ci → npm run build → npm prune --omit=dev in: ${run}`,
+        );
+        assert.match(
+          run,
+          /apt-get install .*\bpython3\b.*\bmake\b.*\bg\+\+/,
+          'a toolchain for better-sqlite3 when no prebuilt binary fits',
+        );
         const scripts = (JSON.parse(readRepoFile('package.json')) as { scripts: Record<string, string> }).scripts;
         // The compiled services, plus the status page's static assets that tsc does not copy.
-        assert.match(scripts['build'] ?? '', /^tsc -p tsconfig\.build\.json( && cp -r services\/cli\/status-page\/assets \S+)?$/);
+        assert.match(
+          scripts['build'] ?? '',
+          /^tsc -p tsconfig\.build\.json( && cp -r services\/cli\/status-page\/assets \S+)?$/,
+        );
       });
 
       it('copies only files the build context has and .dockerignore keeps', () => {
@@ -149,7 +165,7 @@ describe('Dockerfiles', () => {
         assert.ok(user !== undefined && !/^(root|0)(:|$)/.test(user), `USER must not be root (got ${String(user)})`);
       });
 
-      it("ENTRYPOINT: tini as PID 1, then node on the compiled main of this service", () => {
+      it('ENTRYPOINT: tini as PID 1, then node on the compiled main of this service', () => {
         const { runtime } = dockerfileOf(service);
         assert.equal(instructionsOf(runtime, 'CMD').length, 0, 'no CMD: configuration comes from the environment');
         const entrypoint = execForm(instructionsOf(runtime, 'ENTRYPOINT').at(-1)?.args ?? '');
@@ -161,7 +177,10 @@ describe('Dockerfiles', () => {
         assert.deepEqual(rest, []);
         assert.match(runCommands(runtime), /apt-get install .*\btini\b/, 'the runtime stage installs tini');
         const workdir = instructionsOf(runtime, 'WORKDIR').at(-1)?.args;
-        assert.ok(workdir !== undefined && script !== undefined && isUnder(script, workdir), `${String(script)} lies under WORKDIR ${String(workdir)}`);
+        assert.ok(
+          workdir !== undefined && script !== undefined && isUnder(script, workdir),
+          `${String(script)} lies under WORKDIR ${String(workdir)}`,
+        );
         assertCompiledFromSource(posix.relative(workdir, script), `services/${service}/main.ts`);
       });
 
@@ -175,7 +194,8 @@ describe('Dockerfiles', () => {
         const script = command.join(' ');
         assert.match(script, /\/healthz/);
         assert.match(script, /process\.env\.MIRRORLOG_METRICS_PORT/);
-        for (const option of ['interval', 'timeout', 'start-period', 'retries']) assert.ok(options.has(option), `HEALTHCHECK --${option}`);
+        for (const option of ['interval', 'timeout', 'start-period', 'retries'])
+          assert.ok(options.has(option), `HEALTHCHECK --${option}`);
       });
 
       it('ENV: only options of the schema, metrics on loopback at the EXPOSEd port, a state directory the user owns', () => {
@@ -183,9 +203,14 @@ describe('Dockerfiles', () => {
         assertKnownNames(text, configEnvNames(service), `services/${service}/Dockerfile`);
         const env = dockerEnv(runtime);
         for (const name of env.keys()) {
-          if (name.startsWith('MIRRORLOG_')) assert.ok(configEnvNames(service).has(name), `${name} is not a ${service} option`);
+          if (name.startsWith('MIRRORLOG_'))
+            assert.ok(configEnvNames(service).has(name), `${name} is not a ${service} option`);
         }
-        assert.equal(env.get('MIRRORLOG_METRICS_HOST'), '127.0.0.1', 'loopback unless MIRRORLOG_METRICS_HOST says otherwise; the HEALTHCHECK reaches it there');
+        assert.equal(
+          env.get('MIRRORLOG_METRICS_HOST'),
+          '127.0.0.1',
+          'loopback unless MIRRORLOG_METRICS_HOST says otherwise; the HEALTHCHECK reaches it there',
+        );
         const port = env.get('MIRRORLOG_METRICS_PORT');
         assert.ok(port !== undefined);
         assert.deepEqual(
@@ -194,7 +219,11 @@ describe('Dockerfiles', () => {
         );
         const stateDir = env.get('MIRRORLOG_STATE_DIR');
         assert.ok(stateDir !== undefined);
-        assert.match(runCommands(runtime), new RegExp(`chown node:node ${stateDir}`), 'the state directory is owned by the user');
+        assert.match(
+          runCommands(runtime),
+          new RegExp(`chown node:node ${stateDir}`),
+          'the state directory is owned by the user',
+        );
       });
     });
   }
@@ -202,7 +231,10 @@ describe('Dockerfiles', () => {
   it('the two images agree on the Node version and use distinct metrics ports', () => {
     const [producer, applier] = SERVICES.map(dockerfileOf);
     assert.equal(producer!.parsed.globalArgs.get('NODE_VERSION'), applier!.parsed.globalArgs.get('NODE_VERSION'));
-    assert.notEqual(dockerEnv(producer!.runtime).get('MIRRORLOG_METRICS_PORT'), dockerEnv(applier!.runtime).get('MIRRORLOG_METRICS_PORT'));
+    assert.notEqual(
+      dockerEnv(producer!.runtime).get('MIRRORLOG_METRICS_PORT'),
+      dockerEnv(applier!.runtime).get('MIRRORLOG_METRICS_PORT'),
+    );
   });
 });
 
@@ -258,7 +290,10 @@ function dependsOn(service: ComposeService): Map<string, string> {
   if (Array.isArray(value)) return new Map(value.map((name) => [String(name), 'service_started']));
   assert.ok(isRecord(value));
   return new Map(
-    Object.entries(value).map(([name, spec]) => [name, isRecord(spec) ? String(spec['condition'] ?? 'service_started') : 'service_started']),
+    Object.entries(value).map(([name, spec]) => [
+      name,
+      isRecord(spec) ? String(spec['condition'] ?? 'service_started') : 'service_started',
+    ]),
   );
 }
 
@@ -288,18 +323,26 @@ describe('infra/compose.yaml', () => {
         assert.fail(`${path}: ${(error as Error).message}`);
       }
       for (const { name, operator, operand } of found) {
-        assert.ok(!name.startsWith('MIRRORLOG_'), `${path}: name compose variables apart from the service's own MIRRORLOG_* (${name})`);
+        assert.ok(
+          !name.startsWith('MIRRORLOG_'),
+          `${path}: name compose variables apart from the service's own MIRRORLOG_* (${name})`,
+        );
         const set = defaults.get(name) ?? new Set<string>();
         if (operator === ':-' || operator === '-') set.add(operand);
         defaults.set(name, set);
       }
     }
     const example = parseEnvFile(readRepoFile('infra/compose.env.example'));
-    assert.deepEqual([...defaults.keys()].sort(), [...example.keys()].sort(), 'the variables used and the ones compose.env.example documents');
+    assert.deepEqual(
+      [...defaults.keys()].sort(),
+      [...example.keys()].sort(),
+      'the variables used and the ones compose.env.example documents',
+    );
     for (const [name, values] of defaults) {
       assert.ok(values.size <= 1, `${name} has different defaults: ${[...values].join(' | ')}`);
       const [value] = values;
-      if (value !== undefined) assert.equal(example.get(name), value, `compose.env.example ${name} equals the default in compose.yaml`);
+      if (value !== undefined)
+        assert.equal(example.get(name), value, `compose.env.example ${name} equals the default in compose.yaml`);
     }
   });
 
@@ -331,9 +374,15 @@ describe('infra/compose.yaml', () => {
         const dependency = services[target];
         assert.ok(dependency !== undefined, `${name} depends on unknown service ${target}`);
         assert.ok(DEPENDS_ON_CONDITIONS.has(condition), `${name} → ${target}: unknown condition ${condition}`);
-        if (condition === 'service_healthy') assert.ok(isRecord(dependency['healthcheck']), `${name} waits for ${target} to be healthy: it needs a healthcheck`);
-        if (condition === 'service_completed_successfully') assert.equal(dependency['restart'], 'no', `${target} is a one-shot job`);
-        if (profilesOf(service).length === 0) assert.deepEqual(profilesOf(dependency), [], `${name} starts by default, so ${target} must too`);
+        if (condition === 'service_healthy')
+          assert.ok(
+            isRecord(dependency['healthcheck']),
+            `${name} waits for ${target} to be healthy: it needs a healthcheck`,
+          );
+        if (condition === 'service_completed_successfully')
+          assert.equal(dependency['restart'], 'no', `${target} is a one-shot job`);
+        if (profilesOf(service).length === 0)
+          assert.deepEqual(profilesOf(dependency), [], `${name} starts by default, so ${target} must too`);
       }
     }
   });
@@ -342,14 +391,18 @@ describe('infra/compose.yaml', () => {
     for (const [name, service] of Object.entries(composeServices())) {
       const healthcheck = service['healthcheck'];
       if (healthcheck === undefined) {
-        assert.ok(kindOf(service) !== undefined || name === 'create-bucket', `${name} has a healthcheck (mirrorlog images bring their own)`);
+        assert.ok(
+          kindOf(service) !== undefined || name === 'create-bucket',
+          `${name} has a healthcheck (mirrorlog images bring their own)`,
+        );
         continue;
       }
       assert.ok(isRecord(healthcheck));
       const test = healthcheck['test'];
       assert.ok(Array.isArray(test) && ['CMD', 'CMD-SHELL'].includes(String(test[0])), `${name}: healthcheck.test`);
       for (const key of ['interval', 'timeout', 'start_period']) {
-        if (healthcheck[key] !== undefined) assert.match(String(healthcheck[key]), /^\d+(ms|s|m|h)$/, `${name}: healthcheck.${key}`);
+        if (healthcheck[key] !== undefined)
+          assert.match(String(healthcheck[key]), /^\d+(ms|s|m|h)$/, `${name}: healthcheck.${key}`);
       }
     }
   });
@@ -365,7 +418,11 @@ describe('infra/compose.yaml', () => {
         used.add(mount.source);
       }
     }
-    assert.deepEqual(Object.keys(declared).filter((volume) => !used.has(volume)), [], 'declared but unused volumes');
+    assert.deepEqual(
+      Object.keys(declared).filter((volume) => !used.has(volume)),
+      [],
+      'declared but unused volumes',
+    );
   });
 
   for (const kind of SERVICES) {
@@ -375,10 +432,17 @@ describe('infra/compose.yaml', () => {
       for (const [name, service] of services) {
         const env = composeEnv(service);
         for (const variable of env.keys()) {
-          assert.ok(!variable.startsWith('MIRRORLOG_') || configEnvNames(kind).has(variable), `${name}: ${variable} is not a ${kind} option`);
+          assert.ok(
+            !variable.startsWith('MIRRORLOG_') || configEnvNames(kind).has(variable),
+            `${name}: ${variable} is not a ${kind} option`,
+          );
         }
         const config = loadServiceConfig(kind, containerEnv(kind, service));
-        assert.equal(config['metricsHost'], '127.0.0.1', `${name}: metrics on loopback unless METRICS_HOST says otherwise`);
+        assert.equal(
+          config['metricsHost'],
+          '127.0.0.1',
+          `${name}: metrics on loopback unless METRICS_HOST says otherwise`,
+        );
         assert.equal(service['restart'], 'unless-stopped', `${name}: restarted after a crash or a reboot`);
         assert.equal(service['init'], undefined, `${name}: the image's tini is PID 1 already`);
       }
@@ -394,9 +458,15 @@ describe('infra/compose.yaml', () => {
     const config = loadServiceConfig('producer', containerEnv('producer', producer));
     const mounts = mountsOf(producer);
     const source = mounts.find((mount) => mount.target === config['root']);
-    assert.ok(source !== undefined && source.type === 'bind' && source.readOnly, `${name}: a read-only bind mount at ${String(config['root'])}`);
+    assert.ok(
+      source !== undefined && source.type === 'bind' && source.readOnly,
+      `${name}: a read-only bind mount at ${String(config['root'])}`,
+    );
     const state = mounts.find((mount) => mount.target === config['stateDir']);
-    assert.ok(state !== undefined && state.type === 'volume' && !state.readOnly, `${name}: a writable volume at ${String(config['stateDir'])}`);
+    assert.ok(
+      state !== undefined && state.type === 'volume' && !state.readOnly,
+      `${name}: a writable volume at ${String(config['stateDir'])}`,
+    );
   });
 
   it('gives each applier its own replica name and its own writable target and state volumes', () => {
@@ -410,11 +480,20 @@ describe('infra/compose.yaml', () => {
       replicas.add(replica);
       for (const path of [config['target'], config['stateDir']]) {
         const mount = mountsOf(applier).find((m) => m.target === path);
-        assert.ok(mount !== undefined && mount.type === 'volume' && !mount.readOnly, `${name}: a writable volume at ${String(path)}`);
+        assert.ok(
+          mount !== undefined && mount.type === 'volume' && !mount.readOnly,
+          `${name}: a writable volume at ${String(path)}`,
+        );
         assert.ok(!volumes.has(mount.source), `${name}: volume ${mount.source} is shared`);
         volumes.add(mount.source);
-        const others = all.filter(([other, service]) => other !== name && mountsOf(service).some((m) => m.source === mount.source));
-        assert.deepEqual(others.map(([other]) => other), [], `${mount.source} is mounted by ${name} only`);
+        const others = all.filter(
+          ([other, service]) => other !== name && mountsOf(service).some((m) => m.source === mount.source),
+        );
+        assert.deepEqual(
+          others.map(([other]) => other),
+          [],
+          `${mount.source} is mounted by ${name} only`,
+        );
       }
       const rebuild = composeEnv(applier).get('MIRRORLOG_REBUILD');
       assert.equal(rebuild, 'false', `${name}: MIRRORLOG_REBUILD is off unless asked for one start`);
@@ -434,11 +513,17 @@ describe('infra/compose.yaml', () => {
           const [host] = broker.split(':');
           assert.ok(services[host!] !== undefined, `${name}: broker ${broker} is not a compose service`);
           assert.ok(dependsOn(service).has(host!), `${name} waits for ${host}`);
-          assert.ok(kafkaEnv.get('KAFKA_ADVERTISED_LISTENERS')?.includes(`//${broker}`), `${name}: ${broker} is an advertised listener`);
+          assert.ok(
+            kafkaEnv.get('KAFKA_ADVERTISED_LISTENERS')?.includes(`//${broker}`),
+            `${name}: ${broker} is an advertised listener`,
+          );
         }
         const endpoint = new URL(String(config['s3Endpoint']));
         assert.ok(services[endpoint.hostname] === minio, `${name}: the S3 endpoint is the minio service`);
-        assert.ok(dependsOn(service).has('minio') && dependsOn(service).has('create-bucket'), `${name} waits for MinIO and the bucket`);
+        assert.ok(
+          dependsOn(service).has('minio') && dependsOn(service).has('create-bucket'),
+          `${name} waits for MinIO and the bucket`,
+        );
         assert.equal(config['s3AccessKey'], minioEnv.get('MINIO_ROOT_USER'));
         assert.equal(config['s3SecretKey'], minioEnv.get('MINIO_ROOT_PASSWORD'));
         assert.equal(config['bucket'], bucketJob.get('BUCKET'), `${name} uses the bucket the job creates`);
@@ -446,7 +531,10 @@ describe('infra/compose.yaml', () => {
     }
     assert.equal(bucketJob.get('S3_ACCESS_KEY'), minioEnv.get('MINIO_ROOT_USER'));
     assert.equal(bucketJob.get('S3_SECRET_KEY'), minioEnv.get('MINIO_ROOT_PASSWORD'));
-    assert.ok((minioEnv.get('MINIO_ROOT_PASSWORD') ?? '').length >= 8, 'MinIO refuses passwords shorter than 8 characters');
+    assert.ok(
+      (minioEnv.get('MINIO_ROOT_PASSWORD') ?? '').length >= 8,
+      'MinIO refuses passwords shorter than 8 characters',
+    );
   });
 
   it('gives the mirrorlog services 65536 open files, or NOFILE_LIMIT where the host allows fewer', () => {
@@ -456,7 +544,11 @@ describe('infra/compose.yaml', () => {
     assert.ok(isRecord(nofile));
     for (const key of ['soft', 'hard']) {
       assert.equal(interpolate(String(nofile[key])), '65536', `nofile.${key} by default`);
-      assert.equal(interpolate(String(nofile[key]), { NOFILE_LIMIT: '20000' }), '20000', `nofile.${key} with NOFILE_LIMIT`);
+      assert.equal(
+        interpolate(String(nofile[key]), { NOFILE_LIMIT: '20000' }),
+        '20000',
+        `nofile.${key} with NOFILE_LIMIT`,
+      );
     }
   });
 
@@ -477,10 +569,19 @@ describe('infra/compose.yaml', () => {
     ]) {
       assert.equal(env.get(variable), '1', variable);
     }
-    assert.equal(env.get('KAFKA_AUTO_CREATE_TOPICS_ENABLE'), 'false', 'mirrorlog creates its topic with its own settings');
+    assert.equal(
+      env.get('KAFKA_AUTO_CREATE_TOPICS_ENABLE'),
+      'false',
+      'mirrorlog creates its topic with its own settings',
+    );
     const listeners = (env.get('KAFKA_LISTENERS') ?? '').split(',').map((l) => /^([A-Z_]+):\/\//.exec(l)?.[1]);
-    const protocols = new Map((env.get('KAFKA_LISTENER_SECURITY_PROTOCOL_MAP') ?? '').split(',').map((pair) => pair.split(':') as [string, string]));
-    for (const listener of listeners) assert.ok(listener !== undefined && protocols.has(listener), `listener ${String(listener)} has a protocol`);
+    const protocols = new Map(
+      (env.get('KAFKA_LISTENER_SECURITY_PROTOCOL_MAP') ?? '')
+        .split(',')
+        .map((pair) => pair.split(':') as [string, string]),
+    );
+    for (const listener of listeners)
+      assert.ok(listener !== undefined && protocols.has(listener), `listener ${String(listener)} has a protocol`);
     const dataMount = mountsOf(kafka).find((mount) => mount.target === env.get('KAFKA_LOG_DIRS'));
     assert.ok(dataMount?.type === 'volume', 'Kafka data in a volume');
   });
@@ -503,7 +604,13 @@ const UNITS: Record<ServiceName, { file: string; name: string; instance: string;
   },
 };
 
-function unitOf(service: ServiceName): { unit: UnitFile; text: string; name: string; instance: string; example: string } {
+function unitOf(service: ServiceName): {
+  unit: UnitFile;
+  text: string;
+  name: string;
+  instance: string;
+  example: string;
+} {
   const spec = UNITS[service];
   const text = readRepoFile(spec.file);
   return { unit: parseUnitFile(text), text, ...spec };
@@ -580,7 +687,10 @@ describe('infra/systemd', () => {
         const user = serviceValue(unit, 'User');
         assert.ok(user !== undefined && user !== 'root' && user !== '0', 'User= a system user');
         const stateDirectory = expandSpecifiers(serviceValue(unit, 'StateDirectory') ?? '', name, instance);
-        assert.ok(isUnder(stateDirectory, 'mirrorlog') && stateDirectory !== 'mirrorlog', `StateDirectory=mirrorlog/... (got ${stateDirectory})`);
+        assert.ok(
+          isUnder(stateDirectory, 'mirrorlog') && stateDirectory !== 'mirrorlog',
+          `StateDirectory=mirrorlog/... (got ${stateDirectory})`,
+        );
         assert.equal(unitProcessEnv(service).get('MIRRORLOG_STATE_DIR'), `/var/lib/${stateDirectory}`);
       });
     });
@@ -589,7 +699,9 @@ describe('infra/systemd', () => {
   it('producer: the source is read-only and nothing but the state directory is writable', () => {
     const { unit, name } = unitOf('producer');
     const config = loadServiceConfig('producer', unitProcessEnv('producer'));
-    const readOnly = unitValues(unit, 'Service', 'ReadOnlyPaths').flatMap((v) => splitQuoted(expandSpecifiers(v, name)));
+    const readOnly = unitValues(unit, 'Service', 'ReadOnlyPaths').flatMap((v) =>
+      splitQuoted(expandSpecifiers(v, name)),
+    );
     assert.ok(
       readOnly.some((path) => isUnder(String(config['root']), path.replace(/^-/, ''))),
       `ReadOnlyPaths= covers MIRRORLOG_ROOT ${String(config['root'])}`,
@@ -602,9 +714,14 @@ describe('infra/systemd', () => {
     assert.ok(name.includes('@.'), 'a template unit: one instance per replica');
     const config = loadServiceConfig('applier', unitProcessEnv('applier'));
     assert.equal(config['replica'], instance);
-    const writable = unitValues(unit, 'Service', 'ReadWritePaths').flatMap((v) => splitQuoted(expandSpecifiers(v, name, instance)));
+    const writable = unitValues(unit, 'Service', 'ReadWritePaths').flatMap((v) =>
+      splitQuoted(expandSpecifiers(v, name, instance)),
+    );
     assert.deepEqual(writable, [config['target']]);
-    assert.deepEqual(unitValues(unit, 'Unit', 'RequiresMountsFor').map((v) => expandSpecifiers(v, name, instance)), [config['target']]);
+    assert.deepEqual(
+      unitValues(unit, 'Unit', 'RequiresMountsFor').map((v) => expandSpecifiers(v, name, instance)),
+      [config['target']],
+    );
     const file = parseEnvFile(readRepoFile(example));
     for (const owned of ['MIRRORLOG_REPLICA', 'MIRRORLOG_TARGET', 'MIRRORLOG_STATE_DIR']) {
       assert.ok(!file.has(owned), `${example} must leave ${owned} to the unit`);
@@ -654,12 +771,49 @@ function splitAssignments(words: string[]): { assignments: Map<string, string>; 
   return { assignments, command: words.slice(i) };
 }
 
-const COMPOSE_VALUE_FLAGS = new Set(['-f', '--file', '-p', '--project-name', '--profile', '--env-file', '--project-directory']);
-const SUBCOMMAND_VALUE_FLAGS = new Set(['-t', '--timeout', '--tail', '-n', '--scale', '-e', '--env', '--name', '-u', '--user', '-w', '--workdir']);
-const SERVICE_LIST_SUBCOMMANDS = new Set(['up', 'down', 'stop', 'start', 'restart', 'rm', 'logs', 'ps', 'pull', 'build', 'create', 'kill']);
+const COMPOSE_VALUE_FLAGS = new Set([
+  '-f',
+  '--file',
+  '-p',
+  '--project-name',
+  '--profile',
+  '--env-file',
+  '--project-directory',
+]);
+const SUBCOMMAND_VALUE_FLAGS = new Set([
+  '-t',
+  '--timeout',
+  '--tail',
+  '-n',
+  '--scale',
+  '-e',
+  '--env',
+  '--name',
+  '-u',
+  '--user',
+  '-w',
+  '--workdir',
+]);
+const SERVICE_LIST_SUBCOMMANDS = new Set([
+  'up',
+  'down',
+  'stop',
+  'start',
+  'restart',
+  'rm',
+  'logs',
+  'ps',
+  'pull',
+  'build',
+  'create',
+  'kill',
+]);
 const ONE_SERVICE_SUBCOMMANDS = new Set(['exec', 'run']);
 
-function positional(words: string[], valueFlags: ReadonlySet<string>): { values: Map<string, string[]>; rest: string[] } {
+function positional(
+  words: string[],
+  valueFlags: ReadonlySet<string>,
+): { values: Map<string, string[]>; rest: string[] } {
   const values = new Map<string, string[]>();
   const rest: string[] = [];
   for (let i = 0; i < words.length; i += 1) {
@@ -684,11 +838,18 @@ describe('README.md, Running in production', () => {
 
   it('names only repository files that exist', () => {
     const text = productionSection();
-    const paths = new Set(text.match(/(?<![\w./-])(?:infra|services|docs|schemas|bin)\/[A-Za-z0-9._@/-]*[A-Za-z0-9_@-]/g) ?? []);
+    const paths = new Set(
+      text.match(/(?<![\w./-])(?:infra|services|docs|schemas|bin)\/[A-Za-z0-9._@/-]*[A-Za-z0-9_@-]/g) ?? [],
+    );
     assert.ok(paths.size > 0);
     // Files the operator makes with a `cp` the doc shows (infra/.env) need not exist yet.
-    const created = new Set(docCommands().filter((words) => words[0] === 'cp').map((words) => words.at(-1)));
-    for (const path of paths) assert.ok(repoFileExists(path) || created.has(path), `${DOC} names ${path}, which does not exist`);
+    const created = new Set(
+      docCommands()
+        .filter((words) => words[0] === 'cp')
+        .map((words) => words.at(-1)),
+    );
+    for (const path of paths)
+      assert.ok(repoFileExists(path) || created.has(path), `${DOC} names ${path}, which does not exist`);
     for (const installed of text.match(/\/opt\/mirrorlog\/dist\/[A-Za-z0-9._/-]+\.js/g) ?? []) {
       const origin = sourceOfCompiled(posix.relative('/opt/mirrorlog', installed));
       assert.ok(origin !== undefined && repoFileExists(origin.source), `${installed} is built from an existing source`);
@@ -716,23 +877,34 @@ describe('README.md, Running in production', () => {
       if (command[0] !== 'docker' || command[1] !== 'compose') continue;
       composeCommands += 1;
       const line = words.join(' ');
-      for (const name of assignments.keys()) assert.ok(variables.has(name), `${line}: ${name} is not a compose.yaml variable`);
-      const subIndex = command.findIndex((word, i) => i >= 2 && !word.startsWith('-') && !COMPOSE_VALUE_FLAGS.has(command[i - 1]!));
+      for (const name of assignments.keys())
+        assert.ok(variables.has(name), `${line}: ${name} is not a compose.yaml variable`);
+      const subIndex = command.findIndex(
+        (word, i) => i >= 2 && !word.startsWith('-') && !COMPOSE_VALUE_FLAGS.has(command[i - 1]!),
+      );
       assert.ok(subIndex !== -1, `${line}: no subcommand`);
       const global = positional(command.slice(2, subIndex), COMPOSE_VALUE_FLAGS);
       assert.deepEqual(global.values.get('-f'), [COMPOSE_FILE], `${line}: -f ${COMPOSE_FILE}`);
-      for (const profile of global.values.get('--profile') ?? []) assert.ok(profiles.has(profile), `${line}: unknown profile ${profile}`);
+      for (const profile of global.values.get('--profile') ?? [])
+        assert.ok(profiles.has(profile), `${line}: unknown profile ${profile}`);
       const subcommand = command[subIndex]!;
       const args = positional(command.slice(subIndex + 1), SUBCOMMAND_VALUE_FLAGS);
       for (const env of args.values.get('-e') ?? []) {
         const [name] = env.split('=');
         assert.ok(ALL_CONFIG_NAMES.has(name!), `${line}: -e ${name} is not a config variable`);
       }
-      const named = SERVICE_LIST_SUBCOMMANDS.has(subcommand) ? args.rest : ONE_SERVICE_SUBCOMMANDS.has(subcommand) ? args.rest.slice(0, 1) : [];
+      const named = SERVICE_LIST_SUBCOMMANDS.has(subcommand)
+        ? args.rest
+        : ONE_SERVICE_SUBCOMMANDS.has(subcommand)
+          ? args.rest.slice(0, 1)
+          : [];
       for (const service of named) {
         assert.ok(services[service] !== undefined, `${line}: unknown service ${service}`);
         for (const profile of profilesOf(services[service]!)) {
-          assert.ok(global.values.get('--profile')?.includes(profile), `${line}: ${service} needs --profile ${profile}`);
+          assert.ok(
+            global.values.get('--profile')?.includes(profile),
+            `${line}: ${service} needs --profile ${profile}`,
+          );
         }
       }
     }
@@ -758,7 +930,10 @@ describe('README.md, Running in production', () => {
       return new RegExp(`^${file.replace(/[.]/g, '\\.').replace('%i', '[A-Za-z0-9._-]+')}$`);
     });
     for (const path of productionSection().match(/\/etc\/mirrorlog\/[A-Za-z0-9._-]+\.env\b/g) ?? []) {
-      assert.ok(patterns.some((pattern) => pattern.test(path)), `${path} is not an env file a unit reads`);
+      assert.ok(
+        patterns.some((pattern) => pattern.test(path)),
+        `${path} is not an env file a unit reads`,
+      );
     }
   });
 

@@ -37,7 +37,13 @@ test('directories spread over partitions', () => {
 test('the kafkajs partitioner uses the record key', () => {
   const partitioner = directoryPartitioner();
   const partitionMetadata = Array.from({ length: 12 }, (_, partitionId) => ({ partitionId }));
-  assert.equal(partitioner({ topic: 't', partitionMetadata, message: { key: Buffer.from('foobar/x') } }), partitionOf('foobar/x', 12));
-  assert.equal(partitioner({ topic: 't', partitionMetadata, message: { key: 'foobar/x' } }), partitionOf('foobar/x', 12));
+  assert.equal(
+    partitioner({ topic: 't', partitionMetadata, message: { key: Buffer.from('foobar/x') } }),
+    partitionOf('foobar/x', 12),
+  );
+  assert.equal(
+    partitioner({ topic: 't', partitionMetadata, message: { key: 'foobar/x' } }),
+    partitionOf('foobar/x', 12),
+  );
   assert.throws(() => partitioner({ topic: 't', partitionMetadata, message: { key: null } }), /path key/);
 });

@@ -19,7 +19,10 @@ const inlineFile = (i: number, content: Buffer) =>
     data: content,
   }).value;
 
-const page = (i: number) => Buffer.from(`<html><head><title>Story ${i}</title></head><body>${'<p>The council met on Tuesday to discuss the budget.</p>'.repeat(40)}</body></html>`);
+const page = (i: number) =>
+  Buffer.from(
+    `<html><head><title>Story ${i}</title></head><body>${'<p>The council met on Tuesday to discuss the budget.</p>'.repeat(40)}</body></html>`,
+  );
 const noise = (i: number) => crypto.randomBytes(1000 + (i % 7000));
 
 test('text pages inline are worth compressing', () => {
@@ -36,7 +39,11 @@ test('the sample is spread over the whole batch, not taken from its head', () =>
 });
 
 test('a batch of metadata-only events (directories) compresses well', () => {
-  const values = Array.from({ length: 500 }, (_, i) => encodeRecord({ source: 'src', seq: i + 1, ts: 1, path: relPath(`new/d${i}`), op: 'dir', mode: 0o755 }).value);
+  const values = Array.from(
+    { length: 500 },
+    (_, i) =>
+      encodeRecord({ source: 'src', seq: i + 1, ts: 1, path: relPath(`new/d${i}`), op: 'dir', mode: 0o755 }).value,
+  );
   assert.equal(worthCompressing(values), true);
 });
 

@@ -46,8 +46,14 @@ test('a symlink whose target is not UTF-8 is counted and skipped once, never ret
   tree.symlink('good', 'target');
   tree.symlink('bad', Buffer.from([0x61, 0xff]));
   await harness.start(); // settles: nothing keeps coming back
-  assert.deepEqual(events().map((e) => e.path), ['good']);
-  assert.equal(await metric(harness, 'mirrorlog_producer_entries_skipped_total', { reason: 'link-target-not-utf8' }), 1);
+  assert.deepEqual(
+    events().map((e) => e.path),
+    ['good'],
+  );
+  assert.equal(
+    await metric(harness, 'mirrorlog_producer_entries_skipped_total', { reason: 'link-target-not-utf8' }),
+    1,
+  );
   assert.ok(harness.core.isIdle());
 });
 
@@ -59,7 +65,10 @@ test('a link published before whose target turns non-UTF-8 is deleted from the r
   tree.remove('l');
   tree.symlink('l', Buffer.from([0xfe]));
   await harness.settle();
-  assert.deepEqual(events().map((e) => `${e.op} ${e.path}`), ['symlink l', 'delete l']);
+  assert.deepEqual(
+    events().map((e) => `${e.op} ${e.path}`),
+    ['symlink l', 'delete l'],
+  );
 });
 
 test('an unreadable file or directory is counted, skipped and never blocks readiness (M4)', async (t) => {
@@ -100,7 +109,11 @@ test('a file appended to without pause is published from a snapshot once unstabl
   await harness.settle(() => events().some((e) => e.path === 'log'));
   const published = events().find((e) => e.path === 'log');
   assert.ok(published?.op === 'file' && published.data !== undefined);
-  assert.equal(createHash('sha256').update(published.data).digest('hex'), published.hash, 'the bytes are the ones hashed');
+  assert.equal(
+    createHash('sha256').update(published.data).digest('hex'),
+    published.hash,
+    'the bytes are the ones hashed',
+  );
   assert.equal(published.size, published.data.length);
   const waited = clock.now() - started;
   assert.ok(waited >= 30_000 && waited < 60_000, `published after ${waited} ms of virtual time`);

@@ -30,7 +30,10 @@ test('--max-delete in the config: flag text or a number; a bad value names the f
   const base = { root: '/r' };
   assert.deepEqual(producerConfigSchema.parse(base).maxDelete, { kind: 'default' });
   assert.deepEqual(producerConfigSchema.parse({ ...base, maxDelete: 0 }).maxDelete, { kind: 'off' });
-  assert.deepEqual(producerConfigSchema.parse({ ...base, maxDelete: '10%' }).maxDelete, { kind: 'percent', percent: 10 });
+  assert.deepEqual(producerConfigSchema.parse({ ...base, maxDelete: '10%' }).maxDelete, {
+    kind: 'percent',
+    percent: 10,
+  });
   const bad = producerConfigSchema.safeParse({ ...base, maxDelete: 'lots' });
   assert.equal(bad.success, false);
   assert.deepEqual(bad.error?.issues[0]?.path, ['maxDelete']);
@@ -50,9 +53,20 @@ test('the default limit: 50% of the tree or 10,000, whichever is smaller, never 
 test('the root identity: the same directory, or what changed', () => {
   assert.equal(identityChange(root, { ...root }), undefined);
   assert.match(identityChange(root, { ...root, ino: 7 }) ?? '', /inode 131 -> 7/);
-  assert.match(identityChange(root, { ...root, dev: 1, mountPoint: false }) ?? '', /device 2049 -> 1, it is no longer a mount point/);
-  assert.match(identityChange(root, { ...root, bornMs: 2000 }) ?? '', /created anew/, 'a reused inode number is still caught');
-  assert.equal(identityChange({ ...root, bornMs: 0 }, { ...root, bornMs: 2000 }), undefined, 'no birth time recorded: not compared');
+  assert.match(
+    identityChange(root, { ...root, dev: 1, mountPoint: false }) ?? '',
+    /device 2049 -> 1, it is no longer a mount point/,
+  );
+  assert.match(
+    identityChange(root, { ...root, bornMs: 2000 }) ?? '',
+    /created anew/,
+    'a reused inode number is still caught',
+  );
+  assert.equal(
+    identityChange({ ...root, bornMs: 0 }, { ...root, bornMs: 2000 }),
+    undefined,
+    'no birth time recorded: not compared',
+  );
   assert.deepEqual(decodeIdentity(encodeIdentity(root)), root);
   assert.equal(decodeIdentity(undefined), undefined);
   assert.equal(decodeIdentity('{"dev":1}'), undefined);
@@ -69,23 +83,50 @@ const situation = (over: Partial<DeleteSituation>): DeleteSituation => ({
 });
 
 test('given a replaced root, when anything would be deleted, then it is held', () => {
-  const judged = judgeDeletes(situation({ pendingEntries: 1, identityChanged: 'the root is not the directory the index was made from (inode 1 -> 2)' }));
-  assert.deepEqual(judged, { verdict: 'hold', reason: 'the root is not the directory the index was made from (inode 1 -> 2)' });
-  assert.deepEqual(judgeDeletes(situation({ pendingEntries: 0, identityChanged: 'x' })), { verdict: 'publish' }, 'nothing to delete');
+  const judged = judgeDeletes(
+    situation({
+      pendingEntries: 1,
+      identityChanged: 'the root is not the directory the index was made from (inode 1 -> 2)',
+    }),
+  );
+  assert.deepEqual(judged, {
+    verdict: 'hold',
+    reason: 'the root is not the directory the index was made from (inode 1 -> 2)',
+  });
+  assert.deepEqual(
+    judgeDeletes(situation({ pendingEntries: 0, identityChanged: 'x' })),
+    { verdict: 'publish' },
+    'nothing to delete',
+  );
 });
 
 test('given the whole tree deleted at once, it is held; below the limit it is published', () => {
   const wiped = judgeDeletes(situation({ pendingEntries: 2088 }));
   assert.equal(wiped.verdict, 'hold');
-  assert.match(wiped.verdict === 'hold' ? wiped.reason : '', /2088 of 2088 entries \(100%\) would be deleted at once, more than --max-delete allows \(1044\)/);
+  assert.match(
+    wiped.verdict === 'hold' ? wiped.reason : '',
+    /2088 of 2088 entries \(100%\) would be deleted at once, more than --max-delete allows \(1044\)/,
+  );
   assert.deepEqual(judgeDeletes(situation({ pendingEntries: 1044 })), { verdict: 'publish' });
-  assert.equal(judgeDeletes(situation({ pendingEntries: 600, recentlyDeleted: 600 })).verdict, 'hold', 'a burst in slices adds up');
-  assert.deepEqual(judgeDeletes(situation({ pendingEntries: 1500, recentlyDeleted: -1400 })), { verdict: 'publish' }, 'a directory renamed: as many created as deleted');
+  assert.equal(
+    judgeDeletes(situation({ pendingEntries: 600, recentlyDeleted: 600 })).verdict,
+    'hold',
+    'a burst in slices adds up',
+  );
+  assert.deepEqual(
+    judgeDeletes(situation({ pendingEntries: 1500, recentlyDeleted: -1400 })),
+    { verdict: 'publish' },
+    'a directory renamed: as many created as deleted',
+  );
 });
 
 test('confirmed, or the guard off: published whatever the number and the root', () => {
-  assert.deepEqual(judgeDeletes(situation({ pendingEntries: 2088, identityChanged: 'x', confirmed: true })), { verdict: 'publish' });
-  assert.deepEqual(judgeDeletes(situation({ pendingEntries: 2088, identityChanged: 'x', max: { kind: 'off' } })), { verdict: 'publish' });
+  assert.deepEqual(judgeDeletes(situation({ pendingEntries: 2088, identityChanged: 'x', confirmed: true })), {
+    verdict: 'publish',
+  });
+  assert.deepEqual(judgeDeletes(situation({ pendingEntries: 2088, identityChanged: 'x', max: { kind: 'off' } })), {
+    verdict: 'publish',
+  });
 });
 
 test('judged once quiet, or after the longest wait, and never during a walk', () => {
@@ -94,8 +135,16 @@ test('judged once quiet, or after the longest wait, and never during a walk', ()
   assert.equal(dueForJudgement(at(1900), 1000, 10_000), true);
   assert.equal(dueForJudgement({ now: 10_000, firstHeldAt: 0, lastHeldAt: 9_999, walking: false }, 1000, 10_000), true);
   assert.equal(dueForJudgement(at(50_000, true), 1000, 10_000), false);
-  assert.equal(dueForJudgement({ ...at(1900), busy: true }, 1000, 10_000), false, 'what came with them is still being examined');
-  assert.equal(dueForJudgement({ ...at(10_000), busy: true }, 1000, 10_000), true, 'busy only delays up to the longest wait');
+  assert.equal(
+    dueForJudgement({ ...at(1900), busy: true }, 1000, 10_000),
+    false,
+    'what came with them is still being examined',
+  );
+  assert.equal(
+    dueForJudgement({ ...at(10_000), busy: true }, 1000, 10_000),
+    true,
+    'busy only delays up to the longest wait',
+  );
 });
 
 test('a burst window forgets what is older than the window; creates count against deletes', () => {

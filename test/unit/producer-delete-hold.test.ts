@@ -8,8 +8,18 @@ import type { Observation } from '../../services/producer/examiner.ts';
 import { createProducerMetrics } from '../../services/producer/metrics.ts';
 import { createLogger } from '../../services/shared/logger.ts';
 
-const gone = (path: string): Observation => ({ path: relPath(path), observed: undefined, fingerprint: undefined, firstHintAt: 0 });
-const back = (path: string): Observation => ({ path: relPath(path), observed: { kind: 'dir', mode: 0o755 }, fingerprint: undefined, firstHintAt: 0 });
+const gone = (path: string): Observation => ({
+  path: relPath(path),
+  observed: undefined,
+  fingerprint: undefined,
+  firstHintAt: 0,
+});
+const back = (path: string): Observation => ({
+  path: relPath(path),
+  observed: { kind: 'dir', mode: 0o755 },
+  fingerprint: undefined,
+  firstHintAt: 0,
+});
 
 function setup(options: { tree: number; identityChanged?: string; confirmed?: boolean }) {
   let now = 0;
@@ -46,13 +56,24 @@ function setup(options: { tree: number; identityChanged?: string; confirmed?: bo
 test('given a few deletes, when they are quiet, then they are published', () => {
   const { hold, requeued, tick } = setup({ tree: 1000 });
   hold.startWalkFinished();
-  assert.deepEqual(hold.admit([gone('a'), back('b')]).map((o) => o.path), ['b'], 'the delete waits, the rest goes on');
+  assert.deepEqual(
+    hold.admit([gone('a'), back('b')]).map((o) => o.path),
+    ['b'],
+    'the delete waits, the rest goes on',
+  );
   assert.equal(hold.judging, true);
   tick(500);
   assert.equal(requeued.length, 0, 'not quiet yet');
   tick(600);
-  assert.deepEqual(requeued.map((o) => o.path), ['a']);
-  assert.deepEqual(hold.admit(requeued).map((o) => o.path), ['a'], 'released observations pass');
+  assert.deepEqual(
+    requeued.map((o) => o.path),
+    ['a'],
+  );
+  assert.deepEqual(
+    hold.admit(requeued).map((o) => o.path),
+    ['a'],
+    'released observations pass',
+  );
   hold.stop();
 });
 
@@ -63,7 +84,10 @@ test('given a subtree of most of the tree deleted, then it is held with the reas
   hold.admit([gone('big'), gone('big/x')]);
   tick(1100);
   assert.equal(requeued.length, 0);
-  assert.match(hold.reason ?? '', /^deletes held: 800 of 1000 entries \(80%\) would be deleted at once, more than --max-delete allows \(500\); to publish them: mirrorlog producer --root \/r --confirm-deletes$/);
+  assert.match(
+    hold.reason ?? '',
+    /^deletes held: 800 of 1000 entries \(80%\) would be deleted at once, more than --max-delete allows \(500\); to publish them: mirrorlog producer --root \/r --confirm-deletes$/,
+  );
   assert.equal(rehinted.length, 0);
   tick(30_000);
   assert.deepEqual(rehinted.sort(), ['big', 'big/x'], 'held paths are looked at again every 30 s');
@@ -75,8 +99,11 @@ test('given a subtree of most of the tree deleted, then it is held with the reas
   hold.stop();
 });
 
-test('given a replaced root, one delete is held; --confirm-deletes publishes the start\'s deletes, once', () => {
-  const first = setup({ tree: 1000, identityChanged: 'the root is not the directory the index was made from (inode 1 -> 2)' });
+test("given a replaced root, one delete is held; --confirm-deletes publishes the start's deletes, once", () => {
+  const first = setup({
+    tree: 1000,
+    identityChanged: 'the root is not the directory the index was made from (inode 1 -> 2)',
+  });
   first.hold.startWalkFinished();
   first.hold.admit([gone('one')]);
   first.tick(1100);
@@ -89,7 +116,10 @@ test('given a replaced root, one delete is held; --confirm-deletes publishes the
   assert.equal(confirmed.requeued.length, 0, 'not before the start walk ended');
   confirmed.hold.startWalkFinished();
   confirmed.tick(200);
-  assert.deepEqual(confirmed.requeued.map((o) => o.path), ['one']);
+  assert.deepEqual(
+    confirmed.requeued.map((o) => o.path),
+    ['one'],
+  );
   confirmed.hold.startSettled();
   confirmed.setIdentity('inode 2 -> 3');
   confirmed.hold.admit([gone('two')]);

@@ -9,11 +9,15 @@ const H1 = 'a'.repeat(64);
 const f = (hash = H1, mode = 0o644, mtimeMs = 5): EntryState => ({ kind: 'file', size: 1, mode, mtimeMs, hash });
 const d = (mode = 0o755): EntryState => ({ kind: 'dir', mode });
 const p = relPath('x');
-const below = (...paths: string[]) => () => paths.map((q) => relPath(q));
+const below =
+  (...paths: string[]) =>
+  () =>
+    paths.map((q) => relPath(q));
 const none = () => {
   throw new Error('the index below was not needed');
 };
-const show = (changes: { path: RelPath; next: EntryState | null }[]) => changes.map((c) => `${c.next === null ? 'delete' : c.next.kind} ${c.path}`);
+const show = (changes: { path: RelPath; next: EntryState | null }[]) =>
+  changes.map((c) => `${c.next === null ? 'delete' : c.next.kind} ${c.path}`);
 
 test('nothing indexed and nothing there: a stale hint is a no-op', () => {
   assert.deepEqual(diffPath(p, undefined, undefined, none), []);
@@ -33,7 +37,12 @@ test('new, changed content, mode or mtime publishes the new state', () => {
 });
 
 test('a removed directory deletes every indexed entry below it first, deepest first', () => {
-  assert.deepEqual(show(diffPath(p, d(), undefined, below('x/a', 'x/a/b', 'x/c'))), ['delete x/a/b', 'delete x/a', 'delete x/c', 'delete x']);
+  assert.deepEqual(show(diffPath(p, d(), undefined, below('x/a', 'x/a/b', 'x/c'))), [
+    'delete x/a/b',
+    'delete x/a',
+    'delete x/c',
+    'delete x',
+  ]);
 });
 
 test('a directory replaced by a file deletes its entries before the file is published', () => {
@@ -52,7 +61,8 @@ test('needsHash: only when stat says the bytes may differ', () => {
   const fp = { ino: 1, size: 10, mtimeMs: 100.5, ctimeMs: 100.5 };
   assert.equal(needsHash(undefined, fp), true);
   assert.equal(needsHash(fp, { ...fp }), false);
-  for (const change of [{ ino: 2 }, { size: 11 }, { mtimeMs: 100.6 }, { ctimeMs: 101 }]) assert.equal(needsHash(fp, { ...fp, ...change }), true);
+  for (const change of [{ ino: 2 }, { size: 11 }, { mtimeMs: 100.6 }, { ctimeMs: 101 }])
+    assert.equal(needsHash(fp, { ...fp, ...change }), true);
 });
 
 test('the hybrid clock never goes backwards and never repeats', () => {

@@ -5,11 +5,24 @@ import { compareDirectory, type IndexedChild } from '../../services/producer/dom
 import { createExcluder } from '../../services/producer/domain/exclude.ts';
 
 const fp = { ino: 1, size: 10, mtimeMs: 5000.25, ctimeMs: 5000.25 };
-const indexedFile = (name: string, extra: Partial<IndexedChild> = {}): IndexedChild => ({ name, kind: 'file', fingerprint: fp, size: 10, mtimeMs: 5000, mode: 0o644, ...extra });
+const indexedFile = (name: string, extra: Partial<IndexedChild> = {}): IndexedChild => ({
+  name,
+  kind: 'file',
+  fingerprint: fp,
+  size: 10,
+  mtimeMs: 5000,
+  mode: 0o644,
+  ...extra,
+});
 
 test('names only: appeared, vanished and changed kind', () => {
   const result = compareDirectory(
-    [indexedFile('same'), indexedFile('gone'), { name: 'd', kind: 'dir', fingerprint: undefined, mode: 0o755 }, indexedFile('became-dir')],
+    [
+      indexedFile('same'),
+      indexedFile('gone'),
+      { name: 'd', kind: 'dir', fingerprint: undefined, mode: 0o755 },
+      indexedFile('became-dir'),
+    ],
     [
       { name: 'same', kind: 'file' },
       { name: 'new', kind: 'file' },
@@ -24,7 +37,13 @@ test('names only: appeared, vanished and changed kind', () => {
 
 test('with stats: changed fingerprints and modes, symlink targets', () => {
   const result = compareDirectory(
-    [indexedFile('a'), indexedFile('b'), indexedFile('c'), { name: 'l', kind: 'symlink', fingerprint: undefined, target: 'x' }, { name: 'd', kind: 'dir', fingerprint: undefined, mode: 0o755 }],
+    [
+      indexedFile('a'),
+      indexedFile('b'),
+      indexedFile('c'),
+      { name: 'l', kind: 'symlink', fingerprint: undefined, target: 'x' },
+      { name: 'd', kind: 'dir', fingerprint: undefined, mode: 0o755 },
+    ],
     [
       { name: 'a', kind: 'file', mode: 0o644, fingerprint: fp },
       { name: 'b', kind: 'file', mode: 0o644, fingerprint: { ...fp, ctimeMs: 6000 } },

@@ -72,7 +72,10 @@ test(`--exclude follows gitignore: ${CASES.length} cases from its documentation`
   const failures: string[] = [];
   for (const [patterns, path, kind, excluded, why] of CASES) {
     const actual = createExcluder(patterns)(path, kind === 'dir');
-    if (actual !== excluded) failures.push(`${JSON.stringify(patterns)} ${path} (${kind}): expected ${excluded ? 'excluded' : 'kept'} (${why})`);
+    if (actual !== excluded)
+      failures.push(
+        `${JSON.stringify(patterns)} ${path} (${kind}): expected ${excluded ? 'excluded' : 'kept'} (${why})`,
+      );
   }
   assert.deepEqual(failures, []);
 });

@@ -14,13 +14,25 @@ const records = ['a/1', 'b/1', 'a/2', 'c/d/1', 'b/2', 'e/1', 'a/3'].map(record);
 test('records are grouped by their directory partition, in order', () => {
   const groups = byPartition(records, 6);
   for (const [partition, group] of groups) for (const r of group) assert.equal(partitionOf(r.key, 6), partition);
-  assert.deepEqual(groups.get(partitionOf('a/1', 6))!.filter((r) => r.key.startsWith('a/')).map((r) => r.key), ['a/1', 'a/2', 'a/3']);
+  assert.deepEqual(
+    groups
+      .get(partitionOf('a/1', 6))!
+      .filter((r) => r.key.startsWith('a/'))
+      .map((r) => r.key),
+    ['a/1', 'a/2', 'a/3'],
+  );
   assert.equal([...groups.values()].flat().length, records.length);
 });
 
 test('one producer send per partition, every record sent once, acks from all in-sync replicas', async () => {
   const sends: ProducerRecord[] = [];
-  const fake = { producer: () => ({ send: async (r: ProducerRecord) => void sends.push(r), connect: async () => undefined, disconnect: async () => undefined }) } as unknown as Kafka;
+  const fake = {
+    producer: () => ({
+      send: async (r: ProducerRecord) => void sends.push(r),
+      connect: async () => undefined,
+      disconnect: async () => undefined,
+    }),
+  } as unknown as Kafka;
   await new KafkaPublisher(fake, 'topic', 6).send(records);
   assert.ok(sends.length > 1, 'the records span several partitions');
   for (const send of sends) {

@@ -27,7 +27,12 @@ function setup(t: Parameters<typeof defer>[0], rate: number) {
   index.transaction(() => {
     for (let d = 0; d < 40; d++) {
       const found = tree.lstat(`d${d}`);
-      index.put(relPath(`d${d}`), { kind: 'dir', mode: 0o755 }, d + 1, found.kind === 'dir' ? found.fingerprint : undefined);
+      index.put(
+        relPath(`d${d}`),
+        { kind: 'dir', mode: 0o755 },
+        d + 1,
+        found.kind === 'dir' ? found.fingerprint : undefined,
+      );
     }
   });
   const hinted: string[] = [];

@@ -8,5 +8,8 @@ import { testSourceIndex } from '../helpers/source-index-contract.ts';
 testSourceIndex('memory', () => ({ index: new MemorySourceIndex() }));
 testSourceIndex('sqlite', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mirrorlog-source-index-'));
-  return { index: new SqliteSourceIndex(path.join(dir, 'index.db')), cleanup: () => fs.rmSync(dir, { recursive: true, force: true }) };
+  return {
+    index: new SqliteSourceIndex(path.join(dir, 'index.db')),
+    cleanup: () => fs.rmSync(dir, { recursive: true, force: true }),
+  };
 });

@@ -41,12 +41,19 @@ testSourceTree('local filesystem', () => {
         fs.writeFileSync(abs(p), content);
         if (mode !== undefined) fs.chmodSync(abs(p), mode);
       },
-      symlink: (p, target) => fs.symlinkSync(target, Buffer.concat([Buffer.from(`${root}/`), Buffer.from(p)]) as unknown as string),
+      symlink: (p, target) =>
+        fs.symlinkSync(target, Buffer.concat([Buffer.from(`${root}/`), Buffer.from(p)]) as unknown as string),
       mkfifo: (p) => execFileSync('mkfifo', [abs(p)]),
       remove: (p) => fs.rmSync(abs(p), { recursive: true }),
       rename: (from, to) => fs.renameSync(abs(from), abs(to)),
       // touch takes nanoseconds; utimes takes a double of seconds, which cannot hold them.
-      setMtimeNs: (p, ns) => execFileSync('touch', ['-m', '-d', `@${ns / 1_000_000_000n}.${String(ns % 1_000_000_000n).padStart(9, '0')}`, abs(p)]),
+      setMtimeNs: (p, ns) =>
+        execFileSync('touch', [
+          '-m',
+          '-d',
+          `@${ns / 1_000_000_000n}.${String(ns % 1_000_000_000n).padStart(9, '0')}`,
+          abs(p),
+        ]),
     },
     cleanup: () => fs.rmSync(root, { recursive: true, force: true }),
   };

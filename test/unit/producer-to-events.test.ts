@@ -19,8 +19,18 @@ function given(entries: [string, EntryState][], dirsNow: string[] = []) {
   const index = new MemorySourceIndex();
   entries.forEach(([path, state], i) => index.put(relPath(path), state, i + 1, undefined));
   const when = (...batch: [string, EntryState | undefined][]) => {
-    const observations: Observation[] = batch.map(([path, observed]) => ({ path: relPath(path), observed, fingerprint: undefined, firstHintAt: 7 }));
-    const plan = planBatch(observations, { source: 's', index, clock: new SeqClock(100, () => 0), dirModeNow: (p) => (dirsNow.includes(p) ? 0o755 : undefined) });
+    const observations: Observation[] = batch.map(([path, observed]) => ({
+      path: relPath(path),
+      observed,
+      fingerprint: undefined,
+      firstHintAt: 7,
+    }));
+    const plan = planBatch(observations, {
+      source: 's',
+      index,
+      clock: new SeqClock(100, () => 0),
+      dirModeNow: (p) => (dirsNow.includes(p) ? 0o755 : undefined),
+    });
     return {
       events: plan.events.map((e) => `${e.seq} ${e.op} ${e.path}`),
       writes: plan.writes.map((w) => `${w.op} ${w.path}`).sort(),
@@ -41,7 +51,12 @@ test('an observation under an ancestor that is gone is stale: nothing is publish
 });
 
 test('a vanished directory deletes what the index holds below it first, deepest first', () => {
-  const then = given([['d', dir], ['d/e', dir], ['d/e/f', file('1')], ['d/g', file('2')]]).when(['d', undefined]);
+  const then = given([
+    ['d', dir],
+    ['d/e', dir],
+    ['d/e/f', file('1')],
+    ['d/g', file('2')],
+  ]).when(['d', undefined]);
   assert.deepEqual(then.events, ['101 delete d/e/f', '102 delete d/e', '103 delete d/g', '104 delete d']);
   assert.deepEqual(then.writes, ['remove d', 'remove d/e', 'remove d/e/f', 'remove d/g']);
 });
@@ -52,7 +67,13 @@ test('a rename is a delete of the old path and the new path with the same hash',
 });
 
 test('later observations of a batch see the earlier ones (the overlay): a recreated parent is published again', () => {
-  const then = given([['d', dir], ['d/f', file('1')]], ['d']).when(['d', undefined], ['d/f', file('2')]);
+  const then = given(
+    [
+      ['d', dir],
+      ['d/f', file('1')],
+    ],
+    ['d'],
+  ).when(['d', undefined], ['d/f', file('2')]);
   assert.deepEqual(then.events, ['101 delete d/f', '102 delete d', '103 dir d', '104 file d/f']);
   assert.deepEqual(then.writes, ['put d', 'put d/f']);
 });
@@ -61,7 +82,12 @@ test('the same state with a new stat publishes nothing but records the fingerpri
   const index = new MemorySourceIndex();
   index.put(relPath('f'), file('1'), 1, fp(1));
   const observation: Observation = { path: relPath('f'), observed: file('1'), fingerprint: fp(1, 2), firstHintAt: 0 };
-  const plan = planBatch([observation], { source: 's', index, clock: new SeqClock(0, () => 0), dirModeNow: () => undefined });
+  const plan = planBatch([observation], {
+    source: 's',
+    index,
+    clock: new SeqClock(0, () => 0),
+    dirModeNow: () => undefined,
+  });
   assert.deepEqual(plan.events, []);
   assert.deepEqual(plan.writes, [{ op: 'put', path: 'f' as RelPath, state: file('1'), seq: 1, fingerprint: fp(1, 2) }]);
 });
@@ -71,7 +97,11 @@ test('examination plans: a known directory is examined in full once its inode or
   const now = (ino: number, ctimeMs: number) => ({ kind: 'dir' as const, mode: 0o755, fingerprint: fp(ino, ctimeMs) });
   assert.deepEqual(planExamination(now(4, 10), indexed), { do: 'examine-dir', how: 'names-only' });
   assert.deepEqual(planExamination(now(5, 10), indexed), { do: 'examine-dir', how: 'new' });
-  assert.deepEqual(planExamination(now(4, 11), indexed), { do: 'examine-dir', how: 'new' }, 'inode reused by rm -rf + mkdir');
+  assert.deepEqual(
+    planExamination(now(4, 11), indexed),
+    { do: 'examine-dir', how: 'new' },
+    'inode reused by rm -rf + mkdir',
+  );
   assert.deepEqual(planExamination(now(4, 10), undefined), { do: 'examine-dir', how: 'new' });
 });
 
@@ -80,8 +110,23 @@ test('examination plans: what to read, keep, publish as gone or skip', () => {
   const probe = (fingerprint: Fingerprint) => ({ kind: 'file' as const, mode: 0o644, fingerprint, mtimeMs: 5 });
   assert.deepEqual(planExamination(probe(fp(3)), indexedFile), { do: 'keep-file' });
   assert.deepEqual(planExamination(probe(fp(3, 2)), indexedFile), { do: 'read-file' });
-  assert.deepEqual(planExamination({ kind: 'missing' }, indexedFile), { do: 'absent', publish: true, checkParent: true });
-  assert.deepEqual(planExamination({ kind: 'missing' }, undefined), { do: 'absent', publish: false, checkParent: true });
-  assert.deepEqual(planExamination({ kind: 'special' }, indexedFile), { do: 'absent', publish: true, checkParent: false });
-  assert.deepEqual(planExamination({ kind: 'unreadable', code: 'EACCES' }, indexedFile), { do: 'skip-unreadable', code: 'EACCES' });
+  assert.deepEqual(planExamination({ kind: 'missing' }, indexedFile), {
+    do: 'absent',
+    publish: true,
+    checkParent: true,
+  });
+  assert.deepEqual(planExamination({ kind: 'missing' }, undefined), {
+    do: 'absent',
+    publish: false,
+    checkParent: true,
+  });
+  assert.deepEqual(planExamination({ kind: 'special' }, indexedFile), {
+    do: 'absent',
+    publish: true,
+    checkParent: false,
+  });
+  assert.deepEqual(planExamination({ kind: 'unreadable', code: 'EACCES' }, indexedFile), {
+    do: 'skip-unreadable',
+    code: 'EACCES',
+  });
 });

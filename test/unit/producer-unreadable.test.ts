@@ -39,12 +39,17 @@ test('the new-directory walker survives a listing that throws, and goes on with 
 });
 
 test('a non-root producer on a tree with a directory it may not list publishes the rest and counts it', (t) => {
-  assert.equal(process.getuid?.(), 0, 'this test runs the producer as nobody, which needs root to arrange; run the unit tier as root');
+  assert.equal(
+    process.getuid?.(),
+    0,
+    'this test runs the producer as nobody, which needs root to arrange; run the unit tier as root',
+  );
   const base = fs.mkdtempSync(path.join(os.tmpdir(), 'mirrorlog-unreadable-'));
   t.after(() => fs.rmSync(base, { recursive: true, force: true }));
   fs.chmodSync(base, 0o755);
   const root = path.join(base, 'source');
-  for (const dir of ['moved/a', 'moved/locked/deep', 'moved/b']) fs.mkdirSync(path.join(root, dir), { recursive: true });
+  for (const dir of ['moved/a', 'moved/locked/deep', 'moved/b'])
+    fs.mkdirSync(path.join(root, dir), { recursive: true });
   fs.writeFileSync(path.join(root, 'moved/a/f'), 'a');
   fs.writeFileSync(path.join(root, 'moved/locked/deep/g'), 'g');
   fs.writeFileSync(path.join(root, 'moved/b/h'), 'h');

@@ -15,7 +15,12 @@ function setup(t: Parameters<typeof defer>[0], indexed: Set<string> = new Set())
   let clock = Date.parse('2026-11-26T00:00:00Z');
   const store = new MemoryContentStore({ now: () => new Date(clock) });
   const metrics = createProducerMetrics();
-  const uploader = new Uploader(store, (hash) => indexed.has(hash), metrics, () => clock);
+  const uploader = new Uploader(
+    store,
+    (hash) => indexed.has(hash),
+    metrics,
+    () => clock,
+  );
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mirrorlog-uploader-'));
   defer(t, () => fs.rmSync(dir, { recursive: true, force: true }));
   const uploads = async () => (await metrics.objectsUploaded.get()).values[0]?.value ?? 0;
@@ -43,7 +48,11 @@ test('content the index references is looked up, not sent again, however old; th
   const source = largeFile('indexed', data);
   assert.equal(await uploader.ensureStored(sha256(data), data.length, source), 'known');
   await store.remove(sha256(data));
-  assert.equal(await uploader.ensureStored(sha256(data), data.length, source), 'known', 'within the trust window: no lookup');
+  assert.equal(
+    await uploader.ensureStored(sha256(data), data.length, source),
+    'known',
+    'within the trust window: no lookup',
+  );
   assert.equal(await uploads(), 0);
 });
 
@@ -51,7 +60,11 @@ test('indexed content removed from the store behind our back is stored again onc
   const data = Buffer.alloc(100_000, 8);
   const { store, uploader, uploads, largeFile, advance } = setup(t, new Set([sha256(data)]));
   const source = largeFile('vanished', data);
-  assert.equal(await uploader.ensureStored(sha256(data), data.length, source), 'stored', 'indexed but not in the store');
+  assert.equal(
+    await uploader.ensureStored(sha256(data), data.length, source),
+    'stored',
+    'indexed but not in the store',
+  );
   await store.remove(sha256(data));
   advance(TRUST_STORED_MS + 1);
   assert.equal(await uploader.ensureStored(sha256(data), data.length, source), 'stored');

@@ -23,7 +23,11 @@ test('auto: fanotify when it can run, else inotify with the reason, else @parcel
   assert.equal(capable.watcher.backend, 'fanotify');
   await capable.watcher.stop();
 
-  const unprivileged = openSourceWatcher('auto', deps, { native: () => fake('EPERM'), mountPoints: () => [], ...NO_FS });
+  const unprivileged = openSourceWatcher('auto', deps, {
+    native: () => fake('EPERM'),
+    mountPoints: () => [],
+    ...NO_FS,
+  });
   assert.equal(unprivileged.watcher.backend, 'inotify');
   assert.match(unprivileged.reason, /CAP_SYS_ADMIN/);
 
@@ -48,7 +52,10 @@ test('an explicit backend that cannot run is a final error naming why', () => {
     () => openSourceWatcher('fanotify', deps, { native: () => fake('EPERM'), mountPoints: () => [], ...NO_FS }),
     (error: Error) => error instanceof CliError && /--watcher fanotify cannot run: .*CAP_SYS_ADMIN/.test(error.message),
   );
-  assert.equal(openSourceWatcher('inotify', deps, { native: () => fake('EPERM'), ...NO_FS }).watcher.backend, 'inotify');
+  assert.equal(
+    openSourceWatcher('inotify', deps, { native: () => fake('EPERM'), ...NO_FS }).watcher.backend,
+    'inotify',
+  );
   assert.equal(openSourceWatcher('parcel', deps).watcher.backend, 'parcel');
 });
 

@@ -14,11 +14,21 @@ function setup(options: { isExcluded?: (rel: string) => boolean; mountPoints?: s
   native.mkdir(ROOT);
   native.mkdir('/elsewhere');
   const { deps, seen } = recordingDeps(ROOT, options.isExcluded);
-  const open = () => FanotifyWatcher.open(deps, { native, mountPoints: options.mountPoints ?? [], openDirectory: () => 300, closeFd: () => undefined });
+  const open = () =>
+    FanotifyWatcher.open(deps, {
+      native,
+      mountPoints: options.mountPoints ?? [],
+      openDirectory: () => 300,
+      closeFd: () => undefined,
+    });
   return { native, seen, open };
 }
 
-const dirent = (mask: number, dir: string, name: string, object?: string): FanotifyEvent => ({ mask, entry: { dir, name }, ...(object === undefined ? {} : { object }) });
+const dirent = (mask: number, dir: string, name: string, object?: string): FanotifyEvent => ({
+  mask,
+  entry: { dir, name },
+  ...(object === undefined ? {} : { object }),
+});
 
 test('a change in a directory the walk registered is reported by path, without asking the kernel', () => {
   const { native, seen, open } = setup();
@@ -29,7 +39,10 @@ test('a change in a directory the walk registered is reported by path, without a
   watcher.beforeListing('a');
   watcher.beforeListing('a/b');
   native.calls.length = 0;
-  watcher.consume([dirent(FAN.MODIFY, native.key('/src/a/b'), 'page.html'), dirent(FAN.CREATE, native.key('/src'), 'top.txt')]);
+  watcher.consume([
+    dirent(FAN.MODIFY, native.key('/src/a/b'), 'page.html'),
+    dirent(FAN.CREATE, native.key('/src'), 'top.txt'),
+  ]);
   assert.deepEqual(hintLines(seen.hints), ['a/b/page.html update', 'top.txt create']);
   assert.deepEqual(native.calls, [], 'no open_by_handle_at for known directories');
 });
@@ -38,7 +51,10 @@ test('events outside the root are dropped; each outside directory is looked up o
   const { native, seen, open } = setup();
   const watcher = open();
   native.calls.length = 0;
-  watcher.consume([dirent(FAN.MODIFY, native.key('/elsewhere'), 'x'), dirent(FAN.MODIFY, native.key('/elsewhere'), 'y')]);
+  watcher.consume([
+    dirent(FAN.MODIFY, native.key('/elsewhere'), 'x'),
+    dirent(FAN.MODIFY, native.key('/elsewhere'), 'y'),
+  ]);
   assert.deepEqual(seen.hints, []);
   assert.equal(native.calls.filter((c) => c.startsWith('openByHandle')).length, 1);
 });
@@ -68,7 +84,12 @@ test('after a directory rename (FAN_RENAME), later events below it carry the new
   const inner = native.key('/src/a/b');
   native.rename('/src/a', '/src/c');
   watcher.consume([
-    { mask: FAN.RENAME | FAN.ONDIR, from: { dir: native.key('/src'), name: 'a' }, to: { dir: native.key('/src'), name: 'c' }, object: native.key('/src/c') },
+    {
+      mask: FAN.RENAME | FAN.ONDIR,
+      from: { dir: native.key('/src'), name: 'a' },
+      to: { dir: native.key('/src'), name: 'c' },
+      object: native.key('/src/c'),
+    },
     dirent(FAN.MODIFY, inner, 'x'),
   ]);
   assert.deepEqual(hintLines(seen.hints), ['a delete', 'c create', 'c/b/x update']);
@@ -114,7 +135,12 @@ test('a directory moved in from outside: its subdirectories, once seen outside, 
   assert.deepEqual(seen.hints, [], 'outside the root while staged');
   native.rename('/elsewhere/job', '/src/job');
   watcher.consume([
-    { mask: FAN.RENAME | FAN.ONDIR, from: { dir: native.key('/elsewhere'), name: 'job' }, to: { dir: native.key('/src'), name: 'job' }, object: native.key('/src/job') },
+    {
+      mask: FAN.RENAME | FAN.ONDIR,
+      from: { dir: native.key('/elsewhere'), name: 'job' },
+      to: { dir: native.key('/src'), name: 'job' },
+      object: native.key('/src/job'),
+    },
     dirent(FAN.CREATE, native.key('/src/job/images'), 'new.jpg'),
   ]);
   assert.deepEqual(hintLines(seen.hints), ['job create', 'job/images/new.jpg create']);
@@ -129,7 +155,12 @@ test('a directory moved out of the root stops being reported', () => {
   const key = native.key('/src/out');
   native.rename('/src/out', '/elsewhere/out');
   watcher.consume([
-    { mask: FAN.RENAME | FAN.ONDIR, from: { dir: native.key('/src'), name: 'out' }, to: { dir: native.key('/elsewhere'), name: 'out' }, object: key },
+    {
+      mask: FAN.RENAME | FAN.ONDIR,
+      from: { dir: native.key('/src'), name: 'out' },
+      to: { dir: native.key('/elsewhere'), name: 'out' },
+      object: key,
+    },
     dirent(FAN.MODIFY, key, 'after'),
   ]);
   assert.deepEqual(hintLines(seen.hints), ['out delete']);
@@ -181,7 +212,13 @@ test('older kernels: without FAN_REPORT_TARGET_FID (5.9-5.16) and without FAN_RE
   native.initError = (flags) => (flags & FAN.REPORT_TARGET_FID ? 'EINVAL' : undefined);
   const watcher = open();
   assert.deepEqual(watcher.features, { targetFid: false, rename: false });
-  assert.ok(native.calls.some((c) => c === `fanotifyMark ${(FAN.CREATE | FAN.DELETE | FAN.MODIFY | FAN.ATTRIB | FAN.CLOSE_WRITE | FAN.ONDIR | FAN.MOVED_FROM | FAN.MOVED_TO).toString(16)}`));
+  assert.ok(
+    native.calls.some(
+      (c) =>
+        c ===
+        `fanotifyMark ${(FAN.CREATE | FAN.DELETE | FAN.MODIFY | FAN.ATTRIB | FAN.CLOSE_WRITE | FAN.ONDIR | FAN.MOVED_FROM | FAN.MOVED_TO).toString(16)}`,
+    ),
+  );
 
   const renameless = setup();
   renameless.native.markError = (mask) => (mask & FAN.RENAME ? 'EINVAL' : undefined);

@@ -14,7 +14,12 @@ function setup(listing: Record<string, string[]> = {}) {
   const native = new FakeWatchNative();
   native.mkdir(ROOT);
   const { deps, seen } = recordingDeps(ROOT);
-  const watcher = InotifyWatcher.open(deps, { native, closeFd: () => undefined, listNames: (dir) => listing[dir], maxUserWatches: () => 3 });
+  const watcher = InotifyWatcher.open(deps, {
+    native,
+    closeFd: () => undefined,
+    listNames: (dir) => listing[dir],
+    maxUserWatches: () => 3,
+  });
   return { native, seen, watcher };
 }
 
@@ -97,13 +102,23 @@ test('the watch limit: counted, logged once with the sysctl, checked on a timer,
   assert.equal(seen.warnings.length, 1);
   assert.match(seen.warnings[0]!, /sysctl -w fs\.inotify\.max_user_watches=\d+/);
   watcher.checkUnwatched();
-  assert.deepEqual(hintLines(seen.hints), ['full update', 'full/x.html update', 'full/y.html update', 'full/sub update', 'full/sub/z update']);
+  assert.deepEqual(hintLines(seen.hints), [
+    'full update',
+    'full/x.html update',
+    'full/y.html update',
+    'full/sub update',
+    'full/sub/z update',
+  ]);
   native.watchLimit = 10;
   watcher.checkUnwatched();
   assert.deepEqual(watcher.status(), { watched: 3, unwatched: 0, overflows: 0 });
   seen.hints.length = 0;
   watcher.consume([ev(native.wd('/src/full/sub'), IN.CREATE, 'new')]);
-  assert.deepEqual(hintLines(seen.hints), ['full/sub/new create'], 'the tree stayed connected through the unwatched directory');
+  assert.deepEqual(
+    hintLines(seen.hints),
+    ['full/sub/new create'],
+    'the tree stayed connected through the unwatched directory',
+  );
 });
 
 test('a deleted directory (IN_DELETE, IN_IGNORED) is forgotten', () => {
@@ -127,7 +142,13 @@ test('the parser reads struct inotify_event records with NUL-padded names', () =
     buffer.write(name, 16);
     return buffer;
   };
-  const events = parseInotifyEvents(Buffer.concat([record(1, IN.CREATE | IN.ISDIR, 0, 'été'), record(-1, IN.Q_OVERFLOW, 0, ''), record(2, IN.MOVED_TO, 42, 'x'.repeat(20))]));
+  const events = parseInotifyEvents(
+    Buffer.concat([
+      record(1, IN.CREATE | IN.ISDIR, 0, 'été'),
+      record(-1, IN.Q_OVERFLOW, 0, ''),
+      record(2, IN.MOVED_TO, 42, 'x'.repeat(20)),
+    ]),
+  );
   assert.deepEqual(events, [
     { wd: 1, mask: IN.CREATE | IN.ISDIR, cookie: 0, name: 'été' },
     { wd: -1, mask: IN.Q_OVERFLOW, cookie: 0, name: '' },

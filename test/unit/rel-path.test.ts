@@ -1,9 +1,29 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ancestorsOf, isBelow, parentOf, parseRelPath, RelPathSchema, type RelPathProblem } from '../../schemas/rel-path.ts';
+import {
+  ancestorsOf,
+  isBelow,
+  parentOf,
+  parseRelPath,
+  RelPathSchema,
+  type RelPathProblem,
+} from '../../schemas/rel-path.ts';
 
 test('valid and odd-but-valid paths are accepted as they are', () => {
-  for (const path of ['a', 'a/b/c', 'c d/ü', 'x\ny', '🙂/.hidden', '...', '..a', 'a..', 'a/.b', ' ', 'a\\b', 'é'.repeat(127)]) {
+  for (const path of [
+    'a',
+    'a/b/c',
+    'c d/ü',
+    'x\ny',
+    '🙂/.hidden',
+    '...',
+    '..a',
+    'a..',
+    'a/.b',
+    ' ',
+    'a\\b',
+    'é'.repeat(127),
+  ]) {
     assert.deepEqual(parseRelPath(path), { ok: true, path });
   }
 });

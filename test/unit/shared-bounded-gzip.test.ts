@@ -10,10 +10,16 @@ import { boundedGzipCodec } from '../../services/shared/bounded-gzip.ts';
 
 const require = createRequire(import.meta.url);
 type Encoder = { buffer: Buffer };
-const { RecordBatch } = require('kafkajs/src/protocol/recordBatch/v0') as { RecordBatch: (options: object) => Promise<Encoder> };
+const { RecordBatch } = require('kafkajs/src/protocol/recordBatch/v0') as {
+  RecordBatch: (options: object) => Promise<Encoder>;
+};
 const Long = require('kafkajs/src/utils/long') as { fromInt(n: number): unknown };
 const Record = require('kafkajs/src/protocol/recordBatch/record/v0') as (options: object) => Encoder;
-const decodeBatch = require('kafkajs/src/protocol/recordBatch/v0/decoder') as (decoder: unknown) => Promise<{ records: { offset: string; key: Buffer | null; value: Buffer | null; headers: Record<string, Buffer> }[] }>;
+const decodeBatch = require('kafkajs/src/protocol/recordBatch/v0/decoder') as (
+  decoder: unknown,
+) => Promise<{
+  records: { offset: string; key: Buffer | null; value: Buffer | null; headers: Record<string, Buffer> }[];
+}>;
 const Decoder = require('kafkajs/src/protocol/decoder') as new (buffer: Buffer) => unknown;
 
 const LIMIT = 1024 * 1024;
@@ -22,7 +28,12 @@ let original: () => unknown;
 
 async function batchOf(values: Buffer[], firstOffset = 100): Promise<Buffer> {
   const records = values.map((value, i) => Record({ offsetDelta: i, key: Buffer.from(`k${i}`), value, headers: {} }));
-  const encoded = await RecordBatch({ compression: GZIP, firstOffset: Long.fromInt(firstOffset), lastOffsetDelta: values.length - 1, records });
+  const encoded = await RecordBatch({
+    compression: GZIP,
+    firstOffset: Long.fromInt(firstOffset),
+    lastOffsetDelta: values.length - 1,
+    records,
+  });
   // As a fetch response hands it over: inside a larger buffer, at some offset.
   return Buffer.concat([Buffer.alloc(123), encoded.buffer]).subarray(123);
 }
@@ -39,7 +50,10 @@ describe('bounded gzip codec', () => {
 
   it('decodes a batch within the bound as it is', async () => {
     const batch = await decodeBatch(new Decoder(await batchOf([Buffer.from('{"a":1}'), Buffer.from('{"b":2}')])));
-    assert.deepEqual(batch.records.map((r) => r.value?.toString()), ['{"a":1}', '{"b":2}']);
+    assert.deepEqual(
+      batch.records.map((r) => r.value?.toString()),
+      ['{"a":1}', '{"b":2}'],
+    );
   });
 
   it('turns a gzip bomb into stand-in records, one per offset, dead-lettered as too-large', async () => {
@@ -48,7 +62,10 @@ describe('bounded gzip codec', () => {
     assert.ok(buffer.length < 64 * 1024, `compressed to ${buffer.length} bytes`);
     const batch = await decodeBatch(new Decoder(buffer));
     assert.equal(batch.records.length, 20);
-    assert.deepEqual(batch.records.map((r) => Number(r.offset) - 100), [...Array(20).keys()]);
+    assert.deepEqual(
+      batch.records.map((r) => Number(r.offset) - 100),
+      [...Array(20).keys()],
+    );
     for (const record of batch.records) {
       assert.equal(record.value, null);
       const decoded = decodeRecord(record);

@@ -2,14 +2,26 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { z } from 'zod';
 import { applierConfigSchema, commonShape, producerConfigSchema } from '../../schemas/config.ts';
-import { HELP_SHOWN, defaultStateDir, describeOptions, loadConfig, redactConfig, splitList } from '../../services/shared/config.ts';
+import {
+  HELP_SHOWN,
+  defaultStateDir,
+  describeOptions,
+  loadConfig,
+  redactConfig,
+  splitList,
+} from '../../services/shared/config.ts';
 import type { LoadConfigOptions } from '../../services/shared/config.ts';
 import { CliError } from '../../services/shared/errors.ts';
 
 const USAGE = 'usage: mirrorlog applier --target DIR --replica NAME [options]';
 const REQUIRED = ['--target', '/t', '--replica', 'r1'];
 
-function load(argv: string[], env: Record<string, string> = {}, files: Record<string, string> = {}, extra: Partial<LoadConfigOptions> = {}) {
+function load(
+  argv: string[],
+  env: Record<string, string> = {},
+  files: Record<string, string> = {},
+  extra: Partial<LoadConfigOptions> = {},
+) {
   const config = loadConfig(applierConfigSchema, {
     argv,
     env,
@@ -49,7 +61,9 @@ describe('loadConfig', () => {
   });
 
   it('takes flag over env over config file over default', () => {
-    const files = { '/etc/ml.json': JSON.stringify({ topic: 'from-file', bucket: 'file-bucket', durability: 'fsync', partitions: 3 }) };
+    const files = {
+      '/etc/ml.json': JSON.stringify({ topic: 'from-file', bucket: 'file-bucket', durability: 'fsync', partitions: 3 }),
+    };
     const env = { MIRRORLOG_CONFIG: '/etc/ml.json', MIRRORLOG_TOPIC: 'from-env', MIRRORLOG_BUCKET: 'env-bucket' };
     const config = load([...REQUIRED, '--topic', 'from-flag'], env, files);
     assert.equal(config.topic, 'from-flag');
@@ -71,7 +85,11 @@ describe('loadConfig', () => {
   it('accepts list options repeated, comma-separated, from env, and keeps glob braces whole', () => {
     assert.deepEqual(load([...REQUIRED, '--brokers', 'a:1,b:2', '--brokers', 'c:3']).brokers, ['a:1', 'b:2', 'c:3']);
     assert.deepEqual(load(REQUIRED, { MIRRORLOG_BROKERS: 'a:1, b:2' }).brokers, ['a:1', 'b:2']);
-    const producer = loadConfig(producerConfigSchema, { argv: ['--root', '/r', '--exclude', '*.{tmp,swp},.git/**', '--exclude', 'x'], env: {}, usage: '' });
+    const producer = loadConfig(producerConfigSchema, {
+      argv: ['--root', '/r', '--exclude', '*.{tmp,swp},.git/**', '--exclude', 'x'],
+      env: {},
+      usage: '',
+    });
     assert.ok(producer !== HELP_SHOWN);
     assert.deepEqual(producer.exclude, ['*.{tmp,swp}', '.git/**', 'x']);
   });
@@ -104,9 +122,15 @@ describe('loadConfig', () => {
   });
 
   it('says which layer a bad value came from', () => {
-    assert.match(loadError(REQUIRED, { MIRRORLOG_METRICS_PORT: 'x' }), /invalid --metrics-port \(MIRRORLOG_METRICS_PORT\): expected number; got 'x' \(from the environment\)/);
+    assert.match(
+      loadError(REQUIRED, { MIRRORLOG_METRICS_PORT: 'x' }),
+      /invalid --metrics-port \(MIRRORLOG_METRICS_PORT\): expected number; got 'x' \(from the environment\)/,
+    );
     const files = { '/c.json': '{"durability":"never"}' };
-    assert.match(loadError([...REQUIRED, '--config', '/c.json'], {}, files), /invalid --durability .* got 'never' \(from config file \/c.json\)/);
+    assert.match(
+      loadError([...REQUIRED, '--config', '/c.json'], {}, files),
+      /invalid --durability .* got 'never' \(from config file \/c.json\)/,
+    );
   });
 
   it('points at the bad item of a list and reports every issue', () => {
@@ -118,29 +142,56 @@ describe('loadConfig', () => {
 
   it('names unknown keys of the config file', () => {
     const files = { '/c.json': '{"topic":"t","tpoic":"x","rebiuld":true,"$schema":"./config.schema.json"}' };
-    assert.match(loadError([...REQUIRED, '--config', '/c.json'], {}, files), /config file \/c.json: unknown options 'tpoic', 'rebiuld'/);
+    assert.match(
+      loadError([...REQUIRED, '--config', '/c.json'], {}, files),
+      /config file \/c.json: unknown options 'tpoic', 'rebiuld'/,
+    );
   });
 
   it('reports unreadable or malformed config files', () => {
-    assert.match(loadError([...REQUIRED, '--config', '/missing.json']), /cannot read config file \/missing.json: ENOENT/);
-    assert.match(loadError([...REQUIRED, '--config', '/c.json'], {}, { '/c.json': '{topic' }), /config file \/c.json is not valid JSON/);
-    assert.match(loadError([...REQUIRED, '--config', '/c.json'], {}, { '/c.json': '[1]' }), /must hold one JSON object/);
+    assert.match(
+      loadError([...REQUIRED, '--config', '/missing.json']),
+      /cannot read config file \/missing.json: ENOENT/,
+    );
+    assert.match(
+      loadError([...REQUIRED, '--config', '/c.json'], {}, { '/c.json': '{topic' }),
+      /config file \/c.json is not valid JSON/,
+    );
+    assert.match(
+      loadError([...REQUIRED, '--config', '/c.json'], {}, { '/c.json': '[1]' }),
+      /must hold one JSON object/,
+    );
   });
 
   it('never puts a secret value in an error message', () => {
-    const schema = z.object({ s3SecretKey: z.string().regex(/^AK/, 'starts with AK').superRefine((v, ctx) => {
-      if (v.length < 40) ctx.addIssue({ code: 'custom', message: `too short: '${v}'` });
-    }) });
-    for (const argv of [['--s3-secret-key', 'hunter2-secret'], ['--s3-secret-key=hunter2-secret'], ['--s3-secret=hunter2-secret'], ['--s3-secret-kye', 'hunter2-secret']]) {
+    const schema = z.object({
+      s3SecretKey: z
+        .string()
+        .regex(/^AK/, 'starts with AK')
+        .superRefine((v, ctx) => {
+          if (v.length < 40) ctx.addIssue({ code: 'custom', message: `too short: '${v}'` });
+        }),
+    });
+    for (const argv of [
+      ['--s3-secret-key', 'hunter2-secret'],
+      ['--s3-secret-key=hunter2-secret'],
+      ['--s3-secret=hunter2-secret'],
+      ['--s3-secret-kye', 'hunter2-secret'],
+    ]) {
       assert.throws(
         () => loadConfig(schema, { argv, env: {}, usage: '' }),
-        (error: unknown) => error instanceof CliError && error.message.includes('--s3-secret') && !error.message.includes('hunter2'),
+        (error: unknown) =>
+          error instanceof CliError && error.message.includes('--s3-secret') && !error.message.includes('hunter2'),
       );
     }
   });
 
   it('derives flags for a new schema option with no change to the loader', () => {
-    const schema = z.object({ ...commonShape, widgetCount: z.coerce.number().int().default(1), dryRun: z.boolean().default(false) });
+    const schema = z.object({
+      ...commonShape,
+      widgetCount: z.coerce.number().int().default(1),
+      dryRun: z.boolean().default(false),
+    });
     const config = loadConfig(schema, { argv: ['--widget-count', '7', '--dry-run'], env: {}, usage: '' });
     assert.ok(config !== HELP_SHOWN);
     assert.equal(config.widgetCount, 7);
@@ -152,22 +203,34 @@ describe('loadConfig', () => {
 
   it('prints usage with env vars and defaults for --help and returns HELP_SHOWN', () => {
     let printed = '';
-    const result = loadConfig(applierConfigSchema, { argv: ['--help'], env: {}, usage: USAGE, writeHelp: (text) => (printed += text) });
+    const result = loadConfig(applierConfigSchema, {
+      argv: ['--help'],
+      env: {},
+      usage: USAGE,
+      writeHelp: (text) => (printed += text),
+    });
     assert.equal(result, HELP_SHOWN);
     assert.ok(printed.startsWith(USAGE));
-    assert.match(printed, /--log-level <trace\|debug\|info\|warn\|error\|fatal\|silent>\n.+\n\s+default: info · MIRRORLOG_LOG_LEVEL/);
+    assert.match(
+      printed,
+      /--log-level <trace\|debug\|info\|warn\|error\|fatal\|silent>\n.+\n\s+default: info · MIRRORLOG_LOG_LEVEL/,
+    );
     assert.match(printed, /--target <value>\s+.+\n\s+required · MIRRORLOG_TARGET/);
     assert.match(printed, /--brokers <value>\.\.\.\s+.+\n\s+default: 127\.0\.0\.1:9092 · MIRRORLOG_BROKERS/);
     assert.match(printed, /--config <file>\s+.+\n\s+MIRRORLOG_CONFIG/);
     assert.ok(!printed.includes('mirrorlog-local-only'), 'the default secret is not printed');
     // -h works too, and --help wins even when required options are missing.
-    assert.equal(loadConfig(applierConfigSchema, { argv: ['-h'], env: {}, usage: USAGE, writeHelp: () => {} }), HELP_SHOWN);
+    assert.equal(
+      loadConfig(applierConfigSchema, { argv: ['-h'], env: {}, usage: USAGE, writeHelp: () => {} }),
+      HELP_SHOWN,
+    );
   });
 });
 
 describe('describeOptions', () => {
   it('recognises each option kind of the real schemas', () => {
-    const kinds = (schema: z.ZodObject) => Object.fromEntries(describeOptions(schema).map((spec) => [spec.key, spec.kind]));
+    const kinds = (schema: z.ZodObject) =>
+      Object.fromEntries(describeOptions(schema).map((spec) => [spec.key, spec.kind]));
     const applier = kinds(applierConfigSchema);
     const producer = kinds(producerConfigSchema);
     assert.equal(applier['rebuild'], 'boolean');

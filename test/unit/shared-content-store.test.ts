@@ -17,7 +17,9 @@ async function run(chunks: Buffer[], hash: string, size: number): Promise<{ rece
     },
   });
   let error: unknown;
-  await pipeline(Readable.from(chunks), new HashCheckingStream(hash, size), sink).catch((caught: unknown) => (error = caught));
+  await pipeline(Readable.from(chunks), new HashCheckingStream(hash, size), sink).catch(
+    (caught: unknown) => (error = caught),
+  );
   return { received: Buffer.concat(received), error };
 }
 

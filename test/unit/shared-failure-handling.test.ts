@@ -8,9 +8,16 @@ import { GuardedContentStore } from '../../services/shared/guarded-content-store
 import { MemoryContentStore } from '../../services/shared/memory-content-store.ts';
 
 const s3Error = (code: string) => Object.assign(new Error(`S3 says ${code}`), { code });
-const kafkaError = (type: string) => Object.assign(new Error(`broker says ${type}`), { name: 'KafkaJSProtocolError', type });
+const kafkaError = (type: string) =>
+  Object.assign(new Error(`broker says ${type}`), { name: 'KafkaJSProtocolError', type });
 const connectionRefused = () =>
-  Object.assign(new Error('Connection error: connect ECONNREFUSED 127.0.0.1:1'), { name: 'KafkaJSNonRetriableError', originalError: Object.assign(new Error('connect ECONNREFUSED'), { name: 'KafkaJSConnectionError', code: 'ECONNREFUSED' }) });
+  Object.assign(new Error('Connection error: connect ECONNREFUSED 127.0.0.1:1'), {
+    name: 'KafkaJSNonRetriableError',
+    originalError: Object.assign(new Error('connect ECONNREFUSED'), {
+      name: 'KafkaJSConnectionError',
+      code: 'ECONNREFUSED',
+    }),
+  });
 
 function collectingLogger() {
   const lines: string[] = [];
@@ -20,14 +27,22 @@ function collectingLogger() {
 
 describe('classifyFailure', () => {
   it('refused credentials and permissions are auth, from S3 and from Kafka, wrapped or not', () => {
-    for (const code of ['InvalidAccessKeyId', 'SignatureDoesNotMatch', 'AccessDenied']) assert.equal(classifyFailure(s3Error(code)), 'auth', code);
-    for (const type of ['TOPIC_AUTHORIZATION_FAILED', 'GROUP_AUTHORIZATION_FAILED', 'SASL_AUTHENTICATION_FAILED']) assert.equal(classifyFailure(kafkaError(type)), 'auth', type);
-    assert.equal(classifyFailure({ name: 'KafkaJSNonRetriableError', originalError: kafkaError('CLUSTER_AUTHORIZATION_FAILED') }), 'auth');
+    for (const code of ['InvalidAccessKeyId', 'SignatureDoesNotMatch', 'AccessDenied'])
+      assert.equal(classifyFailure(s3Error(code)), 'auth', code);
+    for (const type of ['TOPIC_AUTHORIZATION_FAILED', 'GROUP_AUTHORIZATION_FAILED', 'SASL_AUTHENTICATION_FAILED'])
+      assert.equal(classifyFailure(kafkaError(type)), 'auth', type);
+    assert.equal(
+      classifyFailure({ name: 'KafkaJSNonRetriableError', originalError: kafkaError('CLUSTER_AUTHORIZATION_FAILED') }),
+      'auth',
+    );
   });
 
   it('network failures and leader elections are unreachable (retried); a missing bucket is its own kind', () => {
     assert.equal(classifyFailure(connectionRefused()), 'unreachable');
-    assert.equal(classifyFailure(Object.assign(new Error('getaddrinfo ENOTFOUND nowhere'), { code: 'ENOTFOUND' })), 'unreachable');
+    assert.equal(
+      classifyFailure(Object.assign(new Error('getaddrinfo ENOTFOUND nowhere'), { code: 'ENOTFOUND' })),
+      'unreachable',
+    );
     assert.equal(classifyFailure(kafkaError('NOT_LEADER_OR_FOLLOWER')), 'unreachable');
     assert.equal(classifyFailure(kafkaError('LEADER_NOT_AVAILABLE')), 'unreachable');
     assert.equal(classifyFailure(s3Error('NoSuchBucket')), 'missing-bucket');
@@ -87,25 +102,44 @@ describe('GuardedContentStore', () => {
   it('stopping rejects the held calls; other errors pass straight through', async () => {
     const inner = new MemoryContentStore();
     const controller = new AbortController();
-    const refusing = Object.assign(Object.create(inner) as MemoryContentStore, { stat: async () => Promise.reject(s3Error('AccessDenied')) });
+    const refusing = Object.assign(Object.create(inner) as MemoryContentStore, {
+      stat: async () => Promise.reject(s3Error('AccessDenied')),
+    });
     const store = new GuardedContentStore(refusing, { logger: collectingLogger().logger, signal: controller.signal });
     const held = store.stat('b'.repeat(64));
     await new Promise((resolve) => setImmediate(resolve));
     controller.abort(new Error('stopping'));
     await assert.rejects(held, /stopping/);
-    const failing = Object.assign(Object.create(inner) as MemoryContentStore, { stat: async () => Promise.reject(new Error('disk on fire')) });
-    await assert.rejects(new GuardedContentStore(failing, { logger: collectingLogger().logger, signal: controller.signal }).stat('c'.repeat(64)), /disk on fire/);
+    const failing = Object.assign(Object.create(inner) as MemoryContentStore, {
+      stat: async () => Promise.reject(new Error('disk on fire')),
+    });
+    await assert.rejects(
+      new GuardedContentStore(failing, { logger: collectingLogger().logger, signal: controller.signal }).stat(
+        'c'.repeat(64),
+      ),
+      /disk on fire/,
+    );
   });
 
   it('an unreachable store is said (until a request succeeds), and left to the callers to retry', async () => {
     const inner = new MemoryContentStore();
     let down = true;
     const flaky = Object.assign(Object.create(inner) as MemoryContentStore, {
-      stat: async (hash: string) => (down ? Promise.reject(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:8333'), { code: 'ECONNREFUSED' })) : inner.stat(hash)),
+      stat: async (hash: string) =>
+        down
+          ? Promise.reject(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:8333'), { code: 'ECONNREFUSED' }))
+          : inner.stat(hash),
     });
-    const store = new GuardedContentStore(flaky, { logger: collectingLogger().logger, signal: new AbortController().signal, now: () => 0 });
+    const store = new GuardedContentStore(flaky, {
+      logger: collectingLogger().logger,
+      signal: new AbortController().signal,
+      now: () => 0,
+    });
     await assert.rejects(store.stat('d'.repeat(64)), /ECONNREFUSED/);
-    assert.equal(store.refusal, 'the content store is unreachable: connect ECONNREFUSED 127.0.0.1:8333 (since 1970-01-01T00:00:00.000Z)');
+    assert.equal(
+      store.refusal,
+      'the content store is unreachable: connect ECONNREFUSED 127.0.0.1:8333 (since 1970-01-01T00:00:00.000Z)',
+    );
     down = false;
     assert.equal(await store.stat('d'.repeat(64)), undefined);
     assert.equal(store.refusal, undefined);

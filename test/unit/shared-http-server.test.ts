@@ -9,7 +9,10 @@ import { createMetricsRegistry } from '../../services/shared/metrics.ts';
 
 const quietLogger = { info: () => {}, warn: () => {}, error: () => {} };
 
-async function withServer(isReady: () => Readiness, body: (base: string, server: ServiceHttp) => Promise<void>): Promise<void> {
+async function withServer(
+  isReady: () => Readiness,
+  body: (base: string, server: ServiceHttp) => Promise<void>,
+): Promise<void> {
   const registry = createMetricsRegistry('test');
   new Counter({ name: 'mirrorlog_test_events_total', help: 'events seen by the test', registers: [registry] }).inc(3);
   const server = await startServiceHttp({ host: '127.0.0.1', port: 0, registry, isReady, logger: quietLogger });
@@ -60,7 +63,8 @@ describe('startServiceHttp', () => {
   });
 
   it('never shows absolute paths or temp names in /readyz reasons (L7)', async () => {
-    const reason = "cannot apply: partition 2: ENOSPC: no space left on device, open '/srv/replica/site/.index.html.mirrorlog-k3j9x0ab1z2y.tmp' (state /var/lib/mirrorlog/r1)";
+    const reason =
+      "cannot apply: partition 2: ENOSPC: no space left on device, open '/srv/replica/site/.index.html.mirrorlog-k3j9x0ab1z2y.tmp' (state /var/lib/mirrorlog/r1)";
     await withServer(
       () => ({ ready: false, reason }),
       async (base) => {
@@ -70,7 +74,10 @@ describe('startServiceHttp', () => {
       },
     );
     assert.equal(publicReason('.x.mirrorlog-abcdefgh12.tmp in the root'), '<temp file> in the root');
-    assert.equal(publicReason('Kafka is unreachable (for 5 s: connect ECONNREFUSED 127.0.0.1:9092)'), 'Kafka is unreachable (for 5 s: connect ECONNREFUSED 127.0.0.1:9092)');
+    assert.equal(
+      publicReason('Kafka is unreachable (for 5 s: connect ECONNREFUSED 127.0.0.1:9092)'),
+      'Kafka is unreachable (for 5 s: connect ECONNREFUSED 127.0.0.1:9092)',
+    );
   });
 
   it('answers /readyz with 503 when the readiness check throws', async () => {
@@ -129,7 +136,14 @@ describe('startServiceHttp', () => {
   it('links the status page and its own endpoints from /', async () => {
     const registry = createMetricsRegistry('test');
     const statusUrl = 'http://127.0.0.1:9470/?a=1&b=2';
-    const server = await startServiceHttp({ host: '127.0.0.1', port: 0, registry, isReady: () => ({ ready: true }), logger: quietLogger, statusUrl });
+    const server = await startServiceHttp({
+      host: '127.0.0.1',
+      port: 0,
+      registry,
+      isReady: () => ({ ready: true }),
+      logger: quietLogger,
+      statusUrl,
+    });
     try {
       const response = await fetch(`http://127.0.0.1:${server.port}/`);
       assert.equal(response.status, 200);
@@ -147,8 +161,17 @@ describe('startServiceHttp', () => {
       () => ({ ready: true }),
       async (_base, server) => {
         await assert.rejects(
-          startServiceHttp({ host: '127.0.0.1', port: server.port, registry: createMetricsRegistry('x'), isReady: () => ({ ready: true }), logger: quietLogger }),
-          (error: unknown) => error instanceof CliError && error.message.includes(`127.0.0.1:${server.port}`) && /in use.*--metrics-port/.test(error.message),
+          startServiceHttp({
+            host: '127.0.0.1',
+            port: server.port,
+            registry: createMetricsRegistry('x'),
+            isReady: () => ({ ready: true }),
+            logger: quietLogger,
+          }),
+          (error: unknown) =>
+            error instanceof CliError &&
+            error.message.includes(`127.0.0.1:${server.port}`) &&
+            /in use.*--metrics-port/.test(error.message),
         );
       },
     );

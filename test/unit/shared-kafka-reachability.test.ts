@@ -26,7 +26,10 @@ describe('KafkaReachability', () => {
     await reachability.check();
     now += 12_000;
     await reachability.check();
-    assert.equal(reachability.problem, 'Kafka is unreachable (for 12 s: Connection error: connect ECONNREFUSED 127.0.0.1:9092)');
+    assert.equal(
+      reachability.problem,
+      'Kafka is unreachable (for 12 s: Connection error: connect ECONNREFUSED 127.0.0.1:9092)',
+    );
     assert.deepEqual(reachability.readiness({ ready: true }), { ready: false, reason: reachability.problem });
 
     answering = true;

@@ -6,7 +6,11 @@ import type { LogLevelName } from '../../services/shared/logger.ts';
 
 function collectingLogger(level: LogLevelName = 'trace') {
   const lines: Record<string, unknown>[] = [];
-  const logger = createLogger({ level, name: 'applier', destination: { write: (text: string) => void lines.push(JSON.parse(text)) } });
+  const logger = createLogger({
+    level,
+    name: 'applier',
+    destination: { write: (text: string) => void lines.push(JSON.parse(text)) },
+  });
   return { logger, lines };
 }
 

@@ -21,14 +21,26 @@ function failingTimes(count: number, value = 'done') {
 describe('backoffDelay', () => {
   it('grows by the factor up to the maximum, without jitter', () => {
     const options = { minDelayMs: 100, maxDelayMs: 1000, factor: 2, jitter: false };
-    assert.deepEqual([1, 2, 3, 4, 5, 6].map((n) => backoffDelay(n, options)), [100, 200, 400, 800, 1000, 1000]);
+    assert.deepEqual(
+      [1, 2, 3, 4, 5, 6].map((n) => backoffDelay(n, options)),
+      [100, 200, 400, 800, 1000, 1000],
+    );
   });
 
   it('with full jitter, picks uniformly below the bound', () => {
     const options = { minDelayMs: 100, maxDelayMs: 1000 };
-    assert.equal(backoffDelay(3, options, () => 0), 0);
-    assert.equal(backoffDelay(3, options, () => 0.5), 200);
-    assert.equal(backoffDelay(10, options, () => 0.999), 999);
+    assert.equal(
+      backoffDelay(3, options, () => 0),
+      0,
+    );
+    assert.equal(
+      backoffDelay(3, options, () => 0.5),
+      200,
+    );
+    assert.equal(
+      backoffDelay(10, options, () => 0.999),
+      999,
+    );
   });
 });
 
@@ -43,7 +55,13 @@ describe('retry', () => {
     const { waits, delay } = recordingDelay();
     const { fn, calls } = failingTimes(3);
     const retried: number[] = [];
-    const result = await retry(fn, { retries: 5, jitter: false, minDelayMs: 10, delay, onRetry: ({ retry: n }) => retried.push(n) });
+    const result = await retry(fn, {
+      retries: 5,
+      jitter: false,
+      minDelayMs: 10,
+      delay,
+      onRetry: ({ retry: n }) => retried.push(n),
+    });
     assert.equal(result, 'done');
     assert.equal(calls(), 4);
     assert.deepEqual(waits, [10, 20, 40]);
@@ -66,7 +84,10 @@ describe('retry', () => {
       calls += 1;
       throw new NotFound('gone');
     };
-    await assert.rejects(retry(fn, { retries: 10, delay, isRetryable: (error) => !(error instanceof NotFound) }), NotFound);
+    await assert.rejects(
+      retry(fn, { retries: 10, delay, isRetryable: (error) => !(error instanceof NotFound) }),
+      NotFound,
+    );
     assert.equal(calls, 1);
     assert.deepEqual(waits, []);
   });

@@ -36,7 +36,11 @@ async function freePort(): Promise<number> {
 describe('parseS3Endpoint', () => {
   it('reads host, port and TLS from the URL', () => {
     assert.deepEqual(parseS3Endpoint('http://127.0.0.1:8333'), { endPoint: '127.0.0.1', port: 8333, useSSL: false });
-    assert.deepEqual(parseS3Endpoint('https://s3.example.com'), { endPoint: 's3.example.com', port: 443, useSSL: true });
+    assert.deepEqual(parseS3Endpoint('https://s3.example.com'), {
+      endPoint: 's3.example.com',
+      port: 443,
+      useSSL: true,
+    });
     assert.deepEqual(parseS3Endpoint('http://minio/'), { endPoint: 'minio', port: 80, useSSL: false });
     assert.deepEqual(parseS3Endpoint('http://[::1]:9000'), { endPoint: '::1', port: 9000, useSSL: false });
   });

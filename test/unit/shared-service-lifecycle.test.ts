@@ -11,7 +11,9 @@ const lifecycle = new URL('../../services/shared/service-lifecycle.ts', import.m
 const runMain = new URL('../../services/shared/run-main.ts', import.meta.url).href;
 
 /** Runs a service in a child process, SIGTERMs it once started; resolves with its exit code and how long it took. */
-function runAndTerminate(stop: 'clean-but-timers-left' | 'never-finishes'): Promise<{ code: number | null; ms: number }> {
+function runAndTerminate(
+  stop: 'clean-but-timers-left' | 'never-finishes',
+): Promise<{ code: number | null; ms: number }> {
   const script = `
     import { runUntilSignal } from '${lifecycle}';
     import { runMain } from '${runMain}';
@@ -21,7 +23,10 @@ function runAndTerminate(stop: 'clean-but-timers-left' | 'never-finishes'): Prom
       return { ready: new Promise(() => undefined), stop: ${stop === 'never-finishes' ? '() => new Promise(() => undefined)' : 'async () => undefined'} };
     }, { stopTimeoutMs: 500 }));
   `;
-  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+    cwd: REPO,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   return new Promise((resolve, reject) => {
     let signalledAt = 0;
     const fail = (message: string) => {

@@ -90,7 +90,17 @@ export class ContentSupply {
       slot.refs++;
       return key;
     }
-    const created: Slot = { key, hash, size, refs: 1, state: 'queued', demanded: false, adopt: adoptPath, outcome: { kind: 'pending' }, counted: 0 };
+    const created: Slot = {
+      key,
+      hash,
+      size,
+      refs: 1,
+      state: 'queued',
+      demanded: false,
+      adopt: adoptPath,
+      outcome: { kind: 'pending' },
+      counted: 0,
+    };
     this.slots.set(key, created);
     this.queue.push(created);
     this.pump();
@@ -111,7 +121,8 @@ export class ContentSupply {
     const slot = this.slots.get(key);
     if (slot === undefined) return { kind: 'pending' };
     const { outcome } = slot;
-    if (outcome.kind === 'ready' && outcome.content.kind === 'file') return { kind: 'ready', content: { ...outcome.content, shared: slot.refs > 1 } };
+    if (outcome.kind === 'ready' && outcome.content.kind === 'file')
+      return { kind: 'ready', content: { ...outcome.content, shared: slot.refs > 1 } };
     return outcome;
   }
 
@@ -167,7 +178,10 @@ export class ContentSupply {
         this.queueHead++;
         continue;
       }
-      const fits = !this.inMemory(slot) || this.bufferedBytes === 0 || this.bufferedBytes + slot.size <= this.options.maxBufferedBytes;
+      const fits =
+        !this.inMemory(slot) ||
+        this.bufferedBytes === 0 ||
+        this.bufferedBytes + slot.size <= this.options.maxBufferedBytes;
       if (!fits) return undefined;
       this.queueHead++;
       return slot;
@@ -190,10 +204,16 @@ export class ContentSupply {
   }
 
   private failureOf(slot: Slot, error: unknown): ContentOutcome {
-    if (error instanceof ContentMissingError) return { kind: 'failed', reason: 'content-missing', message: error.message };
-    if (error instanceof MismatchError || error instanceof ContentTooLargeError) return { kind: 'failed', reason: 'content-mismatch', message: error.message };
+    if (error instanceof ContentMissingError)
+      return { kind: 'failed', reason: 'content-missing', message: error.message };
+    if (error instanceof MismatchError || error instanceof ContentTooLargeError)
+      return { kind: 'failed', reason: 'content-mismatch', message: error.message };
     // Only reachable on close (server errors are retried): the outcome is never read.
-    return { kind: 'failed', reason: 'content-missing', message: `acquisition of ${slot.hash} stopped: ${String(error)}` };
+    return {
+      kind: 'failed',
+      reason: 'content-missing',
+      message: `acquisition of ${slot.hash} stopped: ${String(error)}`,
+    };
   }
 
   private inMemory(slot: Slot): boolean {
@@ -241,7 +261,11 @@ export class ContentSupply {
         return data !== undefined && sha256Hex(data) === slot.hash ? { kind: 'buffer', data } : undefined;
       }
       staged = this.options.stagingPath();
-      const out = openSync(staged, constants.O_RDWR | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+      const out = openSync(
+        staged,
+        constants.O_RDWR | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
+        0o600,
+      );
       try {
         fsat.copyFileRange(fd, out, slot.size);
       } finally {
@@ -261,7 +285,8 @@ export class ContentSupply {
       try {
         if (this.inMemory(slot)) {
           const data = await this.options.store.getBuffer(slot.hash, slot.size);
-          if (data.length !== slot.size || sha256Hex(data) !== slot.hash) throw new MismatchError(`content ${slot.hash} does not match its sha256 or size ${slot.size}`);
+          if (data.length !== slot.size || sha256Hex(data) !== slot.hash)
+            throw new MismatchError(`content ${slot.hash} does not match its sha256 or size ${slot.size}`);
           return { kind: 'buffer', data };
         }
         const staged = this.options.stagingPath();
@@ -279,7 +304,10 @@ export class ContentSupply {
           continue;
         }
         const delayMs = backoffDelay(attempt, { minDelayMs: 200, maxDelayMs: 10_000 });
-        this.options.logger.warn({ err: error, hash: slot.hash, retry: attempt, delayMs }, 'content download failed; retrying');
+        this.options.logger.warn(
+          { err: error, hash: slot.hash, retry: attempt, delayMs },
+          'content download failed; retrying',
+        );
         await sleep(delayMs, this.abort.signal);
       }
     }

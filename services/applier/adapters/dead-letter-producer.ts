@@ -15,7 +15,11 @@ export { DEAD_LETTER_HEADERS } from '../../../schemas/names.ts';
 
 /** The broker refused the record for its size (kafkajs may wrap the protocol error). */
 function isTooLarge(error: unknown): boolean {
-  for (let current = error as { type?: unknown; cause?: unknown; originalError?: unknown } | null | undefined, depth = 0; current && depth < 4; depth++) {
+  for (
+    let current = error as { type?: unknown; cause?: unknown; originalError?: unknown } | null | undefined, depth = 0;
+    current && depth < 4;
+    depth++
+  ) {
     if (current.type === 'MESSAGE_TOO_LARGE' || current.type === 'RECORD_LIST_TOO_LARGE') return true;
     current = (current.originalError ?? current.cause) as typeof current;
   }
@@ -45,7 +49,10 @@ export class DeadLetterProducer {
     private readonly logger: Logger,
   ) {
     // Every dead letter names partition 0: the partitioner is never consulted.
-    this.producer = kafka.producer({ allowAutoTopicCreation: false, createPartitioner: kafkajs.Partitioners.DefaultPartitioner });
+    this.producer = kafka.producer({
+      allowAutoTopicCreation: false,
+      createPartitioner: kafkajs.Partitioners.DefaultPartitioner,
+    });
   }
 
   connect(): Promise<void> {
@@ -76,12 +83,22 @@ export class DeadLetterProducer {
           // Refused for its size (a topic made before its limit followed the events topic's?):
           // the dead letter goes without the value, so nothing pins the partition.
           const bytes = Buffer.byteLength(message.value);
-          this.logger.warn({ topic: this.topic, bytes }, 'a dead letter is too large for its topic; writing it without its value');
-          message = { ...message, value: null, headers: { ...headers, [DEAD_LETTER_HEADERS.valueOmitted]: String(bytes) } };
+          this.logger.warn(
+            { topic: this.topic, bytes },
+            'a dead letter is too large for its topic; writing it without its value',
+          );
+          message = {
+            ...message,
+            value: null,
+            headers: { ...headers, [DEAD_LETTER_HEADERS.valueOmitted]: String(bytes) },
+          };
           continue;
         }
         const delayMs = backoffDelay(attempt, { minDelayMs: 500, maxDelayMs: 30_000 });
-        this.logger.warn({ err: error, topic: this.topic, retry: attempt, delayMs }, 'cannot write a dead letter; retrying');
+        this.logger.warn(
+          { err: error, topic: this.topic, retry: attempt, delayMs },
+          'cannot write a dead letter; retrying',
+        );
         await sleep(delayMs);
       }
     }

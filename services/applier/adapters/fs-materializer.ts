@@ -31,7 +31,18 @@ import { fsat } from '../../shared/native/fsat.ts';
 import { IMPLICIT_DIR_MODE } from '../domain/plan.ts';
 import { isTempNameOf, tempNameFor } from '../domain/temp-name.ts';
 import { DIR_FLAGS, UnsafePathError, type TargetRoot } from './target-root.ts';
-import { errno, fsyncDirFd, isDirMode, isFileMode, msToNs, removeAt, statAt, statFd, usingFd, withWritableDirFd } from './fs-primitives.ts';
+import {
+  errno,
+  fsyncDirFd,
+  isDirMode,
+  isFileMode,
+  msToNs,
+  removeAt,
+  statAt,
+  statFd,
+  usingFd,
+  withWritableDirFd,
+} from './fs-primitives.ts';
 import type { TempJournal } from './temp-journal.ts';
 
 /** Verified content to write: in memory, or a staged file (in a directory only the applier writes) it may move unless shared. */
@@ -107,7 +118,9 @@ export class FsMaterializer {
   }
 
   write(path: string, content: Content, mode: number, mtimeMs: number): void {
-    this.inParent(path, (dirFd) => withWritableDirFd(dirFd, () => this.writeIn(dirFd, path, content, this.fileMode(mode), mtimeMs)));
+    this.inParent(path, (dirFd) =>
+      withWritableDirFd(dirFd, () => this.writeIn(dirFd, path, content, this.fileMode(mode), mtimeMs)),
+    );
     this.countSetid(mode);
   }
 
@@ -120,7 +133,8 @@ export class FsMaterializer {
         const fd = fsat.openat(dirFd, temp, CREATE_TEMP, 0o600);
         created = true;
         usingFd(fd, () => {
-          for (let offset = 0; offset < content.data.length; ) offset += writeSync(fd, content.data, offset, content.data.length - offset);
+          for (let offset = 0; offset < content.data.length;)
+            offset += writeSync(fd, content.data, offset, content.data.length - offset);
           this.finishFile(fd, mode, mtimeMs);
         });
       } else {
@@ -177,7 +191,8 @@ export class FsMaterializer {
         const stat = statFd(fd);
         if (!isFileMode(stat.mode)) throw new NotAFileError(path);
         // Another name links this inode (perhaps outside the target): rewrite, never touch it.
-        if (stat.nlink > 1) throw new NotAFileError(path, 'has other hard links; it is rewritten, not changed in place');
+        if (stat.nlink > 1)
+          throw new NotAFileError(path, 'has other hard links; it is rewritten, not changed in place');
         this.setFileMeta(fd, wanted, mtimeMs);
       });
       this.changed(path);
@@ -311,4 +326,3 @@ export class FsMaterializer {
     if (this.options.fsyncFiles) this.dirtyDirs.add(parentOf(path));
   }
 }
-

@@ -44,7 +44,10 @@ export class HealChannel {
     this.topic = healTopic(options.topic);
     // A few retries, not the client's endless ones: without a heal topic (an older
     // producer) a request fails in seconds, is logged, and holds nothing open.
-    this.producer = options.kafka.producer({ allowAutoTopicCreation: false, retry: { retries: 3, initialRetryTime: 300, maxRetryTime: 2000 } });
+    this.producer = options.kafka.producer({
+      allowAutoTopicCreation: false,
+      retry: { retries: 3, initialRetryTime: 300, maxRetryTime: 2000 },
+    });
   }
 
   /** Asks for the content of `record` (a file event) to be uploaded again, and waits for it. */
@@ -54,7 +57,10 @@ export class HealChannel {
     this.timer ??= setInterval(() => void this.check(), this.options.checkEveryMs ?? 5000);
     this.timer.unref();
     this.send({ v: 1, replica: this.options.replica, ...request }).catch((error: unknown) =>
-      this.options.logger.warn({ err: error, topic: this.topic, hash: request.hash }, 'cannot send a heal request (is the producer of this tree older than the heal topic?)'),
+      this.options.logger.warn(
+        { err: error, topic: this.topic, hash: request.hash },
+        'cannot send a heal request (is the producer of this tree older than the heal topic?)',
+      ),
     );
   }
 
@@ -99,6 +105,7 @@ export class HealChannel {
 
   async close(): Promise<void> {
     clearInterval(this.timer);
-    if (this.connected !== undefined) await this.connected.then(() => this.producer.disconnect()).catch(() => undefined);
+    if (this.connected !== undefined)
+      await this.connected.then(() => this.producer.disconnect()).catch(() => undefined);
   }
 }

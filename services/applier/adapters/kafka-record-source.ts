@@ -97,7 +97,8 @@ export class KafkaRecordSource {
     const moved = [...positions].filter(([partition, offset]) => this.committed.get(partition) !== offset);
     if (moved.length === 0) return;
     // A re-commit after a rebalance is not progress; only a position that moved is.
-    if ([...positions].some(([partition, offset]) => this.lastPositions.get(partition) !== offset)) this.appliedAt = Date.now();
+    if ([...positions].some(([partition, offset]) => this.lastPositions.get(partition) !== offset))
+      this.appliedAt = Date.now();
     this.lastPositions = new Map(positions);
     this.send(moved, undefined);
   }
@@ -117,8 +118,17 @@ export class KafkaRecordSource {
   }
 
   private send(positions: [number, number][], problem: string | undefined): void {
-    const metadata = encodeReplicaNote({ appliedAt: this.appliedAt ?? this.options.appliedAt, aliveAt: Date.now(), ...(problem === undefined ? {} : { problem }) });
-    const offsets = positions.map(([partition, offset]) => ({ topic: this.options.topic, partition, offset: String(offset), metadata }));
+    const metadata = encodeReplicaNote({
+      appliedAt: this.appliedAt ?? this.options.appliedAt,
+      aliveAt: Date.now(),
+      ...(problem === undefined ? {} : { problem }),
+    });
+    const offsets = positions.map(([partition, offset]) => ({
+      topic: this.options.topic,
+      partition,
+      offset: String(offset),
+      metadata,
+    }));
     this.commits = this.commits.then(async () => {
       try {
         await this.consumer.commitOffsets(offsets);
@@ -185,7 +195,9 @@ export class KafkaRecordSource {
     for (const message of batch.messages) {
       const offset = Number(message.offset);
       if (offset < from) continue; // already queued before a rebalance
-      records.push(laneRecord(partition, offset, { key: message.key, value: message.value, headers: message.headers ?? {} }));
+      records.push(
+        laneRecord(partition, offset, { key: message.key, value: message.value, headers: message.headers ?? {} }),
+      );
     }
     this.options.lane.enqueue(partition, records, Number(batch.highWatermark));
     if (batch.messages.length > 0) resolveOffset(batch.lastOffset());

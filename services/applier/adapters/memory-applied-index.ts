@@ -82,7 +82,10 @@ export class MemoryAppliedIndex implements ReplicaIndex {
 
   staleEntries(limit: number, before?: RelPath): [RelPath, AppliedEntry][] {
     return [...this.map]
-      .filter(([path]) => (this.epochs.get(path) ?? 0) < this.currentEpoch && (before === undefined || compareUtf8(path, before) < 0))
+      .filter(
+        ([path]) =>
+          (this.epochs.get(path) ?? 0) < this.currentEpoch && (before === undefined || compareUtf8(path, before) < 0),
+      )
       .sort(([a], [b]) => compareUtf8(b, a))
       .slice(0, limit);
   }

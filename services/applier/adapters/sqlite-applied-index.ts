@@ -57,7 +57,14 @@ const EXISTS = '(kind = 1 OR kind = 3 OR (kind = 2 AND explicit = 1))';
 function toEntry(row: Row): AppliedEntry {
   switch (row.kind) {
     case KIND.file:
-      return { kind: 'file', seq: row.seq, hash: row.hash!.toString('hex'), size: row.size!, mode: row.mode!, mtimeMs: row.mtime! };
+      return {
+        kind: 'file',
+        seq: row.seq,
+        hash: row.hash!.toString('hex'),
+        size: row.size!,
+        mode: row.mode!,
+        mtimeMs: row.mtime!,
+      };
     case KIND.dir:
       return { kind: 'dir', seq: row.seq, mode: row.mode, explicit: row.explicit === 1 };
     case KIND.symlink:
@@ -70,20 +77,46 @@ function toEntry(row: Row): AppliedEntry {
 function prepare(db: Database.Database) {
   return {
     get: db.prepare<[string], Row>(`SELECT ${COLUMNS} FROM entries WHERE path = ?`),
-    maxSeqBelow: db.prepare<[string, string], { m: number | null }>(`SELECT max(seq) AS m FROM entries WHERE path > ? AND path < ? AND ${EXISTS}`),
+    maxSeqBelow: db.prepare<[string, string], { m: number | null }>(
+      `SELECT max(seq) AS m FROM entries WHERE path > ? AND path < ? AND ${EXISTS}`,
+    ),
     childCount: db.prepare<[string], { n: number }>('SELECT count(*) AS n FROM entries WHERE parent = ? AND kind <> 0'),
     children: db.prepare<[string], { path: string }>('SELECT path FROM entries WHERE parent = ? AND kind <> 0'),
-    upsert: db.prepare<[string, string, number, number, Buffer | null, number | null, number | null, number | null, string | null, number, number]>(
+    upsert: db.prepare<
+      [
+        string,
+        string,
+        number,
+        number,
+        Buffer | null,
+        number | null,
+        number | null,
+        number | null,
+        string | null,
+        number,
+        number,
+      ]
+    >(
       `INSERT OR REPLACE INTO entries (path, parent, kind, seq, hash, size, mode, mtime, target, explicit, epoch) VALUES (?,?,?,?,?,?,?,?,?,?,?)`,
     ),
     forgetBelow: db.prepare<[string, string]>('DELETE FROM entries WHERE path > ? AND path < ?'),
-    pruneTombstones: db.prepare<[number, number]>('DELETE FROM entries WHERE path IN (SELECT path FROM entries WHERE kind = 0 AND seq < ? LIMIT ?)'),
-    withHash: db.prepare<[Buffer, number], { path: string }>('SELECT path FROM entries WHERE hash = ? AND kind = 1 LIMIT ?'),
+    pruneTombstones: db.prepare<[number, number]>(
+      'DELETE FROM entries WHERE path IN (SELECT path FROM entries WHERE kind = 0 AND seq < ? LIMIT ?)',
+    ),
+    withHash: db.prepare<[Buffer, number], { path: string }>(
+      'SELECT path FROM entries WHERE hash = ? AND kind = 1 LIMIT ?',
+    ),
     page: db.prepare<[string, number], Row>(`SELECT ${COLUMNS} FROM entries WHERE path > ? ORDER BY path LIMIT ?`),
     touch: db.prepare<[number, string]>('UPDATE entries SET epoch = ? WHERE path = ?'),
-    staleFirst: db.prepare<[number, number], Row>(`SELECT ${COLUMNS} FROM entries WHERE epoch < ? ORDER BY path DESC LIMIT ?`),
-    staleBefore: db.prepare<[string, number, number], Row>(`SELECT ${COLUMNS} FROM entries WHERE path < ? AND epoch < ? ORDER BY path DESC LIMIT ?`),
-    directories: db.prepare<[string, number], { path: string }>('SELECT path FROM entries WHERE path > ? AND kind = 2 ORDER BY path LIMIT ?'),
+    staleFirst: db.prepare<[number, number], Row>(
+      `SELECT ${COLUMNS} FROM entries WHERE epoch < ? ORDER BY path DESC LIMIT ?`,
+    ),
+    staleBefore: db.prepare<[string, number, number], Row>(
+      `SELECT ${COLUMNS} FROM entries WHERE path < ? AND epoch < ? ORDER BY path DESC LIMIT ?`,
+    ),
+    directories: db.prepare<[string, number], { path: string }>(
+      'SELECT path FROM entries WHERE path > ? AND kind = 2 ORDER BY path LIMIT ?',
+    ),
     remove: db.prepare<[string]>('DELETE FROM entries WHERE path = ?'),
     anyPresent: db.prepare<[], { one: number }>('SELECT 1 AS one FROM entries WHERE kind <> 0 LIMIT 1'),
     clear: db.prepare('DELETE FROM entries'),
@@ -154,10 +187,34 @@ export class SqliteAppliedIndex implements ReplicaIndex {
     const epoch = this.currentEpoch;
     switch (entry.kind) {
       case 'file':
-        this.sql.upsert.run(path, parent, KIND.file, entry.seq, Buffer.from(entry.hash, 'hex'), entry.size, entry.mode, entry.mtimeMs, null, 0, epoch);
+        this.sql.upsert.run(
+          path,
+          parent,
+          KIND.file,
+          entry.seq,
+          Buffer.from(entry.hash, 'hex'),
+          entry.size,
+          entry.mode,
+          entry.mtimeMs,
+          null,
+          0,
+          epoch,
+        );
         return;
       case 'dir':
-        this.sql.upsert.run(path, parent, KIND.dir, entry.seq, null, null, entry.mode, null, null, entry.explicit ? 1 : 0, epoch);
+        this.sql.upsert.run(
+          path,
+          parent,
+          KIND.dir,
+          entry.seq,
+          null,
+          null,
+          entry.mode,
+          null,
+          null,
+          entry.explicit ? 1 : 0,
+          epoch,
+        );
         return;
       case 'symlink':
         this.sql.upsert.run(path, parent, KIND.symlink, entry.seq, null, null, null, null, entry.target, 0, epoch);
@@ -218,7 +275,10 @@ export class SqliteAppliedIndex implements ReplicaIndex {
   }
 
   staleEntries(limit: number, before?: RelPath): [RelPath, AppliedEntry][] {
-    const rows = before === undefined ? this.sql.staleFirst.all(this.currentEpoch, limit) : this.sql.staleBefore.all(before, this.currentEpoch, limit);
+    const rows =
+      before === undefined
+        ? this.sql.staleFirst.all(this.currentEpoch, limit)
+        : this.sql.staleBefore.all(before, this.currentEpoch, limit);
     return rows.map((row) => [row.path as RelPath, toEntry(row)]);
   }
 

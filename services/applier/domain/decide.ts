@@ -73,7 +73,11 @@ export function decide(event: MirrorEvent, view: ReplicaView): Decision {
 }
 
 /** Rule 3's skip conditions, checked before any step is planned. */
-function blockingAncestor(ancestors: RelPath[], seq: number, view: ReplicaView): 'newer-ancestor' | 'ancestor-deleted-later' | undefined {
+function blockingAncestor(
+  ancestors: RelPath[],
+  seq: number,
+  view: ReplicaView,
+): 'newer-ancestor' | 'ancestor-deleted-later' | undefined {
   for (const ancestor of ancestors) {
     const entry = view.get(ancestor);
     if (entry === undefined || entry.kind === 'dir') continue;
@@ -91,7 +95,11 @@ function makeAncestorsDirectories(ancestors: RelPath[], view: ReplicaView): Step
     if (entry?.kind === 'file' || entry?.kind === 'symlink') steps.push({ op: 'unlink', path: ancestor });
     steps.push({ op: 'mkdir', path: ancestor, mode: null });
     // The replaced entry's seq stays, so its own stale events are still recognised.
-    steps.push({ op: 'record', path: ancestor, entry: { kind: 'dir', seq: entry?.seq ?? 0, mode: null, explicit: false } });
+    steps.push({
+      op: 'record',
+      path: ancestor,
+      entry: { kind: 'dir', seq: entry?.seq ?? 0, mode: null, explicit: false },
+    });
   }
   return steps;
 }
@@ -102,9 +110,15 @@ function decideDelete(event: DeleteEvent, current: AppliedEntry | undefined, vie
   if (current === undefined || current.kind === 'absent') return { kind: 'apply', steps: [tombstone] };
   if (current.kind === 'dir') {
     if (view.maxSeqBelow(path) > seq) {
-      return { kind: 'apply', steps: [{ op: 'record', path, entry: { kind: 'dir', seq, mode: current.mode, explicit: false } }] };
+      return {
+        kind: 'apply',
+        steps: [{ op: 'record', path, entry: { kind: 'dir', seq, mode: current.mode, explicit: false } }],
+      };
     }
-    return { kind: 'apply', steps: [{ op: 'remove-tree', path }, { op: 'forget-below', path }, tombstone, ...pruneEmptyAncestors(path, view)] };
+    return {
+      kind: 'apply',
+      steps: [{ op: 'remove-tree', path }, { op: 'forget-below', path }, tombstone, ...pruneEmptyAncestors(path, view)],
+    };
   }
   return { kind: 'apply', steps: [{ op: 'unlink', path }, tombstone, ...pruneEmptyAncestors(path, view)] };
 }
@@ -121,7 +135,10 @@ function pruneEmptyAncestors(removed: RelPath, view: ReplicaView): Step[] {
     const entry = view.get(ancestor);
     // Exactly one child left means the one being removed (or the ancestor removed just before).
     if (entry?.kind !== 'dir' || entry.explicit || view.childCount(ancestor) !== 1) break;
-    steps.push({ op: 'rmdir', path: ancestor }, { op: 'record', path: ancestor, entry: { kind: 'absent', seq: entry.seq } });
+    steps.push(
+      { op: 'rmdir', path: ancestor },
+      { op: 'record', path: ancestor, entry: { kind: 'absent', seq: entry.seq } },
+    );
   }
   return steps;
 }

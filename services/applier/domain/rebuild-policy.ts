@@ -56,7 +56,8 @@ export type StartPlan =
 
 export function planStart(facts: StartFacts): StartPlan {
   const plan = planStartIgnoringEmptyLog(facts);
-  if (plan.kind === 'rebuild' && facts.logEmpty === true && !facts.targetEmpty) return { kind: 'refuse', reason: 'empty-log' };
+  if (plan.kind === 'rebuild' && facts.logEmpty === true && !facts.targetEmpty)
+    return { kind: 'refuse', reason: 'empty-log' };
   return plan;
 }
 
@@ -69,12 +70,15 @@ function planStartIgnoringEmptyLog(facts: StartFacts): StartPlan {
     return position !== undefined && position < (facts.earliest.get(partition) ?? 0);
   };
   const partitions = Array.from({ length: facts.partitions }, (_, partition) => partition);
-  if (facts.hasState && partitions.some(expired)) return { kind: 'rebuild', reason: 'position-expired', clearIndex: false };
+  if (facts.hasState && partitions.some(expired))
+    return { kind: 'rebuild', reason: 'position-expired', clearIndex: false };
   if (facts.rebuildInProgress) return { kind: 'continue-rebuild' };
-  if (!facts.hasState && !facts.targetEmpty && !facts.rebuildRequested && !facts.adoptRequested) return { kind: 'refuse', reason: 'target-not-empty' };
+  if (!facts.hasState && !facts.targetEmpty && !facts.rebuildRequested && !facts.adoptRequested)
+    return { kind: 'refuse', reason: 'target-not-empty' };
   if (facts.rebuildRequested) return { kind: 'rebuild', reason: 'requested', clearIndex: true };
   if (!facts.hasState) return { kind: 'rebuild', reason: 'new-replica', clearIndex: false };
-  if (partitions.some((partition) => facts.positions.get(partition) === undefined)) return { kind: 'rebuild', reason: 'position-expired', clearIndex: false };
+  if (partitions.some((partition) => facts.positions.get(partition) === undefined))
+    return { kind: 'rebuild', reason: 'position-expired', clearIndex: false };
   return { kind: 'resume' };
 }
 
@@ -108,7 +112,11 @@ export function replayProgress(start: Offsets, end: Offsets, positions: Offsets)
 }
 
 /** Remaining time at the average rate since the replay started; undefined until measurable. */
-export function estimateRemainingMs(progress: ReplayProgress, doneAtStart: number, elapsedMs: number): number | undefined {
+export function estimateRemainingMs(
+  progress: ReplayProgress,
+  doneAtStart: number,
+  elapsedMs: number,
+): number | undefined {
   const rate = (progress.done - doneAtStart) / elapsedMs;
   if (!(rate > 0) || elapsedMs < 1000) return undefined;
   return Math.round((progress.total - progress.done) / rate);

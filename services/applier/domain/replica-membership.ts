@@ -7,7 +7,8 @@ export type GroupMember = { readonly memberId: string; readonly clientId: string
 export type GroupDescription = { readonly state: string; readonly members: readonly GroupMember[] };
 
 /** The group is held by another applier (`members`), or free to join. */
-export type GroupVerdict = { readonly kind: 'free' } | { readonly kind: 'held'; readonly members: readonly GroupMember[] };
+export type GroupVerdict =
+  { readonly kind: 'free' } | { readonly kind: 'held'; readonly members: readonly GroupMember[] };
 
 /** Kafka's states of a group without live members. */
 const MEMBERLESS = new Set(['Empty', 'Dead']);
@@ -35,10 +36,14 @@ function describeMembers(members: readonly GroupMember[]): string {
 }
 
 /** The one line a second applier exits with. */
-export function secondApplierMessage(replica: string, group: string, members: readonly GroupMember[] | undefined): string {
+export function secondApplierMessage(
+  replica: string,
+  group: string,
+  members: readonly GroupMember[] | undefined,
+): string {
   const who = members === undefined || members.length === 0 ? 'another member' : describeMembers(members);
   return (
     `replica '${replica}' already has a running applier (consumer group ${group}: ${who}); ` +
-    'each replica needs its own --replica name (and target): this applier leaves without moving the group\'s offsets'
+    "each replica needs its own --replica name (and target): this applier leaves without moving the group's offsets"
   );
 }

@@ -18,7 +18,10 @@ function readNumber(file: string): number | undefined {
 }
 
 export function readInotifyLimits(): InotifyLimits {
-  return { maxUserWatches: readNumber(`${PROC}/max_user_watches`), maxQueuedEvents: readNumber(`${PROC}/max_queued_events`) };
+  return {
+    maxUserWatches: readNumber(`${PROC}/max_user_watches`),
+    maxQueuedEvents: readNumber(`${PROC}/max_queued_events`),
+  };
 }
 
 /** Warnings (with the sysctl that fixes each) for a tree of `directories` directories. */

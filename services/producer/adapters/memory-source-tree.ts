@@ -12,7 +12,16 @@ import { isBelow, joinRel, parentOf } from '../../../schemas/rel-path.ts';
 import type { EntryState } from '../../../schemas/event.ts';
 import type { Fingerprint } from '../domain/diff.ts';
 import type {
-  LinkRead, Listing, Probe, ReadOptions, ReadResult, SourceTree, TreeWatch, WatchHint, WatchOptions, WatchSink,
+  LinkRead,
+  Listing,
+  Probe,
+  ReadOptions,
+  ReadResult,
+  SourceTree,
+  TreeWatch,
+  WatchHint,
+  WatchOptions,
+  WatchSink,
 } from '../ports/source-tree.ts';
 
 type Base = { ino: number; ctimeMs: number; unreadable?: boolean };
@@ -91,7 +100,11 @@ export class MemorySourceTree implements SourceTree {
     this.duringRead?.(relPath);
     if (options.snapshot === true) return { status: 'ok', hash: sha256(data), size: data.length, content: { data } };
     const after = this.node(relPath);
-    if (!sameFingerprint(fingerprintOf(before), expected) || after?.kind !== 'file' || !sameFingerprint(fingerprintOf(after), expected)) {
+    if (
+      !sameFingerprint(fingerprintOf(before), expected) ||
+      after?.kind !== 'file' ||
+      !sameFingerprint(fingerprintOf(after), expected)
+    ) {
       return { status: 'changed' };
     }
     return { status: 'ok', hash: sha256(data), size: data.length, content: { data } };
@@ -134,7 +147,12 @@ export class MemorySourceTree implements SourceTree {
 
   mkdir(relPath: string, mode = 0o755, options: { racing?: boolean } = {}): boolean {
     if (!this.parentIsDir(relPath) || this.node(relPath) !== undefined) return false;
-    this.add(relPath, { kind: 'dir', ino: this.inode(), mode, ctimeMs: this.stamp() }, 'create', options.racing === true);
+    this.add(
+      relPath,
+      { kind: 'dir', ino: this.inode(), mode, ctimeMs: this.stamp() },
+      'create',
+      options.racing === true,
+    );
     return true;
   }
 
@@ -158,7 +176,11 @@ export class MemorySourceTree implements SourceTree {
       Object.assign(node, { content: bytes, mtimeMs: this.now(), ctimeMs: this.stamp() });
       this.emit(relPath, 'update');
     } else {
-      this.add(relPath, { kind: 'file', ino: this.inode(), mode, content: bytes, mtimeMs: this.now(), ctimeMs: this.stamp() }, 'create');
+      this.add(
+        relPath,
+        { kind: 'file', ino: this.inode(), mode, content: bytes, mtimeMs: this.now(), ctimeMs: this.stamp() },
+        'create',
+      );
     }
     return true;
   }
@@ -196,7 +218,11 @@ export class MemorySourceTree implements SourceTree {
 
   symlink(relPath: string, target: string | Buffer): boolean {
     if (!this.parentIsDir(relPath) || this.node(relPath) !== undefined) return false;
-    this.add(relPath, { kind: 'symlink', ino: this.inode(), target: Buffer.from(target), ctimeMs: this.stamp() }, 'create');
+    this.add(
+      relPath,
+      { kind: 'symlink', ino: this.inode(), target: Buffer.from(target), ctimeMs: this.stamp() },
+      'create',
+    );
     return true;
   }
 
@@ -245,7 +271,13 @@ export class MemorySourceTree implements SourceTree {
     const result = new Map<string, EntryState>();
     for (const [path, node] of this.nodes) {
       if (node.kind === 'file') {
-        result.set(path, { kind: 'file', size: node.content.length, mode: node.mode, mtimeMs: node.mtimeMs, hash: sha256(node.content) });
+        result.set(path, {
+          kind: 'file',
+          size: node.content.length,
+          mode: node.mode,
+          mtimeMs: node.mtimeMs,
+          hash: sha256(node.content),
+        });
       } else if (node.kind === 'dir') {
         result.set(path, { kind: 'dir', mode: node.mode });
       } else if (node.kind === 'symlink') {
@@ -290,7 +322,10 @@ export class MemorySourceTree implements SourceTree {
 
   private childNames(dir: string): string[] {
     const start = dir === '' ? 0 : dir.length + 1;
-    return [...this.nodes.keys()].filter((p) => parentOf(p) === dir).map((p) => p.slice(start)).sort();
+    return [...this.nodes.keys()]
+      .filter((p) => parentOf(p) === dir)
+      .map((p) => p.slice(start))
+      .sort();
   }
 
   private below(dir: string): string[] {

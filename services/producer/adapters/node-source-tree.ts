@@ -10,7 +10,16 @@ import { pino } from 'pino';
 import { MODE_MASK } from '../../../schemas/event.ts';
 import type { Fingerprint } from '../domain/diff.ts';
 import type {
-  FileContent, LinkRead, Listing, ListedName, Probe, ReadOptions, ReadResult, SourceTree, TreeWatch, WatchOptions,
+  FileContent,
+  LinkRead,
+  Listing,
+  ListedName,
+  Probe,
+  ReadOptions,
+  ReadResult,
+  SourceTree,
+  TreeWatch,
+  WatchOptions,
   WatchSink,
 } from '../ports/source-tree.ts';
 import type { WatcherChoice } from '../watch/source-watcher.ts';
@@ -38,7 +47,12 @@ export function floorMs(ns: bigint): number {
 }
 
 function fingerprintOf(stats: fs.BigIntStats): Fingerprint {
-  return { ino: Number(stats.ino), size: Number(stats.size), mtimeMs: msDouble(stats.mtimeNs), ctimeMs: msDouble(stats.ctimeNs) };
+  return {
+    ino: Number(stats.ino),
+    size: Number(stats.size),
+    mtimeMs: msDouble(stats.mtimeNs),
+    ctimeMs: msDouble(stats.ctimeNs),
+  };
 }
 
 function sameFingerprint(a: Fingerprint, b: Fingerprint): boolean {
@@ -187,7 +201,11 @@ export class NodeSourceTree implements SourceTree {
       exclude: options.ignore,
       isExcluded: options.isExcluded,
       logger: options.logger ?? silentLogger,
-      events: { onHints: (hints) => sink.onHints(hints), onOverflow: (why) => sink.onOverflow(why), onError: (e) => sink.onError(e) },
+      events: {
+        onHints: (hints) => sink.onHints(hints),
+        onOverflow: (why) => sink.onOverflow(why),
+        onError: (e) => sink.onError(e),
+      },
     });
     this.watcher = watcher;
     const watch: TreeWatch = {
@@ -239,7 +257,12 @@ export class NodeSourceTree implements SourceTree {
     } finally {
       fs.closeSync(out);
     }
-    return { status: 'ok', hash: hash.digest('hex'), size, content: { file: copy, release: () => fs.rmSync(copy, { force: true }) } };
+    return {
+      status: 'ok',
+      hash: hash.digest('hex'),
+      size,
+      content: { file: copy, release: () => fs.rmSync(copy, { force: true }) },
+    };
   }
 }
 

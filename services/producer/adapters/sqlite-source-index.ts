@@ -52,10 +52,14 @@ const COLUMNS = 'path, kind, mode, size, mtime_ms, hash, target, seq, ino, fp_mt
 
 function toEntry(row: Row): IndexedEntry {
   let state: EntryState;
-  if (row.kind === 'file') state = { kind: 'file', size: row.size!, mode: row.mode!, mtimeMs: row.mtime_ms!, hash: row.hash! };
+  if (row.kind === 'file')
+    state = { kind: 'file', size: row.size!, mode: row.mode!, mtimeMs: row.mtime_ms!, hash: row.hash! };
   else if (row.kind === 'dir') state = { kind: 'dir', mode: row.mode! };
   else state = { kind: 'symlink', target: row.target! };
-  const fingerprint = row.ino === null ? undefined : { ino: row.ino, size: row.size ?? 0, mtimeMs: row.fp_mtime_ms!, ctimeMs: row.fp_ctime_ms! };
+  const fingerprint =
+    row.ino === null
+      ? undefined
+      : { ino: row.ino, size: row.size ?? 0, mtimeMs: row.fp_mtime_ms!, ctimeMs: row.fp_ctime_ms! };
   return { path: row.path as RelPath, state, seq: row.seq, fingerprint };
 }
 
@@ -74,11 +78,17 @@ export class SqliteSourceIndex implements SourceIndex {
     this.statements = {
       get: this.db.prepare<[string], Row>(`SELECT ${COLUMNS} FROM entries WHERE path = ?`),
       childSummaries: this.db
-        .prepare<[string], unknown[]>('SELECT path, kind, mode, size, mtime_ms, target, ino, fp_mtime_ms, fp_ctime_ms FROM entries INDEXED BY entries_children WHERE parent = ?')
+        .prepare<[string], unknown[]>(
+          'SELECT path, kind, mode, size, mtime_ms, target, ino, fp_mtime_ms, fp_ctime_ms FROM entries INDEXED BY entries_children WHERE parent = ?',
+        )
         .raw(true),
-      below: this.db.prepare<[string, string], { path: string }>('SELECT path FROM entries WHERE path > ? AND path < ?'),
+      below: this.db.prepare<[string, string], { path: string }>(
+        'SELECT path FROM entries WHERE path > ? AND path < ?',
+      ),
       all: this.db.prepare<[], { path: string }>('SELECT path FROM entries'),
-      countBelow: this.db.prepare<[string, string], { n: number }>('SELECT count(*) AS n FROM entries WHERE path > ? AND path < ?'),
+      countBelow: this.db.prepare<[string, string], { n: number }>(
+        'SELECT count(*) AS n FROM entries WHERE path > ? AND path < ?',
+      ),
       countAll: this.db.prepare<[], { n: number }>('SELECT count(*) AS n FROM entries'),
       hasHash: this.db.prepare<[string], { one: number }>('SELECT 1 AS one FROM entries WHERE hash = ? LIMIT 1'),
       put: this.db.prepare(
@@ -104,7 +114,17 @@ export class SqliteSourceIndex implements SourceIndex {
   childSummaries(dir: string): IndexedChild[] {
     const start = dir === '' ? 0 : dir.length + 1;
     return this.statements.childSummaries.all(dir).map((row) => {
-      const [path, kind, mode, size, mtimeMs, target, ino, fpMtime, fpCtime] = row as [string, IndexedChild['kind'], number | null, number | null, number | null, string | null, number | null, number | null, number | null];
+      const [path, kind, mode, size, mtimeMs, target, ino, fpMtime, fpCtime] = row as [
+        string,
+        IndexedChild['kind'],
+        number | null,
+        number | null,
+        number | null,
+        string | null,
+        number | null,
+        number | null,
+        number | null,
+      ];
       const fingerprint = ino === null ? undefined : { ino, size: size ?? 0, mtimeMs: fpMtime!, ctimeMs: fpCtime! };
       const child: IndexedChild = { name: path.slice(start), kind, fingerprint };
       if (mode !== null) child.mode = mode;

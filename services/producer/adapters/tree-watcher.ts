@@ -106,7 +106,10 @@ export class TreeWatcher {
     const now = this.now();
     if (now - this.lastConsolidation < (this.options.minConsolidationIntervalMs ?? 600_000)) return;
     this.lastConsolidation = now;
-    this.options.logger?.info({ extraSubscriptions: this.extra.size }, 'consolidating watcher subscriptions into a new root subscription');
+    this.options.logger?.info(
+      { extraSubscriptions: this.extra.size },
+      'consolidating watcher subscriptions into a new root subscription',
+    );
     // The new root subscription is complete before the old ones go: no gap.
     const fresh = await this.subscribe(this.options.root, this.options.ignore);
     this.crawledBefore = now - CHANGE_TIME_SLACK_MS;

@@ -40,7 +40,10 @@ export function deleteLimit(max: MaxDelete, treeEntries: number): number {
     case 'percent':
       return Math.floor((treeEntries * max.percent) / 100);
     case 'default':
-      return Math.min(DEFAULT_MAX_DELETE_COUNT, Math.max(DEFAULT_MAX_DELETE_FLOOR, Math.floor((treeEntries * DEFAULT_MAX_DELETE_PERCENT) / 100)));
+      return Math.min(
+        DEFAULT_MAX_DELETE_COUNT,
+        Math.max(DEFAULT_MAX_DELETE_FLOOR, Math.floor((treeEntries * DEFAULT_MAX_DELETE_PERCENT) / 100)),
+      );
     default: {
       const unknown: never = max;
       throw new Error(`unknown max-delete ${JSON.stringify(unknown)}`);
@@ -53,10 +56,13 @@ export function identityChange(recorded: RootIdentity, now: RootIdentity): strin
   const changes: string[] = [];
   if (recorded.dev !== now.dev) changes.push(`device ${recorded.dev} -> ${now.dev}`);
   if (recorded.ino !== now.ino) changes.push(`inode ${recorded.ino} -> ${now.ino}`);
-  if (recorded.mountPoint !== now.mountPoint) changes.push(now.mountPoint ? 'it became a mount point' : 'it is no longer a mount point');
+  if (recorded.mountPoint !== now.mountPoint)
+    changes.push(now.mountPoint ? 'it became a mount point' : 'it is no longer a mount point');
   // Only compared when both are known: some filesystems report no birth time.
   if (recorded.bornMs !== 0 && now.bornMs !== 0 && recorded.bornMs !== now.bornMs) changes.push('it was created anew');
-  return changes.length === 0 ? undefined : `the root is not the directory the index was made from (${changes.join(', ')})`;
+  return changes.length === 0
+    ? undefined
+    : `the root is not the directory the index was made from (${changes.join(', ')})`;
 }
 
 export function encodeIdentity(identity: RootIdentity): string {
@@ -67,8 +73,14 @@ export function decodeIdentity(text: string | undefined): RootIdentity | undefin
   if (text === undefined) return undefined;
   try {
     const value = JSON.parse(text) as Partial<RootIdentity>;
-    if (typeof value.dev !== 'number' || typeof value.ino !== 'number' || typeof value.mountPoint !== 'boolean') return undefined;
-    return { dev: value.dev, ino: value.ino, mountPoint: value.mountPoint, bornMs: typeof value.bornMs === 'number' ? value.bornMs : 0 };
+    if (typeof value.dev !== 'number' || typeof value.ino !== 'number' || typeof value.mountPoint !== 'boolean')
+      return undefined;
+    return {
+      dev: value.dev,
+      ino: value.ino,
+      mountPoint: value.mountPoint,
+      bornMs: typeof value.bornMs === 'number' ? value.bornMs : 0,
+    };
   } catch {
     return undefined;
   }
@@ -103,7 +115,10 @@ export function judgeDeletes(situation: DeleteSituation): DeleteJudgement {
   const total = pendingEntries + recentlyDeleted;
   if (total > limit) {
     const share = treeEntries === 0 ? 100 : Math.round((Math.min(total, treeEntries) / treeEntries) * 100);
-    return { verdict: 'hold', reason: `${total} of ${treeEntries} entries (${share}%) would be deleted at once, more than --max-delete allows (${limit})` };
+    return {
+      verdict: 'hold',
+      reason: `${total} of ${treeEntries} entries (${share}%) would be deleted at once, more than --max-delete allows (${limit})`,
+    };
   }
   return { verdict: 'publish' };
 }

@@ -16,7 +16,9 @@ export type Fingerprint = { ino: number; size: number; mtimeMs: number; ctimeMs:
 export function sameState(a: EntryState, b: EntryState): boolean {
   switch (a.kind) {
     case 'file':
-      return b.kind === 'file' && a.hash === b.hash && a.size === b.size && a.mode === b.mode && a.mtimeMs === b.mtimeMs;
+      return (
+        b.kind === 'file' && a.hash === b.hash && a.size === b.size && a.mode === b.mode && a.mtimeMs === b.mtimeMs
+      );
     case 'dir':
       return b.kind === 'dir' && a.mode === b.mode;
     case 'symlink':

@@ -2,7 +2,15 @@
 // holds for it. Pure: the caller lists, lstats and queries.
 import { dirMayBeReplaced, fileMayHaveChanged, type Fingerprint } from './diff.ts';
 
-export type IndexedChild = { name: string; kind: 'file' | 'dir' | 'symlink'; fingerprint: Fingerprint | undefined; size?: number; mtimeMs?: number; mode?: number; target?: string };
+export type IndexedChild = {
+  name: string;
+  kind: 'file' | 'dir' | 'symlink';
+  fingerprint: Fingerprint | undefined;
+  size?: number;
+  mtimeMs?: number;
+  mode?: number;
+  target?: string;
+};
 export type ListedChild = {
   name: string;
   kind: 'file' | 'dir' | 'symlink' | 'special';
@@ -53,8 +61,7 @@ export function compareDirectory(
     } else if (child.kind === 'file' && child.fingerprint !== undefined) {
       if (fileChanged(known, child.fingerprint, child.mtimeMs ?? Math.floor(child.fingerprint.mtimeMs), child.mode)) {
         changed.push(child.name);
-      }
-      else if (known.fingerprint === undefined) adopt.push({ name: child.name, fingerprint: child.fingerprint });
+      } else if (known.fingerprint === undefined) adopt.push({ name: child.name, fingerprint: child.fingerprint });
     } else if (child.kind === 'symlink' && child.target !== undefined && child.target !== known.target) {
       changed.push(child.name);
     }
@@ -65,7 +72,12 @@ export function compareDirectory(
 
 function fileChanged(known: IndexedChild, now: Fingerprint, nowMtimeMs: number, mode: number | undefined): boolean {
   if (mode !== undefined && mode !== known.mode) return true;
-  return fileMayHaveChanged({ size: known.size ?? -1, mtimeMs: known.mtimeMs ?? -1 }, known.fingerprint, now, nowMtimeMs);
+  return fileMayHaveChanged(
+    { size: known.size ?? -1, mtimeMs: known.mtimeMs ?? -1 },
+    known.fingerprint,
+    now,
+    nowMtimeMs,
+  );
 }
 
 function replaced(known: Fingerprint | undefined, now: Fingerprint, dirIdentity: 'inode' | 'inode-or-ctime'): boolean {

@@ -41,8 +41,11 @@ export function planExamination(found: Probe, indexed: IndexedEntry | undefined)
     }
     case 'file': {
       const { state } = indexed ?? {};
-      if (state?.kind === 'file' && state.mode === found.mode
-        && !fileMayHaveChanged(state, indexed!.fingerprint, found.fingerprint, found.mtimeMs)) {
+      if (
+        state?.kind === 'file' &&
+        state.mode === found.mode &&
+        !fileMayHaveChanged(state, indexed!.fingerprint, found.fingerprint, found.mtimeMs)
+      ) {
         return { do: 'keep-file' };
       }
       return { do: 'read-file' };
@@ -59,6 +62,10 @@ export function planExamination(found: Probe, indexed: IndexedEntry | undefined)
  * unstable for `maxUnstableMs`, it is read as a snapshot instead (see SourceTree.readFile),
  * so an ever-growing log file is still published, never torn.
  */
-export function readMode(unstableSinceMs: number | undefined, nowMs: number, maxUnstableMs: number): 'at-rest' | 'snapshot' {
+export function readMode(
+  unstableSinceMs: number | undefined,
+  nowMs: number,
+  maxUnstableMs: number,
+): 'at-rest' | 'snapshot' {
   return unstableSinceMs !== undefined && nowMs - unstableSinceMs >= maxUnstableMs ? 'snapshot' : 'at-rest';
 }

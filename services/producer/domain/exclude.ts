@@ -62,7 +62,8 @@ export function createExcluder(patterns: readonly string[]): Excluder {
   if (rules.length === 0) return () => false;
   const decide = (path: string, isDirectory: boolean | undefined): boolean => {
     let excluded = false;
-    for (const rule of rules) if (excluded === rule.negated && ruleMatches(rule, path, isDirectory)) excluded = !rule.negated;
+    for (const rule of rules)
+      if (excluded === rule.negated && ruleMatches(rule, path, isDirectory)) excluded = !rule.negated;
     return excluded;
   };
   return (path, isDirectory) => {
@@ -157,5 +158,13 @@ function classEnd(glob: string, start: number): number {
 }
 
 function escapeChar(char: string): string {
-  return SPECIAL.test(char) || char === '[' || char === ']' || char === '{' || char === '}' || char === '*' || char === '?' ? `\\${char}` : char;
+  return SPECIAL.test(char) ||
+    char === '[' ||
+    char === ']' ||
+    char === '{' ||
+    char === '}' ||
+    char === '*' ||
+    char === '?'
+    ? `\\${char}`
+    : char;
 }

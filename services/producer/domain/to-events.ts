@@ -45,7 +45,12 @@ export function planBatch(batch: readonly Observation[], context: PlanContext): 
   return planned;
 }
 
-function planObservation(observation: Observation, context: PlanContext, out: PlannedBatch, overlay: IndexOverlay): void {
+function planObservation(
+  observation: Observation,
+  context: PlanContext,
+  out: PlannedBatch,
+  overlay: IndexOverlay,
+): void {
   const { index } = context;
   const events: MirrorEvent[] = [];
   if (observation.observed !== undefined) {
@@ -72,8 +77,12 @@ function rememberFingerprint(indexed: IndexedEntry, observation: Observation, ov
   const { fingerprint } = observation;
   if (fingerprint === undefined) return;
   const known = indexed.fingerprint;
-  const same = known !== undefined && known.ino === fingerprint.ino && known.size === fingerprint.size
-    && known.mtimeMs === fingerprint.mtimeMs && known.ctimeMs === fingerprint.ctimeMs;
+  const same =
+    known !== undefined &&
+    known.ino === fingerprint.ino &&
+    known.size === fingerprint.size &&
+    known.mtimeMs === fingerprint.mtimeMs &&
+    known.ctimeMs === fingerprint.ctimeMs;
   if (!same) overlay.put(observation.path, indexed.state, indexed.seq, fingerprint);
 }
 
@@ -98,7 +107,10 @@ function toEvents(
   });
 }
 
-export function eventOf(base: { source: string; seq: number; ts: number; path: RelPath }, state: EntryState): MirrorEvent {
+export function eventOf(
+  base: { source: string; seq: number; ts: number; path: RelPath },
+  state: EntryState,
+): MirrorEvent {
   switch (state.kind) {
     case 'file':
       return { ...base, op: 'file', size: state.size, mode: state.mode, mtimeMs: state.mtimeMs, hash: state.hash };
@@ -140,6 +152,7 @@ export class IndexOverlay implements SourceIndexView {
 
   writes(): IndexWrite[] {
     return [...this.changed].map(([path, entry]): IndexWrite =>
-      entry === null ? { op: 'remove', path } : { op: 'put', ...entry });
+      entry === null ? { op: 'remove', path } : { op: 'put', ...entry },
+    );
   }
 }

@@ -73,8 +73,10 @@ export function parseFanotifyEvents(data: Buffer): FanotifyEvent[] {
     const eventLength = data.readUInt32LE(offset);
     const version = data.readUInt8(offset + 4);
     const metadataLength = data.readUInt16LE(offset + 6);
-    if (version !== METADATA_VERSION) throw new FanotifyFormatError(`fanotify metadata version ${version}, expected ${METADATA_VERSION}`);
-    if (eventLength < metadataLength || offset + eventLength > data.length) throw new FanotifyFormatError('truncated fanotify event');
+    if (version !== METADATA_VERSION)
+      throw new FanotifyFormatError(`fanotify metadata version ${version}, expected ${METADATA_VERSION}`);
+    if (eventLength < metadataLength || offset + eventLength > data.length)
+      throw new FanotifyFormatError('truncated fanotify event');
     // The mask is a u64; every bit used here is in the low 32.
     const mask = data.readUInt32LE(offset + 8) + data.readUInt32LE(offset + 12) * 2 ** 32;
     const event: FanotifyEvent = { mask };
@@ -84,7 +86,13 @@ export function parseFanotifyEvents(data: Buffer): FanotifyEvent[] {
       const type = data.readUInt8(info);
       const length = data.readUInt16LE(info + 2);
       if (length < 4 || info + length > end) throw new FanotifyFormatError('truncated fanotify info record');
-      if (type === INFO_FID || type === INFO_DFID || type === INFO_DFID_NAME || type === INFO_OLD_DFID_NAME || type === INFO_NEW_DFID_NAME) {
+      if (
+        type === INFO_FID ||
+        type === INFO_DFID ||
+        type === INFO_DFID_NAME ||
+        type === INFO_OLD_DFID_NAME ||
+        type === INFO_NEW_DFID_NAME
+      ) {
         const handleStart = info + 4 + FSID_BYTES;
         const handleBytes = data.readUInt32LE(handleStart);
         const handleEnd = handleStart + FILE_HANDLE_HEADER + handleBytes;

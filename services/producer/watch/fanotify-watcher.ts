@@ -7,8 +7,21 @@
 import fs from 'node:fs';
 import { MAX_QUEUED_EVENT_BYTES, type EventReader, type WatchNative } from '../../shared/native/watch.ts';
 import { DirectoryTree, type DirNode } from './directory-tree.ts';
-import { FAN, FAN_REPORT_DFID_NAME, handleFromKey, handleKey, parseFanotifyEvents, type FanotifyEvent } from './fanotify-events.ts';
-import { childPath, type SourceWatcher, type WatcherDeps, type WatcherStatus, type WatchHint } from './source-watcher.ts';
+import {
+  FAN,
+  FAN_REPORT_DFID_NAME,
+  handleFromKey,
+  handleKey,
+  parseFanotifyEvents,
+  type FanotifyEvent,
+} from './fanotify-events.ts';
+import {
+  childPath,
+  type SourceWatcher,
+  type WatcherDeps,
+  type WatcherStatus,
+  type WatchHint,
+} from './source-watcher.ts';
 
 /** The backend cannot run here; `reason` says why (auto falls back, an explicit choice exits). */
 export class WatcherUnavailableError extends Error {}
@@ -79,8 +92,12 @@ export class FanotifyWatcher implements SourceWatcher {
       }
     } catch (error) {
       const code = errorCode(error);
-      if (code === 'EPERM') throw new WatcherUnavailableError('fanotify needs CAP_SYS_ADMIN (and CAP_DAC_READ_SEARCH); this process has not');
-      if (code === 'EINVAL' || code === 'ENOSYS') throw new WatcherUnavailableError('fanotify with FAN_REPORT_DFID_NAME needs Linux 5.9 or later');
+      if (code === 'EPERM')
+        throw new WatcherUnavailableError(
+          'fanotify needs CAP_SYS_ADMIN (and CAP_DAC_READ_SEARCH); this process has not',
+        );
+      if (code === 'EINVAL' || code === 'ENOSYS')
+        throw new WatcherUnavailableError('fanotify with FAN_REPORT_DFID_NAME needs Linux 5.9 or later');
       throw new WatcherUnavailableError(`fanotify_init failed: ${(error as Error).message}`);
     }
     const release: number[] = [fd];
@@ -88,14 +105,26 @@ export class FanotifyWatcher implements SourceWatcher {
       const rootPath = Buffer.from(deps.root);
       let rename = targetFid;
       try {
-        native.fanotifyMark(fd, FAN.MARK_ADD | FAN.MARK_FILESYSTEM, CHANGE_MASK | (rename ? FAN.RENAME : FAN.MOVED_FROM | FAN.MOVED_TO), rootPath);
+        native.fanotifyMark(
+          fd,
+          FAN.MARK_ADD | FAN.MARK_FILESYSTEM,
+          CHANGE_MASK | (rename ? FAN.RENAME : FAN.MOVED_FROM | FAN.MOVED_TO),
+          rootPath,
+        );
       } catch (error) {
         if (!rename || errorCode(error) !== 'EINVAL') throw error;
         rename = false;
-        native.fanotifyMark(fd, FAN.MARK_ADD | FAN.MARK_FILESYSTEM, CHANGE_MASK | FAN.MOVED_FROM | FAN.MOVED_TO, rootPath);
+        native.fanotifyMark(
+          fd,
+          FAN.MARK_ADD | FAN.MARK_FILESYSTEM,
+          CHANGE_MASK | FAN.MOVED_FROM | FAN.MOVED_TO,
+          rootPath,
+        );
       }
       const rootHandle = native.nameToHandle(rootPath);
-      const mountFd = (options.openDirectory ?? ((p: string) => fs.openSync(p, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY)))(deps.root);
+      const mountFd = (
+        options.openDirectory ?? ((p: string) => fs.openSync(p, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY))
+      )(deps.root);
       release.push(mountFd);
       try {
         native.openByHandle(mountFd, rootHandle);
@@ -113,7 +142,9 @@ export class FanotifyWatcher implements SourceWatcher {
     } catch (error) {
       for (const open of release) closeFd(open);
       if (error instanceof WatcherUnavailableError) throw error;
-      throw new WatcherUnavailableError(`the filesystem of --root ${deps.root} cannot take a fanotify filesystem mark with file handles: ${(error as Error).message}`);
+      throw new WatcherUnavailableError(
+        `the filesystem of --root ${deps.root} cannot take a fanotify filesystem mark with file handles: ${(error as Error).message}`,
+      );
     }
   }
 
@@ -195,18 +226,31 @@ export class FanotifyWatcher implements SourceWatcher {
     if (isDir && dir.node !== undefined) {
       if (mask & FAN.CREATE && event.object !== undefined) this.tree.attach(event.object, dir.node, entry.name);
       if (mask & (FAN.DELETE | FAN.MOVED_FROM)) {
-        const child = event.object !== undefined ? this.tree.get(event.object) : this.tree.childOf(dir.node, entry.name);
+        const child =
+          event.object !== undefined ? this.tree.get(event.object) : this.tree.childOf(dir.node, entry.name);
         // A move's MOVED_TO places the directory again (it carries its handle); without one, resolve anew later.
         if (child !== undefined && (mask & FAN.DELETE || event.object === undefined)) this.tree.detach(child);
       }
     }
-    const type = mask & (FAN.CREATE | FAN.MOVED_TO) ? 'create' : mask & (FAN.DELETE | FAN.MOVED_FROM) ? 'delete' : 'update';
+    const type =
+      mask & (FAN.CREATE | FAN.MOVED_TO) ? 'create' : mask & (FAN.DELETE | FAN.MOVED_FROM) ? 'delete' : 'update';
     this.hint(hints, childPath(dir.path, entry.name), type);
   }
 
   /** A directory moved: placed at its new name, or dropped when it left the root. */
-  private moveDirectory(object: string | undefined, fromDir: DirNode<string> | undefined, fromName: string, toDir: DirNode<string> | undefined, toName: string): void {
-    const node = object !== undefined ? this.tree.get(object) : fromDir !== undefined ? this.tree.childOf(fromDir, fromName) : undefined;
+  private moveDirectory(
+    object: string | undefined,
+    fromDir: DirNode<string> | undefined,
+    fromName: string,
+    toDir: DirNode<string> | undefined,
+    toName: string,
+  ): void {
+    const node =
+      object !== undefined
+        ? this.tree.get(object)
+        : fromDir !== undefined
+          ? this.tree.childOf(fromDir, fromName)
+          : undefined;
     if (toDir !== undefined) {
       const key = node?.key ?? object;
       if (key !== undefined) this.tree.attach(key, toDir, toName);

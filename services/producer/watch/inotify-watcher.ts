@@ -8,10 +8,25 @@
 import { MAX_QUEUED_EVENT_BYTES, type EventReader, type WatchNative } from '../../shared/native/watch.ts';
 import { DirectoryTree, type DirNode } from './directory-tree.ts';
 import { IN, parseInotifyEvents, type InotifyEvent } from './inotify-events.ts';
-import { childPath, type SourceWatcher, type WatcherDeps, type WatcherStatus, type WatchHint } from './source-watcher.ts';
+import {
+  childPath,
+  type SourceWatcher,
+  type WatcherDeps,
+  type WatcherStatus,
+  type WatchHint,
+} from './source-watcher.ts';
 
 const WATCH_MASK =
-  IN.CREATE | IN.DELETE | IN.MOVED_FROM | IN.MOVED_TO | IN.MODIFY | IN.ATTRIB | IN.CLOSE_WRITE | IN.ONLYDIR | IN.DONT_FOLLOW | IN.EXCL_UNLINK;
+  IN.CREATE |
+  IN.DELETE |
+  IN.MOVED_FROM |
+  IN.MOVED_TO |
+  IN.MODIFY |
+  IN.ATTRIB |
+  IN.CLOSE_WRITE |
+  IN.ONLYDIR |
+  IN.DONT_FOLLOW |
+  IN.EXCL_UNLINK;
 
 export type InotifyOptions = {
   native: WatchNative;
@@ -139,7 +154,10 @@ export class InotifyWatcher implements SourceWatcher {
           `Raise it: sysctl -w fs.inotify.max_user_watches=${wanted} (persist in /etc/sysctl.d/90-mirrorlog.conf)`,
       );
     } else {
-      this.deps.logger.warn({ dir: relDir, reason: why }, 'a directory cannot be watched: it is checked on a timer instead');
+      this.deps.logger.warn(
+        { dir: relDir, reason: why },
+        'a directory cannot be watched: it is checked on a timer instead',
+      );
     }
   }
 
@@ -201,7 +219,8 @@ export class InotifyWatcher implements SourceWatcher {
       if (isDir) {
         const pending = this.pendingMoves.get(event.cookie);
         this.pendingMoves.delete(event.cookie);
-        if (pending !== undefined && this.tree.get(pending.node.key) === pending.node) this.tree.attach(pending.node.key, node, event.name);
+        if (pending !== undefined && this.tree.get(pending.node.key) === pending.node)
+          this.tree.attach(pending.node.key, node, event.name);
         else this.watch(path); // moved in from outside the tree: its subdirectories get watched as it is examined
       }
       this.hint(hints, path, 'create');
@@ -218,7 +237,8 @@ export class InotifyWatcher implements SourceWatcher {
   private forget(node: DirNode<number>): void {
     const prefix = this.tree.pathOf(node);
     for (const key of this.tree.detach(node)) if (key >= 0) this.options.native.inotifyRmWatch(this.fd, key);
-    if (prefix !== undefined) for (const dir of this.unwatched) if (dir === prefix || dir.startsWith(`${prefix}/`)) this.unwatched.delete(dir);
+    if (prefix !== undefined)
+      for (const dir of this.unwatched) if (dir === prefix || dir.startsWith(`${prefix}/`)) this.unwatched.delete(dir);
   }
 
   private hint(hints: WatchHint[], path: string, type: WatchHint['type']): void {

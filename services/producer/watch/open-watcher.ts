@@ -31,11 +31,21 @@ export type OpenWatcherOptions = {
   closeFd?: (fd: number) => void;
 };
 
-export function openSourceWatcher(choice: WatcherChoice, deps: WatcherDeps, options: OpenWatcherOptions = {}): OpenedWatcher {
+export function openSourceWatcher(
+  choice: WatcherChoice,
+  deps: WatcherDeps,
+  options: OpenWatcherOptions = {},
+): OpenedWatcher {
   const native = options.native ?? loadWatchNative;
   const mountPoints = options.mountPoints ?? readMountPointsBelow;
   const closeFd = options.closeFd ?? ((fd: number) => fs.closeSync(fd));
-  const fanotify = () => FanotifyWatcher.open(deps, { native: native(), mountPoints: mountPoints(deps.root), closeFd, openDirectory: options.openDirectory });
+  const fanotify = () =>
+    FanotifyWatcher.open(deps, {
+      native: native(),
+      mountPoints: mountPoints(deps.root),
+      closeFd,
+      openDirectory: options.openDirectory,
+    });
   const inotify = () =>
     InotifyWatcher.open(deps, {
       native: native(),
@@ -61,15 +71,25 @@ export function openSourceWatcher(choice: WatcherChoice, deps: WatcherDeps, opti
     case 'auto': {
       let why: string;
       try {
-        return { watcher: fanotify(), reason: 'auto: fanotify filesystem mark available (capabilities, kernel and filesystem support it)' };
+        return {
+          watcher: fanotify(),
+          reason: 'auto: fanotify filesystem mark available (capabilities, kernel and filesystem support it)',
+        };
       } catch (error) {
-        if (!(error instanceof WatcherUnavailableError) && !(error as Error).message.includes('native watcher is not built')) throw error;
+        if (
+          !(error instanceof WatcherUnavailableError) &&
+          !(error as Error).message.includes('native watcher is not built')
+        )
+          throw error;
         why = (error as Error).message;
       }
       try {
         return { watcher: inotify(), reason: `auto: inotify, since ${why}` };
       } catch (error) {
-        return { watcher: new ParcelSourceWatcher(deps), reason: `auto: @parcel/watcher, since ${why}; and inotify: ${(error as Error).message}` };
+        return {
+          watcher: new ParcelSourceWatcher(deps),
+          reason: `auto: @parcel/watcher, since ${why}; and inotify: ${(error as Error).message}`,
+        };
       }
     }
   }

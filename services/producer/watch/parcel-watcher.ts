@@ -14,7 +14,8 @@ export class ParcelSourceWatcher implements SourceWatcher {
       isExcluded: deps.isExcluded,
       logger: deps.logger,
       onHints: (hints) => {
-        for (const { path, type } of hints) if (type === 'delete') this.tree.forget(path).catch((error: Error) => deps.events.onError(error));
+        for (const { path, type } of hints)
+          if (type === 'delete') this.tree.forget(path).catch((error: Error) => deps.events.onError(error));
         deps.events.onHints(hints);
       },
       onError: (error) => deps.events.onError(error),

@@ -76,7 +76,9 @@ const CANDIDATES = ['../../../native/build/Release/fsat.node', '../../../../nati
 
 function load(): Fsat {
   const require = createRequire(import.meta.url);
-  const found = CANDIDATES.map((relative) => new URL(relative, import.meta.url).pathname).find((path) => existsSync(path));
+  const found = CANDIDATES.map((relative) => new URL(relative, import.meta.url).pathname).find((path) =>
+    existsSync(path),
+  );
   if (found === undefined) {
     throw new Error('the fsat native module is not built: run `npm install` (it runs `node-gyp rebuild -C native`)');
   }

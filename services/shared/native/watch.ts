@@ -36,8 +36,8 @@ export interface WatchNative {
 }
 
 // From services/shared/native/ in a checkout, from dist/services/shared/native/ when compiled.
-const CANDIDATES = ['../../../native/build/Release/watch.node', '../../../../native/build/Release/watch.node'].map((relative) =>
-  fileURLToPath(new URL(relative, import.meta.url)),
+const CANDIDATES = ['../../../native/build/Release/watch.node', '../../../../native/build/Release/watch.node'].map(
+  (relative) => fileURLToPath(new URL(relative, import.meta.url)),
 );
 /** Events read but not yet handed to JavaScript, at most (then the kernel's queue fills and overflows). */
 export const MAX_QUEUED_EVENT_BYTES = 64 * 1024 * 1024;
@@ -49,7 +49,9 @@ export function loadWatchNative(): WatchNative {
   try {
     loaded = createRequire(import.meta.url)(ADDON) as WatchNative;
   } catch (error) {
-    throw new Error(`the native watcher is not built (${ADDON}): run 'npm ci' or 'npx node-gyp rebuild -C native' (${(error as Error).message})`);
+    throw new Error(
+      `the native watcher is not built (${ADDON}): run 'npm ci' or 'npx node-gyp rebuild -C native' (${(error as Error).message})`,
+    );
   }
   return loaded;
 }

@@ -20,7 +20,11 @@ export async function bootstrapReplica(ctx: BenchContext): Promise<void> {
   try {
     for (const file of plan) watcher.expect({ path: file.path, size: file.size });
     const replica = ctx.launcher.replicaName('a');
-    const service = await ctx.launcher.startApplier({ target: ctx.dirs.replica, replica, stateDir: ctx.dirs.applierState });
+    const service = await ctx.launcher.startApplier({
+      target: ctx.dirs.replica,
+      replica,
+      stateDir: ctx.dirs.applierState,
+    });
     ctx.applier = service;
     const p = service.process;
     info(`applier '${replica}' pid ${p.pid}, metrics on 127.0.0.1:${service.port}, log ${p.logPath}`);
@@ -37,20 +41,31 @@ export async function bootstrapReplica(ctx: BenchContext): Promise<void> {
     let lastAt: number;
     try {
       const l = limits(plan.files);
-      lastAt = await watcher.whenAllArrived({ what: 'bootstrap', stallMs: l.stallMs, timeoutMs: l.bootstrapMs, abort: () => p.exitReason() });
+      lastAt = await watcher.whenAllArrived({
+        what: 'bootstrap',
+        stallMs: l.stallMs,
+        timeoutMs: l.bootstrapMs,
+        abort: () => p.exitReason(),
+      });
     } finally {
       tick.stop();
       metrics.stop();
     }
     const ms = lastAt - p.spawnedAt;
-    info(`all ${formatInt(plan.files)} files on the replica ${seconds(ms)} after the applier started (${formatInt(Math.round(plan.files / (ms / 1000)))} files/s)`);
+    info(
+      `all ${formatInt(plan.files)} files on the replica ${seconds(ms)} after the applier started (${formatInt(Math.round(plan.files / (ms / 1000)))} files/s)`,
+    );
     if (watcher.viaCounts.sweep > 0) {
       const last = watcher.lastVia === 'sweep' ? ', among them the last one' : '';
-      warn(`${watcher.viaCounts.sweep} arrivals were found by the 2 s sweep, not by a notification${last} (dated by their ctime)`);
+      warn(
+        `${watcher.viaCounts.sweep} arrivals were found by the 2 s sweep, not by a notification${last} (dated by their ctime)`,
+      );
     }
     info('comparing the whole replica with the source (every path, size and content hash)…');
     const comparison = await assertConverged('bootstrap', ctx.dirs.source, ctx.dirs.replica, { hash: { kind: 'all' } });
-    info(`replica identical: ${formatInt(comparison.sourceEntries)} entries, ${formatInt(comparison.hashed)} files hashed on both sides (${seconds(comparison.ms, 1)})`);
+    info(
+      `replica identical: ${formatInt(comparison.sourceEntries)} entries, ${formatInt(comparison.hashed)} files hashed on both sides (${seconds(comparison.ms, 1)})`,
+    );
     const metadata = describeMetadata(comparison);
     if (metadata !== '') {
       warn(`metadata differs (not counted as a convergence failure here): ${metadata}`);

@@ -14,8 +14,16 @@ import { APPLIED_METRIC, PUBLISHED_METRIC } from '../metric-names.ts';
 export async function measureBurst(ctx: BenchContext): Promise<void> {
   const { options } = ctx;
   const root = STAGE_DIRS.burst;
-  const plan = planBurst({ seed: options.seed, root, files: options.burstFiles, dirs: options.burstDirs, marked: options.loadMarked });
-  info(`${formatInt(options.burstFiles)} new files in ${options.burstDirs} new directories under ${root}/, ${options.loadMarked} of them timed one by one`);
+  const plan = planBurst({
+    seed: options.seed,
+    root,
+    files: options.burstFiles,
+    dirs: options.burstDirs,
+    marked: options.loadMarked,
+  });
+  info(
+    `${formatInt(options.burstFiles)} new files in ${options.burstDirs} new directories under ${root}/, ${options.loadMarked} of them timed one by one`,
+  );
   let watcher: ReplicaWatcher | undefined;
   // Where the burst is, twice a second: events published by the producer and handled by the
   // applier since it started; the largest gap between the two says which side set the pace.
@@ -67,11 +75,19 @@ export async function measureBurst(ctx: BenchContext): Promise<void> {
       `burst: ${formatInt(result.files)} files on the replica ${seconds(result.ms)} after the first write ` +
         `(${formatInt(Math.round(result.files / (result.ms / 1000)))} files/s; the writer took ${seconds(result.writeMs)})`,
     );
-    if (result.viaSweep > 0) warn(`${result.viaSweep} burst arrivals were found by the 250 ms sweep, not by a notification (dated by their ctime)`);
+    if (result.viaSweep > 0)
+      warn(
+        `${result.viaSweep} burst arrivals were found by the 250 ms sweep, not by a notification (dated by their ctime)`,
+      );
     if (publishedBase !== undefined && appliedBase !== undefined) {
       const events = options.burstFiles + options.burstDirs;
-      const pace = maxBacklog <= events * 0.05 ? 'the applier kept up: the producer set the pace' : 'the applier fell behind the producer';
-      info(`during the burst the applier was at most ${formatInt(maxBacklog)} events behind the producer (sampled every 0.5 s): ${pace}`);
+      const pace =
+        maxBacklog <= events * 0.05
+          ? 'the applier kept up: the producer set the pace'
+          : 'the applier fell behind the producer';
+      info(
+        `during the burst the applier was at most ${formatInt(maxBacklog)} events behind the producer (sampled every 0.5 s): ${pace}`,
+      );
     }
     if (result.markedLatencies.length > 0) {
       ctx.results.loadLatency = summarize(result.markedLatencies);
@@ -88,8 +104,12 @@ export async function measureBurst(ctx: BenchContext): Promise<void> {
 /** The replica against the source: every path, type and size; content of a sample of files. */
 export async function checkReplica(ctx: BenchContext, when: string): Promise<void> {
   const sample = Math.min(2000, Math.max(200, Math.ceil(ctx.plan.files / 100)));
-  const comparison = await assertConverged(`replica ${when}`, ctx.dirs.source, ctx.dirs.replica, { hash: { kind: 'sample', count: sample, seed: ctx.options.seed } });
-  info(`replica ${when}: identical paths, types and sizes (${formatInt(comparison.sourceEntries)} entries), ${formatInt(comparison.hashed)} sampled files identical (${seconds(comparison.ms, 1)})`);
+  const comparison = await assertConverged(`replica ${when}`, ctx.dirs.source, ctx.dirs.replica, {
+    hash: { kind: 'sample', count: sample, seed: ctx.options.seed },
+  });
+  info(
+    `replica ${when}: identical paths, types and sizes (${formatInt(comparison.sourceEntries)} entries), ${formatInt(comparison.hashed)} sampled files identical (${seconds(comparison.ms, 1)})`,
+  );
   const metadata = describeMetadata(comparison);
   if (metadata !== '') warn(`metadata differs: ${metadata}`);
 }

@@ -15,7 +15,9 @@ export async function measureLatency(ctx: BenchContext): Promise<void> {
   const dir = STAGE_DIRS.latency;
   const files = planSingles({ seed: options.seed, root: dir, count: options.latencyWrites, stream: STREAM.latency });
   const applier = ctx.applier!.process;
-  info(`${options.latencyWrites} single-file writes into ${dir}/, each ≥ ${options.latencyGapMs} ms after the previous one and after its arrival`);
+  info(
+    `${options.latencyWrites} single-file writes into ${dir}/, each ≥ ${options.latencyGapMs} ms after the previous one and after its arrival`,
+  );
   let done = 0;
   let last = 0;
   const tick = ticker(() => `${done} / ${options.latencyWrites} writes, last ${last.toFixed(1)} ms`);
@@ -35,7 +37,8 @@ export async function measureLatency(ctx: BenchContext): Promise<void> {
         last = ms;
       },
     });
-    if (result.viaSweep > 0) warn(`${result.viaSweep} arrivals were found by the 1 s sweep, not by a notification (dated by their ctime)`);
+    if (result.viaSweep > 0)
+      warn(`${result.viaSweep} arrivals were found by the 1 s sweep, not by a notification (dated by their ctime)`);
     ctx.results.latency = summarize(result.samples);
     info(`latency: ${describeSummary(ctx.results.latency)}`);
   } finally {

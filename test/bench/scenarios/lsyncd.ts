@@ -46,7 +46,10 @@ async function waitForStartup(lsyncd: ServiceProcess, logFile: string, timeoutMs
       // not written yet
     }
     if (/Startup of .* finished/.test(log)) return nowMs();
-    if (nowMs() > deadline) throw new Error(`lsyncd: its start-up rsync did not finish within ${(timeoutMs / 1000).toFixed(0)} s (log ${logFile})`);
+    if (nowMs() > deadline)
+      throw new Error(
+        `lsyncd: its start-up rsync did not finish within ${(timeoutMs / 1000).toFixed(0)} s (log ${logFile})`,
+      );
     await sleep(50);
   }
 }
@@ -60,8 +63,21 @@ export async function measureLsyncd(ctx: BenchContext): Promise<void> {
   mkdirSync(join(dirs.source, STAGE_DIRS.lsyncdBurst), { recursive: true });
   const logFile = join(dirs.lsyncd, 'lsyncd.log');
   const configFile = join(dirs.lsyncd, 'lsyncd.conf.lua');
-  writeFileSync(configFile, lsyncdConfig({ source: dirs.source, target: dirs.lsyncdTarget, logFile, statusFile: join(dirs.lsyncd, 'lsyncd.status') }));
-  const lsyncd = new ServiceProcess({ name: 'lsyncd', command: 'lsyncd', args: [configFile], logPath: join(dirs.logs, 'lsyncd.out') });
+  writeFileSync(
+    configFile,
+    lsyncdConfig({
+      source: dirs.source,
+      target: dirs.lsyncdTarget,
+      logFile,
+      statusFile: join(dirs.lsyncd, 'lsyncd.status'),
+    }),
+  );
+  const lsyncd = new ServiceProcess({
+    name: 'lsyncd',
+    command: 'lsyncd',
+    args: [configFile],
+    logPath: join(dirs.logs, 'lsyncd.out'),
+  });
   info(`lsyncd pid ${lsyncd.pid}, config ${configFile}; waiting for its start-up rsync of the tree`);
   const lsyncdResults: NonNullable<typeof ctx.results.lsyncd> = {};
   ctx.results.lsyncd = lsyncdResults;
@@ -81,7 +97,12 @@ export async function measureLsyncd(ctx: BenchContext): Promise<void> {
         replica: dirs.lsyncdTarget,
         dir: latencyDir,
         warmup: plannedFile(options.seed, STREAM.lsyncdLatency, 1_000_000, `${latencyDir}/warmup.dat`),
-        files: planSingles({ seed: options.seed, root: latencyDir, count: options.lsyncdWrites, stream: STREAM.lsyncdLatency }),
+        files: planSingles({
+          seed: options.seed,
+          root: latencyDir,
+          count: options.lsyncdWrites,
+          stream: STREAM.lsyncdLatency,
+        }),
         gapMs: Math.max(options.latencyGapMs, 1500),
         timeoutMs: 60_000,
         abort,
@@ -93,9 +114,19 @@ export async function measureLsyncd(ctx: BenchContext): Promise<void> {
     }
     info(`lsyncd latency: ${describeSummary(lsyncdResults.latency)}`);
 
-    const plan = planBurst({ seed: options.seed, root: STAGE_DIRS.lsyncdBurst, files: options.burstFiles, dirs: options.burstDirs, marked: 0, stream: STREAM.lsyncdBurst });
+    const plan = planBurst({
+      seed: options.seed,
+      root: STAGE_DIRS.lsyncdBurst,
+      files: options.burstFiles,
+      dirs: options.burstDirs,
+      marked: 0,
+      stream: STREAM.lsyncdBurst,
+    });
     let watcher: ReplicaWatcher | undefined;
-    const tickBurst = ticker(() => `lsyncd: ${formatInt(watcher?.arrivedCount ?? 0)} / ${formatInt(options.burstFiles)} burst files on its target`);
+    const tickBurst = ticker(
+      () =>
+        `lsyncd: ${formatInt(watcher?.arrivedCount ?? 0)} / ${formatInt(options.burstFiles)} burst files on its target`,
+    );
     try {
       const burst = await runBurst({
         what: 'lsyncd burst',
@@ -110,7 +141,9 @@ export async function measureLsyncd(ctx: BenchContext): Promise<void> {
       });
       lsyncdResults.burstMs = burst.ms;
       lsyncdResults.burstFiles = burst.files;
-      info(`lsyncd burst: ${formatInt(burst.files)} files on its target after ${seconds(burst.ms)} (${formatInt(Math.round(burst.files / (burst.ms / 1000)))} files/s)`);
+      info(
+        `lsyncd burst: ${formatInt(burst.files)} files on its target after ${seconds(burst.ms)} (${formatInt(Math.round(burst.files / (burst.ms / 1000)))} files/s)`,
+      );
     } finally {
       tickBurst.stop();
     }

@@ -30,7 +30,11 @@ export async function measureRestart(ctx: BenchContext): Promise<void> {
   ctx.results.findWalkMs = walk.ms;
   info(`find -type f: ${seconds(walk.ms)} (${formatInt(walk.files)} files)`);
 
-  const service = await ctx.launcher.startProducer({ root: ctx.dirs.source, stateDir: ctx.dirs.producerState, label: 'producer-restart' });
+  const service = await ctx.launcher.startProducer({
+    root: ctx.dirs.source,
+    stateDir: ctx.dirs.producerState,
+    label: 'producer-restart',
+  });
   ctx.producer = service;
   const p = service.process;
   info(`producer restarted: pid ${p.pid}, log ${p.logPath}`);
@@ -45,7 +49,8 @@ export async function measureRestart(ctx: BenchContext): Promise<void> {
 
   const metrics = await fetchMetrics(service.port);
   const published = metrics?.get(PUBLISHED_METRIC);
-  if (published === undefined) warn(`cannot check that the restart published nothing: metric ${PUBLISHED_METRIC} not exposed`);
+  if (published === undefined)
+    warn(`cannot check that the restart published nothing: metric ${PUBLISHED_METRIC} not exposed`);
   else if (published > 0) {
     const note = `the producer published ${formatInt(published)} events on a restart with no changes (expected 0)`;
     warn(note);
