@@ -3,7 +3,7 @@
 // dead-letter it and go on.
 import type { z } from 'zod';
 import { EVENT_VERSION, HEADER, RecordHeadersSchema, WireEventSchema, type MirrorEvent } from './event.ts';
-import { describeRelPathProblem, parseRelPath, type RelPath } from './rel-path.ts';
+import { describeRelPathProblem, parseRelPath } from './rel-path.ts';
 
 export type EncodedRecord = { key: string; value: string | null; headers: Record<string, string> };
 
@@ -166,7 +166,7 @@ export function decodeRecord(record: RawRecord): DecodeResult {
     return fail('mismatch', 'value.path', `differs from the record key ${JSON.stringify(key.path)}`);
   if (wire.seq !== headers[HEADER.seq]) return fail('mismatch', 'value.seq', 'differs from the seq header');
   if (wire.source !== headers[HEADER.source]) return fail('mismatch', 'value.source', 'differs from the source header');
-  const base = { source: wire.source, seq: Number(wire.seq), ts: wire.ts, path: wire.path as RelPath };
+  const base = { source: wire.source, seq: Number(wire.seq), ts: wire.ts, path: wire.path };
   switch (wire.op) {
     case 'file': {
       const event = {

@@ -59,7 +59,9 @@ export const WireFileEventSchema = z.strictObject({
     .max(Math.ceil(MAX_INLINE_BYTES / 3) * 4)
     .optional()
     .meta({
-      description: `The content itself (base64), for files of at most ${MAX_INLINE_BYTES} bytes; otherwise the content is the object sha256/<2 hex>/<hash> of the store`,
+      description:
+        `The content itself (base64), for files of at most ${MAX_INLINE_BYTES} bytes; ` +
+        'otherwise the content is the object sha256/<2 hex>/<hash> of the store',
     }),
 });
 

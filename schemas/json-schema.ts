@@ -12,7 +12,10 @@ export function eventJsonSchema(): object {
     $id: 'https://mirrorlog.dev/schemas/event.schema.json',
     title: 'mirrorlog event',
     description:
-      'The JSON value of a record on the mirrorlog topic. The record key is the path (UTF-8); a delete is a tombstone (null value). Every record, tombstones included, carries the headers described in $defs.headers. The partition is murmur2(parent directory of the key) mod partitions.',
+      'The JSON value of a record on the mirrorlog topic. The record key is the path (UTF-8); ' +
+      'a delete is a tombstone (null value). Every record, tombstones included, ' +
+      'carries the headers described in $defs.headers. ' +
+      'The partition is murmur2(parent directory of the key) mod partitions.',
     ...strip(value),
     $defs: { headers: strip(headers) },
   };

@@ -80,7 +80,8 @@ export const RelPathSchema = z
   .string()
   .meta({
     description:
-      "Relative, '/'-separated path: no leading '/', no empty, '.' or '..' segment, no NUL, segments <= 255 bytes, whole <= 4096 bytes (UTF-8)",
+      "Relative, '/'-separated path: no leading '/', no empty, '.' or '..' segment, no NUL, " +
+      'segments <= 255 bytes, whole <= 4096 bytes (UTF-8)',
   })
   .transform((text, ctx) => {
     const result = parseRelPath(text);

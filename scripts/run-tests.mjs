@@ -170,9 +170,8 @@ class StackGuard {
         }
         const result = await this.stack.stackDown({ stackDir: join(dir, name), purge: true, log: () => undefined });
         const stopped = Object.entries(result.stopped).filter(([, outcome]) => outcome !== 'not-running');
-        process.stdout.write(
-          `run-tests: swept private stack ${name}${stopped.length > 0 ? ` (stopped ${stopped.map(([n]) => n).join(', ')})` : ''}\n`,
-        );
+        const stoppedNote = stopped.length > 0 ? ` (stopped ${stopped.map(([n]) => n).join(', ')})` : '';
+        process.stdout.write(`run-tests: swept private stack ${name}${stoppedNote}\n`);
       } catch (error) {
         process.stderr.write(`run-tests: sweeping private stack ${name} failed: ${error.message}\n`);
       }

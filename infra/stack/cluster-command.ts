@@ -34,7 +34,8 @@ export function formatClusterStatus(status: ClusterStatus): string {
   const rows = status.nodes.map((n) => {
     const role = n.nodeId === status.activeController ? ' (active controller)' : '';
     const state = n.running ? (n.registered ? 'healthy' : 'not registered') : 'stopped';
-    return `cluster    node ${n.nodeId}  ${state.padEnd(14)}  127.0.0.1:${n.ports.client}  ${n.pid === undefined ? '-' : `pid ${n.pid}`}${role}`;
+    const pid = n.pid === undefined ? '-' : `pid ${n.pid}`;
+    return `cluster    node ${n.nodeId}  ${state.padEnd(14)}  127.0.0.1:${n.ports.client}  ${pid}${role}`;
   });
   return [
     ...rows,

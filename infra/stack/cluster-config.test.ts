@@ -48,31 +48,35 @@ test('each node: its own id and listeners, one quorum of all three, topics repli
   assert.equal(n1.has('ssl.keystore.location'), false);
 });
 
-test('with security: TLS (client certificates required) and SASL over TLS listeners, PLAIN users in JAAS, SCRAM users at format', () => {
-  const security = {
-    caFile: '/certs/ca.pem',
-    keystoreFile: '/certs/broker.pem',
-    users: [
-      { mechanism: 'PLAIN' as const, name: 'pat', password: 'p1' },
-      { mechanism: 'SCRAM-SHA-512' as const, name: 'sam', password: 's2' },
-    ],
-  };
-  const n2 = props(clusterNodeProperties({ basePort: 19092, nodes: 3, dir: '/c', security }, 1));
-  assert.equal(
-    n2.get('listeners'),
-    'PLAINTEXT://127.0.0.1:19093,CONTROLLER://127.0.0.1:19103,SSL://127.0.0.1:19113,SASL_SSL://127.0.0.1:19123',
-  );
-  assert.equal(n2.get('listener.name.ssl.ssl.client.auth'), 'required');
-  assert.equal(n2.get('ssl.truststore.location'), '/certs/ca.pem');
-  assert.match(n2.get('listener.name.sasl_ssl.plain.sasl.jaas.config') ?? '', /user_pat="p1"/);
-  assert.doesNotMatch(n2.get('listener.name.sasl_ssl.plain.sasl.jaas.config') ?? '', /sam/);
-  assert.deepEqual(scramFormatArgs(security), ['--add-scram', 'SCRAM-SHA-512=[name=sam,password=s2]']);
-  assert.deepEqual(bootstrapServers({ basePort: 19092, nodes: 3, security }).saslTls, [
-    '127.0.0.1:19122',
-    '127.0.0.1:19123',
-    '127.0.0.1:19124',
-  ]);
-});
+test(
+  'with security: TLS (client certificates required) and SASL over TLS listeners, ' +
+    'PLAIN users in JAAS, SCRAM users at format',
+  () => {
+    const security = {
+      caFile: '/certs/ca.pem',
+      keystoreFile: '/certs/broker.pem',
+      users: [
+        { mechanism: 'PLAIN' as const, name: 'pat', password: 'p1' },
+        { mechanism: 'SCRAM-SHA-512' as const, name: 'sam', password: 's2' },
+      ],
+    };
+    const n2 = props(clusterNodeProperties({ basePort: 19092, nodes: 3, dir: '/c', security }, 1));
+    assert.equal(
+      n2.get('listeners'),
+      'PLAINTEXT://127.0.0.1:19093,CONTROLLER://127.0.0.1:19103,SSL://127.0.0.1:19113,SASL_SSL://127.0.0.1:19123',
+    );
+    assert.equal(n2.get('listener.name.ssl.ssl.client.auth'), 'required');
+    assert.equal(n2.get('ssl.truststore.location'), '/certs/ca.pem');
+    assert.match(n2.get('listener.name.sasl_ssl.plain.sasl.jaas.config') ?? '', /user_pat="p1"/);
+    assert.doesNotMatch(n2.get('listener.name.sasl_ssl.plain.sasl.jaas.config') ?? '', /sam/);
+    assert.deepEqual(scramFormatArgs(security), ['--add-scram', 'SCRAM-SHA-512=[name=sam,password=s2]']);
+    assert.deepEqual(bootstrapServers({ basePort: 19092, nodes: 3, security }).saslTls, [
+      '127.0.0.1:19122',
+      '127.0.0.1:19123',
+      '127.0.0.1:19124',
+    ]);
+  },
+);
 
 test('the active controller is the leader named at the highest epoch; unknown without one', () => {
   const state = (leaderId: number, leaderEpoch: number) => JSON.stringify({ leaderId, leaderEpoch, votedId: -1 });

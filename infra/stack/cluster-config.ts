@@ -201,7 +201,8 @@ export function clusterNodeProperties(
     ['num.recovery.threads.per.data.dir', 1],
     ...(secure ? securityProperties(o.security!) : []),
   ];
-  return `# Written by mirrorlog stack on every start; edits are overwritten.\n${lines.map(([k, v]) => `${k}=${v}`).join('\n')}\n`;
+  const body = lines.map(([k, v]) => `${k}=${v}`).join('\n');
+  return `# Written by mirrorlog stack on every start; edits are overwritten.\n${body}\n`;
 }
 
 /** `--add-scram` arguments of the storage format: SCRAM users exist from the first start. */

@@ -282,7 +282,8 @@ export async function ensureClusterUp(overrides: ClusterOverrides = {}): Promise
     const busy = await busyPorts(toStart.flatMap((id) => nodeListenPorts(o, clusterNodes(o)[id - 1]!)));
     if (busy.length > 0) {
       throw new Error(
-        `cannot start the Kafka cluster: port(s) ${busy.join(', ')} on 127.0.0.1 are in use by a program it did not start; choose another base port (MIRRORLOG_CLUSTER_BASE_PORT)`,
+        `cannot start the Kafka cluster: port(s) ${busy.join(', ')} on 127.0.0.1 are in use by a program ` +
+          'it did not start; choose another base port (MIRRORLOG_CLUSTER_BASE_PORT)',
       );
     }
     const launched: PidRecord[] = [];

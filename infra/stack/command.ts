@@ -128,7 +128,8 @@ function serverRow(s: ServerStatus): string[] {
 }
 
 export function formatStatus(status: StackStatus): string {
-  return `${table([serverRow(status.servers.kafka), serverRow(status.servers.s3)])}\nstack directory: ${status.stackDir}`;
+  const servers = table([serverRow(status.servers.kafka), serverRow(status.servers.s3)]);
+  return `${servers}\nstack directory: ${status.stackDir}`;
 }
 
 /** Errors of the servers themselves become one operator message, without a stack trace. */

@@ -171,24 +171,27 @@ test('elapsed times read as seconds or minutes', () => {
   assert.equal(formatElapsed(65_000), '1m05s');
 });
 
-test('MinIO: loopback only, console beside S3, https with a certificates directory; chosen by flag or environment', async () => {
-  const { minioArgs } = await import('./minio-server.ts');
-  assert.deepEqual(minioArgs({ s3Port: 9100, dataDir: '/d' }), [
-    'server',
-    '/d',
-    '--address',
-    '127.0.0.1:9100',
-    '--console-address',
-    '127.0.0.1:9101',
-    '--quiet',
-  ]);
-  assert.deepEqual(minioArgs({ s3Port: 9100, dataDir: '/d', certsDir: '/c' }).slice(-2), ['--certs-dir', '/c']);
-  assert.equal(resolveStackOptions({}, {}, HOME).s3Server, 'seaweedfs');
-  assert.equal(resolveStackOptions({}, { MIRRORLOG_STACK_S3_SERVER: 'minio' }, HOME).s3Server, 'minio');
-  assert.throws(
-    () => resolveStackOptions({}, { MIRRORLOG_STACK_S3_SERVER: 'garage' }, HOME),
-    /MIRRORLOG_STACK_S3_SERVER: expected seaweedfs or minio/,
-  );
-  assert.equal(overridesFrom({ 's3-server': 'minio' }).s3Server, 'minio');
-  assert.throws(() => overridesFrom({ 's3-server': 'x' }), /--s3-server: expected seaweedfs or minio/);
-});
+test(
+  'MinIO: loopback only, console beside S3, https with a certificates directory; ' + 'chosen by flag or environment',
+  async () => {
+    const { minioArgs } = await import('./minio-server.ts');
+    assert.deepEqual(minioArgs({ s3Port: 9100, dataDir: '/d' }), [
+      'server',
+      '/d',
+      '--address',
+      '127.0.0.1:9100',
+      '--console-address',
+      '127.0.0.1:9101',
+      '--quiet',
+    ]);
+    assert.deepEqual(minioArgs({ s3Port: 9100, dataDir: '/d', certsDir: '/c' }).slice(-2), ['--certs-dir', '/c']);
+    assert.equal(resolveStackOptions({}, {}, HOME).s3Server, 'seaweedfs');
+    assert.equal(resolveStackOptions({}, { MIRRORLOG_STACK_S3_SERVER: 'minio' }, HOME).s3Server, 'minio');
+    assert.throws(
+      () => resolveStackOptions({}, { MIRRORLOG_STACK_S3_SERVER: 'garage' }, HOME),
+      /MIRRORLOG_STACK_S3_SERVER: expected seaweedfs or minio/,
+    );
+    assert.equal(overridesFrom({ 's3-server': 'minio' }).s3Server, 'minio');
+    assert.throws(() => overridesFrom({ 's3-server': 'x' }), /--s3-server: expected seaweedfs or minio/);
+  },
+);

@@ -65,7 +65,8 @@ export async function ensureSeaweedInstalled(cacheDir: string, log: (line: strin
   const env = goEnv(process.env);
   const started = Date.now();
   log(
-    `installing SeaweedFS ${SEAWEEDFS_VERSION}: building weed from source with ${go}; this takes several minutes the first time`,
+    `installing SeaweedFS ${SEAWEEDFS_VERSION}: building weed from source with ${go}; ` +
+      'this takes several minutes the first time',
   );
   await installOnce(dir, async (temp) => {
     const { stdout } = await execFileAsync(
@@ -90,7 +91,8 @@ export async function ensureSeaweedInstalled(cacheDir: string, log: (line: strin
     let downloaded = 0;
     const timer = setInterval(() => {
       log(
-        `  building weed: ${compiled} packages compiled, ${downloaded} modules downloaded, ${formatElapsed(Date.now() - started)} so far`,
+        `  building weed: ${compiled} packages compiled, ${downloaded} modules downloaded, ` +
+          `${formatElapsed(Date.now() - started)} so far`,
       );
     }, PROGRESS_EVERY_MS);
     try {

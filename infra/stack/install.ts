@@ -86,7 +86,8 @@ export async function runStep(command: string, args: string[], options: StepOpti
   if (code !== 0) {
     const tail = await tailFile(options.logFile, 25);
     throw new Error(
-      `${command} ${args.slice(0, 3).join(' ')} failed (exit ${code}); its output ends with:\n${tail}\n(full log: ${options.logFile})`,
+      `${command} ${args.slice(0, 3).join(' ')} failed (exit ${code}); ` +
+        `its output ends with:\n${tail}\n(full log: ${options.logFile})`,
     );
   }
 }

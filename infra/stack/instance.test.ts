@@ -53,9 +53,12 @@ test('an instance draws free ports once, records them, and finds the same ones a
   assert.match(readFileSync(join(root, 'one', 'instance-ports.json'), 'utf8'), new RegExp(String(first.s3Port)));
 });
 
-test('--instance: no port flags beside it; status of an unknown instance is an error, not a probe of the defaults', async () => {
-  await assert.rejects(instanceFrom('up', { instance: 'x', 'kafka-port': '1234' }), /chooses its own free ports/);
-  await assert.rejects(instanceFrom('status', { instance: 'never-made-' + process.pid }), /no stack instance/);
-  await assert.rejects(instanceFrom('up', { instance: '../x' }), /--instance: instance name/);
-  assert.deepEqual(await instanceFrom('status', {}), {});
-});
+test(
+  '--instance: no port flags beside it; ' + 'status of an unknown instance is an error, not a probe of the defaults',
+  async () => {
+    await assert.rejects(instanceFrom('up', { instance: 'x', 'kafka-port': '1234' }), /chooses its own free ports/);
+    await assert.rejects(instanceFrom('status', { instance: 'never-made-' + process.pid }), /no stack instance/);
+    await assert.rejects(instanceFrom('up', { instance: '../x' }), /--instance: instance name/);
+    assert.deepEqual(await instanceFrom('status', {}), {});
+  },
+);

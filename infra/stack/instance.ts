@@ -26,7 +26,8 @@ export interface InstancePorts {
 export function instanceNameProblem(name: string): string | undefined {
   return NAME.test(name)
     ? undefined
-    : `instance name '${name}': letters, digits, dot, underscore and dash, starting with a letter or digit (1-63 chars)`;
+    : `instance name '${name}': letters, digits, dot, underscore and dash, ` +
+        'starting with a letter or digit (1-63 chars)';
 }
 
 export function instancesDir(env: NodeJS.ProcessEnv = process.env, home: string = homedir()): string {

@@ -57,7 +57,8 @@ export function kafkaServerProperties(o: KafkaConfigInput): string {
     ['num.io.threads', 4],
     ['num.recovery.threads.per.data.dir', 1],
   ];
-  return `# Written by mirrorlog stack on every start; edits are overwritten.\n${lines.map(([k, v]) => `${k}=${v}`).join('\n')}\n`;
+  const body = lines.map(([k, v]) => `${k}=${v}`).join('\n');
+  return `# Written by mirrorlog stack on every start; edits are overwritten.\n${body}\n`;
 }
 
 /** log4j2 configuration: a size-rolled server.log in the stack's log directory. */
@@ -118,7 +119,8 @@ export async function findJava(env: NodeJS.ProcessEnv = process.env): Promise<st
   const major = javaMajorVersion(`${stderr}\n${stdout}`);
   if (major !== undefined && major < KAFKA_MIN_JAVA) {
     throw new CliError(
-      `${java} is Java ${major}; the Kafka broker needs Java ${KAFKA_MIN_JAVA}+ (e.g. apt-get install openjdk-17-jre-headless, or set JAVA_HOME)`,
+      `${java} is Java ${major}; the Kafka broker needs Java ${KAFKA_MIN_JAVA}+ ` +
+        '(e.g. apt-get install openjdk-17-jre-headless, or set JAVA_HOME)',
       1,
     );
   }

@@ -182,7 +182,11 @@ async function serverStatus(base: StackOptions, name: ServerName): Promise<Serve
     running: record !== undefined,
     ...(record === undefined
       ? {}
-      : { pid: record.pid, startedAt: record.startedAt, version: String(record.info.version ?? '') }),
+      : {
+          pid: record.pid,
+          startedAt: record.startedAt,
+          version: String((record.info.version as string | undefined) ?? ''),
+        }),
     endpoint: driver.endpoint(o),
     detail: record === undefined && probe.ok ? `${probe.detail} (not started by this stack)` : probe.detail,
     logs: driver.logs(o),
@@ -225,7 +229,8 @@ async function bringUp(o: StackOptions, name: ServerName): Promise<boolean> {
   const current = await serverStatus(o, name);
   if (current.running && current.endpoint !== driver.endpoint(o)) {
     throw new Error(
-      `${driver.label} of this stack already runs at ${current.endpoint}, not ${driver.endpoint(o)}: run 'mirrorlog stack down' first to move it`,
+      `${driver.label} of this stack already runs at ${current.endpoint}, not ${driver.endpoint(o)}: ` +
+        "run 'mirrorlog stack down' first to move it",
     );
   }
   if (current.healthy) return false;
@@ -236,7 +241,9 @@ async function bringUp(o: StackOptions, name: ServerName): Promise<boolean> {
     const busy = await busyPorts(driver.ports(o));
     if (busy.length > 0) {
       throw new Error(
-        `cannot start ${driver.label}: port(s) ${busy.join(', ')} on 127.0.0.1 are in use by a program this stack did not start; stop it or choose other ports (--kafka-port/--s3-port or MIRRORLOG_STACK_KAFKA_PORT/MIRRORLOG_STACK_S3_PORT)`,
+        `cannot start ${driver.label}: port(s) ${busy.join(', ')} on 127.0.0.1 are in use by a program ` +
+          'this stack did not start; stop it or choose other ports ' +
+          '(--kafka-port/--s3-port or MIRRORLOG_STACK_KAFKA_PORT/MIRRORLOG_STACK_S3_PORT)',
       );
     }
     record = await driver.start(o);

@@ -257,7 +257,6 @@ export async function startApplier(config: ApplierConfig, options: ApplierOption
             progressEveryMs: tuning.progressEveryMs,
           });
 
-    let lane: ApplyLane | undefined;
     const supply = new ContentSupply({
       store,
       localCandidates: (hash) => index.pathsWithHash(hash, 3),
@@ -344,8 +343,7 @@ export async function startApplier(config: ApplierConfig, options: ApplierOption
           );
       },
     });
-    let source: KafkaRecordSource | undefined;
-    lane = new ApplyLane(
+    const lane = new ApplyLane(
       {
         index,
         applier,
@@ -385,7 +383,7 @@ export async function startApplier(config: ApplierConfig, options: ApplierOption
             .then(step)
             .catch((error: unknown) => logger.warn({ err: error }, 'error while stopping'));
         source?.pause();
-        await attempt(() => lane!.stop());
+        await attempt(() => lane.stop());
         await attempt(() => source?.flushCommits(10_000));
         await attempt(() => source?.stop());
         for (const cleanup of cleanups.splice(0).reverse()) await attempt(cleanup);
@@ -393,7 +391,7 @@ export async function startApplier(config: ApplierConfig, options: ApplierOption
       })());
 
     const appliedAt = await lastAppliedAt(admin, groupId, config.topic);
-    source = new KafkaRecordSource({
+    const source = new KafkaRecordSource({
       kafka,
       topic: config.topic,
       groupId,

@@ -59,7 +59,10 @@ export interface ApplyLaneDeps {
   /** Step 3, fire and forget (the caller serializes and retries). */
   readonly commitOffsets: (positions: Map<number, number>) => void;
   readonly rebuild: () => RebuildHooks | undefined;
-  /** Housekeeping run between slices every `everyMs` (e.g. pruning old tombstones); returns whether it should run again soon. */
+  /**
+   * Housekeeping run between slices every `everyMs` (e.g. pruning old tombstones); returns whether it should run
+   * again soon.
+   */
   readonly maintenance?: { everyMs: number; run(): boolean };
   /** Why the state directory cannot take more work now (state-space.ts); asked about once a second. */
   readonly stateSpace?: () => string | undefined;
@@ -119,7 +122,9 @@ export class ApplyLane {
   /** Why the lane cannot apply some records right now (a failing filesystem), for /readyz. */
   get stalled(): string | undefined {
     if (this.indexLost !== undefined)
-      return `the index could not be written (${this.indexLost}); restart the applier once the state directory has room`;
+      return (
+        `the index could not be written (${this.indexLost}); ` + 'restart the applier once the state directory has room'
+      );
     if (this.spaceProblem !== undefined) return this.spaceProblem;
     for (const [partition, { message }] of this.failing) return `partition ${partition}: ${message}`;
     return undefined;

@@ -11,7 +11,8 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env):
     usage:
       'usage: mirrorlog applier --target DIR --replica NAME [--rebuild] [options]\n\n' +
       'Materializes one replica from the log (consumer group mirrorlog.replica.TOPIC.NAME).\n' +
-      '--durability syncfs|fsync|none: how data is made durable before offsets are committed (default syncfs: one filesystem sync per --commit-interval).',
+      '--durability syncfs|fsync|none: how data is made durable before offsets are committed ' +
+      '(default syncfs: one filesystem sync per --commit-interval).',
   });
   if (config === HELP_SHOWN) return 0;
   return runUntilSignal('applier', async () => {

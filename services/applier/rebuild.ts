@@ -102,7 +102,8 @@ export class RebuildController implements RebuildHooks {
         percent: Math.floor(progress.ratio * 1000) / 10,
         etaMs: remaining,
       },
-      `rebuild replay ${(progress.ratio * 100).toFixed(1)}% (${progress.done}/${progress.total})${remaining === undefined ? '' : `, ETA ${formatDuration(remaining)}`}`,
+      `rebuild replay ${(progress.ratio * 100).toFixed(1)}% (${progress.done}/${progress.total})` +
+        (remaining === undefined ? '' : `, ETA ${formatDuration(remaining)}`),
     );
   }
 

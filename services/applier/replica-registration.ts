@@ -31,7 +31,8 @@ export function checkReplicaAgainstSource(
     const found = overlapsWith(dir, host, producers);
     if (found.length > 0) {
       throw new CliError(
-        `${flag} ${dir} overlaps the source of this tree: ${found.map(describeOverlap).join('; ')}; a replica and its source must not overlap`,
+        `${flag} ${dir} overlaps the source of this tree: ${found.map(describeOverlap).join('; ')}; ` +
+          'a replica and its source must not overlap',
       );
     }
   }

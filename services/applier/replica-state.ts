@@ -42,7 +42,8 @@ export function prepareDirectories(target: string, stateDir: string): { target: 
   const realState = realpathSync(stateDir);
   if (isInside(realState, realTarget) || isInside(realTarget, realState)) {
     throw new CliError(
-      `the state directory (${realState}) and the target (${realTarget}) must not contain one another; set --state-dir elsewhere`,
+      `the state directory (${realState}) and the target (${realTarget}) must not contain one another; ` +
+        'set --state-dir elsewhere',
     );
   }
   return { target: realTarget, stateDir: realState };
@@ -75,7 +76,8 @@ export function openIndex(stateDir: string, identity: Identity): ReplicaIndex {
       code.startsWith('SQLITE_FULL')
     ) {
       throw new CliError(
-        `the replica index in ${stateDir} cannot be opened for writing (${code}); set --state-dir (MIRRORLOG_STATE_DIR) to a writable directory`,
+        `the replica index in ${stateDir} cannot be opened for writing (${code}); ` +
+          'set --state-dir (MIRRORLOG_STATE_DIR) to a writable directory',
       );
     }
     throw error;
@@ -84,7 +86,8 @@ export function openIndex(stateDir: string, identity: Identity): ReplicaIndex {
   if (stored !== undefined && (stored.replica !== identity.replica || stored.topic !== identity.topic)) {
     index.close();
     throw new CliError(
-      `the state directory ${stateDir} belongs to replica '${stored.replica}' of topic '${stored.topic}', not '${identity.replica}' of '${identity.topic}'; use another --state-dir`,
+      `the state directory ${stateDir} belongs to replica '${stored.replica}' of topic '${stored.topic}', ` +
+        `not '${identity.replica}' of '${identity.topic}'; use another --state-dir`,
     );
   }
   if (stored === undefined) index.writeMeta(IDENTITY_META, identity);
@@ -148,12 +151,14 @@ export function decideStart(
     case 'refuse':
       if (plan.reason === 'empty-log') {
         throw new CliError(
-          `the log holds no record, and the target ${facts.root.root} is not empty: rebuilding replica '${facts.replica}' from it would delete every file there. ` +
+          `the log holds no record, and the target ${facts.root.root} is not empty: ` +
+            `rebuilding replica '${facts.replica}' from it would delete every file there. ` +
             'Check --topic (MIRRORLOG_TOPIC) and that its producer has run',
         );
       }
       throw new CliError(
-        `the target ${facts.root.root} is not empty, and replica '${facts.replica}' has no state in ${facts.stateDir}: ` +
+        `the target ${facts.root.root} is not empty, and replica '${facts.replica}' ` +
+          `has no state in ${facts.stateDir}: ` +
           'a new replica would delete what the log lacks. Check --target, --replica, --topic and --state-dir; ' +
           'to start this replica here anyway, pass --adopt (keep what already matches the log, then converge) ' +
           'or --rebuild (replay the log, then delete what it lacks)',

@@ -13,7 +13,9 @@ const MIB = 1024 * 1024;
 /** Why the state directory cannot take more work now, or undefined when it can. */
 export function stateSpaceProblem(freeBytes: number, minFreeBytes = MIN_STATE_FREE_BYTES): string | undefined {
   if (freeBytes >= minFreeBytes) return undefined;
-  return `the state directory is (nearly) full: ${Math.floor(freeBytes / MIB)} MiB free, ${Math.ceil(minFreeBytes / MIB)} MiB needed`;
+  const free = Math.floor(freeBytes / MIB);
+  const needed = Math.ceil(minFreeBytes / MIB);
+  return `the state directory is (nearly) full: ${free} MiB free, ${needed} MiB needed`;
 }
 
 /** Bytes available to this process in the filesystem of `dir`. */
@@ -27,6 +29,7 @@ export function stateDirProblem(dir: string): string | undefined {
   try {
     return stateSpaceProblem(freeBytes(dir));
   } catch (error) {
-    return `cannot check the free space of the state directory (${(error as NodeJS.ErrnoException).code ?? String(error)})`;
+    const reason = (error as NodeJS.ErrnoException).code ?? String(error);
+    return `cannot check the free space of the state directory (${reason})`;
   }
 }

@@ -90,7 +90,10 @@ export function topicsToRead(
   if (missing.includes(own)) throw new CliError(`topic '${own}' does not exist`, 1);
   if (missing.length > 0) {
     throw new CliError(
-      `the store prefix also holds the content of ${missing.map((topic) => `'${topic}'`).join(', ')}, registered there but not found on ${brokers}: gc cannot tell what they reference, so it deletes nothing. Run gc against the brokers that hold them, or, if such a tree is gone for good, mirrorlog gc --unregister TOPIC`,
+      `the store prefix also holds the content of ${missing.map((topic) => `'${topic}'`).join(', ')}, ` +
+        `registered there but not found on ${brokers}: gc cannot tell what they reference, so it deletes nothing. ` +
+        'Run gc against the brokers that hold them, or, if such a tree is gone for good, ' +
+        'mirrorlog gc --unregister TOPIC',
       2,
     );
   }
@@ -192,15 +195,20 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env):
     booleanFlags: ['dry-run', 'force', 'json'],
     usage:
       'usage: mirrorlog gc [--grace DURATION] [--dry-run] [--json] [options]\n\n' +
-      'Deletes content no record retained in the topic references, once older than --grace (default 24h; at least 1h\n' +
-      'unless --force). Keep the grace longer than the longest Kafka outage a producer may ride out. The bucket prefix\n' +
-      '(--bucket, --s3-prefix) may be shared: gc reads every topic registered under it, and refuses when one is missing\n' +
+      'Deletes content no record retained in the topic references, once older than --grace ' +
+      '(default 24h; at least 1h\n' +
+      'unless --force). Keep the grace longer than the longest Kafka outage a producer may ride out. ' +
+      'The bucket prefix\n' +
+      '(--bucket, --s3-prefix) may be shared: gc reads every topic registered under it, ' +
+      'and refuses when one is missing\n' +
       '(--unregister TOPIC forgets a tree that is gone for good).',
   });
   if (config === HELP_SHOWN) return 0;
   if (config.grace < GC_MIN_GRACE_MS && !config.force) {
     throw new CliError(
-      `--grace ${Math.round(config.grace / 60_000)} min is shorter than 1h: a running producer may still publish events for such objects; use --force only when no producer publishes to '${config.topic}'`,
+      `--grace ${Math.round(config.grace / 60_000)} min is shorter than 1h: ` +
+        'a running producer may still publish events for such objects; ' +
+        `use --force only when no producer publishes to '${config.topic}'`,
     );
   }
   const logger = createLogger({ level: config.logLevel === 'info' ? 'warn' : config.logLevel, name: 'gc' });

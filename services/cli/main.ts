@@ -38,7 +38,8 @@ function usage(): string {
     ...lines,
     '',
     'mirrorlog <command> --help lists the options of one command, each with its default and environment variable.',
-    'Options come from flags, then MIRRORLOG_* variables, then a JSON file given with --config FILE (or MIRRORLOG_CONFIG).',
+    'Options come from flags, then MIRRORLOG_* variables, ' +
+      'then a JSON file given with --config FILE (or MIRRORLOG_CONFIG).',
     `More in the README: ${installedFile('README.md') ?? 'README.md of the mirrorlog sources'}.`,
   ].join('\n');
 }

@@ -24,10 +24,17 @@ export function restoreTimeProblem(
 ): string | undefined {
   const oldest = now - historyWindowMs;
   if (at < oldest) {
-    return `${new Date(at).toISOString()} is outside the history window (${Math.round(historyWindowMs / 3_600_000)}h): compaction may have removed changes before ${new Date(oldest).toISOString()}, so the tree at that time cannot be rebuilt exactly`;
+    return (
+      `${new Date(at).toISOString()} is outside the history window (${Math.round(historyWindowMs / 3_600_000)}h): ` +
+      `compaction may have removed changes before ${new Date(oldest).toISOString()}, ` +
+      'so the tree at that time cannot be rebuilt exactly'
+    );
   }
   if (firstRecordTs !== undefined && at < firstRecordTs) {
-    return `${new Date(at).toISOString()} is before the first change in the log (${new Date(firstRecordTs).toISOString()}): the log does not know the tree at that time`;
+    return (
+      `${new Date(at).toISOString()} is before the first change in the log ` +
+      `(${new Date(firstRecordTs).toISOString()}): the log does not know the tree at that time`
+    );
   }
   return undefined;
 }

@@ -46,14 +46,16 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env):
     argv: joinRelativeAt(argv),
     env,
     usage:
-      'usage: mirrorlog restore --target DIR --at TIME [options]\n\nTIME: ISO-8601 (2026-11-25T14:00:00Z) or relative to now (-2h, -30m, -7d).',
+      'usage: mirrorlog restore --target DIR --at TIME [options]\n\n' +
+      'TIME: ISO-8601 (2026-11-25T14:00:00Z) or relative to now (-2h, -30m, -7d).',
   });
   if (config === HELP_SHOWN) return 0;
   const now = Date.now();
   const at = parseRestoreTime(config.at, now);
   if (at === undefined)
     throw new CliError(
-      `invalid --at '${config.at}': expected an ISO-8601 time (2026-11-25T14:00:00Z) or a relative one (-2h, -30m, -7d)`,
+      `invalid --at '${config.at}': ` +
+        'expected an ISO-8601 time (2026-11-25T14:00:00Z) or a relative one (-2h, -30m, -7d)',
     );
   const target = path.resolve(config.target);
   assertEmptyTarget(target);
@@ -104,7 +106,9 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env):
       writing.stop();
       const s = writer.stats;
       process.stdout.write(
-        `restored ${target} as of ${new Date(at).toISOString()}: ${s.dirs} directories, ${s.files} files (${s.bytes} bytes), ${s.symlinks} symlinks${stats.invalid > 0 ? `; ${stats.invalid} invalid records ignored` : ''}\n`,
+        `restored ${target} as of ${new Date(at).toISOString()}: ` +
+          `${s.dirs} directories, ${s.files} files (${s.bytes} bytes), ${s.symlinks} symlinks` +
+          `${stats.invalid > 0 ? `; ${stats.invalid} invalid records ignored` : ''}\n`,
       );
     } finally {
       writer.close();

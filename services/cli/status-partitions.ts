@@ -35,5 +35,8 @@ export function formatPartitionHealth(health: PartitionHealth): string {
       ? ''
       : `${health.underReplicated.length} under-replicated (${list(health.underReplicated)})`,
   ].filter((p) => p !== '');
-  return `partitions: ${health.partitions}, replication factor ${health.replicationFactor}, ${problems.length === 0 ? 'all replicas in sync' : problems.join(', ')}`;
+  return (
+    `partitions: ${health.partitions}, replication factor ${health.replicationFactor}, ` +
+    `${problems.length === 0 ? 'all replicas in sync' : problems.join(', ')}`
+  );
 }

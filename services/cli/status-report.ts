@@ -97,7 +97,7 @@ export function replicaStatus(
     const committed = second.committed.get(partition) ?? -1;
     const position = committed < 0 ? low : Math.max(committed, low);
     lagByPartition[partition] = Math.max(0, high - position);
-    lag += lagByPartition[partition]!;
+    lag += lagByPartition[partition];
     const before = first.committed.get(partition) ?? -1;
     if (committed > before) moved += committed - Math.max(before, low);
   }
@@ -198,7 +198,8 @@ export function formatStatus(report: StatusReport): string {
     const others = r.problems.filter((p) => p !== named);
     const why = others.length === 0 ? '' : ` (${others.join('; ')})`;
     lines.push(
-      `replica ${r.replica}: ${state}${why}, lag ${r.lag}${behind === '' ? '' : ` (${behind})`}, ${r.eventsPerSecond} events/s, last applied ${ago(report.at, r.lastAppliedAt)}`,
+      `replica ${r.replica}: ${state}${why}, lag ${r.lag}${behind === '' ? '' : ` (${behind})`}, ` +
+        `${r.eventsPerSecond} events/s, last applied ${ago(report.at, r.lastAppliedAt)}`,
     );
   }
   return lines.join('\n');

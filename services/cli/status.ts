@@ -164,8 +164,10 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env):
     usage:
       'usage: mirrorlog status [--json] [--topic T] [--sample 2s] [--stall-after 60s] [--offline-after 2m]\n' +
       '       mirrorlog status --serve [--port 9470] [--bind ADDR] [--scrape URL]...\n\n' +
-      'Lag, rate and last activity of every replica of a topic. "in sync" only with lag 0, no dead letters, no failing partition, ' +
-      'one applier and a clean last verify; exit 1 when a replica is not in sync for another reason than catching up.\n' +
+      'Lag, rate and last activity of every replica of a topic. ' +
+      '"in sync" only with lag 0, no dead letters, no failing partition, ' +
+      'one applier and a clean last verify; ' +
+      'exit 1 when a replica is not in sync for another reason than catching up.\n' +
       '--serve: a live page of the same, with the last hour plotted, the producer and the dead letters.',
   });
   if (config === HELP_SHOWN) return 0;

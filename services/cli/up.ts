@@ -64,7 +64,9 @@ function statusPrinter(producer: Registry, applier: Registry, describe: string):
     const now = Date.now();
     const rate = Math.round(((applied - previous.applied) * 1000) / Math.max(1, now - previous.at));
     previous = { applied, at: now };
-    const line = `${describe} | published ${published} · applied ${applied} · lag ${lag} · queued ${queued} · ${rate} events/s`;
+    const line =
+      `${describe} | published ${published} · applied ${applied} · lag ${lag} · ` +
+      `queued ${queued} · ${rate} events/s`;
     if (tty) process.stdout.write(`\r${line.padEnd(lastLine.length)}`);
     else if (line.replace(/\d+ events\/s$/, '') !== lastLine.replace(/\d+ events\/s$/, ''))
       process.stdout.write(`${line}\n`);
@@ -143,7 +145,8 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env):
       throw error;
     });
     process.stdout.write(
-      `mirrorlog up: mirroring ${root} → ${target} (topic ${config.topic}, replica ${replica}); health and metrics on :${producer.port} (producer) and :${applier.port} (applier). Ctrl-C stops.\n`,
+      `mirrorlog up: mirroring ${root} → ${target} (topic ${config.topic}, replica ${replica}); ` +
+        `health and metrics on :${producer.port} (producer) and :${applier.port} (applier). Ctrl-C stops.\n`,
     );
     const print = statusPrinter(
       producer.metrics.registry,

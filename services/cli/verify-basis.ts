@@ -60,7 +60,9 @@ export function chooseVerifyBasis(facts: {
     return {
       ...fromGroup,
       warnings: [],
-      repairRefusal: `${why}: --repair needs it to check that the replica's index and its group's offsets agree; pass --state-dir`,
+      repairRefusal:
+        `${why}: --repair needs it to check that the replica's index and its group's offsets agree; ` +
+        'pass --state-dir',
     };
   }
   if (record.identity !== undefined && (record.identity.replica !== replica || record.identity.topic !== topic)) {
@@ -92,11 +94,13 @@ export function chooseVerifyBasis(facts: {
       upTo: record.positions,
       source: 'index',
       warnings: [
-        `the group's committed offsets (${formatOffsets(group)}) differ from the replica's index (${formatOffsets(record.positions)}) ` +
+        `the group's committed offsets (${formatOffsets(group)}) ` +
+          `differ from the replica's index (${formatOffsets(record.positions)}) ` +
           `on ${apart.length} partition(s): did another applier use --replica ${replica}? Comparing against the index`,
       ],
       repairRefusal:
-        "the replica's index and its group's offsets disagree: start this replica's applier (it commits its own positions), then verify again",
+        "the replica's index and its group's offsets disagree: " +
+        "start this replica's applier (it commits its own positions), then verify again",
     };
   }
   return { upTo: record.positions, source: 'index', warnings: [], repairRefusal: undefined };

@@ -9,7 +9,10 @@ export type Found =
   | { kind: 'other' }
   | undefined;
 
-/** `ahead`: on the replica, absent from the log as of its offsets, but in the log after them (never removed by --repair). */
+/**
+ * `ahead`: on the replica, absent from the log as of its offsets, but in the log after them
+ * (never removed by --repair).
+ */
 export type DriftProblem =
   'missing' | 'extra' | 'ahead' | 'type' | 'size' | 'content' | 'mode' | 'mtime' | 'target' | 'unsafe-parent';
 export type Drift = { path: string; problem: DriftProblem; expected?: string; actual?: string };

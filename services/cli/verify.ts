@@ -196,7 +196,8 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env):
     env,
     booleanFlags: ['hash', 'repair', 'json', 'allowSetid'],
     usage:
-      'usage: mirrorlog verify --target DIR --replica NAME [--hash] [--repair] [--json] [options]\n\nCompares a replica with the log; exit 1 on drift. --repair fixes it (stop the applier first).',
+      'usage: mirrorlog verify --target DIR --replica NAME [--hash] [--repair] [--json] [options]\n\n' +
+      'Compares a replica with the log; exit 1 on drift. --repair fixes it (stop the applier first).',
   });
   if (config === HELP_SHOWN) return 0;
   const target = path.resolve(config.target);
@@ -273,13 +274,18 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env):
     const sound = drifts.length === 0 && basis.warnings.length === 0;
     if (config.json)
       process.stdout.write(
-        `${JSON.stringify({ target, entries: state.count(), basis: basis.source, warnings: basis.warnings, drifts }, null, 2)}\n`,
+        `${JSON.stringify(
+          { target, entries: state.count(), basis: basis.source, warnings: basis.warnings, drifts },
+          null,
+          2,
+        )}\n`,
       );
     else {
       for (const drift of drifts.slice(0, SHOWN_DRIFTS)) process.stdout.write(`${formatDrift(drift)}\n`);
       if (drifts.length > SHOWN_DRIFTS) process.stdout.write(`... and ${drifts.length - SHOWN_DRIFTS} more\n`);
       process.stdout.write(
-        `${target}: ${state.count()} entries in the log, ${drifts.length === 0 ? 'no drift' : `${drifts.length} drifts`}\n`,
+        `${target}: ${state.count()} entries in the log, ` +
+          `${drifts.length === 0 ? 'no drift' : `${drifts.length} drifts`}\n`,
       );
     }
     const record = (found: number) =>
@@ -317,7 +323,8 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env):
       (drift) => !(drift.problem === 'extra' && ahead.has(drift.path)),
     );
     process.stdout.write(
-      `repaired: removed ${extras.length}, rewrote ${expectedToRewrite.length}; ${after.length === 0 ? 'no drift left' : `${after.length} drifts left`}\n`,
+      `repaired: removed ${extras.length}, rewrote ${expectedToRewrite.length}; ` +
+        `${after.length === 0 ? 'no drift left' : `${after.length} drifts left`}\n`,
     );
     await record(after.length);
     return after.length === 0 ? 0 : 1;

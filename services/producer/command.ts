@@ -9,7 +9,8 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env):
     argv,
     env,
     usage:
-      'usage: mirrorlog producer --root DIR [--source ID] [--exclude GLOB]... [options]\n\nWatches a source tree and publishes every change.',
+      'usage: mirrorlog producer --root DIR [--source ID] [--exclude GLOB]... [options]\n\n' +
+      'Watches a source tree and publishes every change.',
   });
   if (config === HELP_SHOWN) return 0;
   return runUntilSignal('producer', () => startProducer(config));

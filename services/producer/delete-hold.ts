@@ -206,7 +206,8 @@ export class DeleteHold {
     if (this.holding !== reason) {
       deps.logger.error(
         { reason, entries, paths: this.pending.size, confirm: deps.confirmCommand },
-        `mass deletion held, nothing deleted: ${reason}. If this is intended, restart with --confirm-deletes: ${deps.confirmCommand}`,
+        `mass deletion held, nothing deleted: ${reason}. ` +
+          `If this is intended, restart with --confirm-deletes: ${deps.confirmCommand}`,
       );
       deps.metrics.deleteHolds.inc();
     }
@@ -241,5 +242,9 @@ export function countIndexDeletes(
 /** The command line that confirms held deletes (the operator adds the options they run with). */
 export function confirmDeletesCommand(where: { root: string; topic: string; stateDir: string }): string {
   const quote = (text: string) => (/^[\w./@:=-]+$/.test(text) ? text : `'${text.replace(/'/g, "'\\''")}'`);
-  return `mirrorlog producer --root ${quote(where.root)} --topic ${quote(where.topic)} --state-dir ${quote(where.stateDir)} --confirm-deletes (with your other options; or MIRRORLOG_CONFIRM_DELETES=true for one start)`;
+  return (
+    `mirrorlog producer --root ${quote(where.root)} --topic ${quote(where.topic)} ` +
+    `--state-dir ${quote(where.stateDir)} --confirm-deletes ` +
+    '(with your other options; or MIRRORLOG_CONFIRM_DELETES=true for one start)'
+  );
 }

@@ -10,7 +10,8 @@ export function checkIndexOwner(index: SourceIndex, owner: { topic: string; sour
     const recorded = index.getMeta(META_KEY[key]);
     if (recorded !== undefined && recorded !== owner[key]) {
       throw new CliError(
-        `the state directory holds the index of ${key} '${recorded}', not '${owner[key]}': use another --state-dir (or the matching --${key})`,
+        `the state directory holds the index of ${key} '${recorded}', not '${owner[key]}': ` +
+          `use another --state-dir (or the matching --${key})`,
       );
     }
   }

@@ -24,7 +24,8 @@ export function checkRootAgainstReplicas(root: string, host: string, members: re
   );
   if (found.length === 0) return;
   throw new CliError(
-    `--root ${root} overlaps a replica of this tree: ${found.map(describeOverlap).join('; ')}; a source and its replicas must not overlap`,
+    `--root ${root} overlaps a replica of this tree: ${found.map(describeOverlap).join('; ')}; ` +
+      'a source and its replicas must not overlap',
   );
 }
 

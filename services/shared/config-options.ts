@@ -190,5 +190,8 @@ export function formatUsage(usage: string, specs: readonly OptionSpec[], overrid
       row.left.length > width ? `  ${row.left}\n${pad}${row.text}` : `  ${row.left.padEnd(width)}  ${row.text}`;
     return row.facts === '' ? head : `${head}\n${pad}${row.facts}`;
   });
-  return `${usage}\n\noptions (flag > environment > config file > default; durations as 500ms, 30s, 15m, 2h, 7d):\n${lines.join('\n')}\n`;
+  return (
+    `${usage}\n\noptions (flag > environment > config file > default; durations as 500ms, 30s, 15m, 2h, 7d):\n` +
+    `${lines.join('\n')}\n`
+  );
 }

@@ -68,7 +68,10 @@ export function splitList(text: string): string[] {
 function normalizeForKind(spec: OptionSpec, value: unknown): unknown {
   if (spec.kind !== 'list') return value;
   if (typeof value === 'string') return splitList(value);
-  if (Array.isArray(value)) return value.flatMap((item) => (typeof item === 'string' ? splitList(item) : [item]));
+  if (Array.isArray(value)) {
+    const items: unknown[] = value;
+    return items.flatMap((item) => (typeof item === 'string' ? splitList(item) : [item]));
+  }
   return value;
 }
 
@@ -157,7 +160,8 @@ function fileLayer(path: string, specs: readonly OptionSpec[], readFile: (path: 
   if (unknown.length > 0) {
     const names = unknown.map((key) => `'${key}'`).join(', ');
     throw new CliError(
-      `config file ${path}: unknown option${unknown.length > 1 ? 's' : ''} ${names} (options: ${[...byKey.keys()].join(', ')})`,
+      `config file ${path}: unknown option${unknown.length > 1 ? 's' : ''} ${names} ` +
+        `(options: ${[...byKey.keys()].join(', ')})`,
     );
   }
   const values: Record<string, unknown> = {};

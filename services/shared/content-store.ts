@@ -25,7 +25,10 @@ export interface ContentStore {
   putBuffer(hash: string, data: Buffer): Promise<void>;
   /** The whole content, refused with ContentTooLargeError beyond `maxBytes`. */
   getBuffer(hash: string, maxBytes: number): Promise<Buffer>;
-  /** Streams the content into `filePath`, created O_EXCL (nothing may be there: a symlink is never followed); removed again on failure. */
+  /**
+   * Streams the content into `filePath`, created O_EXCL (nothing may be there: a symlink is
+   * never followed); removed again on failure.
+   */
   getToFile(hash: string, filePath: string): Promise<{ size: number }>;
   /** Every stored object whose hash starts with `hashPrefix` (lowercase hex), in hash order. */
   list(hashPrefix?: string): AsyncIterable<StoredContent>;
@@ -61,7 +64,9 @@ export class ContentMismatchError extends Error {
     readonly actualSize: number,
   ) {
     super(
-      `refusing to store content as ${hash}: read ${actualSize} bytes${actualHash === undefined ? '' : ` hashing to ${actualHash}`}, expected ${expectedSize} bytes (the file changed while it was read?)`,
+      `refusing to store content as ${hash}: read ${actualSize} bytes` +
+        `${actualHash === undefined ? '' : ` hashing to ${actualHash}`}, ` +
+        `expected ${expectedSize} bytes (the file changed while it was read?)`,
     );
     this.name = 'ContentMismatchError';
   }

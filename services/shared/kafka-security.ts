@@ -57,7 +57,8 @@ function saslPassword(config: KafkaSecurityConfig, read: FileReader): string {
   }
   if (config.kafkaSaslPassword !== undefined) return config.kafkaSaslPassword;
   throw new CliError(
-    `${label('kafkaSaslMechanism')} needs a password: set ${label('kafkaSaslPasswordFile')} or ${envName('kafkaSaslPassword')}`,
+    `${label('kafkaSaslMechanism')} needs a password: ` +
+      `set ${label('kafkaSaslPasswordFile')} or ${envName('kafkaSaslPassword')}`,
   );
 }
 
@@ -79,7 +80,8 @@ export function kafkaClientSecurity(config: KafkaSecurityConfig, read: FileReade
       config.kafkaSaslPasswordFile !== undefined)
   ) {
     throw new CliError(
-      `a SASL user or password is set but no mechanism: set ${label('kafkaSaslMechanism')} (plain, scram-sha-256, scram-sha-512)`,
+      `a SASL user or password is set but no mechanism: ` +
+        `set ${label('kafkaSaslMechanism')} (plain, scram-sha-256, scram-sha-512)`,
     );
   }
   const tls = config.kafkaTls || usesSasl || config.kafkaCaFile !== undefined || config.kafkaCertFile !== undefined;
@@ -96,7 +98,7 @@ export function kafkaClientSecurity(config: KafkaSecurityConfig, read: FileReade
     if (config.kafkaSaslUsername === undefined)
       throw new CliError(`${label('kafkaSaslMechanism')} needs a user: set ${label('kafkaSaslUsername')}`);
     security.sasl = {
-      mechanism: config.kafkaSaslMechanism!,
+      mechanism: config.kafkaSaslMechanism,
       username: config.kafkaSaslUsername,
       password: saslPassword(config, read),
     } as SASLOptions;

@@ -99,7 +99,10 @@ export class TopicMismatchError extends CliError {
   }
 }
 
-/** A topic a service needs and must not create (a mistyped --topic would otherwise start an empty log). Final: exit 2. */
+/**
+ * A topic a service needs and must not create (a mistyped --topic would otherwise start an
+ * empty log). Final: exit 2.
+ */
 export class MissingTopicError extends CliError {
   constructor(
     readonly topic: string,
@@ -267,7 +270,8 @@ async function verifyEventsTopic(
       'partition count',
       String(spec.partitions),
       String(partitions),
-      `the count is fixed at creation (a path's partition depends on it); set --partitions ${partitions} (MIRRORLOG_PARTITIONS), or use a new topic re-seeded from the producer index`,
+      `the count is fixed at creation (a path's partition depends on it); ` +
+        `set --partitions ${partitions} (MIRRORLOG_PARTITIONS), or use a new topic re-seeded from the producer index`,
     );
   }
   const actual = await describeTopicConfig(admin, spec.topic, Object.keys(wanted));
@@ -278,7 +282,8 @@ async function verifyEventsTopic(
       'cleanup.policy',
       'compact',
       policy || '(unknown)',
-      'without compaction the log loses the current tree once retention expires; fix the topic (kafka-configs --alter) or use another topic',
+      'without compaction the log loses the current tree once retention expires; ' +
+        'fix the topic (kafka-configs --alter) or use another topic',
     );
   }
   return Object.entries(wanted)
@@ -343,7 +348,8 @@ async function checkReplicas(
       'replication factor',
       String(spec.replicationFactor ?? 'more than 1'),
       '1',
-      'on a cluster of several brokers one copy loses acknowledged changes with its broker; reassign it (kafka-reassign-partitions) or pass --allow-single-replica',
+      'on a cluster of several brokers one copy loses acknowledged changes with its broker; ' +
+        'reassign it (kafka-reassign-partitions) or pass --allow-single-replica',
     );
   }
 }

@@ -37,11 +37,13 @@ export class LogState {
     this.db.pragma('journal_mode = OFF');
     this.db.pragma('synchronous = OFF');
     this.db.exec(
-      'CREATE TABLE latest (path TEXT PRIMARY KEY, seq INTEGER NOT NULL, op TEXT NOT NULL, json TEXT NOT NULL, data BLOB) WITHOUT ROWID',
+      'CREATE TABLE latest (path TEXT PRIMARY KEY, seq INTEGER NOT NULL, op TEXT NOT NULL, ' +
+        'json TEXT NOT NULL, data BLOB) WITHOUT ROWID',
     );
     this.upsert = this.db.prepare(
       `INSERT INTO latest (path, seq, op, json, data) VALUES (?, ?, ?, ?, ?)
-       ON CONFLICT(path) DO UPDATE SET seq = excluded.seq, op = excluded.op, json = excluded.json, data = excluded.data WHERE excluded.seq > latest.seq`,
+       ON CONFLICT(path) DO UPDATE SET seq = excluded.seq, op = excluded.op, json = excluded.json, ` +
+        `data = excluded.data WHERE excluded.seq > latest.seq`,
     );
     this.lookup = this.db.prepare('SELECT json, data FROM latest WHERE path = ?');
   }

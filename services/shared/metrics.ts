@@ -7,7 +7,10 @@ export type { Registry } from 'prom-client';
 
 export const METRIC_PREFIX = 'mirrorlog_';
 
-/** A registry labelled with `service`, holding the default process metrics (`mirrorlog_process_*`, `mirrorlog_nodejs_*`). */
+/**
+ * A registry labelled with `service`, holding the default process metrics
+ * (`mirrorlog_process_*`, `mirrorlog_nodejs_*`).
+ */
 export function createMetricsRegistry(service: string): Registry {
   const registry = new Registry();
   registry.setDefaultLabels({ service });

@@ -37,8 +37,9 @@ export function backoffDelay(retry: number, options: BackoffOptions = {}, random
   return Math.round(jitter ? random() * bound : bound);
 }
 
-function abortReason(signal: AbortSignal): unknown {
-  return signal.reason ?? new DOMException('This operation was aborted', 'AbortError');
+// Typed as an Error: the reason is whatever abort() was given (an AbortError by default).
+function abortReason(signal: AbortSignal): Error {
+  return (signal.reason as Error | undefined) ?? new DOMException('This operation was aborted', 'AbortError');
 }
 
 /** Resolves after `ms`, or rejects with the signal's reason as soon as it aborts. */

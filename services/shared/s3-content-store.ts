@@ -79,7 +79,8 @@ function readS3Ca(path: string, read: (path: string) => Buffer): Buffer {
     return read(path);
   } catch (error) {
     throw new CliError(
-      `--s3-ca-file (MIRRORLOG_S3_CA_FILE): cannot read ${path}: ${(error as { code?: string }).code ?? (error as Error).message}`,
+      `--s3-ca-file (MIRRORLOG_S3_CA_FILE): cannot read ${path}: ` +
+        `${(error as { code?: string }).code ?? (error as Error).message}`,
     );
   }
 }
@@ -281,7 +282,8 @@ export class S3ContentStore implements ContentStore {
   async getToFile(hash: string, filePath: string): Promise<{ size: number }> {
     return this.#withRetry('get', hash, async () => {
       const body = await this.#getObject(hash);
-      const file = createWriteStream(filePath, { flags: 'wx', mode: 0o600 }); // O_EXCL: nothing planted there is followed
+      // O_EXCL: nothing planted there is followed
+      const file = createWriteStream(filePath, { flags: 'wx', mode: 0o600 });
       try {
         await pipeline(body, file);
       } catch (error) {

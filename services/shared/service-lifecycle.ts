@@ -2,9 +2,9 @@
 // commit) and resolves with the exit code; a service that died is reported in one line
 // with its reason and a non-zero code. One failure channel: `ready` says the service came
 // up (or rejects if it could not), `failure` rejects if it dies at any time after.
-// The handlers are installed before the service starts: a signal while it is still connecting exits at once with 0 (nothing to flush yet, and
-// a server that is down would otherwise hold the start forever); a second signal while
-// stopping exits at once too.
+// The handlers are installed before the service starts: a signal while it is still
+// connecting exits at once with 0 (nothing to flush yet, and a server that is down would
+// otherwise hold the start forever); a second signal while stopping exits at once too.
 //
 // The stop is bounded (stopTimeoutMs), and once it is over the process exits even if
 // something still holds the event loop: after a Kafka outage, kafkajs keeps reconnect
@@ -101,7 +101,7 @@ export async function runUntilSignal(
     exit(failure === undefined ? 0 : failure instanceof CliError ? failure.exitCode : 1);
     if (failure !== undefined) {
       if (failure instanceof CliError) throw failure;
-      throw new CliError(`${name} failed: ${failure instanceof Error ? failure.message : String(failure)}`, 1);
+      throw new CliError(`${name} failed: ${messageOf(failure)}`, 1);
     }
     return 0;
   } finally {

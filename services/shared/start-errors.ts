@@ -72,7 +72,7 @@ function chain(error: unknown): ErrorLike[] {
   const found: ErrorLike[] = [];
   let current: unknown = error;
   while (current !== null && typeof current === 'object' && found.length < 8) {
-    found.push(current as ErrorLike);
+    found.push(current);
     current = (current as ErrorLike).cause;
   }
   return found;
@@ -97,7 +97,9 @@ export function classifyStartError(error: unknown, where: { kafka: string; s3: s
       if (S3_AUTH_CODES.has(code)) {
         return {
           kind: 'final',
-          message: `S3 at ${where.s3} refused the request (${code}): check --s3-access-key and --s3-secret-key (MIRRORLOG_S3_ACCESS_KEY, MIRRORLOG_S3_SECRET_KEY) and the key's permissions on the bucket`,
+          message:
+            `S3 at ${where.s3} refused the request (${code}): check --s3-access-key and --s3-secret-key ` +
+            `(MIRRORLOG_S3_ACCESS_KEY, MIRRORLOG_S3_SECRET_KEY) and the key's permissions on the bucket`,
         };
       }
       if (code === '' || S3_TRANSIENT_CODES.has(code))
@@ -111,7 +113,8 @@ export function classifyStartError(error: unknown, where: { kafka: string; s3: s
     ) {
       return {
         kind: 'final',
-        message: `Kafka at ${where.kafka} refused the request (${type || name}): check the client's credentials and ACLs`,
+        message:
+          `Kafka at ${where.kafka} refused the request (${type || name}): ` + `check the client's credentials and ACLs`,
       };
     }
     if (name === 'TopicMismatchError') return { kind: 'final', message };
@@ -168,7 +171,8 @@ export async function waitForServer<T>(step: () => Promise<T>, options: WaitOpti
       const elapsed = now() - started;
       if (options.giveUpAfterMs > 0 && elapsed >= options.giveUpAfterMs) {
         throw new CliError(
-          `gave up after ${Math.round(elapsed / 1000)} s waiting for ${options.what}: ${failure.message} (--give-up-after)`,
+          `gave up after ${Math.round(elapsed / 1000)} s waiting for ${options.what}: ` +
+            `${failure.message} (--give-up-after)`,
           1,
         );
       }

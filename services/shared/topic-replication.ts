@@ -22,19 +22,23 @@ export function decideReplication(brokers: number, config: ReplicationConfig): R
   const replicationFactor = config.replicationFactor ?? Math.min(3, Math.max(1, brokers));
   if (replicationFactor > brokers) {
     throw new CliError(
-      `--replication-factor ${replicationFactor} (MIRRORLOG_REPLICATION_FACTOR): the cluster has only ${brokers} broker(s)`,
+      `--replication-factor ${replicationFactor} (MIRRORLOG_REPLICATION_FACTOR): ` +
+        `the cluster has only ${brokers} broker(s)`,
     );
   }
   const refuseSingleReplica = brokers > 1 && !config.allowSingleReplica;
   if (replicationFactor === 1 && refuseSingleReplica) {
     throw new CliError(
-      `replication factor 1 on a ${brokers}-broker cluster: losing one broker would lose acknowledged changes; use --replication-factor ${Math.min(3, brokers)}, or --allow-single-replica (MIRRORLOG_ALLOW_SINGLE_REPLICA) to accept it`,
+      `replication factor 1 on a ${brokers}-broker cluster: losing one broker would lose acknowledged changes; ` +
+        `use --replication-factor ${Math.min(3, brokers)}, ` +
+        `or --allow-single-replica (MIRRORLOG_ALLOW_SINGLE_REPLICA) to accept it`,
     );
   }
   const minInsyncReplicas = config.minInsyncReplicas ?? (replicationFactor >= 3 ? 2 : 1);
   if (minInsyncReplicas > replicationFactor) {
     throw new CliError(
-      `--min-insync-replicas ${minInsyncReplicas} (MIRRORLOG_MIN_INSYNC_REPLICAS) is more than the replication factor ${replicationFactor}: no write could succeed`,
+      `--min-insync-replicas ${minInsyncReplicas} (MIRRORLOG_MIN_INSYNC_REPLICAS) ` +
+        `is more than the replication factor ${replicationFactor}: no write could succeed`,
     );
   }
   return { replicationFactor, minInsyncReplicas, refuseSingleReplica };

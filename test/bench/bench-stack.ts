@@ -77,7 +77,8 @@ export async function deleteObjects(stack: RunningStack, prefix: string): Promis
   try {
     // Pages of 1,000 keys are listed one after the other; up to 4 batch deletes run at once.
     const inFlight = new Set<Promise<void>>();
-    let failure: unknown;
+    // Boxed: whatever a batch rejected with is rethrown as it is.
+    let failure: { error: unknown } | undefined;
     let token = '';
     do {
       const page = await client.listObjectsV2Query(stack.config.bucket, prefix, token, '', 1000, '');
@@ -90,7 +91,7 @@ export async function deleteObjects(stack: RunningStack, prefix: string): Promis
               removed += names.length;
             },
             (error: unknown) => {
-              failure ??= error;
+              failure ??= { error };
             },
           )
           .finally(() => inFlight.delete(batch));
@@ -100,9 +101,10 @@ export async function deleteObjects(stack: RunningStack, prefix: string): Promis
       token = failure === undefined && page.isTruncated ? page.nextContinuationToken : '';
     } while (token !== '');
     await Promise.all(inFlight);
-    if (failure !== undefined) throw failure;
+    if (failure !== undefined) throw failure.error;
     info(
-      `deleted ${formatInt(removed)} object(s) under ${stack.config.bucket}/${prefix} in ${seconds(nowMs() - started, 1)}`,
+      `deleted ${formatInt(removed)} object(s) under ${stack.config.bucket}/${prefix} ` +
+        `in ${seconds(nowMs() - started, 1)}`,
     );
   } catch (error) {
     warn(`S3 cleanup of ${prefix} failed after ${formatInt(removed)} objects: ${(error as Error).message}`);

@@ -63,7 +63,10 @@ export function describeMachine(workDir: string): MachineInfo {
   const fs = filesystemOf(workDir);
   const createUs = probeCreateCost(workDir);
   return {
-    description: `${cores} cores (${model}), ${memory} GiB RAM, ${os}, Linux ${kernel}, Node ${process.version}, work dir on ${fs}; Kafka and S3 on the same machine; load average ${(loadavg()[0] ?? 0).toFixed(2)} at start; ${createUs} µs per file create`,
+    description:
+      `${cores} cores (${model}), ${memory} GiB RAM, ${os}, Linux ${kernel}, Node ${process.version}, ` +
+      `work dir on ${fs}; Kafka and S3 on the same machine; ` +
+      `load average ${(loadavg()[0] ?? 0).toFixed(2)} at start; ${createUs} µs per file create`,
     cpu_model: model,
     cores,
     memory_gib: memory,

@@ -74,7 +74,8 @@ function reportProfiles(dir: string, launched: readonly { label: string; pid: nu
     const label = launched.find((l) => l.pid === Number(match[1]))?.label ?? `pid ${match[1]}`;
     const { busyMs, hot, components, ownCode } = summarizeProfile(readProfile(join(dir, file)), 12);
     process.stdout.write(
-      `\nCPU profile of ${label}, main thread: ${(busyMs / 1000).toFixed(1)} s busy (${join(dir, file)})\n  by component:\n`,
+      `\nCPU profile of ${label}, main thread: ${(busyMs / 1000).toFixed(1)} s busy (${join(dir, file)})\n` +
+        '  by component:\n',
     );
     for (const h of components.slice(0, 8)) process.stdout.write(line(h));
     process.stdout.write('  by repository function, with the library and native work it calls:\n');
@@ -105,12 +106,15 @@ async function main(argv: readonly string[]): Promise<number> {
   const machine = describeMachine(root);
   const timestamp = new Date().toISOString();
   process.stdout.write(
-    `mirrorlog benchmark ${names.runId}: ${formatInt(options.files)} files, work directory ${root}\n${machine.description}\n`,
+    `mirrorlog benchmark ${names.runId}: ${formatInt(options.files)} files, work directory ${root}\n` +
+      `${machine.description}\n`,
   );
   if (machine.file_create_us > 200) {
     warn(
-      `creating a file costs ${machine.file_create_us} µs here now (normally well under 100 µs): ext4 slows down creates for minutes after ` +
-        'many deletions (its inode allocator skips recently deleted inodes). Absolute times will be high; ratios remain comparable.',
+      `creating a file costs ${machine.file_create_us} µs here now (normally well under 100 µs): ` +
+        'ext4 slows down creates for minutes after ' +
+        'many deletions (its inode allocator skips recently deleted inodes). ' +
+        'Absolute times will be high; ratios remain comparable.',
     );
   }
 
@@ -228,7 +232,8 @@ async function main(argv: readonly string[]): Promise<number> {
       }
       await cleanup();
       stage(
-        `results: ${formatInt(options.files)} files, ${machine.cores} cores, run took ${((nowMs() - runStarted) / 60_000).toFixed(1)} min`,
+        `results: ${formatInt(options.files)} files, ${machine.cores} cores, ` +
+          `run took ${((nowMs() - runStarted) / 60_000).toFixed(1)} min`,
       );
       process.stdout.write(`${renderReport(json, results)}\n`);
       for (const note of ctx?.notes ?? []) process.stdout.write(`note: ${note}\n`);

@@ -145,7 +145,8 @@ export class ReplicaWatcher {
           ? `no file arrived for ${(options.stallMs / 1000).toFixed(0)} s`
           : `timeout of ${(options.timeoutMs / 1000).toFixed(0)} s`;
         throw new Error(
-          `${options.what}: ${this.#pending} of ${this.#pending + this.#arrived} files not on the replica (${reason}); ` +
+          `${options.what}: ${this.#pending} of ${this.#pending + this.#arrived} files ` +
+            `not on the replica (${reason}); ` +
             `first missing: ${this.missing(5).join(', ')}`,
         );
       }

@@ -19,7 +19,10 @@ const mb = (value: number | undefined): number | null => (value === undefined ? 
 
 export type BenchJson = Record<string, unknown>;
 
-/** The JSON document: the issue's fields (null when not measured), lsyncd_* when measured, `errors` when a stage failed. */
+/**
+ * The JSON document: the issue's fields (null when not measured), lsyncd_* when measured,
+ * `errors` when a stage failed.
+ */
 export function buildJson(r: BenchResults, ctx: ReportContext): BenchJson {
   const json: BenchJson = {
     latency_p50_ms: ms(r.latency?.p50),
@@ -72,10 +75,15 @@ export function renderTable(rows: readonly (readonly string[])[]): string {
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n');
 }
 
+const primitiveOrJson = (value: unknown): string =>
+  typeof value === 'string' || typeof value === 'boolean' || typeof value === 'bigint'
+    ? String(value)
+    : JSON.stringify(value);
+
 const n = (value: unknown, unit = ''): string =>
   value === null || value === undefined
     ? '—'
-    : `${typeof value === 'number' ? value.toLocaleString('en-US') : String(value)}${unit}`;
+    : `${typeof value === 'number' ? value.toLocaleString('en-US') : primitiveOrJson(value)}${unit}`;
 
 /** The table printed at the end of a run (from the JSON, so both always agree). */
 export function renderReport(json: BenchJson, r: BenchResults): string {
@@ -98,7 +106,8 @@ export function renderReport(json: BenchJson, r: BenchResults): string {
     ],
     [
       'burst',
-      `${n(j('burst_files_per_s'))} files/s${r.burst ? ` (${r.burst.files.toLocaleString('en-US')} in ${(r.burst.ms / 1000).toFixed(2)} s)` : ''}`,
+      `${n(j('burst_files_per_s'))} files/s` +
+        `${r.burst ? ` (${r.burst.files.toLocaleString('en-US')} in ${(r.burst.ms / 1000).toFixed(2)} s)` : ''}`,
       '',
       '',
       '≥ 5,000 files/s',

@@ -23,7 +23,8 @@ export async function stopService(ctx: BenchContext, role: 'producer' | 'applier
       ? `ended by ${result.signal}`
       : `exit ${result.code}`;
   info(
-    `${p.name} stopped in ${(result.stopMs / 1000).toFixed(2)} s (${how}); peak RSS ${peak.toFixed(1)} MB, CPU ${cpu.toFixed(1)} s`,
+    `${p.name} stopped in ${(result.stopMs / 1000).toFixed(2)} s (${how}); ` +
+      `peak RSS ${peak.toFixed(1)} MB, CPU ${cpu.toFixed(1)} s`,
   );
   if (crashed !== undefined || result.killed || result.code !== 0) {
     const note =

@@ -118,7 +118,10 @@ async function scenario(t: TestContext, mirror: Mirror, name: string, files: num
   assert.deepEqual(missing.slice(0, 10), [], `${missing.length} files of the burst have no record in the log`);
   const duplicates = burstPaths.reduce((sum, p) => sum + (counts.get(p)! - 1), 0);
   const by = (phase: string) => summarize(probe.samples.filter((s) => s.phase === phase).map((s) => s.ms));
-  const line = `${name}: ${files} files, converged ${convergedMs} ms after the burst; duplicates ${duplicates}; probe latency ms before ${JSON.stringify(by('before'))} during ${JSON.stringify(by('during'))} after ${JSON.stringify(by('after'))}`;
+  const line =
+    `${name}: ${files} files, converged ${convergedMs} ms after the burst; duplicates ${duplicates}; ` +
+    `probe latency ms before ${JSON.stringify(by('before'))} during ${JSON.stringify(by('during'))} ` +
+    `after ${JSON.stringify(by('after'))}`;
   t.diagnostic(line);
   return line;
 }

@@ -101,7 +101,8 @@ async function oneGibThrough(t: TestContext, server: string, stack: StackConfig)
 
   const memory = { producer: vmHwmBytes(producer.child.pid!), applier: vmHwmBytes(applier.child.pid!) };
   t.diagnostic(
-    `${server}: 1 GiB in ${seconds.toFixed(1)} s (${(1024 / seconds).toFixed(0)} MiB/s), ${parts} parts; VmHWM producer ${(memory.producer / MiB).toFixed(0)} MiB, applier ${(memory.applier / MiB).toFixed(0)} MiB`,
+    `${server}: 1 GiB in ${seconds.toFixed(1)} s (${(1024 / seconds).toFixed(0)} MiB/s), ${parts} parts; ` +
+      `VmHWM producer ${(memory.producer / MiB).toFixed(0)} MiB, applier ${(memory.applier / MiB).toFixed(0)} MiB`,
   );
   assert.ok(memory.producer < MEMORY_BOUND_BYTES, `producer VmHWM ${memory.producer} bytes`);
   assert.ok(memory.applier < MEMORY_BOUND_BYTES, `applier VmHWM ${memory.applier} bytes`);

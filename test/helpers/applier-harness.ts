@@ -205,9 +205,8 @@ export function snapshot(root: string): string[] {
       } else if (stat.isSymbolicLink()) {
         lines.push(`${path} symlink -> ${readlinkSync(abs)}`);
       } else {
-        lines.push(
-          `${path} file ${mode} ${Math.trunc(stat.mtimeMs)} ${createHash('sha256').update(readFileSync(abs)).digest('hex').slice(0, 12)}`,
-        );
+        const hash = createHash('sha256').update(readFileSync(abs)).digest('hex').slice(0, 12);
+        lines.push(`${path} file ${mode} ${Math.trunc(stat.mtimeMs)} ${hash}`);
       }
     }
   };

@@ -383,10 +383,10 @@ export function interpolate(text: string, vars: Readonly<Record<string, string |
       const unsetOrEmpty = value === undefined || (operator.startsWith(':') && value === '');
       switch (operator.replace(':', '')) {
         case '-':
-          return unsetOrEmpty ? operand : value!;
+          return unsetOrEmpty ? operand : value;
         case '?':
           if (unsetOrEmpty) throw new Error(`required variable ${name} is not set: ${operand}`);
-          return value!;
+          return value;
         case '+':
           return unsetOrEmpty ? '' : operand;
         default:

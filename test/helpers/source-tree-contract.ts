@@ -117,38 +117,44 @@ export function testSourceTree(name: string, factory: () => SourceTreeUnderTest)
       assert.equal((await tree.readFile('f', before.fingerprint)).status, 'missing');
     });
 
-    it('a directory removed and recreated under the same name may be another one; a renamed one keeps its inode', (t) => {
-      const { tree, writer } = open(t);
-      writer.mkdir('d');
-      const first = tree.lstat('d');
-      writer.remove('d');
-      writer.mkdir('d');
-      const second = tree.lstat('d');
-      assert.ok(first.kind === 'dir' && second.kind === 'dir');
-      assert.equal(dirMayBeReplaced(first.fingerprint, second.fingerprint), true);
-      writer.rename('d', 'e');
-      const moved = tree.lstat('e');
-      assert.equal(moved.kind === 'dir' && moved.fingerprint.ino, second.fingerprint.ino);
-      assert.equal(dirMayBeReplaced(second.fingerprint, second.fingerprint), false);
-    });
+    it(
+      'a directory removed and recreated under the same name may be another one; ' + 'a renamed one keeps its inode',
+      (t) => {
+        const { tree, writer } = open(t);
+        writer.mkdir('d');
+        const first = tree.lstat('d');
+        writer.remove('d');
+        writer.mkdir('d');
+        const second = tree.lstat('d');
+        assert.ok(first.kind === 'dir' && second.kind === 'dir');
+        assert.equal(dirMayBeReplaced(first.fingerprint, second.fingerprint), true);
+        writer.rename('d', 'e');
+        const moved = tree.lstat('e');
+        assert.equal(moved.kind === 'dir' && moved.fingerprint.ino, second.fingerprint.ino);
+        assert.equal(dirMayBeReplaced(second.fingerprint, second.fingerprint), false);
+      },
+    );
 
-    it('watch reports changes; after a rename, watchSubtree makes changes inside reported under the new path', async (t) => {
-      const { tree, writer } = open(t);
-      writer.mkdir('a');
-      writer.mkdir('a/sub');
-      const hints: WatchHint[] = [];
-      const watch = await tree.watch(
-        { onHints: (h) => hints.push(...h), onError: (e) => assert.fail(e), onOverflow: (why) => assert.fail(why) },
-        { ignore: [], isExcluded: () => false },
-      );
-      t.after(() => watch.stop());
-      writer.writeFile('a/f', '1');
-      await eventually('the create of a/f', () => hints.some((h) => h.path === 'a/f'));
-      writer.rename('a', 'b');
-      await eventually('the rename', () => hints.some((h) => h.path === 'b'));
-      await watch.watchSubtree('b', Date.now() + 1000);
-      writer.writeFile('b/sub/g', '2');
-      await eventually('the create of b/sub/g under its real path', () => hints.some((h) => h.path === 'b/sub/g'));
-    });
+    it(
+      'watch reports changes; after a rename, ' + 'watchSubtree makes changes inside reported under the new path',
+      async (t) => {
+        const { tree, writer } = open(t);
+        writer.mkdir('a');
+        writer.mkdir('a/sub');
+        const hints: WatchHint[] = [];
+        const watch = await tree.watch(
+          { onHints: (h) => hints.push(...h), onError: (e) => assert.fail(e), onOverflow: (why) => assert.fail(why) },
+          { ignore: [], isExcluded: () => false },
+        );
+        t.after(() => watch.stop());
+        writer.writeFile('a/f', '1');
+        await eventually('the create of a/f', () => hints.some((h) => h.path === 'a/f'));
+        writer.rename('a', 'b');
+        await eventually('the rename', () => hints.some((h) => h.path === 'b'));
+        await watch.watchSubtree('b', Date.now() + 1000);
+        writer.writeFile('b/sub/g', '2');
+        await eventually('the create of b/sub/g under its real path', () => hints.some((h) => h.path === 'b/sub/g'));
+      },
+    );
   });
 }

@@ -100,13 +100,22 @@ export class Workload {
       log(`create ${file}`);
     } else if (roll < 0.4) {
       const file = this.entry(isFile);
-      if (file) (fs.writeFileSync(file, this.content()), log(`overwrite ${file}`));
+      if (file) {
+        fs.writeFileSync(file, this.content());
+        log(`overwrite ${file}`);
+      }
     } else if (roll < 0.45) {
       const file = this.entry(isFile);
-      if (file) (fs.appendFileSync(file, this.content()), log(`append ${file}`));
+      if (file) {
+        fs.appendFileSync(file, this.content());
+        log(`append ${file}`);
+      }
     } else if (roll < 0.52) {
       const file = this.entry((d) => !d.isDirectory());
-      if (file) (fs.rmSync(file), log(`delete ${file}`));
+      if (file) {
+        fs.rmSync(file);
+        log(`delete ${file}`);
+      }
     } else if (roll < 0.6) {
       const file = this.entry(isFile);
       if (file) {
@@ -128,15 +137,20 @@ export class Workload {
       }
     } else if (roll < 0.78) {
       const dir = this.entry(isDir);
-      if (dir) (fs.rmSync(dir, { recursive: true }), log(`rm -rf ${dir}`));
+      if (dir) {
+        fs.rmSync(dir, { recursive: true });
+        log(`rm -rf ${dir}`);
+      }
     } else if (roll < 0.83) {
       const link = path.join(this.dir(), this.name());
       fs.symlinkSync(this.pick(['../elsewhere', 'f1.html', '/etc/hostname', 'a/b/c'])!, link);
       log(`symlink ${link}`);
     } else if (roll < 0.9) {
       const target = this.entry((d) => !d.isSymbolicLink());
-      if (target)
-        (fs.chmodSync(target, this.pick([0o600, 0o644, 0o640, 0o755, 0o700, 0o2755])!), log(`chmod ${target}`));
+      if (target) {
+        fs.chmodSync(target, this.pick([0o600, 0o644, 0o640, 0o755, 0o700, 0o2755])!);
+        log(`chmod ${target}`);
+      }
     } else if (roll < 0.94) {
       const file = this.entry(isFile);
       if (file) {

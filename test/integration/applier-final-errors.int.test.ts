@@ -111,7 +111,7 @@ test(
       const readiness = applier.readiness();
       return !readiness.ready && /refuses our requests/.test(readiness.reason ?? '') ? readiness.reason : undefined;
     });
-    assert.match(reason!, /SignatureDoesNotMatch|InvalidAccessKeyId|AccessDenied/);
+    assert.match(reason, /SignatureDoesNotMatch|InvalidAccessKeyId|AccessDenied/);
     const at = badRequests;
     const since = Date.now();
     await waitFor('five seconds of refusals', () => (Date.now() - since >= 5000 ? true : undefined), 10_000, 250);

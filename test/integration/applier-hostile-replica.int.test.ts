@@ -130,38 +130,41 @@ function sh(command: string): void {
   assert.equal(result.status, 0, `${command}: ${result.stderr}`);
 }
 
-test('H1: a replica directory swapped for a symlink between events steers no write, delete or removal outside', async (t) => {
-  const stack = await applierStack(t);
-  const target = join(stack.dir, 'replica');
-  const outside = makeOutside(stack.dir);
-  const before = fingerprint(outside);
-  const v1 = await stack.put('v1');
-  await stack.publish([
-    events.dir('a'),
-    events.file('a/f1', v1),
-    events.file('a/g', v1),
-    events.dir('a/sub'),
-    events.file('a/sub/p1', v1),
-  ]);
-  const applier = await stack.start(stack.config({ target, replica: 'h1' }));
-  await waitFor('convergence', () => (trySnapshot(target)?.includes('a/sub/p1') ? true : undefined));
+test(
+  'H1: a replica directory swapped for a symlink between events ' + 'steers no write, delete or removal outside',
+  async (t) => {
+    const stack = await applierStack(t);
+    const target = join(stack.dir, 'replica');
+    const outside = makeOutside(stack.dir);
+    const before = fingerprint(outside);
+    const v1 = await stack.put('v1');
+    await stack.publish([
+      events.dir('a'),
+      events.file('a/f1', v1),
+      events.file('a/g', v1),
+      events.dir('a/sub'),
+      events.file('a/sub/p1', v1),
+    ]);
+    const applier = await stack.start(stack.config({ target, replica: 'h1' }));
+    await waitFor('convergence', () => (trySnapshot(target)?.includes('a/sub/p1') ? true : undefined));
 
-  // The attacker, a process of its own, swaps the directory for a symlink to the outside.
-  sh(`mv '${target}/a' '${target}/a.old' && ln -s '${outside}' '${target}/a'`);
-  const v2 = await stack.put('v2');
-  await stack.publish([
-    events.file('a/f1', v2),
-    events.delete('a/g'),
-    events.delete('a/sub/p1'),
-    events.delete('a/sub'),
-    events.file('a/sub/new', v2),
-  ]);
-  await allApplied(t, stack, applier);
+    // The attacker, a process of its own, swaps the directory for a symlink to the outside.
+    sh(`mv '${target}/a' '${target}/a.old' && ln -s '${outside}' '${target}/a'`);
+    const v2 = await stack.put('v2');
+    await stack.publish([
+      events.file('a/f1', v2),
+      events.delete('a/g'),
+      events.delete('a/sub/p1'),
+      events.delete('a/sub'),
+      events.file('a/sub/new', v2),
+    ]);
+    await allApplied(t, stack, applier);
 
-  assert.deepEqual(fingerprint(outside), before, 'nothing outside the target changed');
-  // Writes under the swapped directory were refused and reported, not silently dropped.
-  assert.ok((await metricValue(applier, 'mirrorlog_applier_dead_letters_total', { reason: 'unsafe-path' })) >= 2);
-});
+    assert.deepEqual(fingerprint(outside), before, 'nothing outside the target changed');
+    // Writes under the swapped directory were refused and reported, not silently dropped.
+    assert.ok((await metricValue(applier, 'mirrorlog_applier_dead_letters_total', { reason: 'unsafe-path' })) >= 2);
+  },
+);
 
 test('H2: staged large content is never reachable through names an attacker can plant in the replica', async (t) => {
   const stack = await applierStack(t);
@@ -198,70 +201,78 @@ test('H2: staged large content is never reachable through names an attacker can 
   assert.match(report, /"counts"/);
 });
 
-test('H6: metadata changes go through the file itself: a planted hard link to an outside file is replaced, never chmod-ed', async (t) => {
-  const stack = await applierStack(t);
-  const target = join(stack.dir, 'replica');
-  const outside = makeOutside(stack.dir);
-  const content = await stack.put('replica content');
-  await stack.publish([events.file('a/f', content, 0o644, 1_600_000_000_000)]);
-  const applier = await stack.start(stack.config({ target, replica: 'h6' }));
-  await waitFor('convergence', () => (trySnapshot(target)?.includes('a/f') ? true : undefined));
+test(
+  'H6: metadata changes go through the file itself: ' +
+    'a planted hard link to an outside file is replaced, never chmod-ed',
+  async (t) => {
+    const stack = await applierStack(t);
+    const target = join(stack.dir, 'replica');
+    const outside = makeOutside(stack.dir);
+    const content = await stack.put('replica content');
+    await stack.publish([events.file('a/f', content, 0o644, 1_600_000_000_000)]);
+    const applier = await stack.start(stack.config({ target, replica: 'h6' }));
+    await waitFor('convergence', () => (trySnapshot(target)?.includes('a/f') ? true : undefined));
 
-  // The attacker replaces the replica's file by a hard link to a file outside.
-  sh(`ln -f '${outside}/victim' '${target}/a/f'`);
-  const before = fingerprint(outside);
-  // Same content, new mode and mtime: a metadata-only change for the applier. Plus a setuid file.
-  await stack.publish([
-    events.file('a/f', content, 0o4755, 1_700_000_000_000),
-    events.file('s', content, 0o6755, 1_700_000_000_000),
-  ]);
-  await allApplied(t, stack, applier);
+    // The attacker replaces the replica's file by a hard link to a file outside.
+    sh(`ln -f '${outside}/victim' '${target}/a/f'`);
+    const before = fingerprint(outside);
+    // Same content, new mode and mtime: a metadata-only change for the applier. Plus a setuid file.
+    await stack.publish([
+      events.file('a/f', content, 0o4755, 1_700_000_000_000),
+      events.file('s', content, 0o6755, 1_700_000_000_000),
+    ]);
+    await allApplied(t, stack, applier);
 
-  assert.deepEqual(fingerprint(outside), before, 'the outside file kept its mode, mtime and content');
-  const lines = snapshot(target);
-  assert.ok(lines.includes(`a/f file 755 1700000000000 ${content.hash.slice(0, 12)}`), lines.join('\n'));
-  assert.ok(lines.includes(`s file 755 1700000000000 ${content.hash.slice(0, 12)}`), lines.join('\n'));
-  assert.equal(lstatSync(join(target, 'a/f')).nlink, 1, 'the link was broken, not followed');
-  assert.equal(await metricValue(applier, 'mirrorlog_applier_setid_stripped_total'), 2);
-});
+    assert.deepEqual(fingerprint(outside), before, 'the outside file kept its mode, mtime and content');
+    const lines = snapshot(target);
+    assert.ok(lines.includes(`a/f file 755 1700000000000 ${content.hash.slice(0, 12)}`), lines.join('\n'));
+    assert.ok(lines.includes(`s file 755 1700000000000 ${content.hash.slice(0, 12)}`), lines.join('\n'));
+    assert.equal(lstatSync(join(target, 'a/f')).nlink, 1, 'the link was broken, not followed');
+    assert.equal(await metricValue(applier, 'mirrorlog_applier_setid_stripped_total'), 2);
+  },
+);
 
-test('randomized: directories swapped for symlinks and files for hard links at random moments of a burst change nothing outside', async (t) => {
-  const stack = await applierStack(t);
-  const target = join(stack.dir, 'replica');
-  mkdirSync(target);
-  const outside = makeOutside(stack.dir);
-  const before = fingerprint(outside);
-  const attacker = await startAttacker(t, 'random', target, outside);
-  const applier = await stack.start(stack.config({ target, replica: 'rnd' }), { largeThreshold: 2048 });
-  const small = await stack.put('small');
-  const large = await stack.put(randomBytes(5000));
-  for (let round = 0; round < 4; round++) {
-    const list = [];
-    for (let d = 0; d < 8; d++) {
-      list.push(events.dir(`d${d}`), events.dir(`d${d}/e`));
-      for (let f = 0; f < 12; f++) {
-        const path = f % 3 === 0 ? `d${d}/e/f${f}` : `d${d}/f${f}`;
-        list.push(events.file(path, f % 4 === 0 ? large : small, 0o644 + round, 1_600_000_000_000 + round));
+test(
+  'randomized: directories swapped for symlinks and files for hard links ' +
+    'at random moments of a burst change nothing outside',
+  async (t) => {
+    const stack = await applierStack(t);
+    const target = join(stack.dir, 'replica');
+    mkdirSync(target);
+    const outside = makeOutside(stack.dir);
+    const before = fingerprint(outside);
+    const attacker = await startAttacker(t, 'random', target, outside);
+    const applier = await stack.start(stack.config({ target, replica: 'rnd' }), { largeThreshold: 2048 });
+    const small = await stack.put('small');
+    const large = await stack.put(randomBytes(5000));
+    for (let round = 0; round < 4; round++) {
+      const list = [];
+      for (let d = 0; d < 8; d++) {
+        list.push(events.dir(`d${d}`), events.dir(`d${d}/e`));
+        for (let f = 0; f < 12; f++) {
+          const path = f % 3 === 0 ? `d${d}/e/f${f}` : `d${d}/f${f}`;
+          list.push(events.file(path, f % 4 === 0 ? large : small, 0o644 + round, 1_600_000_000_000 + round));
+        }
       }
+      // Metadata-only changes, deletes and subtree removals between rounds.
+      for (let d = 0; d < 8; d += 2)
+        list.push(events.file(`d${d}/f1`, small, 0o600, 1_650_000_000_000 + round), events.delete(`d${d}/f2`));
+      if (round % 2 === 1)
+        list.push(
+          events.delete(`d${round}/e/f0`),
+          events.delete(`d${round}/e/f3`),
+          events.delete(`d${round}/e/f6`),
+          events.delete(`d${round}/e/f9`),
+          events.delete(`d${round}/e`),
+        );
+      await stack.publish(list);
+      // The attacker acts between the rounds too, not only while records are in flight.
+      const acted = attacker.acts();
+      await waitFor('the attacker to act', () => (attacker.acts() >= acted + 20 ? true : undefined), 30_000);
     }
-    // Metadata-only changes, deletes and subtree removals between rounds.
-    for (let d = 0; d < 8; d += 2)
-      list.push(events.file(`d${d}/f1`, small, 0o600, 1_650_000_000_000 + round), events.delete(`d${d}/f2`));
-    if (round % 2 === 1)
-      list.push(
-        events.delete(`d${round}/e/f0`),
-        events.delete(`d${round}/e/f3`),
-        events.delete(`d${round}/e/f6`),
-        events.delete(`d${round}/e/f9`),
-        events.delete(`d${round}/e`),
-      );
-    await stack.publish(list);
-    // The attacker acts between the rounds too, not only while records are in flight.
-    const acted = attacker.acts();
-    await waitFor('the attacker to act', () => (attacker.acts() >= acted + 20 ? true : undefined), 30_000);
-  }
-  await allApplied(t, stack, applier, 120_000);
-  const report = await attacker.stop();
-  assert.deepEqual(fingerprint(outside), before, `nothing outside the target changed (attacker: ${report})`);
-  assert.match(report, /dir-to-symlink|file-to-hardlink/);
-});
+    await allApplied(t, stack, applier, 120_000);
+    const report = await attacker.stop();
+    assert.deepEqual(fingerprint(outside), before, `nothing outside the target changed (attacker: ${report})`);
+    assert.match(report, /dir-to-symlink|file-to-hardlink/);
+  },
+);

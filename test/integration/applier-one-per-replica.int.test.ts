@@ -36,7 +36,8 @@ async function committed(admin: Awaited<ReturnType<typeof kafkaAdmin>>, topic: s
 }
 
 test(
-  'a second applier for a replica exits with one line and never moves the group; verify and --repair do not trust moved offsets',
+  'a second applier for a replica exits with one line and never moves the group; ' +
+    'verify and --repair do not trust moved offsets',
   { timeout: 240_000 },
   async (t) => {
     const stack = await applierStack(t);

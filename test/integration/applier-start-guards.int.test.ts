@@ -150,7 +150,8 @@ test(
           assert.match(
             error.message,
             new RegExp(
-              `^--target ${target.replaceAll('/', '\\/')} overlaps the source of this tree: the root of source 'src' on `,
+              `^--target ${target.replaceAll('/', '\\/')} overlaps the source of this tree: ` +
+                `the root of source 'src' on `,
             ),
           );
           assert.match(error.message, relation);
@@ -177,7 +178,8 @@ test(
     assert.equal(up.code, 2, up.stdout + up.stderr);
     assert.equal(
       up.stderr,
-      `mirrorlog: --target ${join(root, 'replica')} is inside --root ${root}: a replica and its source must not overlap\n`,
+      `mirrorlog: --target ${join(root, 'replica')} is inside --root ${root}: ` +
+        `a replica and its source must not overlap\n`,
     );
     assert.deepEqual(readdirSync(root), ['precious']);
   },

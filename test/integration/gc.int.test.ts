@@ -28,66 +28,69 @@ const file = (path: string, data: Buffer, inline = false): MirrorEvent => ({
   ...(inline ? { data } : {}),
 });
 
-test('gc keeps every content a retained record references and deletes the rest once past the grace period', async (t) => {
-  const topic = await createTopic(t, { numPartitions: 3 });
-  const prefix = freshPrefix();
-  const stack = stackConfig();
-  const store = new S3ContentStore({
-    endpoint: stack.s3Endpoint,
-    accessKey: stack.s3.accessKey,
-    secretKey: stack.s3.secretKey,
-    region: stack.s3.region,
-    bucket: stack.bucket,
-    prefix,
-  });
-  defer(t, async () => {
-    for await (const object of store.list()) await store.remove(object.hash);
-    store.close();
-  });
-  const content = {
-    live: Buffer.from('the current version of a video'),
-    superseded: Buffer.from('the previous version of it'),
-    deleted: Buffer.from('a file deleted since'),
-    orphan: Buffer.from('stored, never published'),
-  };
-  for (const data of Object.values(content)) await store.putBuffer(sha256(data), data);
+test(
+  'gc keeps every content a retained record references ' + 'and deletes the rest once past the grace period',
+  async (t) => {
+    const topic = await createTopic(t, { numPartitions: 3 });
+    const prefix = freshPrefix();
+    const stack = stackConfig();
+    const store = new S3ContentStore({
+      endpoint: stack.s3Endpoint,
+      accessKey: stack.s3.accessKey,
+      secretKey: stack.s3.secretKey,
+      region: stack.s3.region,
+      bucket: stack.bucket,
+      prefix,
+    });
+    defer(t, async () => {
+      for await (const object of store.list()) await store.remove(object.hash);
+      store.close();
+    });
+    const content = {
+      live: Buffer.from('the current version of a video'),
+      superseded: Buffer.from('the previous version of it'),
+      deleted: Buffer.from('a file deleted since'),
+      orphan: Buffer.from('stored, never published'),
+    };
+    for (const data of Object.values(content)) await store.putBuffer(sha256(data), data);
 
-  const producer = await kafkaProducer(t);
-  const records = [
-    file('v/clip.mp4', content.superseded),
-    file('v/clip.mp4', content.live),
-    file('old/gone.mp4', content.deleted),
-    { source: 'gc-test', seq: seq++, ts: Date.now(), path: relPath('old/gone.mp4'), op: 'delete' } as MirrorEvent,
-    file('small.txt', Buffer.from('inline'), true),
-  ].map(encodeRecord);
-  await producer.send({ topic, acks: -1, messages: records });
+    const producer = await kafkaProducer(t);
+    const records = [
+      file('v/clip.mp4', content.superseded),
+      file('v/clip.mp4', content.live),
+      file('old/gone.mp4', content.deleted),
+      { source: 'gc-test', seq: seq++, ts: Date.now(), path: relPath('old/gone.mp4'), op: 'delete' } as MirrorEvent,
+      file('small.txt', Buffer.from('inline'), true),
+    ].map(encodeRecord);
+    await producer.send({ topic, acks: -1, messages: records });
 
-  const gc = async (...extra: string[]) => {
-    const result = await runCli(['gc', ...stackFlags(topic, prefix), '--json', '--log-level', 'warn', ...extra]);
-    assert.equal(result.code, 0, result.stderr);
-    return JSON.parse(result.stdout) as GcReport;
-  };
-  const present = async () => {
-    const hashes = new Set<string>();
-    for await (const object of store.list()) hashes.add(object.hash);
-    return Object.entries(content)
-      .filter(([, data]) => hashes.has(sha256(data)))
-      .map(([name]) => name)
-      .sort();
-  };
+    const gc = async (...extra: string[]) => {
+      const result = await runCli(['gc', ...stackFlags(topic, prefix), '--json', '--log-level', 'warn', ...extra]);
+      assert.equal(result.code, 0, result.stderr);
+      return JSON.parse(result.stdout) as GcReport;
+    };
+    const present = async () => {
+      const hashes = new Set<string>();
+      for await (const object of store.list()) hashes.add(object.hash);
+      return Object.entries(content)
+        .filter(([, data]) => hashes.has(sha256(data)))
+        .map(([name]) => name)
+        .sort();
+    };
 
-  const young = await gc();
-  assert.deepEqual(
-    [young.records, young.objects.count, young.referenced.count, young.young.count, young.garbage.count],
-    [5, 4, 3, 1, 0],
-  );
-  assert.deepEqual(await present(), ['deleted', 'live', 'orphan', 'superseded']);
+    const young = await gc();
+    assert.deepEqual(
+      [young.records, young.objects.count, young.referenced.count, young.young.count, young.garbage.count],
+      [5, 4, 3, 1, 0],
+    );
+    assert.deepEqual(await present(), ['deleted', 'live', 'orphan', 'superseded']);
 
-  const dry = await gc('--grace', '0', '--force', '--dry-run');
-  assert.deepEqual([dry.garbage.count, dry.deleted.count], [1, 0]);
-  assert.deepEqual(await present(), ['deleted', 'live', 'orphan', 'superseded']);
+    const dry = await gc('--grace', '0', '--force', '--dry-run');
+    assert.deepEqual([dry.garbage.count, dry.deleted.count], [1, 0]);
+    assert.deepEqual(await present(), ['deleted', 'live', 'orphan', 'superseded']);
 
-  const real = await gc('--grace', '0', '--force');
-  assert.deepEqual([real.garbage.count, real.deleted.count, real.deleted.bytes], [1, 1, content.orphan.length]);
-  assert.deepEqual(await present(), ['deleted', 'live', 'superseded']);
-});
+    const real = await gc('--grace', '0', '--force');
+    assert.deepEqual([real.garbage.count, real.deleted.count, real.deleted.bytes], [1, 1, content.orphan.length]);
+    assert.deepEqual(await present(), ['deleted', 'live', 'superseded']);
+  },
+);

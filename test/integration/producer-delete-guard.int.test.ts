@@ -37,52 +37,55 @@ async function readyz(port: number): Promise<{ status: number; body: string }> {
   return { status: response.status, body: await response.text() };
 }
 
-test('reproduction 1: a replaced root (mv src src.real; mkdir src) publishes no deletes until --confirm-deletes', async (t) => {
-  const parent = tempDir(t, 'guard');
-  const root = path.join(parent, 'src');
-  fs.mkdirSync(root);
-  seed(root, 10, 10);
-  const topic = freshTopic(t);
-  const stateDir = tempDir(t, 'guard-state');
-  const first = await startTestProducer(t, { root, topic, stateDir });
-  const follower = await followTopic(t, topic);
-  await converged(follower, root, 'initial publish');
-  const before = new Set(follower.state().keys());
-  assert.equal(before.size, 110);
-  await first.producer.stop();
+test(
+  'reproduction 1: a replaced root (mv src src.real; mkdir src) ' + 'publishes no deletes until --confirm-deletes',
+  async (t) => {
+    const parent = tempDir(t, 'guard');
+    const root = path.join(parent, 'src');
+    fs.mkdirSync(root);
+    seed(root, 10, 10);
+    const topic = freshTopic(t);
+    const stateDir = tempDir(t, 'guard-state');
+    const first = await startTestProducer(t, { root, topic, stateDir });
+    const follower = await followTopic(t, topic);
+    await converged(follower, root, 'initial publish');
+    const before = new Set(follower.state().keys());
+    assert.equal(before.size, 110);
+    await first.producer.stop();
 
-  fs.renameSync(root, path.join(parent, 'src.real'));
-  fs.mkdirSync(root);
-  const second = await startTestProducer(t, { root, topic, stateDir, s3Prefix: first.config.s3Prefix });
-  // Everything else goes on: a new file is published while the deletes are held.
-  fs.writeFileSync(path.join(root, 'new.txt'), 'written after the swap');
-  await waitFor('new.txt to be published', () => (follower.state().has('new.txt') ? true : undefined), 60_000, 100);
-  await second.producer.whenIdle();
-  const held = [...before].filter((p) => !follower.state().has(p));
-  assert.deepEqual(held, [], 'no entry of the old tree was deleted from the log');
-  const ready = await readyz(second.producer.port);
-  assert.equal(ready.status, 503);
-  assert.match(ready.body, /deletes held: the root is not the directory the index was made from \(.*inode/);
-  assert.match(ready.body, /--confirm-deletes/);
-  assert.equal((await second.producer.metrics.deleteGuardHolding.get()).values[0]?.value, 1);
-  assert.equal((await second.producer.metrics.deletesHeld.get()).values[0]?.value, 110);
-  await second.producer.stop();
+    fs.renameSync(root, path.join(parent, 'src.real'));
+    fs.mkdirSync(root);
+    const second = await startTestProducer(t, { root, topic, stateDir, s3Prefix: first.config.s3Prefix });
+    // Everything else goes on: a new file is published while the deletes are held.
+    fs.writeFileSync(path.join(root, 'new.txt'), 'written after the swap');
+    await waitFor('new.txt to be published', () => (follower.state().has('new.txt') ? true : undefined), 60_000, 100);
+    await second.producer.whenIdle();
+    const held = [...before].filter((p) => !follower.state().has(p));
+    assert.deepEqual(held, [], 'no entry of the old tree was deleted from the log');
+    const ready = await readyz(second.producer.port);
+    assert.equal(ready.status, 503);
+    assert.match(ready.body, /deletes held: the root is not the directory the index was made from \(.*inode/);
+    assert.match(ready.body, /--confirm-deletes/);
+    assert.equal((await second.producer.metrics.deleteGuardHolding.get()).values[0]?.value, 1);
+    assert.equal((await second.producer.metrics.deletesHeld.get()).values[0]?.value, 110);
+    await second.producer.stop();
 
-  // The operator confirms: the deletes are published, and the new root is the one recorded.
-  const third = await startTestProducer(t, {
-    root,
-    topic,
-    stateDir,
-    s3Prefix: first.config.s3Prefix,
-    confirmDeletes: true,
-  });
-  await converged(follower, root, 'after --confirm-deletes');
-  assert.deepEqual([...follower.state().keys()], ['new.txt']);
-  assert.equal((await readyz(third.producer.port)).status, 200);
-  await third.producer.stop();
-  const fourth = await startTestProducer(t, { root, topic, stateDir, s3Prefix: first.config.s3Prefix });
-  assert.equal((await readyz(fourth.producer.port)).status, 200, 'the confirmed root is the recorded one now');
-});
+    // The operator confirms: the deletes are published, and the new root is the one recorded.
+    const third = await startTestProducer(t, {
+      root,
+      topic,
+      stateDir,
+      s3Prefix: first.config.s3Prefix,
+      confirmDeletes: true,
+    });
+    await converged(follower, root, 'after --confirm-deletes');
+    assert.deepEqual([...follower.state().keys()], ['new.txt']);
+    assert.equal((await readyz(third.producer.port)).status, 200);
+    await third.producer.stop();
+    const fourth = await startTestProducer(t, { root, topic, stateDir, s3Prefix: first.config.s3Prefix });
+    assert.equal((await readyz(fourth.producer.port)).status, 200, 'the confirmed root is the recorded one now');
+  },
+);
 
 test('a burst deleting most of the tree is held; small deletes and everything else are published', async (t) => {
   const root = tempDir(t, 'burst');

@@ -29,7 +29,8 @@ test("a producer refuses a root that holds a replica's target; its own record na
   await assert.rejects(
     startProducer(config, { logger: createLogger({ level: 'silent', name: 'producer' }) }),
     new RegExp(
-      `--root ${root} overlaps a replica of this tree: the target of replica 'inside' on .* \\(${root}/replica\\) is inside it`,
+      `--root ${root} overlaps a replica of this tree: ` +
+        `the target of replica 'inside' on .* \\(${root}/replica\\) is inside it`,
     ),
   );
 

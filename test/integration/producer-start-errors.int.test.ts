@@ -62,52 +62,57 @@ test('a state directory that cannot be written: one line naming it and MIRRORLOG
   assert.equal(result.code, 2, result.stderr);
   assert.equal(
     oneLine(result.stderr),
-    `mirrorlog: the state directory ${stateDir} cannot be written (ENOTDIR): set --state-dir (MIRRORLOG_STATE_DIR) to a writable directory, e.g. a mounted volume`,
+    `mirrorlog: the state directory ${stateDir} cannot be written (ENOTDIR): ` +
+      `set --state-dir (MIRRORLOG_STATE_DIR) to a writable directory, e.g. a mounted volume`,
   );
 });
 
-test('unreachable brokers: /readyz up and not ready with the reason, one line per backoff step, --give-up-after ends it', async (t) => {
-  const root = tempDir(t, 'src');
-  const nowhere = `127.0.0.1:${await freePort()}`;
-  // Not stackFlags: a repeated --brokers adds to the list.
-  const args = [
-    'producer',
-    '--root',
-    root,
-    '--state-dir',
-    tempDir(t, 'state'),
-    '--topic',
-    freshTopic(t),
-    '--brokers',
-    nowhere,
-    '--give-up-after',
-    '6s',
-  ];
-  const producer = await startService(t, 'producer', args);
-  const body = await waitFor(
-    '/readyz to answer',
-    async () => {
-      const response = await fetch(`http://127.0.0.1:${producer.port}/readyz`).catch(() => undefined);
-      const text = await response?.text();
-      return response !== undefined && text?.includes('waiting for Kafka')
-        ? { status: response.status, text }
-        : undefined;
-    },
-    30_000,
-    100,
-  );
-  assert.equal(body.status, 503);
-  assert.match(body.text, new RegExp(`^not ready: waiting for Kafka at ${nowhere}: .*ECONNREFUSED`));
-  const code = await producer.exited;
-  assert.equal(code, 1);
-  const output = producer.output.join('');
-  const steps = output
-    .split('\n')
-    .filter((line) => line.includes(`waiting for Kafka at ${nowhere}`) && line.includes('retry'));
-  assert.ok(steps.length >= 2 && steps.length <= 4, `one line per backoff step (1 s, 2 s, 4 s), got:\n${output}`);
-  assert.match(
-    output,
-    new RegExp(`mirrorlog: gave up after \\d+ s waiting for Kafka at ${nowhere}: .*\\(--give-up-after\\)`),
-  );
-  assert.doesNotMatch(output, /^\s+at /m, 'no stack trace');
-});
+test(
+  'unreachable brokers: /readyz up and not ready with the reason, ' +
+    'one line per backoff step, --give-up-after ends it',
+  async (t) => {
+    const root = tempDir(t, 'src');
+    const nowhere = `127.0.0.1:${await freePort()}`;
+    // Not stackFlags: a repeated --brokers adds to the list.
+    const args = [
+      'producer',
+      '--root',
+      root,
+      '--state-dir',
+      tempDir(t, 'state'),
+      '--topic',
+      freshTopic(t),
+      '--brokers',
+      nowhere,
+      '--give-up-after',
+      '6s',
+    ];
+    const producer = await startService(t, 'producer', args);
+    const body = await waitFor(
+      '/readyz to answer',
+      async () => {
+        const response = await fetch(`http://127.0.0.1:${producer.port}/readyz`).catch(() => undefined);
+        const text = await response?.text();
+        return response !== undefined && text?.includes('waiting for Kafka')
+          ? { status: response.status, text }
+          : undefined;
+      },
+      30_000,
+      100,
+    );
+    assert.equal(body.status, 503);
+    assert.match(body.text, new RegExp(`^not ready: waiting for Kafka at ${nowhere}: .*ECONNREFUSED`));
+    const code = await producer.exited;
+    assert.equal(code, 1);
+    const output = producer.output.join('');
+    const steps = output
+      .split('\n')
+      .filter((line) => line.includes(`waiting for Kafka at ${nowhere}`) && line.includes('retry'));
+    assert.ok(steps.length >= 2 && steps.length <= 4, `one line per backoff step (1 s, 2 s, 4 s), got:\n${output}`);
+    assert.match(
+      output,
+      new RegExp(`mirrorlog: gave up after \\d+ s waiting for Kafka at ${nowhere}: .*\\(--give-up-after\\)`),
+    );
+    assert.doesNotMatch(output, /^\s+at /m, 'no stack trace');
+  },
+);

@@ -37,38 +37,41 @@ async function setup(t: TestContext, watcher = 'auto') {
 
 const LARGE = 20 * 1024; // above the default inline limit (16 KiB): goes through the store
 
-test('create, modify, chmod, symlink, delete: each published; small files inline, large ones stored by hash', async (t) => {
-  const { root, follower, config } = await setup(t);
-  fs.mkdirSync(path.join(root, 'news/2026'), { recursive: true });
-  fs.writeFileSync(path.join(root, 'news/2026/a.html'), '<h1>a</h1>');
-  fs.writeFileSync(path.join(root, 'news/2026/video.bin'), Buffer.alloc(LARGE, 7));
-  fs.writeFileSync(path.join(root, 'top.txt'), 'top');
-  fs.symlinkSync('news/2026/a.html', path.join(root, 'link'));
-  await converged(follower, root, 'creates');
+test(
+  'create, modify, chmod, symlink, delete: each published; ' + 'small files inline, large ones stored by hash',
+  async (t) => {
+    const { root, follower, config } = await setup(t);
+    fs.mkdirSync(path.join(root, 'news/2026'), { recursive: true });
+    fs.writeFileSync(path.join(root, 'news/2026/a.html'), '<h1>a</h1>');
+    fs.writeFileSync(path.join(root, 'news/2026/video.bin'), Buffer.alloc(LARGE, 7));
+    fs.writeFileSync(path.join(root, 'top.txt'), 'top');
+    fs.symlinkSync('news/2026/a.html', path.join(root, 'link'));
+    await converged(follower, root, 'creates');
 
-  const small = follower.events.find((e) => e.path === 'news/2026/a.html');
-  assert.equal(
-    small?.op === 'file' ? small.data?.toString() : undefined,
-    '<h1>a</h1>',
-    'a small file travels inside its record',
-  );
-  const large = follower.events.find((e) => e.path === 'news/2026/video.bin');
-  assert.ok(large?.op === 'file' && large.data === undefined, 'a large file does not');
-  const minio = minioClient(t);
-  const stored = await readAll(await minio.getObject(stackConfig().bucket, contentKey(large.hash, config.s3Prefix)));
-  assert.deepEqual(stored, Buffer.alloc(LARGE, 7));
+    const small = follower.events.find((e) => e.path === 'news/2026/a.html');
+    assert.equal(
+      small?.op === 'file' ? small.data?.toString() : undefined,
+      '<h1>a</h1>',
+      'a small file travels inside its record',
+    );
+    const large = follower.events.find((e) => e.path === 'news/2026/video.bin');
+    assert.ok(large?.op === 'file' && large.data === undefined, 'a large file does not');
+    const minio = minioClient(t);
+    const stored = await readAll(await minio.getObject(stackConfig().bucket, contentKey(large.hash, config.s3Prefix)));
+    assert.deepEqual(stored, Buffer.alloc(LARGE, 7));
 
-  fs.appendFileSync(path.join(root, 'top.txt'), ' more');
-  fs.chmodSync(path.join(root, 'news/2026/a.html'), 0o600);
-  fs.chmodSync(path.join(root, 'news'), 0o700);
-  await converged(follower, root, 'modify and chmod');
+    fs.appendFileSync(path.join(root, 'top.txt'), ' more');
+    fs.chmodSync(path.join(root, 'news/2026/a.html'), 0o600);
+    fs.chmodSync(path.join(root, 'news'), 0o700);
+    await converged(follower, root, 'modify and chmod');
 
-  fs.rmSync(path.join(root, 'link'));
-  fs.rmSync(path.join(root, 'top.txt'));
-  await converged(follower, root, 'deletes');
-  const last = follower.events.at(-1)!;
-  assert.equal(last.op, 'delete');
-});
+    fs.rmSync(path.join(root, 'link'));
+    fs.rmSync(path.join(root, 'top.txt'));
+    await converged(follower, root, 'deletes');
+    const last = follower.events.at(-1)!;
+    assert.equal(last.op, 'delete');
+  },
+);
 
 test('renaming a file or a directory uploads nothing new', async (t) => {
   const { root, follower, producer } = await setup(t);
@@ -87,39 +90,45 @@ test('renaming a file or a directory uploads nothing new', async (t) => {
 
 // The default backend (fanotify here) and @parcel/watcher, whose compensations these two prove.
 for (const watcher of ['auto', 'parcel']) {
-  test(`${watcher}: changes inside a directory after it was renamed (twice) are published under their real paths`, async (t) => {
-    const { root, follower } = await setup(t, watcher);
-    fs.mkdirSync(path.join(root, 'a/inner/deeper'), { recursive: true });
-    fs.writeFileSync(path.join(root, 'a/inner/deeper/x'), 'x');
-    await converged(follower, root, 'initial');
-    fs.renameSync(path.join(root, 'a'), path.join(root, 'b'));
-    await converged(follower, root, 'first rename');
-    fs.writeFileSync(path.join(root, 'b/inner/deeper/y'), 'y');
-    fs.writeFileSync(path.join(root, 'b/inner/z'), 'z');
-    await converged(follower, root, 'writes after the first rename');
-    fs.renameSync(path.join(root, 'b'), path.join(root, 'c'));
-    await converged(follower, root, 'second rename');
-    fs.writeFileSync(path.join(root, 'c/inner/deeper/w'), 'w');
-    fs.appendFileSync(path.join(root, 'c/inner/deeper/x'), 'more');
-    await converged(follower, root, 'writes after the second rename');
-  });
+  test(
+    `${watcher}: changes inside a directory after it was renamed (twice) ` + `are published under their real paths`,
+    async (t) => {
+      const { root, follower } = await setup(t, watcher);
+      fs.mkdirSync(path.join(root, 'a/inner/deeper'), { recursive: true });
+      fs.writeFileSync(path.join(root, 'a/inner/deeper/x'), 'x');
+      await converged(follower, root, 'initial');
+      fs.renameSync(path.join(root, 'a'), path.join(root, 'b'));
+      await converged(follower, root, 'first rename');
+      fs.writeFileSync(path.join(root, 'b/inner/deeper/y'), 'y');
+      fs.writeFileSync(path.join(root, 'b/inner/z'), 'z');
+      await converged(follower, root, 'writes after the first rename');
+      fs.renameSync(path.join(root, 'b'), path.join(root, 'c'));
+      await converged(follower, root, 'second rename');
+      fs.writeFileSync(path.join(root, 'c/inner/deeper/w'), 'w');
+      fs.appendFileSync(path.join(root, 'c/inner/deeper/x'), 'more');
+      await converged(follower, root, 'writes after the second rename');
+    },
+  );
 
-  test(`${watcher}: files written into mkdir -p directories and into a directory moved in from outside are published`, async (t) => {
-    const { root, follower } = await setup(t, watcher);
-    const staging = tempDir(t, 'staging');
-    fs.mkdirSync(path.join(root, '2026/11/25'), { recursive: true });
-    fs.writeFileSync(path.join(root, '2026/11/25/first.html'), '1');
-    fs.mkdirSync(path.join(staging, 'job/images/large'), { recursive: true });
-    fs.writeFileSync(path.join(staging, 'job/index.html'), 'index');
-    fs.writeFileSync(path.join(staging, 'job/images/large/p.jpg'), 'jpg');
-    fs.renameSync(path.join(staging, 'job'), path.join(root, '2026/11/25/job'));
-    await converged(follower, root, 'mkdir -p and moved-in directory');
-    // Later writes inside: the watcher never reports these without extra subscriptions.
-    fs.writeFileSync(path.join(root, '2026/11/25/second.html'), '2');
-    fs.writeFileSync(path.join(root, '2026/11/25/job/images/large/q.jpg'), 'q');
-    fs.writeFileSync(path.join(root, '2026/11/later.html'), 'later');
-    await converged(follower, root, 'writes inside them afterwards');
-  });
+  test(
+    `${watcher}: files written into mkdir -p directories ` + `and into a directory moved in from outside are published`,
+    async (t) => {
+      const { root, follower } = await setup(t, watcher);
+      const staging = tempDir(t, 'staging');
+      fs.mkdirSync(path.join(root, '2026/11/25'), { recursive: true });
+      fs.writeFileSync(path.join(root, '2026/11/25/first.html'), '1');
+      fs.mkdirSync(path.join(staging, 'job/images/large'), { recursive: true });
+      fs.writeFileSync(path.join(staging, 'job/index.html'), 'index');
+      fs.writeFileSync(path.join(staging, 'job/images/large/p.jpg'), 'jpg');
+      fs.renameSync(path.join(staging, 'job'), path.join(root, '2026/11/25/job'));
+      await converged(follower, root, 'mkdir -p and moved-in directory');
+      // Later writes inside: the watcher never reports these without extra subscriptions.
+      fs.writeFileSync(path.join(root, '2026/11/25/second.html'), '2');
+      fs.writeFileSync(path.join(root, '2026/11/25/job/images/large/q.jpg'), 'q');
+      fs.writeFileSync(path.join(root, '2026/11/later.html'), 'later');
+      await converged(follower, root, 'writes inside them afterwards');
+    },
+  );
 }
 
 test('a file appended to in a loop is never published in a state it never had at rest', async (t) => {

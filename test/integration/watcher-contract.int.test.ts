@@ -97,7 +97,8 @@ async function convergedBelow(
         const names = namesBelow(root, sub);
         if (names.length !== logged.size || names.some((name) => !logged.has(name))) {
           last = [
-            `${names.filter((name) => !logged.has(name)).length} of ${names.length} names on disk not in the log; ${logged.size} in the log`,
+            `${names.filter((name) => !logged.has(name)).length} of ${names.length} names on disk not in the log; ` +
+              `${logged.size} in the log`,
           ];
           return undefined;
         }
@@ -159,7 +160,8 @@ for (const backend of backendsToRun()) {
     await t.test('a burst beyond the kernel queue: 40,000 files in 300 directories, then a third updated', async () => {
       fs.mkdirSync(path.join(root, 'burst'));
       await node(
-        `for (let d = 0; d < 300; d++) { fs.mkdirSync('d' + d); for (let f = 0; f < 134; f++) fs.writeFileSync('d' + d + '/f' + f, 'v1'); }
+        `for (let d = 0; d < 300; d++) { fs.mkdirSync('d' + d); ` +
+          `for (let f = 0; f < 134; f++) fs.writeFileSync('d' + d + '/f' + f, 'v1'); }
          for (let d = 0; d < 300; d++) for (let f = 0; f < 134; f += 3) fs.appendFileSync('d' + d + '/f' + f, ' v2');`,
         path.join(root, 'burst'),
       );
@@ -171,9 +173,11 @@ for (const backend of backendsToRun()) {
       fs.writeFileSync(path.join(root, 'moves/a/inner/deeper/x'), 'x');
       await convergedBelow(follower, root, 'moves', 'before the renames');
       await shell(
-        `mv a b && echo y > b/inner/deeper/y && echo more >> b/inner/deeper/x && mkdir b/inner/deeper/new && echo n > b/inner/deeper/new/n
+        `mv a b && echo y > b/inner/deeper/y && echo more >> b/inner/deeper/x ` +
+          `&& mkdir b/inner/deeper/new && echo n > b/inner/deeper/new/n
          mkdir -p ${outside}/job/images/large && echo jpg > ${outside}/job/images/large/p.jpg
-         mv ${outside}/job job && echo q > job/images/large/q.jpg && mkdir job/images/small && echo s > job/images/small/s.jpg
+         mv ${outside}/job job && echo q > job/images/large/q.jpg ` +
+          `&& mkdir job/images/small && echo s > job/images/small/s.jpg
          mv b c && echo w > c/inner/deeper/w`,
         path.join(root, 'moves'),
       );

@@ -24,12 +24,16 @@ export class LossyWatcher {
       get: (target, property, receiver) => {
         if (property !== 'watch') {
           const value = Reflect.get(target, property, receiver) as unknown;
-          return typeof value === 'function' ? value.bind(target) : value;
+          return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
         }
         return (sink: WatchSink, options: WatchOptions): Promise<TreeWatch> => {
           this.sink = sink;
           return target.watch(
-            { onHints: (hints) => this.buffered.push(...hints), onError: sink.onError, onOverflow: sink.onOverflow },
+            {
+              onHints: (hints) => this.buffered.push(...hints),
+              onError: (error) => sink.onError(error),
+              onOverflow: (reason) => sink.onOverflow(reason),
+            },
             options,
           );
         };

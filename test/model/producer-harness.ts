@@ -74,13 +74,14 @@ export class ProducerHarness {
   /** Starts the core and runs it until it is live. */
   async start(): Promise<void> {
     let done = false;
-    let failed: unknown;
+    // Boxed: whatever the start rejected with is rethrown as it is.
+    let failed: { error: unknown } | undefined;
     this.core.start().then(
       () => (done = true),
-      (error: unknown) => (failed = error),
+      (error: unknown) => (failed = { error }),
     );
     await this.settle(() => done || failed !== undefined);
-    if (failed !== undefined) throw failed;
+    if (failed !== undefined) throw failed.error;
     await this.settle();
   }
 

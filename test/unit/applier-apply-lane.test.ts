@@ -119,51 +119,58 @@ for (const kind of ['memory', 'sqlite'] as const) {
       assert.deepEqual(readdirSync(h.target), []);
     });
 
-    it('a full state directory holds the lane and says so, never ends it, and applying resumes once there is room (M9)', async () => {
-      let problem: string | undefined = 'the state directory is (nearly) full: 3 MiB free, 64 MiB needed';
-      const h = make({ stateSpace: () => problem });
-      let ended = false;
-      h.lane.start().then(
-        () => (ended = true),
-        () => (ended = true),
-      );
-      h.push(0, [await file(h, 'waits', 'for room')]);
-      await new Promise((resolve) => setTimeout(resolve, 300));
-      assert.equal(existsSync(join(h.target, 'waits')), false, 'nothing applied while the state directory is full');
-      assert.match(h.lane.stalled ?? '', /state directory is \(nearly\) full/);
-      problem = undefined;
-      await h.settle(20_000);
-      assert.equal(read(h, 'waits'), 'for room');
-      assert.equal(h.lane.stalled, undefined);
-      assert.equal(ended, false);
-    });
+    it(
+      'a full state directory holds the lane and says so, never ends it, ' +
+        'and applying resumes once there is room (M9)',
+      async () => {
+        let problem: string | undefined = 'the state directory is (nearly) full: 3 MiB free, 64 MiB needed';
+        const h = make({ stateSpace: () => problem });
+        let ended = false;
+        h.lane.start().then(
+          () => (ended = true),
+          () => (ended = true),
+        );
+        h.push(0, [await file(h, 'waits', 'for room')]);
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        assert.equal(existsSync(join(h.target, 'waits')), false, 'nothing applied while the state directory is full');
+        assert.match(h.lane.stalled ?? '', /state directory is \(nearly\) full/);
+        problem = undefined;
+        await h.settle(20_000);
+        assert.equal(read(h, 'waits'), 'for room');
+        assert.equal(h.lane.stalled, undefined);
+        assert.equal(ended, false);
+      },
+    );
 
-    it('an index that cannot commit (disk full) holds the lane and reports it, without committing past it (M9)', async () => {
-      const h = make({
-        index: (dir) => {
-          const index =
-            kind === 'sqlite' ? new SqliteAppliedIndex(join(dir, 'index.sqlite')) : new MemoryAppliedIndex();
-          index.commit = () => {
-            throw Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' });
-          };
-          return index;
-        },
-      });
-      let ended = false;
-      h.lane.start().then(
-        () => (ended = true),
-        () => (ended = true),
-      );
-      h.push(0, [await file(h, 'a', 'a')]);
-      await waitUntil(() => h.lane.stalled !== undefined);
-      assert.match(h.lane.stalled ?? '', /index could not be written \(database or disk is full\)/);
-      const committed = h.commits.length;
-      h.push(0, [await file(h, 'b', 'b')]);
-      await new Promise((resolve) => setTimeout(resolve, 300));
-      assert.equal(existsSync(join(h.target, 'b')), false, 'nothing more applied');
-      assert.equal(h.commits.length, committed, 'no offsets committed past the lost work');
-      assert.equal(ended, false);
-    });
+    it(
+      'an index that cannot commit (disk full) holds the lane and reports it, ' + 'without committing past it (M9)',
+      async () => {
+        const h = make({
+          index: (dir) => {
+            const index =
+              kind === 'sqlite' ? new SqliteAppliedIndex(join(dir, 'index.sqlite')) : new MemoryAppliedIndex();
+            index.commit = () => {
+              throw Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' });
+            };
+            return index;
+          },
+        });
+        let ended = false;
+        h.lane.start().then(
+          () => (ended = true),
+          () => (ended = true),
+        );
+        h.push(0, [await file(h, 'a', 'a')]);
+        await waitUntil(() => h.lane.stalled !== undefined);
+        assert.match(h.lane.stalled ?? '', /index could not be written \(database or disk is full\)/);
+        const committed = h.commits.length;
+        h.push(0, [await file(h, 'b', 'b')]);
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        assert.equal(existsSync(join(h.target, 'b')), false, 'nothing more applied');
+        assert.equal(h.commits.length, committed, 'no offsets committed past the lost work');
+        assert.equal(ended, false);
+      },
+    );
 
     it('dead-letters bad records and keeps going', async () => {
       const h = make();

@@ -302,13 +302,15 @@ describe('FsMaterializer as a non-root user', () => {
     const shared = mkdtempSync(join(tmpdir(), 'mirrorlog-nonroot-'));
     chmodSync(shared, 0o777);
     const module = new URL('../../services/applier/adapters/', import.meta.url);
-    const script = `
+    const script =
+      `
       import { FsMaterializer } from '${new URL('fs-materializer.ts', module).href}';
       import { TargetRoot } from '${new URL('target-root.ts', module).href}';
       import { lstatSync, mkdirSync, readFileSync, existsSync } from 'node:fs';
       const target = '${shared}/target';
       mkdirSync(target);
-      const fs = new FsMaterializer({ root: new TargetRoot(target), journal: { noteDir() {} }, token: 'nonroot1', fsyncFiles: false });
+      const fs = new FsMaterializer({ root: new TargetRoot(target), journal: { noteDir() {} }, ` +
+      `token: 'nonroot1', fsyncFiles: false });
       const mode = (p) => (lstatSync(target + '/' + p).mode & 0o7777).toString(8);
       fs.mkdir('ro', 0o555);
       fs.write('ro/f', { kind: 'buffer', data: Buffer.from('x') }, 0o444, 0);

@@ -93,13 +93,17 @@ describe('planStart', () => {
     });
   });
 
-  it('an interrupted rebuild whose position fell out of the log starts a new one (its sweep must see the new epoch)', () => {
-    assert.deepEqual(planStart(facts({ rebuildInProgress: true, earliest: offsets(99, 99) })), {
-      kind: 'rebuild',
-      reason: 'position-expired',
-      clearIndex: false,
-    });
-  });
+  it(
+    'an interrupted rebuild whose position fell out of the log starts a new one ' +
+      '(its sweep must see the new epoch)',
+    () => {
+      assert.deepEqual(planStart(facts({ rebuildInProgress: true, earliest: offsets(99, 99) })), {
+        kind: 'rebuild',
+        reason: 'position-expired',
+        clearIndex: false,
+      });
+    },
+  );
 });
 
 describe('replay progress', () => {

@@ -20,7 +20,8 @@ test('a state directory that cannot be created names itself and MIRRORLOG_STATE_
       assert.equal(error.exitCode, 2);
       assert.equal(
         error.message,
-        `the state directory ${stateDir} cannot be written (ENOTDIR): set --state-dir (MIRRORLOG_STATE_DIR) to a writable directory, e.g. a mounted volume`,
+        `the state directory ${stateDir} cannot be written (ENOTDIR): ` +
+          `set --state-dir (MIRRORLOG_STATE_DIR) to a writable directory, e.g. a mounted volume`,
       );
       return true;
     },

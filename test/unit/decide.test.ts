@@ -62,7 +62,9 @@ function given(entries: Record<string, AppliedEntry>) {
 function ops(decision: Decision): string[] {
   return decision.steps.map((step) =>
     step.op === 'record'
-      ? `record ${step.path} ${step.entry.kind}${step.entry.kind === 'dir' && !step.entry.explicit ? ' (implicit)' : ''} ${step.entry.seq}`
+      ? `record ${step.path} ${step.entry.kind}` +
+        (step.entry.kind === 'dir' && !step.entry.explicit ? ' (implicit)' : '') +
+        ` ${step.entry.seq}`
       : `${step.op} ${step.path}`,
   );
 }

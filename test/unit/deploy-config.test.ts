@@ -198,33 +198,37 @@ describe('Dockerfiles', () => {
           assert.ok(options.has(option), `HEALTHCHECK --${option}`);
       });
 
-      it('ENV: only options of the schema, metrics on loopback at the EXPOSEd port, a state directory the user owns', () => {
-        const { text, runtime } = dockerfileOf(service);
-        assertKnownNames(text, configEnvNames(service), `services/${service}/Dockerfile`);
-        const env = dockerEnv(runtime);
-        for (const name of env.keys()) {
-          if (name.startsWith('MIRRORLOG_'))
-            assert.ok(configEnvNames(service).has(name), `${name} is not a ${service} option`);
-        }
-        assert.equal(
-          env.get('MIRRORLOG_METRICS_HOST'),
-          '127.0.0.1',
-          'loopback unless MIRRORLOG_METRICS_HOST says otherwise; the HEALTHCHECK reaches it there',
-        );
-        const port = env.get('MIRRORLOG_METRICS_PORT');
-        assert.ok(port !== undefined);
-        assert.deepEqual(
-          instructionsOf(runtime, 'EXPOSE').map((i) => i.args),
-          [port],
-        );
-        const stateDir = env.get('MIRRORLOG_STATE_DIR');
-        assert.ok(stateDir !== undefined);
-        assert.match(
-          runCommands(runtime),
-          new RegExp(`chown node:node ${stateDir}`),
-          'the state directory is owned by the user',
-        );
-      });
+      it(
+        'ENV: only options of the schema, metrics on loopback at the EXPOSEd port, ' +
+          'a state directory the user owns',
+        () => {
+          const { text, runtime } = dockerfileOf(service);
+          assertKnownNames(text, configEnvNames(service), `services/${service}/Dockerfile`);
+          const env = dockerEnv(runtime);
+          for (const name of env.keys()) {
+            if (name.startsWith('MIRRORLOG_'))
+              assert.ok(configEnvNames(service).has(name), `${name} is not a ${service} option`);
+          }
+          assert.equal(
+            env.get('MIRRORLOG_METRICS_HOST'),
+            '127.0.0.1',
+            'loopback unless MIRRORLOG_METRICS_HOST says otherwise; the HEALTHCHECK reaches it there',
+          );
+          const port = env.get('MIRRORLOG_METRICS_PORT');
+          assert.ok(port !== undefined);
+          assert.deepEqual(
+            instructionsOf(runtime, 'EXPOSE').map((i) => i.args),
+            [port],
+          );
+          const stateDir = env.get('MIRRORLOG_STATE_DIR');
+          assert.ok(stateDir !== undefined);
+          assert.match(
+            runCommands(runtime),
+            new RegExp(`chown node:node ${stateDir}`),
+            'the state directory is owned by the user',
+          );
+        },
+      );
     });
   }
 
@@ -285,6 +289,11 @@ function mountsOf(service: ComposeService): VolumeMount[] {
   return volumes.map((entry) => parseVolumeMount(typeof entry === 'string' ? interpolate(entry) : entry));
 }
 
+/** A YAML scalar as text; a mapping or a sequence as JSON (never `[object Object]`). */
+function text(value: unknown): string {
+  return typeof value === 'object' && value !== null ? JSON.stringify(value) : String(value);
+}
+
 function dependsOn(service: ComposeService): Map<string, string> {
   const value = service['depends_on'] ?? [];
   if (Array.isArray(value)) return new Map(value.map((name) => [String(name), 'service_started']));
@@ -292,7 +301,7 @@ function dependsOn(service: ComposeService): Map<string, string> {
   return new Map(
     Object.entries(value).map(([name, spec]) => [
       name,
-      isRecord(spec) ? String(spec['condition'] ?? 'service_started') : 'service_started',
+      isRecord(spec) ? text(spec['condition'] ?? 'service_started') : 'service_started',
     ]),
   );
 }
@@ -402,7 +411,7 @@ describe('infra/compose.yaml', () => {
       assert.ok(Array.isArray(test) && ['CMD', 'CMD-SHELL'].includes(String(test[0])), `${name}: healthcheck.test`);
       for (const key of ['interval', 'timeout', 'start_period']) {
         if (healthcheck[key] !== undefined)
-          assert.match(String(healthcheck[key]), /^\d+(ms|s|m|h)$/, `${name}: healthcheck.${key}`);
+          assert.match(text(healthcheck[key]), /^\d+(ms|s|m|h)$/, `${name}: healthcheck.${key}`);
       }
     }
   });
@@ -426,27 +435,30 @@ describe('infra/compose.yaml', () => {
   });
 
   for (const kind of SERVICES) {
-    it(`${kind} services: MIRRORLOG_* variables of the ${kind} schema only, and a valid config with the image ENV`, () => {
-      const services = servicesOfKind(kind);
-      assert.ok(services.length > 0);
-      for (const [name, service] of services) {
-        const env = composeEnv(service);
-        for (const variable of env.keys()) {
-          assert.ok(
-            !variable.startsWith('MIRRORLOG_') || configEnvNames(kind).has(variable),
-            `${name}: ${variable} is not a ${kind} option`,
+    it(
+      `${kind} services: MIRRORLOG_* variables of the ${kind} schema only, ` + `and a valid config with the image ENV`,
+      () => {
+        const services = servicesOfKind(kind);
+        assert.ok(services.length > 0);
+        for (const [name, service] of services) {
+          const env = composeEnv(service);
+          for (const variable of env.keys()) {
+            assert.ok(
+              !variable.startsWith('MIRRORLOG_') || configEnvNames(kind).has(variable),
+              `${name}: ${variable} is not a ${kind} option`,
+            );
+          }
+          const config = loadServiceConfig(kind, containerEnv(kind, service));
+          assert.equal(
+            config['metricsHost'],
+            '127.0.0.1',
+            `${name}: metrics on loopback unless METRICS_HOST says otherwise`,
           );
+          assert.equal(service['restart'], 'unless-stopped', `${name}: restarted after a crash or a reboot`);
+          assert.equal(service['init'], undefined, `${name}: the image's tini is PID 1 already`);
         }
-        const config = loadServiceConfig(kind, containerEnv(kind, service));
-        assert.equal(
-          config['metricsHost'],
-          '127.0.0.1',
-          `${name}: metrics on loopback unless METRICS_HOST says otherwise`,
-        );
-        assert.equal(service['restart'], 'unless-stopped', `${name}: restarted after a crash or a reboot`);
-        assert.equal(service['init'], undefined, `${name}: the image's tini is PID 1 already`);
-      }
-    });
+      },
+    );
   }
 
   it('names no MIRRORLOG_* variable that no service reads', () => {
@@ -900,7 +912,7 @@ describe('README.md, Running in production', () => {
           : [];
       for (const service of named) {
         assert.ok(services[service] !== undefined, `${line}: unknown service ${service}`);
-        for (const profile of profilesOf(services[service]!)) {
+        for (const profile of profilesOf(services[service])) {
           assert.ok(
             global.values.get('--profile')?.includes(profile),
             `${line}: ${service} needs --profile ${profile}`,

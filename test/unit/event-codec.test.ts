@@ -39,9 +39,12 @@ function decodeWith(change: (record: RawRecord) => void, event: MirrorEvent = EV
   return (result as { error: RecordError }).error;
 }
 
-function withValue(patch: Record<string, unknown>, event: MirrorEvent = EVENTS[0]!) {
+function withValue(patch: Record<string, unknown>) {
   return (record: RawRecord) => {
-    const value = { ...JSON.parse(String(record.value)), ...patch };
+    const value: Record<string, unknown> = {
+      ...(JSON.parse(String(record.value)) as Record<string, unknown>),
+      ...patch,
+    };
     for (const [k, v] of Object.entries(patch)) if (v === undefined) delete value[k];
     record.value = Buffer.from(JSON.stringify(value));
   };
@@ -100,13 +103,13 @@ test('invalid records give a typed error naming the field', () => {
 });
 
 test('symlink targets and dir modes are validated', () => {
-  assert.equal(decodeWith(withValue({ target: '' }), EVENTS[3]!).field, 'value.target');
-  assert.equal(decodeWith(withValue({ target: 'a\0b' }), EVENTS[3]!).field, 'value.target');
-  assert.equal(decodeWith(withValue({ mode: -1 }), EVENTS[2]!).field, 'value.mode');
+  assert.equal(decodeWith(withValue({ target: '' }), EVENTS[3]).field, 'value.target');
+  assert.equal(decodeWith(withValue({ target: 'a\0b' }), EVENTS[3]).field, 'value.target');
+  assert.equal(decodeWith(withValue({ mode: -1 }), EVENTS[2]).field, 'value.mode');
 });
 
 test('a tombstone needs valid headers too', () => {
-  const error = decodeWith((r) => (r.headers!.seq = Buffer.from('-1')), EVENTS[4]!);
+  const error = decodeWith((r) => (r.headers!.seq = Buffer.from('-1')), EVENTS[4]);
   assert.equal(error.field, 'headers.seq');
 });
 

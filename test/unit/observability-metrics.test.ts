@@ -79,13 +79,16 @@ describe('metrics named outside the code', () => {
     }
   });
 
-  it('every metric the status page reads is exported, but those it shows as n/a until the producer has them', async () => {
-    const exported = await exportedSeries();
-    for (const name of Object.values(PAGE_METRICS)) {
-      if (OPTIONAL_PRODUCER_METRICS.includes(name)) continue;
-      assert.ok(exported.has(name), `status page: ${name} is not exported`);
-    }
-  });
+  it(
+    'every metric the status page reads is exported, ' + 'but those it shows as n/a until the producer has them',
+    async () => {
+      const exported = await exportedSeries();
+      for (const name of Object.values(PAGE_METRICS)) {
+        if (OPTIONAL_PRODUCER_METRICS.includes(name)) continue;
+        assert.ok(exported.has(name), `status page: ${name} is not exported`);
+      }
+    },
+  );
 
   it('has the alerts operators expect', () => {
     const names = new Set(alertRules().map((rule) => rule.alert));
@@ -104,7 +107,8 @@ describe('metrics named outside the code', () => {
   it('finds metric names in PromQL, not functions, labels or keywords', () => {
     assert.deepEqual(
       metricNames(
-        'sum by (instance, le) (rate(mirrorlog_a_bucket{x="mirrorlog_no"}[5m])) * on (instance) group_left (replica) mirrorlog_b and up == 0',
+        'sum by (instance, le) (rate(mirrorlog_a_bucket{x="mirrorlog_no"}[5m])) ' +
+          '* on (instance) group_left (replica) mirrorlog_b and up == 0',
       ),
       ['mirrorlog_a_bucket', 'mirrorlog_b', 'up'],
     );

@@ -21,7 +21,9 @@ const inlineFile = (i: number, content: Buffer) =>
 
 const page = (i: number) =>
   Buffer.from(
-    `<html><head><title>Story ${i}</title></head><body>${'<p>The council met on Tuesday to discuss the budget.</p>'.repeat(40)}</body></html>`,
+    `<html><head><title>Story ${i}</title></head><body>` +
+      '<p>The council met on Tuesday to discuss the budget.</p>'.repeat(40) +
+      '</body></html>',
   );
 const noise = (i: number) => crypto.randomBytes(1000 + (i % 7000));
 

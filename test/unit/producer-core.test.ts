@@ -96,27 +96,30 @@ test('an unreadable file or directory is counted, skipped and never blocks readi
   assert.equal(await metric(harness, 'mirrorlog_producer_unreadable_entries'), 2);
 });
 
-test('a file appended to without pause is published from a snapshot once unstable for the bound, never torn (M10)', async (t) => {
-  const { tree, clock, harness, events } = setup({ maxUnstableMs: 30_000 });
-  t.after(() => harness.core.stop());
-  await harness.start();
-  tree.writeFile('log', 'line\n');
-  let appends = 0;
-  tree.duringRead = (path) => {
-    if (path === 'log' && appends++ < 1000) tree.append('log', 'more\n');
-  };
-  const started = clock.now();
-  await harness.settle(() => events().some((e) => e.path === 'log'));
-  const published = events().find((e) => e.path === 'log');
-  assert.ok(published?.op === 'file' && published.data !== undefined);
-  assert.equal(
-    createHash('sha256').update(published.data).digest('hex'),
-    published.hash,
-    'the bytes are the ones hashed',
-  );
-  assert.equal(published.size, published.data.length);
-  const waited = clock.now() - started;
-  assert.ok(waited >= 30_000 && waited < 60_000, `published after ${waited} ms of virtual time`);
-  assert.ok((await metric(harness, 'mirrorlog_producer_snapshot_reads_total')) >= 1);
-  tree.duringRead = undefined;
-});
+test(
+  'a file appended to without pause is published from a snapshot ' + 'once unstable for the bound, never torn (M10)',
+  async (t) => {
+    const { tree, clock, harness, events } = setup({ maxUnstableMs: 30_000 });
+    t.after(() => harness.core.stop());
+    await harness.start();
+    tree.writeFile('log', 'line\n');
+    let appends = 0;
+    tree.duringRead = (path) => {
+      if (path === 'log' && appends++ < 1000) tree.append('log', 'more\n');
+    };
+    const started = clock.now();
+    await harness.settle(() => events().some((e) => e.path === 'log'));
+    const published = events().find((e) => e.path === 'log');
+    assert.ok(published?.op === 'file' && published.data !== undefined);
+    assert.equal(
+      createHash('sha256').update(published.data).digest('hex'),
+      published.hash,
+      'the bytes are the ones hashed',
+    );
+    assert.equal(published.size, published.data.length);
+    const waited = clock.now() - started;
+    assert.ok(waited >= 30_000 && waited < 60_000, `published after ${waited} ms of virtual time`);
+    assert.ok((await metric(harness, 'mirrorlog_producer_snapshot_reads_total')) >= 1);
+    tree.duringRead = undefined;
+  },
+);

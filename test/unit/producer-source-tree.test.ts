@@ -41,8 +41,7 @@ testSourceTree('local filesystem', () => {
         fs.writeFileSync(abs(p), content);
         if (mode !== undefined) fs.chmodSync(abs(p), mode);
       },
-      symlink: (p, target) =>
-        fs.symlinkSync(target, Buffer.concat([Buffer.from(`${root}/`), Buffer.from(p)]) as unknown as string),
+      symlink: (p, target) => fs.symlinkSync(target, Buffer.concat([Buffer.from(`${root}/`), Buffer.from(p)])),
       mkfifo: (p) => execFileSync('mkfifo', [abs(p)]),
       remove: (p) => fs.rmSync(abs(p), { recursive: true }),
       rename: (from, to) => fs.renameSync(abs(from), abs(to)),
@@ -59,25 +58,28 @@ testSourceTree('local filesystem', () => {
   };
 });
 
-test('a snapshot of a large file is a copy in the staging directory, hashed as copied, removed once released', async (t) => {
-  const base = fs.mkdtempSync(path.join(os.tmpdir(), 'mirrorlog-snapshot-'));
-  t.after(() => fs.rmSync(base, { recursive: true, force: true }));
-  fs.mkdirSync(path.join(base, 'root'));
-  fs.mkdirSync(path.join(base, 'state'));
-  const data = Buffer.alloc(SMALL_FILE_BYTES + 4096, 7);
-  fs.writeFileSync(path.join(base, 'root/big'), data);
-  const tree = new NodeSourceTree(path.join(base, 'root'), path.join(base, 'state'));
-  const found = tree.lstat('big');
-  assert.ok(found.kind === 'file');
-  fs.appendFileSync(path.join(base, 'root/big'), 'grown'); // not at rest any more
-  assert.equal((await tree.readFile('big', found.fingerprint)).status, 'changed');
-  const read = await tree.readFile('big', found.fingerprint, { snapshot: true });
-  assert.ok(read.status === 'ok' && 'file' in read.content);
-  const grown = Buffer.concat([data, Buffer.from('grown')]);
-  assert.equal(read.hash, createHash('sha256').update(grown).digest('hex'));
-  assert.equal(read.size, grown.length);
-  assert.equal(path.dirname(read.content.file), path.join(base, 'state'));
-  assert.deepEqual(fs.readFileSync(read.content.file), grown);
-  read.content.release?.();
-  assert.deepEqual(fs.readdirSync(path.join(base, 'state')), []);
-});
+test(
+  'a snapshot of a large file is a copy in the staging directory, ' + 'hashed as copied, removed once released',
+  async (t) => {
+    const base = fs.mkdtempSync(path.join(os.tmpdir(), 'mirrorlog-snapshot-'));
+    t.after(() => fs.rmSync(base, { recursive: true, force: true }));
+    fs.mkdirSync(path.join(base, 'root'));
+    fs.mkdirSync(path.join(base, 'state'));
+    const data = Buffer.alloc(SMALL_FILE_BYTES + 4096, 7);
+    fs.writeFileSync(path.join(base, 'root/big'), data);
+    const tree = new NodeSourceTree(path.join(base, 'root'), path.join(base, 'state'));
+    const found = tree.lstat('big');
+    assert.ok(found.kind === 'file');
+    fs.appendFileSync(path.join(base, 'root/big'), 'grown'); // not at rest any more
+    assert.equal((await tree.readFile('big', found.fingerprint)).status, 'changed');
+    const read = await tree.readFile('big', found.fingerprint, { snapshot: true });
+    assert.ok(read.status === 'ok' && 'file' in read.content);
+    const grown = Buffer.concat([data, Buffer.from('grown')]);
+    assert.equal(read.hash, createHash('sha256').update(grown).digest('hex'));
+    assert.equal(read.size, grown.length);
+    assert.equal(path.dirname(read.content.file), path.join(base, 'state'));
+    assert.deepEqual(fs.readFileSync(read.content.file), grown);
+    read.content.release?.();
+    assert.deepEqual(fs.readdirSync(path.join(base, 'state')), []);
+  },
+);

@@ -56,32 +56,38 @@ test('content the index references is looked up, not sent again, however old; th
   assert.equal(await uploads(), 0);
 });
 
-test('indexed content removed from the store behind our back is stored again once the trust window passed', async (t) => {
-  const data = Buffer.alloc(100_000, 8);
-  const { store, uploader, uploads, largeFile, advance } = setup(t, new Set([sha256(data)]));
-  const source = largeFile('vanished', data);
-  assert.equal(
-    await uploader.ensureStored(sha256(data), data.length, source),
-    'stored',
-    'indexed but not in the store',
-  );
-  await store.remove(sha256(data));
-  advance(TRUST_STORED_MS + 1);
-  assert.equal(await uploader.ensureStored(sha256(data), data.length, source), 'stored');
-  assert.equal(await uploads(), 2);
-  assert.ok(await store.stat(sha256(data)), 'the object is back');
-});
+test(
+  'indexed content removed from the store behind our back is stored again ' + 'once the trust window passed',
+  async (t) => {
+    const data = Buffer.alloc(100_000, 8);
+    const { store, uploader, uploads, largeFile, advance } = setup(t, new Set([sha256(data)]));
+    const source = largeFile('vanished', data);
+    assert.equal(
+      await uploader.ensureStored(sha256(data), data.length, source),
+      'stored',
+      'indexed but not in the store',
+    );
+    await store.remove(sha256(data));
+    advance(TRUST_STORED_MS + 1);
+    assert.equal(await uploader.ensureStored(sha256(data), data.length, source), 'stored');
+    assert.equal(await uploads(), 2);
+    assert.ok(await store.stat(sha256(data)), 'the object is back');
+  },
+);
 
-test('content stored long ago and no longer indexed is stored again, renewing its age for the garbage collector', async (t) => {
-  const { store, uploader, uploads, advance } = setup(t);
-  const data = Buffer.from('came back');
-  await uploader.ensureStored(sha256(data), data.length, { data });
-  advance(TRUST_STORED_MS + 1);
-  assert.equal(await uploader.ensureStored(sha256(data), data.length, { data }), 'stored');
-  assert.equal(await uploads(), 2);
-  const stat = await store.stat(sha256(data));
-  assert.equal(stat?.lastModified.getTime(), Date.parse('2026-11-26T00:00:00Z') + TRUST_STORED_MS + 1);
-});
+test(
+  'content stored long ago and no longer indexed is stored again, ' + 'renewing its age for the garbage collector',
+  async (t) => {
+    const { store, uploader, uploads, advance } = setup(t);
+    const data = Buffer.from('came back');
+    await uploader.ensureStored(sha256(data), data.length, { data });
+    advance(TRUST_STORED_MS + 1);
+    assert.equal(await uploader.ensureStored(sha256(data), data.length, { data }), 'stored');
+    assert.equal(await uploads(), 2);
+    const stat = await store.stat(sha256(data));
+    assert.equal(stat?.lastModified.getTime(), Date.parse('2026-11-26T00:00:00Z') + TRUST_STORED_MS + 1);
+  },
+);
 
 test('a large file found in the store is relied on only while the object is young', async (t) => {
   const { store, uploader, uploads, largeFile, advance } = setup(t);

@@ -70,7 +70,7 @@ test('limits are inclusive: 255-byte segments and 4096-byte paths pass', () => {
 test('the zod schema names the problem', () => {
   const result = RelPathSchema.safeParse('../x');
   assert.equal(result.success, false);
-  assert.match(result.error!.issues[0]!.message, /'\.\.' segment/);
+  assert.match(result.error.issues[0]!.message, /'\.\.' segment/);
 });
 
 test('path helpers', () => {

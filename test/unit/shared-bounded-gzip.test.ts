@@ -15,9 +15,7 @@ const { RecordBatch } = require('kafkajs/src/protocol/recordBatch/v0') as {
 };
 const Long = require('kafkajs/src/utils/long') as { fromInt(n: number): unknown };
 const Record = require('kafkajs/src/protocol/recordBatch/record/v0') as (options: object) => Encoder;
-const decodeBatch = require('kafkajs/src/protocol/recordBatch/v0/decoder') as (
-  decoder: unknown,
-) => Promise<{
+const decodeBatch = require('kafkajs/src/protocol/recordBatch/v0/decoder') as (decoder: unknown) => Promise<{
   records: { offset: string; key: Buffer | null; value: Buffer | null; headers: Record<string, Buffer> }[];
 }>;
 const Decoder = require('kafkajs/src/protocol/decoder') as new (buffer: Buffer) => unknown;
@@ -57,7 +55,8 @@ describe('bounded gzip codec', () => {
   });
 
   it('turns a gzip bomb into stand-in records, one per offset, dead-lettered as too-large', async () => {
-    const padded = Array.from({ length: 20 }, () => Buffer.alloc(100 * 1024, ' ')); // 2 MiB inflated, a few KiB compressed
+    // 2 MiB inflated, a few KiB compressed
+    const padded = Array.from({ length: 20 }, () => Buffer.alloc(100 * 1024, ' '));
     const buffer = await batchOf(padded);
     assert.ok(buffer.length < 64 * 1024, `compressed to ${buffer.length} bytes`);
     const batch = await decodeBatch(new Decoder(buffer));

@@ -64,7 +64,8 @@ describe('startServiceHttp', () => {
 
   it('never shows absolute paths or temp names in /readyz reasons (L7)', async () => {
     const reason =
-      "cannot apply: partition 2: ENOSPC: no space left on device, open '/srv/replica/site/.index.html.mirrorlog-k3j9x0ab1z2y.tmp' (state /var/lib/mirrorlog/r1)";
+      'cannot apply: partition 2: ENOSPC: no space left on device, ' +
+      "open '/srv/replica/site/.index.html.mirrorlog-k3j9x0ab1z2y.tmp' (state /var/lib/mirrorlog/r1)";
     await withServer(
       () => ({ ready: false, reason }),
       async (base) => {

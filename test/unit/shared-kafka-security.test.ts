@@ -38,7 +38,7 @@ test('TLS with a private CA and a client certificate: the files are read once, i
   );
   assert.equal(security.ssl?.rejectUnauthorized, true);
   assert.deepEqual(security.ssl?.ca, [Buffer.from('CA PEM')]);
-  assert.deepEqual([String(security.ssl?.cert), String(security.ssl?.key)], ['CERT', 'KEY']);
+  assert.deepEqual([security.ssl?.cert, security.ssl?.key], [Buffer.from('CERT'), Buffer.from('KEY')]);
   assert.equal(security.sasl, undefined);
   assert.deepEqual(kafkaClientSecurity({ ...base, kafkaTls: true }, read).ssl, { rejectUnauthorized: true });
 });

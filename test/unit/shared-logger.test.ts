@@ -9,7 +9,7 @@ function collectingLogger(level: LogLevelName = 'trace') {
   const logger = createLogger({
     level,
     name: 'applier',
-    destination: { write: (text: string) => void lines.push(JSON.parse(text)) },
+    destination: { write: (text: string) => void lines.push(JSON.parse(text) as Record<string, unknown>) },
   });
   return { logger, lines };
 }

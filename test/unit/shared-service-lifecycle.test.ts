@@ -14,13 +14,14 @@ const runMain = new URL('../../services/shared/run-main.ts', import.meta.url).hr
 function runAndTerminate(
   stop: 'clean-but-timers-left' | 'never-finishes',
 ): Promise<{ code: number | null; ms: number }> {
+  const stopFn = stop === 'never-finishes' ? '() => new Promise(() => undefined)' : 'async () => undefined';
   const script = `
     import { runUntilSignal } from '${lifecycle}';
     import { runMain } from '${runMain}';
     runMain(() => runUntilSignal('test', async () => {
       setInterval(() => undefined, 1000); // what a client left behind keeps the loop alive
       setTimeout(() => process.stdout.write('started\\n'), 10);
-      return { ready: new Promise(() => undefined), stop: ${stop === 'never-finishes' ? '() => new Promise(() => undefined)' : 'async () => undefined'} };
+      return { ready: new Promise(() => undefined), stop: ${stopFn} };
     }, { stopTimeoutMs: 500 }));
   `;
   const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {

@@ -45,7 +45,10 @@ import {
 } from './fs-primitives.ts';
 import type { TempJournal } from './temp-journal.ts';
 
-/** Verified content to write: in memory, or a staged file (in a directory only the applier writes) it may move unless shared. */
+/**
+ * Verified content to write: in memory, or a staged file (in a directory only the applier writes) it may move
+ * unless shared.
+ */
 export type Content = { kind: 'buffer'; data: Buffer } | { kind: 'file'; path: string; shared: boolean };
 
 /** set-meta found no regular file it may change in place where the index has one: the replica drifted. */
@@ -111,7 +114,8 @@ export class FsMaterializer {
       } catch (error) {
         const code = errno(error);
         if (code !== 'ENOENT' && code !== 'ENOTDIR' && code !== 'ELOOP') throw error;
-        return this.mkdirIn(dirFd, baseName(path), mode); // missing or replaced on the replica: make it what the index says
+        // missing or replaced on the replica: make it what the index says
+        return this.mkdirIn(dirFd, baseName(path), mode);
       }
       usingFd(fd, () => fsat.fchmod(fd, mode));
     });
@@ -250,7 +254,10 @@ export class FsMaterializer {
     );
   }
 
-  /** Runs `fn` in the directory `relDir` if it exists and is safe to reach; a missing or unsafe one holds nothing of ours. */
+  /**
+   * Runs `fn` in the directory `relDir` if it exists and is safe to reach; a missing or unsafe one holds nothing
+   * of ours.
+   */
   private inExistingDir<T>(relDir: string, fn: (dirFd: number) => T): T | undefined {
     try {
       return this.options.root.withDir(relDir, false, fn);

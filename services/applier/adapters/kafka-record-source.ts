@@ -2,9 +2,9 @@
 // is kept (kafkajs hands one partition's batches over one at a time) and partitions are
 // fetched concurrently. eachBatch only queues (records are decoded lazily, in the lane's
 // time slices) and resolves the batch at once, so fetching goes on while the lane
-// applies; it waits only when the lane's queue is full (backpressure). autoCommit is off: kafkajs never commits on its own then (its
-// runner only commits resolved offsets when autoCommit is on), and the applier commits
-// what its durability points covered.
+// applies; it waits only when the lane's queue is full (backpressure). autoCommit is off:
+// kafkajs never commits on its own then (its runner only commits resolved offsets when
+// autoCommit is on), and the applier commits what its durability points covered.
 //
 // Positions: the applier stores its own, with the index. After every (re)join it seeks
 // each assigned partition to the next offset it has not queued yet, instead of the
@@ -18,7 +18,6 @@ import type { ApplyLane } from '../apply-lane.ts';
 import { judgeJoin, secondApplierMessage } from '../domain/replica-membership.ts';
 import type { LaneRecord } from '../partition-queues.ts';
 import type { Positions } from '../positions.ts';
-import { encodeCommitNote } from '../../../schemas/names.ts';
 
 /** A queued record, decoded when the lane first looks at it (in its time slices, not in one burst per fetch). */
 function laneRecord(partition: number, offset: number, raw: RawRecord): LaneRecord {
@@ -182,13 +181,15 @@ export class KafkaRecordSource {
     if (verdict === 'another-joined') {
       this.options.logger.error(
         { partitions: assigned, group: this.options.groupId },
-        'a second applier joined this replica group (the same --replica elsewhere?); it is told to leave. Each replica needs its own name and target',
+        'a second applier joined this replica group (the same --replica elsewhere?); it is told to leave. ' +
+          'Each replica needs its own name and target',
       );
     }
   }
 
-  private async onBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
-    if (this.stopping || !isRunning() || isStale()) return;
+  private async onBatch(payload: EachBatchPayload): Promise<void> {
+    if (this.stopping || !payload.isRunning() || payload.isStale()) return;
+    const { batch } = payload;
     const { partition } = batch;
     const from = this.options.positions.nextToFetch(partition) ?? 0;
     const records: LaneRecord[] = [];
@@ -200,7 +201,7 @@ export class KafkaRecordSource {
       );
     }
     this.options.lane.enqueue(partition, records, Number(batch.highWatermark));
-    if (batch.messages.length > 0) resolveOffset(batch.lastOffset());
-    await this.options.lane.waitForRoom(heartbeat);
+    if (batch.messages.length > 0) payload.resolveOffset(batch.lastOffset());
+    await this.options.lane.waitForRoom(() => payload.heartbeat());
   }
 }

@@ -97,7 +97,8 @@ function prepare(db: Database.Database) {
         number,
       ]
     >(
-      `INSERT OR REPLACE INTO entries (path, parent, kind, seq, hash, size, mode, mtime, target, explicit, epoch) VALUES (?,?,?,?,?,?,?,?,?,?,?)`,
+      'INSERT OR REPLACE INTO entries (path, parent, kind, seq, hash, size, mode, mtime, target, explicit, epoch) ' +
+        'VALUES (?,?,?,?,?,?,?,?,?,?,?)',
     ),
     forgetBelow: db.prepare<[string, string]>('DELETE FROM entries WHERE path > ? AND path < ?'),
     pruneTombstones: db.prepare<[number, number]>(

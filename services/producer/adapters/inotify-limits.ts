@@ -30,12 +30,19 @@ export function inotifyWarnings(limits: InotifyLimits, directories: number): str
   const wantedWatches = Math.ceil(directories * 1.25) + 1024;
   if (limits.maxUserWatches !== undefined && limits.maxUserWatches < wantedWatches) {
     warnings.push(
-      `fs.inotify.max_user_watches is ${limits.maxUserWatches} but the tree has ${directories} directories (one watch each): directories beyond the limit are not watched and their changes are only found by the periodic reconcile. Raise it: sysctl -w fs.inotify.max_user_watches=${wantedWatches} (persist in /etc/sysctl.d/90-mirrorlog.conf)`,
+      `fs.inotify.max_user_watches is ${limits.maxUserWatches} but the tree has ${directories} directories ` +
+        '(one watch each): directories beyond the limit are not watched ' +
+        'and their changes are only found by the periodic reconcile. ' +
+        `Raise it: sysctl -w fs.inotify.max_user_watches=${wantedWatches} (persist in /etc/sysctl.d/90-mirrorlog.conf)`,
     );
   }
   if (limits.maxQueuedEvents !== undefined && limits.maxQueuedEvents < RECOMMENDED_QUEUED_EVENTS) {
     warnings.push(
-      `fs.inotify.max_queued_events is ${limits.maxQueuedEvents}: larger bursts of changes overflow the queue and lose events (caught up later by directory checks and the reconcile). Raise it: sysctl -w fs.inotify.max_queued_events=${RECOMMENDED_QUEUED_EVENTS * 4} (persist in /etc/sysctl.d/90-mirrorlog.conf)`,
+      `fs.inotify.max_queued_events is ${limits.maxQueuedEvents}: ` +
+        'larger bursts of changes overflow the queue and lose events ' +
+        '(caught up later by directory checks and the reconcile). ' +
+        `Raise it: sysctl -w fs.inotify.max_queued_events=${RECOMMENDED_QUEUED_EVENTS * 4} ` +
+        '(persist in /etc/sysctl.d/90-mirrorlog.conf)',
     );
   }
   return warnings;

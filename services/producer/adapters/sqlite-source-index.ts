@@ -25,7 +25,8 @@ type Row = {
   fp_ctime_ms: number | null;
 };
 
-const SCHEMA = `
+const SCHEMA =
+  `
 CREATE TABLE IF NOT EXISTS entries (
   path TEXT PRIMARY KEY,
   parent TEXT NOT NULL,
@@ -42,7 +43,8 @@ CREATE TABLE IF NOT EXISTS entries (
 ) WITHOUT ROWID;
 -- Covers the reconcile's children query: a directory's rows are one range of this index,
 -- read without a lookup into the table per row (the start-up walk runs it for every directory).
-CREATE INDEX IF NOT EXISTS entries_children ON entries(parent, path, kind, mode, size, mtime_ms, target, ino, fp_mtime_ms, fp_ctime_ms);
+CREATE INDEX IF NOT EXISTS entries_children ON entries(parent, path, kind, mode, size, mtime_ms, ` +
+  `target, ino, fp_mtime_ms, fp_ctime_ms);
 DROP INDEX IF EXISTS entries_parent;
 CREATE INDEX IF NOT EXISTS entries_hash ON entries(hash) WHERE hash IS NOT NULL;
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
@@ -79,7 +81,8 @@ export class SqliteSourceIndex implements SourceIndex {
       get: this.db.prepare<[string], Row>(`SELECT ${COLUMNS} FROM entries WHERE path = ?`),
       childSummaries: this.db
         .prepare<[string], unknown[]>(
-          'SELECT path, kind, mode, size, mtime_ms, target, ino, fp_mtime_ms, fp_ctime_ms FROM entries INDEXED BY entries_children WHERE parent = ?',
+          'SELECT path, kind, mode, size, mtime_ms, target, ino, fp_mtime_ms, fp_ctime_ms ' +
+            'FROM entries INDEXED BY entries_children WHERE parent = ?',
         )
         .raw(true),
       below: this.db.prepare<[string, string], { path: string }>(
@@ -92,8 +95,10 @@ export class SqliteSourceIndex implements SourceIndex {
       countAll: this.db.prepare<[], { n: number }>('SELECT count(*) AS n FROM entries'),
       hasHash: this.db.prepare<[string], { one: number }>('SELECT 1 AS one FROM entries WHERE hash = ? LIMIT 1'),
       put: this.db.prepare(
-        `INSERT OR REPLACE INTO entries (path, parent, kind, mode, size, mtime_ms, hash, target, seq, ino, fp_mtime_ms, fp_ctime_ms)
-         VALUES (@path, @parent, @kind, @mode, @size, @mtime_ms, @hash, @target, @seq, @ino, @fp_mtime_ms, @fp_ctime_ms)`,
+        'INSERT OR REPLACE INTO entries ' +
+          '(path, parent, kind, mode, size, mtime_ms, hash, target, seq, ino, fp_mtime_ms, fp_ctime_ms)\n' +
+          '         VALUES (@path, @parent, @kind, @mode, @size, @mtime_ms, @hash, @target, @seq, @ino, ' +
+          '@fp_mtime_ms, @fp_ctime_ms)',
       ),
       remove: this.db.prepare<[string]>('DELETE FROM entries WHERE path = ?'),
       count: this.db.prepare<[], { kind: string; n: number }>('SELECT kind, count(*) AS n FROM entries GROUP BY kind'),

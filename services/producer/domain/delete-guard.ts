@@ -117,7 +117,9 @@ export function judgeDeletes(situation: DeleteSituation): DeleteJudgement {
     const share = treeEntries === 0 ? 100 : Math.round((Math.min(total, treeEntries) / treeEntries) * 100);
     return {
       verdict: 'hold',
-      reason: `${total} of ${treeEntries} entries (${share}%) would be deleted at once, more than --max-delete allows (${limit})`,
+      reason:
+        `${total} of ${treeEntries} entries (${share}%) would be deleted at once, ` +
+        `more than --max-delete allows (${limit})`,
     };
   }
   return { verdict: 'publish' };

@@ -30,7 +30,7 @@ export class HintQueue {
       this.pending.delete(path);
       const bucket = Math.ceil((now + delayMs) / BUCKET_MS) * BUCKET_MS;
       let paths = this.delayed.get(bucket);
-      if (paths === undefined) this.delayed.set(bucket, (paths = new Map()));
+      if (paths === undefined) this.delayed.set(bucket, (paths = new Map<string, number>()));
       paths.set(path, first);
       this.delayedAt.set(path, bucket);
       return;

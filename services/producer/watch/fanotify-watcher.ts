@@ -131,7 +131,8 @@ export class FanotifyWatcher implements SourceWatcher {
       } catch (error) {
         if (errorCode(error) === 'EPERM') {
           throw new WatcherUnavailableError(
-            'fanotify needs CAP_DAC_READ_SEARCH to turn file handles into paths (open_by_handle_at); this process has not',
+            'fanotify needs CAP_DAC_READ_SEARCH to turn file handles into paths (open_by_handle_at); ' +
+              'this process has not',
           );
         }
         throw error;
@@ -143,7 +144,8 @@ export class FanotifyWatcher implements SourceWatcher {
       for (const open of release) closeFd(open);
       if (error instanceof WatcherUnavailableError) throw error;
       throw new WatcherUnavailableError(
-        `the filesystem of --root ${deps.root} cannot take a fanotify filesystem mark with file handles: ${(error as Error).message}`,
+        `the filesystem of --root ${deps.root} cannot take a fanotify filesystem mark with file handles: ` +
+          (error as Error).message,
       );
     }
   }

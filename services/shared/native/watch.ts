@@ -50,7 +50,8 @@ export function loadWatchNative(): WatchNative {
     loaded = createRequire(import.meta.url)(ADDON) as WatchNative;
   } catch (error) {
     throw new Error(
-      `the native watcher is not built (${ADDON}): run 'npm ci' or 'npx node-gyp rebuild -C native' (${(error as Error).message})`,
+      `the native watcher is not built (${ADDON}): run 'npm ci' or 'npx node-gyp rebuild -C native' ` +
+        `(${(error as Error).message})`,
     );
   }
   return loaded;

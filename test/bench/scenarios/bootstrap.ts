@@ -35,7 +35,8 @@ export async function bootstrapReplica(ctx: BenchContext): Promise<void> {
     };
     const tick = ticker(
       () =>
-        `${formatInt(watcher.arrivedCount)} / ${formatInt(plan.files)} files on the replica; applier: ${metric(APPLIED_METRIC)} events handled, ` +
+        `${formatInt(watcher.arrivedCount)} / ${formatInt(plan.files)} files on the replica; ` +
+        `applier: ${metric(APPLIED_METRIC)} events handled, ` +
         `lag ${metric(LAG_METRIC)}, RSS ${p.rss.currentMb.toFixed(0)} MB`,
     );
     let lastAt: number;
@@ -53,18 +54,21 @@ export async function bootstrapReplica(ctx: BenchContext): Promise<void> {
     }
     const ms = lastAt - p.spawnedAt;
     info(
-      `all ${formatInt(plan.files)} files on the replica ${seconds(ms)} after the applier started (${formatInt(Math.round(plan.files / (ms / 1000)))} files/s)`,
+      `all ${formatInt(plan.files)} files on the replica ${seconds(ms)} after the applier started ` +
+        `(${formatInt(Math.round(plan.files / (ms / 1000)))} files/s)`,
     );
     if (watcher.viaCounts.sweep > 0) {
       const last = watcher.lastVia === 'sweep' ? ', among them the last one' : '';
       warn(
-        `${watcher.viaCounts.sweep} arrivals were found by the 2 s sweep, not by a notification${last} (dated by their ctime)`,
+        `${watcher.viaCounts.sweep} arrivals were found by the 2 s sweep, ` +
+          `not by a notification${last} (dated by their ctime)`,
       );
     }
     info('comparing the whole replica with the source (every path, size and content hash)…');
     const comparison = await assertConverged('bootstrap', ctx.dirs.source, ctx.dirs.replica, { hash: { kind: 'all' } });
     info(
-      `replica identical: ${formatInt(comparison.sourceEntries)} entries, ${formatInt(comparison.hashed)} files hashed on both sides (${seconds(comparison.ms, 1)})`,
+      `replica identical: ${formatInt(comparison.sourceEntries)} entries, ` +
+        `${formatInt(comparison.hashed)} files hashed on both sides (${seconds(comparison.ms, 1)})`,
     );
     const metadata = describeMetadata(comparison);
     if (metadata !== '') {

@@ -22,7 +22,8 @@ export async function measureBurst(ctx: BenchContext): Promise<void> {
     marked: options.loadMarked,
   });
   info(
-    `${formatInt(options.burstFiles)} new files in ${options.burstDirs} new directories under ${root}/, ${options.loadMarked} of them timed one by one`,
+    `${formatInt(options.burstFiles)} new files in ${options.burstDirs} new directories under ${root}/, ` +
+      `${options.loadMarked} of them timed one by one`,
   );
   let watcher: ReplicaWatcher | undefined;
   // Where the burst is, twice a second: events published by the producer and handled by the
@@ -50,7 +51,8 @@ export async function measureBurst(ctx: BenchContext): Promise<void> {
   const tick = ticker(
     () =>
       `${formatInt(watcher?.arrivedCount ?? 0)} / ${formatInt(options.burstFiles)} burst files on the replica; ` +
-      `events published ${delta(producer, PUBLISHED_METRIC, publishedBase)}, handled by the applier ${delta(applier, APPLIED_METRIC, appliedBase)}`,
+      `events published ${delta(producer, PUBLISHED_METRIC, publishedBase)}, ` +
+      `handled by the applier ${delta(applier, APPLIED_METRIC, appliedBase)}`,
   );
   try {
     const result = await runBurst({
@@ -73,11 +75,13 @@ export async function measureBurst(ctx: BenchContext): Promise<void> {
     ctx.results.burst = { files: result.files, ms: result.ms, writeMs: result.writeMs };
     info(
       `burst: ${formatInt(result.files)} files on the replica ${seconds(result.ms)} after the first write ` +
-        `(${formatInt(Math.round(result.files / (result.ms / 1000)))} files/s; the writer took ${seconds(result.writeMs)})`,
+        `(${formatInt(Math.round(result.files / (result.ms / 1000)))} files/s; ` +
+        `the writer took ${seconds(result.writeMs)})`,
     );
     if (result.viaSweep > 0)
       warn(
-        `${result.viaSweep} burst arrivals were found by the 250 ms sweep, not by a notification (dated by their ctime)`,
+        `${result.viaSweep} burst arrivals were found by the 250 ms sweep, ` +
+          'not by a notification (dated by their ctime)',
       );
     if (publishedBase !== undefined && appliedBase !== undefined) {
       const events = options.burstFiles + options.burstDirs;
@@ -86,7 +90,8 @@ export async function measureBurst(ctx: BenchContext): Promise<void> {
           ? 'the applier kept up: the producer set the pace'
           : 'the applier fell behind the producer';
       info(
-        `during the burst the applier was at most ${formatInt(maxBacklog)} events behind the producer (sampled every 0.5 s): ${pace}`,
+        `during the burst the applier was at most ${formatInt(maxBacklog)} events behind the producer ` +
+          `(sampled every 0.5 s): ${pace}`,
       );
     }
     if (result.markedLatencies.length > 0) {
@@ -108,7 +113,8 @@ export async function checkReplica(ctx: BenchContext, when: string): Promise<voi
     hash: { kind: 'sample', count: sample, seed: ctx.options.seed },
   });
   info(
-    `replica ${when}: identical paths, types and sizes (${formatInt(comparison.sourceEntries)} entries), ${formatInt(comparison.hashed)} sampled files identical (${seconds(comparison.ms, 1)})`,
+    `replica ${when}: identical paths, types and sizes (${formatInt(comparison.sourceEntries)} entries), ` +
+      `${formatInt(comparison.hashed)} sampled files identical (${seconds(comparison.ms, 1)})`,
   );
   const metadata = describeMetadata(comparison);
   if (metadata !== '') warn(`metadata differs: ${metadata}`);

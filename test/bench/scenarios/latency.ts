@@ -7,7 +7,10 @@ import { planSingles, plannedFile, STREAM } from '../tree-plan.ts';
 
 export function describeSummary(s: Summary): string {
   const f = (v: number): string => v.toFixed(1);
-  return `p50 ${f(s.p50)} ms, p95 ${f(s.p95)} ms, p99 ${f(s.p99)} ms (min ${f(s.min)}, mean ${f(s.mean)}, max ${f(s.max)}; ${s.count} writes)`;
+  return (
+    `p50 ${f(s.p50)} ms, p95 ${f(s.p95)} ms, p99 ${f(s.p99)} ms ` +
+    `(min ${f(s.min)}, mean ${f(s.mean)}, max ${f(s.max)}; ${s.count} writes)`
+  );
 }
 
 export async function measureLatency(ctx: BenchContext): Promise<void> {
@@ -16,7 +19,8 @@ export async function measureLatency(ctx: BenchContext): Promise<void> {
   const files = planSingles({ seed: options.seed, root: dir, count: options.latencyWrites, stream: STREAM.latency });
   const applier = ctx.applier!.process;
   info(
-    `${options.latencyWrites} single-file writes into ${dir}/, each ≥ ${options.latencyGapMs} ms after the previous one and after its arrival`,
+    `${options.latencyWrites} single-file writes into ${dir}/, ` +
+      `each ≥ ${options.latencyGapMs} ms after the previous one and after its arrival`,
   );
   let done = 0;
   let last = 0;

@@ -142,7 +142,8 @@ export async function measureLsyncd(ctx: BenchContext): Promise<void> {
       lsyncdResults.burstMs = burst.ms;
       lsyncdResults.burstFiles = burst.files;
       info(
-        `lsyncd burst: ${formatInt(burst.files)} files on its target after ${seconds(burst.ms)} (${formatInt(Math.round(burst.files / (burst.ms / 1000)))} files/s)`,
+        `lsyncd burst: ${formatInt(burst.files)} files on its target after ${seconds(burst.ms)} ` +
+          `(${formatInt(Math.round(burst.files / (burst.ms / 1000)))} files/s)`,
       );
     } finally {
       tickBurst.stop();

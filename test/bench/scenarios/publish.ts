@@ -14,7 +14,8 @@ export async function startAndPublish(ctx: BenchContext): Promise<void> {
   let published: number | undefined;
   const tick = ticker(
     () =>
-      `producer publishing the tree: ${published === undefined ? '?' : formatInt(published)} events published, RSS ${p.rss.currentMb.toFixed(0)} MB`,
+      `producer publishing the tree: ${published === undefined ? '?' : formatInt(published)} events published, ` +
+      `RSS ${p.rss.currentMb.toFixed(0)} MB`,
   );
   const poll = setInterval(() => {
     void fetchMetrics(service.port).then((m) => {
@@ -36,14 +37,17 @@ export async function startAndPublish(ctx: BenchContext): Promise<void> {
   const metrics = await fetchMetrics(service.port);
   const count = metrics?.get(PUBLISHED_METRIC);
   info(
-    `producer ready after ${seconds(ctx.results.initialPublishMs!)}` +
+    `producer ready after ${seconds(ctx.results.initialPublishMs)}` +
       (count === undefined
         ? ` (metric ${PUBLISHED_METRIC} not exposed)`
-        : `: ${formatInt(count)} events published (${formatInt(Math.round(count / (ctx.results.initialPublishMs! / 1000)))}/s)`),
+        : `: ${formatInt(count)} events published ` +
+          `(${formatInt(Math.round(count / (ctx.results.initialPublishMs / 1000)))}/s)`),
   );
   const expected = ctx.plan.files + ctx.plan.dirs().length;
   if (count !== undefined && count < expected) {
-    const note = `producer reported ready with ${formatInt(count)} events published, fewer than the tree's ${formatInt(expected)} entries`;
+    const note =
+      `producer reported ready with ${formatInt(count)} events published, ` +
+      `fewer than the tree's ${formatInt(expected)} entries`;
     warn(note);
     ctx.notes.push(note);
   }

@@ -10,7 +10,8 @@ import { writeTree } from '../tree-writer.ts';
 export async function generateTree(ctx: BenchContext): Promise<void> {
   const { plan } = ctx;
   info(
-    `${formatInt(plan.files)} files of 200 B–8 KiB, 100 per directory, ${formatInt(plan.leafDirs)} leaf directories 3 levels deep (fan-out ${plan.fanout}), seed ${plan.seed}`,
+    `${formatInt(plan.files)} files of 200 B–8 KiB, 100 per directory, ` +
+      `${formatInt(plan.leafDirs)} leaf directories 3 levels deep (fan-out ${plan.fanout}), seed ${plan.seed}`,
   );
   const started = nowMs();
   let written = 0;
