@@ -12,7 +12,7 @@ import {
 test('the README documents every dead-letter code, and no other', () => {
   const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
   const section = readme.slice(readme.indexOf('### Reading the dead-letter topic'));
-  const documented = [...section.slice(0, section.indexOf('\n### ', 5)).matchAll(/^\| `([a-z-]+)` \|/gm)].map(
+  const documented = [...section.slice(0, section.indexOf('\n### ', 5)).matchAll(/^\| `([a-z-]+)` *\|/gm)].map(
     (m) => m[1],
   );
   assert.deepEqual(documented.sort(), Object.keys(DEAD_LETTER_CODES).sort());
