@@ -251,7 +251,9 @@ async function main() {
       }
       process.stdout.write(`\n== ${tier}: ${files.length} file(s) ==\n`);
       const t0 = Date.now();
-      const concurrency = tier === 'unit' ? [] : ['--test-concurrency=1'];
+      // --test-force-exit: a test file whose tests are done ends, even if a client it used left a
+      // socket or timer behind (one leaked Kafka socket would otherwise hold the whole run).
+      const concurrency = tier === 'unit' ? ['--test-force-exit'] : ['--test-concurrency=1', '--test-force-exit'];
       const code = await runNode(['--import', 'tsx', '--test', ...concurrency, ...files], env);
       const elapsed = seconds(Date.now() - t0);
       results.push({
