@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { applierStack, events, snapshot, trySnapshot, type ApplierStack } from '../helpers/applier-harness.ts';
+import { replicaGroupId } from '../../schemas/names.ts';
 import { runCli } from '../helpers/services.ts';
 import { kafkaAdmin, stackConfig, waitFor } from '../helpers/stack.ts';
 
@@ -54,7 +55,7 @@ test(
     const admin = await kafkaAdmin(t);
     const high = JSON.stringify((await admin.fetchTopicOffsets(stack.topic)).map((p) => [p.partition, p.high]).sort());
     await waitFor('the group to commit everything', async () =>
-      (await committed(admin, stack.topic, 'mirrorlog.replica.dup')) === high ? true : undefined,
+      (await committed(admin, stack.topic, replicaGroupId(stack.topic, 'dup'))) === high ? true : undefined,
     );
 
     const second = await runCli([
@@ -73,10 +74,14 @@ test(
     const lastLine = second.stderr.trim().split('\n').at(-1)!;
     assert.match(
       lastLine,
-      /^mirrorlog: replica 'dup' already has a running applier \(consumer group mirrorlog\.replica\.dup: mirrorlog-applier-dup on /,
+      /^mirrorlog: replica 'dup' already has a running applier \(consumer group mirrorlog\.replica\.\S+\.dup: mirrorlog-applier-dup on /,
     );
     assert.doesNotMatch(second.stderr, /\n\s+at /, 'no stack trace');
-    assert.equal(await committed(admin, stack.topic, 'mirrorlog.replica.dup'), high, 'the group offsets did not move');
+    assert.equal(
+      await committed(admin, stack.topic, replicaGroupId(stack.topic, 'dup')),
+      high,
+      'the group offsets did not move',
+    );
     assert.equal(first.readiness().ready, true);
     await first.stop();
     const good = snapshot(target);
@@ -88,7 +93,7 @@ test(
 
     // What the second applier used to do: the group's offsets back at 0.
     await admin.setOffsets({
-      groupId: 'mirrorlog.replica.dup',
+      groupId: replicaGroupId(stack.topic, 'dup'),
       topic: stack.topic,
       partitions: [0, 1, 2].map((partition) => ({ partition, offset: '0' })),
     });

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { applierStack, events, trySnapshot } from '../helpers/applier-harness.ts';
 import { kafka, kafkaAdmin, stackConfig, waitFor } from '../helpers/stack.ts';
+import { replicaGroupId } from '../../schemas/names.ts';
 import { collectStatus } from '../../services/cli/status.ts';
 import { ensureMetadataTopic, thisHost } from '../../services/shared/tree-metadata.ts';
 import { publishVerifyResult } from '../../services/shared/verify-record.ts';
@@ -70,7 +71,7 @@ test(
 
     // A second member in the replica's group (what a duplicate --replica made).
     const intruder = kafka('intruder').consumer({
-      groupId: 'mirrorlog.replica.truth',
+      groupId: replicaGroupId(stack.topic, 'truth'),
       allowAutoTopicCreation: false,
       sessionTimeout: 6000,
     });
