@@ -217,6 +217,8 @@ export const restoreConfigSchema = z.object({
   ...commonShape,
   target: z.string().min(1),
   at: z.string().min(1),
+  /** Restore setuid/setgid bits of files as the log says; by default they are stripped, as the applier does. */
+  allowSetid: bool.default(false),
   fetchConcurrency: positiveInt.max(1024).default(16),
 });
 

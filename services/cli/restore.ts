@@ -45,6 +45,7 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env):
   const config = loadConfig(restoreConfigSchema, {
     argv: joinRelativeAt(argv),
     env,
+    booleanFlags: ['allowSetid'],
     usage:
       'usage: mirrorlog restore --target DIR --at TIME [options]\n\n' +
       'TIME: ISO-8601 (2026-11-25T14:00:00Z) or relative to now (-2h, -30m, -7d).',
@@ -99,7 +100,7 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env):
     if (problem !== undefined) throw new CliError(`cannot restore: ${problem}`, 1);
     const total = state.count();
     progress(`writing ${total} entries into ${target}`);
-    const writer = new StateWriter(target, store, config.fetchConcurrency);
+    const writer = new StateWriter(target, store, config.fetchConcurrency, config.allowSetid);
     try {
       const writing = createProgress('writing entries', { unit: 'entries' });
       await writer.write(state.entries(), (s) => writing.update(s.dirs + s.files + s.symlinks, total));

@@ -25,12 +25,14 @@ export class StateWriter {
     target: string,
     private readonly store: ContentStore,
     private readonly concurrency = 16,
+    allowSetid = false,
   ) {
     this.fs = new FsMaterializer({
       root: new TargetRoot(target),
       journal: { noteDir: () => undefined },
       token: newRunToken(),
       fsyncFiles: false,
+      allowSetid,
     });
     // Large content is staged next to the target, so placing it is a rename.
     this.staging = fs.mkdtempSync(path.join(path.dirname(path.resolve(target)), '.mirrorlog-staging-'));
