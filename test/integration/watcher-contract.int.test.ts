@@ -136,8 +136,15 @@ for (const backend of backendsToRun()) {
     const root = tempDir(t, `contract-${backend}`);
     const outside = tempDir(t, `contract-outside-${backend}`);
     const topic = freshTopic(t);
-    // An explicit --watcher that cannot run here fails right here, with its reason.
-    const { producer } = await startTestProducer(t, { root, topic, watcher: backend, reconcileInterval: '24h' });
+    // An explicit --watcher that cannot run here fails right here, with its reason. The
+    // mass-deletion guard is off: the rsync --delete case is a mass deletion by design.
+    const { producer } = await startTestProducer(t, {
+      root,
+      topic,
+      watcher: backend,
+      reconcileInterval: '24h',
+      maxDelete: '0',
+    });
     const running = (await producer.metrics.watcherBackend.get()).values.find((v) => v.value === 1)?.labels.backend;
     assert.equal(running, backend, `the producer watches with ${backend}`);
     const follower = await followTopic(t, topic);
