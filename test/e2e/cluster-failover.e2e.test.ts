@@ -72,6 +72,7 @@ async function startMirror(t: TestContext, cluster: PrivateCluster): Promise<Mir
   for (const [i, target] of replicas.entries()) {
     const applier = await startService(t, `applier-${i}`, [
       'applier',
+      '--allow-setid',
       '--target',
       target,
       '--state-dir',
