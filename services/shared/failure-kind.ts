@@ -1,15 +1,25 @@
-// What kind of failure a Kafka (kafkajs) or S3 (minio) error is, for deciding between
-// "final: one line, exit 2" and "transient: retry with visible backoff". Pure: looks at
-// the error's type, code and name only.
+// What kind of failure a Kafka (kafkajs) or S3 (minio) error is: the one table behind
+// "final: one line, exit 2" versus "transient: retry with visible backoff", used by the
+// start-up wait (start-errors.ts), the S3 store's own retry (s3-content-store.ts) and the
+// store guard while running (guarded-content-store.ts). Pure: looks at the name, type,
+// code and message of the error and of the errors it wraps only.
 
 export type FailureKind =
   /** Credentials or permissions refused: retrying cannot help until an operator acts. */
   | 'auth'
   /** The bucket does not exist. */
   | 'missing-bucket'
-  /** The server could not be reached, went away or is not ready yet: worth retrying. */
+  /** The server could not be reached, went away or is not serving yet: worth retrying. */
   | 'unreachable'
   | 'other';
+
+export type Failure = {
+  readonly kind: FailureKind;
+  /** Which server said so, when the error tells. */
+  readonly server: 'kafka' | 's3' | undefined;
+  /** The code, type or name that decided ('SignatureDoesNotMatch', 'TOPIC_AUTHORIZATION_FAILED'), or ''. */
+  readonly reason: string;
+};
 
 const KAFKA_AUTH_TYPES = new Set([
   'SASL_AUTHENTICATION_FAILED',
@@ -21,7 +31,11 @@ const KAFKA_AUTH_TYPES = new Set([
   'ILLEGAL_SASL_STATE',
   'UNSUPPORTED_SASL_MECHANISM',
 ]);
-/** Broker answers that pass by themselves (a leader being elected, a coordinator loading). */
+const KAFKA_AUTH_NAMES = new Set(['KafkaJSSASLAuthenticationError']);
+/**
+ * Broker answers that pass by themselves (a leader being elected, a coordinator loading,
+ * a topic just created whose metadata has not reached every broker).
+ */
 const KAFKA_TRANSIENT_TYPES = new Set([
   'NOT_LEADER_FOR_PARTITION',
   'NOT_LEADER_OR_FOLLOWER',
@@ -32,13 +46,20 @@ const KAFKA_TRANSIENT_TYPES = new Set([
   'NOT_COORDINATOR',
   'REQUEST_TIMED_OUT',
   'NOT_CONTROLLER',
+  'UNKNOWN_TOPIC_OR_PARTITION',
 ]);
-const KAFKA_AUTH_NAMES = new Set(['KafkaJSSASLAuthenticationError']);
-const KAFKA_UNREACHABLE_NAMES = new Set([
+/** kafkajs's own errors for a broker that cannot be reached or answered too late. */
+const KAFKA_TRANSIENT_NAMES = new Set([
   'KafkaJSConnectionError',
-  'KafkaJSBrokerNotFound',
-  'KafkaJSRequestTimeoutError',
   'KafkaJSConnectionClosedError',
+  'KafkaJSRequestTimeoutError',
+  'KafkaJSNumberOfRetriesExceeded',
+  'KafkaJSBrokerNotFound',
+  'KafkaJSMetadataNotLoaded',
+  'KafkaJSTopicMetadataNotLoaded',
+  'KafkaJSNoBrokerAvailableError',
+  'KafkaJSLockTimeout',
+  'KafkaJSGroupCoordinatorNotFound',
 ]);
 const S3_AUTH_CODES = new Set([
   'InvalidAccessKeyId',
@@ -51,6 +72,15 @@ const S3_AUTH_CODES = new Set([
   'InvalidSecurity',
   'AccountProblem',
 ]);
+/** S3 answers that mean the server failed, not the request. */
+const S3_TRANSIENT_CODES = new Set([
+  'InternalError',
+  'ServiceUnavailable',
+  'SlowDown',
+  'RequestTimeout',
+  'OperationAborted',
+  'XMinioServerNotInitialized',
+]);
 const NETWORK_CODES = new Set([
   'ECONNREFUSED',
   'ECONNRESET',
@@ -62,8 +92,11 @@ const NETWORK_CODES = new Set([
   'ENETUNREACH',
   'EHOSTUNREACH',
   'ENETDOWN',
+  'ERR_STREAM_PREMATURE_CLOSE',
   'S3_IDLE_TIMEOUT',
 ]);
+/** kafkajs, when it gave up connecting to every seed broker. */
+const KAFKA_UNREACHABLE_MESSAGE = /Connection (error|timeout)|Failed to connect|connect ECONNREFUSED/i;
 
 type ErrorLike = {
   name?: unknown;
@@ -75,46 +108,84 @@ type ErrorLike = {
   retriable?: unknown;
 };
 
-/** The error and the errors it wraps (kafkajs: originalError; Node: cause), outermost first. */
-function chain(error: unknown): ErrorLike[] {
-  const found: ErrorLike[] = [];
-  let current = error as ErrorLike | null | undefined;
-  while (current !== null && current !== undefined && typeof current === 'object' && found.length < 6) {
-    found.push(current);
-    current = (current.originalError ?? current.cause) as ErrorLike | undefined;
+type Link = { name: string; type: string; code: string; message: string; wraps: boolean; retriable: unknown };
+
+function text(value: unknown): string {
+  return typeof value === 'string' ? value : '';
+}
+
+/** The error and the errors it wraps (kafkajs: originalError or cause; Node: cause), outermost first. */
+function chain(error: unknown): Link[] {
+  const found: Link[] = [];
+  let current: unknown = error;
+  while (current !== null && typeof current === 'object' && found.length < 8) {
+    const like = current as ErrorLike;
+    const next = like.originalError ?? like.cause;
+    found.push({
+      name: text(like.name),
+      type: text(like.type),
+      code: text(like.code),
+      message: text(like.message),
+      wraps: next !== undefined,
+      retriable: like.retriable,
+    });
+    current = next;
   }
   return found;
 }
 
-export function classifyFailure(error: unknown): FailureKind {
+function refusal(link: Link): Failure | undefined {
+  if (KAFKA_AUTH_TYPES.has(link.type)) return { kind: 'auth', server: 'kafka', reason: link.type };
+  if (KAFKA_AUTH_NAMES.has(link.name)) return { kind: 'auth', server: 'kafka', reason: link.name };
+  if (S3_AUTH_CODES.has(link.code)) return { kind: 'auth', server: 's3', reason: link.code };
+  if (link.code === 'NoSuchBucket') return { kind: 'missing-bucket', server: 's3', reason: link.code };
+  return undefined;
+}
+
+function unreachable(link: Link): Failure | undefined {
+  const kafka = (reason: string): Failure => ({ kind: 'unreachable', server: 'kafka', reason });
+  if (KAFKA_TRANSIENT_TYPES.has(link.type)) return kafka(link.type);
+  if (KAFKA_TRANSIENT_NAMES.has(link.name)) return kafka(link.name);
+  // An S3Error without a code carries an unparseable body: a proxy's 502/504 page.
+  if (link.name === 'S3Error' && (link.code === '' || S3_TRANSIENT_CODES.has(link.code)))
+    return { kind: 'unreachable', server: 's3', reason: link.code };
+  if (NETWORK_CODES.has(link.code)) return { kind: 'unreachable', server: undefined, reason: link.code };
+  // kafkajs marks the broker answers worth retrying.
+  if (link.name.startsWith('KafkaJS') && link.retriable === true && !link.wraps) return kafka(link.type || link.name);
+  if (KAFKA_UNREACHABLE_MESSAGE.test(link.message)) return kafka(link.name);
+  return undefined;
+}
+
+/** What the error is. A refusal anywhere in the chain wins over a transient wrapper around it. */
+export function describeFailure(error: unknown): Failure {
   const links = chain(error);
   for (const link of links) {
-    if (typeof link.type === 'string' && KAFKA_AUTH_TYPES.has(link.type)) return 'auth';
-    if (typeof link.name === 'string' && KAFKA_AUTH_NAMES.has(link.name)) return 'auth';
-    if (typeof link.code === 'string' && S3_AUTH_CODES.has(link.code)) return 'auth';
-    if (link.code === 'NoSuchBucket') return 'missing-bucket';
+    const found = refusal(link);
+    if (found !== undefined) return found;
   }
   for (const link of links) {
-    if (typeof link.type === 'string' && KAFKA_TRANSIENT_TYPES.has(link.type)) return 'unreachable';
-    if (typeof link.name === 'string' && KAFKA_UNREACHABLE_NAMES.has(link.name)) return 'unreachable';
-    if (typeof link.code === 'string' && NETWORK_CODES.has(link.code)) return 'unreachable';
-    // kafkajs, when it gave up connecting to every seed broker.
-    if (
-      typeof link.message === 'string' &&
-      /Connection (error|timeout)|Failed to connect|connect ECONNREFUSED/i.test(link.message)
-    )
-      return 'unreachable';
+    const found = unreachable(link);
+    if (found !== undefined) return found;
   }
-  return 'other';
+  const s3 = links.find((link) => link.name === 'S3Error');
+  return { kind: 'other', server: s3 === undefined ? undefined : 's3', reason: s3?.code ?? '' };
+}
+
+export function classifyFailure(error: unknown): FailureKind {
+  return describeFailure(error).kind;
+}
+
+/** Worth retrying: the network or the server failed, not the request. */
+export function isTransientFailure(error: unknown): boolean {
+  return classifyFailure(error) === 'unreachable';
 }
 
 /** The innermost message worth showing an operator, on one line. */
 export function failureMessage(error: unknown): string {
   const links = chain(error);
-  const withCode = links.find((link) => typeof link.code === 'string' && link.code !== '');
+  const withCode = links.find((link) => link.code !== '');
   const innermost = links.at(-1);
-  const message =
-    typeof innermost?.message === 'string' && innermost.message !== '' ? innermost.message : String(error);
-  const code = typeof withCode?.code === 'string' && !message.includes(withCode.code) ? `${withCode.code}: ` : '';
+  const message = innermost !== undefined && innermost.message !== '' ? innermost.message : String(error);
+  const code = withCode !== undefined && !message.includes(withCode.code) ? `${withCode.code}: ` : '';
   return `${code}${message}`.replace(/\s+/g, ' ').slice(0, 300);
 }

@@ -1,10 +1,10 @@
 // The ContentStore on an S3-compatible server (SeaweedFS locally, MinIO or AWS for
 // operators), through the minio client. Objects are keyed by contentKey(hash, prefix).
 //
-// Transient failures (connection refused/reset, timeouts, 5xx-style error codes) are
-// retried here with backoff, up to a bound; everything else (missing content, access
-// denied, a bad upload) is thrown at once. minio's own retry is disabled: it retries
-// streamed bodies it cannot replay and reports to the console.
+// Transient failures (connection refused/reset, timeouts, 5xx-style error codes: the
+// table in failure-kind.ts) are retried here with backoff, up to a bound; everything else
+// (missing content, access denied, a bad upload) is thrown at once. minio's own retry is
+// disabled: it retries streamed bodies it cannot replay and reports to the console.
 import { createReadStream, createWriteStream, readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import http from 'node:http';
@@ -12,7 +12,7 @@ import https from 'node:https';
 import { rootCertificates } from 'node:tls';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { Client, S3Error } from 'minio';
+import { Client } from 'minio';
 import type { CommonConfig } from '../../schemas/config.ts';
 import { contentKey, isSha256Hex } from '../../schemas/content-key.ts';
 import {
@@ -24,6 +24,7 @@ import {
 } from './content-store.ts';
 import type { ContentStore, StoredContent } from './content-store.ts';
 import { CliError } from './errors.ts';
+import { isTransientFailure } from './failure-kind.ts';
 import type { Logger } from './logger.ts';
 import { retry } from './retry.ts';
 import { DOCUMENTS_DIR } from './tree-registry.ts';
@@ -99,40 +100,11 @@ export function parseS3Endpoint(endpoint: string): { endPoint: string; port: num
   };
 }
 
-const TRANSIENT_NETWORK_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ECONNABORTED',
-  'ETIMEDOUT',
-  'EPIPE',
-  'EAI_AGAIN',
-  'ENETUNREACH',
-  'EHOSTUNREACH',
-  'ENETDOWN',
-  'ERR_STREAM_PREMATURE_CLOSE',
-  'S3_IDLE_TIMEOUT',
-]);
-const TRANSIENT_S3_CODES = new Set([
-  'InternalError',
-  'ServiceUnavailable',
-  'SlowDown',
-  'RequestTimeout',
-  'OperationAborted',
-  'XMinioServerNotInitialized',
-]);
 const MISSING_CODES = new Set(['NoSuchKey', 'NotFound']);
 
 function errorCode(error: unknown): string | undefined {
   const code = (error as { code?: unknown } | null)?.code;
   return typeof code === 'string' ? code : undefined;
-}
-
-/** Worth retrying: the network or the server failed, not the request. */
-export function isTransientS3Error(error: unknown): boolean {
-  const code = errorCode(error);
-  // An S3Error without a code carries an unparseable body: a proxy's 502/504 page.
-  if (error instanceof S3Error) return code === undefined || code === '' || TRANSIENT_S3_CODES.has(code);
-  return code !== undefined && TRANSIENT_NETWORK_CODES.has(code);
 }
 
 /** http(s).request with an idle timeout: minio sets none, so a hung server would hang us. */
@@ -399,7 +371,7 @@ export class S3ContentStore implements ContentStore {
     const options = { ...this.#retry, ...override };
     return retry(fn, {
       ...options,
-      isRetryable: isTransientS3Error,
+      isRetryable: isTransientFailure,
       onRetry: (info) => {
         this.#logger?.warn(
           { err: info.error, operation, hash, bucket: this.#bucket, retry: info.retry, delayMs: info.delayMs },

@@ -6,80 +6,20 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { CliError } from './errors.ts';
+import { describeFailure, failureMessage } from './failure-kind.ts';
 import type { Logger } from './logger.ts';
 import { backoffDelay, sleep } from './retry.ts';
 
 export type StartFailure = { kind: 'final' | 'transient'; message: string };
 
-/** S3 error codes that mean the credentials or the permissions are wrong. */
-const S3_AUTH_CODES = new Set([
-  'InvalidAccessKeyId',
-  'SignatureDoesNotMatch',
-  'AccessDenied',
-  'InvalidToken',
-  'ExpiredToken',
-  'AllAccessDisabled',
-  'AccountProblem',
-  'InvalidSecurity',
-  'AuthorizationHeaderMalformed',
-]);
-const S3_TRANSIENT_CODES = new Set([
-  'InternalError',
-  'ServiceUnavailable',
-  'SlowDown',
-  'RequestTimeout',
-  'OperationAborted',
-  'XMinioServerNotInitialized',
-]);
-const NETWORK_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ECONNABORTED',
-  'ETIMEDOUT',
-  'EPIPE',
-  'EAI_AGAIN',
-  'ENOTFOUND',
-  'ENETUNREACH',
-  'EHOSTUNREACH',
-  'ENETDOWN',
-  'ERR_STREAM_PREMATURE_CLOSE',
-  'S3_IDLE_TIMEOUT',
-]);
-const KAFKA_TRANSIENT_NAMES = new Set([
-  'KafkaJSConnectionError',
-  'KafkaJSConnectionClosedError',
-  'KafkaJSRequestTimeoutError',
-  'KafkaJSNumberOfRetriesExceeded',
-  'KafkaJSBrokerNotFound',
-  'KafkaJSMetadataNotLoaded',
-  'KafkaJSTopicMetadataNotLoaded',
-  'KafkaJSNoBrokerAvailableError',
-  'KafkaJSLockTimeout',
-  'KafkaJSGroupCoordinatorNotFound',
-]);
-
-type ErrorLike = {
-  name?: unknown;
-  code?: unknown;
-  type?: unknown;
-  message?: unknown;
-  retriable?: unknown;
-  cause?: unknown;
-};
-
-/** The error and the errors it wraps (kafkajs wraps the broker's answer in `cause`). */
-function chain(error: unknown): ErrorLike[] {
-  const found: ErrorLike[] = [];
-  let current: unknown = error;
-  while (current !== null && typeof current === 'object' && found.length < 8) {
-    found.push(current);
-    current = (current as ErrorLike).cause;
+function refusedLine(server: 'kafka' | 's3' | undefined, reason: string, where: { kafka: string; s3: string }) {
+  if (server === 's3') {
+    return (
+      `S3 at ${where.s3} refused the request (${reason}): check --s3-access-key and --s3-secret-key ` +
+      `(MIRRORLOG_S3_ACCESS_KEY, MIRRORLOG_S3_SECRET_KEY) and the key's permissions on the bucket`
+    );
   }
-  return found;
-}
-
-function text(value: unknown): string {
-  return typeof value === 'string' ? value : '';
+  return `Kafka at ${where.kafka} refused the request (${reason}): check the client's credentials and ACLs`;
 }
 
 /**
@@ -88,51 +28,23 @@ function text(value: unknown): string {
  */
 export function classifyStartError(error: unknown, where: { kafka: string; s3: string }): StartFailure {
   if (error instanceof CliError) return { kind: 'final', message: error.message };
-  for (const link of chain(error)) {
-    const name = text(link.name);
-    const code = text(link.code);
-    const type = text(link.type);
-    const message = text(link.message);
-    if (name === 'S3Error' || S3_AUTH_CODES.has(code)) {
-      if (S3_AUTH_CODES.has(code)) {
-        return {
-          kind: 'final',
-          message:
-            `S3 at ${where.s3} refused the request (${code}): check --s3-access-key and --s3-secret-key ` +
-            `(MIRRORLOG_S3_ACCESS_KEY, MIRRORLOG_S3_SECRET_KEY) and the key's permissions on the bucket`,
-        };
-      }
-      if (code === '' || S3_TRANSIENT_CODES.has(code))
-        return { kind: 'transient', message: code || message || 'unreadable answer' };
-      return { kind: 'final', message: `S3 at ${where.s3}: ${code}${message ? ` (${message})` : ''}` };
-    }
-    if (
-      name === 'KafkaJSSASLAuthenticationError' ||
-      type.startsWith('SASL_') ||
-      type.endsWith('_AUTHORIZATION_FAILED')
-    ) {
+  const failure = describeFailure(error);
+  switch (failure.kind) {
+    case 'auth':
+      return { kind: 'final', message: refusedLine(failure.server, failure.reason, where) };
+    case 'unreachable':
+      return { kind: 'transient', message: failureMessage(error) };
+    case 'missing-bucket':
+    case 'other':
       return {
         kind: 'final',
-        message:
-          `Kafka at ${where.kafka} refused the request (${type || name}): ` + `check the client's credentials and ACLs`,
+        message: `${failure.server === 's3' ? `S3 at ${where.s3}: ` : ''}${failureMessage(error)}`,
       };
-    }
-    if (name === 'TopicMismatchError') return { kind: 'final', message };
-    if (
-      KAFKA_TRANSIENT_NAMES.has(name) ||
-      type === 'NOT_LEADER_OR_FOLLOWER' ||
-      type === 'LEADER_NOT_AVAILABLE' ||
-      type === 'UNKNOWN_TOPIC_OR_PARTITION'
-    ) {
-      return { kind: 'transient', message: message || type || name };
-    }
-    if (NETWORK_CODES.has(code)) return { kind: 'transient', message: `${message || code}` };
-    if (name.startsWith('KafkaJS') && link.retriable === true && link.cause === undefined) {
-      return { kind: 'transient', message: message || type || name };
+    default: {
+      const unhandled: never = failure.kind;
+      return unhandled;
     }
   }
-  const first = chain(error)[0];
-  return { kind: 'final', message: text(first?.message) || String(error) };
 }
 
 export type WaitOptions = {

@@ -1,59 +1,19 @@
-// Refused versus other failures while running: how Kafka and S3 errors are classified,
-// and the store that holds calls while credentials are refused instead of letting every
-// download retry on its own. (The start-up wait: shared-start-errors.test.ts.)
+// Refused versus other failures while running: the store that holds calls while
+// credentials are refused instead of letting every download retry on its own. (How the
+// errors are classified: shared-failure-kind.test.ts; the start-up wait:
+// shared-start-errors.test.ts.)
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { classifyFailure, failureMessage } from '../../services/shared/failure-kind.ts';
 import { GuardedContentStore } from '../../services/shared/guarded-content-store.ts';
 import { MemoryContentStore } from '../../services/shared/memory-content-store.ts';
 
 const s3Error = (code: string) => Object.assign(new Error(`S3 says ${code}`), { code });
-const kafkaError = (type: string) =>
-  Object.assign(new Error(`broker says ${type}`), { name: 'KafkaJSProtocolError', type });
-const connectionRefused = () =>
-  Object.assign(new Error('Connection error: connect ECONNREFUSED 127.0.0.1:1'), {
-    name: 'KafkaJSNonRetriableError',
-    originalError: Object.assign(new Error('connect ECONNREFUSED'), {
-      name: 'KafkaJSConnectionError',
-      code: 'ECONNREFUSED',
-    }),
-  });
 
 function collectingLogger() {
   const lines: string[] = [];
   const log = (_fields: unknown, message?: string) => lines.push(message ?? String(_fields));
   return { lines, logger: { warn: log, error: log, info: log } };
 }
-
-describe('classifyFailure', () => {
-  it('refused credentials and permissions are auth, from S3 and from Kafka, wrapped or not', () => {
-    for (const code of ['InvalidAccessKeyId', 'SignatureDoesNotMatch', 'AccessDenied'])
-      assert.equal(classifyFailure(s3Error(code)), 'auth', code);
-    for (const type of ['TOPIC_AUTHORIZATION_FAILED', 'GROUP_AUTHORIZATION_FAILED', 'SASL_AUTHENTICATION_FAILED'])
-      assert.equal(classifyFailure(kafkaError(type)), 'auth', type);
-    assert.equal(
-      classifyFailure({ name: 'KafkaJSNonRetriableError', originalError: kafkaError('CLUSTER_AUTHORIZATION_FAILED') }),
-      'auth',
-    );
-  });
-
-  it('network failures and leader elections are unreachable (retried); a missing bucket is its own kind', () => {
-    assert.equal(classifyFailure(connectionRefused()), 'unreachable');
-    assert.equal(
-      classifyFailure(Object.assign(new Error('getaddrinfo ENOTFOUND nowhere'), { code: 'ENOTFOUND' })),
-      'unreachable',
-    );
-    assert.equal(classifyFailure(kafkaError('NOT_LEADER_OR_FOLLOWER')), 'unreachable');
-    assert.equal(classifyFailure(kafkaError('LEADER_NOT_AVAILABLE')), 'unreachable');
-    assert.equal(classifyFailure(s3Error('NoSuchBucket')), 'missing-bucket');
-    assert.equal(classifyFailure(new TypeError('a bug')), 'other');
-  });
-
-  it('the message is one line with the code', () => {
-    assert.equal(failureMessage(s3Error('SignatureDoesNotMatch')), 'S3 says SignatureDoesNotMatch');
-    assert.equal(failureMessage(Object.assign(new Error('bad\nthing'), { code: 'EX' })), 'EX: bad thing');
-  });
-});
 
 describe('GuardedContentStore', () => {
   it('while credentials are refused, calls wait on one probe per backoff step, then go on', async () => {

@@ -1,14 +1,14 @@
-// What can be checked without an S3 server: endpoint parsing, error classification,
-// and that transport failures are retried and bounded (a closed loopback port, and a
-// loopback socket that never answers). The behaviour against real S3 is in
-// test/integration/content-store.int.test.ts.
+// What can be checked without an S3 server: endpoint parsing, and that transport
+// failures are retried and bounded (a closed loopback port, and a loopback socket that
+// never answers). The behaviour against real S3 is in
+// test/integration/content-store.int.test.ts; which errors are retried, in
+// shared-failure-kind.test.ts.
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import type { AddressInfo, Socket } from 'node:net';
 import { describe, it } from 'node:test';
-import { S3Error } from 'minio';
 import { LOCAL_STACK } from '../../schemas/config.ts';
-import { S3ContentStore, isTransientS3Error, parseS3Endpoint } from '../../services/shared/s3-content-store.ts';
+import { S3ContentStore, parseS3Endpoint } from '../../services/shared/s3-content-store.ts';
 
 const HASH = 'a'.repeat(64);
 
@@ -48,23 +48,6 @@ describe('parseS3Endpoint', () => {
   it('rejects other schemes and paths', () => {
     assert.throws(() => parseS3Endpoint('ftp://host'), TypeError);
     assert.throws(() => parseS3Endpoint('http://host/bucket'), TypeError);
-  });
-});
-
-describe('isTransientS3Error', () => {
-  const s3Error = (code: string | undefined) => Object.assign(new S3Error('x'), { code });
-  it('retries network failures and server-side S3 codes only', () => {
-    for (const code of ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'S3_IDLE_TIMEOUT']) {
-      assert.equal(isTransientS3Error(Object.assign(new Error('x'), { code })), true, code);
-    }
-    for (const code of ['InternalError', 'ServiceUnavailable', 'SlowDown', '', undefined]) {
-      assert.equal(isTransientS3Error(s3Error(code)), true, String(code));
-    }
-    for (const code of ['NoSuchKey', 'NotFound', 'AccessDenied', 'NoSuchBucket', 'SignatureDoesNotMatch']) {
-      assert.equal(isTransientS3Error(s3Error(code)), false, code);
-    }
-    assert.equal(isTransientS3Error(Object.assign(new Error('x'), { code: 'ENOENT' })), false);
-    assert.equal(isTransientS3Error(new TypeError('bad hash')), false);
   });
 });
 

@@ -61,6 +61,10 @@ test('operator errors and unknown failures are final', () => {
     message: 'topic x holds another tree',
   });
   assert.equal(classifyStartError(new TypeError('bug'), where).kind, 'final');
+  assert.deepEqual(classifyStartError(s3Error('NoSuchBucket'), where), {
+    kind: 'final',
+    message: 'S3 at http://127.0.0.1:8333: S3 said NoSuchBucket',
+  });
 });
 
 function fakeClock() {
