@@ -2,12 +2,12 @@
   "targets": [
     {
       "target_name": "fsat",
-      "sources": ["<!@(ls -1 fsat/*.c)"],
+      "sources": ["<!@(ls -1 fsat/*.c)", "shared/napi-args.c"],
       "cflags": ["-std=gnu11", "-Wall", "-Wextra", "-O2"]
     },
     {
       "target_name": "watch",
-      "sources": ["watch/watch.c"],
+      "sources": ["watch/watch.c", "shared/napi-args.c"],
       "cflags": ["-std=gnu11", "-Wall", "-Wextra", "-O2"],
       "defines": ["NAPI_VERSION=8"]
     }

@@ -6,8 +6,6 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
-#include <node_api.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -21,104 +19,28 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "../shared/napi-args.h"
+
 #define READ_BUFFER_BYTES (256 * 1024)
 #define MAX_HANDLE_BYTES 128
 
-#define CHECK(env, call)                                                                   \
-  do {                                                                                     \
-    if ((call) != napi_ok) {                                                               \
-      napi_throw_error((env), NULL, "N-API call failed: " #call);                          \
-      return NULL;                                                                         \
-    }                                                                                      \
-  } while (0)
-
-static napi_value throw_errno(napi_env env, const char *syscall, int err) {
-  char message[256];
-  snprintf(message, sizeof message, "%s: %s", syscall, strerror(err));
-  napi_value code, msg, error;
-  const char *name = NULL;
-  switch (err) {
-    case EPERM: name = "EPERM"; break;
-    case EACCES: name = "EACCES"; break;
-    case EINVAL: name = "EINVAL"; break;
-    case ENOSPC: name = "ENOSPC"; break;
-    case ENOENT: name = "ENOENT"; break;
-    case ENOTDIR: name = "ENOTDIR"; break;
-    case ESTALE: name = "ESTALE"; break;
-    case EXDEV: name = "EXDEV"; break;
-    case ENODEV: name = "ENODEV"; break;
-    case EOPNOTSUPP: name = "EOPNOTSUPP"; break;
-    case ENOSYS: name = "ENOSYS"; break;
-    case EMFILE: name = "EMFILE"; break;
-    case ENOMEM: name = "ENOMEM"; break;
-    case EBADF: name = "EBADF"; break;
-    case ELOOP: name = "ELOOP"; break;
-    case EOVERFLOW: name = "EOVERFLOW"; break;
-    default: name = "EUNKNOWN";
-  }
-  napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &code);
-  napi_create_string_utf8(env, message, NAPI_AUTO_LENGTH, &msg);
-  napi_create_error(env, code, msg, &error);
-  napi_value errno_value;
-  napi_create_int32(env, err, &errno_value);
-  napi_set_named_property(env, error, "errno", errno_value);
-  napi_throw(env, error);
-  return NULL;
-}
-
-static int get_args(napi_env env, napi_callback_info info, size_t want, napi_value *argv) {
-  size_t argc = want;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < want) {
-    napi_throw_type_error(env, NULL, "missing arguments");
-    return 0;
-  }
-  return 1;
-}
-
-/* A path argument as a NUL-terminated string (paths are passed as Buffers: any bytes). */
-static int get_path(napi_env env, napi_value value, char *out, size_t size) {
-  void *data;
-  size_t length;
-  if (napi_get_buffer_info(env, value, &data, &length) != napi_ok || length + 1 > size) {
-    napi_throw_type_error(env, NULL, "path must be a Buffer shorter than PATH_MAX");
-    return 0;
-  }
-  memcpy(out, data, length);
-  out[length] = '\0';
-  return 1;
-}
-
-static napi_value int_result(napi_env env, int64_t value) {
-  napi_value result;
-  CHECK(env, napi_create_int64(env, value, &result));
-  return result;
-}
-
 /* fanotifyInit(flags, eventFFlags) -> fd */
 static napi_value fanotify_init_js(napi_env env, napi_callback_info info) {
-  napi_value argv[2];
-  if (!get_args(env, info, 2, argv)) return NULL;
   uint32_t flags, event_f_flags;
-  CHECK(env, napi_get_value_uint32(env, argv[0], &flags));
-  CHECK(env, napi_get_value_uint32(env, argv[1], &event_f_flags));
+  if (!get_args(env, info, "uu", &flags, &event_f_flags)) return NULL;
   int fd = fanotify_init(flags, event_f_flags);
-  if (fd < 0) return throw_errno(env, "fanotify_init", errno);
-  return int_result(env, fd);
+  if (fd < 0) return throw_errno(env, errno, "fanotify_init", NULL);
+  return int_value(env, fd);
 }
 
 /* fanotifyMark(fd, flags, mask, path): mask is a number below 2^53. */
 static napi_value fanotify_mark_js(napi_env env, napi_callback_info info) {
-  napi_value argv[4];
-  if (!get_args(env, info, 4, argv)) return NULL;
   int32_t fd;
   uint32_t flags;
   int64_t mask;
-  char path[PATH_MAX];
-  CHECK(env, napi_get_value_int32(env, argv[0], &fd));
-  CHECK(env, napi_get_value_uint32(env, argv[1], &flags));
-  CHECK(env, napi_get_value_int64(env, argv[2], &mask));
-  if (!get_path(env, argv[3], path, sizeof path)) return NULL;
-  if (fanotify_mark(fd, flags, (uint64_t)mask, AT_FDCWD, path) < 0) return throw_errno(env, "fanotify_mark", errno);
+  char path[NAME_CAP];
+  if (!get_args(env, info, "iulp", &fd, &flags, &mask, path)) return NULL;
+  if (fanotify_mark(fd, flags, (uint64_t)mask, AT_FDCWD, path) < 0) return throw_errno(env, errno, "fanotify_mark", NULL);
   return NULL;
 }
 
@@ -126,33 +48,26 @@ static napi_value fanotify_mark_js(napi_env env, napi_callback_info info) {
 static napi_value inotify_init_js(napi_env env, napi_callback_info info) {
   (void)info;
   int fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-  if (fd < 0) return throw_errno(env, "inotify_init1", errno);
-  return int_result(env, fd);
+  if (fd < 0) return throw_errno(env, errno, "inotify_init1", NULL);
+  return int_value(env, fd);
 }
 
 /* inotifyAddWatch(fd, path, mask) -> wd */
 static napi_value inotify_add_watch_js(napi_env env, napi_callback_info info) {
-  napi_value argv[3];
-  if (!get_args(env, info, 3, argv)) return NULL;
   int32_t fd;
   uint32_t mask;
-  char path[PATH_MAX];
-  CHECK(env, napi_get_value_int32(env, argv[0], &fd));
-  if (!get_path(env, argv[1], path, sizeof path)) return NULL;
-  CHECK(env, napi_get_value_uint32(env, argv[2], &mask));
+  char path[NAME_CAP];
+  if (!get_args(env, info, "ipu", &fd, path, &mask)) return NULL;
   int wd = inotify_add_watch(fd, path, mask);
-  if (wd < 0) return throw_errno(env, "inotify_add_watch", errno);
-  return int_result(env, wd);
+  if (wd < 0) return throw_errno(env, errno, "inotify_add_watch", NULL);
+  return int_value(env, wd);
 }
 
 /* inotifyRmWatch(fd, wd) -> 0 or errno (a watch of a removed directory is already gone) */
 static napi_value inotify_rm_watch_js(napi_env env, napi_callback_info info) {
-  napi_value argv[2];
-  if (!get_args(env, info, 2, argv)) return NULL;
   int32_t fd, wd;
-  CHECK(env, napi_get_value_int32(env, argv[0], &fd));
-  CHECK(env, napi_get_value_int32(env, argv[1], &wd));
-  return int_result(env, inotify_rm_watch(fd, wd) < 0 ? errno : 0);
+  if (!get_args(env, info, "ii", &fd, &wd)) return NULL;
+  return int_value(env, inotify_rm_watch(fd, wd) < 0 ? errno : 0);
 }
 
 /*
@@ -161,10 +76,8 @@ static napi_value inotify_rm_watch_js(napi_env env, napi_callback_info info) {
  * The symlink is not followed.
  */
 static napi_value name_to_handle_js(napi_env env, napi_callback_info info) {
-  napi_value argv[1];
-  if (!get_args(env, info, 1, argv)) return NULL;
-  char path[PATH_MAX];
-  if (!get_path(env, argv[0], path, sizeof path)) return NULL;
+  char path[NAME_CAP];
+  if (!get_args(env, info, "p", path)) return NULL;
   union {
     struct file_handle handle;
     char bytes[sizeof(struct file_handle) + MAX_HANDLE_BYTES];
@@ -172,7 +85,7 @@ static napi_value name_to_handle_js(napi_env env, napi_callback_info info) {
   storage.handle.handle_bytes = MAX_HANDLE_BYTES;
   int mount_id;
   if (name_to_handle_at(AT_FDCWD, path, &storage.handle, &mount_id, 0) < 0) {
-    return throw_errno(env, "name_to_handle_at", errno);
+    return throw_errno(env, errno, "name_to_handle_at", NULL);
   }
   size_t length = sizeof(struct file_handle) + storage.handle.handle_bytes;
   napi_value result;
@@ -186,13 +99,12 @@ static napi_value name_to_handle_js(napi_env env, napi_callback_info info) {
  * /proc/self/fd), as a Buffer. Throws ESTALE when the object is gone.
  */
 static napi_value open_by_handle_js(napi_env env, napi_callback_info info) {
-  napi_value argv[2];
-  if (!get_args(env, info, 2, argv)) return NULL;
   int32_t mount_fd;
+  napi_value handle;
   void *data;
   size_t length;
-  CHECK(env, napi_get_value_int32(env, argv[0], &mount_fd));
-  CHECK(env, napi_get_buffer_info(env, argv[1], &data, &length));
+  if (!get_args(env, info, "iv", &mount_fd, &handle)) return NULL;
+  CHECK(env, napi_get_buffer_info(env, handle, &data, &length));
   if (length < sizeof(struct file_handle) || length > sizeof(struct file_handle) + MAX_HANDLE_BYTES) {
     napi_throw_type_error(env, NULL, "not a file handle");
     return NULL;
@@ -207,13 +119,13 @@ static napi_value open_by_handle_js(napi_env env, napi_callback_info info) {
     return NULL;
   }
   int fd = open_by_handle_at(mount_fd, &storage.handle, O_PATH | O_CLOEXEC);
-  if (fd < 0) return throw_errno(env, "open_by_handle_at", errno);
+  if (fd < 0) return throw_errno(env, errno, "open_by_handle_at", NULL);
   char link[64], target[PATH_MAX];
   snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
   ssize_t n = readlink(link, target, sizeof target);
   int err = errno;
   close(fd);
-  if (n < 0) return throw_errno(env, "readlink", err);
+  if (n < 0) return throw_errno(env, err, "readlink", NULL);
   napi_value result;
   void *copy;
   CHECK(env, napi_create_buffer_copy(env, (size_t)n, target, &copy, &result));
@@ -359,20 +271,18 @@ static void on_closed(uv_handle_t *handle) {
 
 /* startReading(fd, maxQueuedBytes, callback(buffer | null, error?)) -> reader */
 static napi_value start_reading_js(napi_env env, napi_callback_info info) {
-  napi_value argv[3];
-  if (!get_args(env, info, 3, argv)) return NULL;
   int32_t fd;
   int64_t max_queued;
-  CHECK(env, napi_get_value_int32(env, argv[0], &fd));
-  CHECK(env, napi_get_value_int64(env, argv[1], &max_queued));
+  napi_value callback;
+  if (!get_args(env, info, "ilv", &fd, &max_queued, &callback)) return NULL;
   uv_loop_t *loop;
   CHECK(env, napi_get_uv_event_loop(env, &loop));
   reader_t *reader = calloc(1, sizeof *reader);
-  if (reader == NULL) return throw_errno(env, "calloc", ENOMEM);
+  if (reader == NULL) return throw_errno(env, ENOMEM, "calloc", NULL);
   if (pipe2(reader->wake, O_CLOEXEC | O_NONBLOCK) < 0) {
     int err = errno;
     free(reader);
-    return throw_errno(env, "pipe2", err);
+    return throw_errno(env, err, "pipe2", NULL);
   }
   reader->env = env;
   reader->fd = fd;
@@ -382,7 +292,7 @@ static napi_value start_reading_js(napi_env env, napi_callback_info info) {
   napi_value name;
   CHECK(env, napi_create_string_utf8(env, "mirrorlog.watch", NAPI_AUTO_LENGTH, &name));
   CHECK(env, napi_async_init(env, NULL, name, &reader->context));
-  CHECK(env, napi_create_reference(env, argv[2], 1, &reader->callback));
+  CHECK(env, napi_create_reference(env, callback, 1, &reader->callback));
   int rc = uv_async_init(loop, &reader->async, on_chunks);
   if (rc == 0) rc = pthread_create(&reader->thread, NULL, read_loop, reader);
   if (rc != 0) {
@@ -402,10 +312,8 @@ static napi_value start_reading_js(napi_env env, napi_callback_info info) {
 
 /* stopReading(reader): ends the thread; the caller closes the fd afterwards. */
 static napi_value stop_reading_js(napi_env env, napi_callback_info info) {
-  napi_value argv[1];
-  if (!get_args(env, info, 1, argv)) return NULL;
   void *data;
-  CHECK(env, napi_get_value_external(env, argv[0], &data));
+  if (!get_args(env, info, "x", &data)) return NULL;
   reader_t *reader = (reader_t *)data;
   if (reader->closed) return NULL;
   reader->closed = 1;
@@ -455,24 +363,18 @@ static int valid_utf8(const unsigned char *s, size_t n) {
  * 4 other), mode, size, mtimeMs, ctimeMs, ino, computed as Node computes its Stats.
  */
 static napi_value scan_directory_js(napi_env env, napi_callback_info info) {
-  napi_value argv[1];
-  if (!get_args(env, info, 1, argv)) return NULL;
-  char path[PATH_MAX];
-  if (!get_path(env, argv[0], path, sizeof path)) return NULL;
+  char path[NAME_CAP];
+  if (!get_args(env, info, "p", path)) return NULL;
   int dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
   if (dfd < 0) {
-    if (errno == ENOENT || errno == ENOTDIR || errno == ELOOP) {
-      napi_value null_value;
-      napi_get_null(env, &null_value);
-      return null_value;
-    }
-    return throw_errno(env, "open", errno);
+    if (errno == ENOENT || errno == ENOTDIR || errno == ELOOP) return null_value(env);
+    return throw_errno(env, errno, "open", NULL);
   }
   DIR *dir = fdopendir(dfd);
   if (dir == NULL) {
     int err = errno;
     close(dfd);
-    return throw_errno(env, "fdopendir", err);
+    return throw_errno(env, err, "fdopendir", NULL);
   }
   size_t names_cap = 4096, names_len = 0, count = 0, stats_cap = 64;
   char *names = malloc(names_cap);
@@ -526,7 +428,7 @@ static napi_value scan_directory_js(napi_env env, napi_callback_info info) {
   if (failure != 0) {
     free(names);
     free(stats);
-    return throw_errno(env, "readdir", failure);
+    return throw_errno(env, failure, "readdir", NULL);
   }
   napi_value result, names_value, stats_buffer, stats_value, not_utf8_value;
   void *copy;
@@ -546,16 +448,16 @@ static napi_value scan_directory_js(napi_env env, napi_callback_info info) {
 
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor properties[] = {
-      {"fanotifyInit", NULL, fanotify_init_js, NULL, NULL, NULL, napi_default, NULL},
-      {"fanotifyMark", NULL, fanotify_mark_js, NULL, NULL, NULL, napi_default, NULL},
-      {"inotifyInit", NULL, inotify_init_js, NULL, NULL, NULL, napi_default, NULL},
-      {"inotifyAddWatch", NULL, inotify_add_watch_js, NULL, NULL, NULL, napi_default, NULL},
-      {"inotifyRmWatch", NULL, inotify_rm_watch_js, NULL, NULL, NULL, napi_default, NULL},
-      {"nameToHandle", NULL, name_to_handle_js, NULL, NULL, NULL, napi_default, NULL},
-      {"openByHandle", NULL, open_by_handle_js, NULL, NULL, NULL, napi_default, NULL},
-      {"startReading", NULL, start_reading_js, NULL, NULL, NULL, napi_default, NULL},
-      {"stopReading", NULL, stop_reading_js, NULL, NULL, NULL, napi_default, NULL},
-      {"scanDirectory", NULL, scan_directory_js, NULL, NULL, NULL, napi_default, NULL},
+      METHOD("fanotifyInit", fanotify_init_js),
+      METHOD("fanotifyMark", fanotify_mark_js),
+      METHOD("inotifyInit", inotify_init_js),
+      METHOD("inotifyAddWatch", inotify_add_watch_js),
+      METHOD("inotifyRmWatch", inotify_rm_watch_js),
+      METHOD("nameToHandle", name_to_handle_js),
+      METHOD("openByHandle", open_by_handle_js),
+      METHOD("startReading", start_reading_js),
+      METHOD("stopReading", stop_reading_js),
+      METHOD("scanDirectory", scan_directory_js),
   };
   CHECK(env, napi_define_properties(env, exports, sizeof properties / sizeof properties[0], properties));
   return exports;
