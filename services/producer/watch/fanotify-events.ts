@@ -2,20 +2,11 @@
 // FAN_REPORT_FID + FAN_REPORT_TARGET_FID), parsed from the bytes read(2) returns. Pure.
 // Layouts: struct fanotify_event_metadata, fanotify_event_info_header and
 // fanotify_event_info_fid in <linux/fanotify.h>.
+import { FSNOTIFY, readName } from './fsnotify.ts';
 
 export const FAN = {
-  MODIFY: 0x2,
-  ATTRIB: 0x4,
-  CLOSE_WRITE: 0x8,
-  MOVED_FROM: 0x40,
-  MOVED_TO: 0x80,
-  CREATE: 0x100,
-  DELETE: 0x200,
-  DELETE_SELF: 0x400,
-  MOVE_SELF: 0x800,
-  Q_OVERFLOW: 0x4000,
+  ...FSNOTIFY,
   RENAME: 0x1000_0000,
-  ONDIR: 0x4000_0000,
   // fanotify_init flags
   CLOEXEC: 0x1,
   NONBLOCK: 0x2,
@@ -101,11 +92,7 @@ export function parseFanotifyEvents(data: Buffer): FanotifyEvent[] {
         if (type === INFO_FID) {
           event.object = key;
         } else {
-          let name = '.';
-          if (type !== INFO_DFID) {
-            const nul = data.indexOf(0, handleEnd);
-            name = data.toString('utf8', handleEnd, nul < 0 || nul > info + length ? info + length : nul);
-          }
+          const name = type === INFO_DFID ? '.' : readName(data, handleEnd, info + length);
           const ref = { dir: key, name };
           if (type === INFO_OLD_DFID_NAME) event.from = ref;
           else if (type === INFO_NEW_DFID_NAME) event.to = ref;

@@ -5,8 +5,9 @@
 // so filtering to the root is a map lookup. A handle not known yet is asked of the
 // kernel once (open_by_handle_at) and remembered inside or outside the root.
 import fs from 'node:fs';
-import { MAX_QUEUED_EVENT_BYTES, type EventReader, type WatchNative } from '../../shared/native/watch.ts';
+import type { EventReader, WatchNative } from '../../shared/native/watch.ts';
 import { DirectoryTree, type DirNode } from './directory-tree.ts';
+import { readEventStream } from './event-stream.ts';
 import {
   FAN,
   FAN_REPORT_DFID_NAME,
@@ -151,13 +152,11 @@ export class FanotifyWatcher implements SourceWatcher {
   }
 
   start(): Promise<void> {
-    this.reader = this.native.startReading(this.fd, MAX_QUEUED_EVENT_BYTES, (data, error) => {
-      if (this.stopped) return;
-      if (data === null) {
-        this.deps.events.onError(new Error(`reading fanotify events failed: ${error ?? 'unknown'}`));
-        return;
-      }
-      this.consume(parseFanotifyEvents(data));
+    this.reader = readEventStream(this.native, this.fd, 'fanotify', {
+      isStopped: () => this.stopped,
+      events: this.deps.events,
+      parse: parseFanotifyEvents,
+      consume: (events) => this.consume(events),
     });
     return Promise.resolve();
   }

@@ -5,8 +5,9 @@
 // move the watch's node, so later events carry the new path. What cannot be watched
 // (the watch limit) is counted, logged with the sysctl that fixes it, and checked on a
 // timer instead; a queue overflow is reported for a reconcile.
-import { MAX_QUEUED_EVENT_BYTES, type EventReader, type WatchNative } from '../../shared/native/watch.ts';
+import type { EventReader, WatchNative } from '../../shared/native/watch.ts';
 import { DirectoryTree, type DirNode } from './directory-tree.ts';
+import { readEventStream } from './event-stream.ts';
 import { IN, parseInotifyEvents, type InotifyEvent } from './inotify-events.ts';
 import {
   childPath,
@@ -66,13 +67,11 @@ export class InotifyWatcher implements SourceWatcher {
   }
 
   start(): Promise<void> {
-    this.reader = this.options.native.startReading(this.fd, MAX_QUEUED_EVENT_BYTES, (data, error) => {
-      if (this.stopped) return;
-      if (data === null) {
-        this.deps.events.onError(new Error(`reading inotify events failed: ${error ?? 'unknown'}`));
-        return;
-      }
-      this.consume(parseInotifyEvents(data));
+    this.reader = readEventStream(this.options.native, this.fd, 'inotify', {
+      isStopped: () => this.stopped,
+      events: this.deps.events,
+      parse: parseInotifyEvents,
+      consume: (events) => this.consume(events),
     });
     this.checkTimer = setInterval(() => this.checkUnwatched(), this.options.checkIntervalMs ?? 30_000);
     this.checkTimer.unref();
