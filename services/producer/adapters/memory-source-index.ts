@@ -4,7 +4,7 @@ import type { EntryState } from '../../../schemas/event.ts';
 import { isBelow, parentOf, type RelPath } from '../../../schemas/rel-path.ts';
 import type { IndexedChild } from '../domain/dir-compare.ts';
 import type { Fingerprint } from '../domain/diff.ts';
-import type { IndexedEntry, IndexWrite, SourceIndex } from '../ports/source-index.ts';
+import { applyIndexWrites, type IndexedEntry, type IndexWrite, type SourceIndex } from '../ports/source-index.ts';
 
 type Undo = () => void;
 
@@ -61,13 +61,7 @@ export class MemorySourceIndex implements SourceIndex {
   }
 
   apply(writes: readonly IndexWrite[], meta: Readonly<Record<string, string>> = {}): void {
-    this.transaction(() => {
-      for (const write of writes) {
-        if (write.op === 'put') this.put(write.path, write.state, write.seq, write.fingerprint);
-        else this.remove(write.path);
-      }
-      for (const [key, value] of Object.entries(meta)) this.setMeta(key, value);
-    });
+    applyIndexWrites(this, writes, meta);
   }
 
   counts(): Record<'file' | 'dir' | 'symlink', number> {

@@ -7,7 +7,7 @@ import type { EntryState } from '../../../schemas/event.ts';
 import { parentOf, type RelPath } from '../../../schemas/rel-path.ts';
 import type { IndexedChild } from '../domain/dir-compare.ts';
 import type { Fingerprint } from '../domain/diff.ts';
-import type { IndexedEntry, IndexWrite, SourceIndex } from '../ports/source-index.ts';
+import { applyIndexWrites, type IndexedEntry, type IndexWrite, type SourceIndex } from '../ports/source-index.ts';
 
 export type { IndexedEntry } from '../ports/source-index.ts';
 
@@ -192,13 +192,7 @@ export class SqliteSourceIndex implements SourceIndex {
   }
 
   apply(writes: readonly IndexWrite[], meta: Readonly<Record<string, string>> = {}): void {
-    this.transaction(() => {
-      for (const write of writes) {
-        if (write.op === 'put') this.put(write.path, write.state, write.seq, write.fingerprint);
-        else this.remove(write.path);
-      }
-      for (const [key, value] of Object.entries(meta)) this.setMeta(key, value);
-    });
+    applyIndexWrites(this, writes, meta);
   }
 
   /** Runs `fn` in one transaction (committed when it returns, rolled back if it throws). */

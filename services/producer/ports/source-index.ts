@@ -43,3 +43,18 @@ export interface SourceIndex extends SourceIndexView {
   transaction<T>(fn: () => T): T;
   close(): void;
 }
+
+/** `apply` in terms of the other writes, for both implementations: one transaction. */
+export function applyIndexWrites(
+  index: Pick<SourceIndex, 'put' | 'remove' | 'setMeta' | 'transaction'>,
+  writes: readonly IndexWrite[],
+  meta: Readonly<Record<string, string>>,
+): void {
+  index.transaction(() => {
+    for (const write of writes) {
+      if (write.op === 'put') index.put(write.path, write.state, write.seq, write.fingerprint);
+      else index.remove(write.path);
+    }
+    for (const [key, value] of Object.entries(meta)) index.setMeta(key, value);
+  });
+}
