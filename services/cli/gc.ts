@@ -19,13 +19,11 @@ import type { ContentStore } from '../shared/content-store.ts';
 import { HELP_SHOWN, loadConfig } from '../shared/config.ts';
 import { CliError } from '../shared/errors.ts';
 import { createProgress } from '../shared/progress.ts';
-import { createKafka } from '../shared/kafka.ts';
-import { kafkaClientSecurity } from '../shared/kafka-security.ts';
-import { createLogger } from '../shared/logger.ts';
 import { S3ContentStore, s3OptionsFromConfig } from '../shared/s3-content-store.ts';
 import { readTopicToEnd } from '../shared/topic-reader.ts';
 import { registeredTopics, unregisterTree } from '../shared/tree-registry.ts';
 import { GC_MIN_GRACE_MS, ReferencedHashes, judge, referencedHash, type Verdict } from './gc-plan.ts';
+import { commandClients } from './command-clients.ts';
 
 type Tally = { count: number; bytes: number };
 export type GcReport = {
@@ -87,7 +85,7 @@ export function topicsToRead(
 ): string[] {
   const topics = [...new Set([own, ...registered])].sort();
   const missing = topics.filter((topic) => !existing.has(topic));
-  if (missing.includes(own)) throw new CliError(`topic '${own}' does not exist`, 1);
+  if (missing.includes(own)) throw new CliError(`topic '${own}' does not exist`, 2);
   if (missing.length > 0) {
     throw new CliError(
       `the store prefix also holds the content of ${missing.map((topic) => `'${topic}'`).join(', ')}, ` +
@@ -211,14 +209,7 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env):
         `use --force only when no producer publishes to '${config.topic}'`,
     );
   }
-  const logger = createLogger({ level: config.logLevel === 'info' ? 'warn' : config.logLevel, name: 'gc' });
-  const kafka = createKafka({
-    brokers: config.brokers,
-    clientId: 'mirrorlog-gc',
-    logger,
-    security: kafkaClientSecurity(config),
-    retry: { retries: 5 },
-  });
+  const { logger, kafka } = commandClients(config, 'gc');
   const store = new S3ContentStore({ ...s3OptionsFromConfig(config), logger });
   const progress = (text: string) => process.stderr.write(`mirrorlog gc: ${text}\n`);
   try {

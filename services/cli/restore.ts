@@ -7,14 +7,13 @@ import path from 'node:path';
 import { restoreConfigSchema } from '../../schemas/config.ts';
 import { HELP_SHOWN, loadConfig } from '../shared/config.ts';
 import { CliError } from '../shared/errors.ts';
-import { createKafka, describeTopicConfig } from '../shared/kafka.ts';
-import { kafkaClientSecurity } from '../shared/kafka-security.ts';
-import { createLogger } from '../shared/logger.ts';
+import { describeTopicConfig } from '../shared/kafka.ts';
 import { LogState, readLogState } from '../shared/log-state.ts';
 import { createProgress } from '../shared/progress.ts';
 import { S3ContentStore, s3OptionsFromConfig } from '../shared/s3-content-store.ts';
 import { parseRestoreTime, restoreTimeProblem } from './restore-time.ts';
 import { StateWriter } from './state-writer.ts';
+import { commandClients, requireTopic } from './command-clients.ts';
 
 function progress(text: string): void {
   process.stderr.write(`mirrorlog restore: ${text}\n`);
@@ -61,20 +60,12 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env):
   const target = path.resolve(config.target);
   assertEmptyTarget(target);
 
-  const logger = createLogger({ level: config.logLevel === 'info' ? 'warn' : config.logLevel, name: 'restore' });
-  const kafka = createKafka({
-    brokers: config.brokers,
-    clientId: 'mirrorlog-restore',
-    logger,
-    security: kafkaClientSecurity(config),
-    retry: { retries: 5 },
-  });
+  const { logger, kafka } = commandClients(config, 'restore');
   const admin = kafka.admin();
   await admin.connect();
   let windowMs = config.historyWindow;
   try {
-    if (!(await admin.listTopics()).includes(config.topic))
-      throw new CliError(`topic '${config.topic}' does not exist`, 1);
+    await requireTopic(admin, config.topic);
     const lag = (await describeTopicConfig(admin, config.topic, ['min.compaction.lag.ms'])).get(
       'min.compaction.lag.ms',
     );

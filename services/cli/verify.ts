@@ -24,11 +24,10 @@ import { IDENTITY_META } from '../applier/replica-state.ts';
 import { defaultStateDir, HELP_SHOWN, loadConfig } from '../shared/config.ts';
 import { fsat } from '../shared/native/fsat.ts';
 import { CliError } from '../shared/errors.ts';
-import { createKafka, fetchTopicOffsets } from '../shared/kafka.ts';
-import { createLogger, type Logger } from '../shared/logger.ts';
+import { fetchTopicOffsets } from '../shared/kafka.ts';
+import type { Logger } from '../shared/logger.ts';
 import { metadataTopicExists, thisHost } from '../shared/tree-metadata.ts';
 import { publishVerifyResult, type VerifyResult } from '../shared/verify-record.ts';
-import { kafkaClientSecurity } from '../shared/kafka-security.ts';
 import { createProgress } from '../shared/progress.ts';
 import { LogState, readLogState } from '../shared/log-state.ts';
 import { S3ContentStore, s3OptionsFromConfig } from '../shared/s3-content-store.ts';
@@ -36,6 +35,7 @@ import { StateWriter } from './state-writer.ts';
 import { chooseVerifyBasis, splitExtras, type ReplicaRecord, type VerifyBasis } from './verify-basis.ts';
 import { replicaGroupId } from '../../schemas/names.ts';
 import { compareEntry, formatDrift, type Drift, type Found } from './verify-compare.ts';
+import { commandClients, requireTopic } from './command-clients.ts';
 
 const SHOWN_DRIFTS = 200;
 
@@ -202,20 +202,12 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env):
   if (config === HELP_SHOWN) return 0;
   const target = path.resolve(config.target);
   if (!fs.existsSync(target)) throw new CliError(`--target ${target} does not exist`);
-  const logger = createLogger({ level: config.logLevel === 'info' ? 'warn' : config.logLevel, name: 'verify' });
-  const kafka = createKafka({
-    brokers: config.brokers,
-    clientId: 'mirrorlog-verify',
-    logger,
-    security: kafkaClientSecurity(config),
-    retry: { retries: 5 },
-  });
+  const { logger, kafka } = commandClients(config, 'verify');
   const admin = kafka.admin();
   await admin.connect();
   let basis: VerifyBasis;
   try {
-    if (!(await admin.listTopics()).includes(config.topic))
-      throw new CliError(`topic '${config.topic}' does not exist`, 2);
+    await requireTopic(admin, config.topic);
     const group = await groupOffsets(admin, replicaGroupId(config.topic, config.replica), config.topic, config.repair);
     const partitions = (await fetchTopicOffsets(admin, config.topic)).map((o) => o.partition);
     const stateDir = path.resolve(config.stateDir ?? defaultStateDir(config.replica, env));
