@@ -19,6 +19,12 @@ export type Failure = {
   readonly server: 'kafka' | 's3' | undefined;
   /** The code, type or name that decided ('SignatureDoesNotMatch', 'TOPIC_AUTHORIZATION_FAILED'), or ''. */
   readonly reason: string;
+  /**
+   * kafkajs would retry it (it marks the broker's answer retriable, or its own retries ran
+   * out), though the table does not call it unreachable: UNKNOWN_TOPIC_OR_PARTITION is one.
+   * Only the start-up wait trusts this (start-errors.ts).
+   */
+  readonly kafkaRetriable?: true;
 };
 
 const KAFKA_AUTH_TYPES = new Set([
@@ -33,27 +39,31 @@ const KAFKA_AUTH_TYPES = new Set([
 ]);
 const KAFKA_AUTH_NAMES = new Set(['KafkaJSSASLAuthenticationError']);
 /**
- * Broker answers that pass by themselves (a leader being elected, a coordinator loading,
- * a topic just created whose metadata has not reached every broker).
+ * Broker answers that pass by themselves (a leader being elected, a coordinator loading), by
+ * the names kafkajs gives them (GROUP_* where the protocol now says COORDINATOR_*).
  */
 const KAFKA_TRANSIENT_TYPES = new Set([
   'NOT_LEADER_FOR_PARTITION',
-  'NOT_LEADER_OR_FOLLOWER',
   'LEADER_NOT_AVAILABLE',
   'REPLICA_NOT_AVAILABLE',
-  'COORDINATOR_NOT_AVAILABLE',
-  'COORDINATOR_LOAD_IN_PROGRESS',
-  'NOT_COORDINATOR',
+  'PREFERRED_LEADER_NOT_AVAILABLE',
+  'FENCED_LEADER_EPOCH',
+  'UNKNOWN_LEADER_EPOCH',
+  'GROUP_LOAD_IN_PROGRESS',
+  'GROUP_COORDINATOR_NOT_AVAILABLE',
+  'NOT_COORDINATOR_FOR_GROUP',
   'REQUEST_TIMED_OUT',
+  'NETWORK_EXCEPTION',
   'NOT_CONTROLLER',
-  'UNKNOWN_TOPIC_OR_PARTITION',
+  'NOT_ENOUGH_REPLICAS',
+  'NOT_ENOUGH_REPLICAS_AFTER_APPEND',
+  'KAFKA_STORAGE_ERROR',
 ]);
 /** kafkajs's own errors for a broker that cannot be reached or answered too late. */
 const KAFKA_TRANSIENT_NAMES = new Set([
   'KafkaJSConnectionError',
   'KafkaJSConnectionClosedError',
   'KafkaJSRequestTimeoutError',
-  'KafkaJSNumberOfRetriesExceeded',
   'KafkaJSBrokerNotFound',
   'KafkaJSMetadataNotLoaded',
   'KafkaJSTopicMetadataNotLoaded',
@@ -108,7 +118,7 @@ type ErrorLike = {
   retriable?: unknown;
 };
 
-type Link = { name: string; type: string; code: string; message: string; wraps: boolean; retriable: unknown };
+type Link = { name: string; type: string; code: string; message: string; wraps: boolean; retriable: boolean };
 
 function text(value: unknown): string {
   return typeof value === 'string' ? value : '';
@@ -127,7 +137,7 @@ function chain(error: unknown): Link[] {
       code: text(like.code),
       message: text(like.message),
       wraps: next !== undefined,
-      retriable: like.retriable,
+      retriable: like.retriable === true,
     });
     current = next;
   }
@@ -150,8 +160,6 @@ function unreachable(link: Link): Failure | undefined {
   if (link.name === 'S3Error' && (link.code === '' || S3_TRANSIENT_CODES.has(link.code)))
     return { kind: 'unreachable', server: 's3', reason: link.code };
   if (NETWORK_CODES.has(link.code)) return { kind: 'unreachable', server: undefined, reason: link.code };
-  // kafkajs marks the broker answers worth retrying.
-  if (link.name.startsWith('KafkaJS') && link.retriable === true && !link.wraps) return kafka(link.type || link.name);
   if (KAFKA_UNREACHABLE_MESSAGE.test(link.message)) return kafka(link.name);
   return undefined;
 }
@@ -168,7 +176,15 @@ export function describeFailure(error: unknown): Failure {
     if (found !== undefined) return found;
   }
   const s3 = links.find((link) => link.name === 'S3Error');
-  return { kind: 'other', server: s3 === undefined ? undefined : 's3', reason: s3?.code ?? '' };
+  const other: Failure = { kind: 'other', server: s3 === undefined ? undefined : 's3', reason: s3?.code ?? '' };
+  const retriable = links.find(
+    (link) =>
+      link.name === 'KafkaJSNumberOfRetriesExceeded' ||
+      (link.name.startsWith('KafkaJS') && link.retriable && !link.wraps),
+  );
+  return retriable === undefined
+    ? other
+    : { ...other, server: 'kafka', reason: retriable.type || retriable.name, kafkaRetriable: true };
 }
 
 export function classifyFailure(error: unknown): FailureKind {

@@ -29,17 +29,21 @@ function refusedLine(server: 'kafka' | 's3' | undefined, reason: string, where: 
 export function classifyStartError(error: unknown, where: { kafka: string; s3: string }): StartFailure {
   if (error instanceof CliError) return { kind: 'final', message: error.message };
   const failure = describeFailure(error);
+  const final = (): StartFailure => ({
+    kind: 'final',
+    message: `${failure.server === 's3' ? `S3 at ${where.s3}: ` : ''}${failureMessage(error)}`,
+  });
   switch (failure.kind) {
     case 'auth':
       return { kind: 'final', message: refusedLine(failure.server, failure.reason, where) };
     case 'unreachable':
       return { kind: 'transient', message: failureMessage(error) };
-    case 'missing-bucket':
     case 'other':
-      return {
-        kind: 'final',
-        message: `${failure.server === 's3' ? `S3 at ${where.s3}: ` : ''}${failureMessage(error)}`,
-      };
+      // At start a topic was just made or checked: kafkajs's own "retry this" (a topic whose
+      // metadata has not reached every broker yet) is waited for here, not while running.
+      return failure.kafkaRetriable === true ? { kind: 'transient', message: failureMessage(error) } : final();
+    case 'missing-bucket':
+      return final();
     default: {
       const unhandled: never = failure.kind;
       return unhandled;

@@ -2,6 +2,7 @@
 // (retried), a missing bucket, or other. The start-up wait, the S3 store's own retry and
 // the store guard all read it, so a code is classified the same way everywhere.
 import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
 import { describe, it } from 'node:test';
 import { S3Error } from 'minio';
 import {
@@ -11,6 +12,9 @@ import {
   isTransientFailure,
 } from '../../services/shared/failure-kind.ts';
 
+const { createErrorFromCode } = createRequire(import.meta.url)('kafkajs/src/protocol/error.js') as {
+  createErrorFromCode: (code: number) => Error & { type: string };
+};
 const s3Error = (code: string) => Object.assign(new Error(`S3 says ${code}`), { code });
 const minioError = (code: string | undefined) => Object.assign(new S3Error('x'), { code });
 const kafkaError = (type: string) =>
@@ -55,8 +59,10 @@ describe('classifyFailure', () => {
       classifyFailure(Object.assign(new Error('getaddrinfo ENOTFOUND nowhere'), { code: 'ENOTFOUND' })),
       'unreachable',
     );
-    assert.equal(classifyFailure(kafkaError('NOT_LEADER_OR_FOLLOWER')), 'unreachable');
-    assert.equal(classifyFailure(kafkaError('LEADER_NOT_AVAILABLE')), 'unreachable');
+    // The errors kafkajs itself makes from the broker's codes (their names are kafkajs's, not the protocol's).
+    for (const code of [5, 6, 7, 9, 13, 14, 15, 16, 19, 20, 41, 74])
+      assert.equal(classifyFailure(createErrorFromCode(code)), 'unreachable', createErrorFromCode(code).type);
+    assert.equal(classifyFailure(createErrorFromCode(3)), 'other', 'a missing topic is not waited for');
     assert.deepEqual(describeFailure(s3Error('NoSuchBucket')), {
       kind: 'missing-bucket',
       server: 's3',

@@ -55,6 +55,19 @@ test('unreachable servers and leaders moving after topic creation are transient'
   assert.equal(classifyStartError(s3Error('ServiceUnavailable'), where).kind, 'transient');
 });
 
+test('at start, what kafkajs would retry is waited for: a topic just made whose metadata has not spread', () => {
+  const unknownTopic = kafkaError('KafkaJSProtocolError', { type: 'UNKNOWN_TOPIC_OR_PARTITION', retriable: true });
+  assert.equal(classifyStartError(unknownTopic, where).kind, 'transient');
+  assert.equal(
+    classifyStartError(kafkaError('KafkaJSNumberOfRetriesExceeded', { cause: unknownTopic }), where).kind,
+    'transient',
+  );
+  assert.equal(
+    classifyStartError(kafkaError('KafkaJSProtocolError', { type: 'INVALID_CONFIG', retriable: false }), where).kind,
+    'final',
+  );
+});
+
 test('operator errors and unknown failures are final', () => {
   assert.deepEqual(classifyStartError(new CliError('topic x holds another tree'), where), {
     kind: 'final',
