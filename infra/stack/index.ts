@@ -6,7 +6,9 @@ export { resolveStackOptions, serverPaths, stackPorts, ENV as STACK_ENV } from '
 export type { ServerName, StackOptions, StackOverrides } from './paths.ts';
 export type { StopOutcome } from './processes.ts';
 export { instanceDir, instanceOverrides, instancesDir, recordedInstancePorts } from './instance.ts';
-export { clusterDown, clusterStatus, ensureClusterUp, startClusterNode, stopClusterNode } from './cluster.ts';
-export type { ClusterEndpoints, ClusterNodeStatus, ClusterStatus } from './cluster.ts';
+export { clusterDown, ensureClusterUp, startClusterNode, stopClusterNode } from './cluster.ts';
+export type { ClusterEndpoints } from './cluster.ts';
+export { clusterStatus } from './cluster-status.ts';
+export type { ClusterNodeStatus, ClusterStatus } from './cluster-status.ts';
 export { bootstrapServers, resolveClusterOptions } from './cluster-config.ts';
 export type { BootstrapServers, ClusterOverrides, ClusterSecurity, ClusterUser } from './cluster-config.ts';
