@@ -6,7 +6,8 @@ import { CLUSTER_USAGE, clusterOverridesFrom, formatClusterStatus, runCluster } 
 import { clusterStatus } from './cluster-status.ts';
 import { instanceOverrides, recordedInstancePorts, instanceDir, instanceNameProblem } from './instance.ts';
 import { parsePort, resolveStackOptions, S3_SERVERS, type S3ServerKind, type StackOverrides } from './paths.ts';
-import { ensureStackUp, stackDown, stackStatus, type ServerStatus, type StackStatus } from './stack.ts';
+import { ensureStackUp, stackDown } from './stack.ts';
+import { stackStatus, type ServerStatus, type StackStatus } from './stack-status.ts';
 
 const USAGE = `usage: mirrorlog stack <up|down|status> [options]
 

@@ -1,7 +1,9 @@
 // The local stack's programmatic API (tests, `mirrorlog up`): real Kafka and S3 servers
 // on loopback, installed on first use into ~/.cache/mirrorlog.
-export { ensureStackUp, stackDown, stackStatus, startServer, stopServer } from './stack.ts';
-export type { DownResult, ServerStatus, StackEndpoints, StackStatus } from './stack.ts';
+export { ensureStackUp, stackDown, startServer, stopServer } from './stack.ts';
+export type { DownResult, StackEndpoints } from './stack.ts';
+export { stackStatus } from './stack-status.ts';
+export type { ServerStatus, StackStatus } from './stack-status.ts';
 export { resolveStackOptions, serverPaths, stackPorts, ENV as STACK_ENV } from './paths.ts';
 export type { ServerName, StackOptions, StackOverrides } from './paths.ts';
 export type { StopOutcome } from './processes.ts';
