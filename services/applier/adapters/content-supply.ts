@@ -21,7 +21,7 @@ import { ContentMissingError, ContentTooLargeError, sha256Hex } from '../../shar
 import type { ContentStore } from '../../shared/content-store.ts';
 import type { Logger } from '../../shared/logger.ts';
 import { backoffDelay, sleep } from '../../shared/retry.ts';
-import type { Content } from './fs-materializer.ts';
+import type { Content } from './verified-content.ts';
 
 export type ContentFailureReason = 'content-missing' | 'content-mismatch';
 export type ContentOutcome =
