@@ -5,11 +5,9 @@
 // servers, topic, one applier per replica, the target against the source), resume or
 // rebuild decided (replica-state.ts), then consumption starts. /readyz follows
 // readiness.ts.
-import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 import type { ApplierConfig } from '../../schemas/config.ts';
-import { deadLetterTopic } from '../../schemas/content-key.ts';
 import { monotonicClock, systemClock } from '../shared/clock.ts';
 import { defaultStateDir, redactConfig, type Environment } from '../shared/config.ts';
 import type { ContentStore } from '../shared/content-store.ts';
@@ -20,22 +18,17 @@ import { watchKafka } from '../shared/kafka-reachability.ts';
 import { kafkaClientSecurity } from '../shared/kafka-security.ts';
 import { createLogger, type Logger } from '../shared/logger.ts';
 import { createMetricsRegistry, type Registry } from '../shared/metrics.ts';
-import { DeadLetterProducer } from './adapters/dead-letter-producer.ts';
-import { FsMaterializer } from './adapters/fs-materializer.ts';
-import { HealChannel } from './adapters/heal-channel.ts';
 import { KafkaRecordSource } from './adapters/kafka-record-source.ts';
 import { TargetRoot } from './adapters/target-root.ts';
-import { TempJournal } from './adapters/temp-journal.ts';
 import { applierCoreTuning, createApplierCore, type ApplierCoreTuning } from './applier-core.ts';
-import { newRunToken } from './domain/temp-name.ts';
 import { createDurability } from './durability.ts';
 import { checkServersAndReplica } from './guarded-start.ts';
+import { deadLetterPorts, prepareReplicaFiles, startPositions } from './applier-ports.ts';
 import { createApplierMetrics } from './metrics.ts';
-import { Positions } from './positions.ts';
 import { applierReadiness } from './readiness.ts';
-import { deadLetterTopicOnDemand, lastAppliedAt } from './start-checks.ts';
+import { lastAppliedAt } from './start-checks.ts';
 import { stateDirProblem } from './state-space.ts';
-import { TEMP_JOURNAL_FILE, decideStart, openIndex, prepareDirectories, removeLeftoverTemps } from './replica-state.ts';
+import { decideStart, openIndex, prepareDirectories } from './replica-state.ts';
 
 export const DEFAULT_APPLIER_METRICS_PORT = 9465;
 
@@ -104,28 +97,7 @@ export async function startApplier(config: ApplierConfig, options: ApplierOption
     cleanups.push(() => http.close());
     const stopRetrying = new AbortController();
     cleanups.push(() => stopRetrying.abort());
-    const token = newRunToken();
-    const leftovers = removeLeftoverTemps(
-      dirs.stateDir,
-      new FsMaterializer({ root, journal: { noteDir: () => undefined }, token, fsyncFiles: false }),
-    );
-    if (leftovers > 0) logger.info({ removed: leftovers }, 'removed temp files left by an interrupted run');
-    const journal = new TempJournal(join(dirs.stateDir, TEMP_JOURNAL_FILE), [token]);
-    cleanups.push(() => journal.close());
-    const fs = new FsMaterializer({
-      root,
-      journal,
-      token,
-      fsyncFiles: config.durability === 'fsync',
-      allowSetid: config.allowSetid,
-      onSetidStripped: () => metrics.setidStripped.inc(),
-    });
-    // Large content is staged in the state directory, which only the applier writes: never
-    // in the replica, where anyone with write access could plant something at the next name.
-    // Placing it is a rename when both share a filesystem, else a copy (fs-materializer.ts).
-    const stagingDir = join(dirs.stateDir, 'staging');
-    rmSync(stagingDir, { recursive: true, force: true });
-    mkdirSync(stagingDir, { mode: 0o700 });
+    const { token, journal, fs, stagingPath } = prepareReplicaFiles(config, dirs, root, metrics, logger, cleanups);
 
     const servers = await checkServersAndReplica(config, {
       dirs,
@@ -152,33 +124,16 @@ export async function startApplier(config: ApplierConfig, options: ApplierOption
       },
       logger,
     );
-    const positions = new Positions();
-    for (let partition = 0; partition < config.partitions; partition++) {
-      positions.init(partition, start.positions.get(partition) ?? earliest.get(partition) ?? 0);
-      positions.highWatermark(partition, latest.get(partition) ?? 0);
-    }
+    const positions = startPositions(config.partitions, start.positions, earliest, latest);
 
     // The Kafka side of the core's ports. Two links close the loop, both called only once
     // consuming, when all is built: the heal channel hands records back to the lane, and
     // the lane commits through the record source (made below, as it feeds the lane).
-    const heal = new HealChannel({
-      kafka,
-      topic: config.topic,
-      replica: config.replica,
-      store,
-      logger,
-      onHealed: (records) => core.lane.reapply(records),
-    });
-    cleanups.push(() => heal.close());
-    const dlqTopic = deadLetterTopic(config.topic, config.replica);
-    const deadLetters = new DeadLetterProducer(kafka, dlqTopic, config.topic, config.replica, logger);
-    await deadLetters.connect();
-    cleanups.push(() => deadLetters.disconnect());
-    // The dead-letter topic is made at the first dead letter, never at start.
-    const ensureDeadLetters = deadLetterTopicOnDemand(admin, dlqTopic, {
+    const { heal, deadLetters } = await deadLetterPorts(config, servers, {
       logger,
       signal: stopRetrying.signal,
-      topicOptions: { eventsMaxMessageBytes: servers.eventsMaxMessageBytes, ...servers.replication },
+      cleanups,
+      onHealed: (records) => core.lane.reapply(records),
     });
     const core = createApplierCore(
       {
@@ -186,14 +141,14 @@ export async function startApplier(config: ApplierConfig, options: ApplierOption
         root,
         fs,
         store,
-        stagingPath: () => join(stagingDir, randomBytes(12).toString('hex')),
+        stagingPath,
         positions,
         makeDurable: createDurability(config.durability, dirs.target, fs),
         afterIndexCommit: () => journal.reset(),
         commitOffsets: (committed) => source.commit(committed),
         ...(start.rebuild === undefined ? {} : { rebuild: { state: start.rebuild, liveTokens: new Set([token]) } }),
         stateSpace: () => stateDirProblem(dirs.stateDir),
-        deadLetters: { send: (letter) => ensureDeadLetters().then(() => deadLetters.send(letter)) },
+        deadLetters,
         heal,
         now: () => systemClock.now(),
         clock: monotonicClock,
@@ -237,13 +192,7 @@ export async function startApplier(config: ApplierConfig, options: ApplierOption
       logger,
       sessionTimeoutMs: tuning.sessionTimeoutMs,
       onFatal: (crash) => {
-        // Refused by the broker (ACLs): final, one line, exit 2, as at start.
-        const error =
-          crash instanceof CliError || classifyFailure(crash) !== 'auth'
-            ? crash
-            : new CliError(
-                `Kafka refused this applier: ${failureMessage(crash)}; check the broker's ACLs for this client`,
-              );
+        const error = consumerFailure(crash);
         if (error instanceof CliError) logger.error(error.message);
         else logger.error({ err: error }, 'the Kafka consumer failed for good; stopping');
         void stop().finally(() => rejectFailure(error));
@@ -300,4 +249,10 @@ export async function startApplier(config: ApplierConfig, options: ApplierOption
     for (const cleanup of cleanups.splice(0).reverse()) await Promise.resolve(cleanup()).catch(() => undefined);
     throw error;
   }
+}
+
+/** Refused by the broker (ACLs): final, one line, exit 2, as at start; anything else as it is. */
+function consumerFailure(crash: Error): Error {
+  if (crash instanceof CliError || classifyFailure(crash) !== 'auth') return crash;
+  return new CliError(`Kafka refused this applier: ${failureMessage(crash)}; check the broker's ACLs for this client`);
 }
