@@ -17,7 +17,8 @@ import { fileURLToPath } from 'node:url';
 import { defer } from '../helpers/cleanup.ts';
 import { tempDir } from '../helpers/producer.ts';
 import { startService } from '../helpers/services.ts';
-import { freshPrefix, freshTopic, stackConfig, waitFor } from '../helpers/stack.ts';
+import { waitFor } from '../helpers/stack.ts';
+import { upEnvironment } from '../helpers/up-env.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/mirrorlog.js', import.meta.url));
 
@@ -28,17 +29,7 @@ test(
   { timeout: 300_000 },
   async (t) => {
     const cwd = tempDir(t, 'up-dies');
-    const home = tempDir(t, 'home'); // the state directories go here, not into the real ~/.local/state
-    const stack = stackConfig();
-    const env = {
-      ...process.env,
-      HOME: home,
-      XDG_STATE_HOME: path.join(home, 'state'),
-      MIRRORLOG_TOPIC: freshTopic(t),
-      MIRRORLOG_S3_PREFIX: freshPrefix(),
-      MIRRORLOG_BROKERS: stack.brokers.join(','),
-      MIRRORLOG_S3_ENDPOINT: stack.s3Endpoint,
-    };
+    const env = upEnvironment(t);
     const root = path.join(cwd, 'data/source');
     const target = path.join(cwd, 'data/replica');
     fs.mkdirSync(path.join(root, 'd'), { recursive: true });
