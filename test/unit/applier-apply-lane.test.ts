@@ -207,6 +207,11 @@ for (const kind of ['memory', 'sqlite'] as const) {
           [3, 'content-missing'],
         ],
       );
+      // Content missing or corrupt in the store is asked for again; a bad key or value is not.
+      assert.deepEqual(
+        h.healRequests.sort(),
+        [(badHash as { hash: string }).hash, (missing as { hash: string }).hash].sort(),
+      );
       assert.deepEqual(readdirSync(h.target), ['after']);
     });
 
