@@ -18,6 +18,7 @@ import type { MirrorEvent } from '../../schemas/event.ts';
 import { relPath, type RelPath } from '../../schemas/rel-path.ts';
 import { MemoryAppliedIndex } from '../../services/applier/adapters/memory-applied-index.ts';
 import { SqliteAppliedIndex } from '../../services/applier/adapters/sqlite-applied-index.ts';
+import { ManualClock } from '../../services/shared/clock.ts';
 import { makeLaneHarness, sha256, type LaneHarness } from '../helpers/applier-lane-harness.ts';
 
 let harness: LaneHarness | undefined;
@@ -206,6 +207,11 @@ for (const kind of ['memory', 'sqlite'] as const) {
           [3, 'content-missing'],
         ],
       );
+      // Content missing or corrupt in the store is asked for again; a bad key or value is not.
+      assert.deepEqual(
+        h.healRequests.sort(),
+        [(badHash as { hash: string }).hash, (missing as { hash: string }).hash].sort(),
+      );
       assert.deepEqual(readdirSync(h.target), ['after']);
     });
 
@@ -275,3 +281,17 @@ for (const kind of ['memory', 'sqlite'] as const) {
     });
   });
 }
+
+describe('apply lane on virtual time', () => {
+  it('commits when its clock says the commit interval passed, and not before (the clock is injected)', async () => {
+    const clock = new ManualClock();
+    const h = (harness = makeLaneHarness({ clock, commitIntervalMs: 3_600_000 }));
+    h.push(0, [dir('d')]);
+    // Applied, and the lane waits on its clock for the next durability point.
+    await waitUntil(() => existsSync(join(h.target, 'd')) && clock.pendingTimers > 0);
+    assert.equal(h.commits.length, 0, 'nothing committed before the interval');
+    clock.advance(3_600_000);
+    await waitUntil(() => h.commits.length > 0);
+    assert.equal(h.commits.at(-1)?.get(0), 1, 'the applied record is committed');
+  });
+});
