@@ -280,8 +280,10 @@ export async function startApplier(config: ApplierConfig, options: ApplierOption
       topic: config.topic,
       replica: config.replica,
       store,
+      waits: index,
       logger,
       onHealed: (records) => lane?.reapply(records),
+      onWaiting: (count) => metrics.healWaiting.set(count),
     });
     cleanups.push(() => heal.close());
     const deadLetters = new DeadLetterProducer(kafka, dlqTopic, config.topic, config.replica, logger);
@@ -359,6 +361,7 @@ export async function startApplier(config: ApplierConfig, options: ApplierOption
           run: () => index.pruneTombstones((Date.now() - 2 * config.historyWindow) * 1000, 10_000) === 10_000,
         },
         stateSpace: () => stateDirProblem(dirs.stateDir),
+        onReapplied: (record) => heal.settled(record),
         metrics,
         logger,
       },
@@ -371,6 +374,7 @@ export async function startApplier(config: ApplierConfig, options: ApplierOption
       },
     );
 
+    heal.resume();
     let rejectFailure: (error: Error) => void = () => undefined;
     const failure = new Promise<never>((_resolve, reject) => (rejectFailure = reject));
     failure.catch(() => undefined);

@@ -40,7 +40,14 @@ async function waitForReadiness(
     120_000,
     500,
   ).catch((error: unknown) => {
-    throw new Error(`${(error as Error).message}; last answers:\n${last.join('')}`);
+    const gone = services
+      .filter((service) => service.child.exitCode !== null || service.child.signalCode !== null)
+      .map(
+        (service) =>
+          `${service.name} exited (${service.child.exitCode ?? service.child.signalCode}):\n` +
+          service.output.join('').slice(-3000),
+      );
+    throw new Error(`${(error as Error).message}; last answers:\n${last.join('')}${gone.join('\n')}`);
   });
   return last;
 }

@@ -10,7 +10,7 @@
 import Database from 'better-sqlite3';
 import { parentOf, type RelPath } from '../../../schemas/rel-path.ts';
 import type { AppliedEntry } from '../domain/plan.ts';
-import type { ReplicaIndex } from './applied-index.ts';
+import type { HealWait, ReplicaIndex } from './applied-index.ts';
 import { DirCache } from './dir-cache.ts';
 
 export const INDEX_FILE_NAME = 'applied-index.sqlite';
@@ -49,7 +49,20 @@ CREATE INDEX IF NOT EXISTS entries_by_parent ON entries(parent) WHERE kind <> 0;
 CREATE INDEX IF NOT EXISTS files_by_hash ON entries(hash) WHERE kind = 1;
 CREATE INDEX IF NOT EXISTS tombstones_by_seq ON entries(seq) WHERE kind = 0;
 CREATE TABLE IF NOT EXISTS meta (key TEXT NOT NULL PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS heal_waits (
+  partition INTEGER NOT NULL,
+  offset INTEGER NOT NULL,
+  hash TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  since INTEGER NOT NULL,
+  key BLOB,
+  value BLOB,
+  headers TEXT NOT NULL,
+  PRIMARY KEY (partition, offset)
+) WITHOUT ROWID;
 `;
+
+type HealWaitRow = Omit<HealWait, 'headers' | 'reason'> & { reason: string; headers: string };
 
 const COLUMNS = 'path, kind, seq, hash, size, mode, mtime, target, explicit';
 const EXISTS = '(kind = 1 OR kind = 3 OR (kind = 2 AND explicit = 1))';
@@ -123,6 +136,15 @@ function prepare(db: Database.Database) {
     clear: db.prepare('DELETE FROM entries'),
     readMeta: db.prepare<[string], { value: string }>('SELECT value FROM meta WHERE key = ?'),
     writeMeta: db.prepare<[string, string]>('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)'),
+    healWaits: db.prepare<[number], HealWaitRow>(
+      'SELECT partition, offset, hash, reason, since, key, value, headers FROM heal_waits ' +
+        'ORDER BY partition, offset LIMIT ?',
+    ),
+    recordHealWait: db.prepare<[number, number, string, string, number, Buffer | null, Buffer | null, string]>(
+      'INSERT OR REPLACE INTO heal_waits (partition, offset, hash, reason, since, key, value, headers) ' +
+        'VALUES (?,?,?,?,?,?,?,?)',
+    ),
+    dropHealWait: db.prepare<[number, number]>('DELETE FROM heal_waits WHERE partition = ? AND offset = ?'),
     begin: db.prepare('BEGIN'),
     commit: db.prepare('COMMIT'),
   };
@@ -316,6 +338,33 @@ export class SqliteAppliedIndex implements ReplicaIndex {
   writeMeta(key: string, value: unknown): void {
     this.write();
     this.sql.writeMeta.run(key, JSON.stringify(value));
+  }
+
+  healWaits(limit: number): HealWait[] {
+    return this.sql.healWaits.all(limit).map((row) => ({
+      ...row,
+      reason: row.reason === 'content-mismatch' ? 'content-mismatch' : 'content-missing',
+      headers: JSON.parse(row.headers) as Record<string, string>,
+    }));
+  }
+
+  recordHealWait(wait: HealWait): void {
+    this.write();
+    this.sql.recordHealWait.run(
+      wait.partition,
+      wait.offset,
+      wait.hash,
+      wait.reason,
+      wait.since,
+      wait.key,
+      wait.value,
+      JSON.stringify(wait.headers),
+    );
+  }
+
+  dropHealWait(partition: number, offset: number): void {
+    this.write();
+    this.sql.dropHealWait.run(partition, offset);
   }
 
   commit(): void {
