@@ -204,7 +204,7 @@ export function testReplicaIndex(name: string, factory: () => IndexUnderTest): v
     );
 
     it(
-      'hasPresentEntries and clear',
+      'hasPresentEntries and clear (entries and heal waits, not metadata)',
       withIndex((index) => {
         assert.equal(index.hasPresentEntries(), false);
         index.record(p('x'), absent(1));
@@ -212,7 +212,11 @@ export function testReplicaIndex(name: string, factory: () => IndexUnderTest): v
         index.record(p('y'), file(2));
         assert.equal(index.hasPresentEntries(), true);
         index.writeMeta('k', { v: 1 });
+        const headers = { v: '1' };
+        const wait = { partition: 0, offset: 1, hash: H1, reason: 'content-missing' as const, since: 1, headers };
+        index.recordHealWait({ ...wait, key: null, value: null });
         index.clear();
+        assert.deepEqual(index.healWaits(10), [], 'a rebuild starts without heal waits');
         assert.equal(index.hasPresentEntries(), false);
         assert.deepEqual([...index.entries()], []);
         assert.deepEqual(index.readMeta('k'), { v: 1 });

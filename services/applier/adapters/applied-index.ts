@@ -63,7 +63,10 @@ export interface ReplicaIndex extends AppliedIndex {
   remove(path: RelPath): void;
   /** At least one present entry (any kind but `absent`). */
   hasPresentEntries(): boolean;
-  /** Drops every entry (not the metadata). */
+  /**
+   * Drops every entry and heal wait (not the metadata): a rebuild starts over, and its
+   * replay meets the records that still lack content again.
+   */
   clear(): void;
   readMeta<T>(key: string): T | undefined;
   /** Heal waits in (partition, offset) order, at most `limit`. */

@@ -120,6 +120,7 @@ export class MemoryAppliedIndex implements ReplicaIndex {
   clear(): void {
     this.map.clear();
     this.epochs.clear();
+    this.waits.clear();
   }
 
   readMeta<T>(key: string): T | undefined {

@@ -134,6 +134,7 @@ function prepare(db: Database.Database) {
     remove: db.prepare<[string]>('DELETE FROM entries WHERE path = ?'),
     anyPresent: db.prepare<[], { one: number }>('SELECT 1 AS one FROM entries WHERE kind <> 0 LIMIT 1'),
     clear: db.prepare('DELETE FROM entries'),
+    clearHealWaits: db.prepare('DELETE FROM heal_waits'),
     readMeta: db.prepare<[string], { value: string }>('SELECT value FROM meta WHERE key = ?'),
     writeMeta: db.prepare<[string, string]>('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)'),
     healWaits: db.prepare<[number], HealWaitRow>(
@@ -328,6 +329,7 @@ export class SqliteAppliedIndex implements ReplicaIndex {
     this.write();
     this.dirs.clear();
     this.sql.clear.run();
+    this.sql.clearHealWaits.run();
   }
 
   readMeta<T>(key: string): T | undefined {
