@@ -5,12 +5,12 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import { pino } from 'pino';
 import { contentKey } from '../../schemas/content-key.ts';
 import { requestMissingContent } from '../../services/cli/heal-scan.ts';
 import { HealResponder, type HealOutcome } from '../../services/producer/heal-responder.ts';
-import { applierStack, events } from '../helpers/applier-harness.ts';
+import { applierStack, events, type ApplierStack } from '../helpers/applier-harness.ts';
 import { defer } from '../helpers/cleanup.ts';
 import { kafka, kafkaAdmin, minioClient, stackConfig, waitFor } from '../helpers/stack.ts';
 
@@ -21,6 +21,24 @@ const readOrUndefined = (path: string) => {
     return undefined;
   }
 };
+
+/** The producer side's heal responder on `source`; returns the outcomes it reports. */
+async function startResponder(t: TestContext, stack: ApplierStack, source: string, id: string): Promise<HealOutcome[]> {
+  const outcomes: HealOutcome[] = [];
+  const responder = new HealResponder({
+    kafka: kafka(`test-heal-${id}`),
+    admin: await kafkaAdmin(t),
+    topic: stack.topic,
+    source: id,
+    root: source,
+    store: stack.store,
+    logger: pino({ level: 'silent' }),
+    onHealed: (outcome) => outcomes.push(outcome),
+  });
+  await responder.start();
+  defer(t, () => responder.stop());
+  return outcomes;
+}
 
 test('content missing or corrupt in the store is uploaded again on request, and the replica converges', async (t) => {
   const stack = await applierStack(t);
@@ -42,19 +60,7 @@ test('content missing or corrupt in the store is uploaded again on request, and 
   );
   await stack.publish([events.file('a/missing.bin', lost), events.file('a/corrupt.bin', damaged)]);
 
-  const outcomes: HealOutcome[] = [];
-  const responder = new HealResponder({
-    kafka: kafka('test-heal'),
-    admin: await kafkaAdmin(t),
-    topic: stack.topic,
-    source: 'it',
-    root: source,
-    store: stack.store,
-    logger: pino({ level: 'silent' }),
-    onHealed: (outcome) => outcomes.push(outcome),
-  });
-  await responder.start();
-  defer(t, () => responder.stop());
+  const outcomes = await startResponder(t, stack, source, 'it');
   const applier = await stack.start(stack.config({ target, replica: 'heal' }), {
     missingRetries: 1,
     missingDelayMs: 50,
@@ -89,19 +95,7 @@ test('gc --heal asks for the referenced content the store lacks, before any repl
   await stack.publish([events.file('lost.bin', lost), events.file('kept.bin', kept)]);
   await stack.store.remove(lost.hash);
 
-  const outcomes: HealOutcome[] = [];
-  const responder = new HealResponder({
-    kafka: kafka('test-heal-scan'),
-    admin: await kafkaAdmin(t),
-    topic: stack.topic,
-    source: 'it-scan',
-    root: source,
-    store: stack.store,
-    logger: pino({ level: 'silent' }),
-    onHealed: (outcome) => outcomes.push(outcome),
-  });
-  await responder.start();
-  defer(t, () => responder.stop());
+  const outcomes = await startResponder(t, stack, source, 'it-scan');
 
   const report = await requestMissingContent(kafka('test-gc-heal'), stack.store, stack.topic);
   assert.deepEqual(report, { objects: 1, records: 2, missing: 1 });
