@@ -163,7 +163,7 @@ export async function startApplier(config: ApplierConfig, options: ApplierOption
 
     // Large content is staged in the state directory, which only the applier writes: never
     // in the replica, where anyone with write access could plant something at the next name.
-    // Placing it is a rename when both share a filesystem, else a copy (fs-materializer.ts).
+    // Placing it is a rename when both share a filesystem, else a copy (atomic-write.ts).
     const stagingDir = join(dirs.stateDir, 'staging');
     rmSync(stagingDir, { recursive: true, force: true });
     mkdirSync(stagingDir, { mode: 0o700 });

@@ -10,7 +10,10 @@ import { statusConfigSchema } from '../../schemas/config.ts';
 import { HELP_SHOWN, loadConfig } from '../shared/config.ts';
 import { CliError } from '../shared/errors.ts';
 import { replicaOfGroup } from '../../schemas/names.ts';
-import { createKafka, fetchTopicOffsets } from '../shared/kafka.ts';
+import { closableKafka, createKafka, fetchTopicOffsets } from '../shared/kafka.ts';
+import { backoffDelay } from '../shared/retry.ts';
+import { DeadlineError, withinMs } from '../shared/deadline.ts';
+import { classifyFailure, failureMessage } from '../shared/failure-kind.ts';
 import { treeMetadataTopic } from '../shared/tree-metadata.ts';
 import { readVerifyResults, type VerifyResult } from '../shared/verify-record.ts';
 import { kafkaClientSecurity, type KafkaClientSecurity } from '../shared/kafka-security.ts';
@@ -78,7 +81,7 @@ async function replicaFacts(
   return facts;
 }
 
-export async function collectStatus(options: {
+export interface StatusOptions {
   brokers: string[];
   topic: string;
   sampleMs: number;
@@ -86,22 +89,58 @@ export async function collectStatus(options: {
   offlineAfterMs?: number;
   logLevel: 'silent' | 'warn';
   security?: KafkaClientSecurity;
-}): Promise<StatusReport> {
+  /** The answer (or a one-line error) comes within this. Default STATUS_ANSWER_WITHIN_MS. */
+  answerWithinMs?: number;
+}
+
+/**
+ * A status check must answer, also while a broker has just died: until the cluster fences
+ * it, requests routed to it fail, and a request to it can hang inside the client. Each
+ * attempt is bounded, abandoned clients are closed, and the check is tried again.
+ */
+export const STATUS_ANSWER_WITHIN_MS = 30_000;
+const ATTEMPT_WITHIN_MS = 15_000;
+
+export async function collectStatus(options: StatusOptions): Promise<StatusReport> {
   const logger = createLogger({ level: options.logLevel, name: 'status' });
-  // A status check must answer, not wait for a broker that is down.
-  const kafka = createKafka({
-    brokers: options.brokers,
-    clientId: 'mirrorlog-status',
-    logger,
-    security: options.security ?? {},
-    retry: { retries: 3, maxRetryTime: 2000 },
-  });
-  const admin = kafka.admin();
-  try {
-    await admin.connect();
-  } catch (error) {
-    throw new CliError(`cannot reach Kafka at ${options.brokers.join(',')}: ${(error as Error).message}`, 1);
+  const answerWithinMs = options.answerWithinMs ?? STATUS_ANSWER_WITHIN_MS;
+  const deadline = Date.now() + answerWithinMs;
+  let lastError: unknown;
+  for (let attempt = 1; attempt === 1 || Date.now() < deadline; attempt += 1) {
+    const kafka = closableKafka(
+      createKafka({
+        brokers: options.brokers,
+        clientId: 'mirrorlog-status',
+        logger,
+        security: options.security ?? {},
+        retry: { retries: 3, maxRetryTime: 2000 },
+      }),
+    );
+    const within = Math.max(1000, Math.min(deadline - Date.now(), ATTEMPT_WITHIN_MS + options.sampleMs));
+    try {
+      return await withinMs(collectOnce(kafka.kafka, options), within);
+    } catch (error) {
+      if (error instanceof CliError) throw error;
+      const kind = error instanceof DeadlineError ? 'unreachable' : classifyFailure(error);
+      if (kind === 'auth') throw new CliError(`Kafka refused status: ${failureMessage(error)}`, 2);
+      if (kind !== 'unreachable') throw error;
+      lastError = error;
+      logger.warn({ err: error, attempt }, 'status: Kafka did not answer, trying again');
+    } finally {
+      await kafka.closeAll();
+    }
+    await delay(Math.min(backoffDelay(attempt, { minDelayMs: 500, maxDelayMs: 4000 }), deadline - Date.now()));
   }
+  throw new CliError(
+    `Kafka at ${options.brokers.join(',')} did not answer within ${Math.round(answerWithinMs / 1000)} s: ` +
+      failureMessage(lastError),
+    1,
+  );
+}
+
+async function collectOnce(kafka: Kafka, options: StatusOptions): Promise<StatusReport> {
+  const admin = kafka.admin();
+  await admin.connect();
   try {
     const topics = await admin.listTopics();
     if (!topics.includes(options.topic))

@@ -21,17 +21,26 @@ const KAFKA_AUTH_TYPES = new Set([
   'ILLEGAL_SASL_STATE',
   'UNSUPPORTED_SASL_MECHANISM',
 ]);
-/** Broker answers that pass by themselves (a leader being elected, a coordinator loading). */
+/**
+ * Broker answers that pass by themselves (a leader being elected, a coordinator loading), by
+ * the names kafkajs gives them (GROUP_* where the protocol now says COORDINATOR_*).
+ */
 const KAFKA_TRANSIENT_TYPES = new Set([
   'NOT_LEADER_FOR_PARTITION',
-  'NOT_LEADER_OR_FOLLOWER',
   'LEADER_NOT_AVAILABLE',
   'REPLICA_NOT_AVAILABLE',
-  'COORDINATOR_NOT_AVAILABLE',
-  'COORDINATOR_LOAD_IN_PROGRESS',
-  'NOT_COORDINATOR',
+  'PREFERRED_LEADER_NOT_AVAILABLE',
+  'FENCED_LEADER_EPOCH',
+  'UNKNOWN_LEADER_EPOCH',
+  'GROUP_LOAD_IN_PROGRESS',
+  'GROUP_COORDINATOR_NOT_AVAILABLE',
+  'NOT_COORDINATOR_FOR_GROUP',
   'REQUEST_TIMED_OUT',
+  'NETWORK_EXCEPTION',
   'NOT_CONTROLLER',
+  'NOT_ENOUGH_REPLICAS',
+  'NOT_ENOUGH_REPLICAS_AFTER_APPEND',
+  'KAFKA_STORAGE_ERROR',
 ]);
 const KAFKA_AUTH_NAMES = new Set(['KafkaJSSASLAuthenticationError']);
 const KAFKA_UNREACHABLE_NAMES = new Set([

@@ -3,6 +3,7 @@
 // L5). A cheap request every `intervalMs` on a client of its own (no retries: one
 // failure is one answer) tells; readiness turns false after a failed probe and back
 // once one succeeds.
+import { settleWithin } from './deadline.ts';
 import type { Admin } from 'kafkajs';
 import type { KafkaClientSecurity } from './kafka-security.ts';
 import { createKafka } from './kafka.ts';
@@ -35,12 +36,7 @@ export class KafkaReachability {
   async stop(): Promise<void> {
     clearInterval(this.timer);
     this.timer = undefined;
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      this.options.close?.().catch(() => undefined),
-      new Promise((resolve) => (timer = setTimeout(resolve, 5000))),
-    ]);
-    clearTimeout(timer);
+    if (this.options.close !== undefined) await settleWithin(this.options.close(), 5000);
   }
 
   /** Why Kafka counts as unreachable now, or undefined. */

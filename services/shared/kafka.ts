@@ -5,6 +5,7 @@
 import kafkajs from 'kafkajs';
 import type { Admin, ITopicConfig, Kafka, RetryOptions as KafkaRetryOptions } from 'kafkajs';
 import { installBoundedGzip } from './bounded-gzip.ts';
+import { settleWithin } from './deadline.ts';
 import { CliError } from './errors.ts';
 import type { KafkaClientSecurity } from './kafka-security.ts';
 import { kafkaLogCreator, kafkaLogLevelFor } from './logger.ts';
@@ -59,6 +60,28 @@ export function createKafka(options: CreateKafkaOptions): Kafka {
     ...(options.security?.ssl === undefined ? {} : { ssl: options.security.ssl }),
     ...(options.security?.sasl === undefined ? {} : { sasl: options.security.sasl }),
   });
+}
+
+/** A Kafka client whose admins and consumers are remembered, so that one who gives up on them can close them all. */
+export interface ClosableKafka {
+  readonly kafka: Kafka;
+  /** Disconnects every client made so far; bounded, never rejects. */
+  closeAll(): Promise<void>;
+}
+
+export function closableKafka(kafka: Kafka, closeWithinMs = 2000): ClosableKafka {
+  const opened = new Set<{ disconnect(): Promise<void> }>();
+  const tracked = Object.create(kafka) as Kafka;
+  tracked.admin = (config) => remember(kafka.admin(config));
+  tracked.consumer = (config) => remember(kafka.consumer(config));
+  function remember<C extends { disconnect(): Promise<void> }>(client: C): C {
+    opened.add(client);
+    return client;
+  }
+  return {
+    kafka: tracked,
+    closeAll: () => settleWithin(Promise.allSettled([...opened].map((client) => client.disconnect())), closeWithinMs),
+  };
 }
 
 /**
@@ -297,7 +320,6 @@ async function verifyEventsTopic(
  */
 const LEADERSHIP_ERRORS: ReadonlySet<string> = new Set([
   'NOT_LEADER_FOR_PARTITION',
-  'NOT_LEADER_OR_FOLLOWER',
   'LEADER_NOT_AVAILABLE',
   'UNKNOWN_TOPIC_OR_PARTITION',
   'REPLICA_NOT_AVAILABLE',

@@ -2,11 +2,15 @@
 // and the store that holds calls while credentials are refused instead of letting every
 // download retry on its own. (The start-up wait: shared-start-errors.test.ts.)
 import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
 import { describe, it } from 'node:test';
 import { classifyFailure, failureMessage } from '../../services/shared/failure-kind.ts';
 import { GuardedContentStore } from '../../services/shared/guarded-content-store.ts';
 import { MemoryContentStore } from '../../services/shared/memory-content-store.ts';
 
+const { createErrorFromCode } = createRequire(import.meta.url)('kafkajs/src/protocol/error.js') as {
+  createErrorFromCode: (code: number) => Error & { type: string };
+};
 const s3Error = (code: string) => Object.assign(new Error(`S3 says ${code}`), { code });
 const kafkaError = (type: string) =>
   Object.assign(new Error(`broker says ${type}`), { name: 'KafkaJSProtocolError', type });
@@ -43,8 +47,10 @@ describe('classifyFailure', () => {
       classifyFailure(Object.assign(new Error('getaddrinfo ENOTFOUND nowhere'), { code: 'ENOTFOUND' })),
       'unreachable',
     );
-    assert.equal(classifyFailure(kafkaError('NOT_LEADER_OR_FOLLOWER')), 'unreachable');
-    assert.equal(classifyFailure(kafkaError('LEADER_NOT_AVAILABLE')), 'unreachable');
+    // The errors kafkajs itself makes from the broker's codes (their names are kafkajs's, not the protocol's).
+    for (const code of [5, 6, 7, 9, 13, 14, 15, 16, 19, 20, 41, 74])
+      assert.equal(classifyFailure(createErrorFromCode(code)), 'unreachable', createErrorFromCode(code).type);
+    assert.equal(classifyFailure(createErrorFromCode(3)), 'other', 'a missing topic is not waited for');
     assert.equal(classifyFailure(s3Error('NoSuchBucket')), 'missing-bucket');
     assert.equal(classifyFailure(new TypeError('a bug')), 'other');
   });

@@ -4,16 +4,26 @@
 // shows what it could not read.
 import type { Admin } from 'kafkajs';
 import { deadLetterTopic } from '../../../schemas/content-key.ts';
+import { settleWithin, withinMs } from '../../shared/deadline.ts';
 import { createKafka } from '../../shared/kafka.ts';
+import type { KafkaClientSecurity } from '../../shared/kafka-security.ts';
 import type { Logger } from '../../shared/logger.ts';
 import { replicaOfGroup } from '../../../schemas/names.ts';
 import { parseCommitNote, type CommitNote, type GroupSample } from '../status-report.ts';
 import type { KafkaSample, RawSample, ScrapeResult } from './page-model.ts';
 import { parsePromText } from './prom-text.ts';
 
-export type SamplerOptions = { brokers: string[]; topic: string; scrape: readonly string[]; logger: Logger };
+export type SamplerOptions = {
+  brokers: string[];
+  topic: string;
+  scrape: readonly string[];
+  logger: Logger;
+  security?: KafkaClientSecurity;
+};
 
 const SCRAPE_TIMEOUT_MS = 2000;
+/** A Kafka request can hang while a broker has just died; the tick shows that and the next one reconnects. */
+const KAFKA_SAMPLE_WITHIN_MS = 10_000;
 
 function message(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
@@ -58,6 +68,7 @@ export class StatusSampler {
       brokers: this.options.brokers,
       clientId: 'mirrorlog-status-page',
       logger: this.options.logger,
+      security: this.options.security ?? {},
       // One tick must answer: a broker that is down is shown, and the next tick tries again.
       retry: { retries: 1, maxRetryTime: 1000 },
     });
@@ -68,35 +79,41 @@ export class StatusSampler {
   }
 
   private async sampleKafka(): Promise<KafkaSample> {
-    const { topic } = this.options;
     try {
-      const admin = await this.connected();
-      const topics = new Set(await admin.listTopics());
-      if (!topics.has(topic))
-        return { ok: false, error: `topic '${topic}' does not exist (no producer has run with it yet?)` };
-      const offsets = (await admin.fetchTopicOffsets(topic)).map(({ partition, low, high }) => ({
-        partition,
-        low: Number(low),
-        high: Number(high),
-      }));
-      const { groups } = await admin.listGroups();
-      const ids = groups.map((g) => g.groupId).filter((id) => replicaOfGroup(id, topic) !== undefined);
-      const samples = await Promise.all(ids.map((groupId) => this.group(admin, groupId)));
-      const deadLetters: Record<string, number> = {};
-      for (const { replica } of samples) {
-        const dlq = deadLetterTopic(topic, replica);
-        if (!topics.has(dlq)) continue;
-        deadLetters[replica] = (await admin.fetchTopicOffsets(dlq)).reduce(
-          (sum, o) => sum + Number(o.high) - Number(o.low),
-          0,
-        );
-      }
-      return { ok: true, offsets, groups: samples, deadLetters };
+      return await withinMs(this.readKafka(), KAFKA_SAMPLE_WITHIN_MS);
     } catch (error) {
-      // A broken connection is re-made at the next tick.
-      await this.close().catch(() => undefined);
+      // A broken or hanging connection is dropped (bounded) and re-made at the next tick.
+      const admin = this.admin;
+      this.admin = undefined;
+      if (admin !== undefined) await settleWithin(admin.disconnect(), 2000);
       return { ok: false, error: `cannot read Kafka at ${this.options.brokers.join(',')}: ${message(error)}` };
     }
+  }
+
+  private async readKafka(): Promise<KafkaSample> {
+    const { topic } = this.options;
+    const admin = await this.connected();
+    const topics = new Set(await admin.listTopics());
+    if (!topics.has(topic))
+      return { ok: false, error: `topic '${topic}' does not exist (no producer has run with it yet?)` };
+    const offsets = (await admin.fetchTopicOffsets(topic)).map(({ partition, low, high }) => ({
+      partition,
+      low: Number(low),
+      high: Number(high),
+    }));
+    const { groups } = await admin.listGroups();
+    const ids = groups.map((g) => g.groupId).filter((id) => replicaOfGroup(id, topic) !== undefined);
+    const samples = await Promise.all(ids.map((groupId) => this.group(admin, groupId)));
+    const deadLetters: Record<string, number> = {};
+    for (const { replica } of samples) {
+      const dlq = deadLetterTopic(topic, replica);
+      if (!topics.has(dlq)) continue;
+      deadLetters[replica] = (await admin.fetchTopicOffsets(dlq)).reduce(
+        (sum, o) => sum + Number(o.high) - Number(o.low),
+        0,
+      );
+    }
+    return { ok: true, offsets, groups: samples, deadLetters };
   }
 
   private async group(admin: Admin, groupId: string): Promise<GroupSample> {

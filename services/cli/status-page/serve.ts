@@ -3,6 +3,7 @@
 import { isIP } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { StatusConfig } from '../../../schemas/config.ts';
+import { kafkaClientSecurity } from '../../shared/kafka-security.ts';
 import { createLogger } from '../../shared/logger.ts';
 import { runUntilSignal } from '../../shared/service-lifecycle.ts';
 import type { PageModel } from './page-model.ts';
@@ -27,7 +28,13 @@ export async function serveStatus(config: StatusConfig): Promise<number> {
     );
   }
   const history = new StatusHistory({ topic: config.topic, windowMs: HOUR_MS, stallAfterMs: config.stallAfter });
-  const sampler = new StatusSampler({ brokers: config.brokers, topic: config.topic, scrape: config.scrape, logger });
+  const sampler = new StatusSampler({
+    brokers: config.brokers,
+    topic: config.topic,
+    scrape: config.scrape,
+    logger,
+    security: kafkaClientSecurity(config),
+  });
   let latest: PageModel | undefined;
   return runUntilSignal('status', async () => {
     const server = await startPageServer({
