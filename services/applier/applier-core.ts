@@ -61,7 +61,11 @@ export function applierCoreTuning(
 /** Where a dead letter goes: resolves once it is stored, rejects if it never will be (closed first). */
 export type DeadLetterSink = { send(letter: DeadLetter): Promise<void> };
 /** Asks for content found missing or corrupt in the store to be uploaded again (heal-channel.ts). */
-export type HealRequests = { request(record: LaneRecord, request: Omit<HealRequest, 'v' | 'replica'>): void };
+export type HealRequests = {
+  request(record: LaneRecord, request: Omit<HealRequest, 'v' | 'replica'>): void;
+  /** `record`, asked for before, was applied again: its wait ends. */
+  settled(record: LaneRecord): void;
+};
 
 export type ApplierCorePorts = {
   index: ReplicaIndex;
@@ -187,6 +191,7 @@ export function createApplierCore(ports: ApplierCorePorts, tuning: ApplierCoreTu
         run: () => index.pruneTombstones((ports.now() - tuning.tombstoneRetentionMs) * 1000, 10_000) === 10_000,
       },
       ...(ports.stateSpace === undefined ? {} : { stateSpace: ports.stateSpace }),
+      onReapplied: (record) => ports.heal.settled(record),
       clock: ports.clock,
       metrics,
       logger,

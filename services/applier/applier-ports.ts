@@ -9,7 +9,7 @@ import { deadLetterTopic } from '../../schemas/content-key.ts';
 import type { Logger } from '../shared/logger.ts';
 import { DeadLetterProducer } from './adapters/dead-letter-producer.ts';
 import { FsMaterializer } from './adapters/fs-materializer.ts';
-import { HealChannel } from './adapters/heal-channel.ts';
+import { HealChannel, type HealChannelOptions } from './adapters/heal-channel.ts';
 import type { TargetRoot } from './adapters/target-root.ts';
 import { TempJournal } from './adapters/temp-journal.ts';
 import type { DeadLetterSink } from './applier-core.ts';
@@ -79,6 +79,9 @@ export async function deadLetterPorts(
     signal: AbortSignal;
     cleanups: (() => unknown)[];
     onHealed: (records: LaneRecord[]) => void;
+    /** Where heal waits are kept across restarts (the replica's index). */
+    waits: HealChannelOptions['waits'];
+    onWaiting: (count: number) => void;
   },
 ): Promise<{ heal: HealChannel; deadLetters: DeadLetterSink }> {
   const { kafka, admin, store } = servers;
@@ -88,8 +91,10 @@ export async function deadLetterPorts(
     topic: config.topic,
     replica: config.replica,
     store,
+    waits: context.waits,
     logger,
     onHealed: context.onHealed,
+    onWaiting: context.onWaiting,
   });
   cleanups.push(() => heal.close());
   const dlqTopic = deadLetterTopic(config.topic, config.replica);

@@ -134,6 +134,8 @@ export async function startApplier(config: ApplierConfig, options: ApplierOption
       signal: stopRetrying.signal,
       cleanups,
       onHealed: (records) => core.lane.reapply(records),
+      waits: index,
+      onWaiting: (count) => metrics.healWaiting.set(count),
     });
     const core = createApplierCore(
       {
@@ -217,6 +219,7 @@ export async function startApplier(config: ApplierConfig, options: ApplierOption
       });
     startingReason = undefined;
     source.seedPositions(positions.durable());
+    heal.resume();
     // The heartbeat: `mirrorlog status` tells a live applier from a gone one, and sees what fails.
     const heartbeat = setInterval(() => source.heartbeat(lane.stalled ?? store.refusal), tuning.heartbeatMs);
     heartbeat.unref();

@@ -64,6 +64,8 @@ export interface ApplyLaneDeps {
    * again soon.
    */
   readonly maintenance?: { everyMs: number; run(): boolean };
+  /** A record given to reapply() was applied, or failed for good (heal-channel.ts: its wait is over). */
+  readonly onReapplied?: (record: LaneRecord) => void;
   /** Why the state directory cannot take more work now (state-space.ts); asked about once a second. */
   readonly stateSpace?: () => string | undefined;
   /** Intervals and timers: commit intervals, retry backoffs, maintenance, waits. */
@@ -239,7 +241,8 @@ export class ApplyLane {
         outcome = 'failed';
       }
       if (outcome === 'blocked') waiting.push(record);
-      else if (outcome === 'done') done++;
+      else if (this.indexLost === undefined) this.deps.onReapplied?.(record);
+      if (outcome === 'done') done++;
     }
     this.reapplying = waiting;
     this.uncommitted += done;

@@ -205,7 +205,7 @@ export function testReplicaIndex(name: string, factory: () => IndexUnderTest, op
     );
 
     it(
-      'hasPresentEntries and clear',
+      'hasPresentEntries and clear (entries and heal waits, not metadata)',
       withIndex((index) => {
         assert.equal(index.hasPresentEntries(), false);
         index.record(p('x'), absent(1));
@@ -213,7 +213,11 @@ export function testReplicaIndex(name: string, factory: () => IndexUnderTest, op
         index.record(p('y'), file(2));
         assert.equal(index.hasPresentEntries(), true);
         index.writeMeta('k', { v: 1 });
+        const headers = { v: '1' };
+        const wait = { partition: 0, offset: 1, hash: H1, reason: 'content-missing' as const, since: 1, headers };
+        index.recordHealWait({ ...wait, key: null, value: null });
         index.clear();
+        assert.deepEqual(index.healWaits(10), [], 'a rebuild starts without heal waits');
         assert.equal(index.hasPresentEntries(), false);
         assert.deepEqual([...index.entries()], []);
         assert.deepEqual(index.readMeta('k'), { v: 1 });
@@ -228,6 +232,63 @@ export function testReplicaIndex(name: string, factory: () => IndexUnderTest, op
         assert.deepEqual(index.readMeta('positions'), { 0: 12, 3: 4 });
         index.writeMeta('rebuild', null);
         assert.equal(index.readMeta('rebuild'), null);
+      }),
+    );
+
+    it(
+      'heal waits round-trip, in (partition, offset) order, replaced by position and dropped',
+      withIndex((index) => {
+        const wait = (partition: number, offset: number, hash = H1) => ({
+          partition,
+          offset,
+          hash,
+          reason: 'content-missing' as const,
+          since: 1_700_000_000_000 + offset,
+          key: Buffer.from(`k${offset}`),
+          value: offset === 0 ? null : Buffer.from(`{"offset":${offset}}`),
+          headers: { v: '1', seq: String(offset) },
+        });
+        assert.deepEqual(index.healWaits(10), []);
+        index.recordHealWait(wait(2, 7));
+        index.recordHealWait(wait(0, 0));
+        index.recordHealWait(wait(2, 3));
+        index.recordHealWait({ ...wait(2, 7, H2), reason: 'content-mismatch' });
+        assert.deepEqual(index.healWaits(10), [
+          wait(0, 0),
+          wait(2, 3),
+          { ...wait(2, 7, H2), reason: 'content-mismatch' },
+        ]);
+        assert.deepEqual(index.healWaits(1), [wait(0, 0)]);
+        index.dropHealWait(2, 3);
+        index.dropHealWait(5, 5);
+        assert.deepEqual(
+          index.healWaits(10).map((w) => [w.partition, w.offset]),
+          [
+            [0, 0],
+            [2, 7],
+          ],
+        );
+      }),
+    );
+
+    it(
+      'heal waits committed survive a reopen',
+      withIndex((index, subject) => {
+        if (subject.reopen === undefined) return;
+        const wait = {
+          partition: 1,
+          offset: 9,
+          hash: H1,
+          reason: 'content-mismatch' as const,
+          since: 5,
+          key: Buffer.from('a/b'),
+          value: Buffer.from('{}'),
+          headers: { v: '1' },
+        };
+        index.recordHealWait(wait);
+        index.commit();
+        index.recordHealWait({ ...wait, offset: 10 });
+        assert.deepEqual(subject.reopen().healWaits(10), [wait]);
       }),
     );
 

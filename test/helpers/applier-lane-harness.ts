@@ -93,7 +93,7 @@ export function makeLaneHarness(
           return options.sendDeadLetter?.() ?? Promise.resolve();
         },
       },
-      heal: { request: (_record, request) => void healRequests.push(request.hash) },
+      heal: { request: (_record, request) => void healRequests.push(request.hash), settled: () => undefined },
       now: () => systemClock.now(),
       clock: options.clock ?? systemClock,
       metrics,

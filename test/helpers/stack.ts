@@ -64,9 +64,12 @@ export function freshTopic(t: TestContext, brokers: string[] = stackConfig().bro
     const admin = kafka('cleanup', brokers).admin();
     try {
       await admin.connect();
-      // With the topics named after it: the tree's metadata (tree-metadata.ts).
+      // With the topics named after it: the tree's metadata (tree-metadata.ts), the heal
+      // topic, the replicas' dead-letter topics.
       const existing = await admin.listTopics();
-      const ours = [topic, treeMetadataTopic(topic)].filter((name) => existing.includes(name));
+      const ours = existing.filter(
+        (name) => name === topic || name === treeMetadataTopic(topic) || name.startsWith(`${topic}.`),
+      );
       if (ours.length > 0) await admin.deleteTopics({ topics: ours, timeout: 10_000 });
     } catch {
       // best effort: a stopped broker (fault tests) must not fail the test here

@@ -10,7 +10,7 @@
 import Database from 'better-sqlite3';
 import type { RelPath } from '../../../schemas/rel-path.ts';
 import type { AppliedEntry } from '../domain/plan.ts';
-import type { ReplicaIndex } from './applied-index.ts';
+import type { HealWait, ReplicaIndex } from './applied-index.ts';
 import { DirCache } from './dir-cache.ts';
 import { toEntry, upsertParams } from './sqlite-index-rows.ts';
 import { prepare, SCHEMA } from './sqlite-index-sql.ts';
@@ -155,6 +155,7 @@ export class SqliteAppliedIndex implements ReplicaIndex {
     this.write();
     this.dirs.clear();
     this.sql.clear.run();
+    this.sql.clearHealWaits.run();
   }
 
   readMeta<T>(key: string): T | undefined {
@@ -165,6 +166,33 @@ export class SqliteAppliedIndex implements ReplicaIndex {
   writeMeta(key: string, value: unknown): void {
     this.write();
     this.sql.writeMeta.run(key, JSON.stringify(value));
+  }
+
+  healWaits(limit: number): HealWait[] {
+    return this.sql.healWaits.all(limit).map((row) => ({
+      ...row,
+      reason: row.reason === 'content-mismatch' ? 'content-mismatch' : 'content-missing',
+      headers: JSON.parse(row.headers) as Record<string, string>,
+    }));
+  }
+
+  recordHealWait(wait: HealWait): void {
+    this.write();
+    this.sql.recordHealWait.run(
+      wait.partition,
+      wait.offset,
+      wait.hash,
+      wait.reason,
+      wait.since,
+      wait.key,
+      wait.value,
+      JSON.stringify(wait.headers),
+    );
+  }
+
+  dropHealWait(partition: number, offset: number): void {
+    this.write();
+    this.sql.dropHealWait.run(partition, offset);
   }
 
   commit(): void {

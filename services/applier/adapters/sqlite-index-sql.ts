@@ -1,6 +1,7 @@
 // The SQLite index's schema and its prepared statements: the key ranges and indexes the
 // hot path relies on (see sqlite-applied-index.ts) are spelled out here.
 import type Database from 'better-sqlite3';
+import type { HealWait } from './applied-index.ts';
 import type { Row, UpsertParams } from './sqlite-index-rows.ts';
 
 export const SCHEMA = `
@@ -21,7 +22,21 @@ CREATE INDEX IF NOT EXISTS entries_by_parent ON entries(parent) WHERE kind <> 0;
 CREATE INDEX IF NOT EXISTS files_by_hash ON entries(hash) WHERE kind = 1;
 CREATE INDEX IF NOT EXISTS tombstones_by_seq ON entries(seq) WHERE kind = 0;
 CREATE TABLE IF NOT EXISTS meta (key TEXT NOT NULL PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS heal_waits (
+  partition INTEGER NOT NULL,
+  offset INTEGER NOT NULL,
+  hash TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  since INTEGER NOT NULL,
+  key BLOB,
+  value BLOB,
+  headers TEXT NOT NULL,
+  PRIMARY KEY (partition, offset)
+) WITHOUT ROWID;
 `;
+
+/** A heal wait as stored (heal-channel.ts): reason and headers as text. */
+export type HealWaitRow = Omit<HealWait, 'headers' | 'reason'> & { reason: string; headers: string };
 
 const COLUMNS = 'path, kind, seq, hash, size, mode, mtime, target, explicit';
 const EXISTS = '(kind = 1 OR kind = 3 OR (kind = 2 AND explicit = 1))';
@@ -59,6 +74,16 @@ export function prepare(db: Database.Database) {
     remove: db.prepare<[string]>('DELETE FROM entries WHERE path = ?'),
     anyPresent: db.prepare<[], { one: number }>('SELECT 1 AS one FROM entries WHERE kind <> 0 LIMIT 1'),
     clear: db.prepare('DELETE FROM entries'),
+    clearHealWaits: db.prepare('DELETE FROM heal_waits'),
+    healWaits: db.prepare<[number], HealWaitRow>(
+      'SELECT partition, offset, hash, reason, since, key, value, headers FROM heal_waits ' +
+        'ORDER BY partition, offset LIMIT ?',
+    ),
+    recordHealWait: db.prepare<[number, number, string, string, number, Buffer | null, Buffer | null, string]>(
+      'INSERT OR REPLACE INTO heal_waits (partition, offset, hash, reason, since, key, value, headers) ' +
+        'VALUES (?,?,?,?,?,?,?,?)',
+    ),
+    dropHealWait: db.prepare<[number, number]>('DELETE FROM heal_waits WHERE partition = ? AND offset = ?'),
     readMeta: db.prepare<[string], { value: string }>('SELECT value FROM meta WHERE key = ?'),
     writeMeta: db.prepare<[string, string]>('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)'),
     begin: db.prepare('BEGIN'),
