@@ -45,6 +45,9 @@ const KAFKA_TRANSIENT_TYPES = new Set([
 const KAFKA_AUTH_NAMES = new Set(['KafkaJSSASLAuthenticationError']);
 const KAFKA_UNREACHABLE_NAMES = new Set([
   'KafkaJSConnectionError',
+  'KafkaJSGroupCoordinatorNotFound',
+  'KafkaJSNoBrokerAvailableError',
+  'KafkaJSLockTimeout',
   'KafkaJSBrokerNotFound',
   'KafkaJSRequestTimeoutError',
   'KafkaJSConnectionClosedError',
