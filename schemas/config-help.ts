@@ -78,6 +78,7 @@ export const OPTION_HELP: Readonly<Record<string, OptionHelp>> = {
   json: { text: 'print JSON instead of text' },
   grace: { text: 'objects written more recently are kept, referenced or not' },
   dryRun: { text: 'print what would be deleted, delete nothing' },
+  heal: { text: 'delete nothing; ask the producer to upload again referenced content the store lacks' },
   force: { text: 'allow a grace below 1h (only when no producer publishes)' },
   sample: { text: 'how long offsets are watched to measure rates' },
   stallAfter: { text: 'a replica behind that committed nothing for this long is stalled' },

@@ -245,6 +245,8 @@ export const gcConfigSchema = z.object({
   unregister: name.optional(),
   /** Allows a grace period below one hour (only when no producer publishes to the topic). */
   force: bool.default(false),
+  /** Deletes nothing: asks the producer side to upload again what the log references and the store lacks. */
+  heal: bool.default(false),
   json: bool.default(false),
   fetchConcurrency: positiveInt.max(1024).default(16),
 });

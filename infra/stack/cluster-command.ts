@@ -1,9 +1,10 @@
 // `mirrorlog stack <up|down|status> --cluster`: the local 3-node Kafka cluster, beside
 // the single-broker stack (own ports and directory; both can run at once).
-import { CliError } from '../../services/shared/errors.ts';
+import { CliError, withOperatorErrors } from '../../services/shared/errors.ts';
 import { parsePort } from './paths.ts';
 import { CLUSTER_ENV, resolveClusterOptions, type ClusterOverrides } from './cluster-config.ts';
-import { clusterDown, clusterStatus, ensureClusterUp, type ClusterStatus } from './cluster.ts';
+import { clusterDown, ensureClusterUp } from './cluster.ts';
+import { clusterStatus, type ClusterStatus } from './cluster-status.ts';
 
 export const CLUSTER_USAGE = `  --cluster  the same commands for a local 3-node Kafka cluster (KRaft, every node
           broker and controller) on 127.0.0.1:19092-19094 (controllers 19102-19104),
@@ -43,19 +44,10 @@ export function formatClusterStatus(status: ClusterStatus): string {
   ].join('\n');
 }
 
-async function operator<T>(work: () => Promise<T>): Promise<T> {
-  try {
-    return await work();
-  } catch (error) {
-    if (error instanceof CliError) throw error;
-    throw new CliError(error instanceof Error ? error.message : String(error), 1);
-  }
-}
-
 export async function runCluster(subcommand: string, values: Values, overrides: ClusterOverrides): Promise<number> {
   switch (subcommand) {
     case 'up': {
-      const result = await operator(() => ensureClusterUp(overrides));
+      const result = await withOperatorErrors(() => ensureClusterUp(overrides));
       if (!result.started) process.stdout.write('cluster already running\n');
       const status = await clusterStatus(overrides);
       process.stdout.write(`${formatClusterStatus(status)}\n`);
@@ -63,7 +55,7 @@ export async function runCluster(subcommand: string, values: Values, overrides: 
       return status.healthy ? 0 : 1;
     }
     case 'down': {
-      const result = await operator(() => clusterDown({ ...overrides, purge: values.purge === true }));
+      const result = await withOperatorErrors(() => clusterDown({ ...overrides, purge: values.purge === true }));
       if (Object.keys(result.stopped).length === 0) process.stdout.write('cluster: was not created\n');
       for (const [name, outcome] of Object.entries(result.stopped)) {
         process.stdout.write(`cluster ${name}: ${outcome === 'not-running' ? 'was not running' : outcome}\n`);
@@ -72,7 +64,7 @@ export async function runCluster(subcommand: string, values: Values, overrides: 
       return 0;
     }
     case 'status': {
-      const status = await operator(() => clusterStatus(overrides));
+      const status = await withOperatorErrors(() => clusterStatus(overrides));
       process.stdout.write(
         values.json === true ? `${JSON.stringify(status, null, 2)}\n` : `${formatClusterStatus(status)}\n`,
       );

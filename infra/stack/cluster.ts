@@ -1,220 +1,29 @@
-// The local Kafka cluster's processes: bring its nodes up (formatting each once with one
-// cluster id), report each node's health and the quorum's leader, stop exactly the
-// processes it started. Tests also stop, kill and restart single nodes through here.
+// The local Kafka cluster's lifecycle: bring its nodes up (formatting each once with one
+// cluster id), stop exactly the processes it started. Tests also stop, kill and restart
+// single nodes through here. Its status is in cluster-status.ts.
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { Kafka, logLevel } from 'kafkajs';
+import { rm } from 'node:fs/promises';
 import { busyPorts, waitUntilHealthy, type Probe } from './health.ts';
-import { checkKafkaInstallTools, ensureKafkaInstalled } from './install-kafka.ts';
-import { runStep, tailFile } from './install.ts';
-import { findJava, kafkaLaunchSpec, kafkaLog4j2Properties, newClusterId } from './kafka-server.ts';
+import { checkKafkaInstallTools } from './install-kafka.ts';
+import { tailFile } from './install.ts';
+import { findJava } from './kafka-server.ts';
 import { withStackLock } from './lock.ts';
 import {
   bootstrapServers,
-  clusterNodeProperties,
   clusterNodes,
-  nodeDir,
   resolveClusterOptions,
-  scramFormatArgs,
-  activeControllerOf,
   type BootstrapServers,
   type ClusterOptions,
   type ClusterOverrides,
-  type NodePorts,
 } from './cluster-config.ts';
-import { assertIsStackDir, STACK_MARKER, type ServerPaths } from './paths.ts';
-import { isOurs, launch, readPidFile, stopProcess, type PidRecord, type StopOutcome } from './processes.ts';
+import { nodeListenPorts, nodePaths, runningRecord, startNode } from './cluster-node.ts';
+import { existingOptions, recordClusterSettings, withSettings } from './cluster-settings.ts';
+import { probeBrokers } from './cluster-status.ts';
+import { assertIsStackDir, prepareMarkedDir } from './paths.ts';
+import { isOurs, stopProcess, type PidRecord, type StopOutcome } from './processes.ts';
 
 const LOCK_TIMEOUT_MS = 20 * 60_000;
 const GRACE_MS = 30_000;
-/** What `up` was given, kept so that status, down and node restarts act on the same cluster. */
-const SETTINGS_FILE = 'cluster.json';
-
-type Settings = Pick<ClusterOptions, 'nodes' | 'basePort' | 'heap' | 'security'> & { clusterId: string };
-
-function nodePaths(o: Pick<ClusterOptions, 'dir'>, nodeId: number): ServerPaths {
-  const dir = nodeDir(o, nodeId);
-  return {
-    dir,
-    dataDir: join(dir, 'data'),
-    logDir: join(dir, 'logs'),
-    configDir: join(dir, 'config'),
-    pidFile: join(dir, 'kafka.pid.json'),
-    consoleLog: join(dir, 'logs', 'console.log'),
-  };
-}
-
-async function readSettings(dir: string): Promise<Settings | undefined> {
-  try {
-    return JSON.parse(await readFile(join(dir, SETTINGS_FILE), 'utf8')) as Settings;
-  } catch {
-    return undefined;
-  }
-}
-
-/** Options for an existing cluster directory: what its `up` recorded wins over defaults. */
-async function existingOptions(overrides: ClusterOverrides): Promise<ClusterOptions & { clusterId?: string }> {
-  const base = resolveClusterOptions(overrides);
-  const settings = await readSettings(base.dir);
-  if (settings === undefined) return base;
-  return {
-    ...base,
-    nodes: settings.nodes,
-    basePort: settings.basePort,
-    heap: settings.heap,
-    ...(settings.security ? { security: settings.security } : {}),
-    clusterId: settings.clusterId,
-  };
-}
-
-export interface ClusterNodeStatus {
-  nodeId: number;
-  running: boolean;
-  pid?: number;
-  /** In the cluster's broker list (it registered with the controller quorum). */
-  registered: boolean;
-  ports: NodePorts;
-  logs: string[];
-}
-
-export interface ClusterStatus {
-  healthy: boolean;
-  dir: string;
-  created: boolean;
-  bootstrapServers: BootstrapServers;
-  /** The KRaft quorum leader (active controller), from the nodes' quorum-state files. */
-  activeController?: number;
-  detail: string;
-  nodes: ClusterNodeStatus[];
-}
-
-async function probeBrokers(brokers: string[]): Promise<{ ok: boolean; ids: number[]; detail: string }> {
-  const kafka = new Kafka({
-    clientId: 'mirrorlog-stack',
-    brokers,
-    logLevel: logLevel.NOTHING,
-    connectionTimeout: 1_000,
-    requestTimeout: 3_000,
-    retry: { retries: 0 },
-  });
-  const admin = kafka.admin({ retry: { retries: 0 } });
-  try {
-    let timer: NodeJS.Timeout | undefined;
-    const cluster = await Promise.race([
-      admin.connect().then(() => admin.describeCluster()),
-      new Promise<never>(
-        (_, reject) => (timer = setTimeout(() => reject(new Error('no metadata answer within 5 s')), 5_000)),
-      ),
-    ]).finally(() => clearTimeout(timer));
-    return {
-      ok: true,
-      ids: cluster.brokers.map((b) => b.nodeId).sort(),
-      detail: `${cluster.brokers.length} broker(s), cluster ${cluster.clusterId}`,
-    };
-  } catch (error) {
-    return { ok: false, ids: [], detail: error instanceof Error ? error.message : String(error) };
-  } finally {
-    await admin.disconnect().catch(() => undefined);
-  }
-}
-
-async function quorumLeader(o: ClusterOptions): Promise<number | undefined> {
-  const states = await Promise.all(
-    clusterNodes(o).map((n) =>
-      readFile(join(nodePaths(o, n.nodeId).dataDir, '__cluster_metadata-0', 'quorum-state'), 'utf8').catch(
-        () => undefined,
-      ),
-    ),
-  );
-  return activeControllerOf(states);
-}
-
-async function runningRecord(o: ClusterOptions, nodeId: number): Promise<PidRecord | undefined> {
-  const record = await readPidFile(nodePaths(o, nodeId).pidFile);
-  return record !== undefined && (await isOurs(record)) ? record : undefined;
-}
-
-export async function clusterStatus(overrides: ClusterOverrides = {}): Promise<ClusterStatus> {
-  const o = await existingOptions(overrides);
-  const created = existsSync(join(o.dir, SETTINGS_FILE));
-  const servers = bootstrapServers(o);
-  const probe = created
-    ? await probeBrokers(servers.plaintext)
-    : { ok: false, ids: [], detail: 'not created (mirrorlog stack up --cluster)' };
-  const nodes: ClusterNodeStatus[] = [];
-  for (const ports of clusterNodes(o)) {
-    const record = await runningRecord(o, ports.nodeId);
-    const paths = nodePaths(o, ports.nodeId);
-    nodes.push({
-      nodeId: ports.nodeId,
-      running: record !== undefined,
-      ...(record === undefined ? {} : { pid: record.pid }),
-      registered: probe.ids.includes(ports.nodeId),
-      ports,
-      logs: [paths.consoleLog, join(paths.logDir, 'server.log')],
-    });
-  }
-  const controller = await quorumLeader(o);
-  return {
-    healthy: probe.ok && nodes.every((n) => n.running && n.registered),
-    dir: o.dir,
-    created,
-    bootstrapServers: servers,
-    ...(controller === undefined ? {} : { activeController: controller }),
-    detail: probe.detail,
-    nodes,
-  };
-}
-
-async function formatNode(
-  o: ClusterOptions,
-  clusterId: string,
-  java: string,
-  classPath: string,
-  nodeId: number,
-): Promise<void> {
-  const paths = nodePaths(o, nodeId);
-  if (existsSync(join(paths.dataDir, 'meta.properties'))) return;
-  await runStep(
-    java,
-    [
-      `-Dkafka.logs.dir=${paths.logDir}`,
-      `-Dlog4j2.configurationFile=${join(paths.configDir, 'log4j2.properties')}`,
-      '-cp',
-      classPath,
-      'kafka.tools.StorageTool',
-      'format',
-      '--cluster-id',
-      clusterId,
-      '--config',
-      join(paths.configDir, 'server.properties'),
-      ...scramFormatArgs(o.security),
-    ],
-    { cwd: paths.dir, logFile: join(paths.logDir, 'format.log') },
-  );
-}
-
-/** Writes node `nodeId`'s config, formats it the first time, and launches it. */
-async function startNode(o: ClusterOptions, clusterId: string, nodeId: number): Promise<PidRecord> {
-  const java = await findJava();
-  const install = await ensureKafkaInstalled(o.cacheDir, o.log);
-  const paths = nodePaths(o, nodeId);
-  for (const dir of [paths.configDir, paths.logDir, paths.dataDir]) await mkdir(dir, { recursive: true });
-  await writeFile(join(paths.configDir, 'server.properties'), clusterNodeProperties(o, nodeId - 1));
-  await writeFile(join(paths.configDir, 'log4j2.properties'), kafkaLog4j2Properties(paths.logDir));
-  await formatNode(o, clusterId, java, install.classPath, nodeId);
-  const ports = clusterNodes(o)[nodeId - 1]!;
-  return launch(kafkaLaunchSpec(java, install, paths, o.heap), paths.pidFile, {
-    version: install.version,
-    nodeId,
-    ports,
-  });
-}
-
-function nodeListenPorts(o: ClusterOptions, n: NodePorts): number[] {
-  return o.security === undefined ? [n.client, n.controller] : [n.client, n.controller, n.tls, n.saslTls];
-}
 
 async function waitForCluster(o: ClusterOptions, launched: PidRecord[]): Promise<void> {
   const servers = bootstrapServers(o).plaintext;
@@ -254,27 +63,9 @@ export interface ClusterEndpoints {
 export async function ensureClusterUp(overrides: ClusterOverrides = {}): Promise<ClusterEndpoints> {
   const requested = resolveClusterOptions(overrides);
   return withStackLock(requested.dir, LOCK_TIMEOUT_MS, requested.log, async () => {
-    await mkdir(requested.dir, { recursive: true });
-    const marker = join(requested.dir, STACK_MARKER);
-    if (!existsSync(marker))
-      await writeFile(marker, 'mirrorlog local Kafka cluster: data, pid files and logs of its nodes\n');
-    const known = await readSettings(requested.dir);
-    const settings: Settings = known ?? {
-      nodes: requested.nodes,
-      basePort: requested.basePort,
-      heap: requested.heap,
-      ...(requested.security === undefined ? {} : { security: requested.security }),
-      clusterId: newClusterId(),
-    };
-    if (known === undefined)
-      await writeFile(join(requested.dir, SETTINGS_FILE), `${JSON.stringify(settings, null, 2)}\n`);
-    const o: ClusterOptions = {
-      ...requested,
-      nodes: settings.nodes,
-      basePort: settings.basePort,
-      heap: settings.heap,
-      ...(settings.security ? { security: settings.security } : {}),
-    };
+    await prepareMarkedDir(requested.dir, 'mirrorlog local Kafka cluster: data, pid files and logs of its nodes');
+    const settings = await recordClusterSettings(requested);
+    const o = withSettings(requested, settings);
     await findJava();
     await checkKafkaInstallTools(o.cacheDir);
     const toStart: number[] = [];

@@ -1,12 +1,13 @@
 // `mirrorlog stack up | down [--purge] | status [--json]`: the local Kafka + S3 stack.
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { parseDuration } from '../../schemas/config.ts';
-import { CliError } from '../../services/shared/errors.ts';
+import { CliError, withOperatorErrors } from '../../services/shared/errors.ts';
 import { CLUSTER_USAGE, clusterOverridesFrom, formatClusterStatus, runCluster } from './cluster-command.ts';
-import { clusterStatus } from './cluster.ts';
+import { clusterStatus } from './cluster-status.ts';
 import { instanceOverrides, recordedInstancePorts, instanceDir, instanceNameProblem } from './instance.ts';
 import { parsePort, resolveStackOptions, S3_SERVERS, type S3ServerKind, type StackOverrides } from './paths.ts';
-import { ensureStackUp, stackDown, stackStatus, type ServerStatus, type StackStatus } from './stack.ts';
+import { ensureStackUp, stackDown } from './stack.ts';
+import { stackStatus, type ServerStatus, type StackStatus } from './stack-status.ts';
 
 const USAGE = `usage: mirrorlog stack <up|down|status> [options]
 
@@ -132,16 +133,6 @@ export function formatStatus(status: StackStatus): string {
   return `${servers}\nstack directory: ${status.stackDir}`;
 }
 
-/** Errors of the servers themselves become one operator message, without a stack trace. */
-async function operatorErrors<T>(work: () => Promise<T>): Promise<T> {
-  try {
-    return await work();
-  } catch (error) {
-    if (error instanceof CliError) throw error;
-    throw new CliError(error instanceof Error ? error.message : String(error), 1);
-  }
-}
-
 export async function run(argv: string[]): Promise<number> {
   const [subcommand, ...args] = argv;
   if (subcommand === undefined || subcommand === '--help' || subcommand === '-h' || subcommand === 'help') {
@@ -164,7 +155,7 @@ export async function run(argv: string[]): Promise<number> {
   }
   switch (subcommand) {
     case 'up': {
-      const result = await operatorErrors(() => ensureStackUp(overrides));
+      const result = await withOperatorErrors(() => ensureStackUp(overrides));
       const status = await stackStatus(overrides);
       if (!result.started) process.stdout.write('stack already running\n');
       process.stdout.write(`${formatStatus(status)}\n`);
@@ -174,7 +165,7 @@ export async function run(argv: string[]): Promise<number> {
       return status.healthy ? 0 : 1;
     }
     case 'down': {
-      const result = await operatorErrors(() => stackDown({ ...overrides, purge: values.purge === true }));
+      const result = await withOperatorErrors(() => stackDown({ ...overrides, purge: values.purge === true }));
       for (const [name, outcome] of Object.entries(result.stopped)) {
         process.stdout.write(`${name}: ${outcome === 'not-running' ? 'was not running' : outcome}\n`);
       }
@@ -183,7 +174,7 @@ export async function run(argv: string[]): Promise<number> {
       return 0;
     }
     case 'status': {
-      const status = await operatorErrors(() => stackStatus(overrides));
+      const status = await withOperatorErrors(() => stackStatus(overrides));
       const cluster = withCluster ? await clusterStatus() : undefined;
       const shown = cluster?.created === true ? cluster : undefined;
       if (values.json === true)

@@ -30,7 +30,17 @@ function messageOf(error: unknown): string {
   return String(error);
 }
 
-export async function probeKafka(brokers: string[]): Promise<Probe> {
+/** What one metadata request says about a Kafka cluster. */
+export interface KafkaMetadata {
+  brokerIds: number[];
+  controller: number | null;
+  clusterId: string;
+}
+
+/** One bounded metadata request through the kafkajs admin client (no retries): the answer, or why there is none. */
+export async function describeKafka(
+  brokers: string[],
+): Promise<{ ok: true; metadata: KafkaMetadata } | { ok: false; detail: string }> {
   const kafka = new Kafka({
     clientId: 'mirrorlog-stack',
     brokers,
@@ -48,13 +58,24 @@ export async function probeKafka(brokers: string[]): Promise<Probe> {
     );
     return {
       ok: true,
-      detail: `${cluster.brokers.length} broker(s), controller ${cluster.controller}, cluster ${cluster.clusterId}`,
+      metadata: {
+        brokerIds: cluster.brokers.map((b) => b.nodeId),
+        controller: cluster.controller,
+        clusterId: cluster.clusterId,
+      },
     };
   } catch (error) {
     return { ok: false, detail: messageOf(error) };
   } finally {
     await admin.disconnect().catch(() => undefined);
   }
+}
+
+export async function probeKafka(brokers: string[]): Promise<Probe> {
+  const answer = await describeKafka(brokers);
+  if (!answer.ok) return answer;
+  const { brokerIds, controller, clusterId } = answer.metadata;
+  return { ok: true, detail: `${brokerIds.length} broker(s), controller ${controller}, cluster ${clusterId}` };
 }
 
 export interface S3Settings {

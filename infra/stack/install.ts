@@ -7,6 +7,7 @@ import { constants, createWriteStream } from 'node:fs';
 import { access, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import { CliError } from '../../services/shared/errors.ts';
+import { processExists } from './processes.ts';
 
 /** A file's size in bytes, 0 when it does not exist. */
 export async function fileSize(file: string): Promise<number> {
@@ -139,15 +140,6 @@ async function removeAbandoned(parent: string, finalDir: string): Promise<void> 
     const pid = Number(name.slice(prefix.length));
     if (Number.isInteger(pid) && pid !== process.pid && processExists(pid)) continue;
     await rm(join(parent, name), { recursive: true, force: true });
-  }
-}
-
-function processExists(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

@@ -150,6 +150,38 @@ export function kafkaLaunchSpec(java: string, install: KafkaInstall, paths: Serv
   };
 }
 
+/** The storage of the server at `paths` has been formatted (it is formatted once, ever). */
+export function isFormatted(paths: ServerPaths): boolean {
+  return existsSync(join(paths.dataDir, 'meta.properties'));
+}
+
+/** Formats a server's storage with its config/server.properties (`extraArgs`: SCRAM users, say). */
+export async function formatKafkaStorage(
+  java: string,
+  classPath: string,
+  paths: ServerPaths,
+  clusterId: string,
+  extraArgs: string[] = [],
+): Promise<void> {
+  await runStep(
+    java,
+    [
+      `-Dkafka.logs.dir=${paths.logDir}`,
+      `-Dlog4j2.configurationFile=${join(paths.configDir, 'log4j2.properties')}`,
+      '-cp',
+      classPath,
+      'kafka.tools.StorageTool',
+      'format',
+      '--cluster-id',
+      clusterId,
+      '--config',
+      join(paths.configDir, 'server.properties'),
+      ...extraArgs,
+    ],
+    { cwd: paths.dir, logFile: join(paths.logDir, 'format.log') },
+  );
+}
+
 /** Writes the config, formats the storage on first start, and launches the broker. */
 export async function startKafka(o: StackOptions): Promise<PidRecord> {
   const java = await findJava();
@@ -162,24 +194,9 @@ export async function startKafka(o: StackOptions): Promise<PidRecord> {
   await writeFile(propertiesFile, kafkaServerProperties({ ...o, dataDir: paths.dataDir }));
   await writeFile(join(paths.configDir, 'log4j2.properties'), kafkaLog4j2Properties(paths.logDir));
 
-  if (!existsSync(join(paths.dataDir, 'meta.properties'))) {
+  if (!isFormatted(paths)) {
     o.log(`formatting Kafka storage in ${paths.dataDir}`);
-    await runStep(
-      java,
-      [
-        `-Dkafka.logs.dir=${paths.logDir}`,
-        `-Dlog4j2.configurationFile=${join(paths.configDir, 'log4j2.properties')}`,
-        '-cp',
-        install.classPath,
-        'kafka.tools.StorageTool',
-        'format',
-        '--cluster-id',
-        newClusterId(),
-        '--config',
-        propertiesFile,
-      ],
-      { cwd: paths.dir, logFile: join(paths.logDir, 'format.log') },
-    );
+    await formatKafkaStorage(java, install.classPath, paths, newClusterId());
   }
   return launch(kafkaLaunchSpec(java, install, paths, o.kafkaHeap), paths.pidFile, {
     version: install.version,

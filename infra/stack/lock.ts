@@ -4,17 +4,9 @@
 import { mkdir, open, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
+import { processExists } from './processes.ts';
 
 const LOCK_FILE = 'stack.lock';
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 async function tryAcquire(file: string): Promise<number | undefined> {
   try {
@@ -26,7 +18,7 @@ async function tryAcquire(file: string): Promise<number | undefined> {
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
   }
   const owner = Number((await readFile(file, 'utf8').catch(() => '')).trim());
-  if (!Number.isInteger(owner) || owner <= 0 || owner === process.pid || !alive(owner)) {
+  if (!Number.isInteger(owner) || owner <= 0 || owner === process.pid || !processExists(owner)) {
     await rm(file, { force: true });
     return tryAcquire(file);
   }

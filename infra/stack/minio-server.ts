@@ -2,11 +2,11 @@
 // what operators deploy, beside SeaweedFS, which the stack runs by default. One process on
 // 127.0.0.1 with its root credentials in its environment (never anonymous), the web
 // console off; with a certificates directory it serves https only.
-import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ensureMinioInstalled, type MinioInstall } from './install-minio.ts';
-import { serverPaths, type ServerPaths, type StackOptions } from './paths.ts';
-import { launch, type LaunchSpec, type PidRecord } from './processes.ts';
+import type { ServerPaths, StackOptions } from './paths.ts';
+import type { LaunchSpec, PidRecord } from './processes.ts';
+import { launchInS3Slot } from './s3-slot.ts';
 
 export function minioArgs(o: { s3Port: number; dataDir: string; certsDir?: string }): string[] {
   return [
@@ -47,14 +47,10 @@ export function minioLaunchSpec(install: MinioInstall, paths: ServerPaths, o: St
 
 export async function startMinio(o: StackOptions): Promise<PidRecord> {
   const install = await ensureMinioInstalled(o.cacheDir, o.log);
-  const paths = serverPaths(o.stackDir, 's3');
-  await mkdir(paths.dataDir, { recursive: true });
-  await mkdir(paths.logDir, { recursive: true });
-  return launch(minioLaunchSpec(install, paths, o), paths.pidFile, {
+  return launchInS3Slot(o, (paths) => minioLaunchSpec(install, paths, o), {
     version: install.version,
     server: 'minio',
     endpoint: `${o.s3CertsDir === undefined ? 'http' : 'https'}://127.0.0.1:${o.s3Port}`,
-    ports: { s3Port: o.s3Port },
   });
 }
 

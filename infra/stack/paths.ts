@@ -170,26 +170,35 @@ export interface ServerPaths {
   consoleLog: string;
 }
 
-export function serverPaths(stackDir: string, server: ServerName): ServerPaths {
-  const dir = join(stackDir, server);
+/** The layout every server directory has (stack servers and cluster nodes alike). */
+export function serverPathsIn(dir: string, pidFileName: string): ServerPaths {
   return {
     dir,
     dataDir: join(dir, 'data'),
     logDir: join(dir, 'logs'),
     configDir: join(dir, 'config'),
-    pidFile: join(dir, `${server}.pid.json`),
+    pidFile: join(dir, pidFileName),
     consoleLog: join(dir, 'logs', 'console.log'),
   };
+}
+
+export function serverPaths(stackDir: string, server: ServerName): ServerPaths {
+  return serverPathsIn(join(stackDir, server), `${server}.pid.json`);
 }
 
 /** A file whose presence says "this directory is a mirrorlog stack" (guards `--purge`). */
 export const STACK_MARKER = '.mirrorlog-stack';
 
+/** Creates `dir`, marked as ours (the marker file says what it holds) so that `down --purge` may delete it. */
+export async function prepareMarkedDir(dir: string, holds: string): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  const marker = join(dir, STACK_MARKER);
+  if (!existsSync(marker)) await writeFile(marker, `${holds}\n`);
+}
+
 /** Creates the stack directory, marked as ours so that `down --purge` may delete it. */
 export async function prepareStackDir(o: StackOptions): Promise<void> {
-  await mkdir(o.stackDir, { recursive: true });
-  const marker = join(o.stackDir, STACK_MARKER);
-  if (!existsSync(marker)) await writeFile(marker, 'mirrorlog local stack: data, pid files and logs of Kafka and S3\n');
+  await prepareMarkedDir(o.stackDir, 'mirrorlog local stack: data, pid files and logs of Kafka and S3');
 }
 
 /** Refuses to delete a directory that is not a stack directory (a mistyped MIRRORLOG_STACK_DIR). */

@@ -7,6 +7,16 @@ import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promise
 import { basename, dirname } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 
+/** A process with this pid exists (EPERM: it does, but belongs to another user). */
+export function processExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 export interface PidRecord {
   pid: number;
   argv: string[];

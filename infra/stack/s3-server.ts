@@ -1,11 +1,11 @@
 // The S3 server of the local stack: SeaweedFS `weed mini` (master, volume, filer, S3 and
 // its admin in one process), every port on 127.0.0.1 and in one block beside the S3
 // port, with credentials in its environment so S3 never allows anonymous access.
-import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ensureSeaweedInstalled, type SeaweedInstall } from './install-seaweedfs.ts';
-import { serverPaths, type ServerPaths, type StackOptions } from './paths.ts';
-import { launch, type LaunchSpec, type PidRecord } from './processes.ts';
+import type { ServerPaths, StackOptions } from './paths.ts';
+import type { LaunchSpec, PidRecord } from './processes.ts';
+import { launchInS3Slot } from './s3-slot.ts';
 
 export interface WeedArgsInput {
   s3Port: number;
@@ -67,12 +67,8 @@ export function weedLogFile(paths: ServerPaths): string {
 
 export async function startS3(o: StackOptions): Promise<PidRecord> {
   const install = await ensureSeaweedInstalled(o.cacheDir, o.log);
-  const paths = serverPaths(o.stackDir, 's3');
-  await mkdir(paths.dataDir, { recursive: true });
-  await mkdir(paths.logDir, { recursive: true });
-  return launch(weedLaunchSpec(install, paths, o), paths.pidFile, {
+  return launchInS3Slot(o, (paths) => weedLaunchSpec(install, paths, o), {
     version: install.version,
     endpoint: `http://127.0.0.1:${o.s3Port}`,
-    ports: { s3Port: o.s3Port },
   });
 }

@@ -14,7 +14,6 @@
 //      and lag, the applier resumes from the positions stored with the index).
 // So what Kafka says is applied ⊆ what the index says ⊆ what is on disk. After a crash
 // the disk may be ahead of the index; the materializer tolerates that.
-import { performance } from 'node:perf_hooks';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type { ReplicaIndex } from './adapters/applied-index.ts';
 import type { ContentSupply } from './adapters/content-supply.ts';
@@ -22,7 +21,8 @@ import type { ApplierMetrics } from './metrics.ts';
 import { PartitionQueues, type LaneRecord } from './partition-queues.ts';
 import { positionsToJson, samePositions, type Positions } from './positions.ts';
 import type { RecordApplier } from './record-applier.ts';
-import { backoffDelay, sleep } from '../shared/retry.ts';
+import { backoffDelay } from '../shared/retry.ts';
+import { sleep, type Clock } from '../shared/clock.ts';
 import type { Logger } from '../shared/logger.ts';
 import { REPLICA_META_KEY } from '../../schemas/names.ts';
 
@@ -64,8 +64,12 @@ export interface ApplyLaneDeps {
    * again soon.
    */
   readonly maintenance?: { everyMs: number; run(): boolean };
+  /** A record given to reapply() was applied, or failed for good (heal-channel.ts: its wait is over). */
+  readonly onReapplied?: (record: LaneRecord) => void;
   /** Why the state directory cannot take more work now (state-space.ts); asked about once a second. */
   readonly stateSpace?: () => string | undefined;
+  /** Intervals and timers: commit intervals, retry backoffs, maintenance, waits. */
+  readonly clock: Clock;
   readonly metrics: ApplierMetrics;
   readonly logger: Logger;
 }
@@ -85,7 +89,7 @@ export class ApplyLane {
   private readonly queues = new PartitionQueues();
   private readonly blocked = new Map<number, string>();
   private uncommitted = 0;
-  private lastDurableAt = performance.now();
+  private lastDurableAt: number;
   private lastDurable = new Map<number, number>();
   private stopping = false;
   private wakeup: (() => void) | undefined;
@@ -96,7 +100,7 @@ export class ApplyLane {
   private readonly failing = new Map<number, { message: string; failures: number; retryAt: number }>();
   /** Records prefetched and not yet finished. */
   private ahead = 0;
-  private nextMaintenanceAt = performance.now();
+  private nextMaintenanceAt: number;
   private finished: Promise<void> | undefined;
   /** Records to apply once more, out of band (their content was healed: heal-channel.ts). */
   private reapplying: LaneRecord[] = [];
@@ -113,7 +117,10 @@ export class ApplyLane {
   constructor(
     private readonly deps: ApplyLaneDeps,
     private readonly options: ApplyLaneOptions,
-  ) {}
+  ) {
+    this.lastDurableAt = deps.clock.now();
+    this.nextMaintenanceAt = deps.clock.now();
+  }
 
   get queued(): number {
     return this.queues.size;
@@ -146,7 +153,7 @@ export class ApplyLane {
   async waitForRoom(heartbeat: () => Promise<void>): Promise<void> {
     while (!this.stopping && this.queues.size >= this.options.maxQueued) {
       const room = new Promise<void>((resolve) => this.roomWaiters.push(resolve));
-      await Promise.race([room, sleep(1000)]);
+      await Promise.race([room, sleep(this.deps.clock, 1000)]);
       await heartbeat();
     }
   }
@@ -201,9 +208,9 @@ export class ApplyLane {
       }
       if (this.durabilityDue()) await this.durabilityPoint();
       const { maintenance } = this.deps;
-      if (maintenance !== undefined && performance.now() >= this.nextMaintenanceAt) {
+      if (maintenance !== undefined && this.deps.clock.now() >= this.nextMaintenanceAt) {
         const more = maintenance.run();
-        this.nextMaintenanceAt = performance.now() + (more ? 1000 : maintenance.everyMs);
+        this.nextMaintenanceAt = this.deps.clock.now() + (more ? 1000 : maintenance.everyMs);
       }
       if (done > 0) await yieldToEventLoop();
       else await this.wait(this.idleMs());
@@ -234,7 +241,8 @@ export class ApplyLane {
         outcome = 'failed';
       }
       if (outcome === 'blocked') waiting.push(record);
-      else if (outcome === 'done') done++;
+      else if (this.indexLost === undefined) this.deps.onReapplied?.(record);
+      if (outcome === 'done') done++;
     }
     this.reapplying = waiting;
     this.uncommitted += done;
@@ -246,7 +254,7 @@ export class ApplyLane {
     if (this.indexLost !== undefined) return true;
     const { stateSpace } = this.deps;
     if (stateSpace === undefined) return false;
-    const now = performance.now();
+    const now = this.deps.clock.now();
     if (now >= this.nextSpaceCheckAt) {
       this.nextSpaceCheckAt = now + SPACE_CHECK_MS;
       const problem = stateSpace();
@@ -272,9 +280,9 @@ export class ApplyLane {
 
   /** Applies ready records for about sliceMs; returns how many were finished. */
   private applySlice(): number {
-    const deadline = performance.now() + this.options.sliceMs;
+    const deadline = this.deps.clock.now() + this.options.sliceMs;
     let done = 0;
-    while (performance.now() < deadline && !this.stopping) {
+    while (this.deps.clock.now() < deadline && !this.stopping) {
       let progressed = false;
       for (const partition of this.queues.nonEmptyInTurn()) {
         if (this.indexLost !== undefined) break;
@@ -282,7 +290,7 @@ export class ApplyLane {
           const record = this.queues.peek(partition);
           if (record === undefined) break;
           const failed = this.failing.get(partition);
-          if (failed !== undefined && performance.now() < failed.retryAt) break;
+          if (failed !== undefined && this.deps.clock.now() < failed.retryAt) break;
           const waitingFor = this.blocked.get(partition);
           if (waitingFor !== undefined && this.deps.supply.outcome(waitingFor).kind === 'pending') break;
           this.blocked.delete(partition);
@@ -336,7 +344,7 @@ export class ApplyLane {
       this.failing.set(record.partition, {
         message,
         failures,
-        retryAt: performance.now() + backoffDelay(failures, { minDelayMs: 200, maxDelayMs: 30_000, jitter: false }),
+        retryAt: this.deps.clock.now() + backoffDelay(failures, { minDelayMs: 200, maxDelayMs: 30_000, jitter: false }),
       });
       return false;
     }
@@ -355,7 +363,7 @@ export class ApplyLane {
 
   private durabilityDue(): boolean {
     if (this.uncommitted >= this.options.maxUncommitted) return true;
-    if (performance.now() - this.lastDurableAt < this.options.commitIntervalMs) return false;
+    if (this.deps.clock.now() - this.lastDurableAt < this.options.commitIntervalMs) return false;
     return this.uncommitted > 0 || !samePositions(this.deps.positions.durable(), this.lastDurable);
   }
 
@@ -363,14 +371,14 @@ export class ApplyLane {
     if (this.indexLost !== undefined) return; // what the index lost must never be committed past
     const positions = this.deps.positions.durable();
     if (!force && this.uncommitted === 0 && samePositions(positions, this.lastDurable)) return;
-    const started = performance.now();
+    const started = this.deps.clock.now();
     try {
       await this.deps.makeDurable();
     } catch (error) {
       // Nothing is committed: the work stays redeliverable. Try again at the next point.
       this.deps.logger.error({ err: error }, 'cannot make the replica durable; not committing');
       this.deps.metrics.stalls.inc();
-      this.lastDurableAt = performance.now();
+      this.lastDurableAt = this.deps.clock.now();
       return;
     }
     try {
@@ -384,7 +392,7 @@ export class ApplyLane {
     }
     this.uncommitted = 0;
     this.lastDurable = positions;
-    this.lastDurableAt = performance.now();
+    this.lastDurableAt = this.deps.clock.now();
     this.deps.metrics.durabilityPoint.observe((this.lastDurableAt - started) / 1000);
     for (const [partition, offset] of positions) {
       this.deps.metrics.committedOffset.set({ partition: String(partition) }, offset);
@@ -398,9 +406,9 @@ export class ApplyLane {
   private idleMs(): number {
     let ms =
       this.uncommitted > 0
-        ? this.options.commitIntervalMs - (performance.now() - this.lastDurableAt)
+        ? this.options.commitIntervalMs - (this.deps.clock.now() - this.lastDurableAt)
         : this.options.commitIntervalMs;
-    for (const { retryAt } of this.failing.values()) ms = Math.min(ms, retryAt - performance.now());
+    for (const { retryAt } of this.failing.values()) ms = Math.min(ms, retryAt - this.deps.clock.now());
     return Math.max(1, ms);
   }
 
@@ -408,9 +416,9 @@ export class ApplyLane {
   private wait(ms: number): Promise<void> {
     if (this.woken || this.stopping) return Promise.resolve();
     return new Promise<void>((resolve) => {
-      const timer = setTimeout(() => this.wake(), ms);
+      const cancel = this.deps.clock.setTimeout(() => this.wake(), ms);
       this.wakeup = () => {
-        clearTimeout(timer);
+        cancel();
         resolve();
       };
     });

@@ -103,6 +103,11 @@ export function createApplierMetrics(registry: Registry) {
       labelNames: ['reason'] as const,
       registers,
     }),
+    healWaiting: new Gauge({
+      name: name('heal_waiting'),
+      help: 'Dead-lettered records waiting for their content to be uploaded again (kept across restarts)',
+      registers,
+    }),
     setidStripped: new Counter({
       name: name('setid_stripped_total'),
       help: 'Files written without the setuid/setgid bits the log asked for (no --allow-setid)',

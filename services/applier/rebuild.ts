@@ -5,9 +5,9 @@
 // the index, so a crash mid-rebuild resumes it (positions are stored in the same
 // transactions as the touches, so nothing replayed is lost), and a crash mid-sweep
 // sweeps again (the sweep is idempotent).
-import { performance } from 'node:perf_hooks';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { joinRel, type RelPath } from '../../schemas/rel-path.ts';
+import type { Clock } from '../shared/clock.ts';
 import type { Logger } from '../shared/logger.ts';
 import { createProgress, type Progress } from '../shared/progress.ts';
 import type { ReplicaIndex } from './adapters/applied-index.ts';
@@ -49,6 +49,8 @@ export interface RebuildDeps {
   readonly liveTokens: ReadonlySet<string>;
   readonly metrics: ApplierMetrics;
   readonly logger: Logger;
+  /** Progress reports and time slices (no timers are set). */
+  readonly clock: Clock;
   readonly progressEveryMs?: number;
 }
 
@@ -58,7 +60,7 @@ export class RebuildController implements RebuildHooks {
   private done = false;
   private readonly start: Map<number, number>;
   private readonly end: Map<number, number>;
-  private readonly startedAt = performance.now();
+  private readonly startedAt: number;
   private doneAtStart: number | undefined;
   private lastReport = 0;
   /** A bar on a terminal; elsewhere the log lines below are the progress. */
@@ -73,6 +75,7 @@ export class RebuildController implements RebuildHooks {
   ) {
     this.start = positionsFromJson(state.start);
     this.end = positionsFromJson(state.end);
+    this.startedAt = deps.clock.now();
     deps.metrics.rebuilding.set(1);
   }
 
@@ -90,7 +93,7 @@ export class RebuildController implements RebuildHooks {
     this.doneAtStart ??= progress.done;
     this.deps.metrics.rebuildProgress.set(progress.ratio);
     this.bar?.update(progress.done, progress.total);
-    const now = performance.now();
+    const now = this.deps.clock.now();
     if (now - this.lastReport < (this.deps.progressEveryMs ?? 5000)) return;
     this.lastReport = now;
     const remaining = estimateRemainingMs(progress, this.doneAtStart, now - this.startedAt);
@@ -134,7 +137,7 @@ export class RebuildController implements RebuildHooks {
         epoch: this.state.epoch,
         staleEntries: stale,
         unknownFiles: unknown,
-        durationMs: Math.round(performance.now() - this.startedAt),
+        durationMs: Math.round(this.deps.clock.now() - this.startedAt),
       },
       'rebuild complete',
     );
@@ -145,7 +148,7 @@ export class RebuildController implements RebuildHooks {
     const { index, fs, logger } = this.deps;
     let removed = 0;
     let before: RelPath | undefined;
-    let sliceEnd = performance.now() + SLICE_MS;
+    let sliceEnd = this.deps.clock.now() + SLICE_MS;
     for (;;) {
       const batch = index.staleEntries(500, before);
       if (batch.length === 0) return removed;
@@ -170,10 +173,10 @@ export class RebuildController implements RebuildHooks {
         index.remove(path);
         removed++;
       }
-      if (performance.now() > sliceEnd) {
+      if (this.deps.clock.now() > sliceEnd) {
         await yieldToEventLoop();
         if (this.shouldStop()) return removed;
-        sliceEnd = performance.now() + SLICE_MS;
+        sliceEnd = this.deps.clock.now() + SLICE_MS;
       }
     }
   }
@@ -182,7 +185,7 @@ export class RebuildController implements RebuildHooks {
   private async sweepUnknownFiles(): Promise<number> {
     const { index, fs, root } = this.deps;
     let removed = 0;
-    let sliceEnd = performance.now() + SLICE_MS;
+    let sliceEnd = this.deps.clock.now() + SLICE_MS;
     const visit = (dir: RelPath | '') => {
       let names: string[] | undefined;
       try {
@@ -206,10 +209,10 @@ export class RebuildController implements RebuildHooks {
       for (const dir of dirs) {
         visit(dir);
         after = dir;
-        if (performance.now() > sliceEnd) {
+        if (this.deps.clock.now() > sliceEnd) {
           await yieldToEventLoop();
           if (this.shouldStop()) return removed;
-          sliceEnd = performance.now() + SLICE_MS;
+          sliceEnd = this.deps.clock.now() + SLICE_MS;
         }
       }
     }

@@ -24,6 +24,8 @@ import { readTopicToEnd } from '../shared/topic-reader.ts';
 import { registeredTopics, unregisterTree } from '../shared/tree-registry.ts';
 import { GC_MIN_GRACE_MS, ReferencedHashes, judge, referencedHash, type Verdict } from './gc-plan.ts';
 import { commandClients } from './command-clients.ts';
+import { requestMissingContent } from './heal-scan.ts';
+import { healTopic } from '../../schemas/content-key.ts';
 
 type Tally = { count: number; bytes: number };
 export type GcReport = {
@@ -190,16 +192,19 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env):
   const config = loadConfig(gcConfigSchema, {
     argv,
     env,
-    booleanFlags: ['dry-run', 'force', 'json'],
+    booleanFlags: ['dry-run', 'force', 'json', 'heal'],
     usage:
-      'usage: mirrorlog gc [--grace DURATION] [--dry-run] [--json] [options]\n\n' +
+      'usage: mirrorlog gc [--grace DURATION] [--dry-run] [--json] [options]\n' +
+      '       mirrorlog gc --heal [options]\n\n' +
       'Deletes content no record retained in the topic references, once older than --grace ' +
       '(default 24h; at least 1h\n' +
       'unless --force). Keep the grace longer than the longest Kafka outage a producer may ride out. ' +
       'The bucket prefix\n' +
       '(--bucket, --s3-prefix) may be shared: gc reads every topic registered under it, ' +
       'and refuses when one is missing\n' +
-      '(--unregister TOPIC forgets a tree that is gone for good).',
+      '(--unregister TOPIC forgets a tree that is gone for good).\n' +
+      '--heal deletes nothing: it asks the producer to upload again the content the log references ' +
+      'and the store lacks.',
   });
   if (config === HELP_SHOWN) return 0;
   if (config.grace < GC_MIN_GRACE_MS && !config.force) {
@@ -216,6 +221,16 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env):
     if (config.unregister !== undefined) {
       await unregisterTree(store, config.unregister);
       progress(`'${config.unregister}' is no longer registered under this prefix: gc no longer keeps its content`);
+      return 0;
+    }
+    if (config.heal) {
+      const report = await requestMissingContent(kafka, store, config.topic);
+      process.stdout.write(
+        config.json
+          ? `${JSON.stringify(report)}\n`
+          : `${report.records} records read, ${report.objects} objects listed: ` +
+              `${report.missing} referenced contents missing, asked for again on ${healTopic(config.topic)}\n`,
+      );
       return 0;
     }
     const admin = kafka.admin();

@@ -16,6 +16,16 @@ export const systemClock: Clock = {
   },
 };
 
+/**
+ * The system clock read from a monotonic source (milliseconds since the epoch at process
+ * start, then steady): what measures intervals and deadlines, which a stepped wall clock
+ * would otherwise stretch or skip.
+ */
+export const monotonicClock: Clock = {
+  now: () => performance.timeOrigin + performance.now(),
+  setTimeout: (fn, ms) => systemClock.setTimeout(fn, ms),
+};
+
 export function sleep(clock: Clock, ms: number): Promise<void> {
   return new Promise((resolve) => clock.setTimeout(resolve, ms));
 }

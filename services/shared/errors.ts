@@ -8,3 +8,13 @@ export class CliError extends Error {
     this.name = 'CliError';
   }
 }
+
+/** Errors of the servers themselves become one operator message (exit 1), without a stack trace. */
+export async function withOperatorErrors<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (error instanceof CliError) throw error;
+    throw new CliError(error instanceof Error ? error.message : String(error), 1);
+  }
+}

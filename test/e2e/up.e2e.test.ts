@@ -8,25 +8,16 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { defer } from '../helpers/cleanup.ts';
 import { tempDir } from '../helpers/producer.ts';
-import { freshPrefix, freshTopic, stackConfig, waitFor } from '../helpers/stack.ts';
+import { waitFor } from '../helpers/stack.ts';
+import { upEnvironment } from '../helpers/up-env.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/mirrorlog.js', import.meta.url));
 
 test('mirrorlog up mirrors ./data/source into ./data/replica and stops on Ctrl-C', { timeout: 180_000 }, async (t) => {
   const cwd = tempDir(t, 'up');
-  const home = tempDir(t, 'home'); // its state directories go here, not into the real ~/.local/state
-  const stack = stackConfig();
   const child = spawn(process.execPath, [BIN, 'up', '--metrics-port', '0'], {
     cwd,
-    env: {
-      ...process.env,
-      HOME: home,
-      XDG_STATE_HOME: path.join(home, 'state'),
-      MIRRORLOG_TOPIC: freshTopic(t),
-      MIRRORLOG_S3_PREFIX: freshPrefix(),
-      MIRRORLOG_BROKERS: stack.brokers.join(','),
-      MIRRORLOG_S3_ENDPOINT: stack.s3Endpoint,
-    },
+    env: upEnvironment(t),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

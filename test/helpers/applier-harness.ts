@@ -91,18 +91,21 @@ export const events = {
 /**
  * `deletable`: the topic is created with cleanup.policy=compact,delete, so a test can
  * delete its oldest records (DeleteRecords is refused on compact-only topics), as
- * retention would.
+ * retention would. `topicConfig`: settings of the events topic other than mirrorlog's.
  */
-export async function applierStack(t: TestContext, options: { deletable?: boolean } = {}): Promise<ApplierStack> {
+export async function applierStack(
+  t: TestContext,
+  options: { deletable?: boolean; topicConfig?: Record<string, string> } = {},
+): Promise<ApplierStack> {
   const topic = freshTopic(t);
   const prefix = freshPrefix();
   const admin = await kafkaAdmin(t);
   const historyWindowMs = 7 * 24 * 3600 * 1000;
-  if (options.deletable) {
+  if (options.deletable || options.topicConfig !== undefined) {
     const configEntries = Object.entries({
       ...eventsTopicConfig(historyWindowMs),
-      'cleanup.policy': 'compact,delete',
-      'retention.ms': '-1',
+      ...(options.deletable ? { 'cleanup.policy': 'compact,delete', 'retention.ms': '-1' } : {}),
+      ...options.topicConfig,
     }).map(([name, value]) => ({ name, value }));
     await admin.createTopics({
       waitForLeaders: true,

@@ -1,6 +1,7 @@
 // An apply lane wired to local parts only (temp target, memory or SQLite index, memory
-// content store, fake commits): the applier minus Kafka, for unit tests and benchmarks.
-// Built by the service's own factory (createApplierCore), so the wiring is the real one.
+// content store, commits, dead letters and heal requests kept in arrays): the applier
+// minus Kafka, for unit tests and benchmarks. Built by the service's own factory
+// (createApplierCore), so the wiring is the real one; only the ports are local.
 import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,12 +15,13 @@ import { MemoryAppliedIndex } from '../../services/applier/adapters/memory-appli
 import { TargetRoot } from '../../services/applier/adapters/target-root.ts';
 import { TempJournal } from '../../services/applier/adapters/temp-journal.ts';
 import { createApplierCore } from '../../services/applier/applier-core.ts';
-import type { ApplyLane, RebuildHooks } from '../../services/applier/apply-lane.ts';
+import type { ApplyLane } from '../../services/applier/apply-lane.ts';
 import type { DeadLetterReason } from '../../services/applier/record-applier.ts';
 import { createDurability, type DurabilityMode } from '../../services/applier/durability.ts';
 import { createApplierMetrics } from '../../services/applier/metrics.ts';
 import type { LaneRecord } from '../../services/applier/partition-queues.ts';
 import { Positions } from '../../services/applier/positions.ts';
+import { systemClock, type Clock } from '../../services/shared/clock.ts';
 import { createMetricsRegistry } from '../../services/shared/metrics.ts';
 import { MemoryContentStore } from '../../services/shared/memory-content-store.ts';
 
@@ -33,6 +35,8 @@ export interface LaneHarness {
   readonly lane: ApplyLane;
   readonly positions: Positions;
   readonly deadLetters: { offset: number; reason: DeadLetterReason }[];
+  /** The hashes the core asked to be uploaded again. */
+  readonly healRequests: string[];
   readonly commits: Map<number, number>[];
   /** Queues records on a partition, offsets continuing from the last. */
   push(partition: number, records: (MirrorEvent | RawRecord)[]): void;
@@ -47,8 +51,11 @@ export function makeLaneHarness(
     index?: (dir: string) => ReplicaIndex;
     durability?: DurabilityMode;
     partitions?: number;
-    rebuild?: () => RebuildHooks | undefined;
     commitIntervalMs?: number;
+    /** The lane's clock (intervals and timers); the system clock by default. */
+    clock?: Clock;
+    /** Dead letters are stored at once unless this says otherwise. */
+    sendDeadLetter?: () => Promise<void>;
   } = {},
 ): LaneHarness {
   const base = mkdtempSync(join(tmpdir(), 'mirrorlog-lane-'));
@@ -64,6 +71,7 @@ export function makeLaneHarness(
   const positions = new Positions();
   for (let p = 0; p < (options.partitions ?? 3); p++) positions.init(p, 0);
   const deadLetters: { offset: number; reason: DeadLetterReason }[] = [];
+  const healRequests: string[] = [];
   const commits: Map<number, number>[] = [];
   let staged = 0;
   const { supply, lane } = createApplierCore(
@@ -77,15 +85,19 @@ export function makeLaneHarness(
       makeDurable: createDurability(options.durability ?? 'none', target, fs),
       afterIndexCommit: () => journal.reset(),
       commitOffsets: (committed) => commits.push(committed),
-      rebuild: options.rebuild ?? (() => undefined),
       ...(options.stateSpace === undefined ? {} : { stateSpace: options.stateSpace }),
-      adoptPath: () => undefined,
-      now: Date.now,
+      deadLetters: {
+        send: (letter) => {
+          const { code, field, message } = letter;
+          deadLetters.push({ offset: letter.offset, reason: { code, field, message } });
+          return options.sendDeadLetter?.() ?? Promise.resolve();
+        },
+      },
+      heal: { request: (_record, request) => void healRequests.push(request.hash), settled: () => undefined },
+      now: () => systemClock.now(),
+      clock: options.clock ?? systemClock,
       metrics,
       logger,
-      deadLetter: (record, reason) => {
-        deadLetters.push({ offset: record.offset, reason });
-      },
     },
     {
       fetchConcurrency: 8,
@@ -98,6 +110,9 @@ export function makeLaneHarness(
       maxUncommitted: 10_000,
       maxQueued: 100_000,
       sliceMs: 10,
+      progressEveryMs: 5000,
+      maintenanceEveryMs: 3_600_000,
+      tombstoneRetentionMs: 14 * 24 * 3_600_000,
     },
   );
   const next = new Map<number, number>();
@@ -110,6 +125,7 @@ export function makeLaneHarness(
     lane,
     positions,
     deadLetters,
+    healRequests,
     commits,
     push(partition, items) {
       const records: LaneRecord[] = items.map((item) => {

@@ -2,10 +2,10 @@
 // for the integration and e2e tiers). Every client factory takes the test context and
 // closes what it made (through `defer`: last made, first closed); names are fresh per test so tests never share state.
 import { defer } from './cleanup.ts';
+export { waitFor } from './wait.ts';
 import { randomUUID } from 'node:crypto';
 import { Agent } from 'node:http';
 import type { TestContext } from 'node:test';
-import { setTimeout as delay } from 'node:timers/promises';
 import {
   Kafka,
   logLevel,
@@ -64,9 +64,12 @@ export function freshTopic(t: TestContext, brokers: string[] = stackConfig().bro
     const admin = kafka('cleanup', brokers).admin();
     try {
       await admin.connect();
-      // With the topics named after it: the tree's metadata (tree-metadata.ts).
+      // With the topics named after it: the tree's metadata (tree-metadata.ts), the heal
+      // topic, the replicas' dead-letter topics.
       const existing = await admin.listTopics();
-      const ours = [topic, treeMetadataTopic(topic)].filter((name) => existing.includes(name));
+      const ours = existing.filter(
+        (name) => name === topic || name === treeMetadataTopic(topic) || name.startsWith(`${topic}.`),
+      );
       if (ours.length > 0) await admin.deleteTopics({ topics: ours, timeout: 10_000 });
     } catch {
       // best effort: a stopped broker (fault tests) must not fail the test here
@@ -138,23 +141,4 @@ export async function readAll(stream: AsyncIterable<Buffer | string>): Promise<B
   const chunks: Buffer[] = [];
   for await (const chunk of stream) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
   return Buffer.concat(chunks);
-}
-
-/**
- * Polls `check` until it returns a value other than undefined, or fails after
- * `timeoutMs` with `what` in the message. For waiting on conditions, never on time.
- */
-export async function waitFor<T>(
-  what: string,
-  check: () => T | undefined | Promise<T | undefined>,
-  timeoutMs = 30_000,
-  intervalMs = 50,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() >= deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await delay(intervalMs);
-  }
 }

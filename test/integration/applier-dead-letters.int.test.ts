@@ -10,8 +10,10 @@ import type { KafkaMessage } from 'kafkajs';
 import { contentKey, deadLetterTopic } from '../../schemas/content-key.ts';
 import { partitionOf } from '../../schemas/partitioner.ts';
 import { DEAD_LETTER_HEADERS } from '../../services/applier/adapters/dead-letter-producer.ts';
+import { replicaGroupId } from '../../schemas/names.ts';
+import { describeTopicConfig } from '../../services/shared/kafka.ts';
 import { PARTITIONS, applierStack, events, nextSeq } from '../helpers/applier-harness.ts';
-import { kafkaConsumer, minioClient, stackConfig, waitFor } from '../helpers/stack.ts';
+import { kafkaAdmin, kafkaConsumer, minioClient, stackConfig, waitFor } from '../helpers/stack.ts';
 
 const header = (message: KafkaMessage, name: string) => message.headers?.[name]?.toString();
 
@@ -109,4 +111,64 @@ test('bad records go to the dead-letter topic, touch nothing outside, and do not
   const metrics = await (await fetch(`http://127.0.0.1:${applier.port}/metrics`)).text();
   assert.match(metrics, /mirrorlog_applier_dead_letters_total\{reason="unsafe-path",service="applier"\} 1/);
   assert.match(metrics, /mirrorlog_applier_dead_letters_total\{reason="invalid-key",service="applier"\} 3/);
+});
+
+// M8 (issue 20): a dead-letter topic with the broker's 1 MB record limit refused a larger
+// bad record, which was then retried forever and pinned its partition's offsets.
+test('a bad record as large as the events topic allows is dead-lettered whole; its partition moves on', async (t) => {
+  const eventsMaxBytes = 12 * 1024 * 1024;
+  const stack = await applierStack(t, { topicConfig: { 'max.message.bytes': String(eventsMaxBytes) } });
+  const admin = await kafkaAdmin(t);
+  // A dead-letter topic made before its limit followed the events topic's: the broker's default.
+  const olderDlq = deadLetterTopic(stack.topic, 'older');
+  await admin.createTopics({
+    waitForLeaders: true,
+    topics: [{ topic: olderDlq, numPartitions: 1, replicationFactor: 1 }],
+  });
+  assert.ok(Number((await describeTopicConfig(admin, olderDlq, ['max.message.bytes'])).get('max.message.bytes')) < 2e6);
+
+  // Larger than mirrorlog's own floor for dead-letter topics (8 MiB and some): only the events topic's limit fits it.
+  const hugeBytes = 10 * 1024 * 1024;
+  const good = await stack.put('after the huge one');
+  const partition = partitionOf('huge', PARTITIONS);
+  await stack.publishRaw([
+    { key: 'huge', value: Buffer.alloc(hugeBytes, 'x'), headers: { v: '1', seq: String(nextSeq()) }, partition },
+  ]);
+  await stack.publish([events.file('after-huge', good)]);
+  assert.equal(partitionOf('after-huge', PARTITIONS), partition, 'the good record comes after, on the same partition');
+  const replicas = ['fresh', 'older'];
+  for (const replica of replicas) await stack.start(stack.config({ target: join(stack.dir, replica), replica }));
+
+  for (const replica of replicas) {
+    await waitFor(`${replica}: the record after the huge one`, () => {
+      try {
+        return readFileSync(join(stack.dir, replica, 'after-huge'), 'utf8') === 'after the huge one' ? true : undefined;
+      } catch {
+        return undefined;
+      }
+    });
+    const dlq = deadLetterTopic(stack.topic, replica);
+    const limit = Number((await describeTopicConfig(admin, dlq, ['max.message.bytes'])).get('max.message.bytes'));
+    assert.ok(limit >= eventsMaxBytes, `${replica}: the dead-letter topic takes ${limit} bytes`);
+    const consumer = await kafkaConsumer(t);
+    await consumer.subscribe({ topics: [dlq], fromBeginning: true });
+    const letters: KafkaMessage[] = [];
+    await consumer.run({ eachMessage: async ({ message }) => void letters.push(message) });
+    await waitFor(`${replica}: the dead letter`, () => (letters.length >= 1 ? true : undefined), 30_000);
+    await consumer.stop();
+    assert.equal(letters.length, 1);
+    const [letter] = letters as [KafkaMessage];
+    assert.equal(header(letter, DEAD_LETTER_HEADERS.code), 'too-large');
+    assert.equal(header(letter, DEAD_LETTER_HEADERS.valueOmitted), undefined, `${replica}: the value was kept`);
+    assert.equal(letter.value?.length, hugeBytes, `${replica}: the whole value`);
+    // Nothing pins the partition: the group's offset moves past both records.
+    const high = Number((await admin.fetchTopicOffsets(stack.topic)).find((p) => p.partition === partition)!.high);
+    await waitFor(`${replica}: the committed offset past the huge record`, async () => {
+      const [offsets] = await admin.fetchOffsets({
+        groupId: replicaGroupId(stack.topic, replica),
+        topics: [stack.topic],
+      });
+      return Number(offsets!.partitions.find((p) => p.partition === partition)?.offset) === high ? true : undefined;
+    });
+  }
 });

@@ -1,5 +1,5 @@
 // Someone with write access to the replica must not be able to steer the applier outside
-// it (DESIGN rule 5; issue 20: H1, H2, H6). Each test has an attacker process act on the
+// it (DESIGN rule 5; issue 20: H1, H2, H6; never across a mount). Each test has an attacker process act on the
 // replica between (or during) events of a real applier on the real stack, then checks
 // every file and directory outside the target by hash, mode and mtime.
 import assert from 'node:assert/strict';
@@ -166,6 +166,54 @@ test(
   },
 );
 
+test('a bind mount planted in the replica: neither a sweep nor a removal ever crosses into it', async (t) => {
+  const stack = await applierStack(t);
+  const target = join(stack.dir, 'replica');
+  const outside = makeOutside(stack.dir);
+  const v1 = await stack.put('v1');
+  await stack.publish([events.dir('m'), events.file('m/keep', v1), events.dir('m/sub'), events.file('m/sub/g', v1)]);
+  const config = stack.config({ target, replica: 'mount' });
+  const first = await stack.start(config);
+  await waitFor('convergence', () =>
+    first.readiness().ready && trySnapshot(target)?.includes('m/sub/g') ? true : undefined,
+  );
+  await first.stop();
+
+  // The attacker, root on the replica's machine, mounts the outside over a replica directory.
+  sh(`mount --bind '${outside}' '${target}/m/sub'`);
+  let mounted = true;
+  defer(t, () => {
+    if (mounted) sh(`umount '${target}/m/sub'`);
+  });
+  const before = fingerprint(outside);
+
+  // A rebuild sweeps away what the log does not hold: never what the mount shows.
+  const rebuilt = await stack.start({ ...config, rebuild: true });
+  await waitFor('the rebuild to end', () => (rebuilt.readiness().ready ? true : undefined));
+  assert.deepEqual(fingerprint(outside), before, 'the sweep left the mounted outside alone');
+
+  // A file replaces the directory above the mount: its whole tree is removed (rule 2), never across the mount.
+  const v2 = await stack.put('v2');
+  await stack.publish([events.file('m', v2)]);
+  const reason = await waitFor('the applier to say why it cannot', () => {
+    const readiness = rebuilt.readiness();
+    return !readiness.ready && /another mount/.test(readiness.reason ?? '') ? readiness.reason : undefined;
+  });
+  assert.match(reason, /cannot apply: partition \d+: refusing to remove "sub": it is on another mount/);
+  assert.deepEqual(fingerprint(outside), before, 'nothing on the mounted outside changed');
+
+  // Once the mount is gone, the replica converges.
+  sh(`umount '${target}/m/sub'`);
+  mounted = false;
+  await waitFor(
+    'convergence after the mount is gone',
+    () =>
+      lstatSync(join(target, 'm')).isFile() && readFileSync(join(target, 'm'), 'utf8') === 'v2' ? true : undefined,
+    120_000,
+  );
+  assert.deepEqual(fingerprint(outside), before, 'nothing outside changed');
+});
+
 test('H2: staged large content is never reachable through names an attacker can plant in the replica', async (t) => {
   const stack = await applierStack(t);
   const target = join(stack.dir, 'replica');
@@ -241,8 +289,9 @@ test(
     mkdirSync(target);
     const outside = makeOutside(stack.dir);
     const before = fingerprint(outside);
-    const attacker = await startAttacker(t, 'random', target, outside);
     const applier = await stack.start(stack.config({ target, replica: 'rnd' }), { largeThreshold: 2048 });
+    // After the start: what the attacker plants in an empty target would (rightly) make the start refuse it.
+    const attacker = await startAttacker(t, 'random', target, outside);
     const small = await stack.put('small');
     const large = await stack.put(randomBytes(5000));
     for (let round = 0; round < 4; round++) {

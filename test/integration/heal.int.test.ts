@@ -5,11 +5,12 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import { pino } from 'pino';
 import { contentKey } from '../../schemas/content-key.ts';
+import { requestMissingContent } from '../../services/cli/heal-scan.ts';
 import { HealResponder, type HealOutcome } from '../../services/producer/heal-responder.ts';
-import { applierStack, events } from '../helpers/applier-harness.ts';
+import { applierStack, events, type ApplierStack } from '../helpers/applier-harness.ts';
 import { defer } from '../helpers/cleanup.ts';
 import { kafka, kafkaAdmin, minioClient, stackConfig, waitFor } from '../helpers/stack.ts';
 
@@ -20,6 +21,24 @@ const readOrUndefined = (path: string) => {
     return undefined;
   }
 };
+
+/** The producer side's heal responder on `source`; returns the outcomes it reports. */
+async function startResponder(t: TestContext, stack: ApplierStack, source: string, id: string): Promise<HealOutcome[]> {
+  const outcomes: HealOutcome[] = [];
+  const responder = new HealResponder({
+    kafka: kafka(`test-heal-${id}`),
+    admin: await kafkaAdmin(t),
+    topic: stack.topic,
+    source: id,
+    root: source,
+    store: stack.store,
+    logger: pino({ level: 'silent' }),
+    onHealed: (outcome) => outcomes.push(outcome),
+  });
+  await responder.start();
+  defer(t, () => responder.stop());
+  return outcomes;
+}
 
 test('content missing or corrupt in the store is uploaded again on request, and the replica converges', async (t) => {
   const stack = await applierStack(t);
@@ -41,19 +60,7 @@ test('content missing or corrupt in the store is uploaded again on request, and 
   );
   await stack.publish([events.file('a/missing.bin', lost), events.file('a/corrupt.bin', damaged)]);
 
-  const outcomes: HealOutcome[] = [];
-  const responder = new HealResponder({
-    kafka: kafka('test-heal'),
-    admin: await kafkaAdmin(t),
-    topic: stack.topic,
-    source: 'it',
-    root: source,
-    store: stack.store,
-    logger: pino({ level: 'silent' }),
-    onHealed: (outcome) => outcomes.push(outcome),
-  });
-  await responder.start();
-  defer(t, () => responder.stop());
+  const outcomes = await startResponder(t, stack, source, 'it');
   const applier = await stack.start(stack.config({ target, replica: 'heal' }), {
     missingRetries: 1,
     missingDelayMs: 50,
@@ -73,4 +80,25 @@ test('content missing or corrupt in the store is uploaded again on request, and 
   const metrics = await applier.registry.metrics();
   assert.match(metrics, /mirrorlog_applier_heal_requests_total\{reason="content-missing",service="applier"\} 1/);
   assert.match(metrics, /mirrorlog_applier_heal_requests_total\{reason="content-mismatch",service="applier"\} 1/);
+});
+
+test('gc --heal asks for the referenced content the store lacks, before any replica needs it', async (t) => {
+  const stack = await applierStack(t);
+  const source = join(stack.dir, 'source');
+  mkdirSync(source);
+  const lostBytes = randomBytes(20_000);
+  const keptBytes = randomBytes(20_000);
+  writeFileSync(join(source, 'lost.bin'), lostBytes);
+  writeFileSync(join(source, 'kept.bin'), keptBytes);
+  const lost = await stack.put(lostBytes);
+  const kept = await stack.put(keptBytes);
+  await stack.publish([events.file('lost.bin', lost), events.file('kept.bin', kept)]);
+  await stack.store.remove(lost.hash);
+
+  const outcomes = await startResponder(t, stack, source, 'it-scan');
+
+  const report = await requestMissingContent(kafka('test-gc-heal'), stack.store, stack.topic);
+  assert.deepEqual(report, { objects: 1, records: 2, missing: 1 });
+  await waitFor('the lost object uploaded again', async () => ((await stack.store.stat(lost.hash)) ? true : undefined));
+  assert.deepEqual(outcomes, ['uploaded'], 'only the missing content was asked for');
 });

@@ -10,22 +10,26 @@ import { testReplicaIndex } from '../helpers/applied-index-contract.ts';
 
 testReplicaIndex('memory', () => ({ index: new MemoryAppliedIndex() }));
 
-testReplicaIndex('sqlite', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'mirrorlog-index-'));
-  let index = new SqliteAppliedIndex(join(dir, 'index.sqlite'));
-  return {
-    index,
-    reopen: () => {
-      index.close();
-      index = new SqliteAppliedIndex(join(dir, 'index.sqlite'));
-      return index;
-    },
-    cleanup: () => {
-      index.close();
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-});
+testReplicaIndex(
+  'sqlite',
+  () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mirrorlog-index-'));
+    let index = new SqliteAppliedIndex(join(dir, 'index.sqlite'));
+    return {
+      index,
+      reopen: () => {
+        index.close();
+        index = new SqliteAppliedIndex(join(dir, 'index.sqlite'));
+        return index;
+      },
+      cleanup: () => {
+        index.close();
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  },
+  { durable: true },
+);
 
 test('a second SQLite index on the same file is refused while the first is open', () => {
   const dir = mkdtempSync(join(tmpdir(), 'mirrorlog-index-'));

@@ -14,6 +14,7 @@ import {
 import { TargetRoot } from '../../services/applier/adapters/target-root.ts';
 import type { ContentStore } from '../../services/shared/content-store.ts';
 import { MemoryContentStore } from '../../services/shared/memory-content-store.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 const sha = (data: Buffer) => createHash('sha256').update(data).digest('hex');
 const silent = { warn: () => undefined, debug: () => undefined };
@@ -144,8 +145,7 @@ describe('ContentSupply', () => {
     const last = content.outcome(first);
     assert.equal(last.kind === 'ready' && last.content.kind === 'file' && last.content.shared, false);
     content.release(first);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-    assert.equal(existsSync(file.path), false);
+    await waitFor('the staged file to be removed', () => (existsSync(file.path) ? undefined : true), 10_000, 5);
   });
 
   it('keeps buffered content under the budget, but always starts what the lane demands', async () => {

@@ -21,7 +21,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, it } from 'node:test';
-import { FsMaterializer, NotAFileError } from '../../services/applier/adapters/fs-materializer.ts';
+import { FsMaterializer } from '../../services/applier/adapters/fs-materializer.ts';
+import { fsyncDirFd } from '../../services/applier/adapters/fs-primitives.ts';
+import { NotAFileError } from '../../services/applier/adapters/in-place-meta.ts';
 import { TargetRoot, UnsafePathError } from '../../services/applier/adapters/target-root.ts';
 import { TempJournal, readTempJournal } from '../../services/applier/adapters/temp-journal.ts';
 import { isTempName, isTempNameOf, newRunToken, tempNameFor } from '../../services/applier/domain/temp-name.ts';
@@ -288,11 +290,32 @@ describe('FsMaterializer', () => {
     );
   });
 
-  it('with fsyncFiles, flushes the directories it changed', () => {
+  it('with fsyncFiles, flushes the directories it changed, once; without, none', () => {
+    const flushedBy = (materializer: FsMaterializer) => {
+      const spy = materializer as unknown as { inExistingDir(dir: string, fn: (fd: number) => unknown): unknown };
+      const original = spy.inExistingDir.bind(materializer);
+      const dirs: string[] = [];
+      spy.inExistingDir = (dir, fn) => {
+        if (fn === fsyncDirFd) dirs.push(dir);
+        return original(dir, fn);
+      };
+      return dirs;
+    };
     const durable = make(true);
+    const flushed = flushedBy(durable);
     durable.write('d/f', { kind: 'buffer', data: Buffer.from('x') }, 0o644, 0);
+    durable.write('g/h', { kind: 'buffer', data: Buffer.from('y') }, 0o644, 0);
     durable.removeTree('d');
     durable.flushDirs();
+    assert.deepEqual(new Set(flushed), new Set(['d', 'g', '']), 'the parents of what changed');
+    flushed.length = 0;
+    durable.flushDirs();
+    assert.deepEqual(flushed, [], 'nothing changed since');
+    const plain = make(false);
+    const none = flushedBy(plain);
+    plain.write('p/q', { kind: 'buffer', data: Buffer.from('z') }, 0o644, 0);
+    plain.flushDirs();
+    assert.deepEqual(none, []);
   });
 });
 

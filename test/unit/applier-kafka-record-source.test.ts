@@ -4,6 +4,7 @@
 // leaves without ever committing; the first one keeps its place, and its heartbeat
 // commits carry the note `status` reads.
 import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
 import { test } from 'node:test';
 import type { Kafka } from 'kafkajs';
 import { pino } from 'pino';
@@ -12,25 +13,28 @@ import type { ApplyLane } from '../../services/applier/apply-lane.ts';
 import { Positions } from '../../services/applier/positions.ts';
 import { CliError } from '../../services/shared/errors.ts';
 import { parseReplicaNote } from '../../services/shared/replica-note.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 type Commit = { topic: string; partition: number; offset: string; metadata: string };
 
 function fakeKafka() {
   const handlers = new Map<string, (event: unknown) => void>();
   const commits: Commit[][] = [];
+  const calls = { run: 0 };
   const consumer = {
     events: { GROUP_JOIN: 'join', CRASH: 'crash' },
     on: (name: string, handler: (event: unknown) => void) => handlers.set(name, handler),
     connect: async () => undefined,
     subscribe: async () => undefined,
-    run: async () => undefined,
+    run: async () => void (calls.run += 1),
     seek: () => undefined,
     disconnect: async () => undefined,
     commitOffsets: async (offsets: Commit[]) => void commits.push(offsets),
   };
   const join = (partitions: number[]) =>
     handlers.get('join')!({ payload: { memberId: 'm', memberAssignment: { t: partitions } } });
-  return { kafka: { consumer: () => consumer } as unknown as Kafka, commits, join };
+  const crash = (error: Error, restart = false) => handlers.get('crash')!({ payload: { error, restart } });
+  return { kafka: { consumer: () => consumer } as unknown as Kafka, commits, join, crash, calls };
 }
 
 async function source(kafka: Kafka, fatal: Error[]) {
@@ -106,4 +110,29 @@ test('the sole member commits with a note, keeps its place when another joins, a
   const beat = parseReplicaNote(commits[1]![0]!.metadata)!;
   assert.equal(beat.problem, 'partition 1: EACCES');
   assert.equal(beat.appliedAt, first.appliedAt, 'a heartbeat is not progress');
+});
+
+// The errors kafkajs itself ends a consumer with (src/errors.js), not look-alikes.
+const kafkajsErrors = createRequire(import.meta.url)('kafkajs/src/errors.js') as Record<
+  string,
+  new (message: string, properties?: object) => Error
+>;
+
+test('a consumer kafkajs gave up on while Kafka is unreachable runs again; refused credentials end it', async () => {
+  const { kafka, crash, calls, join } = fakeKafka();
+  const fatal: Error[] = [];
+  const recordSource = await source(kafka, fatal);
+  join([0, 1, 2]);
+  assert.equal(calls.run, 1);
+  crash(new kafkajsErrors.KafkaJSGroupCoordinatorNotFound!('Failed to find group coordinator'));
+  await waitFor('the consumer to run again', () => (calls.run === 2 ? true : undefined), 10_000, 10);
+  assert.deepEqual(fatal, [], 'an outage is not the end');
+  crash(new kafkajsErrors.KafkaJSConnectionError!('Connection error: connect ECONNREFUSED 127.0.0.1:9092'));
+  await waitFor('the consumer to run a third time', () => (calls.run === 3 ? true : undefined), 10_000, 10);
+  const refused = Object.assign(new kafkajsErrors.KafkaJSProtocolError!('not authorized'), {
+    type: 'GROUP_AUTHORIZATION_FAILED',
+  });
+  crash(refused);
+  assert.deepEqual(fatal, [refused]);
+  await recordSource.stop(1000);
 });

@@ -15,6 +15,10 @@ import {
 const { createErrorFromCode } = createRequire(import.meta.url)('kafkajs/src/protocol/error.js') as {
   createErrorFromCode: (code: number) => Error & { type: string };
 };
+const kafkajsErrors = createRequire(import.meta.url)('kafkajs/src/errors.js') as Record<
+  string,
+  new (message: string | Error, properties?: object) => Error
+>;
 const s3Error = (code: string) => Object.assign(new Error(`S3 says ${code}`), { code });
 const minioError = (code: string | undefined) => Object.assign(new S3Error('x'), { code });
 const kafkaError = (type: string) =>
@@ -63,6 +67,21 @@ describe('classifyFailure', () => {
     for (const code of [5, 6, 7, 9, 13, 14, 15, 16, 19, 20, 41, 74])
       assert.equal(classifyFailure(createErrorFromCode(code)), 'unreachable', createErrorFromCode(code).type);
     assert.equal(classifyFailure(createErrorFromCode(3)), 'other', 'a missing topic is not waited for');
+    // kafkajs's own outage errors, and its wrappers (which chain by `cause`).
+    for (const name of ['KafkaJSGroupCoordinatorNotFound', 'KafkaJSNoBrokerAvailableError', 'KafkaJSLockTimeout'])
+      assert.equal(classifyFailure(new kafkajsErrors[name]!('gone')), 'unreachable', name);
+    const refused = createErrorFromCode(31);
+    assert.equal(
+      classifyFailure(new kafkajsErrors.KafkaJSNonRetriableError!(refused, { cause: refused })),
+      'auth',
+      'a wrapped CLUSTER_AUTHORIZATION_FAILED',
+    );
+    const moved = createErrorFromCode(6);
+    assert.equal(
+      classifyFailure(new kafkajsErrors.KafkaJSNumberOfRetriesExceeded!(moved, { retryCount: 5, retryTime: 1 })),
+      'unreachable',
+      'retries used up on a leader move',
+    );
     assert.deepEqual(describeFailure(s3Error('NoSuchBucket')), {
       kind: 'missing-bucket',
       server: 's3',

@@ -3,6 +3,23 @@
 import type { RelPath } from '../../../schemas/rel-path.ts';
 import type { AppliedEntry, ReplicaView } from '../domain/plan.ts';
 
+/**
+ * A dead-lettered record whose content was asked for again (heal-channel.ts), kept with
+ * the index until it is applied once more: a restart must not forget what the replica
+ * still lacks, since the record's offset is committed past it.
+ */
+export type HealWait = {
+  readonly partition: number;
+  readonly offset: number;
+  readonly hash: string;
+  readonly reason: 'content-missing' | 'content-mismatch';
+  /** When the content was first asked for (ms epoch). */
+  readonly since: number;
+  readonly key: Buffer | null;
+  readonly value: Buffer | null;
+  readonly headers: Record<string, string>;
+};
+
 export interface AppliedIndex extends ReplicaView {
   /** `get` of every ancestor of `path`, outermost first ('' left out), in O(length of path). */
   ancestorEntries(path: RelPath): (AppliedEntry | undefined)[];
@@ -46,9 +63,17 @@ export interface ReplicaIndex extends AppliedIndex {
   remove(path: RelPath): void;
   /** At least one present entry (any kind but `absent`). */
   hasPresentEntries(): boolean;
-  /** Drops every entry (not the metadata). */
+  /**
+   * Drops every entry and heal wait (not the metadata): a rebuild starts over, and its
+   * replay meets the records that still lack content again.
+   */
   clear(): void;
   readMeta<T>(key: string): T | undefined;
+  /** Heal waits in (partition, offset) order, at most `limit`. */
+  healWaits(limit: number): HealWait[];
+  /** Adds or replaces the wait of the record at (partition, offset). */
+  recordHealWait(wait: HealWait): void;
+  dropHealWait(partition: number, offset: number): void;
   writeMeta(key: string, value: unknown): void;
   /** Ends the current transaction durably; the next write opens another. */
   commit(): void;

@@ -7,51 +7,31 @@
 // order while the content held in memory stays under `maxBufferedBytes`. Content up to
 // `largeThreshold` bytes is held in memory; larger content is staged in a file.
 //
-// Each acquisition first tries a local copy (a file of the replica that the index says
-// holds this hash: renames republish the same hash), then the object store. Every byte
-// is verified against the sha256 and size before it is offered; a local candidate that
-// does not match is skipped. Missing content is retried a few times (a producer uploads
-// before it publishes, so absence is real trouble), then reported; a server error is
-// retried until the server answers.
-import { createHash } from 'node:crypto';
-import { closeSync, constants, createReadStream, fstatSync, openSync, readSync } from 'node:fs';
+// Each acquisition (content-acquisition.ts) first tries a local copy, then the object
+// store, and verifies every byte before it is offered.
 import { rm } from 'node:fs/promises';
-import { fsat } from '../../shared/native/fsat.ts';
-import { ContentMissingError, ContentTooLargeError, sha256Hex } from '../../shared/content-store.ts';
-import type { ContentStore } from '../../shared/content-store.ts';
-import type { Logger } from '../../shared/logger.ts';
-import { backoffDelay, sleep } from '../../shared/retry.ts';
-import type { Content } from './fs-materializer.ts';
+import {
+  acquireContent,
+  acquisitionFailure,
+  isHeldInMemory,
+  type AcquisitionOptions,
+  type ContentFailureReason,
+} from './content-acquisition.ts';
+import type { Content } from './verified-content.ts';
 
-export type ContentFailureReason = 'content-missing' | 'content-mismatch';
+export type { ContentFailureReason };
 export type ContentOutcome =
   | { kind: 'pending' }
   | { kind: 'ready'; content: Content }
   | { kind: 'failed'; reason: ContentFailureReason; message: string };
 
-export interface ContentSupplyOptions {
-  readonly store: ContentStore;
+export interface ContentSupplyOptions extends AcquisitionOptions {
   /** Relative paths of replica files that the index says hold `hash`. */
   readonly localCandidates: (hash: string) => string[];
-  /**
-   * Opens a replica file read-only without following anything (TargetRoot.openFile), or
-   * undefined. The replica may have been changed by anyone: what it holds is verified.
-   */
-  readonly openLocal: (path: string) => number | undefined;
-  /**
-   * A new, unused, unpredictable path for a staged large file, in a directory only the
-   * applier writes (never the replica). Staged files are created O_EXCL there.
-   */
-  readonly stagingPath: () => string;
   readonly concurrency: number;
   readonly maxBufferedBytes: number;
-  readonly largeThreshold: number;
-  readonly missingRetries: number;
-  readonly missingDelayMs: number;
-  readonly logger: Pick<Logger, 'warn' | 'debug'>;
   /** An outcome changed from pending: the lane may have work again. */
   readonly onSettled: () => void;
-  readonly onAcquired?: (source: 'local' | 'store', bytes: number) => void;
 }
 
 type Slot = {
@@ -67,8 +47,6 @@ type Slot = {
   /** Bytes this slot counts in `bufferedBytes`. */
   counted: number;
 };
-
-class MismatchError extends Error {}
 
 export class ContentSupply {
   private readonly slots = new Map<string, Slot>();
@@ -204,20 +182,11 @@ export class ContentSupply {
   }
 
   private failureOf(slot: Slot, error: unknown): ContentOutcome {
-    if (error instanceof ContentMissingError)
-      return { kind: 'failed', reason: 'content-missing', message: error.message };
-    if (error instanceof MismatchError || error instanceof ContentTooLargeError)
-      return { kind: 'failed', reason: 'content-mismatch', message: error.message };
-    // Only reachable on close (server errors are retried): the outcome is never read.
-    return {
-      kind: 'failed',
-      reason: 'content-missing',
-      message: `acquisition of ${slot.hash} stopped: ${String(error)}`,
-    };
+    return { kind: 'failed', ...acquisitionFailure(slot.hash, error) };
   }
 
   private inMemory(slot: Slot): boolean {
-    return slot.size <= this.options.largeThreshold;
+    return isHeldInMemory(slot.size, this.options);
   }
 
   private dispose(slot: Slot): void {
@@ -234,101 +203,9 @@ export class ContentSupply {
     slot.counted = 0;
   }
 
+  // async: a throwing localCandidates becomes a failed outcome, not an exception in pump().
   private async acquire(slot: Slot): Promise<Content> {
     const candidates = [...(slot.adopt === undefined ? [] : [slot.adopt]), ...this.options.localCandidates(slot.hash)];
-    for (const candidate of candidates) {
-      const local = await this.copyLocal(slot, candidate).catch(() => undefined);
-      if (local !== undefined) {
-        this.options.onAcquired?.('local', slot.size);
-        return local;
-      }
-    }
-    const content = await this.download(slot);
-    this.options.onAcquired?.('store', slot.size);
-    return content;
+    return await acquireContent(slot.hash, slot.size, candidates, this.options, this.abort.signal);
   }
-
-  /** The candidate's bytes if they are this content; undefined otherwise. */
-  private async copyLocal(slot: Slot, path: string): Promise<Content | undefined> {
-    const fd = this.options.openLocal(path);
-    if (fd === undefined) return undefined;
-    let staged: string | undefined;
-    let kept = false;
-    try {
-      if (fstatSync(fd).size !== slot.size) return undefined;
-      if (this.inMemory(slot)) {
-        const data = readAll(fd, slot.size);
-        return data !== undefined && sha256Hex(data) === slot.hash ? { kind: 'buffer', data } : undefined;
-      }
-      staged = this.options.stagingPath();
-      const out = openSync(
-        staged,
-        constants.O_RDWR | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
-        0o600,
-      );
-      try {
-        fsat.copyFileRange(fd, out, slot.size);
-      } finally {
-        closeSync(out);
-      }
-      kept = (await hashFile(staged)) === slot.hash;
-      return kept ? { kind: 'file', path: staged, shared: false } : undefined;
-    } finally {
-      closeSync(fd);
-      if (staged !== undefined && !kept) await rm(staged, { force: true });
-    }
-  }
-
-  private async download(slot: Slot): Promise<Content> {
-    let missing = 0;
-    for (let attempt = 1; ; attempt++) {
-      try {
-        if (this.inMemory(slot)) {
-          const data = await this.options.store.getBuffer(slot.hash, slot.size);
-          if (data.length !== slot.size || sha256Hex(data) !== slot.hash)
-            throw new MismatchError(`content ${slot.hash} does not match its sha256 or size ${slot.size}`);
-          return { kind: 'buffer', data };
-        }
-        const staged = this.options.stagingPath();
-        const { size } = await this.options.store.getToFile(slot.hash, staged);
-        if (size !== slot.size || (await hashFile(staged)) !== slot.hash) {
-          await rm(staged, { force: true });
-          throw new MismatchError(`content ${slot.hash} does not match its sha256 or size ${slot.size}`);
-        }
-        return { kind: 'file', path: staged, shared: false };
-      } catch (error) {
-        if (this.closed || error instanceof MismatchError || error instanceof ContentTooLargeError) throw error;
-        if (error instanceof ContentMissingError) {
-          if (missing++ >= this.options.missingRetries) throw error;
-          await sleep(this.options.missingDelayMs * 2 ** (missing - 1), this.abort.signal);
-          continue;
-        }
-        const delayMs = backoffDelay(attempt, { minDelayMs: 200, maxDelayMs: 10_000 });
-        this.options.logger.warn(
-          { err: error, hash: slot.hash, retry: attempt, delayMs },
-          'content download failed; retrying',
-        );
-        await sleep(delayMs, this.abort.signal);
-      }
-    }
-  }
-}
-
-/** Exactly `size` bytes from the start of `fd`, or undefined when it holds another amount. */
-function readAll(fd: number, size: number): Buffer | undefined {
-  const data = Buffer.allocUnsafe(size + 1);
-  let length = 0;
-  for (;;) {
-    const n = readSync(fd, data, length, data.length - length, length);
-    if (n === 0) break;
-    length += n;
-    if (length > size) return undefined;
-  }
-  return length === size ? data.subarray(0, size) : undefined;
-}
-
-async function hashFile(path: string): Promise<string> {
-  const digest = createHash('sha256');
-  for await (const chunk of createReadStream(path)) digest.update(chunk as Buffer);
-  return digest.digest('hex');
 }

@@ -9,7 +9,7 @@ import type { RawRecord } from '../../../schemas/codec.ts';
 import type { Logger } from '../../shared/logger.ts';
 import { backoffDelay, sleep } from '../../shared/retry.ts';
 
-import { DEAD_LETTER_HEADERS } from '../../../schemas/names.ts';
+import { DEAD_LETTER_HEADERS, type DeadLetterCode } from '../../../schemas/names.ts';
 
 export { DEAD_LETTER_HEADERS } from '../../../schemas/names.ts';
 
@@ -30,7 +30,7 @@ export type DeadLetter = {
   readonly partition: number;
   readonly offset: number;
   readonly raw: RawRecord;
-  readonly code: string;
+  readonly code: DeadLetterCode;
   readonly field: string;
   readonly message: string;
 };

@@ -1,7 +1,8 @@
 // Carries out decide's filesystem steps on the real target, with synchronous calls
 // (one class for all of them: they share the temp naming, the privilege policy and the
-// dirty-dir bookkeeping; context-free helpers live in fs-primitives.ts): for tiny files
-// a handful of syscalls each, which the event loop would only slow down.
+// dirty-dir bookkeeping; context-free steps live in fs-primitives.ts, atomic-write.ts and
+// in-place-meta.ts): for tiny files a handful of syscalls each, which the event loop
+// would only slow down.
 //
 // Three rules shape every operation:
 //  - Confinement by construction: the parent directory is opened from the target root's
@@ -15,57 +16,27 @@
 //    an operation replaces whatever is in its way instead of failing: mkdir over a file,
 //    a write over a directory, an unlink of something already gone.
 //  - Privilege: setuid/setgid bits are applied only when allowed (`allowSetid`); by
-//    default they are stripped from files and counted.
+//    default they are stripped from files and counted (setid-policy.ts).
 //
-// Writes are atomic: content goes to a temp file beside the destination, created
-// O_CREAT|O_EXCL|O_NOFOLLOW under a random name (temp-name.ts), gets its mode and mtime
-// through its fd, then is renamed into place.
+// Writes are atomic (atomic-write.ts): content goes to a temp file beside the destination,
+// created O_CREAT|O_EXCL|O_NOFOLLOW under a random name (temp-name.ts), gets its mode and
+// mtime through its fd, then is renamed into place.
 //
 // Directories keep the source's modes, so a read-only one (0555) would refuse the entries
 // it must hold when the applier is not root (the container runs as `node`): the applier
 // owns it, so it lends itself u+wx for the operation and puts the mode back.
 import { randomBytes } from 'node:crypto';
-import { constants, fsyncSync, openSync, writeSync } from 'node:fs';
 import { baseName, parentOf } from '../../../schemas/rel-path.ts';
 import { fsat } from '../../shared/native/fsat.ts';
 import { IMPLICIT_DIR_MODE } from '../domain/plan.ts';
 import { isTempNameOf, tempNameFor } from '../domain/temp-name.ts';
+import { renameIntoPlace, writeAtomically } from './atomic-write.ts';
+import { errno, fsyncDirFd, isDirMode, removeAt, statAt, usingFd, withWritableDirFd } from './fs-primitives.ts';
+import { setMetaInPlace } from './in-place-meta.ts';
+import { permittedMode, stripsSetid } from './setid-policy.ts';
 import { DIR_FLAGS, UnsafePathError, type TargetRoot } from './target-root.ts';
-import {
-  errno,
-  fsyncDirFd,
-  isDirMode,
-  isFileMode,
-  msToNs,
-  removeAt,
-  statAt,
-  statFd,
-  usingFd,
-  withWritableDirFd,
-} from './fs-primitives.ts';
 import type { TempJournal } from './temp-journal.ts';
-
-/**
- * Verified content to write: in memory, or a staged file (in a directory only the applier writes) it may move
- * unless shared.
- */
-export type Content = { kind: 'buffer'; data: Buffer } | { kind: 'file'; path: string; shared: boolean };
-
-/** set-meta found no regular file it may change in place where the index has one: the replica drifted. */
-export class NotAFileError extends Error {
-  constructor(
-    readonly path: string,
-    why = 'is not a regular file on the replica',
-  ) {
-    super(`${JSON.stringify(path)} ${why}`);
-    this.name = 'NotAFileError';
-  }
-}
-
-const CREATE_TEMP = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
-/** Opening an existing replica file for its metadata: never followed, never blocking (a fifo planted there). */
-const OPEN_EXISTING = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK | constants.O_NOCTTY;
-const SETID_BITS = 0o6000;
+import type { Content } from './verified-content.ts';
 
 export interface FsMaterializerOptions {
   readonly root: TargetRoot;
@@ -122,83 +93,19 @@ export class FsMaterializer {
   }
 
   write(path: string, content: Content, mode: number, mtimeMs: number): void {
+    const meta = { mode: this.fileMode(mode), mtimeMs, fsync: this.options.fsyncFiles };
     this.inParent(path, (dirFd) =>
-      withWritableDirFd(dirFd, () => this.writeIn(dirFd, path, content, this.fileMode(mode), mtimeMs)),
+      withWritableDirFd(dirFd, () => writeAtomically(dirFd, this.tempName(path), baseName(path), content, meta)),
     );
+    this.changed(path);
     this.countSetid(mode);
-  }
-
-  private writeIn(dirFd: number, path: string, content: Content, mode: number, mtimeMs: number): void {
-    const temp = this.tempName(path);
-    let created = false;
-    let moved = false;
-    try {
-      if (content.kind === 'buffer') {
-        const fd = fsat.openat(dirFd, temp, CREATE_TEMP, 0o600);
-        created = true;
-        usingFd(fd, () => {
-          for (let offset = 0; offset < content.data.length;)
-            offset += writeSync(fd, content.data, offset, content.data.length - offset);
-          this.finishFile(fd, mode, mtimeMs);
-        });
-      } else {
-        // The staged file lives in the applier's own directory: opened there, then moved
-        // (or copied) into place; its metadata is set through that fd, not by name.
-        const staged = openSync(content.path, constants.O_RDWR | constants.O_NOFOLLOW);
-        usingFd(staged, () => {
-          if (!content.shared) moved = this.moveStaged(content.path, dirFd, temp);
-          if (moved) return this.finishFile(staged, mode, mtimeMs);
-          const fd = fsat.openat(dirFd, temp, CREATE_TEMP, 0o600);
-          created = true;
-          usingFd(fd, () => {
-            fsat.copyFileRange(staged, fd, statFd(staged).size);
-            this.finishFile(fd, mode, mtimeMs);
-          });
-        });
-      }
-      this.renameIntoPlace(dirFd, temp, path);
-    } catch (error) {
-      // A staged file goes back where it was, so a retry finds the content again.
-      if (moved) fsat.renameat(dirFd, temp, -100, (content as { path: string }).path, 0);
-      else if (created) removeAt(dirFd, temp);
-      throw error;
-    }
-  }
-
-  /** Moves the staged file to `temp` when both are on one filesystem; false (nothing done) otherwise. */
-  private moveStaged(stagedPath: string, dirFd: number, temp: string): boolean {
-    try {
-      fsat.renameat(-100, stagedPath, dirFd, temp, fsat.constants.RENAME_NOREPLACE);
-      return true;
-    } catch (error) {
-      if (errno(error) === 'EXDEV') return false;
-      throw error;
-    }
   }
 
   /** The file already holds the right bytes: set mode and mtime through its fd, without rewriting it. */
   setMeta(path: string, mode: number, mtimeMs: number): void {
     const wanted = this.fileMode(mode);
     this.inParent(path, (dirFd) => {
-      const name = baseName(path);
-      if (!isFileMode(statAt(dirFd, name)?.mode ?? 0)) throw new NotAFileError(path);
-      let fd: number;
-      try {
-        fd = fsat.openat(dirFd, name, OPEN_EXISTING, 0);
-      } catch (error) {
-        const code = errno(error);
-        if (code === 'ENOENT' || code === 'ELOOP') throw new NotAFileError(path);
-        if (code !== 'EACCES') throw error;
-        fd = fsat.openat(dirFd, name, fsat.constants.O_PATH | constants.O_NOFOLLOW, 0); // not root, mode 0: still ours
-      }
-      usingFd(fd, () => {
-        const stat = statFd(fd);
-        if (!isFileMode(stat.mode)) throw new NotAFileError(path);
-        // Another name links this inode (perhaps outside the target): rewrite, never touch it.
-        if (stat.nlink > 1)
-          throw new NotAFileError(path, 'has other hard links; it is rewritten, not changed in place');
-        this.setFileMeta(fd, wanted, mtimeMs);
-      });
+      setMetaInPlace(dirFd, path, wanted, mtimeMs);
       this.changed(path);
     });
     this.countSetid(mode);
@@ -210,13 +117,14 @@ export class FsMaterializer {
         const temp = this.tempName(path);
         fsat.symlinkat(target, dirFd, temp);
         try {
-          this.renameIntoPlace(dirFd, temp, path);
+          renameIntoPlace(dirFd, temp, baseName(path));
         } catch (error) {
           removeAt(dirFd, temp);
           throw error;
         }
       }),
     );
+    this.changed(path);
   }
 
   unlink(path: string): void {
@@ -285,37 +193,12 @@ export class FsMaterializer {
   }
 
   private fileMode(mode: number): number {
-    return this.options.allowSetid === true ? mode : mode & ~SETID_BITS;
+    return permittedMode(mode, this.options.allowSetid === true);
   }
 
   /** Counts a file written (or changed) without the setuid/setgid bits it asked for. */
   private countSetid(mode: number): void {
-    if (this.options.allowSetid !== true && (mode & SETID_BITS) !== 0) this.options.onSetidStripped?.();
-  }
-
-  private finishFile(fd: number, mode: number, mtimeMs: number): void {
-    this.setFileMeta(fd, mode, mtimeMs); // after the write: a write by a non-root owner clears setuid
-    if (this.options.fsyncFiles) fsyncSync(fd);
-  }
-
-  private setFileMeta(fd: number, mode: number, mtimeMs: number): void {
-    fsat.fchmod(fd, mode);
-    const ns = msToNs(mtimeMs);
-    fsat.futimens(fd, ns, ns);
-  }
-
-  /** rename() replaces a file or symlink atomically; a directory in the way is removed first. */
-  private renameIntoPlace(dirFd: number, temp: string, path: string): void {
-    const name = baseName(path);
-    try {
-      fsat.renameat(dirFd, temp, dirFd, name, 0);
-    } catch (error) {
-      const code = errno(error);
-      if (code !== 'EISDIR' && code !== 'ENOTEMPTY' && code !== 'EEXIST') throw error;
-      removeAt(dirFd, name);
-      fsat.renameat(dirFd, temp, dirFd, name, 0);
-    }
-    this.changed(path);
+    if (stripsSetid(mode, this.options.allowSetid === true)) this.options.onSetidStripped?.();
   }
 
   /** Removes a file, symlink or whole directory tree at `path`, following nothing. */

@@ -11,7 +11,10 @@
 // group's committed offset, which lags behind (it is committed after the index).
 import type { Consumer, ConsumerGroupJoinEvent, EachBatchPayload, Kafka } from 'kafkajs';
 import { decodeRecord, type DecodeResult, type RawRecord } from '../../../schemas/codec.ts';
+import { settleWithin } from '../../shared/deadline.ts';
 import { CliError } from '../../shared/errors.ts';
+import { classifyFailure } from '../../shared/failure-kind.ts';
+import { backoffDelay } from '../../shared/retry.ts';
 import type { Logger } from '../../shared/logger.ts';
 import { encodeReplicaNote } from '../../shared/replica-note.ts';
 import type { ApplyLane } from '../apply-lane.ts';
@@ -41,7 +44,7 @@ export interface KafkaRecordSourceOptions {
   readonly positions: Positions;
   readonly logger: Logger;
   readonly sessionTimeoutMs: number;
-  /** The consumer crashed and kafkajs will not restart it, or this applier is a replica's second one. */
+  /** The consumer failed for good (not only Kafka unreachable), or this applier is a replica's second one. */
   readonly onFatal: (error: Error) => void;
   /** The replica's name, for the message a second applier exits with. */
   readonly replica: string;
@@ -57,6 +60,9 @@ export class KafkaRecordSource {
   /** False once this applier found itself a replica's second one: it must never move the group's offsets. */
   private mayCommit = true;
   private joins = 0;
+  /** Restarts since the last join (the backoff grows with them). */
+  private restarts = 0;
+  private restartTimer: NodeJS.Timeout | undefined;
   private appliedAt: number | undefined;
   private lastPositions: ReadonlyMap<number, number> = new Map();
   /** Partitions assigned by the last join; undefined before the first. */
@@ -75,11 +81,43 @@ export class KafkaRecordSource {
   }
 
   async start(): Promise<void> {
-    const { consumer, options } = this;
+    const { consumer } = this;
     consumer.on(consumer.events.GROUP_JOIN, (event: ConsumerGroupJoinEvent) => this.onJoin(event));
     consumer.on(consumer.events.CRASH, (event) => {
-      if (!event.payload.restart && !this.stopping) options.onFatal(event.payload.error);
+      if (!event.payload.restart && !this.stopping) this.onGaveUp(event.payload.error);
     });
+    await this.run();
+  }
+
+  /**
+   * kafkajs stops for good on some errors of an outage (no group coordinator found after its
+   * retries, a connection that never came back): while Kafka is only unreachable, the
+   * consumer is started again with visible backoff, and it rejoins at the lane's positions.
+   * Refused credentials and anything else end the applier.
+   */
+  private onGaveUp(error: Error): void {
+    if (classifyFailure(error) !== 'unreachable') {
+      this.options.onFatal(error);
+      return;
+    }
+    this.restarts += 1;
+    const delayMs = backoffDelay(this.restarts, { minDelayMs: 1000, maxDelayMs: 30_000 });
+    this.options.logger.warn(
+      { err: error, restart: this.restarts, delayMs },
+      'the Kafka consumer gave up while Kafka is unreachable; starting it again',
+    );
+    this.restartTimer = setTimeout(() => {
+      if (this.stopping) return;
+      this.run().catch((failed: unknown) => {
+        if (this.stopping) return;
+        void this.consumer.disconnect().catch(() => undefined);
+        this.onGaveUp(failed as Error);
+      });
+    }, delayMs);
+  }
+
+  private async run(): Promise<void> {
+    const { consumer, options } = this;
     await consumer.connect();
     await consumer.subscribe({ topics: [options.topic], fromBeginning: true });
     await consumer.run({
@@ -140,10 +178,7 @@ export class KafkaRecordSource {
 
   /** Waits (at most `timeoutMs`) for the commits issued so far. */
   async flushCommits(timeoutMs: number): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)));
-    await Promise.race([this.commits, timeout]);
-    clearTimeout(timer);
+    await settleWithin(this.commits, timeoutMs);
   }
 
   /** Stops queueing what is fetched (call before the lane stops). */
@@ -154,10 +189,8 @@ export class KafkaRecordSource {
   /** Leaves the group; bounded, since a broker that is gone would hold kafkajs forever. */
   async stop(timeoutMs = 15_000): Promise<void> {
     this.stopping = true;
-    let timer: NodeJS.Timeout | undefined;
-    const gaveUp = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)));
-    await Promise.race([this.consumer.disconnect(), gaveUp]);
-    clearTimeout(timer);
+    clearTimeout(this.restartTimer);
+    await settleWithin(this.consumer.disconnect(), timeoutMs);
   }
 
   private onJoin(event: ConsumerGroupJoinEvent): void {
@@ -175,6 +208,7 @@ export class KafkaRecordSource {
       if (next !== undefined) this.consumer.seek({ topic: this.options.topic, partition, offset: String(next) });
     }
     this.assigned = assigned;
+    this.restarts = 0;
     // Commit every partition again after a rebalance: a member that was here meanwhile may have moved them.
     this.committed.clear();
     this.options.logger.info({ partitions: assigned, memberId: event.payload.memberId }, 'joined the replica group');

@@ -2,12 +2,13 @@
 // linear; the SQLite index is the one built for millions of entries.
 import { ancestorsOf, isBelow, parentOf, type RelPath } from '../../../schemas/rel-path.ts';
 import type { AppliedEntry } from '../domain/plan.ts';
-import { assertsExistence, compareUtf8, type ReplicaIndex } from './applied-index.ts';
+import { assertsExistence, compareUtf8, type HealWait, type ReplicaIndex } from './applied-index.ts';
 
 export class MemoryAppliedIndex implements ReplicaIndex {
   private readonly map = new Map<RelPath, AppliedEntry>();
   private readonly epochs = new Map<RelPath, number>();
   private readonly meta = new Map<string, string>();
+  private readonly waits = new Map<string, HealWait>();
   private currentEpoch = 0;
 
   get(path: RelPath): AppliedEntry | undefined {
@@ -119,6 +120,7 @@ export class MemoryAppliedIndex implements ReplicaIndex {
   clear(): void {
     this.map.clear();
     this.epochs.clear();
+    this.waits.clear();
   }
 
   readMeta<T>(key: string): T | undefined {
@@ -128,6 +130,18 @@ export class MemoryAppliedIndex implements ReplicaIndex {
 
   writeMeta(key: string, value: unknown): void {
     this.meta.set(key, JSON.stringify(value));
+  }
+
+  healWaits(limit: number): HealWait[] {
+    return [...this.waits.values()].sort((a, b) => a.partition - b.partition || a.offset - b.offset).slice(0, limit);
+  }
+
+  recordHealWait(wait: HealWait): void {
+    this.waits.set(`${wait.partition}:${wait.offset}`, wait);
+  }
+
+  dropHealWait(partition: number, offset: number): void {
+    this.waits.delete(`${partition}:${offset}`);
   }
 
   commit(): void {}

@@ -8,125 +8,17 @@
 // points (synchronous=FULL: a commit is on disk when commit() returns). An EXCLUSIVE
 // lock keeps a second applier off the same state directory.
 import Database from 'better-sqlite3';
-import { parentOf, type RelPath } from '../../../schemas/rel-path.ts';
+import type { RelPath } from '../../../schemas/rel-path.ts';
 import type { AppliedEntry } from '../domain/plan.ts';
-import type { ReplicaIndex } from './applied-index.ts';
+import type { HealWait, ReplicaIndex } from './applied-index.ts';
 import { DirCache } from './dir-cache.ts';
+import { toEntry, upsertParams } from './sqlite-index-rows.ts';
+import { prepare, SCHEMA } from './sqlite-index-sql.ts';
 
 export const INDEX_FILE_NAME = 'applied-index.sqlite';
 
-const KIND = { absent: 0, file: 1, dir: 2, symlink: 3 } as const;
 /** Directory entries kept in memory in front of SQLite, at most (then the cache starts over). */
 const MAX_CACHED_DIRS = 100_000;
-
-type Row = {
-  path: string;
-  kind: number;
-  seq: number;
-  hash: Buffer | null;
-  size: number | null;
-  mode: number | null;
-  mtime: number | null;
-  target: string | null;
-  explicit: number;
-};
-
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS entries (
-  path TEXT NOT NULL PRIMARY KEY,
-  parent TEXT NOT NULL,
-  kind INTEGER NOT NULL,
-  seq INTEGER NOT NULL,
-  hash BLOB,
-  size INTEGER,
-  mode INTEGER,
-  mtime INTEGER,
-  target TEXT,
-  explicit INTEGER NOT NULL DEFAULT 0,
-  epoch INTEGER NOT NULL
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS entries_by_parent ON entries(parent) WHERE kind <> 0;
-CREATE INDEX IF NOT EXISTS files_by_hash ON entries(hash) WHERE kind = 1;
-CREATE INDEX IF NOT EXISTS tombstones_by_seq ON entries(seq) WHERE kind = 0;
-CREATE TABLE IF NOT EXISTS meta (key TEXT NOT NULL PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
-`;
-
-const COLUMNS = 'path, kind, seq, hash, size, mode, mtime, target, explicit';
-const EXISTS = '(kind = 1 OR kind = 3 OR (kind = 2 AND explicit = 1))';
-
-function toEntry(row: Row): AppliedEntry {
-  switch (row.kind) {
-    case KIND.file:
-      return {
-        kind: 'file',
-        seq: row.seq,
-        hash: row.hash!.toString('hex'),
-        size: row.size!,
-        mode: row.mode!,
-        mtimeMs: row.mtime!,
-      };
-    case KIND.dir:
-      return { kind: 'dir', seq: row.seq, mode: row.mode, explicit: row.explicit === 1 };
-    case KIND.symlink:
-      return { kind: 'symlink', seq: row.seq, target: row.target! };
-    default:
-      return { kind: 'absent', seq: row.seq };
-  }
-}
-
-function prepare(db: Database.Database) {
-  return {
-    get: db.prepare<[string], Row>(`SELECT ${COLUMNS} FROM entries WHERE path = ?`),
-    maxSeqBelow: db.prepare<[string, string], { m: number | null }>(
-      `SELECT max(seq) AS m FROM entries WHERE path > ? AND path < ? AND ${EXISTS}`,
-    ),
-    childCount: db.prepare<[string], { n: number }>('SELECT count(*) AS n FROM entries WHERE parent = ? AND kind <> 0'),
-    children: db.prepare<[string], { path: string }>('SELECT path FROM entries WHERE parent = ? AND kind <> 0'),
-    upsert: db.prepare<
-      [
-        string,
-        string,
-        number,
-        number,
-        Buffer | null,
-        number | null,
-        number | null,
-        number | null,
-        string | null,
-        number,
-        number,
-      ]
-    >(
-      'INSERT OR REPLACE INTO entries (path, parent, kind, seq, hash, size, mode, mtime, target, explicit, epoch) ' +
-        'VALUES (?,?,?,?,?,?,?,?,?,?,?)',
-    ),
-    forgetBelow: db.prepare<[string, string]>('DELETE FROM entries WHERE path > ? AND path < ?'),
-    pruneTombstones: db.prepare<[number, number]>(
-      'DELETE FROM entries WHERE path IN (SELECT path FROM entries WHERE kind = 0 AND seq < ? LIMIT ?)',
-    ),
-    withHash: db.prepare<[Buffer, number], { path: string }>(
-      'SELECT path FROM entries WHERE hash = ? AND kind = 1 LIMIT ?',
-    ),
-    page: db.prepare<[string, number], Row>(`SELECT ${COLUMNS} FROM entries WHERE path > ? ORDER BY path LIMIT ?`),
-    touch: db.prepare<[number, string]>('UPDATE entries SET epoch = ? WHERE path = ?'),
-    staleFirst: db.prepare<[number, number], Row>(
-      `SELECT ${COLUMNS} FROM entries WHERE epoch < ? ORDER BY path DESC LIMIT ?`,
-    ),
-    staleBefore: db.prepare<[string, number, number], Row>(
-      `SELECT ${COLUMNS} FROM entries WHERE path < ? AND epoch < ? ORDER BY path DESC LIMIT ?`,
-    ),
-    directories: db.prepare<[string, number], { path: string }>(
-      'SELECT path FROM entries WHERE path > ? AND kind = 2 ORDER BY path LIMIT ?',
-    ),
-    remove: db.prepare<[string]>('DELETE FROM entries WHERE path = ?'),
-    anyPresent: db.prepare<[], { one: number }>('SELECT 1 AS one FROM entries WHERE kind <> 0 LIMIT 1'),
-    clear: db.prepare('DELETE FROM entries'),
-    readMeta: db.prepare<[string], { value: string }>('SELECT value FROM meta WHERE key = ?'),
-    writeMeta: db.prepare<[string, string]>('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)'),
-    begin: db.prepare('BEGIN'),
-    commit: db.prepare('COMMIT'),
-  };
-}
 
 export class SqliteAppliedIndex implements ReplicaIndex {
   private readonly db: Database.Database;
@@ -184,50 +76,7 @@ export class SqliteAppliedIndex implements ReplicaIndex {
     this.write();
     if (entry.kind === 'dir') this.dirs.set(path, entry);
     else this.dirs.drop(path);
-    const parent = parentOf(path);
-    const epoch = this.currentEpoch;
-    switch (entry.kind) {
-      case 'file':
-        this.sql.upsert.run(
-          path,
-          parent,
-          KIND.file,
-          entry.seq,
-          Buffer.from(entry.hash, 'hex'),
-          entry.size,
-          entry.mode,
-          entry.mtimeMs,
-          null,
-          0,
-          epoch,
-        );
-        return;
-      case 'dir':
-        this.sql.upsert.run(
-          path,
-          parent,
-          KIND.dir,
-          entry.seq,
-          null,
-          null,
-          entry.mode,
-          null,
-          null,
-          entry.explicit ? 1 : 0,
-          epoch,
-        );
-        return;
-      case 'symlink':
-        this.sql.upsert.run(path, parent, KIND.symlink, entry.seq, null, null, null, null, entry.target, 0, epoch);
-        return;
-      case 'absent':
-        this.sql.upsert.run(path, parent, KIND.absent, entry.seq, null, null, null, null, null, 0, epoch);
-        return;
-      default: {
-        const unknown: never = entry;
-        throw new TypeError(`unknown entry ${JSON.stringify(unknown)}`);
-      }
-    }
+    this.sql.upsert.run(...upsertParams(path, entry, this.currentEpoch));
   }
 
   forgetBelow(path: RelPath): void {
@@ -306,6 +155,7 @@ export class SqliteAppliedIndex implements ReplicaIndex {
     this.write();
     this.dirs.clear();
     this.sql.clear.run();
+    this.sql.clearHealWaits.run();
   }
 
   readMeta<T>(key: string): T | undefined {
@@ -316,6 +166,33 @@ export class SqliteAppliedIndex implements ReplicaIndex {
   writeMeta(key: string, value: unknown): void {
     this.write();
     this.sql.writeMeta.run(key, JSON.stringify(value));
+  }
+
+  healWaits(limit: number): HealWait[] {
+    return this.sql.healWaits.all(limit).map((row) => ({
+      ...row,
+      reason: row.reason === 'content-mismatch' ? 'content-mismatch' : 'content-missing',
+      headers: JSON.parse(row.headers) as Record<string, string>,
+    }));
+  }
+
+  recordHealWait(wait: HealWait): void {
+    this.write();
+    this.sql.recordHealWait.run(
+      wait.partition,
+      wait.offset,
+      wait.hash,
+      wait.reason,
+      wait.since,
+      wait.key,
+      wait.value,
+      JSON.stringify(wait.headers),
+    );
+  }
+
+  dropHealWait(partition: number, offset: number): void {
+    this.write();
+    this.sql.dropHealWait.run(partition, offset);
   }
 
   commit(): void {

@@ -12,7 +12,7 @@
 import { closeSync, constants, fstatSync, realpathSync } from 'node:fs';
 import { fsat } from '../../shared/native/fsat.ts';
 import { IMPLICIT_DIR_MODE } from '../domain/plan.ts';
-import { errno, isFileMode, statAt, withWritableDirFd } from './fs-primitives.ts';
+import { errno, isFileMode, statAt, statFd, withWritableDirFd } from './fs-primitives.ts';
 
 /** The path cannot be used without leaving the target or following a symlink. */
 export class UnsafePathError extends Error {
@@ -26,11 +26,13 @@ export class UnsafePathError extends Error {
   }
 }
 
-const { O_PATH, RESOLVE_BENEATH, RESOLVE_NO_SYMLINKS, RESOLVE_NO_MAGICLINKS } = fsat.constants;
+const { O_PATH, RESOLVE_BENEATH, RESOLVE_NO_SYMLINKS, RESOLVE_NO_MAGICLINKS, RESOLVE_NO_XDEV } = fsat.constants;
 /** How every directory of the replica is opened: a handle for *at calls, never followed. */
 export const DIR_FLAGS = O_PATH | constants.O_DIRECTORY | constants.O_NOFOLLOW;
 const READ_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK | constants.O_NOCTTY;
-const RESOLVE = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+// NO_XDEV: a directory mounted over inside the replica (a bind mount planted there) shows
+// what is outside it; the walk below says so (UnsafePathError) instead of entering it.
+const RESOLVE = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV;
 
 /** Whether openat2 works here (probed once; seccomp filters in some containers refuse it). */
 let openat2Works: boolean | undefined;
@@ -39,10 +41,13 @@ export class TargetRoot {
   /** The target's real path: for messages and tests; never used to reach an entry. */
   readonly root: string;
   private fd: number;
+  /** The root's mount: every directory reached from it must be on it (0n: the kernel does not say). */
+  private readonly mount: bigint;
 
   constructor(target: string) {
     this.root = realpathSync.native(target);
     this.fd = fsat.openat(-100 /* AT_FDCWD */, this.root, DIR_FLAGS, 0);
+    this.mount = statFd(this.fd).mntId;
   }
 
   /** Absolute path of a relative one ('' is the root), for messages only. */
@@ -107,6 +112,9 @@ export class TargetRoot {
         }
         closeSync(fd);
         fd = next;
+        const mount = statFd(fd).mntId;
+        if (this.mount !== 0n && mount !== 0n && mount !== this.mount)
+          throw new UnsafePathError(rel, `${done} is on another mount`);
       }
       const result = fd;
       fd = -1;

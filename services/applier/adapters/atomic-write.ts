@@ -1,0 +1,88 @@
+// An atomic write inside one directory fd, context-free: content goes to a temp file
+// beside the destination, created O_CREAT|O_EXCL|O_NOFOLLOW (or a staged file is moved
+// there), gets its mode and mtime through its fd, then is renamed over whatever is at
+// the destination name.
+import { constants, fsyncSync, openSync, writeSync } from 'node:fs';
+import { fsat } from '../../shared/native/fsat.ts';
+import { errno, msToNs, removeAt, statFd, usingFd } from './fs-primitives.ts';
+import type { Content } from './verified-content.ts';
+
+const CREATE_TEMP = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
+
+export interface FileMeta {
+  readonly mode: number;
+  readonly mtimeMs: number;
+  /** durability=fsync: fsync the file before its rename. */
+  readonly fsync: boolean;
+}
+
+/** Writes `content` as `name` in `dirFd` through the temp file `temp`; on failure `temp` is gone again. */
+export function writeAtomically(dirFd: number, temp: string, name: string, content: Content, meta: FileMeta): void {
+  let created = false;
+  let moved = false;
+  try {
+    if (content.kind === 'buffer') {
+      const fd = fsat.openat(dirFd, temp, CREATE_TEMP, 0o600);
+      created = true;
+      usingFd(fd, () => {
+        for (let offset = 0; offset < content.data.length;)
+          offset += writeSync(fd, content.data, offset, content.data.length - offset);
+        finishFile(fd, meta);
+      });
+    } else {
+      // The staged file lives in the applier's own directory: opened there, then moved
+      // (or copied) into place; its metadata is set through that fd, not by name.
+      const staged = openSync(content.path, constants.O_RDWR | constants.O_NOFOLLOW);
+      usingFd(staged, () => {
+        if (!content.shared) moved = moveStaged(content.path, dirFd, temp);
+        if (moved) return finishFile(staged, meta);
+        const fd = fsat.openat(dirFd, temp, CREATE_TEMP, 0o600);
+        created = true;
+        usingFd(fd, () => {
+          fsat.copyFileRange(staged, fd, statFd(staged).size);
+          finishFile(fd, meta);
+        });
+      });
+    }
+    renameIntoPlace(dirFd, temp, name);
+  } catch (error) {
+    // A staged file goes back where it was, so a retry finds the content again.
+    if (moved) fsat.renameat(dirFd, temp, -100, (content as { path: string }).path, 0);
+    else if (created) removeAt(dirFd, temp);
+    throw error;
+  }
+}
+
+/** Moves the staged file to `temp` when both are on one filesystem; false (nothing done) otherwise. */
+function moveStaged(stagedPath: string, dirFd: number, temp: string): boolean {
+  try {
+    fsat.renameat(-100, stagedPath, dirFd, temp, fsat.constants.RENAME_NOREPLACE);
+    return true;
+  } catch (error) {
+    if (errno(error) === 'EXDEV') return false;
+    throw error;
+  }
+}
+
+function finishFile(fd: number, meta: FileMeta): void {
+  setFileMeta(fd, meta.mode, meta.mtimeMs); // after the write: a write by a non-root owner clears setuid
+  if (meta.fsync) fsyncSync(fd);
+}
+
+export function setFileMeta(fd: number, mode: number, mtimeMs: number): void {
+  fsat.fchmod(fd, mode);
+  const ns = msToNs(mtimeMs);
+  fsat.futimens(fd, ns, ns);
+}
+
+/** rename() replaces a file or symlink atomically; a directory in the way is removed first. */
+export function renameIntoPlace(dirFd: number, temp: string, name: string): void {
+  try {
+    fsat.renameat(dirFd, temp, dirFd, name, 0);
+  } catch (error) {
+    const code = errno(error);
+    if (code !== 'EISDIR' && code !== 'ENOTEMPTY' && code !== 'EEXIST') throw error;
+    removeAt(dirFd, name);
+    fsat.renameat(dirFd, temp, dirFd, name, 0);
+  }
+}

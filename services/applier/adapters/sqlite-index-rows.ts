@@ -1,0 +1,83 @@
+// Applied entries as rows of the SQLite index and back, pure: the kind as a small
+// integer, the hash as 32 raw bytes, the parent stored beside the path for its index.
+import { parentOf, type RelPath } from '../../../schemas/rel-path.ts';
+import type { AppliedEntry } from '../domain/plan.ts';
+
+export const KIND = { absent: 0, file: 1, dir: 2, symlink: 3 } as const;
+
+export type Row = {
+  path: string;
+  kind: number;
+  seq: number;
+  hash: Buffer | null;
+  size: number | null;
+  mode: number | null;
+  mtime: number | null;
+  target: string | null;
+  explicit: number;
+};
+
+/** The columns of an upsert, in the order of its statement (sqlite-index-sql.ts). */
+export type UpsertParams = [
+  path: string,
+  parent: string,
+  kind: number,
+  seq: number,
+  hash: Buffer | null,
+  size: number | null,
+  mode: number | null,
+  mtime: number | null,
+  target: string | null,
+  explicit: number,
+  epoch: number,
+];
+
+export function toEntry(row: Row): AppliedEntry {
+  switch (row.kind) {
+    case KIND.file:
+      return {
+        kind: 'file',
+        seq: row.seq,
+        hash: row.hash!.toString('hex'),
+        size: row.size!,
+        mode: row.mode!,
+        mtimeMs: row.mtime!,
+      };
+    case KIND.dir:
+      return { kind: 'dir', seq: row.seq, mode: row.mode, explicit: row.explicit === 1 };
+    case KIND.symlink:
+      return { kind: 'symlink', seq: row.seq, target: row.target! };
+    default:
+      return { kind: 'absent', seq: row.seq };
+  }
+}
+
+export function upsertParams(path: RelPath, entry: AppliedEntry, epoch: number): UpsertParams {
+  const parent = parentOf(path);
+  switch (entry.kind) {
+    case 'file':
+      return [
+        path,
+        parent,
+        KIND.file,
+        entry.seq,
+        Buffer.from(entry.hash, 'hex'),
+        entry.size,
+        entry.mode,
+        entry.mtimeMs,
+        null,
+        0,
+        epoch,
+      ];
+    case 'dir':
+      return [path, parent, KIND.dir, entry.seq, null, null, entry.mode, null, null, entry.explicit ? 1 : 0, epoch];
+    case 'symlink':
+      return [path, parent, KIND.symlink, entry.seq, null, null, null, null, entry.target, 0, epoch];
+    case 'absent':
+      return [path, parent, KIND.absent, entry.seq, null, null, null, null, null, 0, epoch];
+    default: {
+      const unknown: never = entry;
+      throw new TypeError(`unknown entry ${JSON.stringify(unknown)}`);
+    }
+  }
+}
