@@ -97,6 +97,7 @@ describe('metrics named outside the code', () => {
       'MirrorlogApplierStalled',
       'MirrorlogDeadLettersGrowing',
       'MirrorlogWatcherLosingEvents',
+      'MirrorlogWatcherDirectoriesUnwatched',
       'MirrorlogProducerNotReady',
       'MirrorlogRebuildTakingLong',
     ]) {
