@@ -104,10 +104,10 @@ export const PAGE_METRICS = {
   reconcileDuration: 'mirrorlog_producer_last_reconcile_duration_seconds',
   reconcileDifferences: 'mirrorlog_producer_reconcile_differences',
   reconcileEntries: 'mirrorlog_producer_reconcile_entries_scanned',
-  // Shown when a producer exports them (watcher backends and reconcile times are newer than this page).
+  // Shown as n/a when a producer does not export them (producers older than watcher backends and reconcile times).
   watcherBackend: 'mirrorlog_producer_watcher_backend',
   watcherOverflows: 'mirrorlog_producer_watcher_overflows_total',
-  unwatchedDirs: 'mirrorlog_producer_watcher_unwatched_dirs',
+  unwatchedDirs: 'mirrorlog_producer_watcher_unwatched_directories',
   lastReconcileAt: 'mirrorlog_producer_last_reconcile_timestamp_seconds',
 } as const;
 
