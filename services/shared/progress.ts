@@ -99,14 +99,17 @@ function jsonProgress(label: string, options: ProgressOptions): Progress {
 
 /** What the bar shows beside itself: `?` for a total not known yet, `estimating` for an ETA without a basis. */
 export function barFields(facts: ProgressFacts): {
+  count: number;
   rate: number;
-  eta: string;
+  etaText: string;
   shownPercent: string;
   shownTotal: string;
 } {
+  // Not `eta` or `value`: cli-progress fills those tokens itself.
   return {
+    count: facts.done,
     rate: facts.ratePerSecond,
-    eta: facts.eta,
+    etaText: facts.eta,
     shownPercent: facts.percent === null ? '?%' : `${Math.floor(facts.percent)}%`,
     shownTotal: facts.total === null ? '?' : String(facts.total),
   };
@@ -119,7 +122,7 @@ function barProgress(label: string, options: ProgressOptions): Progress {
   // The numbers are ours (progressFacts), not the bar's: its own ETA would be a guess without a total.
   const bar = new cliProgress.SingleBar(
     {
-      format: `${label} [{bar}] {shownPercent} | {value}/{shownTotal} ${unit} | {rate}/s | ETA {eta}`,
+      format: `${label} [{bar}] {shownPercent} | {count}/{shownTotal} ${unit} | {rate}/s | ETA {etaText}`,
       hideCursor: true,
       stream: process.stderr,
       clearOnComplete: false,
@@ -132,14 +135,15 @@ function barProgress(label: string, options: ProgressOptions): Progress {
   return {
     update(done, newTotal) {
       if (newTotal !== undefined) total = newTotal;
-      // Without a total yet, the bar's total follows the count (the text says '?').
-      const shown = Math.max(1, total ?? done, done);
+      // Without a total yet the bar stays empty (the text says '?'): its own tokens would guess.
+      const shownTotal = Math.max(1, total ?? 1, done);
+      const filled = total === undefined ? 0 : done;
       if (!begun) {
-        bar.start(shown, done, payload(done));
+        bar.start(shownTotal, filled, payload(done));
         begun = true;
       } else {
-        if (bar.getTotal() !== shown) bar.setTotal(shown);
-        bar.update(done, payload(done));
+        if (bar.getTotal() !== shownTotal) bar.setTotal(shownTotal);
+        bar.update(filled, payload(done));
       }
     },
     stop() {

@@ -50,14 +50,16 @@ describe('formatEta', () => {
 describe('the bar on a terminal', () => {
   it("shows '?' and estimating without a total, the ETA from the rate with one", () => {
     assert.deepEqual(barFields(progressFacts('walk', 500, undefined, 2000)), {
+      count: 500,
       rate: 250,
-      eta: 'estimating',
+      etaText: 'estimating',
       shownPercent: '?%',
       shownTotal: '?',
     });
     assert.deepEqual(barFields(progressFacts('walk', 500, 2000, 2000)), {
+      count: 500,
       rate: 250,
-      eta: '6s',
+      etaText: '6s',
       shownPercent: '25%',
       shownTotal: '2000',
     });
