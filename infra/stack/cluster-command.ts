@@ -2,16 +2,9 @@
 // the single-broker stack (own ports and directory; both can run at once).
 import { CliError, withOperatorErrors } from '../../services/shared/errors.ts';
 import { parsePort } from './paths.ts';
-import { CLUSTER_ENV, resolveClusterOptions, type ClusterOverrides } from './cluster-config.ts';
+import { resolveClusterOptions, type ClusterOverrides } from './cluster-config.ts';
 import { clusterDown, ensureClusterUp } from './cluster.ts';
 import { clusterStatus, type ClusterStatus } from './cluster-status.ts';
-
-export const CLUSTER_USAGE = `  --cluster  the same commands for a local 3-node Kafka cluster (KRaft, every node
-          broker and controller) on 127.0.0.1:19092-19094 (controllers 19102-19104),
-          data in ~/.local/state/mirrorlog/cluster; its topics get 3 replicas and
-          min.insync.replicas 2. Move it with --kafka-port N (nodes at N, N+1, N+2) or
-          ${CLUSTER_ENV.basePort}; ${CLUSTER_ENV.dir} moves its directory.
-          Plain 'stack status' shows it too once made; plain 'stack down' stops it too.`;
 
 type Values = Record<string, string | boolean | undefined>;
 

@@ -2,34 +2,13 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { parseDuration } from '../../schemas/config.ts';
 import { CliError, withOperatorErrors } from '../../services/shared/errors.ts';
-import { CLUSTER_USAGE, clusterOverridesFrom, formatClusterStatus, runCluster } from './cluster-command.ts';
+import { clusterOverridesFrom, formatClusterStatus, runCluster } from './cluster-command.ts';
 import { clusterStatus } from './cluster-status.ts';
 import { instanceOverrides, recordedInstancePorts, instanceDir, instanceNameProblem } from './instance.ts';
 import { parsePort, resolveStackOptions, S3_SERVERS, type S3ServerKind, type StackOverrides } from './paths.ts';
 import { ensureStackUp, stackDown } from './stack.ts';
 import { stackStatus, type ServerStatus, type StackStatus } from './stack-status.ts';
-
-const USAGE = `usage: mirrorlog stack <up|down|status> [options]
-
-  up      [--kafka-port N] [--s3-port N] [--s3-server seaweedfs|minio] [--timeout 120s] [--instance NAME]
-          install on first use, start Kafka and S3 on 127.0.0.1, wait until both
-          answer, create the bucket; says "already running" when they are
-  down    [--purge] [--instance NAME]
-          stop the servers this stack started; --purge also deletes their data
-  status  [--json] [--kafka-port N] [--s3-port N] [--instance NAME]
-          health of each server; exit 1 unless both are healthy
-
-  --instance NAME  a private stack with its own state directory
-          (~/.local/state/mirrorlog/stacks/NAME) and its own ports, chosen free on
-          its first 'up' and kept: tests that stop servers use one, so the default
-          stack (and a mirror running on it) is never disturbed
-${CLUSTER_USAGE}
-
-  --s3-server minio  MinIO (built from source on first use) instead of SeaweedFS
-
-environment: MIRRORLOG_STACK_KAFKA_PORT, MIRRORLOG_STACK_S3_PORT, MIRRORLOG_STACK_S3_SERVER,
-  MIRRORLOG_STACK_DIR (default ~/.local/state/mirrorlog/stack),
-  MIRRORLOG_CACHE_DIR (default ~/.cache/mirrorlog)`;
+import { stackUsage } from './usage.ts';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
@@ -39,7 +18,8 @@ const PORT_OPTIONS: Options = {
   's3-server': { type: 'string' },
 };
 const INSTANCE: Options = { instance: { type: 'string' }, cluster: { type: 'boolean' } };
-const SUBCOMMANDS: Record<string, Options> = {
+/** The options of each subcommand (`--help` is checked to describe every one). */
+export const SUBCOMMANDS: Record<string, Options> = {
   up: { ...PORT_OPTIONS, ...INSTANCE, timeout: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
   down: { ...INSTANCE, purge: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
   status: { ...PORT_OPTIONS, ...INSTANCE, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
@@ -136,12 +116,12 @@ export function formatStatus(status: StackStatus): string {
 export async function run(argv: string[]): Promise<number> {
   const [subcommand, ...args] = argv;
   if (subcommand === undefined || subcommand === '--help' || subcommand === '-h' || subcommand === 'help') {
-    process.stdout.write(`${USAGE}\n`);
+    process.stdout.write(`${stackUsage()}\n`);
     return subcommand === undefined ? 2 : 0;
   }
   const values = parseStackArgs(subcommand, args);
   if (values.help === true) {
-    process.stdout.write(`${USAGE}\n`);
+    process.stdout.write(`${stackUsage()}\n`);
     return 0;
   }
   if (values.cluster === true) return runCluster(subcommand, values, clusterOverridesFrom(values));

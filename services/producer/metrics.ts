@@ -141,6 +141,31 @@ export function createProducerMetrics(registry: Registry = createMetricsRegistry
       help: 'Directories scanned by the current (or last) reconcile',
       registers,
     }),
+    reconcileExpected: new Gauge({
+      name: 'mirrorlog_producer_reconcile_entries_expected',
+      help: 'Entries the current (or last) reconcile expects to scan: those of the index (0: unknown)',
+      registers,
+    }),
+    reconcileEta: new Gauge({
+      name: 'mirrorlog_producer_reconcile_eta_seconds',
+      help: 'Time left of the running reconcile at its rate so far (NaN: estimating, no total or rate yet)',
+      registers,
+    }),
+    firstPublicationExpected: new Gauge({
+      name: 'mirrorlog_producer_first_publication_entries_expected',
+      help: 'Entries counted in a tree published for the first time (0: not counted yet, or no first publication)',
+      registers,
+    }),
+    firstPublicationPublished: new Gauge({
+      name: 'mirrorlog_producer_first_publication_entries_published',
+      help: 'Events published so far by the first publication of the tree',
+      registers,
+    }),
+    firstPublicationEta: new Gauge({
+      name: 'mirrorlog_producer_first_publication_eta_seconds',
+      help: 'Time left of the first publication at its rate so far (NaN: estimating; 0: done)',
+      registers,
+    }),
     reconcileDifferences: new Gauge({
       name: 'mirrorlog_producer_reconcile_differences',
       help: 'Differences found by the current (or last) reconcile',
@@ -155,6 +180,11 @@ export function createProducerMetrics(registry: Registry = createMetricsRegistry
     lastReconcileSeconds: new Gauge({
       name: 'mirrorlog_producer_last_reconcile_duration_seconds',
       help: 'Duration of the last finished reconcile',
+      registers,
+    }),
+    lastReconcileTime: new Gauge({
+      name: 'mirrorlog_producer_last_reconcile_timestamp_seconds',
+      help: 'When the last reconcile finished',
       registers,
     }),
     watcherSubscriptions: new Gauge({

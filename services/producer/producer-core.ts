@@ -228,6 +228,8 @@ export function createProducerCore(ports: ProducerPorts, tuning: ProducerTuning)
         watching.then((watch) => {
           logger.info({ backend: watch.backend, reason: watch.reason }, `watching with ${watch.backend}`);
           metrics.watcherBackend.set({ backend: watch.backend }, 1);
+          // From 0, not absent until the first overflow: increase() in an alert sees that first one too.
+          metrics.watcherOverflows.inc({ backend: watch.backend }, 0);
           metrics.observeWatcher(() => watch.status());
           metrics.watcherSubscriptions.set(watch.subscriptionCount);
         }),

@@ -30,6 +30,7 @@ import { confirmDeletesCommand } from './delete-hold.ts';
 import { createExcluder } from './domain/exclude.ts';
 import { rebuildIndexFromTopic } from './index-rebuild.ts';
 import { createProducerMetrics, type ProducerMetrics } from './metrics.ts';
+import { trackFirstPublication } from './first-publication.ts';
 import { createProducerCore, producerTuning } from './producer-core.ts';
 import { PERIODIC_TRIGGER } from './reconciler.ts';
 import { checkIndexOwner } from './state-dir.ts';
@@ -237,16 +238,18 @@ async function startWithIndex(config: ProducerConfig, context: StartContext): Pr
   cleanups.push(() => kafkaWatch.stop());
   const lastSeq = await completeIndex(kafka, config, context, connected, waitFor);
 
+  const tree = new NodeSourceTree(root, context.stateDir, config.watcher, () => systemClock.now());
+  const isExcluded = createExcluder(config.exclude);
   const core = createProducerCore(
     {
       source,
-      tree: new NodeSourceTree(root, context.stateDir, config.watcher, () => systemClock.now()),
+      tree,
       index,
       store,
       send: (records) => publisher.send(records),
       clock: systemClock,
       lastSeq,
-      isExcluded: createExcluder(config.exclude),
+      isExcluded,
       excludeGlobs: config.exclude,
       metrics,
       logger,
@@ -272,7 +275,13 @@ async function startWithIndex(config: ProducerConfig, context: StartContext): Pr
 
   const startedAt = Date.now();
   const ready = (async () => {
-    await core.start({ connected });
+    const bar = process.stderr.isTTY;
+    const first = trackFirstPublication(index, { tree, isExcluded, metrics, logger, now: Date.now, bar });
+    await core.start({ connected }).catch(async (error: unknown) => {
+      await first?.stop(false);
+      throw error;
+    });
+    await first?.stop(true);
     isReady = true;
     const counts = index.counts();
     metrics.indexEntries.set(counts.file + counts.dir + counts.symlink);

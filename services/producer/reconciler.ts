@@ -8,12 +8,12 @@ import { joinRel, type RelPath } from '../../schemas/rel-path.ts';
 import { sleep, type Clock } from '../shared/clock.ts';
 import type { Logger } from '../shared/logger.ts';
 import { compareDirectory } from './domain/dir-compare.ts';
-import { createProgress } from '../shared/progress.ts';
 import type { Excluder } from './domain/exclude.ts';
 import { statChildren } from './listing.ts';
 import type { ProducerMetrics } from './metrics.ts';
 import type { SourceIndex } from './ports/source-index.ts';
 import type { SourceTree } from './ports/source-tree.ts';
+import { WalkProgress } from './walk-progress.ts';
 
 export type ReconcilerDeps = {
   tree: SourceTree;
@@ -40,7 +40,6 @@ export const START_TRIGGER = 'start';
 export const PERIODIC_TRIGGER = 'periodic';
 
 type ReconcileCounts = { dirs: number; entries: number; differences: number };
-const PROGRESS_EVERY_MS = 5000;
 
 export class Reconciler {
   private running: Promise<ReconcileStats> | undefined;
@@ -131,17 +130,24 @@ export class Reconciler {
     deps.metrics.reconcileRunning.set(1);
     deps.logger.info({ trigger }, 'reconcile started');
     let sliceStart = now();
-    let lastProgress = sliceStart;
-    // The start walk publishes a new tree (its size is unknown until walked: count and rate, no ETA). A bar on a
-    // terminal only; elsewhere the 'reconcile progress' log lines are the progress.
-    const bar =
-      trigger === START_TRIGGER && process.stderr.isTTY
-        ? createProgress('walking the tree', { unit: 'entries' })
-        : undefined;
+    const counts = deps.index.counts();
+    const indexed = counts.file + counts.dir + counts.symlink;
+    // The ETA's basis is the index: the tree as last walked. A new tree (empty index) has none, but then the
+    // walk only hints the root's entries and the first publication tracks itself (first-publication.ts). A bar
+    // for a start walk on a terminal only; elsewhere the 'reconcile progress' log lines are the progress.
+    const progress = new WalkProgress({
+      trigger,
+      metrics: deps.metrics,
+      logger: deps.logger,
+      now,
+      bar: trigger === START_TRIGGER && indexed > 0 && process.stderr.isTTY,
+    });
+    progress.expect(indexed);
     const pending: string[] = [''];
     while (pending.length > 0 && !this.stopped) {
       const dir = pending.pop()!;
       this.compare(dir, pending, stats, afterLoss);
+      progress.update(stats);
       const at = now();
       const ahead = (stats.entries / rate) * 1000 - (at - started);
       if (ahead > 0 || at - sliceStart >= SLICE_MS) {
@@ -150,21 +156,13 @@ export class Reconciler {
         await deps.roomForHints();
         sliceStart = now();
       }
-      if (at - lastProgress >= PROGRESS_EVERY_MS) {
-        lastProgress = at;
-        const entriesPerSecond = Math.round(stats.entries / ((at - started) / 1000));
-        deps.logger.info({ trigger, ...stats, entriesPerSecond }, 'reconcile progress');
-      }
-      bar?.update(stats.entries);
-      deps.metrics.reconcileDirs.set(stats.dirs);
-      deps.metrics.reconcileEntries.set(stats.entries);
-      deps.metrics.reconcileDifferences.set(stats.differences);
     }
-    bar?.stop();
+    progress.finish();
     const seconds = (now() - started) / 1000;
     deps.metrics.reconcileRunning.set(0);
     deps.metrics.reconciles.inc({ trigger });
     deps.metrics.lastReconcileSeconds.set(seconds);
+    deps.metrics.lastReconcileTime.set(now() / 1000);
     deps.logger.info({ trigger, ...stats, seconds }, 'reconcile finished');
     return { ...stats, seconds };
   }

@@ -183,6 +183,17 @@ export function formatUsage(usage: string, specs: readonly OptionSpec[], overrid
   }));
   rows.push({ left: '--config <file>', text: 'JSON file of options, camelCase keys', facts: 'MIRRORLOG_CONFIG' });
   rows.push({ left: '--help, -h', text: 'show this help', facts: '' });
+  return (
+    `${usage}\n\noptions (flag > environment > config file > default; durations as 500ms, 30s, 15m, 2h, 7d):\n` +
+    `${formatHelpRows(rows)}\n`
+  );
+}
+
+/** One help row: the flag as written, what it does, then its default and variable (`facts`, may be empty). */
+export type HelpRow = { readonly left: string; readonly text: string; readonly facts: string };
+
+/** Help rows in two columns, the facts on a second line under the text. */
+export function formatHelpRows(rows: readonly HelpRow[]): string {
   const width = Math.min(32, Math.max(...rows.map((row) => row.left.length)));
   const pad = ' '.repeat(width + 4);
   const lines = rows.map((row) => {
@@ -190,8 +201,5 @@ export function formatUsage(usage: string, specs: readonly OptionSpec[], overrid
       row.left.length > width ? `  ${row.left}\n${pad}${row.text}` : `  ${row.left.padEnd(width)}  ${row.text}`;
     return row.facts === '' ? head : `${head}\n${pad}${row.facts}`;
   });
-  return (
-    `${usage}\n\noptions (flag > environment > config file > default; durations as 500ms, 30s, 15m, 2h, 7d):\n` +
-    `${lines.join('\n')}\n`
-  );
+  return lines.join('\n');
 }

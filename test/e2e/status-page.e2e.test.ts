@@ -5,14 +5,16 @@
 // every wait below has its own bound).
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
 import { launchBrowser } from '../helpers/browser.ts';
 import { tempDir } from '../helpers/producer.ts';
 import { applierArgs, freePort, producerArgs, stackFlags, startService } from '../helpers/services.ts';
 import { freshPrefix, freshTopic, waitFor } from '../helpers/stack.ts';
+
+const SCREENSHOT = new URL('../../test-results/status-page.png', import.meta.url);
 
 type Chart = { data: (number | null)[][]; series: { label?: string }[] };
 type PlotValues = Record<string, (number | null)[]>;
@@ -102,7 +104,11 @@ test(
       90_000,
       250,
     );
-    assert.match(await page.locator('#producers').innerText(), /publish rate/);
+    const producerCard = await page.locator('#producers').innerText();
+    assert.match(producerCard, /publish rate/);
+    // The watcher's counters exist from the start (0), not only after a first overflow.
+    assert.match(producerCard, /watcher overflows\s+0\b/);
+    assert.match(producerCard, /unwatched directories\s+0\b/);
 
     await waitFor(
       'the warm-up to be applied',
@@ -173,8 +179,9 @@ test(
       250,
     );
 
-    const shot =
-      process.env.MIRRORLOG_STATUS_SCREENSHOT ?? path.join(os.tmpdir(), `mirrorlog-status-page-${Date.now()}.png`);
+    // The test's artifact: in test-results/ of the checkout (CI keeps the clone), or where the variable says.
+    const shot = process.env.MIRRORLOG_STATUS_SCREENSHOT ?? fileURLToPath(SCREENSHOT);
+    fs.mkdirSync(path.dirname(shot), { recursive: true });
     await page.screenshot({ path: shot, fullPage: true });
     assert.ok(fs.statSync(shot).size > 10_000, 'the screenshot holds a rendered page');
     process.stdout.write(`status page screenshot: ${shot}\n`);

@@ -51,6 +51,11 @@ test('a restart with no changes publishes nothing; one after offline changes pub
   const first = await startTestProducer(t, { root, topic, stateDir });
   const follower = await followTopic(t, topic);
   await converged(follower, root, 'initial publish');
+  // A first publication: the tree was counted (5 dirs, their 5 subs, 51 files, a link) and its ETA reached 0.
+  const gauge = async (g: { get(): Promise<{ values: { value: number }[] }> }) => (await g.get()).values[0]?.value;
+  assert.equal(await gauge(first.producer.metrics.firstPublicationExpected), 62, 'the new tree was counted');
+  assert.equal(await gauge(first.producer.metrics.firstPublicationPublished), 62, 'all of it was published');
+  assert.equal(await gauge(first.producer.metrics.firstPublicationEta), 0, 'and the first publication finished');
   await first.producer.stop();
   const afterFirst = await recordsInTopic(t, topic);
 
@@ -62,6 +67,7 @@ test('a restart with no changes publishes nothing; one after offline changes pub
   );
   assert.equal(await recordsInTopic(t, topic), afterFirst);
   assert.equal((await second.producer.metrics.filesHashed.get()).values[0]?.value ?? 0, 0, 'no file was read again');
+  assert.equal(await gauge(second.producer.metrics.firstPublicationExpected), 0, 'a restart is no first publication');
   await second.producer.stop();
 
   // Offline: one create, one modify, one delete, one chmod, one rename (= delete + create).

@@ -76,3 +76,85 @@ test('a subtree check hints what changed below a directory, and nothing outside 
   assert.equal(found, 50);
   assert.ok(hinted.every((p) => p.startsWith('d3/')) && hinted.length === 50, hinted.slice(0, 3).join(','));
 });
+
+/** A tree of `dirs` directories of `files` files each, and an empty index. */
+function etaSetup(t: Parameters<typeof defer>[0], dirs: number, files: number) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mirrorlog-reconciler-eta-'));
+  defer(t, () => fs.rmSync(dir, { recursive: true, force: true }));
+  const root = path.join(dir, 'source');
+  for (let d = 0; d < dirs; d++) {
+    fs.mkdirSync(path.join(root, `d${d}`), { recursive: true });
+    for (let f = 0; f < files; f++) fs.writeFileSync(path.join(root, `d${d}/f${f}`), '');
+  }
+  const index = new SqliteSourceIndex(path.join(dir, 'index.db'));
+  defer(t, () => index.close());
+  // Each reading of the clock is 5 ms later: the walk takes time, so it has a rate.
+  let clockMs = 0;
+  const metrics = createProducerMetrics();
+  const seen: { expected: number; eta: number }[] = [];
+  const gauge = async (g: { get(): Promise<{ values: { value: number }[] }> }) => (await g.get()).values[0]!.value;
+  const tree = new NodeSourceTree(root);
+  const reconciler = new Reconciler({
+    tree,
+    clock: { ...systemClock, now: () => (clockMs += 5) },
+    index,
+    isExcluded: () => false,
+    hint: () => undefined,
+    metrics,
+    logger: createLogger({ level: 'silent', name: 'test' }),
+    rate: 1e9,
+    roomForHints: async () => {
+      seen.push({ expected: await gauge(metrics.reconcileExpected), eta: await gauge(metrics.reconcileEta) });
+    },
+    sleep: async () => undefined,
+  });
+  defer(t, () => reconciler.stop());
+  /** The whole tree in the index, as after a first publication. */
+  const indexAll = () =>
+    index.transaction(() => {
+      let seq = 1;
+      for (let d = 0; d < dirs; d++) {
+        const found = tree.lstat(`d${d}`);
+        const fp = found.kind === 'dir' ? found.fingerprint : undefined;
+        index.put(relPath(`d${d}`), { kind: 'dir', mode: 0o755 }, seq++, fp);
+        for (let f = 0; f < files; f++) {
+          const file = tree.lstat(`d${d}/f${f}`);
+          if (file.kind === 'file')
+            index.put(
+              relPath(`d${d}/f${f}`),
+              { kind: 'file', size: 0, mode: 0o644, mtimeMs: file.mtimeMs, hash: 'h' },
+              seq++,
+              file.fingerprint,
+            );
+        }
+      }
+    });
+  return { reconciler, seen, metrics, gauge, indexAll };
+}
+
+test('a walk over an indexed tree expects its entries and gives an ETA from the rate so far', async (t) => {
+  const { reconciler, seen, metrics, gauge, indexAll } = etaSetup(t, 60, 40);
+  indexAll();
+  const stats = await reconciler.run(START_TRIGGER);
+  assert.equal(stats.entries, 60 * 41);
+  assert.ok(seen.length > 0 && seen.every((s) => s.expected === 60 * 41), JSON.stringify(seen.slice(0, 3)));
+  assert.ok(
+    seen.every((s) => Number.isFinite(s.eta)),
+    'an ETA from the first update on',
+  );
+  assert.ok(
+    seen.some((s) => s.eta > 0),
+    'time left while walking',
+  );
+  assert.equal(await gauge(metrics.reconcileEta), 0, 'none left at the end');
+});
+
+test('a walk without a basis (empty index, not a first publication) says estimating', async (t) => {
+  const { reconciler, seen } = etaSetup(t, 20, 10);
+  await reconciler.run('periodic');
+  assert.ok(seen.length > 0);
+  assert.ok(
+    seen.every((s) => s.expected === 0 && Number.isNaN(s.eta)),
+    JSON.stringify(seen.slice(0, 3)),
+  );
+});

@@ -169,6 +169,51 @@ describe('StatusHistory', () => {
     assert.ok(!withWatcher.missingMetrics.includes('mirrorlog_producer_watcher_overflows_total'));
   });
 
+  it("shows a first publication's and a running reconcile's progress: estimating (NaN) until there is a basis", () => {
+    const producer = (extra: string) =>
+      history().add(
+        sample(
+          T0,
+          0,
+          [],
+          [scrape('http://p/metrics', 'mirrorlog_producer_events_published_total{service="producer"} 9\n' + extra)],
+        ),
+      ).model.producers[0]!;
+    const counting = producer(
+      'mirrorlog_producer_first_publication_entries_expected 0\n' +
+        'mirrorlog_producer_first_publication_entries_published 120\n' +
+        'mirrorlog_producer_first_publication_eta_seconds NaN\n',
+    );
+    assert.deepEqual(counting.firstPublication, { published: 120, expected: null, etaSeconds: null });
+    const counted = producer(
+      'mirrorlog_producer_first_publication_entries_expected 5000\n' +
+        'mirrorlog_producer_first_publication_entries_published 1200\n' +
+        'mirrorlog_producer_first_publication_eta_seconds 95\n',
+    );
+    assert.deepEqual(counted.firstPublication, { published: 1200, expected: 5000, etaSeconds: 95 });
+    const done = producer(
+      'mirrorlog_producer_first_publication_entries_published 5000\n' +
+        'mirrorlog_producer_first_publication_eta_seconds 0\n',
+    );
+    assert.equal(done.firstPublication, null, 'no row once done (or for a tree published before)');
+
+    const walking = producer(
+      'mirrorlog_producer_reconcile_running 1\n' +
+        'mirrorlog_producer_reconcile_entries_scanned 300\n' +
+        'mirrorlog_producer_reconcile_entries_expected 900\n' +
+        'mirrorlog_producer_reconcile_eta_seconds 40\n',
+    );
+    assert.deepEqual(
+      [walking.reconcile.running, walking.reconcile.expectedEntries, walking.reconcile.etaSeconds],
+      [true, 900, 40],
+    );
+    const estimating = producer(
+      'mirrorlog_producer_reconcile_running 1\nmirrorlog_producer_reconcile_entries_expected 0\n' +
+        'mirrorlog_producer_reconcile_eta_seconds NaN\n',
+    );
+    assert.deepEqual([estimating.reconcile.expectedEntries, estimating.reconcile.etaSeconds], [null, null]);
+  });
+
   it('keeps one hour of plot points', () => {
     const h = history();
     for (let minute = 0; minute <= 90; minute += 10) h.add(sample(T0 + minute * 60_000, 1, [group('a', 1, T0)]));

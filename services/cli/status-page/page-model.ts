@@ -53,6 +53,19 @@ export type ReconcileView = {
   lastDurationSeconds: number | null;
   differences: number | null;
   entriesScanned: number | null;
+  /** Entries the running walk expects (from the index); null when unknown. */
+  expectedEntries: number | null;
+  /** Time left of the running walk; null: estimating (or not exported). */
+  etaSeconds: number | null;
+};
+
+/** The first publication of a tree, while it runs (null otherwise). */
+export type FirstPublicationView = {
+  published: number;
+  /** null: the tree is still being counted. */
+  expected: number | null;
+  /** null: estimating. */
+  etaSeconds: number | null;
 };
 
 /** A null field is a metric the producer does not export (shown as n/a). */
@@ -70,6 +83,7 @@ export type ProducerView = {
   unwatchedDirs: number | null;
   skipped: Record<string, number>;
   reconcile: ReconcileView;
+  firstPublication: FirstPublicationView | null;
 };
 
 export type PageModel = {
@@ -104,11 +118,16 @@ export const PAGE_METRICS = {
   reconcileDuration: 'mirrorlog_producer_last_reconcile_duration_seconds',
   reconcileDifferences: 'mirrorlog_producer_reconcile_differences',
   reconcileEntries: 'mirrorlog_producer_reconcile_entries_scanned',
-  // Shown when a producer exports them (watcher backends and reconcile times are newer than this page).
+  // Shown as n/a when a producer does not export them (producers older than watcher backends and reconcile times).
   watcherBackend: 'mirrorlog_producer_watcher_backend',
   watcherOverflows: 'mirrorlog_producer_watcher_overflows_total',
-  unwatchedDirs: 'mirrorlog_producer_watcher_unwatched_dirs',
+  unwatchedDirs: 'mirrorlog_producer_watcher_unwatched_directories',
   lastReconcileAt: 'mirrorlog_producer_last_reconcile_timestamp_seconds',
+  reconcileExpected: 'mirrorlog_producer_reconcile_entries_expected',
+  reconcileEta: 'mirrorlog_producer_reconcile_eta_seconds',
+  firstPublicationExpected: 'mirrorlog_producer_first_publication_entries_expected',
+  firstPublicationPublished: 'mirrorlog_producer_first_publication_entries_published',
+  firstPublicationEta: 'mirrorlog_producer_first_publication_eta_seconds',
 } as const;
 
 export const OPTIONAL_PRODUCER_METRICS: readonly string[] = [
@@ -116,4 +135,9 @@ export const OPTIONAL_PRODUCER_METRICS: readonly string[] = [
   PAGE_METRICS.watcherOverflows,
   PAGE_METRICS.unwatchedDirs,
   PAGE_METRICS.lastReconcileAt,
+  PAGE_METRICS.reconcileExpected,
+  PAGE_METRICS.reconcileEta,
+  PAGE_METRICS.firstPublicationExpected,
+  PAGE_METRICS.firstPublicationPublished,
+  PAGE_METRICS.firstPublicationEta,
 ];

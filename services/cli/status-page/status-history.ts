@@ -4,6 +4,7 @@
 // which dead-letter codes are the latest. Pure: time comes in the samples.
 import { replicaStatus, type GroupSample, type ReplicaStatus } from '../status-report.ts';
 import {
+  type FirstPublicationView,
   OPTIONAL_PRODUCER_METRICS,
   PAGE_METRICS as M,
   type PageModel,
@@ -293,7 +294,10 @@ export class StatusHistory {
         lastDurationSeconds: value(M.reconcileDuration),
         differences: value(M.reconcileDifferences),
         entriesScanned: value(M.reconcileEntries),
+        expectedEntries: positive(value(M.reconcileExpected)),
+        etaSeconds: finite(value(M.reconcileEta)),
       },
+      firstPublication: firstPublicationView(value),
     };
   }
 
@@ -303,4 +307,21 @@ export class StatusHistory {
     while (this.highs.length > 1 && this.highs[1]!.at < from) this.highs.shift();
     while (this.points.length > 0 && this.points[0]!.at < from) this.points.shift();
   }
+}
+
+/** A gauge read as "unknown" when NaN (the producer's "estimating") or absent. */
+function finite(value: number | null): number | null {
+  return value === null || !Number.isFinite(value) ? null : value;
+}
+
+function positive(value: number | null): number | null {
+  return value === null || !(value > 0) ? null : value;
+}
+
+/** Running while the producer reports a first publication whose ETA is not 0 (done). */
+function firstPublicationView(value: (name: string) => number | null): FirstPublicationView | null {
+  const eta = value(M.firstPublicationEta);
+  const published = value(M.firstPublicationPublished);
+  if (eta === null || eta === 0 || published === null) return null;
+  return { published, expected: positive(value(M.firstPublicationExpected)), etaSeconds: finite(eta) };
 }

@@ -34,6 +34,17 @@ function number(value, unit = '') {
   return value === null || value === undefined ? na() : `${value.toLocaleString('en')}${unit}`;
 }
 
+/** `ETA 2m`, or `ETA estimating` while there is no basis for one yet. */
+function eta(seconds) {
+  return seconds === null || seconds === undefined ? 'ETA estimating' : `ETA ${duration(seconds)}`;
+}
+
+/** `1,200 of 5,000 entries · ETA 2m` (`of ?` while the total is unknown). */
+function progress(done, total, etaSeconds) {
+  const of = total === null ? '?' : total.toLocaleString('en');
+  return `${(done ?? 0).toLocaleString('en')} of ${of} entries · ${eta(etaSeconds)}`;
+}
+
 function codes(latest) {
   return latest.length > 0 ? ` (latest: ${latest.join(', ')})` : '';
 }
@@ -43,8 +54,7 @@ function replicaRow(r, now) {
   if (r.rebuild !== null) {
     const bar = el('span', { className: 'progress' }, el('span'));
     bar.firstChild.style.width = `${(r.rebuild.progress * 100).toFixed(1)}%`;
-    const eta = r.rebuild.etaSeconds === null ? 'ETA n/a' : `ETA ${duration(r.rebuild.etaSeconds)}`;
-    details.append(bar, `${(r.rebuild.progress * 100).toFixed(1)}% · ${eta}`);
+    details.append(bar, `${(r.rebuild.progress * 100).toFixed(1)}% · ${eta(r.rebuild.etaSeconds)}`);
     if (r.state !== 'rebuilding' && r.reason !== null) details.append(el('br'), r.reason);
   } else if (r.reason !== null) {
     details.append(r.reason);
@@ -90,10 +100,18 @@ function producerCard(p, now) {
             .map(([k, v]) => `${k}: ${v}`)
             .join(', '),
     ],
+    ...(p.firstPublication === null
+      ? []
+      : [
+          [
+            'first publication',
+            progress(p.firstPublication.published, p.firstPublication.expected, p.firstPublication.etaSeconds),
+          ],
+        ]),
     [
       'last reconcile',
       p.reconcile.running
-        ? 'running now'
+        ? `running now: ${progress(p.reconcile.entriesScanned, p.reconcile.expectedEntries, p.reconcile.etaSeconds)}`
         : p.reconcile.lastAt === null
           ? p.reconcile.finished === null
             ? na()
