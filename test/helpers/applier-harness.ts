@@ -19,7 +19,7 @@ import { startApplier, type ApplierHandle, type ApplierTuning } from '../../serv
 import { isTempName } from '../../services/applier/domain/temp-name.ts';
 import { ensureTopic, eventsTopicConfig } from '../../services/shared/kafka.ts';
 import { S3ContentStore } from '../../services/shared/s3-content-store.ts';
-import { freshPrefix, freshTopic, kafkaAdmin, stackConfig } from './stack.ts';
+import { freshPrefix, freshTopic, kafkaAdmin, stackConfig, stackServiceConfig, stackStoreOptions } from './stack.ts';
 
 export const PARTITIONS = 3;
 
@@ -111,15 +111,8 @@ export async function applierStack(t: TestContext, options: { deletable?: boolea
   } else {
     await ensureTopic(admin, { topic, partitions: PARTITIONS, historyWindowMs, replicationFactor: 1 });
   }
-  const { s3Endpoint, s3, bucket, brokers } = stackConfig();
-  const store = new S3ContentStore({
-    endpoint: s3Endpoint,
-    accessKey: s3.accessKey,
-    secretKey: s3.secretKey,
-    region: s3.region,
-    bucket,
-    prefix,
-  });
+  const { brokers } = stackConfig();
+  const store = new S3ContentStore(stackStoreOptions({ prefix }));
   await store.ensureBucket();
   defer(t, () => store.close());
   const dir = mkdtempSync(join(tmpdir(), 'mirrorlog-applier-it-'));
@@ -153,17 +146,11 @@ export async function applierStack(t: TestContext, options: { deletable?: boolea
     },
     config(overrides) {
       return applierConfigSchema.parse({
-        brokers,
+        ...stackServiceConfig(),
         topic,
         partitions: PARTITIONS,
-        s3Endpoint,
-        s3AccessKey: s3.accessKey,
-        s3SecretKey: s3.secretKey,
-        bucket,
         s3Prefix: prefix,
         stateDir: join(dir, `state-${overrides.replica}`),
-        metricsPort: 0,
-        logLevel: 'warn',
         commitInterval: 200,
         ...overrides,
       });

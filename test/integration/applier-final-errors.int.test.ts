@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { applierStack, events, trySnapshot } from '../helpers/applier-harness.ts';
 import { freePort, runCli, startService } from '../helpers/services.ts';
-import { stackConfig, waitFor } from '../helpers/stack.ts';
+import { stackConfig, stackStoreOptions, waitFor } from '../helpers/stack.ts';
 import { pino } from 'pino';
 import type { MirrorEvent } from '../../schemas/event.ts';
 import { startApplier } from '../../services/applier/applier.ts';
@@ -59,16 +59,8 @@ test(
   { timeout: 180_000 },
   async (t) => {
     const stack = await applierStack(t);
-    const { s3Endpoint, s3, bucket } = stackConfig();
     const good = stack.store;
-    const bad = new S3ContentStore({
-      endpoint: s3Endpoint,
-      accessKey: s3.accessKey,
-      secretKey: 'rotated-away',
-      region: s3.region,
-      bucket,
-      prefix: stack.prefix,
-    });
+    const bad = new S3ContentStore(stackStoreOptions({ secretKey: 'rotated-away', prefix: stack.prefix }));
     t.after(() => bad.close());
     let current: ContentStore = good;
     let badRequests = 0;
