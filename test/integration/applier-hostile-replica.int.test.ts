@@ -241,8 +241,9 @@ test(
     mkdirSync(target);
     const outside = makeOutside(stack.dir);
     const before = fingerprint(outside);
-    const attacker = await startAttacker(t, 'random', target, outside);
+    // The applier first: junk the attacker made before it started would be a non-empty target, refused.
     const applier = await stack.start(stack.config({ target, replica: 'rnd' }), { largeThreshold: 2048 });
+    const attacker = await startAttacker(t, 'random', target, outside);
     const small = await stack.put('small');
     const large = await stack.put(randomBytes(5000));
     for (let round = 0; round < 4; round++) {
