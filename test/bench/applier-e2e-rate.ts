@@ -18,14 +18,14 @@ import { relPath } from '../../schemas/rel-path.ts';
 import { startApplier } from '../../services/applier/applier.ts';
 import { ensureTopic } from '../../services/shared/kafka.ts';
 import { S3ContentStore } from '../../services/shared/s3-content-store.ts';
-import { stackConfig } from '../helpers/stack.ts';
+import { stackConfig, stackServiceConfig, stackStoreOptions } from '../helpers/stack.ts';
 
 const files = Number(process.argv[2] ?? 20_000);
 const mode = process.argv[3] ?? 'backlog';
 const durability = process.argv[4] ?? 'syncfs';
 const PARTITIONS = 12;
 const DIRS = Math.max(1, Math.floor(files / 100));
-const { brokers, s3Endpoint, s3, bucket } = stackConfig();
+const { brokers } = stackConfig();
 const topic = `bench-${randomUUID()}`;
 const prefix = `bench-${randomUUID()}/`;
 const dir = mkdtempSync(join(tmpdir(), 'mirrorlog-bench-'));
@@ -33,14 +33,7 @@ const kafka = new Kafka({ clientId: 'bench', brokers, logLevel: logLevel.NOTHING
 const admin = kafka.admin();
 await admin.connect();
 await ensureTopic(admin, { topic, partitions: PARTITIONS, historyWindowMs: 3600_000, replicationFactor: 1 });
-const store = new S3ContentStore({
-  endpoint: s3Endpoint,
-  accessKey: s3.accessKey,
-  secretKey: s3.secretKey,
-  region: s3.region,
-  bucket,
-  prefix,
-});
+const store = new S3ContentStore(stackStoreOptions({ prefix }));
 await store.ensureBucket();
 
 let seq = Date.now() * 1000;
@@ -89,20 +82,14 @@ const publish = async () => {
 };
 const target = join(dir, 'replica');
 const config = applierConfigSchema.parse({
-  brokers,
+  ...stackServiceConfig(),
   topic,
   partitions: PARTITIONS,
-  s3Endpoint,
-  s3AccessKey: s3.accessKey,
-  s3SecretKey: s3.secretKey,
-  bucket,
   s3Prefix: prefix,
   target,
   replica: 'bench',
   stateDir: join(dir, 'state'),
-  metricsPort: 0,
   durability,
-  logLevel: 'warn',
 });
 if (mode === 'backlog') await publish();
 const started = performance.now();

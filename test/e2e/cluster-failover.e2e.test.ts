@@ -15,7 +15,7 @@ import { waitForReplica } from '../helpers/converge.ts';
 import { pacedBurst, recordsPerPath, startLatencyProbe, summarize } from '../helpers/failover.ts';
 import { privateCluster, type PrivateCluster } from '../helpers/private-cluster.ts';
 import { tempDir } from '../helpers/producer.ts';
-import { startService, type ServiceProcess } from '../helpers/services.ts';
+import { applierArgs, producerArgs, startService, type ServiceProcess } from '../helpers/services.ts';
 import { freshPrefix, stackConfig, waitFor } from '../helpers/stack.ts';
 import { readTopic } from '../helpers/topic.ts';
 
@@ -39,48 +39,18 @@ interface Mirror {
 }
 
 async function startMirror(t: TestContext, cluster: PrivateCluster): Promise<Mirror> {
-  const s3 = stackConfig();
+  const stack = { ...stackConfig(), brokers: cluster.bootstrap.plaintext };
   const topic = `failover-${path.basename(cluster.dir).slice(-8)}`;
-  const common = [
-    '--brokers',
-    cluster.bootstrap.plaintext.join(','),
-    '--topic',
-    topic,
-    '--s3-endpoint',
-    s3.s3Endpoint,
-    '--bucket',
-    s3.bucket,
-    '--s3-prefix',
-    freshPrefix(),
-    '--partitions',
-    '6',
-  ];
+  const prefix = freshPrefix();
   const source = tempDir(t, 'source');
-  const producer = await startService(t, 'producer', [
-    'producer',
-    '--root',
-    source,
-    '--state-dir',
-    tempDir(t, 'pstate'),
-    '--source',
-    'failover',
-    ...common,
-  ]);
+  const producerFlags = producerArgs(source, tempDir(t, 'pstate'), topic, prefix, stack, 'failover');
+  const producer = await startService(t, 'producer', producerFlags);
   await producer.waitReady();
   const replicas = [tempDir(t, 'replica-a'), tempDir(t, 'replica-b')];
   const services = [producer];
   for (const [i, target] of replicas.entries()) {
-    const applier = await startService(t, `applier-${i}`, [
-      'applier',
-      '--allow-setid',
-      '--target',
-      target,
-      '--state-dir',
-      tempDir(t, `astate${i}`),
-      '--replica',
-      `failover-${i}`,
-      ...common,
-    ]);
+    const args = applierArgs(target, tempDir(t, `astate${i}`), `failover-${i}`, topic, prefix, stack);
+    const applier = await startService(t, `applier-${i}`, args);
     await applier.waitReady();
     services.push(applier);
   }

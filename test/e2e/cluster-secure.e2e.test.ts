@@ -16,8 +16,8 @@ import { makeCertificates } from '../helpers/certs.ts';
 import { waitForReplica } from '../helpers/converge.ts';
 import { privateCluster } from '../helpers/private-cluster.ts';
 import { tempDir } from '../helpers/producer.ts';
-import { runCli, startService } from '../helpers/services.ts';
-import { freshPrefix, stackConfig, waitFor } from '../helpers/stack.ts';
+import { runCli, startService, topicStoreFlags } from '../helpers/services.ts';
+import { freshPrefix, waitFor } from '../helpers/stack.ts';
 import { Workload } from '../helpers/workload.ts';
 
 const SCRAM_512 = { mechanism: 'SCRAM-SHA-512' as const, name: 'mirror-producer', password: 'producer-secret-5f1c' };
@@ -36,21 +36,9 @@ test(
     });
     const sasl = cluster.bootstrap.saslTls!.join(',');
     const mtls = cluster.bootstrap.tls!.join(',');
-    const s3 = stackConfig();
     const topic = `secure-${path.basename(cluster.dir).slice(-8)}`;
     const prefix = freshPrefix();
-    const common = [
-      '--topic',
-      topic,
-      '--s3-endpoint',
-      s3.s3Endpoint,
-      '--bucket',
-      s3.bucket,
-      '--s3-prefix',
-      prefix,
-      '--partitions',
-      '6',
-    ];
+    const common = topicStoreFlags(topic, prefix);
 
     const passwordFile = path.join(certs.dir, 'producer.password');
     fs.writeFileSync(passwordFile, `${SCRAM_512.password}\n`, { mode: 0o600 });

@@ -1,7 +1,7 @@
 // Integration helpers for the applier: a fresh compacted topic and object prefix per
 // test, content put in the real S3 store, records produced with the real codec and
-// partitioner, an applier started in-process (stopped after the test), and snapshots
-// of replica trees to compare.
+// partitioner, an applier started in-process or as a process (stopped after the test),
+// and snapshots of replica trees to compare.
 import { defer } from './cleanup.ts';
 import { createHash, randomUUID } from 'node:crypto';
 import { lstatSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
@@ -19,7 +19,16 @@ import { startApplier, type ApplierHandle, type ApplierTuning } from '../../serv
 import { isTempName } from '../../services/applier/domain/temp-name.ts';
 import { ensureTopic, eventsTopicConfig } from '../../services/shared/kafka.ts';
 import { S3ContentStore } from '../../services/shared/s3-content-store.ts';
-import { freshPrefix, freshTopic, kafkaAdmin, stackConfig } from './stack.ts';
+import { runCli, stackFlags, startService, type CliResult, type ServiceProcess } from './services.ts';
+import {
+  freshPrefix,
+  freshTopic,
+  kafkaAdmin,
+  stackConfig,
+  stackServiceConfig,
+  stackStoreOptions,
+  type StackConfig,
+} from './stack.ts';
 
 export const PARTITIONS = 3;
 
@@ -40,6 +49,24 @@ export interface ApplierStack {
   config(overrides: Partial<Record<keyof ApplierConfig, unknown>> & { target: string; replica: string }): ApplierConfig;
   /** Starts an applier in-process, stopped after the test. */
   start(config: ApplierConfig, tuning?: Partial<ApplierTuning>): Promise<ApplierHandle>;
+  /** The stack's endpoints, this topic, prefix and partitions as CLI flags (of `applier`, `verify`...). */
+  cliFlags(): string[];
+  /** Runs `mirrorlog applier` as a process to its exit (a refusal at start). */
+  runApplierCli(options: ApplierCliOptions): Promise<CliResult>;
+  /** Starts `mirrorlog applier` as a process, its health on a free port, stopped after the test. */
+  spawnApplier(options: ApplierCliOptions): Promise<ServiceProcess>;
+}
+
+export interface ApplierCliOptions {
+  readonly target: string;
+  readonly stateDir: string;
+  readonly replica: string;
+  /** Instead of the stack's topic (a mistyped one). */
+  readonly topic?: string;
+  /** Instead of the stack's endpoints (brokers where nothing listens). */
+  readonly endpoints?: StackConfig;
+  /** More flags. */
+  readonly extra?: readonly string[];
 }
 
 let seq = Date.now() * 1000;
@@ -114,15 +141,8 @@ export async function applierStack(
   } else {
     await ensureTopic(admin, { topic, partitions: PARTITIONS, historyWindowMs, replicationFactor: 1 });
   }
-  const { s3Endpoint, s3, bucket, brokers } = stackConfig();
-  const store = new S3ContentStore({
-    endpoint: s3Endpoint,
-    accessKey: s3.accessKey,
-    secretKey: s3.secretKey,
-    region: s3.region,
-    bucket,
-    prefix,
-  });
+  const { brokers } = stackConfig();
+  const store = new S3ContentStore(stackStoreOptions({ prefix }));
   await store.ensureBucket();
   defer(t, () => store.close());
   const dir = mkdtempSync(join(tmpdir(), 'mirrorlog-applier-it-'));
@@ -135,6 +155,17 @@ export async function applierStack(
   const producer: Producer = kafka.producer({ createPartitioner: directoryPartitioner, allowAutoTopicCreation: false });
   await producer.connect();
   defer(t, () => producer.disconnect());
+  const applierArgs = (options: ApplierCliOptions) => [
+    'applier',
+    '--target',
+    options.target,
+    '--state-dir',
+    options.stateDir,
+    '--replica',
+    options.replica,
+    ...stackFlags(options.topic ?? topic, prefix, options.endpoints, PARTITIONS),
+    ...(options.extra ?? []),
+  ];
   return {
     topic,
     prefix,
@@ -156,17 +187,11 @@ export async function applierStack(
     },
     config(overrides) {
       return applierConfigSchema.parse({
-        brokers,
+        ...stackServiceConfig(),
         topic,
         partitions: PARTITIONS,
-        s3Endpoint,
-        s3AccessKey: s3.accessKey,
-        s3SecretKey: s3.secretKey,
-        bucket,
         s3Prefix: prefix,
         stateDir: join(dir, `state-${overrides.replica}`),
-        metricsPort: 0,
-        logLevel: 'warn',
         commitInterval: 200,
         ...overrides,
       });
@@ -179,6 +204,9 @@ export async function applierStack(
       defer(t, () => handle.stop());
       return handle;
     },
+    cliFlags: () => stackFlags(topic, prefix, stackConfig(), PARTITIONS),
+    runApplierCli: (options) => runCli([...applierArgs(options), '--metrics-port', '0', '--log-level', 'warn']),
+    spawnApplier: (options) => startService(t, 'applier', applierArgs(options)),
   };
 }
 

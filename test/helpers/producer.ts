@@ -8,7 +8,7 @@ import type { TestContext } from 'node:test';
 import { producerConfigSchema, type ProducerConfig } from '../../schemas/config.ts';
 import { createLogger } from '../../services/shared/logger.ts';
 import { startProducer, type ProducerHandle } from '../../services/producer/producer.ts';
-import { freshPrefix, stackConfig } from './stack.ts';
+import { freshPrefix, stackServiceConfig } from './stack.ts';
 
 export function tempDir(t: TestContext, prefix: string): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `mirrorlog-${prefix}-`));
@@ -21,18 +21,11 @@ export type TestProducerOptions = { root: string; topic: string; stateDir?: stri
 >;
 
 export function producerConfig(t: TestContext, options: TestProducerOptions): ProducerConfig {
-  const stack = stackConfig();
   return producerConfigSchema.parse({
-    brokers: stack.brokers,
-    s3Endpoint: stack.s3Endpoint,
-    s3AccessKey: stack.s3.accessKey,
-    s3SecretKey: stack.s3.secretKey,
-    bucket: stack.bucket,
+    ...stackServiceConfig(),
     s3Prefix: freshPrefix(),
     stateDir: tempDir(t, 'producer-state'),
-    metricsPort: 0,
     partitions: 3,
-    logLevel: 'warn',
     source: 'test-source',
     ...options,
   });

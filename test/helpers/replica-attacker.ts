@@ -14,6 +14,7 @@
 // Runs until SIGTERM; prints {started}, then {acts} every 10 actions, then what it did on exit.
 import { linkSync, mkdirSync, readdirSync, renameSync, rmSync, symlinkSync, unlinkSync, lstatSync } from 'node:fs';
 import { join } from 'node:path';
+import { prng } from './workload.ts';
 
 const [mode, replica, outside, seedText] = process.argv.slice(2) as [string, string, string, string | undefined];
 if (mode === undefined || replica === undefined || outside === undefined) {
@@ -29,19 +30,9 @@ const did = (what: string) => {
 };
 const victim = join(outside, 'victim');
 
-/** mulberry32: a small seeded generator, so a failing run can be replayed. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// Seeded, so a failing run can be replayed.
 const seed = seedText === undefined ? Math.floor(Math.random() * 2 ** 31) : Number(seedText);
-const random = seeded(seed);
+const random = prng(seed);
 const pick = <T>(list: T[]): T | undefined =>
   list.length === 0 ? undefined : list[Math.floor(random() * list.length)];
 const attempt = (what: string, fn: () => void) => {

@@ -47,11 +47,14 @@ export type ServiceProcess = {
   kill(signal?: NodeJS.Signals): Promise<number | string>;
 };
 
-/** The stack's endpoints as flags, plus a topic and bucket prefix. */
-export function stackFlags(topic: string, s3Prefix: string, stack: StackConfig = stackConfig()): string[] {
+/** A topic and the stack's store as flags: what the services of one tree share but their brokers. */
+export function topicStoreFlags(
+  topic: string,
+  s3Prefix: string,
+  stack: StackConfig = stackConfig(),
+  partitions = 6,
+): string[] {
   return [
-    '--brokers',
-    stack.brokers.join(','),
     '--s3-endpoint',
     stack.s3Endpoint,
     '--bucket',
@@ -61,8 +64,18 @@ export function stackFlags(topic: string, s3Prefix: string, stack: StackConfig =
     '--s3-prefix',
     s3Prefix,
     '--partitions',
-    '6',
+    String(partitions),
   ];
+}
+
+/** The stack's endpoints as flags, plus a topic and bucket prefix. */
+export function stackFlags(
+  topic: string,
+  s3Prefix: string,
+  stack: StackConfig = stackConfig(),
+  partitions = 6,
+): string[] {
+  return ['--brokers', stack.brokers.join(','), ...topicStoreFlags(topic, s3Prefix, stack, partitions)];
 }
 
 export async function startService(
@@ -148,6 +161,7 @@ export function producerArgs(
   topic: string,
   s3Prefix: string,
   stack?: StackConfig,
+  source = 'e2e',
 ): string[] {
   return [
     'producer',
@@ -156,7 +170,7 @@ export function producerArgs(
     '--state-dir',
     stateDir,
     '--source',
-    'e2e',
+    source,
     ...stackFlags(topic, s3Prefix, stack),
   ];
 }

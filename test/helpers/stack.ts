@@ -17,6 +17,7 @@ import {
   type ProducerConfig,
 } from 'kafkajs';
 import { Client as MinioClient } from 'minio';
+import type { S3ContentStoreOptions } from '../../services/shared/s3-content-store.ts';
 import { treeMetadataTopic } from '../../services/shared/tree-metadata.ts';
 import { resolveStackOptions, type StackOverrides } from '../../infra/stack/index.ts';
 
@@ -83,6 +84,33 @@ export function freshTopic(t: TestContext, brokers: string[] = stackConfig().bro
 /** An object key prefix (`test-<uuid>/`) no other test uses, in the stack's bucket. */
 export function freshPrefix(): string {
   return `test-${randomUUID()}/`;
+}
+
+/** Options of an S3ContentStore on the stack's bucket, under a fresh prefix unless given. */
+export function stackStoreOptions(overrides: Partial<S3ContentStoreOptions> = {}): S3ContentStoreOptions {
+  const stack = stackConfig();
+  return {
+    endpoint: stack.s3Endpoint,
+    accessKey: stack.s3.accessKey,
+    secretKey: stack.s3.secretKey,
+    region: stack.s3.region,
+    bucket: stack.bucket,
+    prefix: freshPrefix(),
+    ...overrides,
+  };
+}
+
+/** What the config of a service run in-process takes from the stack: endpoints and keys, no fixed port, warnings. */
+export function stackServiceConfig(stack: StackConfig = stackConfig()) {
+  return {
+    brokers: stack.brokers,
+    s3Endpoint: stack.s3Endpoint,
+    s3AccessKey: stack.s3.accessKey,
+    s3SecretKey: stack.s3.secretKey,
+    bucket: stack.bucket,
+    metricsPort: 0,
+    logLevel: 'warn',
+  };
 }
 
 /** A consumer group id no other test uses. */

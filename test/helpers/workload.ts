@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 
+/** mulberry32: a small seeded generator in [0, 1). */
 export function prng(seed: number): () => number {
   let a = seed >>> 0;
   return () => {

@@ -6,8 +6,8 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { applierStack, events, trySnapshot } from '../helpers/applier-harness.ts';
-import { freePort, runCli, startService } from '../helpers/services.ts';
-import { stackConfig, waitFor } from '../helpers/stack.ts';
+import { freePort } from '../helpers/services.ts';
+import { stackConfig, stackStoreOptions, waitFor } from '../helpers/stack.ts';
 import { pino } from 'pino';
 import type { MirrorEvent } from '../../schemas/event.ts';
 import { startApplier } from '../../services/applier/applier.ts';
@@ -16,34 +16,12 @@ import { S3ContentStore } from '../../services/shared/s3-content-store.ts';
 
 test('a wrong S3 secret at start: one line naming the credentials, exit 2', { timeout: 120_000 }, async (t) => {
   const stack = await applierStack(t);
-  const { brokers, s3Endpoint, bucket } = stackConfig();
-  const result = await runCli([
-    'applier',
-    '--target',
-    join(stack.dir, 'target'),
-    '--state-dir',
-    join(stack.dir, 'state'),
-    '--replica',
-    'badsecret',
-    '--topic',
-    stack.topic,
-    '--brokers',
-    brokers.join(','),
-    '--s3-endpoint',
-    s3Endpoint,
-    '--bucket',
-    bucket,
-    '--s3-prefix',
-    stack.prefix,
-    '--partitions',
-    '3',
-    '--s3-secret-key',
-    'not-the-secret',
-    '--metrics-port',
-    '0',
-    '--log-level',
-    'warn',
-  ]);
+  const result = await stack.runApplierCli({
+    target: join(stack.dir, 'target'),
+    stateDir: join(stack.dir, 'state'),
+    replica: 'badsecret',
+    extra: ['--s3-secret-key', 'not-the-secret'],
+  });
   assert.equal(result.code, 2, result.stdout + result.stderr);
   const lines = result.stderr.trim().split('\n');
   assert.equal(lines.length, 1, result.stderr);
@@ -59,16 +37,8 @@ test(
   { timeout: 180_000 },
   async (t) => {
     const stack = await applierStack(t);
-    const { s3Endpoint, s3, bucket } = stackConfig();
     const good = stack.store;
-    const bad = new S3ContentStore({
-      endpoint: s3Endpoint,
-      accessKey: s3.accessKey,
-      secretKey: 'rotated-away',
-      region: s3.region,
-      bucket,
-      prefix: stack.prefix,
-    });
+    const bad = new S3ContentStore(stackStoreOptions({ secretKey: 'rotated-away', prefix: stack.prefix }));
     t.after(() => bad.close());
     let current: ContentStore = good;
     let badRequests = 0;
@@ -137,28 +107,13 @@ test(
   async (t) => {
     const stack = await applierStack(t);
     const nowhere = await freePort(); // nothing listens there
-    const { s3Endpoint, bucket } = stackConfig();
-    const applier = await startService(t, 'applier', [
-      'applier',
-      '--target',
-      join(stack.dir, 'target'),
-      '--state-dir',
-      join(stack.dir, 'state'),
-      '--replica',
-      'unreachable',
-      '--topic',
-      stack.topic,
-      '--brokers',
-      `127.0.0.1:${nowhere}`,
-      '--s3-endpoint',
-      s3Endpoint,
-      '--bucket',
-      bucket,
-      '--partitions',
-      '3',
-      '--give-up-after',
-      '8s',
-    ]);
+    const applier = await stack.spawnApplier({
+      target: join(stack.dir, 'target'),
+      stateDir: join(stack.dir, 'state'),
+      replica: 'unreachable',
+      endpoints: { ...stackConfig(), brokers: [`127.0.0.1:${nowhere}`] },
+      extra: ['--give-up-after', '8s'],
+    });
     const reason = await waitFor(
       '/readyz to say why',
       async () => {

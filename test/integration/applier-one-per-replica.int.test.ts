@@ -6,30 +6,10 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { applierStack, events, snapshot, trySnapshot, type ApplierStack } from '../helpers/applier-harness.ts';
+import { applierStack, events, snapshot, trySnapshot } from '../helpers/applier-harness.ts';
 import { replicaGroupId } from '../../schemas/names.ts';
 import { runCli } from '../helpers/services.ts';
-import { kafkaAdmin, stackConfig, waitFor } from '../helpers/stack.ts';
-
-function cliFlags(stack: ApplierStack): string[] {
-  const { brokers, s3Endpoint, bucket } = stackConfig();
-  return [
-    '--brokers',
-    brokers.join(','),
-    '--s3-endpoint',
-    s3Endpoint,
-    '--bucket',
-    bucket,
-    '--s3-prefix',
-    stack.prefix,
-    '--topic',
-    stack.topic,
-    '--partitions',
-    '3',
-    '--log-level',
-    'warn',
-  ];
-}
+import { kafkaAdmin, waitFor } from '../helpers/stack.ts';
 
 async function committed(admin: Awaited<ReturnType<typeof kafkaAdmin>>, topic: string, group: string): Promise<string> {
   const [entry] = await admin.fetchOffsets({ groupId: group, topics: [topic] });
@@ -58,18 +38,11 @@ test(
       (await committed(admin, stack.topic, replicaGroupId(stack.topic, 'dup'))) === high ? true : undefined,
     );
 
-    const second = await runCli([
-      'applier',
-      '--target',
-      join(stack.dir, 'second'),
-      '--state-dir',
-      join(stack.dir, 'second-state'),
-      '--replica',
-      'dup',
-      '--metrics-port',
-      '0',
-      ...cliFlags(stack),
-    ]);
+    const second = await stack.runApplierCli({
+      target: join(stack.dir, 'second'),
+      stateDir: join(stack.dir, 'second-state'),
+      replica: 'dup',
+    });
     assert.equal(second.code, 2, second.stdout + second.stderr);
     const lastLine = second.stderr.trim().split('\n').at(-1)!;
     assert.match(
@@ -87,7 +60,19 @@ test(
     const good = snapshot(target);
 
     const verify = (...extra: string[]) =>
-      runCli(['verify', '--target', target, '--replica', 'dup', '--state-dir', stateDir, ...cliFlags(stack), ...extra]);
+      runCli([
+        'verify',
+        '--target',
+        target,
+        '--replica',
+        'dup',
+        '--state-dir',
+        stateDir,
+        ...stack.cliFlags(),
+        '--log-level',
+        'warn',
+        ...extra,
+      ]);
     const clean = await verify();
     assert.equal(clean.code, 0, clean.stdout + clean.stderr);
 

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { applierStack, events, snapshot, trySnapshot } from '../helpers/applier-harness.ts';
 import { runCli } from '../helpers/services.ts';
-import { kafkaAdmin, stackConfig, waitFor } from '../helpers/stack.ts';
+import { kafkaAdmin, waitFor } from '../helpers/stack.ts';
 import { CliError } from '../../services/shared/errors.ts';
 import { ensureMetadataTopic, publishMember, readMembers, thisHost } from '../../services/shared/tree-metadata.ts';
 import { kafka } from '../helpers/stack.ts';
@@ -35,30 +35,12 @@ test(
     fillTarget(target);
     const before = snapshot(target);
     const typo = stack.topic.slice(0, -1);
-    const { brokers, s3Endpoint, bucket } = stackConfig();
-    const result = await runCli([
-      'applier',
-      '--target',
+    const result = await stack.runApplierCli({
       target,
-      '--replica',
-      'typo',
-      '--state-dir',
-      join(stack.dir, 'fresh-state'),
-      '--topic',
-      typo,
-      '--brokers',
-      brokers.join(','),
-      '--s3-endpoint',
-      s3Endpoint,
-      '--bucket',
-      bucket,
-      '--partitions',
-      '3',
-      '--metrics-port',
-      '0',
-      '--log-level',
-      'warn',
-    ]);
+      replica: 'typo',
+      stateDir: join(stack.dir, 'fresh-state'),
+      topic: typo,
+    });
     assert.equal(result.code, 2, result.stdout + result.stderr);
     const lines = result.stderr.trim().split('\n');
     assert.equal(lines.length, 1, result.stderr);

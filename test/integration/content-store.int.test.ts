@@ -5,22 +5,8 @@ import { randomUUID } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { contentKey } from '../../schemas/content-key.ts';
 import { S3ContentStore } from '../../services/shared/s3-content-store.ts';
-import type { S3ContentStoreOptions } from '../../services/shared/s3-content-store.ts';
 import { sha256, testContentStore } from '../helpers/content-store-contract.ts';
-import { freshPrefix, minioClient, readAll, stackConfig } from '../helpers/stack.ts';
-
-function stackStoreOptions(overrides: Partial<S3ContentStoreOptions> = {}): S3ContentStoreOptions {
-  const stack = stackConfig();
-  return {
-    endpoint: stack.s3Endpoint,
-    accessKey: stack.s3.accessKey,
-    secretKey: stack.s3.secretKey,
-    region: stack.s3.region,
-    bucket: stack.bucket,
-    prefix: freshPrefix(),
-    ...overrides,
-  };
-}
+import { minioClient, readAll, stackStoreOptions } from '../helpers/stack.ts';
 
 async function removeEverything(store: S3ContentStore): Promise<void> {
   for await (const item of store.list()) await store.remove(item.hash);

@@ -11,23 +11,11 @@ import { registerTree, registeredTopics } from '../../services/shared/tree-regis
 import { defer } from '../helpers/cleanup.ts';
 import { startTestProducer, tempDir } from '../helpers/producer.ts';
 import { runCli, stackFlags } from '../helpers/services.ts';
-import { freshPrefix, freshTopic, stackConfig } from '../helpers/stack.ts';
-
-function storeFor(prefix: string): S3ContentStore {
-  const stack = stackConfig();
-  return new S3ContentStore({
-    endpoint: stack.s3Endpoint,
-    accessKey: stack.s3.accessKey,
-    secretKey: stack.s3.secretKey,
-    region: stack.s3.region,
-    bucket: stack.bucket,
-    prefix,
-  });
-}
+import { freshPrefix, freshTopic, stackStoreOptions } from '../helpers/stack.ts';
 
 test('reproduction 2: gc of one tree keeps the content of another tree sharing the prefix', async (t) => {
   const prefix = freshPrefix();
-  const store = storeFor(prefix);
+  const store = new S3ContentStore(stackStoreOptions({ prefix }));
   defer(t, async () => {
     for await (const object of store.list()) await store.remove(object.hash);
     for (const topic of await registeredTopics(store)) await store.removeDocument(`trees/${topic}.json`);

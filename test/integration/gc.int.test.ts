@@ -11,7 +11,7 @@ import type { GcReport } from '../../services/cli/gc.ts';
 import { S3ContentStore } from '../../services/shared/s3-content-store.ts';
 import { defer } from '../helpers/cleanup.ts';
 import { runCli, stackFlags } from '../helpers/services.ts';
-import { createTopic, freshPrefix, kafkaProducer, stackConfig } from '../helpers/stack.ts';
+import { createTopic, freshPrefix, kafkaProducer, stackStoreOptions } from '../helpers/stack.ts';
 
 const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
 let seq = 1;
@@ -33,15 +33,7 @@ test(
   async (t) => {
     const topic = await createTopic(t, { numPartitions: 3 });
     const prefix = freshPrefix();
-    const stack = stackConfig();
-    const store = new S3ContentStore({
-      endpoint: stack.s3Endpoint,
-      accessKey: stack.s3.accessKey,
-      secretKey: stack.s3.secretKey,
-      region: stack.s3.region,
-      bucket: stack.bucket,
-      prefix,
-    });
+    const store = new S3ContentStore(stackStoreOptions({ prefix }));
     defer(t, async () => {
       for await (const object of store.list()) await store.remove(object.hash);
       store.close();

@@ -5,10 +5,10 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
+import { waitForLog } from '../helpers/converge.ts';
 import { startTestProducer, tempDir } from '../helpers/producer.ts';
 import { freshTopic, waitFor } from '../helpers/stack.ts';
 import { followTopic, type TopicFollower } from '../helpers/topic.ts';
-import { diffTrees, snapshotTree } from '../helpers/tree.ts';
 
 function seed(root: string, dirs: number, files: number): void {
   for (let d = 0; d < dirs; d++) {
@@ -17,20 +17,7 @@ function seed(root: string, dirs: number, files: number): void {
   }
 }
 
-async function converged(follower: TopicFollower, root: string, what: string): Promise<void> {
-  let last: string[] = [];
-  await waitFor(
-    `${what}: the log to describe the source`,
-    async () => {
-      last = diffTrees(await snapshotTree(root), follower.state());
-      return last.length === 0 ? true : undefined;
-    },
-    90_000,
-    100,
-  ).catch((error: Error) => {
-    throw new Error(`${error.message}; differences:\n${last.join('\n')}`);
-  });
-}
+const converged = (follower: TopicFollower, root: string, what: string) => waitForLog(follower, root, what, 90_000);
 
 async function readyz(port: number): Promise<{ status: number; body: string }> {
   const response = await fetch(`http://127.0.0.1:${port}/readyz`);

@@ -5,27 +5,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { CHANGE_TIME_SLACK_MS } from '../../services/producer/adapters/tree-watcher.ts';
+import { waitForLog } from '../helpers/converge.ts';
 import { startTestProducer, tempDir } from '../helpers/producer.ts';
 import { freshTopic, kafkaAdmin, waitFor } from '../helpers/stack.ts';
-import { followTopic, type TopicFollower } from '../helpers/topic.ts';
-import { diffTrees, snapshotTree } from '../helpers/tree.ts';
-
-async function converged(follower: TopicFollower, root: string, what: string, timeoutMs = 60_000): Promise<void> {
-  let last: string[] = [];
-  try {
-    await waitFor(
-      `${what}: the log to describe the source tree`,
-      async () => {
-        last = diffTrees(await snapshotTree(root), follower.state());
-        return last.length === 0 ? true : undefined;
-      },
-      timeoutMs,
-      100,
-    );
-  } catch (error) {
-    throw new Error(`${(error as Error).message}; differences:\n${last.join('\n')}`);
-  }
-}
+import { followTopic } from '../helpers/topic.ts';
 
 async function recordsInTopic(t: TestContext, topic: string): Promise<number> {
   const admin = await kafkaAdmin(t);
@@ -50,7 +33,7 @@ test('a restart with no changes publishes nothing; one after offline changes pub
   seedTree(root);
   const first = await startTestProducer(t, { root, topic, stateDir });
   const follower = await followTopic(t, topic);
-  await converged(follower, root, 'initial publish');
+  await waitForLog(follower, root, 'initial publish');
   // A first publication: the tree was counted (5 dirs, their 5 subs, 51 files, a link) and its ETA reached 0.
   const gauge = async (g: { get(): Promise<{ values: { value: number }[] }> }) => (await g.get()).values[0]?.value;
   assert.equal(await gauge(first.producer.metrics.firstPublicationExpected), 62, 'the new tree was counted');
@@ -77,7 +60,7 @@ test('a restart with no changes publishes nothing; one after offline changes pub
   fs.chmodSync(path.join(root, 'dir4/sub/file3.txt'), 0o600);
   fs.renameSync(path.join(root, 'dir0/sub/file9.txt'), path.join(root, 'dir0/file9-moved.txt'));
   const third = await startTestProducer(t, { root, topic, stateDir, s3Prefix: first.config.s3Prefix });
-  await converged(follower, root, 'after offline changes');
+  await waitForLog(follower, root, 'after offline changes');
   assert.equal((await recordsInTopic(t, topic)) - afterFirst, 6, 'exactly the offline changes were published');
   assert.equal((await third.producer.metrics.filesHashed.get()).values[0]?.value, 4, 'only changed files were read');
 });
@@ -95,7 +78,7 @@ test('parcel: a first start on an existing tree watches it with one subscription
   const topic = freshTopic(t);
   const { producer } = await startTestProducer(t, { root, topic, watcher: 'parcel' });
   const follower = await followTopic(t, topic);
-  await converged(follower, root, 'first start');
+  await waitForLog(follower, root, 'first start');
   assert.equal((await producer.metrics.watcherSubscriptions.get()).values[0]?.value, 1);
 });
 
@@ -105,7 +88,7 @@ test('a lost index is rebuilt from the topic: nothing republished, nothing uploa
   seedTree(root);
   const first = await startTestProducer(t, { root, topic });
   const follower = await followTopic(t, topic);
-  await converged(follower, root, 'initial publish');
+  await waitForLog(follower, root, 'initial publish');
   assert.equal(
     (await first.producer.metrics.objectsUploaded.get()).values[0]?.value,
     1,
@@ -119,7 +102,7 @@ test('a lost index is rebuilt from the topic: nothing republished, nothing uploa
   assert.equal(await recordsInTopic(t, topic), before, 'nothing republished');
   assert.equal((await second.producer.metrics.objectsUploaded.get()).values[0]?.value ?? 0, 0, 'nothing uploaded');
   fs.writeFileSync(path.join(root, 'after-rebuild.txt'), 'still watching');
-  await converged(follower, root, 'a change after the rebuild');
+  await waitForLog(follower, root, 'a change after the rebuild');
   const seqs = follower.events.map((e) => e.seq);
   assert.ok(seqs.at(-1)! > Math.max(...seqs.slice(0, -1)), 'seqs keep increasing after the rebuild');
 });
@@ -136,9 +119,9 @@ test('rm -rf of 10,000 directories at once (guard off) ends with every entry del
   // A mass deletion the operator means: with the guard on, it would be held (producer-delete-guard.int.test.ts).
   const { producer } = await startTestProducer(t, { root, topic, maxDelete: '0' });
   const follower = await followTopic(t, topic);
-  await converged(follower, root, 'the big tree published', 120_000);
+  await waitForLog(follower, root, 'the big tree published', 120_000);
   fs.rmSync(big, { recursive: true });
-  await converged(follower, root, 'after rm -rf', 60_000);
+  await waitForLog(follower, root, 'after rm -rf', 60_000);
   assert.deepEqual([...follower.state().keys()], ['keep.txt']);
   await producer.whenIdle();
 });

@@ -6,8 +6,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { tempDir } from '../helpers/producer.ts';
-import { freePort, runCli, stackFlags, startService } from '../helpers/services.ts';
-import { freshPrefix, freshTopic, waitFor } from '../helpers/stack.ts';
+import { freePort, producerArgs, runCli, startService } from '../helpers/services.ts';
+import { freshPrefix, freshTopic, stackConfig, waitFor } from '../helpers/stack.ts';
 
 function oneLine(stderr: string): string {
   const lines = stderr
@@ -22,12 +22,7 @@ function oneLine(stderr: string): string {
 test('a wrong S3 secret: one line naming the options, exit 2', async (t) => {
   const root = tempDir(t, 'src');
   const args = [
-    'producer',
-    '--root',
-    root,
-    '--state-dir',
-    tempDir(t, 'state'),
-    ...stackFlags(freshTopic(t), freshPrefix()),
+    ...producerArgs(root, tempDir(t, 'state'), freshTopic(t), freshPrefix()),
     '--s3-secret-key',
     'not-the-secret',
     '--log-level',
@@ -49,16 +44,7 @@ test('a state directory that cannot be written: one line naming it and MIRRORLOG
   const file = path.join(tempDir(t, 'ro'), 'a-file');
   fs.writeFileSync(file, '');
   const stateDir = path.join(file, 'state');
-  const result = await runCli([
-    'producer',
-    '--root',
-    root,
-    '--state-dir',
-    stateDir,
-    ...stackFlags(freshTopic(t), freshPrefix()),
-    '--log-level',
-    'silent',
-  ]);
+  const result = await runCli([...producerArgs(root, stateDir, freshTopic(t), freshPrefix()), '--log-level', 'silent']);
   assert.equal(result.code, 2, result.stderr);
   assert.equal(
     oneLine(result.stderr),
@@ -73,17 +59,10 @@ test(
   async (t) => {
     const root = tempDir(t, 'src');
     const nowhere = `127.0.0.1:${await freePort()}`;
-    // Not stackFlags: a repeated --brokers adds to the list.
+    // The stack's brokers replaced, not added to: a repeated --brokers adds to the list.
+    const unreachable = { ...stackConfig(), brokers: [nowhere] };
     const args = [
-      'producer',
-      '--root',
-      root,
-      '--state-dir',
-      tempDir(t, 'state'),
-      '--topic',
-      freshTopic(t),
-      '--brokers',
-      nowhere,
+      ...producerArgs(root, tempDir(t, 'state'), freshTopic(t), freshPrefix(), unreachable),
       '--give-up-after',
       '6s',
     ];

@@ -5,27 +5,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { contentKey } from '../../schemas/content-key.ts';
+import { waitForLog } from '../helpers/converge.ts';
 import { startTestProducer, tempDir } from '../helpers/producer.ts';
-import { freshTopic, minioClient, readAll, stackConfig, waitFor } from '../helpers/stack.ts';
-import { followTopic, type TopicFollower } from '../helpers/topic.ts';
-import { diffTrees, snapshotTree } from '../helpers/tree.ts';
-
-async function converged(follower: TopicFollower, root: string, what: string, timeoutMs = 30_000): Promise<void> {
-  let last: string[] = [];
-  try {
-    await waitFor(
-      `${what}: the log to describe the source tree`,
-      async () => {
-        last = diffTrees(await snapshotTree(root), follower.state());
-        return last.length === 0 ? true : undefined;
-      },
-      timeoutMs,
-      100,
-    );
-  } catch (error) {
-    throw new Error(`${(error as Error).message}; differences:\n${last.join('\n')}`);
-  }
-}
+import { freshTopic, minioClient, readAll, stackConfig } from '../helpers/stack.ts';
+import { followTopic } from '../helpers/topic.ts';
 
 async function setup(t: TestContext, watcher = 'auto') {
   const root = tempDir(t, 'source');
@@ -46,7 +29,7 @@ test(
     fs.writeFileSync(path.join(root, 'news/2026/video.bin'), Buffer.alloc(LARGE, 7));
     fs.writeFileSync(path.join(root, 'top.txt'), 'top');
     fs.symlinkSync('news/2026/a.html', path.join(root, 'link'));
-    await converged(follower, root, 'creates');
+    await waitForLog(follower, root, 'creates');
 
     const small = follower.events.find((e) => e.path === 'news/2026/a.html');
     assert.equal(
@@ -63,11 +46,11 @@ test(
     fs.appendFileSync(path.join(root, 'top.txt'), ' more');
     fs.chmodSync(path.join(root, 'news/2026/a.html'), 0o600);
     fs.chmodSync(path.join(root, 'news'), 0o700);
-    await converged(follower, root, 'modify and chmod');
+    await waitForLog(follower, root, 'modify and chmod');
 
     fs.rmSync(path.join(root, 'link'));
     fs.rmSync(path.join(root, 'top.txt'));
-    await converged(follower, root, 'deletes');
+    await waitForLog(follower, root, 'deletes');
     const last = follower.events.at(-1)!;
     assert.equal(last.op, 'delete');
   },
@@ -78,13 +61,13 @@ test('renaming a file or a directory uploads nothing new', async (t) => {
   fs.mkdirSync(path.join(root, 'd/sub'), { recursive: true });
   for (let i = 0; i < 20; i++) fs.writeFileSync(path.join(root, `d/sub/f${i}`), Buffer.alloc(LARGE, i));
   fs.writeFileSync(path.join(root, 'single'), Buffer.alloc(LARGE, 99));
-  await converged(follower, root, 'initial tree');
+  await waitForLog(follower, root, 'initial tree');
   const uploaded = (await producer.metrics.objectsUploaded.get()).values[0]?.value ?? 0;
   assert.ok(uploaded >= 21);
 
   fs.renameSync(path.join(root, 'd'), path.join(root, 'e'));
   fs.renameSync(path.join(root, 'single'), path.join(root, 'renamed'));
-  await converged(follower, root, 'after renames');
+  await waitForLog(follower, root, 'after renames');
   assert.equal((await producer.metrics.objectsUploaded.get()).values[0]?.value ?? 0, uploaded);
 });
 
@@ -96,17 +79,17 @@ for (const watcher of ['auto', 'parcel']) {
       const { root, follower } = await setup(t, watcher);
       fs.mkdirSync(path.join(root, 'a/inner/deeper'), { recursive: true });
       fs.writeFileSync(path.join(root, 'a/inner/deeper/x'), 'x');
-      await converged(follower, root, 'initial');
+      await waitForLog(follower, root, 'initial');
       fs.renameSync(path.join(root, 'a'), path.join(root, 'b'));
-      await converged(follower, root, 'first rename');
+      await waitForLog(follower, root, 'first rename');
       fs.writeFileSync(path.join(root, 'b/inner/deeper/y'), 'y');
       fs.writeFileSync(path.join(root, 'b/inner/z'), 'z');
-      await converged(follower, root, 'writes after the first rename');
+      await waitForLog(follower, root, 'writes after the first rename');
       fs.renameSync(path.join(root, 'b'), path.join(root, 'c'));
-      await converged(follower, root, 'second rename');
+      await waitForLog(follower, root, 'second rename');
       fs.writeFileSync(path.join(root, 'c/inner/deeper/w'), 'w');
       fs.appendFileSync(path.join(root, 'c/inner/deeper/x'), 'more');
-      await converged(follower, root, 'writes after the second rename');
+      await waitForLog(follower, root, 'writes after the second rename');
     },
   );
 
@@ -121,12 +104,12 @@ for (const watcher of ['auto', 'parcel']) {
       fs.writeFileSync(path.join(staging, 'job/index.html'), 'index');
       fs.writeFileSync(path.join(staging, 'job/images/large/p.jpg'), 'jpg');
       fs.renameSync(path.join(staging, 'job'), path.join(root, '2026/11/25/job'));
-      await converged(follower, root, 'mkdir -p and moved-in directory');
+      await waitForLog(follower, root, 'mkdir -p and moved-in directory');
       // Later writes inside: the watcher never reports these without extra subscriptions.
       fs.writeFileSync(path.join(root, '2026/11/25/second.html'), '2');
       fs.writeFileSync(path.join(root, '2026/11/25/job/images/large/q.jpg'), 'q');
       fs.writeFileSync(path.join(root, '2026/11/later.html'), 'later');
-      await converged(follower, root, 'writes inside them afterwards');
+      await waitForLog(follower, root, 'writes inside them afterwards');
     },
   );
 }
@@ -141,7 +124,7 @@ test('a file appended to in a loop is never published in a state it never had at
     fs.appendFileSync(file, line);
     await new Promise((resolve) => setImmediate(resolve));
   }
-  await converged(follower, root, 'after the appends');
+  await waitForLog(follower, root, 'after the appends');
   const published = follower.events.filter(
     (event): event is Extract<typeof event, { op: 'file' }> => event.path === 'growing.log' && event.op === 'file',
   );
