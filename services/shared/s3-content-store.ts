@@ -5,15 +5,12 @@
 // table in failure-kind.ts) are retried here with backoff, up to a bound; everything else
 // (missing content, access denied, a bad upload) is thrown at once. minio's own retry is
 // disabled: it retries streamed bodies it cannot replay and reports to the console.
-import { createReadStream, createWriteStream, readFileSync } from 'node:fs';
+import { createReadStream, createWriteStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import http from 'node:http';
-import https from 'node:https';
-import { rootCertificates } from 'node:tls';
+import type http from 'node:http';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { Client } from 'minio';
-import type { CommonConfig } from '../../schemas/config.ts';
+import type { Client } from 'minio';
 import { contentKey, isSha256Hex } from '../../schemas/content-key.ts';
 import {
   ContentMissingError,
@@ -23,102 +20,17 @@ import {
   assertHashPrefix,
 } from './content-store.ts';
 import type { ContentStore, StoredContent } from './content-store.ts';
-import { CliError } from './errors.ts';
 import { isTransientFailure } from './failure-kind.ts';
 import type { Logger } from './logger.ts';
 import { retry } from './retry.ts';
+import { createS3Client, errorCode, isMissingObject } from './s3-client.ts';
+import type { S3ContentStoreOptions } from './s3-options.ts';
 import { DOCUMENTS_DIR } from './tree-registry.ts';
 import type { RetryOptions } from './retry.ts';
 
-export interface S3ContentStoreOptions {
-  /** `http://host:port` or `https://host[:port]`. */
-  readonly endpoint: string;
-  readonly accessKey: string;
-  readonly secretKey: string;
-  readonly region: string;
-  readonly bucket: string;
-  /** Key prefix, empty or ending in '/'. */
-  readonly prefix: string;
-  /**
-   * minio buffers a whole object up to this size, and uploads larger ones in parts of
-   * this size: it bounds the memory of one upload. Default 8 MiB (largest object: 10,000 parts = 80 GiB).
-   */
-  readonly partSize?: number;
-  /** A request with no bytes moving for this long is aborted and retried. Default 30 s. */
-  readonly idleTimeoutMs?: number;
-  /** Backoff for transient errors. Default: 5 retries, 200 ms doubling up to 5 s. */
-  readonly retry?: Omit<RetryOptions, 'isRetryable'>;
-  readonly logger?: Pick<Logger, 'warn'>;
-  /** A private CA (PEM) trusted for an https endpoint, beside the system's CAs. */
-  readonly ca?: Buffer;
-  /** Path-style addressing (default) or virtual-hosted (`bucket.host`, AWS S3). */
-  readonly pathStyle?: boolean;
-}
+export { parseS3Endpoint, s3OptionsFromConfig, type S3ContentStoreOptions } from './s3-options.ts';
 
-/** Store options from the common config (flags/env/file). */
-export function s3OptionsFromConfig(
-  config: Pick<
-    CommonConfig,
-    's3Endpoint' | 's3AccessKey' | 's3SecretKey' | 's3Region' | 'bucket' | 's3Prefix' | 's3CaFile'
-  > & { s3PathStyle?: boolean },
-  read: (path: string) => Buffer = readFileSync,
-): S3ContentStoreOptions {
-  return {
-    ...(config.s3CaFile === undefined ? {} : { ca: readS3Ca(config.s3CaFile, read) }),
-    pathStyle: config.s3PathStyle ?? true,
-    endpoint: config.s3Endpoint,
-    accessKey: config.s3AccessKey,
-    secretKey: config.s3SecretKey,
-    region: config.s3Region,
-    bucket: config.bucket,
-    prefix: config.s3Prefix,
-  };
-}
-
-function readS3Ca(path: string, read: (path: string) => Buffer): Buffer {
-  try {
-    return read(path);
-  } catch (error) {
-    throw new CliError(
-      `--s3-ca-file (MIRRORLOG_S3_CA_FILE): cannot read ${path}: ` +
-        `${(error as { code?: string }).code ?? (error as Error).message}`,
-    );
-  }
-}
-
-export function parseS3Endpoint(endpoint: string): { endPoint: string; port: number; useSSL: boolean } {
-  const url = new URL(endpoint);
-  if (url.protocol !== 'http:' && url.protocol !== 'https:')
-    throw new TypeError(`S3 endpoint must be http:// or https://, got '${endpoint}'`);
-  if (url.pathname !== '/' && url.pathname !== '')
-    throw new TypeError(`S3 endpoint must not have a path (path-style addressing adds the bucket), got '${endpoint}'`);
-  const useSSL = url.protocol === 'https:';
-  return {
-    endPoint: url.hostname.replace(/^\[(.*)\]$/, '$1'),
-    port: url.port === '' ? (useSSL ? 443 : 80) : Number(url.port),
-    useSSL,
-  };
-}
-
-const MISSING_CODES = new Set(['NoSuchKey', 'NotFound']);
-
-function errorCode(error: unknown): string | undefined {
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === 'string' ? code : undefined;
-}
-
-/** http(s).request with an idle timeout: minio sets none, so a hung server would hang us. */
-function idleTimeoutTransport(useSSL: boolean, idleTimeoutMs: number): Pick<typeof http, 'request'> {
-  const base = useSSL ? https : http;
-  const request = (options: http.RequestOptions, callback?: (response: http.IncomingMessage) => void) => {
-    const req = base.request(options, callback);
-    req.setTimeout(idleTimeoutMs, () => {
-      req.destroy(Object.assign(new Error(`S3 request idle for ${idleTimeoutMs} ms`), { code: 'S3_IDLE_TIMEOUT' }));
-    });
-    return req;
-  };
-  return { request: request as typeof http.request };
-}
+type ListedObject = Awaited<ReturnType<Client['listObjectsV2Query']>>['objects'][number];
 
 export class S3ContentStore implements ContentStore {
   readonly #client: Client;
@@ -130,27 +42,9 @@ export class S3ContentStore implements ContentStore {
   readonly #logger: Pick<Logger, 'warn'> | undefined;
 
   constructor(options: S3ContentStoreOptions) {
-    const { endPoint, port, useSSL } = parseS3Endpoint(options.endpoint);
-    this.#agent = useSSL
-      ? new https.Agent({
-          keepAlive: true,
-          ...(options.ca === undefined ? {} : { ca: [...rootCertificates, options.ca.toString('utf8')] }),
-        })
-      : new http.Agent({ keepAlive: true });
-    this.#client = new Client({
-      endPoint,
-      port,
-      useSSL,
-      accessKey: options.accessKey,
-      secretKey: options.secretKey,
-      // A fixed region skips the bucket-location lookup (SeaweedFS answers it oddly).
-      region: options.region,
-      pathStyle: options.pathStyle ?? true,
-      partSize: options.partSize ?? 8 * 1024 * 1024,
-      transport: idleTimeoutTransport(useSSL, options.idleTimeoutMs ?? 30_000),
-      transportAgent: this.#agent,
-      retryOptions: { disableRetry: true },
-    });
+    const { client, agent } = createS3Client(options);
+    this.#client = client;
+    this.#agent = agent;
     this.#bucket = options.bucket;
     this.#prefix = options.prefix;
     this.#region = options.region;
@@ -186,7 +80,7 @@ export class S3ContentStore implements ContentStore {
         const { size, lastModified } = await this.#client.statObject(this.#bucket, key);
         return { hash, size, lastModified };
       } catch (error) {
-        if (MISSING_CODES.has(errorCode(error) ?? '')) return undefined;
+        if (isMissingObject(error)) return undefined;
         throw error;
       }
     });
@@ -271,20 +165,13 @@ export class S3ContentStore implements ContentStore {
     const base = `${this.#prefix}sha256/`;
     const keyPrefix =
       hashPrefix.length >= 2 ? `${base}${hashPrefix.slice(0, 2)}/${hashPrefix}` : `${base}${hashPrefix}`;
-    let token = '';
-    do {
-      const page = await this.#withRetry('list', undefined, () =>
-        this.#client.listObjectsV2Query(this.#bucket, keyPrefix, token, '', 1000, ''),
-      );
-      for (const item of page.objects) {
-        if (item.name === undefined) continue;
-        const hash = item.name.slice(item.name.lastIndexOf('/') + 1);
-        // Anything else under the prefix is not ours to report (or to collect).
-        if (!isSha256Hex(hash) || item.name !== contentKey(hash, this.#prefix)) continue;
-        yield { hash, size: item.size, lastModified: item.lastModified };
-      }
-      token = page.isTruncated ? page.nextContinuationToken : '';
-    } while (token !== '');
+    for await (const item of this.#listObjects('list', keyPrefix)) {
+      if (item.name === undefined) continue;
+      const hash = item.name.slice(item.name.lastIndexOf('/') + 1);
+      // Anything else under the prefix is not ours to report (or to collect).
+      if (!isSha256Hex(hash) || item.name !== contentKey(hash, this.#prefix)) continue;
+      yield { hash, size: item.size, lastModified: item.lastModified };
+    }
   }
 
   async remove(hash: string): Promise<void> {
@@ -293,7 +180,7 @@ export class S3ContentStore implements ContentStore {
       try {
         await this.#client.removeObject(this.#bucket, key);
       } catch (error) {
-        if (!MISSING_CODES.has(errorCode(error) ?? '')) throw error;
+        if (!isMissingObject(error)) throw error;
       }
     });
   }
@@ -316,7 +203,7 @@ export class S3ContentStore implements ContentStore {
         for await (const chunk of body as AsyncIterable<Buffer>) chunks.push(chunk);
         return Buffer.concat(chunks).toString();
       } catch (error) {
-        if (MISSING_CODES.has(errorCode(error) ?? '')) return undefined;
+        if (isMissingObject(error)) return undefined;
         throw error;
       }
     });
@@ -327,19 +214,25 @@ export class S3ContentStore implements ContentStore {
       try {
         await this.#client.removeObject(this.#bucket, this.#documentKey(name));
       } catch (error) {
-        if (!MISSING_CODES.has(errorCode(error) ?? '')) throw error;
+        if (!isMissingObject(error)) throw error;
       }
     });
   }
 
   async *listDocuments(under: string): AsyncIterable<string> {
     const base = this.#documentKey('');
+    for await (const item of this.#listObjects('list-documents', `${base}${under}`))
+      if (item.name !== undefined) yield item.name.slice(base.length);
+  }
+
+  /** Every object under `keyPrefix`, read a page of 1000 at a time. */
+  async *#listObjects(operation: string, keyPrefix: string): AsyncIterable<ListedObject> {
     let token = '';
     do {
-      const page = await this.#withRetry('list-documents', undefined, () =>
-        this.#client.listObjectsV2Query(this.#bucket, `${base}${under}`, token, '', 1000, ''),
+      const page = await this.#withRetry(operation, undefined, () =>
+        this.#client.listObjectsV2Query(this.#bucket, keyPrefix, token, '', 1000, ''),
       );
-      for (const item of page.objects) if (item.name !== undefined) yield item.name.slice(base.length);
+      yield* page.objects;
       token = page.isTruncated ? page.nextContinuationToken : '';
     } while (token !== '');
   }
@@ -357,7 +250,7 @@ export class S3ContentStore implements ContentStore {
     try {
       return await this.#client.getObject(this.#bucket, contentKey(hash, this.#prefix));
     } catch (error) {
-      if (MISSING_CODES.has(errorCode(error) ?? '')) throw new ContentMissingError(hash);
+      if (isMissingObject(error)) throw new ContentMissingError(hash);
       throw error;
     }
   }
