@@ -5,24 +5,12 @@
 // Exit 1 on drift. --repair rewrites what differs from the log and the store and removes
 // what the log does not hold; it needs the replica's applier stopped, since both would
 // write the same files.
-import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import Database from 'better-sqlite3';
-import type { Admin, Kafka } from 'kafkajs';
+import type { Kafka } from 'kafkajs';
 import { verifyConfigSchema } from '../../schemas/config.ts';
-import type { MirrorEvent } from '../../schemas/event.ts';
-import { baseName, joinRel, parentOf } from '../../schemas/rel-path.ts';
-import { isDirMode, isFileMode, isSymlinkMode, statAt, usingFd } from '../applier/adapters/fs-primitives.ts';
-import { TargetRoot, UnsafePathError } from '../applier/adapters/target-root.ts';
-import { isTempName } from '../applier/domain/temp-name.ts';
-import { INDEX_FILE_NAME } from '../applier/adapters/sqlite-applied-index.ts';
-import { POSITIONS_META } from '../applier/apply-lane.ts';
-import { positionsFromJson } from '../applier/positions.ts';
-import { REBUILD_META } from '../applier/rebuild.ts';
-import { IDENTITY_META } from '../applier/replica-state.ts';
+import { replicaGroupId } from '../../schemas/names.ts';
 import { defaultStateDir, HELP_SHOWN, loadConfig } from '../shared/config.ts';
-import { fsat } from '../shared/native/fsat.ts';
 import { CliError } from '../shared/errors.ts';
 import { fetchTopicOffsets } from '../shared/kafka.ts';
 import type { Logger } from '../shared/logger.ts';
@@ -32,150 +20,16 @@ import { createProgress } from '../shared/progress.ts';
 import { LogState, readLogState } from '../shared/log-state.ts';
 import { S3ContentStore, s3OptionsFromConfig } from '../shared/s3-content-store.ts';
 import { StateWriter } from './state-writer.ts';
-import { chooseVerifyBasis, splitExtras, type ReplicaRecord, type VerifyBasis } from './verify-basis.ts';
-import { replicaGroupId } from '../../schemas/names.ts';
-import { compareEntry, formatDrift, type Drift, type Found } from './verify-compare.ts';
+import { chooseVerifyBasis, splitExtras, type VerifyBasis } from './verify-basis.ts';
+import { formatDrift, type Drift } from './verify-compare.ts';
 import { commandClients, requireTopic } from './command-clients.ts';
+import { groupOffsets, readReplicaRecord } from './verify-positions.ts';
+import { compareReplica } from './verify-replica.ts';
+
+export { readReplicaRecord } from './verify-positions.ts';
+export { compareReplica } from './verify-replica.ts';
 
 const SHOWN_DRIFTS = 200;
-
-async function groupOffsets(admin: Admin, group: string, topic: string, repair: boolean): Promise<Map<number, number>> {
-  if (repair) {
-    const { groups } = await admin.describeGroups([group]);
-    const state = groups[0]?.state;
-    if (state !== undefined && state !== 'Empty' && state !== 'Dead') {
-      throw new CliError(
-        `the applier of this replica is running (group ${group} is ${state}): stop it before --repair`,
-        1,
-      );
-    }
-  }
-  const committed = new Map<number, number>();
-  for (const entry of await admin.fetchOffsets({ groupId: group, topics: [topic] })) {
-    for (const { partition, offset } of entry.partitions)
-      if (Number(offset) >= 0) committed.set(partition, Number(offset));
-  }
-  return committed;
-}
-
-/** The replica's own record of its position, read-only (the applier may hold the index open). */
-export function readReplicaRecord(stateDir: string): ReplicaRecord {
-  const file = path.join(stateDir, INDEX_FILE_NAME);
-  if (!fs.existsSync(file)) return { kind: 'absent', stateDir };
-  let db: Database.Database | undefined;
-  try {
-    db = new Database(file, { readonly: true, fileMustExist: true, timeout: 2000 });
-    const meta = (key: string): unknown => {
-      const row = db!.prepare<[string], { value: string }>('SELECT value FROM meta WHERE key = ?').get(key);
-      return row === undefined ? undefined : JSON.parse(row.value);
-    };
-    const positions = meta(POSITIONS_META) as Record<string, number> | undefined;
-    return {
-      kind: 'found',
-      stateDir,
-      identity: meta(IDENTITY_META) as { replica: string; topic: string } | undefined,
-      positions: positions === undefined ? undefined : positionsFromJson(positions),
-      rebuildInProgress: (meta(REBUILD_META) ?? null) !== null,
-    };
-  } catch (error) {
-    return { kind: 'unreadable', stateDir, reason: (error as Error).message };
-  } finally {
-    db?.close();
-  }
-}
-
-function hashFd(fd: number): string {
-  return createHash('sha256').update(fs.readFileSync(fd)).digest('hex');
-}
-
-/** What the replica holds at `rel`, reached from the root's fd without following symlinks. */
-function inspect(root: TargetRoot, rel: string, withHash: boolean): Found | 'unsafe' {
-  const name = baseName(rel);
-  try {
-    return root.withDir(parentOf(rel), false, (dirFd): Found => {
-      const stats = statAt(dirFd, name);
-      if (stats === undefined) return undefined;
-      const mode = stats.mode & 0o7777;
-      if (isFileMode(stats.mode)) {
-        const mtimeMs =
-          Number(stats.mtimeNs / 1_000_000n) - (stats.mtimeNs < 0n && stats.mtimeNs % 1_000_000n !== 0n ? 1 : 0);
-        const found = { kind: 'file' as const, size: stats.size, mode, mtimeMs };
-        if (!withHash) return found;
-        const fd = root.openFile(rel);
-        return fd === undefined ? found : { ...found, hash: usingFd(fd, hashFd) };
-      }
-      if (isDirMode(stats.mode)) return { kind: 'dir', mode };
-      // /proc/self/fd/N/name: the directory that fd holds, the link itself not followed.
-      if (isSymlinkMode(stats.mode))
-        return { kind: 'symlink', target: fs.readlinkSync(`/proc/self/fd/${dirFd}/${name}`) };
-      return { kind: 'other' };
-    });
-  } catch (error) {
-    if (error instanceof UnsafePathError) return 'unsafe';
-    throw error;
-  }
-}
-
-/** Every drift between the log's state and the replica. */
-export function compareReplica(
-  state: LogState,
-  target: string,
-  withHash: boolean,
-  allowSetid = false,
-  onProgress?: (checked: number, total: number) => void,
-): { drifts: Drift[]; expectedToRewrite: MirrorEvent[]; extras: string[] } {
-  const root = new TargetRoot(target);
-  try {
-    return compareWith(root, state, withHash, allowSetid, onProgress);
-  } finally {
-    root.close();
-  }
-}
-
-function compareWith(
-  root: TargetRoot,
-  state: LogState,
-  withHash: boolean,
-  allowSetid: boolean,
-  onProgress: ((checked: number, total: number) => void) | undefined,
-): { drifts: Drift[]; expectedToRewrite: MirrorEvent[]; extras: string[] } {
-  const drifts: Drift[] = [];
-  const expectedToRewrite: MirrorEvent[] = [];
-  const total = onProgress === undefined ? 0 : state.count();
-  let checked = 0;
-  for (const expected of state.entries()) {
-    if (++checked % 1000 === 0) onProgress?.(checked, total);
-    if (expected.op === 'delete') continue;
-    const found = inspect(root, expected.path, withHash && expected.op === 'file');
-    const entryDrifts =
-      found === 'unsafe'
-        ? [{ path: expected.path, problem: 'unsafe-parent' as const, expected: 'directories only above it' }]
-        : compareEntry(expected, found, { allowSetid });
-    if (entryDrifts.length > 0) {
-      drifts.push(...entryDrifts);
-      expectedToRewrite.push(expected);
-    }
-  }
-  const extras: string[] = [];
-  const walk = (rel: string) => {
-    const entries = root.withDir(rel, false, (dirFd) => fsat.readdir(dirFd)) ?? [];
-    for (const entry of entries) {
-      const entryName = entry.name.toString();
-      if (isTempName(entryName)) continue;
-      const child = joinRel(rel, entryName);
-      const known = state.get(child);
-      const isDir = entry.type === fsat.constants.DT_DIR;
-      if (known === undefined || known.op === 'delete') {
-        extras.push(child);
-        drifts.push({ path: child, problem: 'extra', actual: isDir ? 'directory' : 'entry' });
-      } else if (isDir && known.op === 'dir') {
-        walk(child);
-      }
-    }
-  };
-  walk('');
-  return { drifts, expectedToRewrite, extras };
-}
 
 /** Leaves the result where `mirrorlog status` finds it, when the tree has a metadata topic (never creating one). */
 async function recordVerify(kafka: Kafka, topic: string, result: VerifyResult, logger: Logger): Promise<void> {
@@ -187,6 +41,31 @@ async function recordVerify(kafka: Kafka, topic: string, result: VerifyResult, l
     logger.warn({ err: error }, 'cannot record the verify result for mirrorlog status');
   } finally {
     await admin.disconnect();
+  }
+}
+
+/** Never "extra" on the strength of offsets alone: what the current log holds is ahead, not extra. */
+async function separateAhead(
+  kafka: Kafka,
+  topic: string,
+  compared: { drifts: Drift[]; extras: string[] },
+): Promise<{ drifts: Drift[]; extras: string[]; ahead: Set<string> }> {
+  const current = new LogState();
+  try {
+    await readLogState(kafka, topic, current, { keepData: false });
+    const split = splitExtras(compared.extras, (rel) => {
+      const latest = current.get(rel);
+      return latest !== undefined && latest.op !== 'delete';
+    });
+    const ahead = new Set(split.ahead);
+    const drifts = compared.drifts.map((drift) =>
+      drift.problem === 'extra' && ahead.has(drift.path)
+        ? { ...drift, problem: 'ahead' as const, expected: 'in the log after the offsets compared' }
+        : drift,
+    );
+    return { drifts, extras: split.extra, ahead };
+  } finally {
+    current.close();
   }
 }
 
@@ -241,28 +120,10 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env):
     );
     checking.stop();
     const { expectedToRewrite } = compared;
-    let { drifts, extras } = compared;
-    let ahead = new Set<string>();
-    if (extras.length > 0 && basis.upTo !== undefined) {
-      // Never "extra" on the strength of offsets alone: what the current log holds is ahead, not extra.
-      const current = new LogState();
-      try {
-        await readLogState(kafka, config.topic, current, { keepData: false });
-        const split = splitExtras(extras, (rel) => {
-          const latest = current.get(rel);
-          return latest !== undefined && latest.op !== 'delete';
-        });
-        ahead = new Set(split.ahead);
-        extras = split.extra;
-        drifts = drifts.map((drift) =>
-          drift.problem === 'extra' && ahead.has(drift.path)
-            ? { ...drift, problem: 'ahead' as const, expected: 'in the log after the offsets compared' }
-            : drift,
-        );
-      } finally {
-        current.close();
-      }
-    }
+    const { drifts, extras, ahead } =
+      compared.extras.length > 0 && basis.upTo !== undefined
+        ? await separateAhead(kafka, config.topic, compared)
+        : { ...compared, ahead: new Set<string>() };
     const sound = drifts.length === 0 && basis.warnings.length === 0;
     if (config.json)
       process.stdout.write(
