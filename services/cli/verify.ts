@@ -17,7 +17,7 @@ import { isDirMode, isFileMode, isSymlinkMode, statAt, usingFd } from '../applie
 import { TargetRoot, UnsafePathError } from '../applier/adapters/target-root.ts';
 import { isTempName } from '../applier/domain/temp-name.ts';
 import { INDEX_FILE_NAME } from '../applier/adapters/sqlite-applied-index.ts';
-import { POSITIONS_META } from '../applier/apply-lane.ts';
+import { POSITIONS_META } from '../applier/durability-points.ts';
 import { positionsFromJson } from '../applier/positions.ts';
 import { REBUILD_META } from '../applier/rebuild.ts';
 import { IDENTITY_META } from '../applier/replica-state.ts';
