@@ -17,7 +17,8 @@ import { ensureWritableStateDir, type WaitOptions } from '../shared/start-errors
 import { inotifyWarnings, readInotifyLimits } from './adapters/inotify-limits.ts';
 import { KafkaPublisher } from './adapters/kafka-publisher.ts';
 import type { SqliteSourceIndex } from './adapters/sqlite-source-index.ts';
-import { NodeSourceTree, removeLeftoverSnapshots } from './adapters/node-source-tree.ts';
+import { NodeSourceTree } from './adapters/node-source-tree.ts';
+import { removeLeftoverSnapshots } from './adapters/snapshot-copies.ts';
 import { RecordedRootIdentity } from './adapters/root-identity.ts';
 import { confirmDeletesCommand } from './delete-hold.ts';
 import { createExcluder } from './domain/exclude.ts';

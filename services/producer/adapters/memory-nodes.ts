@@ -96,7 +96,3 @@ export function fingerprintOf(node: MemoryNode): Fingerprint {
   const size = node.kind === 'file' ? node.content.length : 0;
   return { ino: node.ino, size, mtimeMs: node.kind === 'file' ? node.mtimeMs : 0, ctimeMs: node.ctimeMs };
 }
-
-export function sameFingerprint(a: Fingerprint, b: Fingerprint): boolean {
-  return a.ino === b.ino && a.size === b.size && a.mtimeMs === b.mtimeMs && a.ctimeMs === b.ctimeMs;
-}

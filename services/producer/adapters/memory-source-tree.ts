@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { isBelow, joinRel } from '../../../schemas/rel-path.ts';
 import type { EntryState } from '../../../schemas/event.ts';
-import type { Fingerprint } from '../domain/diff.ts';
+import { sameFingerprint, type Fingerprint } from '../domain/diff.ts';
 import type {
   LinkRead,
   Listing,
@@ -20,7 +20,7 @@ import type {
   WatchOptions,
   WatchSink,
 } from '../ports/source-tree.ts';
-import { ancestors, fingerprintOf, MemoryNodes, sameFingerprint, type MemoryNode } from './memory-nodes.ts';
+import { ancestors, fingerprintOf, MemoryNodes, type MemoryNode } from './memory-nodes.ts';
 import { MemoryWatches } from './memory-watches.ts';
 
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
