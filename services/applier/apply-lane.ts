@@ -4,78 +4,18 @@
 // race; instead the lane applies ready records round-robin across partitions, in time
 // slices of synchronous work, yielding to the event loop between slices (fetches,
 // downloads and heartbeats go on meanwhile). A partition whose next record waits for
-// content is passed over, so it never holds the others up.
-//
-// Durability points (every commitInterval, every maxUncommitted records, before and after
-// a sweep, at stop), in this order:
-//   1. the filesystem is made durable (durability.ts),
-//   2. the index transaction commits, with the positions it covers,
-//   3. Kafka offsets are committed (asynchronously; the group's offsets are for status
-//      and lag, the applier resumes from the positions stored with the index).
-// So what Kafka says is applied ⊆ what the index says ⊆ what is on disk. After a crash
-// the disk may be ahead of the index; the materializer tolerates that.
+// content is passed over, so it never holds the others up. What it applies is made
+// durable and committed at durability points (durability-points.ts).
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import type { ReplicaIndex } from './adapters/applied-index.ts';
-import type { ContentSupply } from './adapters/content-supply.ts';
-import type { ApplierMetrics } from './metrics.ts';
+import type { ApplyLaneDeps, ApplyLaneOptions } from './apply-lane-deps.ts';
+import { DurabilityPoints } from './durability-points.ts';
+import { LaneWakeup, RoomWaiters } from './lane-signals.ts';
 import { PartitionQueues, type LaneRecord } from './partition-queues.ts';
-import { positionsToJson, samePositions, type Positions } from './positions.ts';
-import type { RecordApplier } from './record-applier.ts';
-import { backoffDelay } from '../shared/retry.ts';
-import { sleep, type Clock } from '../shared/clock.ts';
-import type { Logger } from '../shared/logger.ts';
-import { REPLICA_META_KEY } from '../../schemas/names.ts';
-
-export const POSITIONS_META = REPLICA_META_KEY.positions;
-
-/** What the lane needs from a rebuild in progress (rebuild.ts). */
-export interface RebuildHooks {
-  readonly active: boolean;
-  /** Called after each slice with the next offsets to apply; reports progress. */
-  progress(next: ReadonlyMap<number, number>): void;
-  replayComplete(next: ReadonlyMap<number, number>): boolean;
-  /** Removes what the replay did not touch and marks the rebuild complete in the index (unless stopped first). */
-  sweep(shouldStop: () => boolean): Promise<void>;
-}
-
-export interface ApplyLaneOptions {
-  /** Records looked at ahead of the apply cursor (their content fetched meanwhile). */
-  readonly prefetchWindow: number;
-  readonly commitIntervalMs: number;
-  readonly maxUncommitted: number;
-  readonly maxQueued: number;
-  readonly sliceMs: number;
-}
-
-export interface ApplyLaneDeps {
-  readonly index: ReplicaIndex;
-  readonly applier: RecordApplier;
-  readonly supply: ContentSupply;
-  readonly positions: Positions;
-  /** Step 1 of a durability point. */
-  readonly makeDurable: () => Promise<void>;
-  /** After step 2: temp files of this period are all renamed. */
-  readonly afterIndexCommit: () => void;
-  /** Step 3, fire and forget (the caller serializes and retries). */
-  readonly commitOffsets: (positions: Map<number, number>) => void;
-  readonly rebuild: () => RebuildHooks | undefined;
-  /**
-   * Housekeeping run between slices every `everyMs` (e.g. pruning old tombstones); returns whether it should run
-   * again soon.
-   */
-  readonly maintenance?: { everyMs: number; run(): boolean };
-  /** A record given to reapply() was applied, or failed for good (heal-channel.ts: its wait is over). */
-  readonly onReapplied?: (record: LaneRecord) => void;
-  /** Why the state directory cannot take more work now (state-space.ts); asked about once a second. */
-  readonly stateSpace?: () => string | undefined;
-  /** Intervals and timers: commit intervals, retry backoffs, maintenance, waits. */
-  readonly clock: Clock;
-  readonly metrics: ApplierMetrics;
-  readonly logger: Logger;
-}
+import { PartitionRetries } from './partition-retries.ts';
+import { SPACE_CHECK_MS, StateSpaceHold } from './state-space-hold.ts';
+import { sleep } from '../shared/clock.ts';
 
 const BURST = 64;
-const SPACE_CHECK_MS = 1000;
 
 /** An error of the index's database (SQLite may have rolled its transaction back). */
 function isIndexError(error: unknown): boolean {
@@ -88,25 +28,19 @@ function isIndexError(error: unknown): boolean {
 export class ApplyLane {
   private readonly queues = new PartitionQueues();
   private readonly blocked = new Map<number, string>();
-  private uncommitted = 0;
-  private lastDurableAt: number;
-  private lastDurable = new Map<number, number>();
+  private readonly durability: DurabilityPoints;
   private stopping = false;
-  private wakeup: (() => void) | undefined;
-  /** A wake() came while the lane was not waiting: the next wait returns at once. */
-  private woken = false;
-  private roomWaiters: (() => void)[] = [];
+  private readonly wakeup: LaneWakeup;
+  private readonly roomWaiters = new RoomWaiters();
   /** Partitions whose next record failed (a filesystem error): retried after a backoff, the others go on. */
-  private readonly failing = new Map<number, { message: string; failures: number; retryAt: number }>();
+  private readonly retries = new PartitionRetries();
   /** Records prefetched and not yet finished. */
   private ahead = 0;
   private nextMaintenanceAt: number;
   private finished: Promise<void> | undefined;
   /** Records to apply once more, out of band (their content was healed: heal-channel.ts). */
   private reapplying: LaneRecord[] = [];
-  /** The state directory lacks room: nothing is applied until it has some again. */
-  private spaceProblem: string | undefined;
-  private nextSpaceCheckAt = 0;
+  private readonly space: StateSpaceHold;
   /**
    * The index failed mid-transaction (its disk full?): what it lost since the last
    * durability point cannot be told apart, so nothing more is applied or committed. The
@@ -118,7 +52,9 @@ export class ApplyLane {
     private readonly deps: ApplyLaneDeps,
     private readonly options: ApplyLaneOptions,
   ) {
-    this.lastDurableAt = deps.clock.now();
+    this.durability = new DurabilityPoints(deps, options, (error) => this.loseIndex(error));
+    this.wakeup = new LaneWakeup(deps.clock);
+    this.space = new StateSpaceHold(deps);
     this.nextMaintenanceAt = deps.clock.now();
   }
 
@@ -132,9 +68,9 @@ export class ApplyLane {
       return (
         `the index could not be written (${this.indexLost}); ` + 'restart the applier once the state directory has room'
       );
-    if (this.spaceProblem !== undefined) return this.spaceProblem;
-    for (const [partition, { message }] of this.failing) return `partition ${partition}: ${message}`;
-    return undefined;
+    if (this.space.reason !== undefined) return this.space.reason;
+    const failing = this.retries.first();
+    return failing === undefined ? undefined : `partition ${failing.partition}: ${failing.message}`;
   }
 
   /** Adds fetched records of one partition, in offset order. */
@@ -152,7 +88,7 @@ export class ApplyLane {
   /** Resolves once the queue has room again (backpressure on fetching); heartbeats meanwhile. */
   async waitForRoom(heartbeat: () => Promise<void>): Promise<void> {
     while (!this.stopping && this.queues.size >= this.options.maxQueued) {
-      const room = new Promise<void>((resolve) => this.roomWaiters.push(resolve));
+      const room = this.roomWaiters.next();
       await Promise.race([room, sleep(this.deps.clock, 1000)]);
       await heartbeat();
     }
@@ -169,10 +105,7 @@ export class ApplyLane {
   }
 
   wake(): void {
-    const wakeup = this.wakeup;
-    this.wakeup = undefined;
-    if (wakeup === undefined) this.woken = true;
-    else wakeup();
+    this.wakeup.wake();
   }
 
   start(): Promise<void> {
@@ -184,13 +117,13 @@ export class ApplyLane {
   async stop(): Promise<void> {
     this.stopping = true;
     this.wake();
-    this.releaseRoomWaiters();
+    this.roomWaiters.release();
     await this.finished?.catch(() => undefined); // a failed run was reported by start()'s promise
   }
 
   private async run(): Promise<void> {
     while (!this.stopping) {
-      this.woken = false;
+      this.wakeup.reset();
       if (this.holding()) {
         await this.wait(SPACE_CHECK_MS);
         continue;
@@ -206,7 +139,7 @@ export class ApplyLane {
           await this.durabilityPoint(true);
         }
       }
-      if (this.durabilityDue()) await this.durabilityPoint();
+      if (this.durability.due()) await this.durabilityPoint();
       const { maintenance } = this.deps;
       if (maintenance !== undefined && this.deps.clock.now() >= this.nextMaintenanceAt) {
         const more = maintenance.run();
@@ -217,7 +150,7 @@ export class ApplyLane {
     }
     for (const record of this.queues.drain()) this.deps.applier.discard(record);
     this.blocked.clear();
-    this.failing.clear();
+    this.retries.clear();
     this.ahead = 0;
     if (this.indexLost === undefined) await this.durabilityPoint(true);
   }
@@ -245,27 +178,14 @@ export class ApplyLane {
       if (outcome === 'done') done++;
     }
     this.reapplying = waiting;
-    this.uncommitted += done;
+    this.durability.applied(done);
     return done;
   }
 
   /** Whether the lane must not apply now: the index is lost, or the state directory is full. */
   private holding(): boolean {
     if (this.indexLost !== undefined) return true;
-    const { stateSpace } = this.deps;
-    if (stateSpace === undefined) return false;
-    const now = this.deps.clock.now();
-    if (now >= this.nextSpaceCheckAt) {
-      this.nextSpaceCheckAt = now + SPACE_CHECK_MS;
-      const problem = stateSpace();
-      if (problem !== this.spaceProblem) {
-        if (problem !== undefined) this.deps.logger.error({ problem }, 'holding: the state directory has no room');
-        else this.deps.logger.info('the state directory has room again; applying');
-        if (problem !== undefined) this.deps.metrics.stalls.inc();
-      }
-      this.spaceProblem = problem;
-    }
-    return this.spaceProblem !== undefined;
+    return this.space.holding();
   }
 
   private loseIndex(error: unknown): void {
@@ -289,8 +209,7 @@ export class ApplyLane {
         for (let i = 0; i < BURST; i++) {
           const record = this.queues.peek(partition);
           if (record === undefined) break;
-          const failed = this.failing.get(partition);
-          if (failed !== undefined && this.deps.clock.now() < failed.retryAt) break;
+          if (this.retries.backingOff(partition, this.deps.clock.now())) break;
           const waitingFor = this.blocked.get(partition);
           if (waitingFor !== undefined && this.deps.supply.outcome(waitingFor).kind === 'pending') break;
           this.blocked.delete(partition);
@@ -306,10 +225,10 @@ export class ApplyLane {
     }
     if (done > 0) {
       this.prefetchAhead();
-      this.uncommitted += done;
+      this.durability.applied(done);
       this.deps.metrics.queuedRecords.set(this.queues.size);
       this.deps.metrics.bufferedContentBytes.set(this.deps.supply.heldBytes);
-      if (this.queues.size < this.options.maxQueued) this.releaseRoomWaiters();
+      if (this.queues.size < this.options.maxQueued) this.roomWaiters.release();
     }
     return done;
   }
@@ -322,7 +241,7 @@ export class ApplyLane {
         this.blocked.set(record.partition, record.contentKey!);
         return false;
       }
-      if (this.failing.delete(record.partition))
+      if (this.retries.recovered(record.partition))
         this.deps.logger.info({ partition: record.partition, offset: record.offset }, 'applying again');
       return true;
     } catch (error) {
@@ -334,18 +253,11 @@ export class ApplyLane {
       // full, read-only, failing... Keep the position and retry this partition later.
       this.deps.metrics.stalls.inc();
       const message = error instanceof Error ? error.message : String(error);
-      const previous = this.failing.get(record.partition);
-      const failures = (previous?.failures ?? 0) + 1;
-      if (previous?.message !== message)
+      if (this.retries.failed(record.partition, message, this.deps.clock.now()))
         this.deps.logger.error(
           { err: error, partition: record.partition, offset: record.offset },
           'cannot apply a record; retrying',
         );
-      this.failing.set(record.partition, {
-        message,
-        failures,
-        retryAt: this.deps.clock.now() + backoffDelay(failures, { minDelayMs: 200, maxDelayMs: 30_000, jitter: false }),
-      });
       return false;
     }
   }
@@ -361,72 +273,19 @@ export class ApplyLane {
     }
   }
 
-  private durabilityDue(): boolean {
-    if (this.uncommitted >= this.options.maxUncommitted) return true;
-    if (this.deps.clock.now() - this.lastDurableAt < this.options.commitIntervalMs) return false;
-    return this.uncommitted > 0 || !samePositions(this.deps.positions.durable(), this.lastDurable);
-  }
-
   private async durabilityPoint(force = false): Promise<void> {
     if (this.indexLost !== undefined) return; // what the index lost must never be committed past
-    const positions = this.deps.positions.durable();
-    if (!force && this.uncommitted === 0 && samePositions(positions, this.lastDurable)) return;
-    const started = this.deps.clock.now();
-    try {
-      await this.deps.makeDurable();
-    } catch (error) {
-      // Nothing is committed: the work stays redeliverable. Try again at the next point.
-      this.deps.logger.error({ err: error }, 'cannot make the replica durable; not committing');
-      this.deps.metrics.stalls.inc();
-      this.lastDurableAt = this.deps.clock.now();
-      return;
-    }
-    try {
-      this.deps.index.writeMeta(POSITIONS_META, positionsToJson(positions));
-      this.deps.index.commit();
-      this.deps.afterIndexCommit();
-    } catch (error) {
-      // The state directory is full (or failing): hold and report; never exit.
-      this.loseIndex(error);
-      return;
-    }
-    this.uncommitted = 0;
-    this.lastDurable = positions;
-    this.lastDurableAt = this.deps.clock.now();
-    this.deps.metrics.durabilityPoint.observe((this.lastDurableAt - started) / 1000);
-    for (const [partition, offset] of positions) {
-      this.deps.metrics.committedOffset.set({ partition: String(partition) }, offset);
-      const lag = this.deps.positions.lag(partition);
-      if (lag !== undefined) this.deps.metrics.lag.set({ partition: String(partition) }, lag);
-    }
-    this.deps.commitOffsets(positions);
+    await this.durability.reach(force);
   }
 
   /** How long to wait when nothing is ready: until the next durability point or retry is due. */
   private idleMs(): number {
-    let ms =
-      this.uncommitted > 0
-        ? this.options.commitIntervalMs - (this.deps.clock.now() - this.lastDurableAt)
-        : this.options.commitIntervalMs;
-    for (const { retryAt } of this.failing.values()) ms = Math.min(ms, retryAt - this.deps.clock.now());
-    return Math.max(1, ms);
+    return Math.max(1, this.retries.untilNextRetry(this.durability.dueInMs(), this.deps.clock.now()));
   }
 
   /** Waits for wake() (new records, settled content, stop) or `ms`. */
   private wait(ms: number): Promise<void> {
-    if (this.woken || this.stopping) return Promise.resolve();
-    return new Promise<void>((resolve) => {
-      const cancel = this.deps.clock.setTimeout(() => this.wake(), ms);
-      this.wakeup = () => {
-        cancel();
-        resolve();
-      };
-    });
-  }
-
-  private releaseRoomWaiters(): void {
-    const waiters = this.roomWaiters;
-    this.roomWaiters = [];
-    for (const resolve of waiters) resolve();
+    if (this.stopping) return Promise.resolve();
+    return this.wakeup.wait(ms);
   }
 }

@@ -14,7 +14,7 @@ import type { ReplicaIndex } from './adapters/applied-index.ts';
 import { fsat } from '../shared/native/fsat.ts';
 import type { FsMaterializer } from './adapters/fs-materializer.ts';
 import { UnsafePathError, type TargetRoot } from './adapters/target-root.ts';
-import type { RebuildHooks } from './apply-lane.ts';
+import type { RebuildHooks } from './apply-lane-deps.ts';
 import {
   estimateRemainingMs,
   formatDuration,

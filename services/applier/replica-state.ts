@@ -11,7 +11,7 @@ import type { FsMaterializer } from './adapters/fs-materializer.ts';
 import { INDEX_FILE_NAME, SqliteAppliedIndex } from './adapters/sqlite-applied-index.ts';
 import type { TargetRoot } from './adapters/target-root.ts';
 import { readTempJournal } from './adapters/temp-journal.ts';
-import { POSITIONS_META } from './apply-lane.ts';
+import { POSITIONS_META } from './durability-points.ts';
 import { planStart, type StartPlan } from './domain/rebuild-policy.ts';
 import { isTempName } from './domain/temp-name.ts';
 import { positionsFromJson, positionsToJson } from './positions.ts';

@@ -6,7 +6,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { Admin } from 'kafkajs';
 import { INDEX_FILE_NAME } from '../applier/adapters/sqlite-applied-index.ts';
-import { POSITIONS_META } from '../applier/apply-lane.ts';
+import { POSITIONS_META } from '../applier/durability-points.ts';
 import { positionsFromJson } from '../applier/positions.ts';
 import { REBUILD_META } from '../applier/rebuild.ts';
 import { IDENTITY_META } from '../applier/replica-state.ts';

@@ -9,54 +9,10 @@ import type { Logger } from '../shared/logger.ts';
 import { readMode } from './domain/examine-plan.ts';
 import { HintQueue } from './domain/hint-queue.ts';
 import type { Observation } from './domain/observation.ts';
-import type { ExamineResult } from './examiner.ts';
+import { nextBatchLength } from './domain/publish-batch.ts';
 import type { ProducerMetrics } from './metrics.ts';
-
-export interface PathExaminer {
-  examine(path: string, firstHintAt: number, options: { snapshot?: boolean }): Promise<ExamineResult>;
-}
-
-export interface BatchPublisher {
-  publish(batch: readonly Observation[]): Promise<number>;
-}
-
-export type PipelineOptions = {
-  quietMs: number;
-  workers: number;
-  /** Examined-but-unpublished paths tolerated before workers pause. */
-  maxPending: number;
-  /** Inline content held by examined-but-unpublished paths before workers pause. */
-  maxPendingBytes: number;
-  /** Queued hints tolerated before new ones are dropped in favour of a reconcile. */
-  maxHints: number;
-  maxBatch: number;
-  /** Bytes of inline content per send: every record batch must stay under the topic's max.message.bytes. */
-  maxBatchBytes: number;
-  /** A file that changed while read for this long is published from a snapshot read (M10). */
-  maxUnstableMs: number;
-};
-
-export type PipelineDeps = {
-  examiner: PathExaminer;
-  publisher: BatchPublisher;
-  metrics: ProducerMetrics;
-  logger: Logger;
-  clock: Clock;
-  /** Called when hints had to be dropped (once per reconcile: see takeDroppedHints): the caller schedules one. */
-  onHintsDropped: () => void;
-  /** Work queued outside the pipeline that will still produce hints (new directories to walk). */
-  hasPendingWalks: () => boolean;
-  /** The mass-deletion guard's gate (all deletes pass when absent). */
-  deletes?: DeleteAdmission;
-};
-
-/** Where observations that delete something wait for the mass-deletion guard (delete-hold.ts). */
-export type DeleteAdmission = {
-  /** Of `batch`, what may be published now; the rest is held (and leaves the pipeline). */
-  admit(batch: readonly Observation[]): Observation[];
-  /** Held deletes not yet judged: the pipeline is not idle. */
-  readonly judging: boolean;
-};
+import type { BatchPublisher, DeleteAdmission, PathExaminer, PipelineDeps, PipelineOptions } from './pipeline-deps.ts';
+import { PipelineWakeup } from './pipeline-wakeup.ts';
 
 const MAX_DELAY_FACTOR = 25;
 const MAX_RETRY_DELAY_MS = 10_000;
@@ -71,12 +27,10 @@ export class Pipeline {
   private ready: Observation[] = [];
   private readyBytes = 0;
   private running = false;
-  private waiters: (() => void)[] = [];
+  private readonly wakeup: PipelineWakeup;
   private idleWaiters: (() => void)[] = [];
   private roomWaiters: { below: number; resolve: () => void }[] = [];
   private loops: Promise<void>[] = [];
-  private cancelTimer: (() => void) | undefined;
-  private timerDue = Number.POSITIVE_INFINITY;
   private droppedHints = false;
   private abandoned = false;
 
@@ -101,6 +55,7 @@ export class Pipeline {
     this.hasPendingWalks = deps.hasPendingWalks;
     this.deletes = deps.deletes ?? { admit: (batch) => [...batch], judging: false };
     this.hints = new HintQueue(options.quietMs, options.quietMs * MAX_DELAY_FACTOR);
+    this.wakeup = new PipelineWakeup(this.clock, () => this.hints.nextDue());
   }
 
   private readonly onHintsDropped: () => void;
@@ -131,7 +86,7 @@ export class Pipeline {
       return;
     }
     this.hints.add(path, this.now(), delayMs);
-    this.armTimer();
+    this.wakeup.armTimer();
   }
 
   start(): void {
@@ -163,8 +118,7 @@ export class Pipeline {
   async stop(timeoutMs = 15_000): Promise<boolean> {
     this.running = false;
     for (const { resolve } of this.roomWaiters.splice(0)) resolve();
-    this.cancelTimer?.();
-    this.cancelTimer = undefined;
+    this.wakeup.disarm();
     this.wake();
     let cancel: (() => void) | undefined;
     const flushed = await Promise.race([
@@ -240,33 +194,11 @@ export class Pipeline {
   }
 
   private wake(): void {
-    const waiters = this.waiters;
-    this.waiters = [];
-    for (const resolve of waiters) resolve();
+    this.wakeup.wake();
   }
 
-  /** Waits for a wake-up, or until the next hint falls due. */
   private sleep(): Promise<void> {
-    return new Promise((resolve) => {
-      this.waiters.push(resolve);
-      this.armTimer();
-    });
-  }
-
-  /** One timer, always set for the earliest due hint. */
-  private armTimer(): void {
-    const due = this.hints.nextDue();
-    if (due === undefined || due >= this.timerDue) return;
-    this.cancelTimer?.();
-    this.timerDue = due;
-    this.cancelTimer = this.clock.setTimeout(
-      () => {
-        this.cancelTimer = undefined;
-        this.timerDue = Number.POSITIVE_INFINITY;
-        this.wake();
-      },
-      Math.max(0, due - this.now()),
-    );
+    return this.wakeup.sleep();
   }
 
   private async examineLoop(): Promise<void> {
@@ -331,18 +263,6 @@ export class Pipeline {
     if (this.hintedAgain.delete(path)) this.hint(path);
   }
 
-  private nextBatch(): Observation[] {
-    let bytes = 0;
-    let count = 0;
-    for (const observation of this.ready) {
-      // base64 inline content plus the JSON and headers around it.
-      bytes += 512 + Math.ceil((observation.data?.length ?? 0) / 3) * 4;
-      if (count > 0 && (count >= this.options.maxBatch || bytes > this.options.maxBatchBytes)) break;
-      count++;
-    }
-    return this.ready.slice(0, count);
-  }
-
   private async publishLoop(): Promise<void> {
     let failures = 0;
     for (;;) {
@@ -352,7 +272,7 @@ export class Pipeline {
         await this.sleep();
         continue;
       }
-      const batch = this.nextBatch();
+      const batch = this.ready.slice(0, nextBatchLength(this.ready, this.options));
       const admitted = this.deletes.admit(batch);
       try {
         if (admitted.length > 0) await this.publisher.publish(admitted);

@@ -2,39 +2,34 @@
 // and Kafka together. Start-up order matters: the watcher subscribes while the first
 // reconcile walks, so nothing changed during the walk is missed, and the service is
 // ready once both are done and everything found is published.
-import { createHash } from 'node:crypto';
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import type { Kafka } from 'kafkajs';
 import type { ProducerConfig } from '../../schemas/config.ts';
-import { META_KEY } from '../../schemas/names.ts';
 import { systemClock } from '../shared/clock.ts';
 import type { ContentStore } from '../shared/content-store.ts';
 import { defaultStateDir, redactConfig } from '../shared/config.ts';
 import { CliError } from '../shared/errors.ts';
 import { startServiceHttp, type Readiness, type ServiceHttp } from '../shared/http-server.ts';
-import { createKafka, ensureTopic, probeKafka } from '../shared/kafka.ts';
+import { createKafka } from '../shared/kafka.ts';
 import { kafkaClientSecurity } from '../shared/kafka-security.ts';
-import { replicationFor } from '../shared/topic-replication.ts';
 import { createLogger, type Logger } from '../shared/logger.ts';
 import { S3ContentStore, s3OptionsFromConfig } from '../shared/s3-content-store.ts';
-import { ensureWritableStateDir, waitForServer, type WaitOptions } from '../shared/start-errors.ts';
-import { isDocumentStore, registerTree } from '../shared/tree-registry.ts';
+import { ensureWritableStateDir, type WaitOptions } from '../shared/start-errors.ts';
 import { inotifyWarnings, readInotifyLimits } from './adapters/inotify-limits.ts';
 import { KafkaPublisher } from './adapters/kafka-publisher.ts';
-import { SqliteSourceIndex } from './adapters/sqlite-source-index.ts';
-import { NodeSourceTree, removeLeftoverSnapshots } from './adapters/node-source-tree.ts';
+import type { SqliteSourceIndex } from './adapters/sqlite-source-index.ts';
+import { NodeSourceTree } from './adapters/node-source-tree.ts';
+import { removeLeftoverSnapshots } from './adapters/snapshot-copies.ts';
 import { RecordedRootIdentity } from './adapters/root-identity.ts';
 import { confirmDeletesCommand } from './delete-hold.ts';
 import { createExcluder } from './domain/exclude.ts';
-import { rebuildIndexFromTopic } from './index-rebuild.ts';
 import { createProducerMetrics, type ProducerMetrics } from './metrics.ts';
 import { trackFirstPublication } from './first-publication.ts';
+import { connectProducer } from './producer-connect.ts';
 import { createProducerCore, producerTuning } from './producer-core.ts';
+import { completeIndex, openIndex } from './producer-index-start.ts';
+import { defaultSourceId, resolveRoot } from './producer-root.ts';
 import { PERIODIC_TRIGGER } from './reconciler.ts';
 import { checkIndexOwner } from './state-dir.ts';
-import { registerProducer } from './tree-registration.ts';
 import { watchKafka } from '../shared/kafka-reachability.ts';
 import { HealResponder } from './heal-responder.ts';
 
@@ -53,28 +48,6 @@ export type ProducerHandle = {
   whenIdle(): Promise<void>;
   stop(): Promise<void>;
 };
-
-/** A stable id for a root on this host: `<hostname>-<8 hex of the root path>`. */
-export function defaultSourceId(root: string): string {
-  const host =
-    os
-      .hostname()
-      .replace(/[^A-Za-z0-9._-]/g, '-')
-      .slice(0, 60) || 'host';
-  return `${host}-${createHash('sha256').update(root).digest('hex').slice(0, 8)}`;
-}
-
-function resolveRoot(root: string): string {
-  const resolved = path.resolve(root);
-  let stats: fs.Stats;
-  try {
-    stats = fs.statSync(resolved);
-  } catch {
-    throw new CliError(`--root ${resolved} does not exist`);
-  }
-  if (!stats.isDirectory()) throw new CliError(`--root ${resolved} is not a directory`);
-  return fs.realpathSync(resolved);
-}
 
 export async function startProducer(
   config: ProducerConfig,
@@ -105,18 +78,6 @@ export async function startProducer(
   }
 }
 
-function openIndex(file: string): SqliteSourceIndex {
-  try {
-    return new SqliteSourceIndex(file);
-  } catch (error) {
-    throw new CliError(
-      `the index ${file} cannot be opened (${(error as Error).message}): ` +
-        'set --state-dir (MIRRORLOG_STATE_DIR) to a writable directory',
-      2,
-    );
-  }
-}
-
 type StartContext = {
   root: string;
   source: string;
@@ -126,36 +87,6 @@ type StartContext = {
   store: ContentStore | undefined;
   cleanups: (() => unknown)[];
 };
-
-/** The lost-index case: the compacted topic holds the latest record of every path this source published. */
-async function completeIndex(
-  kafka: Kafka,
-  config: ProducerConfig,
-  context: StartContext,
-  connected: Promise<void>,
-  waitFor: (what: string) => WaitOptions,
-): Promise<number> {
-  const { index, source, logger } = context;
-  let lastSeq = Number(index.getMeta(META_KEY.lastSeq) ?? 0);
-  if (index.getMeta(META_KEY.complete) === 'true') return lastSeq;
-  await connected;
-  // Replaying from the start is idempotent: a leader still moving after creation is waited out.
-  const rebuilt = await waitForServer(
-    () => rebuildIndexFromTopic(kafka, config.topic, source, index, logger),
-    waitFor(`reading the topic ${config.topic}`),
-  );
-  if (rebuilt.otherSources.length > 0) {
-    // One topic per mirrored tree: a replica of this topic would mix both trees.
-    const others = rebuilt.otherSources.map((s) => `'${s}'`).join(', ');
-    throw new CliError(
-      `topic '${config.topic}' already holds the tree of source ${others}; each mirrored tree needs its own topic ` +
-        '(--topic), or pass that --source if this is the same tree',
-    );
-  }
-  lastSeq = Math.max(lastSeq, rebuilt.maxSeq);
-  index.apply([], { [META_KEY.lastSeq]: String(lastSeq), [META_KEY.complete]: 'true' });
-  return lastSeq;
-}
 
 async function startWithIndex(config: ProducerConfig, context: StartContext): Promise<ProducerHandle> {
   const { root, source, index, logger, cleanups } = context;
@@ -196,37 +127,17 @@ async function startWithIndex(config: ProducerConfig, context: StartContext): Pr
   });
   // Connecting overlaps with what needs no server: the watcher's crawl and the
   // reconcile walk against the index (examination starts once connected).
-  const connected = (async () => {
-    await waitForServer(
-      () => probeKafka(config.brokers, logger, kafkaClientSecurity(config)),
-      waitFor(`Kafka at ${where.kafka}`),
-    );
-    await waitForServer(
-      async () => {
-        await admin.connect();
-        const replication = await replicationFor(admin, config);
-        await ensureTopic(admin, {
-          topic: config.topic,
-          partitions: config.partitions,
-          historyWindowMs: config.historyWindow,
-          ...replication,
-        });
-        await registerProducer(kafka, admin, { topic: config.topic, source, root, stateDir: context.stateDir });
-      },
-      waitFor(`the topic ${config.topic}`),
-    );
-    await waitForServer(
-      async () => {
-        if (store instanceof S3ContentStore) await store.ensureBucket({ retries: 0 });
-        // gc of any tree sharing this prefix reads this topic before deleting (tree-registry.ts).
-        if (isDocumentStore(store)) {
-          await registerTree(store, { v: 1, topic: config.topic, source, host: os.hostname(), root, at: Date.now() });
-        }
-      },
-      waitFor(`S3 at ${where.s3}`),
-    );
-    await publisher.connect();
-  })();
+  const connected = connectProducer(config, {
+    kafka,
+    admin,
+    store,
+    publisher,
+    source,
+    root,
+    stateDir: context.stateDir,
+    logger,
+    waitFor,
+  });
   connected.catch(() => undefined); // observed through `ready`
   // Appliers' heal requests (heal-responder.ts): content found missing or corrupt in the store is uploaded again.
   const healResponder = new HealResponder({ kafka, admin, topic: config.topic, source, root, store, logger });

@@ -6,7 +6,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { MemorySourceTree } from '../../services/producer/adapters/memory-source-tree.ts';
-import { NodeSourceTree, SMALL_FILE_BYTES } from '../../services/producer/adapters/node-source-tree.ts';
+import { SMALL_FILE_BYTES } from '../../services/producer/adapters/file-reads.ts';
+import { NodeSourceTree } from '../../services/producer/adapters/node-source-tree.ts';
 import { testSourceTree } from '../helpers/source-tree-contract.ts';
 
 testSourceTree('memory', () => {

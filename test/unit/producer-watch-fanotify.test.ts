@@ -4,7 +4,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { FAN, parseFanotifyEvents, type FanotifyEvent } from '../../services/producer/watch/fanotify-events.ts';
-import { FanotifyWatcher, WatcherUnavailableError } from '../../services/producer/watch/fanotify-watcher.ts';
+import { FanotifyWatcher } from '../../services/producer/watch/fanotify-watcher.ts';
+import { WatcherUnavailableError } from '../../services/producer/watch/watcher-unavailable.ts';
 import { FakeWatchNative, hintLines, recordingDeps } from '../helpers/fake-watch-native.ts';
 
 const ROOT = '/src';

@@ -1,16 +1,13 @@
 // The source tree in memory, for the model test and unit tests: the same contract as the
 // local filesystem (test/helpers/source-tree-contract.ts), plus the operations a user
-// performs (each failing where its POSIX call fails). Its watcher behaves like an
-// inode-based recursive watcher (inotify as @parcel/watcher uses it): each subscription
-// maps watched directory inodes to the path they had when watched, so after a directory
-// rename, changes inside it are reported under the old path until a subscription rooted
-// at the new place covers it; a directory created while its parent is being populated
-// (`mkdir -p`, flagged `racing`) is not watched at all. What the channel then loses, the
-// test decides (test/model/lossy-watcher.ts).
+// performs (each failing where its POSIX call fails). Its watcher (memory-watches.ts)
+// behaves like an inode-based recursive watcher; a directory created while its parent is
+// being populated (`mkdir -p`, flagged `racing`) is not watched at all. What the channel
+// then loses, the test decides (test/model/lossy-watcher.ts).
 import { createHash } from 'node:crypto';
-import { isBelow, joinRel, parentOf } from '../../../schemas/rel-path.ts';
+import { isBelow, joinRel } from '../../../schemas/rel-path.ts';
 import type { EntryState } from '../../../schemas/event.ts';
-import type { Fingerprint } from '../domain/diff.ts';
+import { sameFingerprint, type Fingerprint } from '../domain/diff.ts';
 import type {
   LinkRead,
   Listing,
@@ -23,44 +20,28 @@ import type {
   WatchOptions,
   WatchSink,
 } from '../ports/source-tree.ts';
-
-type Base = { ino: number; ctimeMs: number; unreadable?: boolean };
-export type MemoryNode =
-  | (Base & { kind: 'file'; mode: number; content: Buffer; mtimeMs: number })
-  | (Base & { kind: 'dir'; mode: number })
-  | (Base & { kind: 'symlink'; target: Buffer })
-  | (Base & { kind: 'special' });
-
-type Subscription = { root: string; watches: Map<number, string> };
+import { ancestors, fingerprintOf, MemoryNodes, type MemoryNode } from './memory-nodes.ts';
+import { MemoryWatches } from './memory-watches.ts';
 
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 
 export class MemorySourceTree implements SourceTree {
-  private readonly nodes = new Map<string, MemoryNode>();
-  private readonly rootNode: MemoryNode;
-  private inodes = 1;
-  private readonly freeInodes: number[] = [];
-  private changes = 0;
-  private readonly subscriptions = new Set<Subscription>();
-  private sinks: { sink: WatchSink; options: WatchOptions }[] = [];
+  private readonly nodes: MemoryNodes;
+  private readonly watches: MemoryWatches;
   /** Called in the middle of every read: a test makes a file change while it is read. */
   duringRead: ((relPath: string) => void) | undefined;
 
   constructor(private readonly now: () => number = () => 1_700_000_000_000) {
-    this.rootNode = { kind: 'dir', ino: this.inode(), mode: 0o755, ctimeMs: this.stamp() };
-  }
-
-  /** Freed inode numbers are used again first, as ext4 does: a recreated directory may keep its number. */
-  private inode(): number {
-    return this.freeInodes.pop() ?? this.inodes++;
+    this.nodes = new MemoryNodes(now);
+    this.watches = new MemoryWatches(this.nodes);
   }
 
   // ---- the port ----
 
   lstat(relPath: string): Probe {
-    const node = this.node(relPath);
+    const node = this.nodes.node(relPath);
     if (node === undefined) return { kind: 'missing' };
-    if (this.searchDenied(relPath)) return { kind: 'unreadable', code: 'EACCES' };
+    if (this.nodes.searchDenied(relPath)) return { kind: 'unreadable', code: 'EACCES' };
     switch (node.kind) {
       case 'file':
         return { kind: 'file', mode: node.mode, fingerprint: fingerprintOf(node), mtimeMs: node.mtimeMs };
@@ -74,15 +55,17 @@ export class MemorySourceTree implements SourceTree {
   }
 
   readdir(relDir: string): Listing {
-    const node = this.node(relDir);
+    const node = this.nodes.node(relDir);
     if (node?.kind !== 'dir') return { status: 'missing' };
     if (node.unreadable === true) return { status: 'unreadable', code: 'EACCES' };
-    const entries = this.childNames(relDir).map((name) => ({ name, kind: this.node(joinRel(relDir, name))!.kind }));
+    const entries = this.nodes
+      .childNames(relDir)
+      .map((name) => ({ name, kind: this.nodes.node(joinRel(relDir, name))!.kind }));
     return { status: 'ok', entries, notUtf8: 0 };
   }
 
   readlink(relPath: string): LinkRead {
-    const node = this.node(relPath);
+    const node = this.nodes.node(relPath);
     if (node?.kind !== 'symlink') return { status: 'missing' };
     try {
       return { status: 'ok', target: strictUtf8.decode(node.target) };
@@ -93,13 +76,13 @@ export class MemorySourceTree implements SourceTree {
 
   async readFile(relPath: string, expected: Fingerprint, options: ReadOptions = {}): Promise<ReadResult> {
     await Promise.resolve();
-    const before = this.node(relPath);
+    const before = this.nodes.node(relPath);
     if (before?.kind !== 'file') return { status: 'missing' };
-    if (before.unreadable === true || this.searchDenied(relPath)) return { status: 'unreadable', code: 'EACCES' };
+    if (before.unreadable === true || this.nodes.searchDenied(relPath)) return { status: 'unreadable', code: 'EACCES' };
     const data = Buffer.from(before.content);
     this.duringRead?.(relPath);
     if (options.snapshot === true) return { status: 'ok', hash: sha256(data), size: data.length, content: { data } };
-    const after = this.node(relPath);
+    const after = this.nodes.node(relPath);
     if (
       !sameFingerprint(fingerprintOf(before), expected) ||
       after?.kind !== 'file' ||
@@ -112,44 +95,16 @@ export class MemorySourceTree implements SourceTree {
 
   async watch(sink: WatchSink, options: WatchOptions): Promise<TreeWatch> {
     await Promise.resolve();
-    const entry = { sink, options };
-    this.sinks.push(entry);
-    const owned = new Set<Subscription>([this.subscribe('')]);
-    return {
-      watchSubtree: async (dir) => {
-        if (this.node(dir)?.kind !== 'dir') return false;
-        owned.add(this.subscribe(dir));
-        return true;
-      },
-      forget: async (dir) => {
-        for (const sub of owned) {
-          if (sub.root !== '' && (sub.root === dir || isBelow(sub.root, dir))) {
-            owned.delete(sub);
-            this.subscriptions.delete(sub);
-          }
-        }
-      },
-      get subscriptionCount() {
-        return owned.size;
-      },
-      backend: 'memory',
-      reason: 'the in-memory tree',
-      status: () => ({ watched: owned.size, unwatched: 0 }),
-      stop: async () => {
-        for (const sub of owned) this.subscriptions.delete(sub);
-        owned.clear();
-        this.sinks = this.sinks.filter((e) => e !== entry);
-      },
-    };
+    return this.watches.watch(sink, options);
   }
 
   // ---- what a user does; each returns false where the POSIX call fails ----
 
   mkdir(relPath: string, mode = 0o755, options: { racing?: boolean } = {}): boolean {
-    if (!this.parentIsDir(relPath) || this.node(relPath) !== undefined) return false;
+    if (!this.nodes.parentIsDir(relPath) || this.nodes.node(relPath) !== undefined) return false;
     this.add(
       relPath,
-      { kind: 'dir', ino: this.inode(), mode, ctimeMs: this.stamp() },
+      { kind: 'dir', ino: this.nodes.inode(), mode, ctimeMs: this.nodes.stamp() },
       'create',
       options.racing === true,
     );
@@ -160,7 +115,7 @@ export class MemorySourceTree implements SourceTree {
   mkdirs(relPath: string, mode = 0o755): boolean {
     let created = 0;
     for (const dir of [...ancestors(relPath), relPath]) {
-      const node = this.node(dir);
+      const node = this.nodes.node(dir);
       if (node?.kind === 'dir') continue;
       if (node !== undefined) return false;
       this.mkdir(dir, dir === relPath ? mode : 0o755, { racing: created++ > 0 });
@@ -169,16 +124,23 @@ export class MemorySourceTree implements SourceTree {
   }
 
   writeFile(relPath: string, content: string | Buffer, mode = 0o644): boolean {
-    const node = this.node(relPath);
-    if (!this.parentIsDir(relPath) || (node !== undefined && node.kind !== 'file')) return false;
+    const node = this.nodes.node(relPath);
+    if (!this.nodes.parentIsDir(relPath) || (node !== undefined && node.kind !== 'file')) return false;
     const bytes = Buffer.from(content);
     if (node?.kind === 'file') {
-      Object.assign(node, { content: bytes, mtimeMs: this.now(), ctimeMs: this.stamp() });
+      Object.assign(node, { content: bytes, mtimeMs: this.now(), ctimeMs: this.nodes.stamp() });
       this.emit(relPath, 'update');
     } else {
       this.add(
         relPath,
-        { kind: 'file', ino: this.inode(), mode, content: bytes, mtimeMs: this.now(), ctimeMs: this.stamp() },
+        {
+          kind: 'file',
+          ino: this.nodes.inode(),
+          mode,
+          content: bytes,
+          mtimeMs: this.now(),
+          ctimeMs: this.nodes.stamp(),
+        },
         'create',
       );
     }
@@ -186,55 +148,55 @@ export class MemorySourceTree implements SourceTree {
   }
 
   append(relPath: string, content: string | Buffer): boolean {
-    const node = this.node(relPath);
+    const node = this.nodes.node(relPath);
     if (node?.kind !== 'file') return false;
     return this.writeFile(relPath, Buffer.concat([node.content, Buffer.from(content)]));
   }
 
   utimes(relPath: string, mtimeMs: number): boolean {
-    const node = this.node(relPath);
+    const node = this.nodes.node(relPath);
     if (node?.kind !== 'file') return false;
-    Object.assign(node, { mtimeMs, ctimeMs: this.stamp() });
+    Object.assign(node, { mtimeMs, ctimeMs: this.nodes.stamp() });
     this.emit(relPath, 'update');
     return true;
   }
 
   chmod(relPath: string, mode: number): boolean {
-    const node = this.node(relPath);
+    const node = this.nodes.node(relPath);
     if (node?.kind !== 'file' && node?.kind !== 'dir') return false;
-    Object.assign(node, { mode, ctimeMs: this.stamp() });
+    Object.assign(node, { mode, ctimeMs: this.nodes.stamp() });
     this.emit(relPath, 'update');
     return true;
   }
 
   /** Makes an entry unreadable (as chmod 000 does for another user), or readable again. */
   setUnreadable(relPath: string, unreadable: boolean): boolean {
-    const node = this.node(relPath);
+    const node = this.nodes.node(relPath);
     if (node === undefined) return false;
-    Object.assign(node, { unreadable, ctimeMs: this.stamp() });
+    Object.assign(node, { unreadable, ctimeMs: this.nodes.stamp() });
     this.emit(relPath, 'update');
     return true;
   }
 
   symlink(relPath: string, target: string | Buffer): boolean {
-    if (!this.parentIsDir(relPath) || this.node(relPath) !== undefined) return false;
+    if (!this.nodes.parentIsDir(relPath) || this.nodes.node(relPath) !== undefined) return false;
     this.add(
       relPath,
-      { kind: 'symlink', ino: this.inode(), target: Buffer.from(target), ctimeMs: this.stamp() },
+      { kind: 'symlink', ino: this.nodes.inode(), target: Buffer.from(target), ctimeMs: this.nodes.stamp() },
       'create',
     );
     return true;
   }
 
   mkfifo(relPath: string): boolean {
-    if (!this.parentIsDir(relPath) || this.node(relPath) !== undefined) return false;
-    this.add(relPath, { kind: 'special', ino: this.inode(), ctimeMs: this.stamp() }, 'create');
+    if (!this.nodes.parentIsDir(relPath) || this.nodes.node(relPath) !== undefined) return false;
+    this.add(relPath, { kind: 'special', ino: this.nodes.inode(), ctimeMs: this.nodes.stamp() }, 'create');
     return true;
   }
 
   /** rm -rf */
   remove(relPath: string): boolean {
-    if (this.node(relPath) === undefined || relPath === '') return false;
+    if (this.nodes.node(relPath) === undefined || relPath === '') return false;
     this.detach(relPath);
     this.emit(relPath, 'delete');
     return true;
@@ -242,23 +204,24 @@ export class MemorySourceTree implements SourceTree {
 
   /** rename(2): onto nothing, a non-directory onto a non-directory, or a directory onto an empty directory. */
   rename(from: string, to: string): boolean {
-    const node = this.node(from);
-    if (node === undefined || from === '' || from === to || isBelow(to, from) || !this.parentIsDir(to)) return false;
-    const existing = this.node(to);
+    const node = this.nodes.node(from);
+    if (node === undefined || from === '' || from === to || isBelow(to, from) || !this.nodes.parentIsDir(to))
+      return false;
+    const existing = this.nodes.node(to);
     if (existing !== undefined) {
-      const bothDirs = node.kind === 'dir' && existing.kind === 'dir' && this.childNames(to).length === 0;
+      const bothDirs = node.kind === 'dir' && existing.kind === 'dir' && this.nodes.childNames(to).length === 0;
       const bothNonDirs = node.kind !== 'dir' && existing.kind !== 'dir';
       if (!bothDirs && !bothNonDirs) return false;
       this.detach(to);
     }
-    const moved = this.below(from).map((p) => [to + p.slice(from.length), this.nodes.get(p)!] as const);
-    for (const p of this.below(from)) this.nodes.delete(p);
+    const moved = this.nodes.below(from).map((p) => [to + p.slice(from.length), this.nodes.node(p)!] as const);
+    for (const p of this.nodes.below(from)) this.nodes.delete(p);
     this.nodes.delete(from);
-    this.touchParent(from);
+    this.nodes.touchParent(from);
     this.nodes.set(to, node);
     for (const [p, n] of moved) this.nodes.set(p, n);
-    node.ctimeMs = this.stamp();
-    this.touchParent(to);
+    node.ctimeMs = this.nodes.stamp();
+    this.nodes.touchParent(to);
     this.emit(from, 'delete', { keepWatches: true });
     this.emit(to, 'create');
     return true;
@@ -269,7 +232,7 @@ export class MemorySourceTree implements SourceTree {
   /** Every mirrorable entry as the convergence check compares it. */
   snapshot(): Map<string, EntryState> {
     const result = new Map<string, EntryState>();
-    for (const [path, node] of this.nodes) {
+    for (const [path, node] of this.nodes.entries()) {
       if (node.kind === 'file') {
         result.set(path, {
           kind: 'file',
@@ -289,117 +252,39 @@ export class MemorySourceTree implements SourceTree {
   }
 
   paths(): string[] {
-    return [...this.nodes.keys()].sort();
+    return this.nodes.paths().sort();
   }
 
   kindOf(relPath: string): MemoryNode['kind'] | undefined {
-    return this.node(relPath)?.kind;
+    return this.nodes.node(relPath)?.kind;
   }
 
   get subscriptionTotal(): number {
-    return this.subscriptions.size;
+    return this.watches.subscriptionTotal;
   }
 
   // ---- inside ----
 
-  private node(relPath: string): MemoryNode | undefined {
-    return relPath === '' ? this.rootNode : this.nodes.get(relPath);
-  }
-
-  private stamp(): number {
-    // Distinct for every change, like a nanosecond ctime: only ever compared for equality.
-    return this.now() + ++this.changes / 1000; // steps a double near 1.7e12 can hold
-  }
-
-  private searchDenied(relPath: string): boolean {
-    for (const dir of ancestors(relPath)) if (this.node(dir)?.unreadable === true) return true;
-    return false;
-  }
-
-  private parentIsDir(relPath: string): boolean {
-    return relPath !== '' && this.node(parentOf(relPath))?.kind === 'dir';
-  }
-
-  private childNames(dir: string): string[] {
-    const start = dir === '' ? 0 : dir.length + 1;
-    return [...this.nodes.keys()]
-      .filter((p) => parentOf(p) === dir)
-      .map((p) => p.slice(start))
-      .sort();
-  }
-
-  private below(dir: string): string[] {
-    return [...this.nodes.keys()].filter((p) => isBelow(p, dir));
-  }
-
-  private touchParent(relPath: string): void {
-    this.node(parentOf(relPath))!.ctimeMs = this.stamp();
-  }
-
   private add(relPath: string, node: MemoryNode, type: WatchHint['type'], racing = false): void {
     this.nodes.set(relPath, node);
-    this.touchParent(relPath);
+    this.nodes.touchParent(relPath);
     this.emit(relPath, type);
     if (node.kind !== 'dir' || racing) return;
-    // Each subscription watching the parent places a watch on the new directory.
-    const parent = this.node(parentOf(relPath))!;
-    for (const sub of this.subscriptions) {
-      const at = sub.watches.get(parent.ino);
-      if (at !== undefined) sub.watches.set(node.ino, joinRel(at, relPath.slice(relPath.lastIndexOf('/') + 1)));
-    }
+    this.watches.dirAdded(relPath, node);
   }
 
   private detach(relPath: string): void {
-    const gone = [relPath, ...this.below(relPath)];
+    const gone = [relPath, ...this.nodes.below(relPath)];
     for (const p of gone) {
-      const node = this.nodes.get(p)!;
-      if (node.kind === 'dir') for (const sub of this.subscriptions) sub.watches.delete(node.ino);
-      this.nodes.delete(p);
-      this.freeInodes.push(node.ino);
+      const node = this.nodes.take(p);
+      if (node.kind === 'dir') this.watches.dirRemoved(node);
     }
-    this.touchParent(relPath);
+    this.nodes.touchParent(relPath);
   }
 
-  private subscribe(root: string): Subscription {
-    const sub: Subscription = { root, watches: new Map([[this.node(root)!.ino, root]]) };
-    for (const p of this.below(root)) {
-      const node = this.nodes.get(p)!;
-      if (node.kind === 'dir') sub.watches.set(node.ino, p);
-    }
-    this.subscriptions.add(sub);
-    return sub;
+  private emit(relPath: string, type: WatchHint['type'], options: { keepWatches?: boolean } = {}): void {
+    this.watches.emit(relPath, type, options);
   }
-
-  /** Reports a change of `relPath` through every subscription watching its parent, under the path it knows. */
-  private emit(relPath: string, type: WatchHint['type'], _options: { keepWatches?: boolean } = {}): void {
-    const parent = this.node(parentOf(relPath));
-    if (parent === undefined) return;
-    const name = relPath.slice(relPath.lastIndexOf('/') + 1);
-    const reported = new Set<string>();
-    for (const sub of this.subscriptions) {
-      const at = sub.watches.get(parent.ino);
-      if (at !== undefined) reported.add(joinRel(at, name));
-    }
-    if (reported.size === 0) return;
-    for (const { sink, options } of this.sinks) {
-      const hints = [...reported].filter((path) => !options.isExcluded(path)).map((path) => ({ path, type }));
-      if (hints.length > 0) sink.onHints(hints);
-    }
-  }
-}
-
-function ancestors(relPath: string): string[] {
-  const parts = relPath.split('/');
-  return parts.slice(0, -1).map((_, i) => parts.slice(0, i + 1).join('/'));
-}
-
-function fingerprintOf(node: MemoryNode): Fingerprint {
-  const size = node.kind === 'file' ? node.content.length : 0;
-  return { ino: node.ino, size, mtimeMs: node.kind === 'file' ? node.mtimeMs : 0, ctimeMs: node.ctimeMs };
-}
-
-function sameFingerprint(a: Fingerprint, b: Fingerprint): boolean {
-  return a.ino === b.ino && a.size === b.size && a.mtimeMs === b.mtimeMs && a.ctimeMs === b.ctimeMs;
 }
 
 function sha256(data: Buffer): string {

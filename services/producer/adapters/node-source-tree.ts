@@ -1,14 +1,11 @@
 // The source tree on the local filesystem: what lstat says a path is, a directory's
 // names, a file's bytes and sha256, and the watcher. Symlinks are never followed, and a
 // file whose stat changes while it is read is reported as `changed` so it is retried,
-// never published torn. Times are read as integer nanoseconds (bigint): a double of ms
-// since the epoch cannot hold them, and truncating it put 1 file in ~4,000 1 ms off.
-import { createHash, randomBytes } from 'node:crypto';
+// never published torn. Times are read as integer nanoseconds (stat-probe.ts).
 import fs from 'node:fs';
 import path from 'node:path';
 import { pino } from 'pino';
-import { MODE_MASK } from '../../../schemas/event.ts';
-import type { Fingerprint } from '../domain/diff.ts';
+import { sameFingerprint, type Fingerprint } from '../domain/diff.ts';
 import type {
   FileContent,
   LinkRead,
@@ -26,49 +23,15 @@ import type { WatcherChoice } from '../watch/source-watcher.ts';
 import { openSourceWatcher } from '../watch/open-watcher.ts';
 import { ParcelSourceWatcher } from '../watch/parcel-watcher.ts';
 import type { SourceWatcher } from '../watch/source-watcher.ts';
-
-/** Files up to this size are read whole (hash and upload the very same bytes); larger ones stream. */
-export const SMALL_FILE_BYTES = 8 * 1024 * 1024;
+import { hashStream, readUpTo, sha256, SMALL_FILE_BYTES } from './file-reads.ts';
+import { SnapshotCopies } from './snapshot-copies.ts';
+import { fingerprintOf, probeStats } from './stat-probe.ts';
 
 const NOT_THERE = new Set(['ENOENT', 'ENOTDIR']);
 const NO_ACCESS = new Set(['EACCES', 'EPERM']);
-const NS_PER_MS = 1_000_000n;
-const SNAPSHOT_PREFIX = '.snapshot-';
-
-/** The ms double Node's non-bigint Stats computes (so fingerprints stay comparable with older indexes). */
-function msDouble(ns: bigint): number {
-  return Number(ns / 1_000_000_000n) * 1e3 + Number(ns % 1_000_000_000n) / 1e6;
-}
-
-/** Whole milliseconds since the epoch, floored exactly (what an event's mtimeMs carries). */
-export function floorMs(ns: bigint): number {
-  const ms = ns / NS_PER_MS;
-  return Number(ns < 0n && ms * NS_PER_MS !== ns ? ms - 1n : ms);
-}
-
-function fingerprintOf(stats: fs.BigIntStats): Fingerprint {
-  return {
-    ino: Number(stats.ino),
-    size: Number(stats.size),
-    mtimeMs: msDouble(stats.mtimeNs),
-    ctimeMs: msDouble(stats.ctimeNs),
-  };
-}
-
-function sameFingerprint(a: Fingerprint, b: Fingerprint): boolean {
-  return a.ino === b.ino && a.size === b.size && a.mtimeMs === b.mtimeMs && a.ctimeMs === b.ctimeMs;
-}
 
 function codeOf(error: unknown): string {
   return (error as NodeJS.ErrnoException).code ?? '';
-}
-
-export function probeStats(stats: fs.BigIntStats): Probe {
-  const mode = Number(stats.mode) & MODE_MASK;
-  if (stats.isFile()) return { kind: 'file', mode, fingerprint: fingerprintOf(stats), mtimeMs: floorMs(stats.mtimeNs) };
-  if (stats.isDirectory()) return { kind: 'dir', mode, fingerprint: fingerprintOf(stats) };
-  if (stats.isSymbolicLink()) return { kind: 'symlink' };
-  return { kind: 'special' };
 }
 
 const silentLogger = pino({ level: 'silent' });
@@ -77,20 +40,20 @@ const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 
 export class NodeSourceTree implements SourceTree {
   private readonly prefix: string;
-  private staged = 0;
-  private readonly token = randomBytes(6).toString('hex');
+  private readonly snapshots: SnapshotCopies;
   /** Watches each directory before it is listed (one walk places the watches: see watch/). */
   private watcher: SourceWatcher | undefined;
 
   constructor(
     readonly root: string,
     /** Where snapshot copies of large files wait for their upload (the state directory, never the tree). */
-    private readonly stagingDir?: string,
+    stagingDir?: string,
     private readonly watcherChoice: WatcherChoice = 'auto',
     /** Wall-clock ms for the watcher (injected: tests hold time still). */
     private readonly now: () => number = Date.now,
   ) {
     this.prefix = root.endsWith(path.sep) ? root : root + path.sep;
+    this.snapshots = new SnapshotCopies(stagingDir);
   }
 
   abs(relPath: string): string {
@@ -174,7 +137,7 @@ export class NodeSourceTree implements SourceTree {
     }
     try {
       const atRest = () => sameFingerprint(fingerprintOf(fs.fstatSync(fd, { bigint: true })), expected);
-      if (options.snapshot === true) return await this.snapshot(fd, expected.size);
+      if (options.snapshot === true) return await this.snapshots.take(fd, expected.size);
       if (!atRest()) return { status: 'changed' };
       let hash: string;
       let content: FileContent;
@@ -230,77 +193,10 @@ export class NodeSourceTree implements SourceTree {
     };
     return watcher.start().then(() => watch);
   }
-
-  private async snapshot(fd: number, sizeHint: number): Promise<ReadResult> {
-    if (sizeHint <= SMALL_FILE_BYTES) {
-      // A copy of just the bytes read: the 8 MiB buffer is not kept alive by the queue.
-      const data = Buffer.from(readUpTo(fd, SMALL_FILE_BYTES));
-      return { status: 'ok', hash: sha256(data), size: data.length, content: { data } };
-    }
-    if (this.stagingDir === undefined) return { status: 'changed' };
-    const copy = path.join(this.stagingDir, `${SNAPSHOT_PREFIX}${this.token}-${this.staged++}`);
-    const out = fs.openSync(copy, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL, 0o600);
-    const hash = createHash('sha256');
-    let size = 0;
-    try {
-      const buffer = Buffer.allocUnsafe(1024 * 1024);
-      for (;;) {
-        const n = fs.readSync(fd, buffer, 0, buffer.length, size);
-        if (n === 0) break;
-        hash.update(buffer.subarray(0, n));
-        fs.writeSync(out, buffer, 0, n);
-        size += n;
-      }
-    } catch (error) {
-      fs.rmSync(copy, { force: true });
-      throw error;
-    } finally {
-      fs.closeSync(out);
-    }
-    return {
-      status: 'ok',
-      hash: hash.digest('hex'),
-      size,
-      content: { file: copy, release: () => fs.rmSync(copy, { force: true }) },
-    };
-  }
-}
-
-/** Removes snapshot copies a crashed run left in the staging directory. */
-export function removeLeftoverSnapshots(stagingDir: string): number {
-  let removed = 0;
-  for (const name of fs.readdirSync(stagingDir)) {
-    if (!name.startsWith(SNAPSHOT_PREFIX)) continue;
-    fs.rmSync(path.join(stagingDir, name), { force: true });
-    removed++;
-  }
-  return removed;
-}
-
-function readUpTo(fd: number, limit: number): Buffer {
-  const buffer = Buffer.allocUnsafe(limit);
-  let length = 0;
-  while (length < limit) {
-    const n = fs.readSync(fd, buffer, length, limit - length, length);
-    if (n === 0) break;
-    length += n;
-  }
-  return buffer.subarray(0, length);
-}
-
-function sha256(data: Buffer): string {
-  return createHash('sha256').update(data).digest('hex');
 }
 
 function kindOf(dirent: fs.Dirent | fs.Dirent<Buffer>): ListedName['kind'] {
   if (dirent.isFile()) return 'file';
   if (dirent.isDirectory()) return 'dir';
   return dirent.isSymbolicLink() ? 'symlink' : 'special';
-}
-
-async function hashStream(fd: number): Promise<string> {
-  const hash = createHash('sha256');
-  const stream = fs.createReadStream('', { fd, autoClose: false, start: 0, highWaterMark: 1024 * 1024 });
-  for await (const chunk of stream) hash.update(chunk as Buffer);
-  return hash.digest('hex');
 }

@@ -13,6 +13,10 @@ export type Change = { path: RelPath; next: EntryState | null };
  */
 export type Fingerprint = { ino: number; size: number; mtimeMs: number; ctimeMs: number };
 
+export function sameFingerprint(a: Fingerprint, b: Fingerprint): boolean {
+  return a.ino === b.ino && a.size === b.size && a.mtimeMs === b.mtimeMs && a.ctimeMs === b.ctimeMs;
+}
+
 export function sameState(a: EntryState, b: EntryState): boolean {
   switch (a.kind) {
     case 'file':

@@ -3,19 +3,13 @@
 // handles of the root's directories are learnt from the producer's own walks and from
 // the event stream itself (a created or moved directory's handle comes with its event),
 // so filtering to the root is a map lookup. A handle not known yet is asked of the
-// kernel once (open_by_handle_at) and remembered inside or outside the root.
-import fs from 'node:fs';
+// kernel once (open_by_handle_at) and remembered inside or outside the root. The mark
+// itself is placed by fanotify-mark.ts.
 import type { EventReader, WatchNative } from '../../shared/native/watch.ts';
 import { DirectoryTree, type DirNode } from './directory-tree.ts';
 import { readEventStream } from './event-stream.ts';
-import {
-  FAN,
-  FAN_REPORT_DFID_NAME,
-  handleFromKey,
-  handleKey,
-  parseFanotifyEvents,
-  type FanotifyEvent,
-} from './fanotify-events.ts';
+import { FAN, handleFromKey, handleKey, parseFanotifyEvents, type FanotifyEvent } from './fanotify-events.ts';
+import { placeFanotifyMark, type FanotifyFeatures, type FanotifyOptions } from './fanotify-mark.ts';
 import {
   childPath,
   type SourceWatcher,
@@ -24,29 +18,11 @@ import {
   type WatchHint,
 } from './source-watcher.ts';
 
-/** The backend cannot run here; `reason` says why (auto falls back, an explicit choice exits). */
-export class WatcherUnavailableError extends Error {}
-
-const CHANGE_MASK = FAN.CREATE | FAN.DELETE | FAN.MODIFY | FAN.ATTRIB | FAN.CLOSE_WRITE | FAN.ONDIR;
 /** Handles seen outside the root (or gone): bounded, forgotten when full. */
 const MAX_OUTSIDE = 100_000;
 const DELETED_SUFFIX = ' (deleted)';
 
-export type FanotifyFeatures = { targetFid: boolean; rename: boolean };
-
-export type FanotifyOptions = {
-  native: WatchNative;
-  /** Mount points below the root (see mounts.ts). */
-  mountPoints: string[];
-  openDirectory?: (path: string) => number;
-  closeFd?: (fd: number) => void;
-};
-
 type Resolved = { path: string; node: DirNode<string> | undefined };
-
-function errorCode(error: unknown): string {
-  return (error as NodeJS.ErrnoException).code ?? '';
-}
 
 export class FanotifyWatcher implements SourceWatcher {
   readonly backend = 'fanotify' as const;
@@ -70,85 +46,10 @@ export class FanotifyWatcher implements SourceWatcher {
 
   /** Places the filesystem mark (events are queued from here on) or says why it cannot. */
   static open(deps: WatcherDeps, options: FanotifyOptions): FanotifyWatcher {
-    const { native } = options;
-    const closeFd = options.closeFd ?? ((fd: number) => fs.closeSync(fd));
-    const below = options.mountPoints.filter((mount) => !deps.isExcluded(mount.slice(deps.root.length + 1)));
-    if (below.length > 0) {
-      throw new WatcherUnavailableError(
-        `--root ${deps.root} spans several filesystems (mount points below it: ` +
-          `${below.slice(0, 5).join(', ')}${below.length > 5 ? ', …' : ''}); ` +
-          'a fanotify filesystem mark sees only one: use --watcher inotify, or --exclude them',
-      );
-    }
-    const base = FAN.CLOEXEC | FAN.NONBLOCK | FAN.REPORT_FID | FAN_REPORT_DFID_NAME;
-    let fd: number;
-    let targetFid = true;
-    try {
-      try {
-        fd = native.fanotifyInit(base | FAN.REPORT_TARGET_FID, 0);
-      } catch (error) {
-        if (errorCode(error) !== 'EINVAL') throw error;
-        targetFid = false; // before Linux 5.17
-        fd = native.fanotifyInit(base, 0);
-      }
-    } catch (error) {
-      const code = errorCode(error);
-      if (code === 'EPERM')
-        throw new WatcherUnavailableError(
-          'fanotify needs CAP_SYS_ADMIN (and CAP_DAC_READ_SEARCH); this process has not',
-        );
-      if (code === 'EINVAL' || code === 'ENOSYS')
-        throw new WatcherUnavailableError('fanotify with FAN_REPORT_DFID_NAME needs Linux 5.9 or later');
-      throw new WatcherUnavailableError(`fanotify_init failed: ${(error as Error).message}`);
-    }
-    const release: number[] = [fd];
-    try {
-      const rootPath = Buffer.from(deps.root);
-      let rename = targetFid;
-      try {
-        native.fanotifyMark(
-          fd,
-          FAN.MARK_ADD | FAN.MARK_FILESYSTEM,
-          CHANGE_MASK | (rename ? FAN.RENAME : FAN.MOVED_FROM | FAN.MOVED_TO),
-          rootPath,
-        );
-      } catch (error) {
-        if (!rename || errorCode(error) !== 'EINVAL') throw error;
-        rename = false;
-        native.fanotifyMark(
-          fd,
-          FAN.MARK_ADD | FAN.MARK_FILESYSTEM,
-          CHANGE_MASK | FAN.MOVED_FROM | FAN.MOVED_TO,
-          rootPath,
-        );
-      }
-      const rootHandle = native.nameToHandle(rootPath);
-      const mountFd = (
-        options.openDirectory ?? ((p: string) => fs.openSync(p, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY))
-      )(deps.root);
-      release.push(mountFd);
-      try {
-        native.openByHandle(mountFd, rootHandle);
-      } catch (error) {
-        if (errorCode(error) === 'EPERM') {
-          throw new WatcherUnavailableError(
-            'fanotify needs CAP_DAC_READ_SEARCH to turn file handles into paths (open_by_handle_at); ' +
-              'this process has not',
-          );
-        }
-        throw error;
-      }
-      const watcher = new FanotifyWatcher(deps, native, fd, mountFd, { targetFid, rename }, closeFd);
-      watcher.tree.setRoot(handleKey(rootHandle));
-      return watcher;
-    } catch (error) {
-      for (const open of release) closeFd(open);
-      if (error instanceof WatcherUnavailableError) throw error;
-      throw new WatcherUnavailableError(
-        `the filesystem of --root ${deps.root} cannot take a fanotify filesystem mark with file handles: ` +
-          (error as Error).message,
-      );
-    }
+    const { fd, mountFd, rootKey, features, closeFd } = placeFanotifyMark(deps, options);
+    const watcher = new FanotifyWatcher(deps, options.native, fd, mountFd, features, closeFd);
+    watcher.tree.setRoot(rootKey);
+    return watcher;
   }
 
   start(): Promise<void> {

@@ -1,0 +1,98 @@
+// The entries of the in-memory source tree (memory-source-tree.ts), by relative path,
+// with the inode numbers and change times a real filesystem would give them.
+import { isBelow, parentOf } from '../../../schemas/rel-path.ts';
+import type { Fingerprint } from '../domain/diff.ts';
+
+type Base = { ino: number; ctimeMs: number; unreadable?: boolean };
+export type MemoryNode =
+  | (Base & { kind: 'file'; mode: number; content: Buffer; mtimeMs: number })
+  | (Base & { kind: 'dir'; mode: number })
+  | (Base & { kind: 'symlink'; target: Buffer })
+  | (Base & { kind: 'special' });
+
+export class MemoryNodes {
+  private readonly byPath = new Map<string, MemoryNode>();
+  private readonly root: MemoryNode;
+  private inodes = 1;
+  private readonly freeInodes: number[] = [];
+  private changes = 0;
+
+  constructor(readonly now: () => number) {
+    this.root = { kind: 'dir', ino: this.inode(), mode: 0o755, ctimeMs: this.stamp() };
+  }
+
+  /** Freed inode numbers are used again first, as ext4 does: a recreated directory may keep its number. */
+  inode(): number {
+    return this.freeInodes.pop() ?? this.inodes++;
+  }
+
+  stamp(): number {
+    // Distinct for every change, like a nanosecond ctime: only ever compared for equality.
+    return this.now() + ++this.changes / 1000; // steps a double near 1.7e12 can hold
+  }
+
+  node(relPath: string): MemoryNode | undefined {
+    return relPath === '' ? this.root : this.byPath.get(relPath);
+  }
+
+  set(relPath: string, node: MemoryNode): void {
+    this.byPath.set(relPath, node);
+  }
+
+  /** Forgets an entry (not the root). */
+  delete(relPath: string): void {
+    this.byPath.delete(relPath);
+  }
+
+  /** Forgets an entry (not the root) and frees its inode number; returns the entry. */
+  take(relPath: string): MemoryNode {
+    const node = this.byPath.get(relPath)!;
+    this.byPath.delete(relPath);
+    this.freeInodes.push(node.ino);
+    return node;
+  }
+
+  /** Every entry but the root. */
+  entries(): IterableIterator<[string, MemoryNode]> {
+    return this.byPath.entries();
+  }
+
+  paths(): string[] {
+    return [...this.byPath.keys()];
+  }
+
+  searchDenied(relPath: string): boolean {
+    for (const dir of ancestors(relPath)) if (this.node(dir)?.unreadable === true) return true;
+    return false;
+  }
+
+  parentIsDir(relPath: string): boolean {
+    return relPath !== '' && this.node(parentOf(relPath))?.kind === 'dir';
+  }
+
+  childNames(dir: string): string[] {
+    const start = dir === '' ? 0 : dir.length + 1;
+    return [...this.byPath.keys()]
+      .filter((p) => parentOf(p) === dir)
+      .map((p) => p.slice(start))
+      .sort();
+  }
+
+  below(dir: string): string[] {
+    return [...this.byPath.keys()].filter((p) => isBelow(p, dir));
+  }
+
+  touchParent(relPath: string): void {
+    this.node(parentOf(relPath))!.ctimeMs = this.stamp();
+  }
+}
+
+export function ancestors(relPath: string): string[] {
+  const parts = relPath.split('/');
+  return parts.slice(0, -1).map((_, i) => parts.slice(0, i + 1).join('/'));
+}
+
+export function fingerprintOf(node: MemoryNode): Fingerprint {
+  const size = node.kind === 'file' ? node.content.length : 0;
+  return { ino: node.ino, size, mtimeMs: node.kind === 'file' ? node.mtimeMs : 0, ctimeMs: node.ctimeMs };
+}
