@@ -179,6 +179,9 @@ describe('container images', () => {
         mounts: [`${source}:/source:ro`, `${tempDir(t, 'producer-state', IMAGE_UID)}:/var/lib/mirrorlog`],
         extraFlags: hardening,
       });
+      // Only a producer creates the topic; an applier started before it refuses (compose restarts it, plain
+      // `docker run` does not), so the appliers start once the producer is healthy, as an operator would.
+      t.diagnostic(`${producer}: healthy after ${seconds(await waitHealthy(producer, HEALTHY_TIMEOUT_MS))}`);
       const replicas = new Map<string, string>();
       for (const letter of ['a', 'b']) {
         const name = `mirrorlog-test-applier-${letter}-${suffix}`;
