@@ -7,6 +7,7 @@
 //
 // Its own consumer group (mirrorlog.heal.<source>) on the tree's heal topic, which the
 // producer creates (short retention: a request is useful for minutes, not weeks).
+import { settleWithin } from '../shared/deadline.ts';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { lstat } from 'node:fs/promises';
@@ -93,11 +94,6 @@ export class HealResponder {
   }
 
   async stop(): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      this.consumer.disconnect().catch(() => undefined),
-      new Promise((resolve) => (timer = setTimeout(resolve, 10_000))),
-    ]);
-    clearTimeout(timer);
+    await settleWithin(this.consumer.disconnect(), 10_000);
   }
 }

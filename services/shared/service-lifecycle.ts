@@ -10,6 +10,7 @@
 // something still holds the event loop: after a Kafka outage, kafkajs keeps reconnect
 // timers and sockets alive, and an applier that logged "stopped" ran on for minutes
 // (issue 20, M5). The process belongs to the service, so nothing of value is cut short.
+import { DeadlineError, withinMs } from './deadline.ts';
 import { CliError } from './errors.ts';
 
 export type RunningService = {
@@ -87,12 +88,13 @@ export async function runUntilSignal(
       failure = error;
     });
     await Promise.race([signal, failed]);
-    let timer: NodeJS.Timeout | undefined;
-    const inTime = await Promise.race([
-      service.stop().then(() => true),
-      new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), stopTimeoutMs))),
-    ]);
-    clearTimeout(timer);
+    const inTime = await withinMs(service.stop(), stopTimeoutMs).then(
+      () => true,
+      (error: unknown) => {
+        if (error instanceof DeadlineError) return false;
+        throw error;
+      },
+    );
     if (!inTime) {
       process.stderr.write(`mirrorlog ${name}: not stopped after ${stopTimeoutMs / 1000} s, exiting\n`);
       exit(1);

@@ -59,7 +59,7 @@ export class StatusSampler {
   async close(): Promise<void> {
     const admin = this.admin;
     this.admin = undefined;
-    await admin?.disconnect();
+    if (admin !== undefined) await settleWithin(admin.disconnect(), 2000);
   }
 
   private async connected(): Promise<Admin> {
@@ -83,9 +83,7 @@ export class StatusSampler {
       return await withinMs(this.readKafka(), KAFKA_SAMPLE_WITHIN_MS);
     } catch (error) {
       // A broken or hanging connection is dropped (bounded) and re-made at the next tick.
-      const admin = this.admin;
-      this.admin = undefined;
-      if (admin !== undefined) await settleWithin(admin.disconnect(), 2000);
+      await this.close();
       return { ok: false, error: `cannot read Kafka at ${this.options.brokers.join(',')}: ${message(error)}` };
     }
   }
