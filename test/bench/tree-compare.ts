@@ -5,6 +5,7 @@ import { lstatSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { sleep, nowMs } from './clock.ts';
 import { sampleIndexes } from './tree-plan.ts';
+import { wholeMs } from '../helpers/tree.ts';
 
 export type EntryType = 'file' | 'dir' | 'symlink' | 'other';
 
@@ -27,7 +28,7 @@ export function walkTree(root: string, skip: (rel: string) => boolean = () => fa
       const childRel = rel === '' ? name : `${rel}/${name}`;
       if (skip(childRel)) continue;
       const abs = join(root, childRel);
-      const stat = lstatSync(abs);
+      const stat = lstatSync(abs, { bigint: true });
       const type: EntryType = stat.isFile()
         ? 'file'
         : stat.isDirectory()
@@ -37,9 +38,9 @@ export function walkTree(root: string, skip: (rel: string) => boolean = () => fa
             : 'other';
       const entry: Entry = {
         type,
-        size: type === 'file' ? stat.size : 0,
-        mode: stat.mode & 0o7777,
-        mtimeMs: stat.mtimeMs,
+        size: type === 'file' ? Number(stat.size) : 0,
+        mode: Number(stat.mode & 0o7777n),
+        mtimeMs: wholeMs(stat),
       };
       if (type === 'symlink') entry.target = readlinkSync(abs);
       out.set(childRel, entry);
@@ -117,7 +118,7 @@ export function compareTrees(source: string, replica: string, options: CompareOp
         result.sizeDiffers.push(`${path} (${a.size} → ${b.size})`);
         continue;
       }
-      if (Math.trunc(a.mtimeMs) !== Math.trunc(b.mtimeMs)) result.mtimeDiffers.push(path);
+      if (a.mtimeMs !== b.mtimeMs) result.mtimeDiffers.push(path);
       comparableFiles.push(path);
     } else if (a.type === 'symlink' && a.target !== b.target) {
       result.symlinkDiffers.push(path);

@@ -19,6 +19,7 @@ import { startApplier, type ApplierHandle, type ApplierTuning } from '../../serv
 import { isTempName } from '../../services/applier/domain/temp-name.ts';
 import { ensureTopic, eventsTopicConfig } from '../../services/shared/kafka.ts';
 import { S3ContentStore } from '../../services/shared/s3-content-store.ts';
+import { wholeMs } from './tree.ts';
 import { runCli, stackFlags, startService, type CliResult, type ServiceProcess } from './services.ts';
 import {
   freshPrefix,
@@ -237,7 +238,7 @@ export function snapshot(root: string): string[] {
         lines.push(`${path} symlink -> ${readlinkSync(abs)}`);
       } else {
         const hash = createHash('sha256').update(readFileSync(abs)).digest('hex').slice(0, 12);
-        lines.push(`${path} file ${mode} ${Math.trunc(stat.mtimeMs)} ${hash}`);
+        lines.push(`${path} file ${mode} ${wholeMs(lstatSync(abs, { bigint: true }))} ${hash}`);
       }
     }
   };

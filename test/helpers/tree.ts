@@ -13,6 +13,16 @@ export type TreeEntry =
 export type TreeSnapshot = Map<string, TreeEntry>;
 
 /**
+ * Whole milliseconds of an mtime, floored from the nanoseconds. The double `mtimeMs` can
+ * round up (…079.9999996 ms is …080 as a double), so it would disagree with a replica
+ * whose mtime was set to the whole millisecond.
+ */
+export function wholeMs(stats: { mtimeNs: bigint }): number {
+  const ms = stats.mtimeNs / 1_000_000n;
+  return Number(stats.mtimeNs < 0n && ms * 1_000_000n !== stats.mtimeNs ? ms - 1n : ms);
+}
+
+/**
  * The tree as it is now. A tree still being written may lose an entry between readdir
  * and lstat: such entries are left out (the caller compares again later).
  */
@@ -31,13 +41,13 @@ export async function snapshotTree(
       const childRel = rel === '' ? name : `${rel}/${name}`;
       if (options.ignore?.(childRel)) continue;
       const abs = path.join(dir, name);
-      const stats = await fs.lstat(abs).catch(vanished);
+      const stats = await fs.lstat(abs, { bigint: true }).catch(vanished);
       if (stats === undefined) continue;
       if (stats.isSymbolicLink()) {
         const target = await fs.readlink(abs).catch(vanished);
         if (target !== undefined) result.set(childRel, { kind: 'symlink', target });
       } else if (stats.isDirectory()) {
-        result.set(childRel, { kind: 'dir', mode: stats.mode & 0o7777 });
+        result.set(childRel, { kind: 'dir', mode: Number(stats.mode & 0o7777n) });
         await visit(abs, childRel);
       } else if (stats.isFile()) {
         const bytes = await fs.readFile(abs).catch(vanished);
@@ -45,9 +55,9 @@ export async function snapshotTree(
         const hash = createHash('sha256').update(bytes).digest('hex');
         result.set(childRel, {
           kind: 'file',
-          size: stats.size,
-          mode: stats.mode & 0o7777,
-          mtimeMs: Math.trunc(stats.mtimeMs),
+          size: Number(stats.size),
+          mode: Number(stats.mode & 0o7777n),
+          mtimeMs: wholeMs(stats),
           hash,
         });
       }
