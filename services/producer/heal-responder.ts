@@ -5,8 +5,8 @@
 // store holds under that name). Otherwise the path has changed since, and its newer event
 // references other content: nothing to do.
 //
-// Its own consumer group (mirrorlog.heal.<source>) on the tree's heal topic, which the
-// producer creates (short retention: a request is useful for minutes, not weeks).
+// Its own consumer group (healGroup) on the tree's heal topic, which the producer creates
+// (short retention: a request is useful for minutes, not weeks).
 import { settleWithin } from '../shared/deadline.ts';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
@@ -56,23 +56,42 @@ export async function healOne(
   return 'uploaded';
 }
 
+/**
+ * The responder's consumer group: one per topic and source, so that producers of other
+ * trees never join it (a member of another tree's group would hold its rebalances).
+ */
+export function healGroup(topic: string, source: string): string {
+  return `mirrorlog.heal.${topic}.${source}`;
+}
+
 export class HealResponder {
   private readonly consumer: Consumer;
+  private starting: Promise<void> | undefined;
+  private stopping = false;
 
   constructor(private readonly options: HealResponderOptions) {
     this.consumer = options.kafka.consumer({
-      groupId: `mirrorlog.heal.${options.source}`,
+      groupId: healGroup(options.topic, options.source),
       allowAutoTopicCreation: false,
     });
   }
 
-  async start(): Promise<void> {
+  start(): Promise<void> {
+    this.starting ??= this.join();
+    return this.starting;
+  }
+
+  private async join(): Promise<void> {
     const { options } = this;
     const topic = healTopic(options.topic);
     // Same shape as a dead-letter topic: one partition, deletion after a retention.
     await ensureDeadLetterTopic(options.admin, topic, { retentionMs: HEAL_RETENTION_MS });
+    // A stop during the start: joining now would leave a member behind that never leaves the
+    // group (the process ends), and the group would wait a session timeout for it.
+    if (this.stopping) return;
     await this.consumer.connect();
     await this.consumer.subscribe({ topics: [topic], fromBeginning: true });
+    if (this.stopping) return;
     await this.consumer.run({
       eachMessage: async ({ message }) => {
         const request = decodeHealRequest(message.value);
@@ -93,7 +112,10 @@ export class HealResponder {
     });
   }
 
+  /** Leaves the group; a start still under way is waited for first, so its join is left too. */
   async stop(): Promise<void> {
+    this.stopping = true;
+    if (this.starting !== undefined) await settleWithin(this.starting, 10_000);
     await settleWithin(this.consumer.disconnect(), 10_000);
   }
 }

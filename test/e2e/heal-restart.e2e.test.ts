@@ -14,6 +14,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { contentKey, healTopic } from '../../schemas/content-key.ts';
+import { healGroup } from '../../services/producer/heal-responder.ts';
 import { tempDir } from '../helpers/producer.ts';
 import { applierArgs, producerArgs, startService, type ServiceProcess } from '../helpers/services.ts';
 import { freshPrefix, freshTopic, kafkaAdmin, minioClient, stackConfig, waitFor } from '../helpers/stack.ts';
@@ -82,7 +83,7 @@ test('a heal request lost while the applier restarts is asked again, and the rep
 
   // 3. The request is lost on the producer side.
   const admin = await kafkaAdmin(t);
-  const group = 'mirrorlog.heal.e2e';
+  const group = healGroup(topic, 'e2e'); // producerArgs' source
   const high = await admin.fetchTopicOffsets(healTopic(topic));
   await admin.setOffsets({
     groupId: group,

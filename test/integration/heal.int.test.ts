@@ -9,7 +9,7 @@ import { test, type TestContext } from 'node:test';
 import { pino } from 'pino';
 import { contentKey } from '../../schemas/content-key.ts';
 import { requestMissingContent } from '../../services/cli/heal-scan.ts';
-import { HealResponder, type HealOutcome } from '../../services/producer/heal-responder.ts';
+import { HealResponder, healGroup, type HealOutcome } from '../../services/producer/heal-responder.ts';
 import { applierStack, events, type ApplierStack } from '../helpers/applier-harness.ts';
 import { defer } from '../helpers/cleanup.ts';
 import { kafka, kafkaAdmin, minioClient, stackConfig, waitFor } from '../helpers/stack.ts';
@@ -101,4 +101,27 @@ test('gc --heal asks for the referenced content the store lacks, before any repl
   assert.deepEqual(report, { objects: 1, records: 2, missing: 1 });
   await waitFor('the lost object uploaded again', async () => ((await stack.store.stat(lost.hash)) ? true : undefined));
   assert.deepEqual(outcomes, ['uploaded'], 'only the missing content was asked for');
+});
+
+test('a responder stopped while it is still starting leaves no member in its group', async (t) => {
+  const stack = await applierStack(t);
+  const admin = await kafkaAdmin(t);
+  const responder = new HealResponder({
+    kafka: kafka('test-heal-early-stop'),
+    admin,
+    topic: stack.topic,
+    source: 'early-stop',
+    root: stack.dir,
+    store: stack.store,
+    logger: pino({ level: 'silent' }),
+  });
+  defer(t, () => responder.stop()); // again, should the first stop have left a member
+  const starting = responder.start();
+  await responder.stop();
+  await starting;
+  // A member that joined after the stop would stay until its session timed out (30 s), and
+  // the group would refuse offset changes meanwhile ("must have no running instances").
+  const [group] = (await admin.describeGroups([healGroup(stack.topic, 'early-stop')])).groups;
+  assert.deepEqual(group!.members, [], `no member left behind (state ${group!.state})`);
+  assert.ok(['Empty', 'Dead'].includes(group!.state), `the group is settled, not ${group!.state}`);
 });

@@ -63,6 +63,8 @@ export class KafkaRecordSource {
   /** Restarts since the last join (the backoff grows with them). */
   private restarts = 0;
   private restartTimer: NodeJS.Timeout | undefined;
+  /** The last start of the consumer, for a stop to wait for (its join must be left, too). */
+  private running: Promise<void> | undefined;
   private appliedAt: number | undefined;
   private lastPositions: ReadonlyMap<number, number> = new Map();
   /** Partitions assigned by the last join; undefined before the first. */
@@ -116,10 +118,18 @@ export class KafkaRecordSource {
     }, delayMs);
   }
 
-  private async run(): Promise<void> {
+  private run(): Promise<void> {
+    this.running = this.join();
+    return this.running;
+  }
+
+  private async join(): Promise<void> {
     const { consumer, options } = this;
     await consumer.connect();
     await consumer.subscribe({ topics: [options.topic], fromBeginning: true });
+    // A member that joins after the stop's disconnect is never left: the group would wait a
+    // session timeout for it before the replica's next applier could take over.
+    if (this.stopping) return;
     await consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
@@ -190,7 +200,14 @@ export class KafkaRecordSource {
   async stop(timeoutMs = 15_000): Promise<void> {
     this.stopping = true;
     clearTimeout(this.restartTimer);
-    await settleWithin(this.consumer.disconnect(), timeoutMs);
+    const running = this.running?.catch(() => undefined);
+    await settleWithin(
+      (async () => {
+        await running;
+        await this.consumer.disconnect();
+      })(),
+      timeoutMs,
+    );
   }
 
   private onJoin(event: ConsumerGroupJoinEvent): void {
