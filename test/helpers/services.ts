@@ -108,16 +108,25 @@ export async function startService(
     child,
     exited,
     async waitReady(timeoutMs = 120_000) {
-      await waitFor(
-        `${name} to be ready on port ${port}`,
-        async () => {
-          if (done) throw new Error(`${name} exited before it was ready:\n${output.join('').slice(-3000)}`);
-          const response = await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined);
-          return response?.status === 200 ? true : undefined;
-        },
-        timeoutMs,
-        100,
-      );
+      let lastAnswer = 'no answer from /readyz';
+      try {
+        await waitFor(
+          `${name} to be ready on port ${port}`,
+          async () => {
+            if (done) throw new Error(`${name} exited before it was ready:\n${output.join('').slice(-3000)}`);
+            const response = await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined);
+            if (response === undefined) return undefined;
+            lastAnswer = `/readyz ${response.status}: ${(await response.text()).slice(0, 500)}`;
+            return response.status === 200 ? true : undefined;
+          },
+          timeoutMs,
+          100,
+        );
+      } catch (error) {
+        // Why it never got ready: what it said last, and what it logged.
+        const said = `${(error as Error).message}\n${lastAnswer}\n${name} output:\n${output.join('').slice(-3000)}`;
+        throw new Error(said, { cause: error });
+      }
     },
     async metric(metricName: string) {
       const response = await fetch(`http://127.0.0.1:${port}/metrics`).catch(() => undefined);
