@@ -7,10 +7,11 @@
 //   integration  test/integration/**/*.test.ts   (real Kafka + S3: the local stack)
 //   e2e          test/e2e/**/*.test.ts           (real Kafka + S3: the local stack)
 //
-// Each tier is one `node --import tsx --test` run over its files, sorted; all but unit
-// run one file at a time. Before the first integration/e2e tier the local stack is
-// brought up if it is not running, and whatever this run started is stopped at the end,
-// on failure and on SIGINT/SIGTERM too: the stack is left as it was found.
+// Each tier is one `node --import tsx --test` run over its files, sorted; the model tier
+// runs one file at a time, integration and e2e two (CONCURRENCY). Before the first
+// integration/e2e tier the local stack is brought up if it is not running, and whatever
+// this run started is stopped at the end, on failure and on SIGINT/SIGTERM too: the stack
+// is left as it was found.
 // Tests that stop servers use private stack instances (test/helpers/private-stack.ts)
 // named after this run (MIRRORLOG_TEST_RUN); each test purges its own, and this script
 // sweeps the run's leftovers at the end (a test process killed before its cleanup ran).
@@ -29,6 +30,10 @@ const TIERS = ['unit', 'model', 'integration', 'e2e'];
 const STACK_TIERS = new Set(['integration', 'e2e']);
 const COLOCATED_ROOTS = ['schemas', 'services', 'infra'];
 const TEST_RUN = `${process.pid}${randomBytes(3).toString('hex')}`;
+// Integration and e2e files spend most of their time waiting (on servers, outages, restarts,
+// convergence), and each uses fresh topics, prefixes and private servers: two run at a time
+// (node's runner takes them in name order).
+const CONCURRENCY = { unit: undefined, model: 1, integration: 2, e2e: 2 };
 
 function usage(message) {
   process.stderr.write(
@@ -253,8 +258,8 @@ async function main() {
       const t0 = Date.now();
       // --test-force-exit: a test file whose tests are done ends, even if a client it used left a
       // socket or timer behind (one leaked Kafka socket would otherwise hold the whole run).
-      const concurrency = tier === 'unit' ? ['--test-force-exit'] : ['--test-concurrency=1', '--test-force-exit'];
-      const code = await runNode(['--import', 'tsx', '--test', ...concurrency, ...files], env);
+      const concurrency = CONCURRENCY[tier] === undefined ? [] : [`--test-concurrency=${CONCURRENCY[tier]}`];
+      const code = await runNode(['--import', 'tsx', '--test', ...concurrency, '--test-force-exit', ...files], env);
       const elapsed = seconds(Date.now() - t0);
       results.push({
         tier,

@@ -3,23 +3,19 @@
 // so only the watcher (and the reconcile a kernel overflow asks for) can find changes.
 // The writers are child processes, as real writers are: the producer reads its events
 // while they write. A backend that cannot run here fails its test with the reason.
-// Backends: MIRRORLOG_TEST_ARGS='["--backends","fanotify,inotify,parcel"]' to choose.
+// One test file per backend (test/integration/watcher-contract-*.int.test.ts), so that the
+// two slowest integration files run side by side.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { test, type TestContext } from 'node:test';
 import type { ProducerHandle } from '../../services/producer/producer.ts';
-import { startTestProducer, tempDir } from '../helpers/producer.ts';
-import { freshTopic, waitFor } from '../helpers/stack.ts';
-import { followTopic, type TopicFollower } from '../helpers/topic.ts';
-import { diffTrees, snapshotTree, type TreeSnapshot } from '../helpers/tree.ts';
-
-function backendsToRun(): string[] {
-  const args = JSON.parse(process.env.MIRRORLOG_TEST_ARGS ?? '[]') as string[];
-  const at = args.indexOf('--backends');
-  return at >= 0 && args[at + 1] !== undefined ? args[at + 1]!.split(',') : ['fanotify', 'inotify'];
-}
+import { startTestProducer, tempDir } from './producer.ts';
+import { freshTopic, waitFor } from './stack.ts';
+import { followTopic, type TopicFollower } from './topic.ts';
+import { diffTrees, snapshotTree, type TreeSnapshot } from './tree.ts';
 
 /** Runs a command to completion without blocking this process (the producer reads meanwhile). */
 function run(command: string, args: string[], cwd: string): Promise<void> {
@@ -41,18 +37,16 @@ const node = (code: string, cwd: string) =>
   run(process.execPath, ['-e', `const fs = require('node:fs');\n${code}`], cwd);
 
 let rsyncChecked = false;
-/** rsync for the deploy scenario: installed with apt-get when missing (package lists refreshed once first). */
+/**
+ * rsync for the deploy scenario: installed with apt-get when missing. Under a lock: both
+ * backends' files run at once, and two apt-gets at once would fail on dpkg's own lock.
+ */
 async function ensureRsync(): Promise<void> {
   if (rsyncChecked) return;
-  const present = await run('rsync', ['--version'], '/').then(
-    () => true,
-    () => false,
-  );
-  if (!present) {
-    process.stderr.write('watcher contract: rsync is missing; installing it with apt-get\n');
-    await run('apt-get', ['update', '-q'], '/');
-    await run('apt-get', ['install', '-y', '-q', '--no-install-recommends', 'rsync'], '/');
-  }
+  const install =
+    'command -v rsync >/dev/null || { echo "watcher contract: rsync is missing; installing it with apt-get" >&2; ' +
+    'apt-get update -q && apt-get install -y -q --no-install-recommends rsync; }';
+  await run('flock', [`${os.tmpdir()}/mirrorlog-test-apt.lock`, 'sh', '-c', install], '/');
   rsyncChecked = true;
 }
 
@@ -131,7 +125,8 @@ async function counterValues(
   return result;
 }
 
-for (const backend of backendsToRun()) {
+/** The contract's six scenarios as one test, against `backend`. */
+export function watcherContract(backend: string): void {
   test(`watcher contract: ${backend}`, { timeout: 40 * 60_000 }, async (t: TestContext) => {
     const root = tempDir(t, `contract-${backend}`);
     const outside = tempDir(t, `contract-outside-${backend}`);
