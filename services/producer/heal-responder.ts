@@ -16,7 +16,7 @@ import type { Admin, Consumer, Kafka } from 'kafkajs';
 import { healTopic } from '../../schemas/content-key.ts';
 import { decodeHealRequest, type HealRequest } from '../../schemas/heal-request.ts';
 import type { ContentStore } from '../shared/content-store.ts';
-import { ensureDeadLetterTopic } from '../shared/kafka.ts';
+import { ensureDeadLetterTopic, subscribeToTopic } from '../shared/kafka.ts';
 import type { Logger } from '../shared/logger.ts';
 
 const HEAL_RETENTION_MS = 24 * 3600 * 1000;
@@ -90,7 +90,7 @@ export class HealResponder {
     // group (the process ends), and the group would wait a session timeout for it.
     if (this.stopping) return;
     await this.consumer.connect();
-    await this.consumer.subscribe({ topics: [topic], fromBeginning: true });
+    await subscribeToTopic(this.consumer, { topics: [topic], fromBeginning: true });
     if (this.stopping) return;
     await this.consumer.run({
       eachMessage: async ({ message }) => {

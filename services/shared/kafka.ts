@@ -19,7 +19,7 @@ export {
 } from './events-topic.ts';
 export { describeTopicConfig, type ConfigDrift, type EnsureTopicResult } from './topic-admin.ts';
 export { MissingTopicError, TopicMismatchError } from './topic-errors.ts';
-export { fetchTopicOffsets, isLeadershipError } from './topic-offsets.ts';
+export { fetchTopicOffsets, isLeadershipError, subscribeToTopic } from './topic-offsets.ts';
 
 // kafkajs' CommonJS exports are only partly visible as ESM named exports.
 const { Kafka: KafkaClient } = kafkajs;

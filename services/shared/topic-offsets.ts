@@ -1,10 +1,11 @@
-// Partition offsets of a topic, read through the leadership errors that follow its creation.
-import type { Admin } from 'kafkajs';
+// Partition offsets of a topic, and subscriptions to it, through the leadership errors that
+// follow its creation.
+import type { Admin, Consumer, ConsumerSubscribeTopics } from 'kafkajs';
 import { retry } from './retry.ts';
 
 /**
  * Errors a broker answers for a while after a topic was created or a leader moved: its
- * metadata is not everywhere yet. kafkajs' admin does not retry them in listOffsets.
+ * metadata is not everywhere yet. kafkajs retries them neither in listOffsets nor in subscribe.
  */
 const LEADERSHIP_ERRORS: ReadonlySet<string> = new Set([
   'NOT_LEADER_FOR_PARTITION',
@@ -38,4 +39,17 @@ export async function fetchTopicOffsets(
     isRetryable: isLeadershipError,
   });
   return offsets.map(({ partition, low, high }) => ({ partition, low: Number(low), high: Number(high) }));
+}
+
+/**
+ * `consumer.subscribe`, retried (bounded) through the same errors: a topic that was just
+ * created, or checked to exist, can still be unknown to the broker's metadata for a moment.
+ */
+export async function subscribeToTopic(consumer: Consumer, subscription: ConsumerSubscribeTopics): Promise<void> {
+  await retry(() => consumer.subscribe(subscription), {
+    retries: 20,
+    minDelayMs: 100,
+    maxDelayMs: 2000,
+    isRetryable: isLeadershipError,
+  });
 }

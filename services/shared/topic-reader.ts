@@ -3,7 +3,7 @@
 // never commits. The one way to read "the whole log" (index rebuild, verify, restore).
 import { randomUUID } from 'node:crypto';
 import type { Kafka, KafkaMessage } from 'kafkajs';
-import { fetchTopicOffsets } from './kafka.ts';
+import { fetchTopicOffsets, subscribeToTopic } from './kafka.ts';
 
 export type ReadToEndOptions = {
   /** Per partition, stop before this offset; default: the high watermark at the start. */
@@ -42,7 +42,7 @@ export async function readTopicToEnd(kafka: Kafka, topic: string, options: ReadT
   });
   await consumer.connect();
   try {
-    await consumer.subscribe({ topic, fromBeginning: true });
+    await subscribeToTopic(consumer, { topics: [topic], fromBeginning: true });
     await new Promise<void>((resolve, reject) => {
       consumer
         .run({

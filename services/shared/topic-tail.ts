@@ -2,7 +2,7 @@
 // (seq and time), without reading the log. A throwaway consumer group that never commits.
 import { randomUUID } from 'node:crypto';
 import type { Kafka } from 'kafkajs';
-import { fetchTopicOffsets } from './kafka.ts';
+import { fetchTopicOffsets, subscribeToTopic } from './kafka.ts';
 import { decodeRecord } from '../../schemas/codec.ts';
 import type { MirrorEvent } from '../../schemas/event.ts';
 
@@ -27,7 +27,7 @@ export async function readLastRecords(kafka: Kafka, topic: string, timeoutMs = 1
   let timer: NodeJS.Timeout | undefined;
   await consumer.connect();
   try {
-    await consumer.subscribe({ topic, fromBeginning: false });
+    await subscribeToTopic(consumer, { topics: [topic], fromBeginning: false });
     await new Promise<void>((resolve, reject) => {
       timer = setTimeout(() => reject(new Error(`reading the last records of ${topic} timed out`)), timeoutMs);
       consumer.on(consumer.events.GROUP_JOIN, () => {

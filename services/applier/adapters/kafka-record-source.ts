@@ -21,6 +21,7 @@ import type { ApplyLane } from '../apply-lane.ts';
 import { judgeJoin, secondApplierMessage } from '../domain/replica-membership.ts';
 import type { LaneRecord } from '../partition-queues.ts';
 import type { Positions } from '../positions.ts';
+import { subscribeToTopic } from '../../shared/kafka.ts';
 
 /** A queued record, decoded when the lane first looks at it (in its time slices, not in one burst per fetch). */
 function laneRecord(partition: number, offset: number, raw: RawRecord): LaneRecord {
@@ -126,7 +127,7 @@ export class KafkaRecordSource {
   private async join(): Promise<void> {
     const { consumer, options } = this;
     await consumer.connect();
-    await consumer.subscribe({ topics: [options.topic], fromBeginning: true });
+    await subscribeToTopic(consumer, { topics: [options.topic], fromBeginning: true });
     // A member that joins after the stop's disconnect is never left: the group would wait a
     // session timeout for it before the replica's next applier could take over.
     if (this.stopping) return;
