@@ -22,6 +22,8 @@ export class Pipeline {
   private readonly inFlight = new Set<string>();
   private readonly hintedAgain = new Set<string>();
   private readonly attempts = new Map<string, number>();
+  /** Held deletes the guard released while the batch that held them was still being published. */
+  private readonly releasedInFlight = new Map<string, Observation>();
   /** Files that were not at rest when read, since when. */
   private readonly unstableSince = new Map<string, number>();
   private ready: Observation[] = [];
@@ -155,11 +157,17 @@ export class Pipeline {
 
   /**
    * Observations the delete guard held and now allows, published as observed, unless
-   * the path is being looked at again (that newer look decides).
+   * the path is being looked at again (that newer look decides). A path still in flight
+   * may be in the very batch that held the observation, being published: the batch's end
+   * decides (publishLoop), or the delete would be lost until the next periodic walk.
    */
   requeue(observations: readonly Observation[]): void {
     for (const observation of observations) {
-      if (this.inFlight.has(observation.path) || this.hints.has(observation.path)) continue;
+      if (this.hints.has(observation.path)) continue;
+      if (this.inFlight.has(observation.path)) {
+        this.releasedInFlight.set(observation.path, observation);
+        continue;
+      }
       this.inFlight.add(observation.path);
       this.ready.push(observation);
     }
@@ -248,6 +256,7 @@ export class Pipeline {
       retry = true;
     }
     this.inFlight.delete(path);
+    this.releasedInFlight.delete(path);
     this.wake();
     if (retry) {
       const attempt = (this.attempts.get(path) ?? 0) + 1;
@@ -289,7 +298,17 @@ export class Pipeline {
       }
       this.ready = this.ready.slice(batch.length);
       for (const observation of batch) this.readyBytes -= observation.data?.length ?? 0;
-      for (const { path } of batch) {
+      const published = new Set(admitted);
+      for (const observation of batch) {
+        const { path } = observation;
+        const released = this.releasedInFlight.get(path);
+        this.releasedInFlight.delete(path);
+        if (released === observation && !published.has(observation)) {
+          // Held by this batch, allowed while it was sent: still in flight, published next.
+          this.ready.push(observation);
+          this.readyBytes += observation.data?.length ?? 0;
+          continue;
+        }
         this.inFlight.delete(path);
         this.replayHint(path);
       }
