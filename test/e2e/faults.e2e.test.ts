@@ -13,6 +13,7 @@ import { contentKey } from '../../schemas/content-key.ts';
 import { stackStatus, type ServerName } from '../../infra/stack/index.ts';
 import { defer } from '../helpers/cleanup.ts';
 import { waitForReplica } from '../helpers/converge.ts';
+import { snapshotTree } from '../helpers/tree.ts';
 import { privateStack, type PrivateStack } from '../helpers/private-stack.ts';
 import { startMirrorPair } from '../helpers/services.ts';
 import { minioClient } from '../helpers/stack.ts';
@@ -38,6 +39,35 @@ async function outage(t: TestContext, stack: PrivateStack, server: ServerName, d
   restarted = true;
 }
 
+/**
+ * Why a replica did not converge: what the log holds last for each path that differs
+ * (publication or application lost it), and what each service says and logged.
+ */
+async function diagnosis(
+  dirs: { source: string; replica: string },
+  topic: string,
+  stack: PrivateStack,
+  services: Record<string, { port: number; output: string[] }>,
+): Promise<string> {
+  const [source, replica] = [await snapshotTree(dirs.source), await snapshotTree(dirs.replica)];
+  const differing = [...new Set([...source.keys(), ...replica.keys()])].filter(
+    (p) => JSON.stringify(source.get(p)) !== JSON.stringify(replica.get(p)),
+  );
+  const last = new Map<string, string>();
+  for (const event of await readTopic(topic, stack.config.brokers).catch(() => []))
+    last.set(event.path, `${event.op} seq ${event.seq}`);
+  const lines = [`the log's last record for each path that differs (${differing.length}):`];
+  for (const p of differing.slice(0, 30)) lines.push(`  ${JSON.stringify(p)}: ${last.get(p) ?? 'none'}`);
+  for (const [name, service] of Object.entries(services)) {
+    const ready = await fetch(`http://127.0.0.1:${service.port}/readyz`).then(
+      async (r) => `${r.status} ${(await r.text()).slice(0, 300)}`,
+      (e: Error) => e.message,
+    );
+    lines.push(`${name} /readyz: ${ready}`, `${name} output:`, service.output.join('').slice(-4000));
+  }
+  return lines.join('\n');
+}
+
 test(
   'Kafka down 30 s, then S3 down 30 s, during changes: everything converges, no event without content',
   { timeout: 420_000 },
@@ -59,7 +89,16 @@ test(
     };
     await outage(t, stack, 'kafka', change);
     await outage(t, stack, 's3', change);
-    await waitForReplica(source, replica, 'after the outages', 180_000);
+    try {
+      await waitForReplica(source, replica, 'after the outages', 180_000);
+    } catch (error) {
+      throw new Error(
+        `${(error as Error).message}\n${await diagnosis({ source, replica }, topic, stack, { producer, applier })}`,
+        {
+          cause: error,
+        },
+      );
+    }
 
     const defaultAfter = await stackStatus();
     for (const name of ['kafka', 's3'] as const) {
