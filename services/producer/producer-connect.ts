@@ -14,6 +14,7 @@ import { replicationFor } from '../shared/topic-replication.ts';
 import { isDocumentStore, registerTree } from '../shared/tree-registry.ts';
 import type { KafkaPublisher } from './adapters/kafka-publisher.ts';
 import { registerProducer } from './tree-registration.ts';
+import { withinMs } from '../shared/deadline.ts';
 
 export type ProducerConnections = {
   readonly kafka: Kafka;
@@ -27,6 +28,9 @@ export type ProducerConnections = {
   readonly waitFor: (what: string) => WaitOptions;
 };
 
+/** How long the topic step (create or check, register) may take before it is tried again. */
+const TOPIC_STEP_WITHIN_MS = 60_000;
+
 export async function connectProducer(config: ProducerConfig, connections: ProducerConnections): Promise<void> {
   const { kafka, admin, store, publisher, source, root, stateDir, logger, waitFor } = connections;
   await waitForServer(
@@ -34,17 +38,23 @@ export async function connectProducer(config: ProducerConfig, connections: Produ
     waitFor(`Kafka at ${config.brokers.join(',')}`),
   );
   await waitForServer(
-    async () => {
-      await admin.connect();
-      const replication = await replicationFor(admin, config);
-      await ensureTopic(admin, {
-        topic: config.topic,
-        partitions: config.partitions,
-        historyWindowMs: config.historyWindow,
-        ...replication,
-      });
-      await registerProducer(kafka, admin, { topic: config.topic, source, root, stateDir });
-    },
+    // Bounded: right after a topic's creation on a cluster, a kafkajs admin call was seen to
+    // hang for good, and the producer never got ready. A step past its bound is tried again.
+    () =>
+      withinMs(
+        (async () => {
+          await admin.connect();
+          const replication = await replicationFor(admin, config);
+          await ensureTopic(admin, {
+            topic: config.topic,
+            partitions: config.partitions,
+            historyWindowMs: config.historyWindow,
+            ...replication,
+          });
+          await registerProducer(kafka, admin, { topic: config.topic, source, root, stateDir });
+        })(),
+        TOPIC_STEP_WITHIN_MS,
+      ),
     waitFor(`the topic ${config.topic}`),
   );
   await waitForServer(

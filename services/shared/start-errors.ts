@@ -9,6 +9,7 @@ import { CliError } from './errors.ts';
 import { describeFailure, failureMessage } from './failure-kind.ts';
 import type { Logger } from './logger.ts';
 import { backoffDelay, sleep } from './retry.ts';
+import { DeadlineError } from './deadline.ts';
 
 export type StartFailure = { kind: 'final' | 'transient'; message: string };
 
@@ -28,6 +29,9 @@ function refusedLine(server: 'kafka' | 's3' | undefined, reason: string, where: 
  */
 export function classifyStartError(error: unknown, where: { kafka: string; s3: string }): StartFailure {
   if (error instanceof CliError) return { kind: 'final', message: error.message };
+  // A step bounded by withinMs got no answer in time (a kafkajs call can hang after a topic's
+  // creation on a cluster): tried again, like a server that does not answer.
+  if (error instanceof DeadlineError) return { kind: 'transient', message: error.message };
   const failure = describeFailure(error);
   const final = (): StartFailure => ({
     kind: 'final',

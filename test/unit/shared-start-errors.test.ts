@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { DeadlineError, withinMs } from '../../services/shared/deadline.ts';
 import { CliError } from '../../services/shared/errors.ts';
 import { classifyStartError, waitForServer } from '../../services/shared/start-errors.ts';
 
@@ -147,4 +148,21 @@ test('--give-up-after ends the wait with one line, exit 1; a final error at once
     (error: unknown) => error instanceof CliError && error.exitCode === 2,
   );
   assert.equal(calls, 1, 'a final error is not retried');
+});
+
+test('a start step that hangs past its bound is tried again, and the next try can succeed', async () => {
+  const clock = fakeClock();
+  let attempts = 0;
+  const hangs = new Promise<string>(() => undefined); // a kafkajs call that never answers
+  const result = await waitForServer(() => withinMs(++attempts === 1 ? hangs : Promise.resolve('up'), 5), {
+    what: 'the topic t',
+    where,
+    logger: { warn: () => undefined } as never,
+    setReason: () => undefined,
+    giveUpAfterMs: 0,
+    ...clock,
+  });
+  assert.equal(result, 'up');
+  assert.equal(attempts, 2);
+  assert.equal(classifyStartError(new DeadlineError(5), where).kind, 'transient');
 });
