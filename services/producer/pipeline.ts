@@ -9,7 +9,7 @@ import type { Logger } from '../shared/logger.ts';
 import { readMode } from './domain/examine-plan.ts';
 import { HintQueue } from './domain/hint-queue.ts';
 import type { Observation } from './domain/observation.ts';
-import { nextBatchLength } from './domain/publish-batch.ts';
+import { ReadyQueue } from './domain/ready-queue.ts';
 import type { ProducerMetrics } from './metrics.ts';
 import type { BatchPublisher, DeleteAdmission, PathExaminer, PipelineDeps, PipelineOptions } from './pipeline-deps.ts';
 import { PipelineWakeup } from './pipeline-wakeup.ts';
@@ -22,12 +22,9 @@ export class Pipeline {
   private readonly inFlight = new Set<string>();
   private readonly hintedAgain = new Set<string>();
   private readonly attempts = new Map<string, number>();
-  /** Held deletes the guard released while the batch that held them was still being published. */
-  private readonly releasedInFlight = new Map<string, Observation>();
   /** Files that were not at rest when read, since when. */
   private readonly unstableSince = new Map<string, number>();
-  private ready: Observation[] = [];
-  private readyBytes = 0;
+  private readonly ready = new ReadyQueue();
   private running = false;
   private readonly wakeup: PipelineWakeup;
   private idleWaiters: (() => void)[] = [];
@@ -165,7 +162,7 @@ export class Pipeline {
     for (const observation of observations) {
       if (this.hints.has(observation.path)) continue;
       if (this.inFlight.has(observation.path)) {
-        this.releasedInFlight.set(observation.path, observation);
+        this.ready.releasedDuringSend(observation);
         continue;
       }
       this.inFlight.add(observation.path);
@@ -213,7 +210,7 @@ export class Pipeline {
     while (this.running) {
       if (
         this.ready.length + this.inFlight.size >= this.options.maxPending ||
-        this.readyBytes >= this.options.maxPendingBytes
+        this.ready.bytes >= this.options.maxPendingBytes
       ) {
         await this.sleep();
         continue;
@@ -245,7 +242,6 @@ export class Pipeline {
       if (result.kind === 'observed') {
         this.attempts.delete(path);
         this.ready.push(result.observation);
-        this.readyBytes += result.observation.data?.length ?? 0;
         this.wake();
         return;
       }
@@ -256,7 +252,7 @@ export class Pipeline {
       retry = true;
     }
     this.inFlight.delete(path);
-    this.releasedInFlight.delete(path);
+    this.ready.forget(path);
     this.wake();
     if (retry) {
       const attempt = (this.attempts.get(path) ?? 0) + 1;
@@ -281,7 +277,7 @@ export class Pipeline {
         await this.sleep();
         continue;
       }
-      const batch = this.ready.slice(0, nextBatchLength(this.ready, this.options));
+      const batch = this.ready.nextBatch(this.options);
       const admitted = this.deletes.admit(batch);
       try {
         if (admitted.length > 0) await this.publisher.publish(admitted);
@@ -296,19 +292,7 @@ export class Pipeline {
         );
         continue;
       }
-      this.ready = this.ready.slice(batch.length);
-      for (const observation of batch) this.readyBytes -= observation.data?.length ?? 0;
-      const published = new Set(admitted);
-      for (const observation of batch) {
-        const { path } = observation;
-        const released = this.releasedInFlight.get(path);
-        this.releasedInFlight.delete(path);
-        if (released === observation && !published.has(observation)) {
-          // Held by this batch, allowed while it was sent: still in flight, published next.
-          this.ready.push(observation);
-          this.readyBytes += observation.data?.length ?? 0;
-          continue;
-        }
+      for (const path of this.ready.sent(batch, new Set(admitted))) {
         this.inFlight.delete(path);
         this.replayHint(path);
       }
