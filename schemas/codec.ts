@@ -2,7 +2,14 @@
 // record comes back as a `RecordError` naming the field, so the applier can
 // dead-letter it and go on.
 import type { z } from 'zod';
-import { EVENT_VERSION, HEADER, RecordHeadersSchema, WireEventSchema, type MirrorEvent } from './event.ts';
+import {
+  EVENT_VERSION,
+  HEADER,
+  READABLE_VERSIONS,
+  RecordHeadersSchema,
+  WireEventSchema,
+  type MirrorEvent,
+} from './event.ts';
 import { describeRelPathProblem, parseRelPath } from './rel-path.ts';
 
 export type EncodedRecord = { key: string; value: string | null; headers: Record<string, string> };
@@ -15,7 +22,15 @@ export type RawRecord = {
 };
 
 export type RecordErrorCode =
-  'missing-key' | 'invalid-key' | 'invalid-json' | 'invalid-field' | 'invalid-header' | 'mismatch' | 'too-large';
+  | 'missing-key'
+  | 'invalid-key'
+  | 'invalid-json'
+  | 'invalid-field'
+  | 'invalid-header'
+  | 'mismatch'
+  | 'too-large'
+  /** Written by a newer mirrorlog than this one: its fields are not guessed at. */
+  | 'newer-version';
 
 /**
  * The largest event value decoded: an event with its largest inline content (base64) fits
@@ -51,7 +66,14 @@ export function encodeRecord(event: MirrorEvent): EncodedRecord {
     [HEADER.seq]: String(event.seq),
     [HEADER.ts]: String(event.ts),
   };
-  const base = { v: EVENT_VERSION, source: event.source, seq: String(event.seq), ts: event.ts, path: event.path };
+  const base = {
+    v: EVENT_VERSION,
+    source: event.source,
+    seq: String(event.seq),
+    ts: event.ts,
+    path: event.path,
+    ...(event.op === 'delete' || event.owner === undefined ? {} : { owner: event.owner }),
+  };
   let value: string | null;
   switch (event.op) {
     case 'file':
@@ -116,6 +138,13 @@ function decodeHeaders(
       return { ok: false, result: fail('invalid-header', `headers.${name}`, 'not valid UTF-8') };
     headers[name] = decoded;
   }
+  const version = headers[HEADER.version]!;
+  if (/^\d{1,9}$/.test(version) && Number(version) > EVENT_VERSION) {
+    const message =
+      `record format ${version} is newer than this mirrorlog reads (${READABLE_VERSIONS.join(', ')}): ` +
+      'upgrade the applier';
+    return { ok: false, result: fail('newer-version', `headers.${HEADER.version}`, message) };
+  }
   const parsed = RecordHeadersSchema.safeParse(headers);
   if (!parsed.success) {
     const { field, message } = firstIssue(parsed.error, 'headers');
@@ -164,14 +193,17 @@ export function decodeRecord(record: RawRecord): DecodeResult {
   const wire = parsed.data;
   if (wire.path !== key.path)
     return fail('mismatch', 'value.path', `differs from the record key ${JSON.stringify(key.path)}`);
+  if (String(wire.v) !== headers[HEADER.version]) return fail('mismatch', 'value.v', 'differs from the v header');
   if (wire.seq !== headers[HEADER.seq]) return fail('mismatch', 'value.seq', 'differs from the seq header');
   if (wire.source !== headers[HEADER.source]) return fail('mismatch', 'value.source', 'differs from the source header');
   const base = { source: wire.source, seq: Number(wire.seq), ts: wire.ts, path: wire.path };
+  const owned = wire.owner === undefined ? {} : { owner: wire.owner };
   switch (wire.op) {
     case 'file': {
       const event = {
         ...base,
         op: 'file' as const,
+        ...owned,
         size: wire.size,
         mode: wire.mode,
         mtimeMs: wire.mtimeMs,
@@ -184,8 +216,8 @@ export function decodeRecord(record: RawRecord): DecodeResult {
       return { ok: true, event: { ...event, data } };
     }
     case 'dir':
-      return { ok: true, event: { ...base, op: 'dir', mode: wire.mode } };
+      return { ok: true, event: { ...base, op: 'dir', ...owned, mode: wire.mode } };
     case 'symlink':
-      return { ok: true, event: { ...base, op: 'symlink', target: wire.target } };
+      return { ok: true, event: { ...base, op: 'symlink', ...owned, target: wire.target } };
   }
 }

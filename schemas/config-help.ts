@@ -36,6 +36,14 @@ export const OPTION_HELP: Readonly<Record<string, OptionHelp>> = {
   giveUpAfter: { text: 'stop waiting for unreachable servers at start after this long (exit 1); unset: wait for ever' },
   confirmDeletes: { text: 'publish the deletes this start finds, however many (after a held mass deletion)' },
   allowSetid: { text: 'apply setuid/setgid bits as the log says (stripped and counted otherwise)' },
+  owner: {
+    text:
+      "owners of replicated entries: preserve (as the source's, by name unless --numeric-ids), " +
+      'map (only as --usermap/--groupmap say) or none; unset: preserve when root or CAP_CHOWN, else none',
+  },
+  usermap: { text: 'FROM:TO,... user rules tried first (FROM: name, id, lo-hi or *; TO: name or id), as rsync' },
+  groupmap: { text: 'FROM:TO,... group rules, as --usermap' },
+  numericIds: { text: 'keep owner ids as numbers instead of mapping them by name' },
   adopt: { text: 'a new replica on a non-empty target keeps what matches the log, then converges' },
   offlineAfter: { text: 'a replica without an applier for this long shows as offline (exit 1)' },
   unregister: { text: 'forget a tree registered under this prefix (gc then no longer keeps its content)' },

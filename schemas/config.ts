@@ -181,6 +181,16 @@ export const producerConfigSchema = z.object({
 });
 
 export const DURABILITY_MODES = ['syncfs', 'fsync', 'none'] as const;
+export const OWNER_MODES = ['preserve', 'map', 'none'] as const;
+
+/** How replicated entries get their owners (services/applier/domain/owner-policy.ts). */
+const ownerShape = {
+  /** Unset: preserve when the applier may chown (root, CAP_CHOWN), else none. */
+  owner: z.enum(OWNER_MODES).optional(),
+  usermap: z.string().default(''),
+  groupmap: z.string().default(''),
+  numericIds: bool.default(false),
+};
 
 export const applierConfigSchema = z.object({
   ...commonShape,
@@ -192,6 +202,7 @@ export const applierConfigSchema = z.object({
   /** A new replica on a target that already holds files keeps what matches the log (hash-checked), then converges. */
   adopt: bool.default(false),
   durability: z.enum(DURABILITY_MODES).default('syncfs'),
+  ...ownerShape,
   fetchConcurrency: positiveInt.max(1024).default(32),
   commitInterval: duration.default(1000),
   /** At start, stop waiting for an unreachable Kafka or S3 after this long (0: keep waiting). */

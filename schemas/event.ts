@@ -4,7 +4,12 @@
 import { z } from 'zod';
 import { RelPathSchema, type RelPath } from './rel-path.ts';
 
-export const EVENT_VERSION = 1;
+/**
+ * The record format written. 2 added `owner`; an applier reads every version up to its
+ * own, and refuses a newer one by name (codec.ts) instead of guessing at its fields.
+ */
+export const EVENT_VERSION = 2;
+export const READABLE_VERSIONS = [1, 2] as const;
 
 /** Permission bits, setuid/setgid/sticky included; the file type bits never travel. */
 export const MODE_MASK = 0o7777;
@@ -32,12 +37,35 @@ export const SeqTextSchema = z
 
 const safeUint = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
 
+/** A user or group name as /etc/passwd and /etc/group hold them. */
+const AccountNameSchema = z
+  .string()
+  .min(1)
+  .max(256)
+  .regex(/^[^:\s\0/]+$/, 'a user or group name (no colon, slash, NUL or white space)');
+
+const idSchema = z.number().int().nonnegative().max(0xfffffffe);
+
+export const OwnerSchema = z
+  .strictObject({
+    uid: idSchema,
+    gid: idSchema,
+    user: AccountNameSchema.optional(),
+    group: AccountNameSchema.optional(),
+  })
+  .meta({
+    description:
+      "The entry's numeric owner and group on the source, with their names when the source knows them " +
+      '(an applier maps by name unless told --numeric-ids, as rsync does)',
+  });
+
 const wireBase = {
-  v: z.literal(EVENT_VERSION),
+  v: z.literal(READABLE_VERSIONS),
   source: SourceIdSchema,
   seq: SeqTextSchema.meta({ description: 'Monotonic per source: hybrid-clock microseconds, as a decimal string' }),
   ts: safeUint.meta({ description: 'When the change was detected, ms since the epoch' }),
   path: RelPathSchema,
+  owner: OwnerSchema.optional(),
 };
 
 export const SymlinkTargetSchema = z
@@ -89,30 +117,41 @@ export type WireEvent = z.input<typeof WireEventSchema>;
 export const HEADER = { version: 'v', source: 'source', seq: 'seq', ts: 'ts' } as const;
 
 export const RecordHeadersSchema = z.object({
-  [HEADER.version]: z.literal(String(EVENT_VERSION)),
+  [HEADER.version]: z.literal(READABLE_VERSIONS.map(String)),
   [HEADER.source]: SourceIdSchema,
   [HEADER.seq]: SeqTextSchema,
   [HEADER.ts]: z.string().regex(/^\d{1,16}$/, 'milliseconds since the epoch'),
 });
 
+/** Owner and group on the source; names when they resolve there. */
+export type Owner = { uid: number; gid: number; user?: string; group?: string };
+
+/** Whether two owners are the same ids (names are how they are mapped, not what they are). */
+export function sameOwner(a: Owner | undefined, b: Owner | undefined): boolean {
+  return a === undefined || b === undefined ? a === b : a.uid === b.uid && a.gid === b.gid;
+}
+
 type EventBase = { source: string; seq: number; ts: number; path: RelPath };
+/** `owner`: undefined when the record does not carry one (format 1). */
+type Owned = { owner?: Owner };
 /** `data`: the content, when it travels inline (small files). */
-export type FileEvent = EventBase & {
-  op: 'file';
-  size: number;
-  mode: number;
-  mtimeMs: number;
-  hash: string;
-  data?: Buffer;
-};
-export type DirEvent = EventBase & { op: 'dir'; mode: number };
-export type SymlinkEvent = EventBase & { op: 'symlink'; target: string };
+export type FileEvent = EventBase &
+  Owned & {
+    op: 'file';
+    size: number;
+    mode: number;
+    mtimeMs: number;
+    hash: string;
+    data?: Buffer;
+  };
+export type DirEvent = EventBase & Owned & { op: 'dir'; mode: number };
+export type SymlinkEvent = EventBase & Owned & { op: 'symlink'; target: string };
 export type DeleteEvent = EventBase & { op: 'delete' };
 export type MirrorEvent = FileEvent | DirEvent | SymlinkEvent | DeleteEvent;
 export type EventOp = MirrorEvent['op'];
 
 /** What an event says a path holds, without the bookkeeping fields. */
 export type EntryState =
-  | { kind: 'file'; size: number; mode: number; mtimeMs: number; hash: string }
-  | { kind: 'dir'; mode: number }
-  | { kind: 'symlink'; target: string };
+  | { kind: 'file'; size: number; mode: number; mtimeMs: number; hash: string; owner?: Owner }
+  | { kind: 'dir'; mode: number; owner?: Owner }
+  | { kind: 'symlink'; target: string; owner?: Owner };

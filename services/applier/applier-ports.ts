@@ -17,6 +17,7 @@ import { newRunToken } from './domain/temp-name.ts';
 import type { CheckedServers } from './guarded-start.ts';
 import type { ApplierMetrics } from './metrics.ts';
 import type { LaneRecord } from './partition-queues.ts';
+import { ownershipFromConfig } from './owner-setup.ts';
 import { Positions } from './positions.ts';
 import { TEMP_JOURNAL_FILE, removeLeftoverTemps } from './replica-state.ts';
 import { deadLetterTopicOnDemand } from './start-checks.ts';
@@ -45,6 +46,7 @@ export function prepareReplicaFiles(
     fsyncFiles: config.durability === 'fsync',
     allowSetid: config.allowSetid,
     onSetidStripped: () => metrics.setidStripped.inc(),
+    ownership: ownershipFromConfig(config, logger),
   });
   // Large content is staged in the state directory, which only the applier writes: never
   // in the replica, where anyone with write access could plant something at the next name.

@@ -65,6 +65,8 @@ export class RecordApplier {
     const { decoded } = record;
     if (!decoded.ok) {
       const { code, field, message } = decoded.error;
+      // Dead-lettering it would skip a change: the partition waits for an upgraded applier.
+      if (code === 'newer-version') throw new Error(`offset ${record.offset}: ${message}`);
       this.deadLetter(record, { code, field, message });
       return 'done';
     }
@@ -180,15 +182,15 @@ export class RecordApplier {
     const { fs, index } = this.deps;
     switch (step.op) {
       case 'mkdir':
-        return fs.mkdir(step.path, step.mode);
-      case 'chmod':
-        return fs.chmod(step.path, step.mode);
+        return fs.mkdir(step.path, step.mode, step.owner);
+      case 'dir-meta':
+        return fs.dirMeta(step.path, step.mode, step.owner);
       case 'write':
-        return fs.write(step.path, content!, step.mode, step.mtimeMs);
+        return fs.write(step.path, content!, step.mode, step.mtimeMs, step.owner);
       case 'set-meta':
-        return fs.setMeta(step.path, step.mode, step.mtimeMs);
+        return fs.setMeta(step.path, step.mode, step.mtimeMs, step.owner);
       case 'symlink':
-        return fs.symlink(step.path, step.target);
+        return fs.symlink(step.path, step.target, step.owner);
       case 'unlink':
         return fs.unlink(step.path);
       case 'remove-tree':

@@ -2,7 +2,8 @@
 // index? The decision is domain/examine-plan.ts; this shell carries it out: reads and
 // uploads the content of files that changed, lists directories (so what they hold is
 // examined too), tells the watcher about new ones, and reports the observation to publish.
-import type { EntryState } from '../../schemas/event.ts';
+import type { EntryState, Owner } from '../../schemas/event.ts';
+import type { Accounts } from '../shared/accounts.ts';
 import { joinRel, parentOf, parseRelPath, type RelPath } from '../../schemas/rel-path.ts';
 import type { Logger } from '../shared/logger.ts';
 import { compareDirectory } from './domain/dir-compare.ts';
@@ -38,6 +39,8 @@ export type ExaminerDeps = {
   walkNewDirectory: (dir: RelPath, watched: Promise<void>) => void;
   /** A path found gone (or no directory any more): what the watcher placed at or below it can go. */
   forgetWatches: (dir: RelPath) => void;
+  /** Names of the owners' ids, carried beside them (absent: ids only). */
+  accounts?: Pick<Accounts, 'userName' | 'groupName'>;
 };
 
 /** Entries that could not be read, remembered (up to a bound) so /metrics shows how many are skipped now. */
@@ -67,11 +70,21 @@ export class Examiner {
     // Patterns with a trailing '/' match directories only: known now.
     if (found.kind === 'dir' && deps.isExcluded(relPath, true)) return { kind: 'none' };
     const indexed = deps.index.get(relPath);
+    const owner = 'owner' in found && found.owner !== undefined ? this.named(found.owner) : undefined;
+    // What is there now, with the owner lstat gave (an indexed state kept may predate it).
+    const owned = (state: EntryState): EntryState => (owner === undefined ? state : { ...state, owner });
     const observe = (observed: EntryState | undefined, fingerprint?: Fingerprint, data?: Buffer): ExamineResult => {
       this.readable(relPath);
+      const now = observed === undefined ? undefined : owned(observed);
       return {
         kind: 'observed',
-        observation: { path: relPath, observed, fingerprint, firstHintAt, ...(data === undefined ? {} : { data }) },
+        observation: {
+          path: relPath,
+          observed: now,
+          fingerprint,
+          firstHintAt,
+          ...(data === undefined ? {} : { data }),
+        },
       };
     };
     if (indexed?.state.kind === 'dir' && found.kind !== 'dir') deps.forgetWatches(relPath);
@@ -101,7 +114,7 @@ export class Examiner {
         // A directory that cannot be listed is still published (its mode is known), and stays counted.
         const observation = {
           path: relPath,
-          observed: { kind: 'dir' as const, mode: dir.mode },
+          observed: owned({ kind: 'dir', mode: dir.mode }),
           fingerprint: dir.fingerprint,
           firstHintAt,
         };
@@ -150,6 +163,17 @@ export class Examiner {
     } finally {
       if ('release' in content) content.release?.();
     }
+  }
+
+  private named(owner: Owner): Owner {
+    const user = this.deps.accounts?.userName(owner.uid);
+    const group = this.deps.accounts?.groupName(owner.gid);
+    return {
+      uid: owner.uid,
+      gid: owner.gid,
+      ...(user === undefined ? {} : { user }),
+      ...(group === undefined ? {} : { group }),
+    };
   }
 
   private skipUnreadable(relPath: RelPath, code: string): ExamineResult {

@@ -57,13 +57,14 @@ export class IndexRebuild {
 }
 
 function stateOf(event: Exclude<MirrorEvent, { op: 'delete' }>): EntryState {
+  const owned = event.owner === undefined ? {} : { owner: { uid: event.owner.uid, gid: event.owner.gid } };
   switch (event.op) {
     case 'file':
-      return { kind: 'file', size: event.size, mode: event.mode, mtimeMs: event.mtimeMs, hash: event.hash };
+      return { kind: 'file', size: event.size, mode: event.mode, mtimeMs: event.mtimeMs, hash: event.hash, ...owned };
     case 'dir':
-      return { kind: 'dir', mode: event.mode };
+      return { kind: 'dir', mode: event.mode, ...owned };
     case 'symlink':
-      return { kind: 'symlink', target: event.target };
+      return { kind: 'symlink', target: event.target, ...owned };
   }
 }
 

@@ -21,7 +21,9 @@ export function statChildren(
     if (isExcluded(child, kind === 'dir')) continue;
     if (kind === 'symlink') {
       const link = tree.readlink(child);
-      listed.push({ name, kind, target: link.status === 'ok' ? link.target : '' });
+      const found = tree.lstat(child);
+      const owner = found.kind === 'symlink' ? found.owner : undefined;
+      listed.push({ name, kind, target: link.status === 'ok' ? link.target : '', ...(owner ? { owner } : {}) });
       continue;
     }
     if (kind === 'special') {
@@ -29,10 +31,12 @@ export function statChildren(
       continue;
     }
     const found = tree.lstat(child);
+    const owned = 'owner' in found && found.owner !== undefined ? { owner: found.owner } : {};
     if (found.kind === 'file') {
-      listed.push({ name, kind: 'file', mode: found.mode, fingerprint: found.fingerprint, mtimeMs: found.mtimeMs });
+      const { mode, fingerprint, mtimeMs } = found;
+      listed.push({ name, kind: 'file', mode, fingerprint, mtimeMs, ...owned });
     } else if (found.kind === 'dir') {
-      listed.push({ name, kind: 'dir', mode: found.mode, fingerprint: found.fingerprint });
+      listed.push({ name, kind: 'dir', mode: found.mode, fingerprint: found.fingerprint, ...owned });
     } else if (found.kind === 'symlink' || found.kind === 'special') {
       listed.push({ name, kind: found.kind });
     }

@@ -6,6 +6,7 @@
 // Start-up order matters: the watcher subscribes while the first reconcile walks, so
 // nothing changed during the walk is missed, and the core is live once both are done and
 // everything found is published.
+import type { Accounts } from '../shared/accounts.ts';
 import type { EncodedRecord } from '../../schemas/codec.ts';
 import type { ProducerConfig } from '../../schemas/config.ts';
 import type { Clock } from '../shared/clock.ts';
@@ -71,6 +72,8 @@ export type ProducerPorts = {
   logger: Logger;
   /** The mass-deletion guard (delete-hold.ts); without it every delete is published. */
   deleteGuard?: DeleteGuardPorts;
+  /** Owner names for the ids lstat gives (without: ids only). */
+  accounts?: Pick<Accounts, 'userName' | 'groupName'>;
 };
 
 export type DeleteGuardPorts = {
@@ -123,6 +126,7 @@ export function createProducerCore(ports: ProducerPorts, tuning: ProducerTuning)
     metrics,
     logger,
     hint,
+    ...(ports.accounts === undefined ? {} : { accounts: ports.accounts }),
     watchSubtree: async (dir, changedAtMs) => {
       const watch = await watching;
       const subscribed = await watch.watchSubtree(dir, changedAtMs);

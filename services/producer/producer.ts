@@ -2,6 +2,7 @@
 // and Kafka together. Start-up order matters: the watcher subscribes while the first
 // reconcile walks, so nothing changed during the walk is missed, and the service is
 // ready once both are done and everything found is published.
+import { Accounts } from '../shared/accounts.ts';
 import path from 'node:path';
 import type { ProducerConfig } from '../../schemas/config.ts';
 import { systemClock } from '../shared/clock.ts';
@@ -164,6 +165,7 @@ async function startWithIndex(config: ProducerConfig, context: StartContext): Pr
       excludeGlobs: config.exclude,
       metrics,
       logger,
+      accounts: new Accounts(),
       deleteGuard: {
         max: config.maxDelete,
         confirmed: config.confirmDeletes,

@@ -6,7 +6,12 @@ import type { MirrorEvent } from '../../schemas/event.ts';
 import { partitionOf } from '../../schemas/partitioner.ts';
 import { MemorySourceIndex } from '../../services/producer/adapters/memory-source-index.ts';
 import { createProducerMetrics } from '../../services/producer/metrics.ts';
-import { createProducerCore, type ProducerCore, type ProducerTuning } from '../../services/producer/producer-core.ts';
+import {
+  createProducerCore,
+  type ProducerCore,
+  type ProducerPorts,
+  type ProducerTuning,
+} from '../../services/producer/producer-core.ts';
 import type { SourceTree } from '../../services/producer/ports/source-tree.ts';
 import type { ManualClock } from '../../services/shared/clock.ts';
 import { createLogger } from '../../services/shared/logger.ts';
@@ -44,7 +49,12 @@ export class ProducerHarness {
   constructor(
     tree: SourceTree,
     private readonly clock: ManualClock,
-    options: { partitions: number; tuning?: Partial<ProducerTuning>; nowMicros?: () => number },
+    options: {
+      partitions: number;
+      tuning?: Partial<ProducerTuning>;
+      nowMicros?: () => number;
+      accounts?: ProducerPorts['accounts'];
+    },
   ) {
     this.partitions = Array.from({ length: options.partitions }, () => []);
     this.core = createProducerCore(
@@ -60,6 +70,7 @@ export class ProducerHarness {
         isExcluded: () => false,
         excludeGlobs: [],
         metrics: this.metrics,
+        ...(options.accounts === undefined ? {} : { accounts: options.accounts }),
         logger: createLogger({ level: (process.env.MODEL_LOG_LEVEL ?? 'silent') as 'silent', name: 'producer-model' }),
       },
       { ...MODEL_TUNING, ...options.tuning },

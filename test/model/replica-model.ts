@@ -1,11 +1,15 @@
 // An in-memory replica: the real MemoryAppliedIndex plus a filesystem model that
 // refuses what a real filesystem refuses (mkdir over a file, rmdir of a non-empty
 // directory, writing under a missing parent...), so an impossible plan fails loudly.
-import type { EntryState, MirrorEvent } from '../../schemas/event.ts';
+import type { EntryState, MirrorEvent, Owner } from '../../schemas/event.ts';
 import { isBelow, parentOf, type RelPath } from '../../schemas/rel-path.ts';
 import { MemoryAppliedIndex } from '../../services/applier/adapters/memory-applied-index.ts';
 import { decide } from '../../services/applier/domain/decide.ts';
 import { IMPLICIT_DIR_MODE, type Step } from '../../services/applier/domain/plan.ts';
+
+function owned(owner: Owner | undefined): { owner?: Owner } {
+  return owner === undefined ? {} : { owner };
+}
 
 export class ReplicaModel {
   readonly index = new MemoryAppliedIndex();
@@ -52,16 +56,23 @@ export class ReplicaModel {
       case 'mkdir':
         if (!parentIsDir()) fail('parent is not a directory');
         if (node !== undefined) fail(`path holds a ${node.kind}`);
-        this.fs.set(path, { kind: 'dir', mode: step.mode ?? IMPLICIT_DIR_MODE });
+        this.fs.set(path, { kind: 'dir', mode: step.mode ?? IMPLICIT_DIR_MODE, ...owned(step.owner) });
         return;
-      case 'chmod':
-        if (node?.kind !== 'dir' && node?.kind !== 'file') fail('nothing to chmod');
-        this.fs.set(path, { ...(node as { kind: 'dir'; mode: number }), mode: step.mode });
+      case 'dir-meta':
+        if (node?.kind !== 'dir') fail('not a directory');
+        this.fs.set(path, { kind: 'dir', mode: step.mode, ...owned(step.owner) });
         return;
       case 'write':
         if (!parentIsDir()) fail('parent is not a directory');
         if (node?.kind === 'dir') fail('path is a directory');
-        this.fs.set(path, { kind: 'file', hash: step.hash, size: step.size, mode: step.mode, mtimeMs: step.mtimeMs });
+        this.fs.set(path, {
+          kind: 'file',
+          hash: step.hash,
+          size: step.size,
+          mode: step.mode,
+          mtimeMs: step.mtimeMs,
+          ...owned(step.owner),
+        });
         return;
       case 'set-meta':
         if (node?.kind !== 'file') fail('not a file');
@@ -69,12 +80,13 @@ export class ReplicaModel {
           ...(node as Extract<EntryState, { kind: 'file' }>),
           mode: step.mode,
           mtimeMs: step.mtimeMs,
+          ...owned(step.owner),
         });
         return;
       case 'symlink':
         if (!parentIsDir()) fail('parent is not a directory');
         if (node?.kind === 'dir') fail('path is a directory');
-        this.fs.set(path, { kind: 'symlink', target: step.target });
+        this.fs.set(path, { kind: 'symlink', target: step.target, ...owned(step.owner) });
         return;
       case 'unlink':
         if (node?.kind !== 'file' && node?.kind !== 'symlink') fail(`cannot unlink ${node?.kind ?? 'nothing'}`);

@@ -9,6 +9,7 @@ export type SourceOp<P = string> =
   | { op: 'append'; path: P; content: string }
   | { op: 'touch'; path: P; mtimeMs: number }
   | { op: 'chmod'; path: P; mode: number }
+  | { op: 'chown'; path: P; uid: number; gid: number }
   | { op: 'mkdir'; path: P; mode: number; deep: boolean }
   | { op: 'symlink'; path: P; target: string }
   /** A link whose target is not valid UTF-8: not mirrorable, never retried. */
@@ -36,7 +37,7 @@ export class SourceModel {
   private readonly recent: string[] = [];
 
   constructor(now: () => number) {
-    this.tree = new MemorySourceTree(now);
+    this.tree = new MemorySourceTree(now, { owners: true });
   }
 
   resolve(ref: PathRef): string {
@@ -78,6 +79,8 @@ export class SourceModel {
         return tree.utimes(op.path, op.mtimeMs);
       case 'chmod':
         return tree.chmod(op.path, op.mode);
+      case 'chown':
+        return tree.chown(op.path, op.uid, op.gid);
       case 'mkdir':
         return op.deep ? tree.mkdirs(op.path, op.mode) : tree.mkdir(op.path, op.mode);
       case 'symlink':
@@ -145,6 +148,15 @@ export const sourceOpArb: fc.Arbitrary<SourceOp<PathRef>> = fc.oneof(
     arbitrary: fc.record({ op: fc.constant('touch' as const), path, mtimeMs: fc.integer({ min: 0, max: 2e12 }) }),
   },
   { weight: 1, arbitrary: fc.record({ op: fc.constant('chmod' as const), path, mode }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      op: fc.constant('chown' as const),
+      path,
+      uid: fc.constantFrom(0, 33),
+      gid: fc.constantFrom(0, 7),
+    }),
+  },
   { weight: 3, arbitrary: fc.record({ op: fc.constant('mkdir' as const), path, mode, deep: fc.boolean() }) },
   {
     weight: 1,

@@ -220,6 +220,21 @@ for (const kind of ['memory', 'sqlite'] as const) {
       assert.deepEqual(readdirSync(h.target), ['after']);
     });
 
+    it('holds a partition at a record of a newer format, never dead-letters (skips) it, and says why', async () => {
+      const h = make();
+      h.lane.start().catch(() => undefined);
+      const newer = { key: 'n', value: null, headers: { v: '3', source: 's', seq: String(++seq), ts: '1' } };
+      h.push(0, [newer, await file(h, 'behind', 'waits')]);
+      h.push(1, [await file(h, 'other', 'goes on')]);
+      await waitUntil(() => h.lane.stalled !== undefined && existsSync(join(h.target, 'other')));
+      assert.match(
+        h.lane.stalled ?? '',
+        /partition 0: offset 0: headers.v: record format 3 is newer .*upgrade the applier/,
+      );
+      assert.equal(existsSync(join(h.target, 'behind')), false, 'nothing after it is applied');
+      assert.deepEqual(h.deadLetters, []);
+    });
+
     it('dead-letters a write through a symlink that leads outside, touching nothing there', async () => {
       const h = make();
       const outside = join(h.base, 'outside');

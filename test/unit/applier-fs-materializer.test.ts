@@ -127,7 +127,7 @@ describe('FsMaterializer', () => {
       () => fs.mkdir('a/x', 0o755),
       () => fs.write('a/b/c/x', { kind: 'buffer', data: Buffer.from('evil') }, 0o644, 0),
       () => fs.setMeta('a/x', 0o777, 0),
-      () => fs.chmod('a/x', 0o777),
+      () => fs.dirMeta('a/x', 0o777),
     ]) {
       assert.throws(attempt, UnsafePathError);
     }
@@ -232,7 +232,7 @@ describe('FsMaterializer', () => {
   });
 
   it('chmod of a directory gone missing recreates it', () => {
-    fs.chmod('gone', 0o700);
+    fs.dirMeta('gone', 0o700);
     assert.equal(modeOf('gone'), 0o700);
   });
 

@@ -2,7 +2,7 @@
 // event arrives, then these steps (or this skip).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { MirrorEvent } from '../../schemas/event.ts';
+import type { MirrorEvent, Owner } from '../../schemas/event.ts';
 import { relPath } from '../../schemas/rel-path.ts';
 import { MemoryAppliedIndex } from '../../services/applier/adapters/memory-applied-index.ts';
 import { decide } from '../../services/applier/domain/decide.ts';
@@ -106,7 +106,7 @@ test('missing parents are created as directories that only hold entries', () => 
 
 test('a dir event makes an implicit directory explicit, with its mode', () => {
   const decision = given({ a: dir(0, false), 'a/f': file(3) }).when(dirEvent('a', 1, 0o700));
-  assert.deepEqual(ops(decision), ['chmod a', 'record a dir 1']);
+  assert.deepEqual(ops(decision), ['dir-meta a', 'record a dir 1']);
 });
 
 test('rule 2: a file replaces a directory whose entries are all older', () => {
@@ -199,4 +199,38 @@ test('deleting what is not there records the delete', () => {
 
 test('a directory event replaces a file or symlink', () => {
   assert.deepEqual(ops(given({ p: file(1) }).when(dirEvent('p', 2))), ['unlink p', 'mkdir p', 'record p dir 2']);
+});
+
+const owned = (event: MirrorEvent, owner: Owner): MirrorEvent => ({ ...event, owner }) as MirrorEvent;
+
+test('a new owner alone changes a file in place and a directory by its metadata; the index records it', () => {
+  const www = { uid: 33, gid: 33, user: 'www-data' };
+  const chowned = given({ f: file(1), d: dir(1) });
+  const onFile = chowned.when(owned(fileEvent('f', 2), www));
+  assert.deepEqual(onFile.steps[0], { op: 'set-meta', path: 'f', mode: 0o644, mtimeMs: 1000, owner: www });
+  assert.deepEqual(onFile.steps[1], {
+    op: 'record',
+    path: 'f',
+    entry: { kind: 'file', seq: 2, hash: H1, size: 3, mode: 0o644, mtimeMs: 1000, owner: www },
+  });
+  const onDir = chowned.when(owned(dirEvent('d', 2), www));
+  assert.deepEqual(onDir.steps[0], { op: 'dir-meta', path: 'd', mode: 0o755, owner: www });
+});
+
+test('the same owner again (names aside) asks for nothing on the filesystem', () => {
+  const www = { uid: 33, gid: 33 };
+  const decision = given({ f: { ...(file(1) as Extract<AppliedEntry, { kind: 'file' }>), owner: www } }).when(
+    owned(fileEvent('f', 2), { ...www, user: 'www-data' }),
+  );
+  assert.deepEqual(ops(decision), ['record f file 2']);
+});
+
+test('new directories, files and symlinks are made with the owner their event carries', () => {
+  const owner = { uid: 1001, gid: 2000 };
+  const d = given({}).when(owned(dirEvent('d', 1), owner));
+  assert.deepEqual(d.steps[0], { op: 'mkdir', path: 'd', mode: 0o755, owner });
+  const f = given({}).when(owned(fileEvent('f', 1), owner));
+  assert.equal((f.steps[0] as { owner?: unknown }).owner, owner);
+  const l = given({}).when(owned(linkEvent('l', 1), owner));
+  assert.deepEqual(l.steps[0], { op: 'symlink', path: 'l', target: 't', owner });
 });

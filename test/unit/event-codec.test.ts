@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { decodeRecord, encodeRecord, RecordError, type RawRecord } from '../../schemas/codec.ts';
-import type { MirrorEvent } from '../../schemas/event.ts';
+import { EVENT_VERSION, type MirrorEvent } from '../../schemas/event.ts';
 import { eventJsonSchemaText } from '../../schemas/json-schema.ts';
 import { relPath } from '../../schemas/rel-path.ts';
 
@@ -13,6 +13,9 @@ const EVENTS: MirrorEvent[] = [
   { ...base, op: 'file', size: 5, mode: 0o644, mtimeMs: 1732550400000, hash: HASH, data: Buffer.from('hello') },
   { ...base, op: 'dir', mode: 0o2755 },
   { ...base, op: 'symlink', target: '../../elsewhere' },
+  { ...base, op: 'file', size: 0, mode: 0o640, mtimeMs: 1, hash: HASH, owner: { uid: 33, gid: 33, user: 'www-data' } },
+  { ...base, op: 'dir', mode: 0o2775, owner: { uid: 4_000_000_000, gid: 0, user: 'ldap.user', group: 'root' } },
+  { ...base, op: 'symlink', target: 'x', owner: { uid: 0, gid: 0 } },
   { ...base, op: 'delete' },
 ];
 
@@ -26,7 +29,8 @@ test('every kind of event survives encode → Kafka bytes → decode', () => {
     const encoded = encodeRecord(event);
     assert.equal(encoded.key, event.path);
     assert.equal(encoded.value === null, event.op === 'delete');
-    assert.deepEqual(encoded.headers, { v: '1', source: 'web-1', seq: '1732550400123456', ts: '1732550400123' });
+    const v = String(EVENT_VERSION);
+    assert.deepEqual(encoded.headers, { v, source: 'web-1', seq: '1732550400123456', ts: '1732550400123' });
     assert.deepEqual(decodeRecord(asKafka(encoded)), { ok: true, event });
   }
 });
@@ -61,7 +65,16 @@ test('invalid records give a typed error naming the field', () => {
     ['value not UTF-8', (r) => (r.value = Buffer.from([0x7b, 0xff])), 'invalid-json', 'value'],
     ['value an array', (r) => (r.value = Buffer.from('[]')), 'invalid-field', 'value'],
     ['unknown op', withValue({ op: 'fifo' }), 'invalid-field', 'value.op'],
-    ['wrong version', withValue({ v: 2 }), 'invalid-field', 'value.v'],
+    ['unknown version', withValue({ v: 3 }), 'invalid-field', 'value.v'],
+    ['version differs from header', withValue({ v: 1 }), 'mismatch', 'value.v'],
+    ['negative uid', withValue({ owner: { uid: -1, gid: 0 } }), 'invalid-field', 'value.owner.uid'],
+    ['owner without gid', withValue({ owner: { uid: 1 } }), 'invalid-field', 'value.owner.gid'],
+    [
+      'user name with colon',
+      withValue({ owner: { uid: 1, gid: 1, user: 'a:b' } }),
+      'invalid-field',
+      'value.owner.user',
+    ],
     ['hash not hex', withValue({ hash: 'xyz' }), 'invalid-field', 'value.hash'],
     ['hash upper case', withValue({ hash: HASH.toUpperCase() }), 'invalid-field', 'value.hash'],
     ['negative size', withValue({ size: -1 }), 'invalid-field', 'value.size'],
@@ -90,7 +103,8 @@ test('invalid records give a typed error naming the field', () => {
       'value.data',
     ],
     ['missing seq header', (r) => delete r.headers!.seq, 'invalid-header', 'headers.seq'],
-    ['bad version header', (r) => (r.headers!.v = Buffer.from('9')), 'invalid-header', 'headers.v'],
+    ['bad version header', (r) => (r.headers!.v = Buffer.from('two')), 'invalid-header', 'headers.v'],
+    ['newer version header', (r) => (r.headers!.v = Buffer.from('3')), 'newer-version', 'headers.v'],
     ['bad ts header', (r) => (r.headers!.ts = Buffer.from('soon')), 'invalid-header', 'headers.ts'],
     ['header not UTF-8', (r) => (r.headers!.source = Buffer.from([0xff])), 'invalid-header', 'headers.source'],
   ];
@@ -116,4 +130,36 @@ test('a tombstone needs valid headers too', () => {
 test('the checked-in JSON Schema is up to date (npm run schema:export)', () => {
   const checkedIn = readFileSync(new URL('../../schemas/event.schema.json', import.meta.url), 'utf8');
   assert.equal(checkedIn, eventJsonSchemaText());
+});
+
+test('a format 1 record, written before owners were carried, still decodes (without an owner)', () => {
+  const headers = { v: '1', source: 'web-1', seq: '7', ts: '9' };
+  const value = { v: 1, source: 'web-1', seq: '7', ts: 9, path: 'a.html', op: 'file', size: 0 };
+  const record: RawRecord = {
+    key: Buffer.from('a.html'),
+    value: Buffer.from(JSON.stringify({ ...value, mode: 0o644, mtimeMs: 5, hash: HASH })),
+    headers: Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, Buffer.from(v)])),
+  };
+  const decoded = decodeRecord(record);
+  assert.ok(decoded.ok);
+  assert.deepEqual(decoded.event, {
+    source: 'web-1',
+    seq: 7,
+    ts: 9,
+    path: 'a.html',
+    op: 'file',
+    size: 0,
+    mode: 0o644,
+    mtimeMs: 5,
+    hash: HASH,
+  });
+});
+
+test('a record of a newer format is refused by name, with what to do', () => {
+  const record = asKafka(encodeRecord(EVENTS[0]!));
+  record.headers!.v = Buffer.from('3');
+  const decoded = decodeRecord(record);
+  assert.equal(decoded.ok, false);
+  const { error } = decoded as { error: RecordError };
+  assert.match(error.message, /record format 3 is newer than this mirrorlog reads \(1, 2\): upgrade the applier/);
 });

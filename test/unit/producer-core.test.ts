@@ -123,3 +123,27 @@ test(
     tree.duringRead = undefined;
   },
 );
+
+test('a chown alone publishes the entry again with its new owner, named where the names are known', async (t) => {
+  const clock = new ManualClock();
+  const tree = new MemorySourceTree(() => clock.now(), { owners: true });
+  const names = new Map([[33, 'www-data']]);
+  const accounts = { userName: (id: number) => names.get(id), groupName: (id: number) => names.get(id) };
+  const harness = new ProducerHarness(tree, clock, { partitions: 1, accounts });
+  t.after(() => harness.core.stop());
+  tree.mkdir('d');
+  tree.writeFile('d/page.html', 'x', 0o640);
+  tree.symlink('d/link', 'page.html');
+  await harness.start();
+  const before = harness.partitions.flat().length;
+  tree.chown('d/page.html', 33, 33);
+  tree.chown('d', 33, 1234);
+  tree.chown('d/link', 7, 33);
+  await harness.settle();
+  const after = harness.partitions.flat().slice(before);
+  const owners = new Map(after.map((e) => [e.path, e.op === 'delete' ? undefined : e.owner]));
+  assert.deepEqual(owners.get(relPath('d/page.html')), { uid: 33, gid: 33, user: 'www-data', group: 'www-data' });
+  assert.deepEqual(owners.get(relPath('d')), { uid: 33, gid: 1234, user: 'www-data' });
+  assert.deepEqual(owners.get(relPath('d/link')), { uid: 7, gid: 33, group: 'www-data' });
+  assert.equal(after.length, 3, 'one event per chown, nothing else');
+});

@@ -91,3 +91,25 @@ test('inotify warnings name the sysctl to raise', () => {
   assert.match(warnings[1]!, /sysctl -w fs.inotify.max_queued_events=/);
   assert.deepEqual(inotifyWarnings({ maxUserWatches: undefined, maxQueuedEvents: undefined }, 5), []);
 });
+
+test('an owner that differs from the index (a chown, or an index from before owners) is a change', () => {
+  const www = { uid: 33, gid: 33 };
+  const result = compareDirectory(
+    [
+      indexedFile('chowned', { owner: { uid: 0, gid: 0 } }),
+      indexedFile('unowned-in-index'),
+      indexedFile('same', { owner: www }),
+      { name: 'd', kind: 'dir', fingerprint: undefined, mode: 0o755, owner: { uid: 0, gid: 0 } },
+      { name: 'l', kind: 'symlink', fingerprint: undefined, target: 't', owner: www },
+    ],
+    [
+      { name: 'chowned', kind: 'file', mode: 0o644, fingerprint: fp, mtimeMs: 5000, owner: www },
+      { name: 'unowned-in-index', kind: 'file', mode: 0o644, fingerprint: fp, mtimeMs: 5000, owner: www },
+      { name: 'same', kind: 'file', mode: 0o644, fingerprint: fp, mtimeMs: 5000, owner: { ...www, user: 'x' } },
+      { name: 'd', kind: 'dir', mode: 0o755, owner: www },
+      { name: 'l', kind: 'symlink', target: 't', owner: { uid: 1, gid: 33 } },
+    ],
+  );
+  assert.deepEqual(result.changed.sort(), ['chowned', 'd', 'l', 'unowned-in-index']);
+  assert.deepEqual(result.subdirs, ['d'], 'a chowned directory is still descended into');
+});

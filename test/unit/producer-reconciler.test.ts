@@ -29,7 +29,7 @@ function setup(t: Parameters<typeof defer>[0], rate: number) {
       const found = tree.lstat(`d${d}`);
       index.put(
         relPath(`d${d}`),
-        { kind: 'dir', mode: 0o755 },
+        { kind: 'dir', mode: 0o755, ...(found.kind === 'dir' && found.owner ? { owner: found.owner } : {}) },
         d + 1,
         found.kind === 'dir' ? found.fingerprint : undefined,
       );

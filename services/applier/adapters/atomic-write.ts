@@ -5,6 +5,7 @@
 import { constants, fsyncSync, openSync, writeSync } from 'node:fs';
 import { fsat } from '../../shared/native/fsat.ts';
 import { errno, msToNs, removeAt, statFd, usingFd } from './fs-primitives.ts';
+import type { Ownership } from '../domain/owner-policy.ts';
 import type { Content } from './verified-content.ts';
 
 const CREATE_TEMP = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
@@ -12,6 +13,8 @@ const CREATE_TEMP = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | 
 export interface FileMeta {
   readonly mode: number;
   readonly mtimeMs: number;
+  /** The replica's ids to give it (-1: unchanged); undefined: the applier's own. */
+  readonly ownership: Ownership | undefined;
   /** durability=fsync: fsync the file before its rename. */
   readonly fsync: boolean;
 }
@@ -65,13 +68,15 @@ function moveStaged(stagedPath: string, dirFd: number, temp: string): boolean {
 }
 
 function finishFile(fd: number, meta: FileMeta): void {
-  setFileMeta(fd, meta.mode, meta.mtimeMs); // after the write: a write by a non-root owner clears setuid
+  setFileMeta(fd, meta); // after the write: a write by a non-root owner clears setuid
   if (meta.fsync) fsyncSync(fd);
 }
 
-export function setFileMeta(fd: number, mode: number, mtimeMs: number): void {
-  fsat.fchmod(fd, mode);
-  const ns = msToNs(mtimeMs);
+export function setFileMeta(fd: number, meta: Omit<FileMeta, 'fsync'>): void {
+  // chown first: it clears setuid/setgid, which the chmod then sets as asked.
+  if (meta.ownership !== undefined) fsat.fchown(fd, meta.ownership.uid, meta.ownership.gid);
+  fsat.fchmod(fd, meta.mode);
+  const ns = msToNs(meta.mtimeMs);
   fsat.futimens(fd, ns, ns);
 }
 

@@ -16,7 +16,9 @@
 //    an operation replaces whatever is in its way instead of failing: mkdir over a file,
 //    a write over a directory, an unlink of something already gone.
 //  - Privilege: setuid/setgid bits are applied only when allowed (`allowSetid`); by
-//    default they are stripped from files and counted (setid-policy.ts).
+//    default they are stripped from files and counted (setid-policy.ts). Owners are
+//    given as the owner policy says (domain/owner-policy.ts), through the entry's fd,
+//    before its mode (chown clears setuid/setgid).
 //
 // Writes are atomic (atomic-write.ts): content goes to a temp file beside the destination,
 // created O_CREAT|O_EXCL|O_NOFOLLOW under a random name (temp-name.ts), gets its mode and
@@ -26,8 +28,11 @@
 // it must hold when the applier is not root (the container runs as `node`): the applier
 // owns it, so it lends itself u+wx for the operation and puts the mode back.
 import { randomBytes } from 'node:crypto';
+import { constants } from 'node:fs';
 import { baseName, parentOf } from '../../../schemas/rel-path.ts';
 import { fsat } from '../../shared/native/fsat.ts';
+import type { Owner } from '../../../schemas/event.ts';
+import type { Ownership } from '../domain/owner-policy.ts';
 import { IMPLICIT_DIR_MODE } from '../domain/plan.ts';
 import { isTempNameOf, tempNameFor } from '../domain/temp-name.ts';
 import { renameIntoPlace, writeAtomically } from './atomic-write.ts';
@@ -37,6 +42,9 @@ import { permittedMode, stripsSetid } from './setid-policy.ts';
 import { DIR_FLAGS, UnsafePathError, type TargetRoot } from './target-root.ts';
 import type { TempJournal } from './temp-journal.ts';
 import type { Content } from './verified-content.ts';
+
+/** A symlink itself, to chown it. */
+const LINK_FLAGS = fsat.constants.O_PATH | constants.O_NOFOLLOW;
 
 export interface FsMaterializerOptions {
   readonly root: TargetRoot;
@@ -49,6 +57,8 @@ export interface FsMaterializerOptions {
   readonly allowSetid?: boolean;
   /** A file's setuid/setgid bits were stripped. */
   readonly onSetidStripped?: () => void;
+  /** The replica's ids for an event's owner (--owner); without it nothing is chowned. */
+  readonly ownership?: (owner: Owner | undefined) => Ownership | undefined;
 }
 
 export class FsMaterializer {
@@ -57,11 +67,11 @@ export class FsMaterializer {
 
   constructor(private readonly options: FsMaterializerOptions) {}
 
-  mkdir(path: string, mode: number | null): void {
-    this.inParent(path, (dirFd) => this.mkdirIn(dirFd, baseName(path), mode ?? IMPLICIT_DIR_MODE));
+  mkdir(path: string, mode: number | null, owner?: Owner): void {
+    this.inParent(path, (dirFd) => this.mkdirIn(dirFd, baseName(path), mode ?? IMPLICIT_DIR_MODE, owner));
   }
 
-  private mkdirIn(dirFd: number, name: string, mode: number): void {
+  private mkdirIn(dirFd: number, name: string, mode: number, owner: Owner | undefined): void {
     withWritableDirFd(dirFd, () => {
       try {
         fsat.mkdirat(dirFd, name, mode);
@@ -74,10 +84,17 @@ export class FsMaterializer {
       }
     });
     // Through the new directory's own fd: mkdir's mode went through the umask.
-    usingFd(fsat.openat(dirFd, name, DIR_FLAGS, 0), (fd) => fsat.fchmod(fd, mode));
+    usingFd(fsat.openat(dirFd, name, DIR_FLAGS, 0), (fd) => this.setDirMeta(fd, mode, owner));
   }
 
-  chmod(path: string, mode: number): void {
+  private setDirMeta(fd: number, mode: number, owner: Owner | undefined): void {
+    const ids = this.options.ownership?.(owner);
+    if (ids !== undefined) fsat.fchown(fd, ids.uid, ids.gid);
+    fsat.fchmod(fd, mode);
+  }
+
+  /** An existing directory's mode and owner (one missing or replaced on the replica is made again). */
+  dirMeta(path: string, mode: number, owner?: Owner): void {
     this.inParent(path, (dirFd) => {
       let fd: number;
       try {
@@ -86,14 +103,15 @@ export class FsMaterializer {
         const code = errno(error);
         if (code !== 'ENOENT' && code !== 'ENOTDIR' && code !== 'ELOOP') throw error;
         // missing or replaced on the replica: make it what the index says
-        return this.mkdirIn(dirFd, baseName(path), mode);
+        return this.mkdirIn(dirFd, baseName(path), mode, owner);
       }
-      usingFd(fd, () => fsat.fchmod(fd, mode));
+      usingFd(fd, () => this.setDirMeta(fd, mode, owner));
     });
   }
 
-  write(path: string, content: Content, mode: number, mtimeMs: number): void {
-    const meta = { mode: this.fileMode(mode), mtimeMs, fsync: this.options.fsyncFiles };
+  write(path: string, content: Content, mode: number, mtimeMs: number, owner?: Owner): void {
+    const ownership = this.options.ownership?.(owner);
+    const meta = { mode: this.fileMode(mode), mtimeMs, ownership, fsync: this.options.fsyncFiles };
     this.inParent(path, (dirFd) =>
       withWritableDirFd(dirFd, () => writeAtomically(dirFd, this.tempName(path), baseName(path), content, meta)),
     );
@@ -102,21 +120,25 @@ export class FsMaterializer {
   }
 
   /** The file already holds the right bytes: set mode and mtime through its fd, without rewriting it. */
-  setMeta(path: string, mode: number, mtimeMs: number): void {
-    const wanted = this.fileMode(mode);
+  setMeta(path: string, mode: number, mtimeMs: number, owner?: Owner): void {
+    const meta = { mode: this.fileMode(mode), mtimeMs, ownership: this.options.ownership?.(owner) };
     this.inParent(path, (dirFd) => {
-      setMetaInPlace(dirFd, path, wanted, mtimeMs);
+      setMetaInPlace(dirFd, path, meta);
       this.changed(path);
     });
     this.countSetid(mode);
   }
 
-  symlink(path: string, target: string): void {
+  symlink(path: string, target: string, owner?: Owner): void {
+    const ids = this.options.ownership?.(owner);
     this.inParent(path, (dirFd) =>
       withWritableDirFd(dirFd, () => {
         const temp = this.tempName(path);
         fsat.symlinkat(target, dirFd, temp);
         try {
+          // The link itself (fchown of an O_PATH fd acts on what it names, never followed).
+          if (ids !== undefined)
+            usingFd(fsat.openat(dirFd, temp, LINK_FLAGS, 0), (fd) => fsat.fchown(fd, ids.uid, ids.gid));
           renameIntoPlace(dirFd, temp, baseName(path));
         } catch (error) {
           removeAt(dirFd, temp);

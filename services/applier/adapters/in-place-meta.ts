@@ -4,7 +4,7 @@
 import { constants } from 'node:fs';
 import { baseName } from '../../../schemas/rel-path.ts';
 import { fsat } from '../../shared/native/fsat.ts';
-import { setFileMeta } from './atomic-write.ts';
+import { setFileMeta, type FileMeta } from './atomic-write.ts';
 import { errno, isFileMode, statAt, statFd, usingFd } from './fs-primitives.ts';
 
 /** set-meta found no regular file it may change in place where the index has one: the replica drifted. */
@@ -22,7 +22,7 @@ export class NotAFileError extends Error {
 const OPEN_EXISTING = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK | constants.O_NOCTTY;
 
 /** Sets the mode and mtime of the file `path` in its parent `dirFd`; throws NotAFileError when it may not. */
-export function setMetaInPlace(dirFd: number, path: string, mode: number, mtimeMs: number): void {
+export function setMetaInPlace(dirFd: number, path: string, meta: Omit<FileMeta, 'fsync'>): void {
   const name = baseName(path);
   if (!isFileMode(statAt(dirFd, name)?.mode ?? 0)) throw new NotAFileError(path);
   let fd: number;
@@ -39,6 +39,6 @@ export function setMetaInPlace(dirFd: number, path: string, mode: number, mtimeM
     if (!isFileMode(stat.mode)) throw new NotAFileError(path);
     // Another name links this inode (perhaps outside the target): rewrite, never touch it.
     if (stat.nlink > 1) throw new NotAFileError(path, 'has other hard links; it is rewritten, not changed in place');
-    setFileMeta(fd, mode, mtimeMs);
+    setFileMeta(fd, meta);
   });
 }

@@ -1,6 +1,7 @@
 // Applied entries as rows of the SQLite index and back, pure: the kind as a small
 // integer, the hash as 32 raw bytes, the parent stored beside the path for its index.
 import { parentOf, type RelPath } from '../../../schemas/rel-path.ts';
+import type { Owner } from '../../../schemas/event.ts';
 import type { AppliedEntry } from '../domain/plan.ts';
 
 export const KIND = { absent: 0, file: 1, dir: 2, symlink: 3 } as const;
@@ -15,6 +16,8 @@ export type Row = {
   mtime: number | null;
   target: string | null;
   explicit: number;
+  uid: number | null;
+  gid: number | null;
 };
 
 /** The columns of an upsert, in the order of its statement (sqlite-index-sql.ts). */
@@ -30,7 +33,13 @@ export type UpsertParams = [
   target: string | null,
   explicit: number,
   epoch: number,
+  uid: number | null,
+  gid: number | null,
 ];
+
+function ownerOf(row: Row): { owner?: Owner } {
+  return row.uid === null || row.gid === null ? {} : { owner: { uid: row.uid, gid: row.gid } };
+}
 
 export function toEntry(row: Row): AppliedEntry {
   switch (row.kind) {
@@ -42,11 +51,12 @@ export function toEntry(row: Row): AppliedEntry {
         size: row.size!,
         mode: row.mode!,
         mtimeMs: row.mtime!,
+        ...ownerOf(row),
       };
     case KIND.dir:
-      return { kind: 'dir', seq: row.seq, mode: row.mode, explicit: row.explicit === 1 };
+      return { kind: 'dir', seq: row.seq, mode: row.mode, explicit: row.explicit === 1, ...ownerOf(row) };
     case KIND.symlink:
-      return { kind: 'symlink', seq: row.seq, target: row.target! };
+      return { kind: 'symlink', seq: row.seq, target: row.target!, ...ownerOf(row) };
     default:
       return { kind: 'absent', seq: row.seq };
   }
@@ -54,6 +64,8 @@ export function toEntry(row: Row): AppliedEntry {
 
 export function upsertParams(path: RelPath, entry: AppliedEntry, epoch: number): UpsertParams {
   const parent = parentOf(path);
+  const uid = entry.kind === 'absent' ? null : (entry.owner?.uid ?? null);
+  const gid = entry.kind === 'absent' ? null : (entry.owner?.gid ?? null);
   switch (entry.kind) {
     case 'file':
       return [
@@ -68,13 +80,29 @@ export function upsertParams(path: RelPath, entry: AppliedEntry, epoch: number):
         null,
         0,
         epoch,
+        uid,
+        gid,
       ];
     case 'dir':
-      return [path, parent, KIND.dir, entry.seq, null, null, entry.mode, null, null, entry.explicit ? 1 : 0, epoch];
+      return [
+        path,
+        parent,
+        KIND.dir,
+        entry.seq,
+        null,
+        null,
+        entry.mode,
+        null,
+        null,
+        entry.explicit ? 1 : 0,
+        epoch,
+        uid,
+        gid,
+      ];
     case 'symlink':
-      return [path, parent, KIND.symlink, entry.seq, null, null, null, null, entry.target, 0, epoch];
+      return [path, parent, KIND.symlink, entry.seq, null, null, null, null, entry.target, 0, epoch, uid, gid];
     case 'absent':
-      return [path, parent, KIND.absent, entry.seq, null, null, null, null, null, 0, epoch];
+      return [path, parent, KIND.absent, entry.seq, null, null, null, null, null, 0, epoch, null, null];
     default: {
       const unknown: never = entry;
       throw new TypeError(`unknown entry ${JSON.stringify(unknown)}`);

@@ -16,7 +16,9 @@ CREATE TABLE IF NOT EXISTS entries (
   mtime INTEGER,
   target TEXT,
   explicit INTEGER NOT NULL DEFAULT 0,
-  epoch INTEGER NOT NULL
+  epoch INTEGER NOT NULL,
+  uid INTEGER,
+  gid INTEGER
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS entries_by_parent ON entries(parent) WHERE kind <> 0;
 CREATE INDEX IF NOT EXISTS files_by_hash ON entries(hash) WHERE kind = 1;
@@ -35,10 +37,13 @@ CREATE TABLE IF NOT EXISTS heal_waits (
 ) WITHOUT ROWID;
 `;
 
+/** Added with owners (record format 2); an older index gets them NULL. */
+export const OWNER_COLUMNS = { uid: 'INTEGER', gid: 'INTEGER' };
+
 /** A heal wait as stored (heal-channel.ts): reason and headers as text. */
 export type HealWaitRow = Omit<HealWait, 'headers' | 'reason'> & { reason: string; headers: string };
 
-const COLUMNS = 'path, kind, seq, hash, size, mode, mtime, target, explicit';
+const COLUMNS = 'path, kind, seq, hash, size, mode, mtime, target, explicit, uid, gid';
 const EXISTS = '(kind = 1 OR kind = 3 OR (kind = 2 AND explicit = 1))';
 
 export function prepare(db: Database.Database) {
@@ -50,8 +55,9 @@ export function prepare(db: Database.Database) {
     childCount: db.prepare<[string], { n: number }>('SELECT count(*) AS n FROM entries WHERE parent = ? AND kind <> 0'),
     children: db.prepare<[string], { path: string }>('SELECT path FROM entries WHERE parent = ? AND kind <> 0'),
     upsert: db.prepare<UpsertParams>(
-      'INSERT OR REPLACE INTO entries (path, parent, kind, seq, hash, size, mode, mtime, target, explicit, epoch) ' +
-        'VALUES (?,?,?,?,?,?,?,?,?,?,?)',
+      'INSERT OR REPLACE INTO entries ' +
+        '(path, parent, kind, seq, hash, size, mode, mtime, target, explicit, epoch, uid, gid) ' +
+        'VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)',
     ),
     forgetBelow: db.prepare<[string, string]>('DELETE FROM entries WHERE path > ? AND path < ?'),
     pruneTombstones: db.prepare<[number, number]>(

@@ -18,7 +18,7 @@
 //     Such directories are removed as soon as they become empty (cascading upwards).
 //  Only entries that assert their own existence (files, symlinks, directories whose
 //  latest applied event is a `dir`) count for "a higher seq below".
-import type { DeleteEvent, MirrorEvent } from '../../../schemas/event.ts';
+import { sameOwner, type DeleteEvent, type MirrorEvent, type Owner } from '../../../schemas/event.ts';
 import { ancestorsOf, type RelPath } from '../../../schemas/rel-path.ts';
 import type { AppliedEntry, Decision, ReplicaView, Step } from './plan.ts';
 
@@ -33,16 +33,19 @@ export function decide(event: MirrorEvent, view: ReplicaView): Decision {
 
   const steps: Step[] = makeAncestorsDirectories(ancestors, view);
   const { path } = event;
+  const owned: { owner?: Owner } = event.owner === undefined ? {} : { owner: event.owner };
 
   switch (event.op) {
     case 'dir': {
       if (current?.kind === 'dir') {
-        if (current.mode !== event.mode) steps.push({ op: 'chmod', path, mode: event.mode });
+        if (current.mode !== event.mode || !sameOwner(current.owner, event.owner))
+          steps.push({ op: 'dir-meta', path, mode: event.mode, ...owned });
       } else {
         if (current?.kind === 'file' || current?.kind === 'symlink') steps.push({ op: 'unlink', path });
-        steps.push({ op: 'mkdir', path, mode: event.mode });
+        steps.push({ op: 'mkdir', path, mode: event.mode, ...owned });
       }
-      steps.push({ op: 'record', path, entry: { kind: 'dir', seq: event.seq, mode: event.mode, explicit: true } });
+      const entry = { kind: 'dir' as const, seq: event.seq, mode: event.mode, explicit: true, ...owned };
+      steps.push({ op: 'record', path, entry });
       return { kind: 'apply', steps };
     }
     case 'file':
@@ -52,17 +55,18 @@ export function decide(event: MirrorEvent, view: ReplicaView): Decision {
         steps.push({ op: 'remove-tree', path }, { op: 'forget-below', path });
       }
       if (event.op === 'symlink') {
-        steps.push({ op: 'symlink', path, target: event.target });
-        steps.push({ op: 'record', path, entry: { kind: 'symlink', seq: event.seq, target: event.target } });
+        steps.push({ op: 'symlink', path, target: event.target, ...owned });
+        steps.push({ op: 'record', path, entry: { kind: 'symlink', seq: event.seq, target: event.target, ...owned } });
         return { kind: 'apply', steps };
       }
       const { hash, size, mode, mtimeMs } = event;
       if (current?.kind === 'file' && current.hash === hash && current.size === size) {
-        if (current.mode !== mode || current.mtimeMs !== mtimeMs) steps.push({ op: 'set-meta', path, mode, mtimeMs });
+        if (current.mode !== mode || current.mtimeMs !== mtimeMs || !sameOwner(current.owner, event.owner))
+          steps.push({ op: 'set-meta', path, mode, mtimeMs, ...owned });
       } else {
-        steps.push({ op: 'write', path, hash, size, mode, mtimeMs });
+        steps.push({ op: 'write', path, hash, size, mode, mtimeMs, ...owned });
       }
-      steps.push({ op: 'record', path, entry: { kind: 'file', seq: event.seq, hash, size, mode, mtimeMs } });
+      steps.push({ op: 'record', path, entry: { kind: 'file', seq: event.seq, hash, size, mode, mtimeMs, ...owned } });
       return { kind: 'apply', steps };
     }
     default: {
@@ -110,10 +114,8 @@ function decideDelete(event: DeleteEvent, current: AppliedEntry | undefined, vie
   if (current === undefined || current.kind === 'absent') return { kind: 'apply', steps: [tombstone] };
   if (current.kind === 'dir') {
     if (view.maxSeqBelow(path) > seq) {
-      return {
-        kind: 'apply',
-        steps: [{ op: 'record', path, entry: { kind: 'dir', seq, mode: current.mode, explicit: false } }],
-      };
+      const demoted = { ...current, seq, explicit: false };
+      return { kind: 'apply', steps: [{ op: 'record', path, entry: demoted }] };
     }
     return {
       kind: 'apply',

@@ -1,5 +1,6 @@
 // The vocabulary of the applier's decisions: what it recorded per path, what it can
 // read of the replica, and the steps a decision asks the materializer to carry out.
+import type { Owner } from '../../../schemas/event.ts';
 import type { RelPath } from '../../../schemas/rel-path.ts';
 
 /**
@@ -9,9 +10,9 @@ import type { RelPath } from '../../../schemas/rel-path.ts';
  * path (or below it) are recognised.
  */
 export type AppliedEntry =
-  | { kind: 'file'; seq: number; hash: string; size: number; mode: number; mtimeMs: number }
-  | { kind: 'symlink'; seq: number; target: string }
-  | { kind: 'dir'; seq: number; mode: number | null; explicit: boolean }
+  | { kind: 'file'; seq: number; hash: string; size: number; mode: number; mtimeMs: number; owner?: Owner }
+  | { kind: 'symlink'; seq: number; target: string; owner?: Owner }
+  | { kind: 'dir'; seq: number; mode: number | null; explicit: boolean; owner?: Owner }
   | { kind: 'absent'; seq: number };
 
 /** What `decide` may know about the replica: the applied index, read-only. */
@@ -29,16 +30,21 @@ export interface ReplicaView {
 /** Mode given to a directory that exists only to hold entries, until its own event arrives. */
 export const IMPLICIT_DIR_MODE = 0o755;
 
+/**
+ * `owner`: the source's, as the event carries it (the materializer's owner policy decides
+ * what it becomes on the replica); undefined: left as the applier creates it.
+ */
 export type Step =
   /** Create a directory (IMPLICIT_DIR_MODE when mode is null); the path holds nothing. */
-  | { op: 'mkdir'; path: RelPath; mode: number | null }
-  | { op: 'chmod'; path: RelPath; mode: number }
+  | { op: 'mkdir'; path: RelPath; mode: number | null; owner?: Owner }
+  /** An existing directory's mode and owner. */
+  | { op: 'dir-meta'; path: RelPath; mode: number; owner?: Owner }
   /** Atomically replace the file or symlink at path (or nothing) with the content. */
-  | { op: 'write'; path: RelPath; hash: string; size: number; mode: number; mtimeMs: number }
-  /** The file already holds these bytes: set mode and mtime only. */
-  | { op: 'set-meta'; path: RelPath; mode: number; mtimeMs: number }
+  | { op: 'write'; path: RelPath; hash: string; size: number; mode: number; mtimeMs: number; owner?: Owner }
+  /** The file already holds these bytes: set mode, owner and mtime only. */
+  | { op: 'set-meta'; path: RelPath; mode: number; mtimeMs: number; owner?: Owner }
   /** Atomically replace the file or symlink at path (or nothing) with a symlink. */
-  | { op: 'symlink'; path: RelPath; target: string }
+  | { op: 'symlink'; path: RelPath; target: string; owner?: Owner }
   | { op: 'unlink'; path: RelPath }
   /** Remove a directory and everything below it. */
   | { op: 'remove-tree'; path: RelPath }

@@ -1,9 +1,10 @@
 // The entries of the in-memory source tree (memory-source-tree.ts), by relative path,
 // with the inode numbers and change times a real filesystem would give them.
 import { isBelow, parentOf } from '../../../schemas/rel-path.ts';
+import type { Owner } from '../../../schemas/event.ts';
 import type { Fingerprint } from '../domain/diff.ts';
 
-type Base = { ino: number; ctimeMs: number; unreadable?: boolean };
+type Base = { ino: number; ctimeMs: number; unreadable?: boolean; owner?: Owner };
 export type MemoryNode =
   | (Base & { kind: 'file'; mode: number; content: Buffer; mtimeMs: number })
   | (Base & { kind: 'dir'; mode: number })

@@ -36,6 +36,7 @@ export class MemorySourceIndex implements SourceIndex {
       if (state.kind !== 'symlink') child.mode = state.mode;
       if (state.kind === 'file') Object.assign(child, { size: state.size, mtimeMs: state.mtimeMs });
       if (state.kind === 'symlink') child.target = state.target;
+      if (state.owner !== undefined) child.owner = { uid: state.owner.uid, gid: state.owner.gid };
       return child;
     });
   }

@@ -6,7 +6,7 @@
 // then loses, the test decides (test/model/lossy-watcher.ts).
 import { createHash } from 'node:crypto';
 import { isBelow, joinRel } from '../../../schemas/rel-path.ts';
-import type { EntryState } from '../../../schemas/event.ts';
+import type { EntryState, Owner } from '../../../schemas/event.ts';
 import { sameFingerprint, type Fingerprint } from '../domain/diff.ts';
 import type {
   LinkRead,
@@ -31,9 +31,21 @@ export class MemorySourceTree implements SourceTree {
   /** Called in the middle of every read: a test makes a file change while it is read. */
   duringRead: ((relPath: string) => void) | undefined;
 
-  constructor(private readonly now: () => number = () => 1_700_000_000_000) {
+  /**
+   * `owners`: every entry has one (root's until chowned), as lstat tells; without, the
+   * tree tells none and chown fails.
+   */
+  constructor(
+    private readonly now: () => number = () => 1_700_000_000_000,
+    private readonly options: { owners?: boolean } = {},
+  ) {
     this.nodes = new MemoryNodes(now);
     this.watches = new MemoryWatches(this.nodes);
+  }
+
+  private owned(node: MemoryNode): { owner?: Owner } {
+    if (this.options.owners !== true) return {};
+    return { owner: node.owner ?? { uid: 0, gid: 0 } };
   }
 
   // ---- the port ----
@@ -44,11 +56,17 @@ export class MemorySourceTree implements SourceTree {
     if (this.nodes.searchDenied(relPath)) return { kind: 'unreadable', code: 'EACCES' };
     switch (node.kind) {
       case 'file':
-        return { kind: 'file', mode: node.mode, fingerprint: fingerprintOf(node), mtimeMs: node.mtimeMs };
+        return {
+          kind: 'file',
+          mode: node.mode,
+          fingerprint: fingerprintOf(node),
+          mtimeMs: node.mtimeMs,
+          ...this.owned(node),
+        };
       case 'dir':
-        return { kind: 'dir', mode: node.mode, fingerprint: fingerprintOf(node) };
+        return { kind: 'dir', mode: node.mode, fingerprint: fingerprintOf(node), ...this.owned(node) };
       case 'symlink':
-        return { kind: 'symlink' };
+        return { kind: 'symlink', ...this.owned(node) };
       case 'special':
         return { kind: 'special' };
     }
@@ -169,6 +187,15 @@ export class MemorySourceTree implements SourceTree {
     return true;
   }
 
+  /** lchown: any entry, a symlink itself included. */
+  chown(relPath: string, uid: number, gid: number): boolean {
+    const node = this.nodes.node(relPath);
+    if (node === undefined || relPath === '' || this.options.owners !== true) return false;
+    Object.assign(node, { owner: { uid, gid }, ctimeMs: this.nodes.stamp() });
+    this.emit(relPath, 'update');
+    return true;
+  }
+
   /** Makes an entry unreadable (as chmod 000 does for another user), or readable again. */
   setUnreadable(relPath: string, unreadable: boolean): boolean {
     const node = this.nodes.node(relPath);
@@ -240,12 +267,13 @@ export class MemorySourceTree implements SourceTree {
           mode: node.mode,
           mtimeMs: node.mtimeMs,
           hash: sha256(node.content),
+          ...this.owned(node),
         });
       } else if (node.kind === 'dir') {
-        result.set(path, { kind: 'dir', mode: node.mode });
+        result.set(path, { kind: 'dir', mode: node.mode, ...this.owned(node) });
       } else if (node.kind === 'symlink') {
         const link = this.readlink(path);
-        if (link.status === 'ok') result.set(path, { kind: 'symlink', target: link.target });
+        if (link.status === 'ok') result.set(path, { kind: 'symlink', target: link.target, ...this.owned(node) });
       }
     }
     return result;

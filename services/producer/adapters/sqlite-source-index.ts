@@ -7,6 +7,7 @@ import type { EntryState } from '../../../schemas/event.ts';
 import { parentOf, type RelPath } from '../../../schemas/rel-path.ts';
 import type { IndexedChild } from '../domain/dir-compare.ts';
 import type { Fingerprint } from '../domain/diff.ts';
+import { addMissingColumns } from '../../shared/sqlite-columns.ts';
 import { applyIndexWrites, type IndexedEntry, type IndexWrite, type SourceIndex } from '../ports/source-index.ts';
 
 export type { IndexedEntry } from '../ports/source-index.ts';
@@ -23,10 +24,11 @@ type Row = {
   ino: number | null;
   fp_mtime_ms: number | null;
   fp_ctime_ms: number | null;
+  uid: number | null;
+  gid: number | null;
 };
 
-const SCHEMA =
-  `
+const SCHEMA = `
 CREATE TABLE IF NOT EXISTS entries (
   path TEXT PRIMARY KEY,
   parent TEXT NOT NULL,
@@ -39,18 +41,32 @@ CREATE TABLE IF NOT EXISTS entries (
   seq INTEGER NOT NULL,
   ino INTEGER,
   fp_mtime_ms REAL,
-  fp_ctime_ms REAL
+  fp_ctime_ms REAL,
+  uid INTEGER,
+  gid INTEGER
 ) WITHOUT ROWID;
+`;
+
+/** Added with owners (record format 2): the covering index below needs them. */
+const OWNER_COLUMNS = { uid: 'INTEGER', gid: 'INTEGER' };
+
+const INDEXES =
+  `
 -- Covers the reconcile's children query: a directory's rows are one range of this index,
 -- read without a lookup into the table per row (the start-up walk runs it for every directory).
-CREATE INDEX IF NOT EXISTS entries_children ON entries(parent, path, kind, mode, size, mtime_ms, ` +
-  `target, ino, fp_mtime_ms, fp_ctime_ms);
+CREATE INDEX IF NOT EXISTS entries_by_parent ON entries(parent, path, kind, mode, size, mtime_ms, ` +
+  `target, ino, fp_mtime_ms, fp_ctime_ms, uid, gid);
+DROP INDEX IF EXISTS entries_children;
 DROP INDEX IF EXISTS entries_parent;
 CREATE INDEX IF NOT EXISTS entries_hash ON entries(hash) WHERE hash IS NOT NULL;
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 `;
 
-const COLUMNS = 'path, kind, mode, size, mtime_ms, hash, target, seq, ino, fp_mtime_ms, fp_ctime_ms';
+const COLUMNS = 'path, kind, mode, size, mtime_ms, hash, target, seq, ino, fp_mtime_ms, fp_ctime_ms, uid, gid';
+
+function ownerOf(uid: number | null, gid: number | null): { owner?: { uid: number; gid: number } } {
+  return uid === null || gid === null ? {} : { owner: { uid, gid } };
+}
 
 function toEntry(row: Row): IndexedEntry {
   let state: EntryState;
@@ -58,6 +74,7 @@ function toEntry(row: Row): IndexedEntry {
     state = { kind: 'file', size: row.size!, mode: row.mode!, mtimeMs: row.mtime_ms!, hash: row.hash! };
   else if (row.kind === 'dir') state = { kind: 'dir', mode: row.mode! };
   else state = { kind: 'symlink', target: row.target! };
+  Object.assign(state, ownerOf(row.uid, row.gid));
   const fingerprint =
     row.ino === null
       ? undefined
@@ -77,12 +94,14 @@ export class SqliteSourceIndex implements SourceIndex {
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('cache_size = -16000');
     this.db.exec(SCHEMA);
+    addMissingColumns(this.db, 'entries', OWNER_COLUMNS);
+    this.db.exec(INDEXES);
     this.statements = {
       get: this.db.prepare<[string], Row>(`SELECT ${COLUMNS} FROM entries WHERE path = ?`),
       childSummaries: this.db
         .prepare<[string], unknown[]>(
-          'SELECT path, kind, mode, size, mtime_ms, target, ino, fp_mtime_ms, fp_ctime_ms ' +
-            'FROM entries INDEXED BY entries_children WHERE parent = ?',
+          'SELECT path, kind, mode, size, mtime_ms, target, ino, fp_mtime_ms, fp_ctime_ms, uid, gid ' +
+            'FROM entries INDEXED BY entries_by_parent WHERE parent = ?',
         )
         .raw(true),
       below: this.db.prepare<[string, string], { path: string }>(
@@ -96,9 +115,9 @@ export class SqliteSourceIndex implements SourceIndex {
       hasHash: this.db.prepare<[string], { one: number }>('SELECT 1 AS one FROM entries WHERE hash = ? LIMIT 1'),
       put: this.db.prepare(
         'INSERT OR REPLACE INTO entries ' +
-          '(path, parent, kind, mode, size, mtime_ms, hash, target, seq, ino, fp_mtime_ms, fp_ctime_ms)\n' +
+          '(path, parent, kind, mode, size, mtime_ms, hash, target, seq, ino, fp_mtime_ms, fp_ctime_ms, uid, gid)\n' +
           '         VALUES (@path, @parent, @kind, @mode, @size, @mtime_ms, @hash, @target, @seq, @ino, ' +
-          '@fp_mtime_ms, @fp_ctime_ms)',
+          '@fp_mtime_ms, @fp_ctime_ms, @uid, @gid)',
       ),
       remove: this.db.prepare<[string]>('DELETE FROM entries WHERE path = ?'),
       count: this.db.prepare<[], { kind: string; n: number }>('SELECT kind, count(*) AS n FROM entries GROUP BY kind'),
@@ -119,7 +138,7 @@ export class SqliteSourceIndex implements SourceIndex {
   childSummaries(dir: string): IndexedChild[] {
     const start = dir === '' ? 0 : dir.length + 1;
     return this.statements.childSummaries.all(dir).map((row) => {
-      const [path, kind, mode, size, mtimeMs, target, ino, fpMtime, fpCtime] = row as [
+      const [path, kind, mode, size, mtimeMs, target, ino, fpMtime, fpCtime, uid, gid] = row as [
         string,
         IndexedChild['kind'],
         number | null,
@@ -129,9 +148,11 @@ export class SqliteSourceIndex implements SourceIndex {
         number | null,
         number | null,
         number | null,
+        number | null,
+        number | null,
       ];
       const fingerprint = ino === null ? undefined : { ino, size: size ?? 0, mtimeMs: fpMtime!, ctimeMs: fpCtime! };
-      const child: IndexedChild = { name: path.slice(start), kind, fingerprint };
+      const child: IndexedChild = { name: path.slice(start), kind, fingerprint, ...ownerOf(uid, gid) };
       if (mode !== null) child.mode = mode;
       if (size !== null) child.size = size;
       if (mtimeMs !== null) child.mtimeMs = mtimeMs;
@@ -170,6 +191,8 @@ export class SqliteSourceIndex implements SourceIndex {
       ino: fingerprint?.ino ?? null,
       fp_mtime_ms: fingerprint?.mtimeMs ?? null,
       fp_ctime_ms: fingerprint?.ctimeMs ?? null,
+      uid: state.owner?.uid ?? null,
+      gid: state.owner?.gid ?? null,
     });
   }
 

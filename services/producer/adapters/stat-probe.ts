@@ -30,8 +30,10 @@ export function fingerprintOf(stats: fs.BigIntStats): Fingerprint {
 
 export function probeStats(stats: fs.BigIntStats): Probe {
   const mode = Number(stats.mode) & MODE_MASK;
-  if (stats.isFile()) return { kind: 'file', mode, fingerprint: fingerprintOf(stats), mtimeMs: floorMs(stats.mtimeNs) };
-  if (stats.isDirectory()) return { kind: 'dir', mode, fingerprint: fingerprintOf(stats) };
-  if (stats.isSymbolicLink()) return { kind: 'symlink' };
+  const owner = { uid: Number(stats.uid), gid: Number(stats.gid) };
+  if (stats.isFile())
+    return { kind: 'file', mode, fingerprint: fingerprintOf(stats), mtimeMs: floorMs(stats.mtimeNs), owner };
+  if (stats.isDirectory()) return { kind: 'dir', mode, fingerprint: fingerprintOf(stats), owner };
+  if (stats.isSymbolicLink()) return { kind: 'symlink', owner };
   return { kind: 'special' };
 }

@@ -1,5 +1,6 @@
 // Which children of a directory need examining, from its listing and what the index
 // holds for it. Pure: the caller lists, lstats and queries.
+import { sameOwner, type Owner } from '../../../schemas/event.ts';
 import { dirMayBeReplaced, fileMayHaveChanged, type Fingerprint } from './diff.ts';
 
 export type IndexedChild = {
@@ -10,6 +11,7 @@ export type IndexedChild = {
   mtimeMs?: number;
   mode?: number;
   target?: string;
+  owner?: Owner;
 };
 export type ListedChild = {
   name: string;
@@ -19,6 +21,8 @@ export type ListedChild = {
   /** Files: whole ms of the mtime, floored exactly. */
   mtimeMs?: number;
   target?: string;
+  /** Ids only; undefined when the listing did not stat the child. */
+  owner?: Owner;
 };
 
 /**
@@ -51,6 +55,9 @@ export function compareDirectory(
       if (child.kind !== 'special') changed.push(child.name);
     } else if (child.kind === 'special' || child.kind !== known.kind) {
       changed.push(child.name);
+    } else if (child.owner !== undefined && !sameOwner(known.owner, child.owner)) {
+      changed.push(child.name); // chown (or an index from before owners were carried)
+      if (child.kind === 'dir') subdirs.push(child.name);
     } else if (child.kind === 'dir') {
       if (child.mode !== undefined && child.mode !== known.mode) changed.push(child.name);
       // Perhaps another directory under a known name (rm -rf + mkdir, rename over): examined as new.

@@ -111,13 +111,14 @@ export function eventOf(
   base: { source: string; seq: number; ts: number; path: RelPath },
   state: EntryState,
 ): MirrorEvent {
+  const owned = state.owner === undefined ? base : { ...base, owner: state.owner };
   switch (state.kind) {
     case 'file':
-      return { ...base, op: 'file', size: state.size, mode: state.mode, mtimeMs: state.mtimeMs, hash: state.hash };
+      return { ...owned, op: 'file', size: state.size, mode: state.mode, mtimeMs: state.mtimeMs, hash: state.hash };
     case 'dir':
-      return { ...base, op: 'dir', mode: state.mode };
+      return { ...owned, op: 'dir', mode: state.mode };
     case 'symlink':
-      return { ...base, op: 'symlink', target: state.target };
+      return { ...owned, op: 'symlink', target: state.target };
     default: {
       const unknown: never = state;
       throw new Error(`unknown entry kind ${JSON.stringify(unknown)}`);

@@ -2,6 +2,7 @@
 // relative to the root, never following a symlink. Two implementations keep one contract
 // (test/helpers/source-tree-contract.ts): the local filesystem (adapters/node-source-tree.ts)
 // and memory (adapters/memory-source-tree.ts), which the model test drives.
+import type { Owner } from '../../../schemas/event.ts';
 import type { Logger } from '../../shared/logger.ts';
 import type { Fingerprint } from '../domain/diff.ts';
 
@@ -10,10 +11,11 @@ export type Probe =
   /** fifo, socket, device: not mirrored. */
   | { kind: 'special' }
   /** mtimeMs: whole milliseconds, floored exactly from the nanoseconds (what the event carries). */
-  | { kind: 'file'; mode: number; fingerprint: Fingerprint; mtimeMs: number }
+  | { kind: 'file'; mode: number; fingerprint: Fingerprint; mtimeMs: number; owner?: Owner }
   /** fingerprint.ctimeMs: last change of the directory itself (created, renamed, an entry added or removed). */
-  | { kind: 'dir'; mode: number; fingerprint: Fingerprint }
-  | { kind: 'symlink' }
+  | { kind: 'dir'; mode: number; fingerprint: Fingerprint; owner?: Owner }
+  /** `owner` (ids only): undefined when the tree does not tell owners. */
+  | { kind: 'symlink'; owner?: Owner }
   /** lstat itself was refused (EACCES on a parent without search permission). */
   | { kind: 'unreadable'; code: string };
 

@@ -1,0 +1,64 @@
+// The applier's owner policy from its options, checked at start: what --owner resolves
+// to on this machine (preserve needs the right to chown), the --usermap/--groupmap rules
+// with their names looked up here, and one warning when owners are not kept.
+import { readFileSync } from 'node:fs';
+import type { ApplierConfig } from '../../schemas/config.ts';
+import type { Owner } from '../../schemas/event.ts';
+import { Accounts } from '../shared/accounts.ts';
+import { CliError } from '../shared/errors.ts';
+import type { Logger } from '../shared/logger.ts';
+import { ownershipFor, parseIdRules, type OwnerPolicy, type Ownership } from './domain/owner-policy.ts';
+
+const CAP_CHOWN = 0n;
+
+/** Whether this process may give files to other users: CAP_CHOWN in its effective set. */
+export function mayChown(status = '/proc/self/status'): boolean {
+  try {
+    const line = /^CapEff:\s*([0-9a-f]+)$/m.exec(readFileSync(status, 'utf8'));
+    if (line !== null) return ((BigInt(`0x${line[1]}`) >> CAP_CHOWN) & 1n) === 1n;
+  } catch {
+    // no /proc: fall back to the uid
+  }
+  return process.getuid?.() === 0;
+}
+
+type OwnerOptions = Pick<ApplierConfig, 'owner' | 'usermap' | 'groupmap' | 'numericIds'>;
+
+export function ownerPolicy(config: OwnerOptions, canChown: boolean, accounts: Accounts): OwnerPolicy {
+  const mapped = config.usermap !== '' || config.groupmap !== '';
+  const mode = config.owner ?? (canChown ? 'preserve' : 'none');
+  if (mode !== 'none' && !canChown)
+    throw new CliError(`--owner ${mode} needs root or CAP_CHOWN; run the applier so, or use --owner none`);
+  if (mode === 'none' && mapped) throw new CliError('--usermap/--groupmap need --owner preserve or map, not none');
+  if (mode === 'map' && !mapped) throw new CliError('--owner map needs --usermap or --groupmap');
+  try {
+    return {
+      mode,
+      numericIds: config.numericIds,
+      users: parseIdRules(config.usermap, 'usermap', (name) => accounts.uidOf(name)),
+      groups: parseIdRules(config.groupmap, 'groupmap', (name) => accounts.gidOf(name)),
+    };
+  } catch (error) {
+    throw new CliError((error as Error).message);
+  }
+}
+
+/** The materializer's ownership function, or undefined when nothing is chowned. */
+export function ownershipFromConfig(
+  config: OwnerOptions,
+  logger: Logger,
+  canChown = mayChown(),
+  accounts = new Accounts(),
+): ((owner: Owner | undefined) => Ownership | undefined) | undefined {
+  const policy = ownerPolicy(config, canChown, accounts);
+  if (policy.mode === 'none') {
+    if (config.owner === undefined)
+      logger.warn(
+        'owners are not replicated: this applier may not chown (not root, no CAP_CHOWN); ' +
+          'every entry belongs to its user (--owner none to silence this)',
+      );
+    return undefined;
+  }
+  logger.info({ owner: policy.mode, numericIds: policy.numericIds }, 'owners are replicated');
+  return (owner) => ownershipFor(owner, policy, accounts);
+}
