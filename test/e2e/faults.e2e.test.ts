@@ -110,11 +110,10 @@ test(
     assert.equal((await applier.metric('mirrorlog_applier_dead_letters_total')) ?? 0, 0, 'no record was dead-lettered');
     const minio = minioClient(t, stack.config);
     // Every event whose content is not inline references an object that is in the store.
-    const hashes = new Set(
-      (await readTopic(topic, stack.config.brokers)).flatMap((e) =>
-        e.op === 'file' && e.data === undefined ? [e.hash] : [],
-      ),
+    const stored = (await readTopic(topic, stack.config.brokers)).flatMap((e) =>
+      e.op === 'file' && e.data === undefined ? [e] : [],
     );
+    const hashes = new Set(stored.map((e) => e.hash));
     // Each large file written during the outages that is still in the source (the workload
     // deletes and renames at random) went through the store; how many were written depends
     // on the machine's speed, so each is checked, not a count.
@@ -130,6 +129,30 @@ test(
       large += 1;
     }
     assert.ok(large >= 10, `large files written during the outages (${large} of ${n} still in the source)`);
-    for (const hash of hashes) await minio.statObject(stack.config.bucket, contentKey(hash, prefix));
+    const missing: { hash: string; why: string; paths: string[]; events: string[] }[] = [];
+    for (const hash of hashes) {
+      await minio.statObject(stack.config.bucket, contentKey(hash, prefix)).catch((error: Error) => {
+        const events = stored.filter((e) => e.hash === hash);
+        const paths = [...new Set(events.map((e) => e.path))];
+        missing.push({ hash, why: error.message, paths, events: events.map((e) => `${e.path} seq ${e.seq}`) });
+      });
+    }
+    if (missing.length > 0) {
+      // What the services logged of those paths or hashes: the way to the cause.
+      const needles = missing.flatMap((m) => [m.hash, ...m.paths]);
+      const mentions = Object.entries({ producer, applier }).flatMap(([name, service]) =>
+        service.output
+          .join('')
+          .split('\n')
+          .filter((line) => needles.some((needle) => line.includes(needle)))
+          .map((line) => `${name}: ${line.slice(0, 400)}`),
+      );
+      assert.fail(
+        `events reference content the store does not hold:\n` +
+          missing.map((m) => `${m.hash} (${m.why}): ${m.events.join(', ')}`).join('\n') +
+          `\nwhat the services logged of them:\n${mentions.slice(-40).join('\n')}` +
+          `\nproducer output:\n${producer.output.join('').slice(-6000)}`,
+      );
+    }
   },
 );
