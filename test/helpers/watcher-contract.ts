@@ -8,10 +8,10 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { test, type TestContext } from 'node:test';
 import type { ProducerHandle } from '../../services/producer/producer.ts';
+import { ensureCommand } from './apt.ts';
 import { startTestProducer, tempDir } from './producer.ts';
 import { freshTopic, waitFor } from './stack.ts';
 import { followTopic, type TopicFollower } from './topic.ts';
@@ -35,20 +35,6 @@ function run(command: string, args: string[], cwd: string): Promise<void> {
 const shell = (script: string, cwd: string) => run('sh', ['-c', script], cwd);
 const node = (code: string, cwd: string) =>
   run(process.execPath, ['-e', `const fs = require('node:fs');\n${code}`], cwd);
-
-let rsyncChecked = false;
-/**
- * rsync for the deploy scenario: installed with apt-get when missing. Under a lock: both
- * backends' files run at once, and two apt-gets at once would fail on dpkg's own lock.
- */
-async function ensureRsync(): Promise<void> {
-  if (rsyncChecked) return;
-  const install =
-    'command -v rsync >/dev/null || { echo "watcher contract: rsync is missing; installing it with apt-get" >&2; ' +
-    'apt-get update -q && apt-get install -y -q --no-install-recommends rsync; }';
-  await run('flock', [`${os.tmpdir()}/mirrorlog-test-apt.lock`, 'sh', '-c', install], '/');
-  rsyncChecked = true;
-}
 
 /** Every path at or below `sub` (root-relative), from a synchronous walk. */
 function namesBelow(root: string, sub: string): string[] {
@@ -202,7 +188,7 @@ export function watcherContract(backend: string): void {
     });
 
     await t.test('rsync -a --delete of /usr/include over a copy of /usr/share', async () => {
-      await ensureRsync();
+      await ensureCommand('rsync', 'rsync', 'watcher contract');
       // The copy keeps /usr/share's names, modes and times but not its 600+ MB of contents:
       // the watcher's work (46k deletes, new directories filled at once) is the same.
       await run('cp', ['-a', '--attributes-only', '/usr/share', path.join(root, 'share')], root);

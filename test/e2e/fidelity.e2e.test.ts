@@ -1,0 +1,172 @@
+// A replica the web server can serve as it is: owners and groups (users and groups made
+// for the test, and ids no name has), 0640 files, setgid directories and symlinks owned
+// by someone else, through the real producer and applier as root. The oracle is rsync
+// itself: `rsync -an --delete --itemize-changes SRC/ REPLICA/` lists nothing, after live
+// churn, after the applier is killed -9 in the middle of a burst, and after a rebuild.
+// -O/-J leave out directory and symlink times, which mirrorlog does not carry yet.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { test, type TestContext } from 'node:test';
+import { promisify } from 'node:util';
+import { ensureCommand } from '../helpers/apt.ts';
+import { defer } from '../helpers/cleanup.ts';
+import { tempDir } from '../helpers/producer.ts';
+import { applierArgs, producerArgs, startService, type ServiceProcess } from '../helpers/services.ts';
+import { freshPrefix, freshTopic, waitFor } from '../helpers/stack.ts';
+
+const run = promisify(execFile);
+
+type Accounts = { user: string; group: string; uid: number; gid: number; www: number };
+
+/** A user and a group of its own for this test, removed again at the end. */
+async function makeAccounts(t: TestContext): Promise<Accounts> {
+  const tag = randomBytes(3).toString('hex');
+  const [user, group] = [`mlf${tag}u`, `mlf${tag}g`];
+  await run('groupadd', [group]);
+  defer(t, () => run('groupdel', [group]).then(() => undefined));
+  await run('useradd', ['-M', '-N', '-g', group, '-s', '/usr/sbin/nologin', user]);
+  defer(t, () => run('userdel', [user]).then(() => undefined));
+  const id = async (flag: string) => Number((await run('id', [flag, user])).stdout.trim());
+  const www = Number((await run('id', ['-u', 'www-data'])).stdout.trim());
+  return { user, group, uid: await id('-u'), gid: await id('-g'), www };
+}
+
+/** What rsync would still change on the replica; empty when it is a faithful copy. */
+async function rsyncChanges(source: string, replica: string): Promise<string[]> {
+  const args = ['-anOJ', '--delete', '--itemize-changes', `${source}/`, `${replica}/`];
+  try {
+    const { stdout } = await run('rsync', args, { maxBuffer: 1 << 26 });
+    return stdout.split('\n').filter((line) => line.trim() !== '');
+  } catch (error) {
+    // 24: an entry vanished while rsync read it (a temp file renamed into place): not settled yet.
+    if ((error as { code?: number }).code === 24) return ['(entries vanished while rsync read the trees)'];
+    throw error;
+  }
+}
+
+async function waitForRsyncClean(source: string, replica: string, what: string, timeoutMs = 120_000): Promise<void> {
+  let last: string[] = [];
+  try {
+    await waitFor(
+      `${what}: rsync to find nothing to change`,
+      async () => ((last = await rsyncChanges(source, replica)).length === 0 ? true : undefined),
+      timeoutMs,
+      300,
+    );
+  } catch (error) {
+    throw new Error(`${(error as Error).message}; rsync still lists:\n${last.slice(0, 40).join('\n')}`, {
+      cause: error,
+    });
+  }
+}
+
+function write(file: string, content: string, mode: number, uid: number, gid: number): void {
+  fs.writeFileSync(file, content);
+  fs.chmodSync(file, mode);
+  fs.chownSync(file, uid, gid);
+  // chown clears setuid/setgid bits of files: the mode is set again after it.
+  fs.chmodSync(file, mode);
+}
+
+function mkdir(dir: string, mode: number, uid: number, gid: number): void {
+  fs.mkdirSync(dir);
+  fs.chownSync(dir, uid, gid);
+  fs.chmodSync(dir, mode);
+}
+
+/** A site of mixed owners: what a static server's tree holds. */
+function buildSite(root: string, a: Accounts): void {
+  const site = path.join(root, 'site');
+  mkdir(site, 0o2775, a.uid, a.gid);
+  write(path.join(site, 'index.html'), '<h1>home</h1>', 0o640, a.www, a.gid);
+  write(path.join(site, 'robots.txt'), 'User-agent: *', 0o644, 0, 0);
+  mkdir(path.join(site, 'img'), 0o2750, a.uid, a.www);
+  for (let i = 0; i < 20; i++) write(path.join(site, 'img', `p${i}.jpg`), `jpg ${i}`, 0o640, a.uid, a.www);
+  // Ids without a name on this machine travel as numbers.
+  mkdir(path.join(site, 'private'), 0o700, 4242, 4243);
+  write(path.join(site, 'private', 'key.pem'), 'secret', 0o600, 4242, 4243);
+  write(path.join(site, 'private', 'big.bin'), 'x'.repeat(200_000), 0o640, 4242, a.gid);
+  fs.symlinkSync('index.html', path.join(site, 'home'));
+  fs.lchownSync(path.join(site, 'home'), a.uid, a.gid);
+}
+
+async function setup(t: TestContext) {
+  if (process.getuid?.() !== 0)
+    throw new Error('this test needs root (it makes users and gives files to them); run it as root');
+  await ensureCommand('rsync', 'rsync', 'fidelity e2e');
+  const accounts = await makeAccounts(t);
+  const source = tempDir(t, 'fidelity-source');
+  const replica = tempDir(t, 'fidelity-replica');
+  const topic = freshTopic(t);
+  const prefix = freshPrefix();
+  const applierState = tempDir(t, 'fidelity-astate');
+  const producer = await startService(
+    t,
+    'producer',
+    producerArgs(source, tempDir(t, 'fidelity-pstate'), topic, prefix),
+  );
+  await producer.waitReady();
+  const startApplier = async (extra: string[] = []): Promise<ServiceProcess> => {
+    const applier = await startService(t, 'applier', [
+      ...applierArgs(replica, applierState, 'faithful', topic, prefix),
+      ...extra,
+    ]);
+    await applier.waitReady();
+    return applier;
+  };
+  return { accounts, source, replica, applierState, startApplier };
+}
+
+test(
+  'owners, groups and modes survive live churn, a kill -9 mid-burst and a rebuild (rsync finds nothing)',
+  { timeout: 600_000 },
+  async (t) => {
+    const { accounts: a, source, replica, applierState, startApplier } = await setup(t);
+    buildSite(source, a);
+    let applier = await startApplier();
+    await waitForRsyncClean(source, replica, 'the first copy');
+    const served = fs.statSync(path.join(replica, 'site/index.html'));
+    assert.deepEqual([served.uid, served.gid, served.mode & 0o7777], [a.www, a.gid, 0o640]);
+    assert.equal(fs.lstatSync(path.join(replica, 'site/home')).uid, a.uid, 'the symlink itself is owned');
+
+    // Live churn: chown and chgrp alone, a new file given away at once, a directory renamed.
+    const site = path.join(source, 'site');
+    fs.chownSync(path.join(site, 'robots.txt'), a.www, a.www);
+    fs.chownSync(path.join(site, 'img'), a.www, a.gid);
+    fs.lchownSync(path.join(site, 'home'), 0, a.www);
+    write(path.join(site, 'img', 'new.jpg'), 'new', 0o640, a.uid, a.www);
+    fs.renameSync(path.join(site, 'private'), path.join(site, 'private-2'));
+    await waitForRsyncClean(source, replica, 'after live churn');
+
+    // A burst of files given to others, the applier killed -9 in the middle of it.
+    const burst = path.join(site, 'burst');
+    mkdir(burst, 0o2755, a.uid, a.gid);
+    for (let i = 0; i < 1500; i++)
+      write(
+        path.join(burst, `f${i}.html`),
+        `page ${i}`,
+        i % 2 === 0 ? 0o640 : 0o644,
+        i % 3 === 0 ? a.www : a.uid,
+        a.gid,
+      );
+    await waitFor(
+      'the applier to be in the middle of the burst',
+      async () => (((await applier.metric('mirrorlog_applier_events_total')) ?? 0) > 300 ? true : undefined),
+      120_000,
+      20,
+    );
+    await applier.kill('SIGKILL');
+    applier = await startApplier();
+    await waitForRsyncClean(source, replica, 'after the applier was killed -9');
+
+    // The replica's disk died: an empty target and state, rebuilt from the log.
+    await applier.kill('SIGTERM');
+    for (const dir of [replica, applierState])
+      for (const name of fs.readdirSync(dir)) fs.rmSync(path.join(dir, name), { recursive: true, force: true });
+    applier = await startApplier(['--rebuild']);
+    await waitForRsyncClean(source, replica, 'after a rebuild');
+  },
+);
