@@ -88,10 +88,10 @@ export function encodeRecord(event: MirrorEvent): EncodedRecord {
       });
       break;
     case 'dir':
-      value = JSON.stringify({ ...base, op: 'dir', mode: event.mode });
+      value = JSON.stringify({ ...base, op: 'dir', mode: event.mode, ...timed(event.mtimeMs) });
       break;
     case 'symlink':
-      value = JSON.stringify({ ...base, op: 'symlink', target: event.target });
+      value = JSON.stringify({ ...base, op: 'symlink', target: event.target, ...timed(event.mtimeMs) });
       break;
     case 'delete':
       value = null;
@@ -102,6 +102,10 @@ export function encodeRecord(event: MirrorEvent): EncodedRecord {
     }
   }
   return { key: event.path, value, headers };
+}
+
+function timed(mtimeMs: number | undefined): { mtimeMs?: number } {
+  return mtimeMs === undefined ? {} : { mtimeMs };
 }
 
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
@@ -216,8 +220,8 @@ export function decodeRecord(record: RawRecord): DecodeResult {
       return { ok: true, event: { ...event, data } };
     }
     case 'dir':
-      return { ok: true, event: { ...base, op: 'dir', ...owned, mode: wire.mode } };
+      return { ok: true, event: { ...base, op: 'dir', ...owned, mode: wire.mode, ...timed(wire.mtimeMs) } };
     case 'symlink':
-      return { ok: true, event: { ...base, op: 'symlink', ...owned, target: wire.target } };
+      return { ok: true, event: { ...base, op: 'symlink', ...owned, target: wire.target, ...timed(wire.mtimeMs) } };
   }
 }

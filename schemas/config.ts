@@ -230,6 +230,7 @@ export const restoreConfigSchema = z.object({
   at: z.string().min(1),
   /** Restore setuid/setgid bits of files as the log says; by default they are stripped, as the applier does. */
   allowSetid: bool.default(false),
+  ...ownerShape,
   fetchConcurrency: positiveInt.max(1024).default(16),
 });
 
@@ -242,6 +243,8 @@ export const verifyConfigSchema = z.object({
   repair: bool.default(false),
   /** The replica's applier runs with --allow-setid: expect setuid/setgid bits on files. */
   allowSetid: bool.default(false),
+  /** The replica's applier options for owners: what `verify` expects them to be. */
+  ...ownerShape,
   json: bool.default(false),
   fetchConcurrency: positiveInt.max(1024).default(16),
 });

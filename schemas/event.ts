@@ -5,8 +5,9 @@ import { z } from 'zod';
 import { RelPathSchema, type RelPath } from './rel-path.ts';
 
 /**
- * The record format written. 2 added `owner`; an applier reads every version up to its
- * own, and refuses a newer one by name (codec.ts) instead of guessing at its fields.
+ * The record format written. 2 added `owner` and the mtimes of directories and symlinks.
+ * An applier reads every version up to its own, and refuses a newer one by name
+ * (codec.ts) instead of guessing at its fields.
  */
 export const EVENT_VERSION = 2;
 export const READABLE_VERSIONS = [1, 2] as const;
@@ -36,6 +37,7 @@ export const SeqTextSchema = z
   .refine((s) => BigInt(s) <= BigInt(Number.MAX_SAFE_INTEGER), 'seq out of range');
 
 const safeUint = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
+const mtimeMs = z.number().int().min(-Number.MAX_SAFE_INTEGER).max(Number.MAX_SAFE_INTEGER);
 
 /** A user or group name as /etc/passwd and /etc/group hold them. */
 const AccountNameSchema = z
@@ -80,7 +82,7 @@ export const WireFileEventSchema = z.strictObject({
   op: z.literal('file'),
   size: safeUint,
   mode: z.number().int().min(0).max(MODE_MASK),
-  mtimeMs: z.number().int().min(-Number.MAX_SAFE_INTEGER).max(Number.MAX_SAFE_INTEGER),
+  mtimeMs,
   hash: z.string().regex(/^[0-9a-f]{64}$/, 'sha256 as 64 lowercase hex digits'),
   data: z
     .base64()
@@ -97,12 +99,14 @@ export const WireDirEventSchema = z.strictObject({
   ...wireBase,
   op: z.literal('dir'),
   mode: z.number().int().min(0).max(MODE_MASK),
+  mtimeMs: mtimeMs.optional().meta({ description: "The directory's own mtime, whole ms (format 2)" }),
 });
 
 export const WireSymlinkEventSchema = z.strictObject({
   ...wireBase,
   op: z.literal('symlink'),
   target: SymlinkTargetSchema,
+  mtimeMs: mtimeMs.optional().meta({ description: "The link's own mtime, whole ms (format 2)" }),
 });
 
 /** The JSON value of a record. A delete has no value (a Kafka tombstone). */
@@ -144,8 +148,9 @@ export type FileEvent = EventBase &
     hash: string;
     data?: Buffer;
   };
-export type DirEvent = EventBase & Owned & { op: 'dir'; mode: number };
-export type SymlinkEvent = EventBase & Owned & { op: 'symlink'; target: string };
+/** `mtimeMs` of directories and symlinks: undefined in format 1 (left as the applier makes it). */
+export type DirEvent = EventBase & Owned & { op: 'dir'; mode: number; mtimeMs?: number };
+export type SymlinkEvent = EventBase & Owned & { op: 'symlink'; target: string; mtimeMs?: number };
 export type DeleteEvent = EventBase & { op: 'delete' };
 export type MirrorEvent = FileEvent | DirEvent | SymlinkEvent | DeleteEvent;
 export type EventOp = MirrorEvent['op'];
@@ -153,5 +158,5 @@ export type EventOp = MirrorEvent['op'];
 /** What an event says a path holds, without the bookkeeping fields. */
 export type EntryState =
   | { kind: 'file'; size: number; mode: number; mtimeMs: number; hash: string; owner?: Owner }
-  | { kind: 'dir'; mode: number; owner?: Owner }
-  | { kind: 'symlink'; target: string; owner?: Owner };
+  | { kind: 'dir'; mode: number; owner?: Owner; mtimeMs?: number }
+  | { kind: 'symlink'; target: string; owner?: Owner; mtimeMs?: number };

@@ -183,7 +183,15 @@ export function createApplierCore(ports: ApplierCorePorts, tuning: ApplierCoreTu
       applier,
       supply,
       positions,
-      makeDurable: ports.makeDurable,
+      makeDurable: async () => {
+        // Entries made or removed moved their directories' mtimes: set back as the log says.
+        const { failed, lastError } = ports.fs.restoreDirTimes((dir) => {
+          const entry = index.get(dir);
+          return entry?.kind === 'dir' ? entry.mtimeMs : undefined;
+        });
+        if (failed > 0) logger.warn({ failed, err: lastError }, 'could not set the mtimes of some directories');
+        await ports.makeDurable();
+      },
       afterIndexCommit: ports.afterIndexCommit,
       commitOffsets: ports.commitOffsets,
       rebuild: () => rebuild,

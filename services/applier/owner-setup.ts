@@ -43,6 +43,18 @@ export function ownerPolicy(config: OwnerOptions, canChown: boolean, accounts: A
   }
 }
 
+/**
+ * What `verify` expects of owners: the replica's applier's policy (same options; unset,
+ * the default the applier chooses when run as this user), without needing the right to chown.
+ */
+export function expectedOwnership(
+  config: OwnerOptions,
+  accounts = new Accounts(),
+): ((owner: Owner | undefined) => Ownership | undefined) | undefined {
+  const policy = ownerPolicy(config, config.owner !== undefined || mayChown(), accounts);
+  return policy.mode === 'none' ? undefined : (owner) => ownershipFor(owner, policy, accounts);
+}
+
 /** The materializer's ownership function, or undefined when nothing is chowned. */
 export function ownershipFromConfig(
   config: OwnerOptions,
@@ -54,7 +66,7 @@ export function ownershipFromConfig(
   if (policy.mode === 'none') {
     if (config.owner === undefined)
       logger.warn(
-        'owners are not replicated: this applier may not chown (not root, no CAP_CHOWN); ' +
+        'owners are not replicated: this process may not chown (not root, no CAP_CHOWN); ' +
           'every entry belongs to its user (--owner none to silence this)',
       );
     return undefined;

@@ -2,6 +2,7 @@
 // into an empty directory. The topic holds every change of the history window plus the
 // latest record of every path, so the latest record of each path detected at or before
 // TIME is exactly the tree at TIME, for any TIME inside the window; outside it, refused.
+import { ownershipFromConfig } from '../applier/owner-setup.ts';
 import fs from 'node:fs';
 import path from 'node:path';
 import { restoreConfigSchema } from '../../schemas/config.ts';
@@ -61,6 +62,7 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env):
   assertEmptyTarget(target);
 
   const { logger, kafka } = commandClients(config, 'restore');
+  const ownership = ownershipFromConfig(config, logger);
   const admin = kafka.admin();
   await admin.connect();
   let windowMs = config.historyWindow;
@@ -91,7 +93,11 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env):
     if (problem !== undefined) throw new CliError(`cannot restore: ${problem}`, 1);
     const total = state.count();
     progress(`writing ${total} entries into ${target}`);
-    const writer = new StateWriter(target, store, config.fetchConcurrency, config.allowSetid);
+    const writer = new StateWriter(target, store, {
+      concurrency: config.fetchConcurrency,
+      allowSetid: config.allowSetid,
+      ownership,
+    });
     try {
       const writing = createProgress('writing entries', { unit: 'entries' });
       await writer.write(state.entries(), (s) => writing.update(s.dirs + s.files + s.symlinks, total));

@@ -5,7 +5,8 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { MirrorEvent } from '../../schemas/event.ts';
+import type { MirrorEvent, Owner } from '../../schemas/event.ts';
+import type { Ownership } from '../applier/domain/owner-policy.ts';
 import { FsMaterializer } from '../applier/adapters/fs-materializer.ts';
 import type { Content } from '../applier/adapters/verified-content.ts';
 import { TargetRoot } from '../applier/adapters/target-root.ts';
@@ -16,24 +17,39 @@ const IN_MEMORY_LIMIT = 8 * 1024 * 1024;
 
 export type WriteStats = { dirs: number; files: number; symlinks: number; bytes: number };
 
+export type StateWriterOptions = {
+  readonly concurrency?: number;
+  readonly allowSetid?: boolean;
+  /** The replica's ids for an entry's owner (the applier's --owner policy); without: not chowned. */
+  readonly ownership?: ((owner: Owner | undefined) => Ownership | undefined) | undefined;
+  /** The log's mtime of a directory not written here whose entries were (verify --repair). */
+  readonly dirMtime?: (dir: string) => number | undefined;
+};
+
 export class StateWriter {
   private readonly fs: FsMaterializer;
   private readonly staging: string;
   private staged = 0;
+  private readonly concurrency: number;
+  private readonly dirMtime: (dir: string) => number | undefined;
+  /** The mtimes of the directories written, set again once everything inside them is. */
+  private readonly dirTimes = new Map<string, number>();
   readonly stats: WriteStats = { dirs: 0, files: 0, symlinks: 0, bytes: 0 };
 
   constructor(
     target: string,
     private readonly store: ContentStore,
-    private readonly concurrency = 16,
-    allowSetid = false,
+    options: StateWriterOptions = {},
   ) {
+    this.concurrency = options.concurrency ?? 16;
+    this.dirMtime = options.dirMtime ?? (() => undefined);
     this.fs = new FsMaterializer({
       root: new TargetRoot(target),
       journal: { noteDir: () => undefined },
       token: newRunToken(),
       fsyncFiles: false,
-      allowSetid,
+      allowSetid: options.allowSetid === true,
+      ...(options.ownership === undefined ? {} : { ownership: options.ownership }),
     });
     // Large content is staged next to the target, so placing it is a rename.
     this.staging = fs.mkdtempSync(path.join(path.dirname(path.resolve(target)), '.mirrorlog-staging-'));
@@ -48,7 +64,8 @@ export class StateWriter {
     const inFlight = new Set<Promise<void>>();
     for (const entry of entries) {
       if (entry.op === 'dir') {
-        this.fs.mkdir(entry.path, entry.mode);
+        this.fs.mkdir(entry.path, entry.mode, entry.owner, entry.mtimeMs);
+        if (entry.mtimeMs !== undefined) this.dirTimes.set(entry.path, entry.mtimeMs);
         this.stats.dirs++;
       } else if (entry.op === 'symlink') {
         symlinks.push(entry);
@@ -61,9 +78,11 @@ export class StateWriter {
     }
     await Promise.all(inFlight);
     for (const link of symlinks) {
-      this.fs.symlink(link.path, link.target);
+      this.fs.symlink(link.path, link.target, link.owner, link.mtimeMs);
       this.stats.symlinks++;
     }
+    const { failed, lastError } = this.fs.restoreDirTimes((dir) => this.dirTimes.get(dir) ?? this.dirMtime(dir));
+    if (failed > 0) throw new Error(`could not set the mtimes of ${failed} directories`, { cause: lastError });
     onProgress?.(this.stats);
   }
 
@@ -78,7 +97,7 @@ export class StateWriter {
 
   private async writeFile(entry: Extract<MirrorEvent, { op: 'file' }>): Promise<void> {
     const content = await this.content(entry);
-    this.fs.write(entry.path, content, entry.mode, entry.mtimeMs);
+    this.fs.write(entry.path, content, entry.mode, entry.mtimeMs, entry.owner);
     this.stats.files++;
     this.stats.bytes += entry.size;
   }

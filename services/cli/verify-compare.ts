@@ -1,20 +1,30 @@
 // What `verify` reports: one entry of the log's state against what the replica holds.
 // Pure: the caller lstats, reads links and hashes.
-import type { MirrorEvent } from '../../schemas/event.ts';
+import type { MirrorEvent, Owner } from '../../schemas/event.ts';
+import type { Ownership } from '../applier/domain/owner-policy.ts';
 
+/** `uid`/`gid`, and `mtimeMs` of directories and symlinks: when the caller stat'ed them. */
+type Stated = { uid?: number; gid?: number };
 export type Found =
-  | { kind: 'file'; size: number; mode: number; mtimeMs: number; hash?: string }
-  | { kind: 'dir'; mode: number }
-  | { kind: 'symlink'; target: string }
+  | (Stated & { kind: 'file'; size: number; mode: number; mtimeMs: number; hash?: string })
+  | (Stated & { kind: 'dir'; mode: number; mtimeMs?: number })
+  | (Stated & { kind: 'symlink'; target: string; mtimeMs?: number })
   | { kind: 'other' }
   | undefined;
+
+export type CompareOptions = {
+  /** The applier runs with --allow-setid: setuid/setgid bits of files are expected. */
+  readonly allowSetid?: boolean;
+  /** The ids the applier's owner policy gives an entry; without: owners are not compared. */
+  readonly ownership?: ((owner: Owner | undefined) => Ownership | undefined) | undefined;
+};
 
 /**
  * `ahead`: on the replica, absent from the log as of its offsets, but in the log after them
  * (never removed by --repair).
  */
 export type DriftProblem =
-  'missing' | 'extra' | 'ahead' | 'type' | 'size' | 'content' | 'mode' | 'mtime' | 'target' | 'unsafe-parent';
+  'missing' | 'extra' | 'ahead' | 'type' | 'size' | 'content' | 'mode' | 'mtime' | 'owner' | 'target' | 'unsafe-parent';
 export type Drift = { path: string; problem: DriftProblem; expected?: string; actual?: string };
 
 const octal = (mode: number) => `0${mode.toString(8)}`;
@@ -48,7 +58,7 @@ function describeFound(found: Found): string {
 export function compareEntry(
   expected: Exclude<MirrorEvent, { op: 'delete' }>,
   found: Found,
-  options: { allowSetid?: boolean } = {},
+  options: CompareOptions = {},
 ): Drift[] {
   const path = expected.path;
   const expectedMode =
@@ -85,7 +95,23 @@ export function compareEntry(
   if (expected.op === 'symlink' && found.kind === 'symlink' && found.target !== expected.target) {
     drifts.push({ path, problem: 'target', expected: expected.target, actual: found.target });
   }
+  if (expected.op !== 'file' && found.kind !== 'file') {
+    const mtimeMs = expected.mtimeMs;
+    if (mtimeMs !== undefined && found.mtimeMs !== undefined && found.mtimeMs !== mtimeMs)
+      drifts.push({ path, problem: 'mtime', expected: isoTime(mtimeMs), actual: isoTime(found.mtimeMs) });
+  }
+  const ids = options.ownership?.(expected.owner);
+  if (ids !== undefined && found.uid !== undefined) {
+    const uid = ids.uid === -1 ? found.uid : ids.uid;
+    const gid = ids.gid === -1 ? found.gid : ids.gid;
+    if (uid !== found.uid || gid !== found.gid)
+      drifts.push({ path, problem: 'owner', expected: `${uid}:${gid}`, actual: `${found.uid}:${found.gid}` });
+  }
   return drifts;
+}
+
+function isoTime(ms: number): string {
+  return new Date(ms).toISOString();
 }
 
 export function formatDrift(drift: Drift): string {

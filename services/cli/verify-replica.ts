@@ -10,7 +10,8 @@ import { TargetRoot, UnsafePathError } from '../applier/adapters/target-root.ts'
 import { isTempName } from '../applier/domain/temp-name.ts';
 import { fsat } from '../shared/native/fsat.ts';
 import type { LogState } from '../shared/log-state.ts';
-import { compareEntry, type Drift, type Found } from './verify-compare.ts';
+import { floorMs } from '../producer/adapters/stat-probe.ts';
+import { compareEntry, type CompareOptions, type Drift, type Found } from './verify-compare.ts';
 
 function hashFd(fd: number): string {
   return createHash('sha256').update(fs.readFileSync(fd)).digest('hex');
@@ -25,17 +26,17 @@ function inspect(root: TargetRoot, rel: string, withHash: boolean): Found | 'uns
       if (stats === undefined) return undefined;
       const mode = stats.mode & 0o7777;
       if (isFileMode(stats.mode)) {
-        const mtimeMs =
-          Number(stats.mtimeNs / 1_000_000n) - (stats.mtimeNs < 0n && stats.mtimeNs % 1_000_000n !== 0n ? 1 : 0);
-        const found = { kind: 'file' as const, size: stats.size, mode, mtimeMs };
+        const mtimeMs = floorMs(stats.mtimeNs);
+        const found = { kind: 'file' as const, size: stats.size, mode, mtimeMs, uid: stats.uid, gid: stats.gid };
         if (!withHash) return found;
         const fd = root.openFile(rel);
         return fd === undefined ? found : { ...found, hash: usingFd(fd, hashFd) };
       }
-      if (isDirMode(stats.mode)) return { kind: 'dir', mode };
+      const own = { uid: stats.uid, gid: stats.gid, mtimeMs: floorMs(stats.mtimeNs) };
+      if (isDirMode(stats.mode)) return { kind: 'dir', mode, ...own };
       // /proc/self/fd/N/name: the directory that fd holds, the link itself not followed.
       if (isSymlinkMode(stats.mode))
-        return { kind: 'symlink', target: fs.readlinkSync(`/proc/self/fd/${dirFd}/${name}`) };
+        return { kind: 'symlink', target: fs.readlinkSync(`/proc/self/fd/${dirFd}/${name}`), ...own };
       return { kind: 'other' };
     });
   } catch (error) {
@@ -48,13 +49,12 @@ function inspect(root: TargetRoot, rel: string, withHash: boolean): Found | 'uns
 export function compareReplica(
   state: LogState,
   target: string,
-  withHash: boolean,
-  allowSetid = false,
+  options: CompareOptions & { withHash: boolean },
   onProgress?: (checked: number, total: number) => void,
 ): { drifts: Drift[]; expectedToRewrite: MirrorEvent[]; extras: string[] } {
   const root = new TargetRoot(target);
   try {
-    return compareWith(root, state, withHash, allowSetid, onProgress);
+    return compareWith(root, state, options, onProgress);
   } finally {
     root.close();
   }
@@ -63,8 +63,7 @@ export function compareReplica(
 function compareWith(
   root: TargetRoot,
   state: LogState,
-  withHash: boolean,
-  allowSetid: boolean,
+  { withHash, ...options }: CompareOptions & { withHash: boolean },
   onProgress: ((checked: number, total: number) => void) | undefined,
 ): { drifts: Drift[]; expectedToRewrite: MirrorEvent[]; extras: string[] } {
   const drifts: Drift[] = [];
@@ -78,7 +77,7 @@ function compareWith(
     const entryDrifts =
       found === 'unsafe'
         ? [{ path: expected.path, problem: 'unsafe-parent' as const, expected: 'directories only above it' }]
-        : compareEntry(expected, found, { allowSetid });
+        : compareEntry(expected, found, options);
     if (entryDrifts.length > 0) {
       drifts.push(...entryDrifts);
       expectedToRewrite.push(expected);

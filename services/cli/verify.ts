@@ -5,6 +5,7 @@
 // Exit 1 on drift. --repair rewrites what differs from the log and the store and removes
 // what the log does not hold; it needs the replica's applier stopped, since both would
 // write the same files.
+import { expectedOwnership } from '../applier/owner-setup.ts';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Kafka } from 'kafkajs';
@@ -80,6 +81,7 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env):
   });
   if (config === HELP_SHOWN) return 0;
   const target = path.resolve(config.target);
+  const ownership = expectedOwnership(config);
   if (!fs.existsSync(target)) throw new CliError(`--target ${target} does not exist`);
   const { logger, kafka } = commandClients(config, 'verify');
   const admin = kafka.admin();
@@ -115,8 +117,11 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env):
     });
     reading.stop();
     const checking = createProgress('checking the replica', { unit: 'entries' });
-    const compared = compareReplica(state, target, config.hash, config.allowSetid, (done, total) =>
-      checking.update(done, total),
+    const compared = compareReplica(
+      state,
+      target,
+      { withHash: config.hash, allowSetid: config.allowSetid, ownership },
+      (done, total) => checking.update(done, total),
     );
     checking.stop();
     const { expectedToRewrite } = compared;
@@ -163,7 +168,15 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env):
     }
 
     const store = new S3ContentStore({ ...s3OptionsFromConfig(config), logger });
-    const writer = new StateWriter(target, store, config.fetchConcurrency);
+    const writer = new StateWriter(target, store, {
+      concurrency: config.fetchConcurrency,
+      allowSetid: config.allowSetid,
+      ownership,
+      dirMtime: (dir) => {
+        const entry = state.get(dir);
+        return entry?.op === 'dir' ? entry.mtimeMs : undefined;
+      },
+    });
     try {
       // Extras first, deepest first; then what differs, parents first.
       for (const extra of extras.sort((a, b) => b.length - a.length)) writer.remove(extra);
@@ -172,7 +185,8 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env):
       writer.close();
       store.close();
     }
-    const after = compareReplica(state, target, config.hash, config.allowSetid).drifts.filter(
+    const options = { withHash: config.hash, allowSetid: config.allowSetid, ownership };
+    const after = compareReplica(state, target, options).drifts.filter(
       (drift) => !(drift.problem === 'extra' && ahead.has(drift.path)),
     );
     process.stdout.write(

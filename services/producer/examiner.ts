@@ -70,9 +70,12 @@ export class Examiner {
     // Patterns with a trailing '/' match directories only: known now.
     if (found.kind === 'dir' && deps.isExcluded(relPath, true)) return { kind: 'none' };
     const indexed = deps.index.get(relPath);
-    const owner = 'owner' in found && found.owner !== undefined ? this.named(found.owner) : undefined;
-    // What is there now, with the owner lstat gave (an indexed state kept may predate it).
-    const owned = (state: EntryState): EntryState => (owner === undefined ? state : { ...state, owner });
+    // What is there now, with the owner (and a directory's or symlink's own mtime) lstat
+    // gave: an indexed state kept may predate them.
+    const now: { owner?: Owner; mtimeMs?: number } = {};
+    if ('owner' in found && found.owner !== undefined) now.owner = this.named(found.owner);
+    if ((found.kind === 'dir' || found.kind === 'symlink') && found.mtimeMs !== undefined) now.mtimeMs = found.mtimeMs;
+    const owned = (state: EntryState): EntryState => ({ ...state, ...now });
     const observe = (observed: EntryState | undefined, fingerprint?: Fingerprint, data?: Buffer): ExamineResult => {
       this.readable(relPath);
       const now = observed === undefined ? undefined : owned(observed);

@@ -62,9 +62,19 @@ function stateOf(event: Exclude<MirrorEvent, { op: 'delete' }>): EntryState {
     case 'file':
       return { kind: 'file', size: event.size, mode: event.mode, mtimeMs: event.mtimeMs, hash: event.hash, ...owned };
     case 'dir':
-      return { kind: 'dir', mode: event.mode, ...owned };
+      return {
+        kind: 'dir',
+        mode: event.mode,
+        ...owned,
+        ...(event.mtimeMs === undefined ? {} : { mtimeMs: event.mtimeMs }),
+      };
     case 'symlink':
-      return { kind: 'symlink', target: event.target, ...owned };
+      return {
+        kind: 'symlink',
+        target: event.target,
+        ...owned,
+        ...(event.mtimeMs === undefined ? {} : { mtimeMs: event.mtimeMs }),
+      };
   }
 }
 

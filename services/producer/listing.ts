@@ -5,6 +5,11 @@ import type { ListedChild } from './domain/dir-compare.ts';
 import type { Excluder } from './domain/exclude.ts';
 import type { ListedName, SourceTree } from './ports/source-tree.ts';
 
+function dropUndefined(child: ListedChild): ListedChild {
+  for (const key of Object.keys(child) as (keyof ListedChild)[]) if (child[key] === undefined) delete child[key];
+  return child;
+}
+
 /**
  * Children that cannot be stat'ed (EACCES) are left out: compared with the index they
  * look vanished, so they are examined, and the examination counts and skips them.
@@ -22,8 +27,9 @@ export function statChildren(
     if (kind === 'symlink') {
       const link = tree.readlink(child);
       const found = tree.lstat(child);
-      const owner = found.kind === 'symlink' ? found.owner : undefined;
-      listed.push({ name, kind, target: link.status === 'ok' ? link.target : '', ...(owner ? { owner } : {}) });
+      const stated = found.kind === 'symlink' ? { owner: found.owner, mtimeMs: found.mtimeMs } : {};
+      const target = link.status === 'ok' ? link.target : '';
+      listed.push(dropUndefined({ name, kind, target, ...stated }));
       continue;
     }
     if (kind === 'special') {
@@ -36,7 +42,8 @@ export function statChildren(
       const { mode, fingerprint, mtimeMs } = found;
       listed.push({ name, kind: 'file', mode, fingerprint, mtimeMs, ...owned });
     } else if (found.kind === 'dir') {
-      listed.push({ name, kind: 'dir', mode: found.mode, fingerprint: found.fingerprint, ...owned });
+      const { mode, fingerprint, mtimeMs } = found;
+      listed.push(dropUndefined({ name, kind: 'dir', mode, fingerprint, mtimeMs, ...owned }));
     } else if (found.kind === 'symlink' || found.kind === 'special') {
       listed.push({ name, kind: found.kind });
     }

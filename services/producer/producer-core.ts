@@ -6,6 +6,7 @@
 // Start-up order matters: the watcher subscribes while the first reconcile walks, so
 // nothing changed during the walk is missed, and the core is live once both are done and
 // everything found is published.
+import { parentOf } from '../../schemas/rel-path.ts';
 import type { Accounts } from '../shared/accounts.ts';
 import type { EncodedRecord } from '../../schemas/codec.ts';
 import type { ProducerConfig } from '../../schemas/config.ts';
@@ -199,7 +200,15 @@ export function createProducerCore(ports: ProducerPorts, tuning: ProducerTuning)
   const failure = new Promise<never>((_, reject) => reconciler.onFailure(reject));
   failure.catch(() => undefined); // observed by whoever runs the core
   const onHints = (hints: WatchHint[]) => {
-    for (const { path } of hints) pipeline.hint(path);
+    for (const { path, type } of hints) {
+      pipeline.hint(path);
+      // An entry made or removed changes its directory's mtime, which the replica keeps too.
+      // The directory's hint waits out the burst like any other (the hint queue coalesces it).
+      if (type !== 'update') {
+        const parent = parentOf(path);
+        if (parent !== '') pipeline.hint(parent);
+      }
+    }
   };
   const onError = (error: Error) => {
     metrics.errors.inc({ kind: 'watcher' });

@@ -11,6 +11,10 @@ function owned(owner: Owner | undefined): { owner?: Owner } {
   return owner === undefined ? {} : { owner };
 }
 
+function timed(step: { mtimeMs?: number }): { mtimeMs?: number } {
+  return step.mtimeMs === undefined ? {} : { mtimeMs: step.mtimeMs };
+}
+
 export class ReplicaModel {
   readonly index = new MemoryAppliedIndex();
   private readonly fs = new Map<string, EntryState>();
@@ -56,11 +60,11 @@ export class ReplicaModel {
       case 'mkdir':
         if (!parentIsDir()) fail('parent is not a directory');
         if (node !== undefined) fail(`path holds a ${node.kind}`);
-        this.fs.set(path, { kind: 'dir', mode: step.mode ?? IMPLICIT_DIR_MODE, ...owned(step.owner) });
+        this.fs.set(path, { kind: 'dir', mode: step.mode ?? IMPLICIT_DIR_MODE, ...owned(step.owner), ...timed(step) });
         return;
       case 'dir-meta':
         if (node?.kind !== 'dir') fail('not a directory');
-        this.fs.set(path, { kind: 'dir', mode: step.mode, ...owned(step.owner) });
+        this.fs.set(path, { kind: 'dir', mode: step.mode, ...owned(step.owner), ...timed(step) });
         return;
       case 'write':
         if (!parentIsDir()) fail('parent is not a directory');
@@ -86,7 +90,7 @@ export class ReplicaModel {
       case 'symlink':
         if (!parentIsDir()) fail('parent is not a directory');
         if (node?.kind === 'dir') fail('path is a directory');
-        this.fs.set(path, { kind: 'symlink', target: step.target, ...owned(step.owner) });
+        this.fs.set(path, { kind: 'symlink', target: step.target, ...owned(step.owner), ...timed(step) });
         return;
       case 'unlink':
         if (node?.kind !== 'file' && node?.kind !== 'symlink') fail(`cannot unlink ${node?.kind ?? 'nothing'}`);

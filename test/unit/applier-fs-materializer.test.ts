@@ -231,6 +231,31 @@ describe('FsMaterializer', () => {
     assert.throws(() => fs.setMeta('l', 0o600, 1), NotAFileError);
   });
 
+  it('directories and symlinks get their own mtimes; entries made or removed later are undone by a restore', () => {
+    const ms = (path: string) => lstatSync(join(target, path), { bigint: true }).mtimeNs / 1_000_000n;
+    fs.mkdir('d', 0o755, undefined, 1_600_000_000_001);
+    fs.symlink('d/l', 'elsewhere', undefined, 1_600_000_000_002);
+    assert.equal(ms('d/l'), 1_600_000_000_002n, "the link's own time, kept through its rename");
+    fs.write('d/f', { kind: 'buffer', data: Buffer.from('x') }, 0o644, 0);
+    fs.write('e/f', { kind: 'buffer', data: Buffer.from('x') }, 0o644, 0);
+    assert.notEqual(ms('d'), 1_600_000_000_001n, 'creating entries moved it');
+    const recorded = new Map([
+      ['d', 1_600_000_000_001],
+      ['e', 1_600_000_000_003],
+    ]);
+    assert.deepEqual(
+      fs.restoreDirTimes((dir) => recorded.get(dir)),
+      { failed: 0 },
+    );
+    assert.deepEqual([ms('d'), ms('e')], [1_600_000_000_001n, 1_600_000_000_003n]);
+    fs.unlink('d/f');
+    fs.dirMeta('d', 0o700, undefined, 1_600_000_000_004);
+    assert.deepEqual([ms('d'), BigInt(modeOf('d'))], [1_600_000_000_004n, 0o700n]);
+    recorded.set('e', 1); // untouched since the last restore: left as it is
+    fs.restoreDirTimes((dir) => recorded.get(dir));
+    assert.equal(ms('e'), 1_600_000_000_003n);
+  });
+
   it('chmod of a directory gone missing recreates it', () => {
     fs.dirMeta('gone', 0o700);
     assert.equal(modeOf('gone'), 0o700);

@@ -60,3 +60,25 @@ test('verify reports each kind of drift', () => {
     /^mode\s+"a\/b" \(expected 0755, found 0700\)$/,
   );
 });
+
+test('verify compares owners through the applier policy, and the own mtimes of directories and symlinks', () => {
+  const owned = { ...file, owner: { uid: 82, gid: 82, user: 'www-data' } };
+  const ownership = () => ({ uid: 33, gid: -1 }); // by name to 33; the group left as the applier found it
+  const found = { kind: 'file' as const, size: 3, mode: 0o644, mtimeMs: 1000, uid: 33, gid: 5 };
+  assert.deepEqual(compareEntry(owned, found, { ownership }), []);
+  assert.deepEqual(compareEntry(owned, { ...found, uid: 82 }, { ownership }), [
+    { path: 'a/b', problem: 'owner', expected: '33:5', actual: '82:5' },
+  ]);
+  assert.deepEqual(compareEntry(owned, { ...found, uid: 82 }), [], 'owners not compared without a policy');
+  const dir = { ...base, op: 'dir' as const, mode: 0o755, mtimeMs: 5000 };
+  assert.deepEqual(
+    compareEntry(dir, { kind: 'dir', mode: 0o755, mtimeMs: 6000 }).map((d) => d.problem),
+    ['mtime'],
+  );
+  assert.deepEqual(compareEntry({ ...dir, mtimeMs: undefined }, { kind: 'dir', mode: 0o755, mtimeMs: 6000 }), []);
+  const link = { ...base, op: 'symlink' as const, target: 't', mtimeMs: 7 };
+  assert.deepEqual(
+    compareEntry(link, { kind: 'symlink', target: 't', mtimeMs: 8 }).map((d) => d.problem),
+    ['mtime'],
+  );
+});

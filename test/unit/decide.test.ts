@@ -234,3 +234,13 @@ test('new directories, files and symlinks are made with the owner their event ca
   const l = given({}).when(owned(linkEvent('l', 1), owner));
   assert.deepEqual(l.steps[0], { op: 'symlink', path: 'l', target: 't', owner });
 });
+
+test("a directory's or symlink's own mtime is applied and recorded; the same one again asks for nothing", () => {
+  const timedDir = { ...dirEvent('d', 2), mtimeMs: 5 } as MirrorEvent;
+  const onDir = given({ d: dir(1) }).when(timedDir);
+  assert.deepEqual(onDir.steps[0], { op: 'dir-meta', path: 'd', mode: 0o755, mtimeMs: 5 });
+  const again = given({ d: { ...(dir(1) as Extract<AppliedEntry, { kind: 'dir' }>), mtimeMs: 5 } }).when(timedDir);
+  assert.deepEqual(ops(again), ['record d dir 2']);
+  const link = given({}).when({ ...linkEvent('l', 1), mtimeMs: 7 } as MirrorEvent);
+  assert.deepEqual(link.steps[0], { op: 'symlink', path: 'l', target: 't', mtimeMs: 7 });
+});

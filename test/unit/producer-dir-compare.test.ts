@@ -113,3 +113,20 @@ test('an owner that differs from the index (a chown, or an index from before own
   assert.deepEqual(result.changed.sort(), ['chowned', 'd', 'l', 'unowned-in-index']);
   assert.deepEqual(result.subdirs, ['d'], 'a chowned directory is still descended into');
 });
+
+test("a directory's or symlink's own mtime that differs from the index is a change", () => {
+  const result = compareDirectory(
+    [
+      { name: 'd', kind: 'dir', fingerprint: undefined, mode: 0o755, mtimeMs: 1 },
+      { name: 'same', kind: 'dir', fingerprint: undefined, mode: 0o755, mtimeMs: 2 },
+      { name: 'l', kind: 'symlink', fingerprint: undefined, target: 't', mtimeMs: 3 },
+    ],
+    [
+      { name: 'd', kind: 'dir', mode: 0o755, mtimeMs: 9 },
+      { name: 'same', kind: 'dir', mode: 0o755, mtimeMs: 2 },
+      { name: 'l', kind: 'symlink', target: 't', mtimeMs: 4 },
+    ],
+  );
+  assert.deepEqual(result.changed.sort(), ['d', 'l']);
+  assert.deepEqual(result.subdirs.sort(), ['d', 'same']);
+});

@@ -29,19 +29,21 @@
 // owns it, so it lends itself u+wx for the operation and puts the mode back.
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { baseName, parentOf } from '../../../schemas/rel-path.ts';
+import { baseName, parentOf, type RelPath } from '../../../schemas/rel-path.ts';
 import { fsat } from '../../shared/native/fsat.ts';
 import type { Owner } from '../../../schemas/event.ts';
 import type { Ownership } from '../domain/owner-policy.ts';
 import { IMPLICIT_DIR_MODE } from '../domain/plan.ts';
 import { isTempNameOf, tempNameFor } from '../domain/temp-name.ts';
 import { renameIntoPlace, writeAtomically } from './atomic-write.ts';
-import { errno, fsyncDirFd, isDirMode, removeAt, statAt, usingFd, withWritableDirFd } from './fs-primitives.ts';
+import { errno, fsyncDirFd, isDirMode, msToNs, removeAt, statAt, usingFd, withWritableDirFd } from './fs-primitives.ts';
 import { setMetaInPlace } from './in-place-meta.ts';
 import { permittedMode, stripsSetid } from './setid-policy.ts';
 import { DIR_FLAGS, UnsafePathError, type TargetRoot } from './target-root.ts';
 import type { TempJournal } from './temp-journal.ts';
 import type { Content } from './verified-content.ts';
+
+type DirMeta = { owner: Owner | undefined; mtimeMs: number | undefined };
 
 /** A symlink itself, to chown it. */
 const LINK_FLAGS = fsat.constants.O_PATH | constants.O_NOFOLLOW;
@@ -64,14 +66,17 @@ export interface FsMaterializerOptions {
 export class FsMaterializer {
   /** Directories (relative) changed since the last flushDirs() (only tracked with fsyncFiles). */
   private readonly dirtyDirs = new Set<string>();
+  /** Directories whose entries changed since restoreDirTimes(): the kernel moved their mtimes. */
+  private readonly touchedDirs = new Set<string>();
 
   constructor(private readonly options: FsMaterializerOptions) {}
 
-  mkdir(path: string, mode: number | null, owner?: Owner): void {
-    this.inParent(path, (dirFd) => this.mkdirIn(dirFd, baseName(path), mode ?? IMPLICIT_DIR_MODE, owner));
+  mkdir(path: string, mode: number | null, owner?: Owner, mtimeMs?: number): void {
+    this.inParent(path, (dirFd) => this.mkdirIn(dirFd, path, mode ?? IMPLICIT_DIR_MODE, { owner, mtimeMs }));
   }
 
-  private mkdirIn(dirFd: number, name: string, mode: number, owner: Owner | undefined): void {
+  private mkdirIn(dirFd: number, path: string, mode: number, meta: DirMeta): void {
+    const name = baseName(path);
     withWritableDirFd(dirFd, () => {
       try {
         fsat.mkdirat(dirFd, name, mode);
@@ -83,18 +88,21 @@ export class FsMaterializer {
         }
       }
     });
+    this.touched(path);
     // Through the new directory's own fd: mkdir's mode went through the umask.
-    usingFd(fsat.openat(dirFd, name, DIR_FLAGS, 0), (fd) => this.setDirMeta(fd, mode, owner));
+    usingFd(fsat.openat(dirFd, name, DIR_FLAGS, 0), (fd) => this.setDirMeta(fd, mode, meta));
   }
 
-  private setDirMeta(fd: number, mode: number, owner: Owner | undefined): void {
+  private setDirMeta(fd: number, mode: number, { owner, mtimeMs }: DirMeta): void {
     const ids = this.options.ownership?.(owner);
     if (ids !== undefined) fsat.fchown(fd, ids.uid, ids.gid);
     fsat.fchmod(fd, mode);
+    if (mtimeMs !== undefined) fsat.futimens(fd, msToNs(mtimeMs), msToNs(mtimeMs));
   }
 
-  /** An existing directory's mode and owner (one missing or replaced on the replica is made again). */
-  dirMeta(path: string, mode: number, owner?: Owner): void {
+  /** An existing directory's mode, owner and mtime (one missing or replaced on the replica is made again). */
+  dirMeta(path: string, mode: number, owner?: Owner, mtimeMs?: number): void {
+    const meta = { owner, mtimeMs };
     this.inParent(path, (dirFd) => {
       let fd: number;
       try {
@@ -103,9 +111,9 @@ export class FsMaterializer {
         const code = errno(error);
         if (code !== 'ENOENT' && code !== 'ENOTDIR' && code !== 'ELOOP') throw error;
         // missing or replaced on the replica: make it what the index says
-        return this.mkdirIn(dirFd, baseName(path), mode, owner);
+        return this.mkdirIn(dirFd, path, mode, meta);
       }
-      usingFd(fd, () => this.setDirMeta(fd, mode, owner));
+      usingFd(fd, () => this.setDirMeta(fd, mode, meta));
     });
   }
 
@@ -116,6 +124,7 @@ export class FsMaterializer {
       withWritableDirFd(dirFd, () => writeAtomically(dirFd, this.tempName(path), baseName(path), content, meta)),
     );
     this.changed(path);
+    this.touched(path);
     this.countSetid(mode);
   }
 
@@ -129,8 +138,9 @@ export class FsMaterializer {
     this.countSetid(mode);
   }
 
-  symlink(path: string, target: string, owner?: Owner): void {
+  symlink(path: string, target: string, owner?: Owner, mtimeMs?: number): void {
     const ids = this.options.ownership?.(owner);
+    const { AT_SYMLINK_NOFOLLOW } = fsat.constants;
     this.inParent(path, (dirFd) =>
       withWritableDirFd(dirFd, () => {
         const temp = this.tempName(path);
@@ -139,6 +149,8 @@ export class FsMaterializer {
           // The link itself (fchown of an O_PATH fd acts on what it names, never followed).
           if (ids !== undefined)
             usingFd(fsat.openat(dirFd, temp, LINK_FLAGS, 0), (fd) => fsat.fchown(fd, ids.uid, ids.gid));
+          // The rename keeps the link's own times (it changes only its ctime).
+          if (mtimeMs !== undefined) fsat.utimensat(dirFd, temp, msToNs(mtimeMs), msToNs(mtimeMs), AT_SYMLINK_NOFOLLOW);
           renameIntoPlace(dirFd, temp, baseName(path));
         } catch (error) {
           removeAt(dirFd, temp);
@@ -147,6 +159,7 @@ export class FsMaterializer {
       }),
     );
     this.changed(path);
+    this.touched(path);
   }
 
   unlink(path: string): void {
@@ -197,6 +210,29 @@ export class FsMaterializer {
     }
   }
 
+  /**
+   * Puts back the mtimes of the directories whose entries changed since the last call,
+   * as the index records them (`mtimeOf`; undefined: none known, left as it is): the
+   * kernel moved them with each creation or removal, as rsync's transfers do before it
+   * sets them last. Called at each durability point, before the filesystem is synced.
+   */
+  restoreDirTimes(mtimeOf: (dir: RelPath) => number | undefined): { failed: number; lastError?: unknown } {
+    const result: { failed: number; lastError?: unknown } = { failed: 0 };
+    for (const dir of this.touchedDirs) {
+      const mtimeMs = dir === '' ? undefined : mtimeOf(dir as RelPath);
+      if (mtimeMs === undefined) continue;
+      try {
+        this.inExistingDir(dir, (fd) => fsat.futimens(fd, msToNs(mtimeMs), msToNs(mtimeMs)));
+      } catch (error) {
+        // A time is not worth holding the durability point for: counted, and the next event sets it.
+        result.failed++;
+        result.lastError = error;
+      }
+    }
+    this.touchedDirs.clear();
+    return result;
+  }
+
   /** durability=fsync: makes the directory entries (creations, renames, removals) durable. */
   flushDirs(): void {
     // A directory removed since needs nothing: its parent is dirty too.
@@ -230,8 +266,15 @@ export class FsMaterializer {
 
   private removeIn(dirFd: number, path: string): boolean {
     const removed = removeAt(dirFd, baseName(path));
-    if (removed) this.changed(path);
+    if (removed) {
+      this.changed(path);
+      this.touched(path);
+    }
     return removed;
+  }
+
+  private touched(path: string): void {
+    this.touchedDirs.add(parentOf(path));
   }
 
   private changed(path: string): void {

@@ -41,6 +41,10 @@ function ownerOf(row: Row): { owner?: Owner } {
   return row.uid === null || row.gid === null ? {} : { owner: { uid: row.uid, gid: row.gid } };
 }
 
+function timeOf(row: Row): { mtimeMs?: number } {
+  return row.mtime === null ? {} : { mtimeMs: row.mtime };
+}
+
 export function toEntry(row: Row): AppliedEntry {
   switch (row.kind) {
     case KIND.file:
@@ -54,9 +58,16 @@ export function toEntry(row: Row): AppliedEntry {
         ...ownerOf(row),
       };
     case KIND.dir:
-      return { kind: 'dir', seq: row.seq, mode: row.mode, explicit: row.explicit === 1, ...ownerOf(row) };
+      return {
+        kind: 'dir',
+        seq: row.seq,
+        mode: row.mode,
+        explicit: row.explicit === 1,
+        ...ownerOf(row),
+        ...timeOf(row),
+      };
     case KIND.symlink:
-      return { kind: 'symlink', seq: row.seq, target: row.target!, ...ownerOf(row) };
+      return { kind: 'symlink', seq: row.seq, target: row.target!, ...ownerOf(row), ...timeOf(row) };
     default:
       return { kind: 'absent', seq: row.seq };
   }
@@ -92,7 +103,7 @@ export function upsertParams(path: RelPath, entry: AppliedEntry, epoch: number):
         null,
         null,
         entry.mode,
-        null,
+        entry.mtimeMs ?? null,
         null,
         entry.explicit ? 1 : 0,
         epoch,
@@ -100,7 +111,21 @@ export function upsertParams(path: RelPath, entry: AppliedEntry, epoch: number):
         gid,
       ];
     case 'symlink':
-      return [path, parent, KIND.symlink, entry.seq, null, null, null, null, entry.target, 0, epoch, uid, gid];
+      return [
+        path,
+        parent,
+        KIND.symlink,
+        entry.seq,
+        null,
+        null,
+        null,
+        entry.mtimeMs ?? null,
+        entry.target,
+        0,
+        epoch,
+        uid,
+        gid,
+      ];
     case 'absent':
       return [path, parent, KIND.absent, entry.seq, null, null, null, null, null, 0, epoch, null, null];
     default: {

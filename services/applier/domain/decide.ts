@@ -37,14 +37,16 @@ export function decide(event: MirrorEvent, view: ReplicaView): Decision {
 
   switch (event.op) {
     case 'dir': {
+      const meta = { ...owned, ...timed(event.mtimeMs) };
       if (current?.kind === 'dir') {
-        if (current.mode !== event.mode || !sameOwner(current.owner, event.owner))
-          steps.push({ op: 'dir-meta', path, mode: event.mode, ...owned });
+        const same = current.mode === event.mode && current.mtimeMs === event.mtimeMs;
+        if (!same || !sameOwner(current.owner, event.owner))
+          steps.push({ op: 'dir-meta', path, mode: event.mode, ...meta });
       } else {
         if (current?.kind === 'file' || current?.kind === 'symlink') steps.push({ op: 'unlink', path });
-        steps.push({ op: 'mkdir', path, mode: event.mode, ...owned });
+        steps.push({ op: 'mkdir', path, mode: event.mode, ...meta });
       }
-      const entry = { kind: 'dir' as const, seq: event.seq, mode: event.mode, explicit: true, ...owned };
+      const entry = { kind: 'dir' as const, seq: event.seq, mode: event.mode, explicit: true, ...meta };
       steps.push({ op: 'record', path, entry });
       return { kind: 'apply', steps };
     }
@@ -55,8 +57,9 @@ export function decide(event: MirrorEvent, view: ReplicaView): Decision {
         steps.push({ op: 'remove-tree', path }, { op: 'forget-below', path });
       }
       if (event.op === 'symlink') {
-        steps.push({ op: 'symlink', path, target: event.target, ...owned });
-        steps.push({ op: 'record', path, entry: { kind: 'symlink', seq: event.seq, target: event.target, ...owned } });
+        const meta = { ...owned, ...timed(event.mtimeMs) };
+        steps.push({ op: 'symlink', path, target: event.target, ...meta });
+        steps.push({ op: 'record', path, entry: { kind: 'symlink', seq: event.seq, target: event.target, ...meta } });
         return { kind: 'apply', steps };
       }
       const { hash, size, mode, mtimeMs } = event;
@@ -74,6 +77,10 @@ export function decide(event: MirrorEvent, view: ReplicaView): Decision {
       throw new TypeError(`unknown event ${JSON.stringify(unknown)}`);
     }
   }
+}
+
+function timed(mtimeMs: number | undefined): { mtimeMs?: number } {
+  return mtimeMs === undefined ? {} : { mtimeMs };
 }
 
 /** Rule 3's skip conditions, checked before any step is planned. */

@@ -11,8 +11,8 @@ import type { RelPath } from '../../../schemas/rel-path.ts';
  */
 export type AppliedEntry =
   | { kind: 'file'; seq: number; hash: string; size: number; mode: number; mtimeMs: number; owner?: Owner }
-  | { kind: 'symlink'; seq: number; target: string; owner?: Owner }
-  | { kind: 'dir'; seq: number; mode: number | null; explicit: boolean; owner?: Owner }
+  | { kind: 'symlink'; seq: number; target: string; owner?: Owner; mtimeMs?: number }
+  | { kind: 'dir'; seq: number; mode: number | null; explicit: boolean; owner?: Owner; mtimeMs?: number }
   | { kind: 'absent'; seq: number };
 
 /** What `decide` may know about the replica: the applied index, read-only. */
@@ -36,15 +36,15 @@ export const IMPLICIT_DIR_MODE = 0o755;
  */
 export type Step =
   /** Create a directory (IMPLICIT_DIR_MODE when mode is null); the path holds nothing. */
-  | { op: 'mkdir'; path: RelPath; mode: number | null; owner?: Owner }
-  /** An existing directory's mode and owner. */
-  | { op: 'dir-meta'; path: RelPath; mode: number; owner?: Owner }
+  | { op: 'mkdir'; path: RelPath; mode: number | null; owner?: Owner; mtimeMs?: number }
+  /** An existing directory's mode, owner and mtime. */
+  | { op: 'dir-meta'; path: RelPath; mode: number; owner?: Owner; mtimeMs?: number }
   /** Atomically replace the file or symlink at path (or nothing) with the content. */
   | { op: 'write'; path: RelPath; hash: string; size: number; mode: number; mtimeMs: number; owner?: Owner }
   /** The file already holds these bytes: set mode, owner and mtime only. */
   | { op: 'set-meta'; path: RelPath; mode: number; mtimeMs: number; owner?: Owner }
   /** Atomically replace the file or symlink at path (or nothing) with a symlink. */
-  | { op: 'symlink'; path: RelPath; target: string; owner?: Owner }
+  | { op: 'symlink'; path: RelPath; target: string; owner?: Owner; mtimeMs?: number }
   | { op: 'unlink'; path: RelPath }
   /** Remove a directory and everything below it. */
   | { op: 'remove-tree'; path: RelPath }

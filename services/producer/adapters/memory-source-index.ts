@@ -34,7 +34,8 @@ export class MemorySourceIndex implements SourceIndex {
       const { state, fingerprint } = this.entries.get(path)!;
       const child: IndexedChild = { name: path.slice(start), kind: state.kind, fingerprint };
       if (state.kind !== 'symlink') child.mode = state.mode;
-      if (state.kind === 'file') Object.assign(child, { size: state.size, mtimeMs: state.mtimeMs });
+      if (state.kind === 'file') child.size = state.size;
+      if (state.mtimeMs !== undefined) child.mtimeMs = state.mtimeMs;
       if (state.kind === 'symlink') child.target = state.target;
       if (state.owner !== undefined) child.owner = { uid: state.owner.uid, gid: state.owner.gid };
       return child;

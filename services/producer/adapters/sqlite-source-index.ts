@@ -74,6 +74,7 @@ function toEntry(row: Row): IndexedEntry {
     state = { kind: 'file', size: row.size!, mode: row.mode!, mtimeMs: row.mtime_ms!, hash: row.hash! };
   else if (row.kind === 'dir') state = { kind: 'dir', mode: row.mode! };
   else state = { kind: 'symlink', target: row.target! };
+  if (row.kind !== 'file' && row.mtime_ms !== null) state.mtimeMs = row.mtime_ms;
   Object.assign(state, ownerOf(row.uid, row.gid));
   const fingerprint =
     row.ino === null
@@ -184,7 +185,7 @@ export class SqliteSourceIndex implements SourceIndex {
       kind: state.kind,
       mode: state.kind === 'symlink' ? null : state.mode,
       size: state.kind === 'file' ? state.size : null,
-      mtime_ms: state.kind === 'file' ? state.mtimeMs : null,
+      mtime_ms: state.mtimeMs ?? null,
       hash: state.kind === 'file' ? state.hash : null,
       target: state.kind === 'symlink' ? state.target : null,
       seq,

@@ -31,9 +31,9 @@ export function fingerprintOf(stats: fs.BigIntStats): Fingerprint {
 export function probeStats(stats: fs.BigIntStats): Probe {
   const mode = Number(stats.mode) & MODE_MASK;
   const owner = { uid: Number(stats.uid), gid: Number(stats.gid) };
-  if (stats.isFile())
-    return { kind: 'file', mode, fingerprint: fingerprintOf(stats), mtimeMs: floorMs(stats.mtimeNs), owner };
-  if (stats.isDirectory()) return { kind: 'dir', mode, fingerprint: fingerprintOf(stats), owner };
-  if (stats.isSymbolicLink()) return { kind: 'symlink', owner };
+  const mtimeMs = floorMs(stats.mtimeNs);
+  if (stats.isFile()) return { kind: 'file', mode, fingerprint: fingerprintOf(stats), mtimeMs, owner };
+  if (stats.isDirectory()) return { kind: 'dir', mode, fingerprint: fingerprintOf(stats), owner, mtimeMs };
+  if (stats.isSymbolicLink()) return { kind: 'symlink', owner, mtimeMs };
   return { kind: 'special' };
 }

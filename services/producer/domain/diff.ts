@@ -25,9 +25,9 @@ export function sameState(a: EntryState, b: EntryState): boolean {
         b.kind === 'file' && a.hash === b.hash && a.size === b.size && a.mode === b.mode && a.mtimeMs === b.mtimeMs
       );
     case 'dir':
-      return b.kind === 'dir' && a.mode === b.mode;
+      return b.kind === 'dir' && a.mode === b.mode && a.mtimeMs === b.mtimeMs;
     case 'symlink':
-      return b.kind === 'symlink' && a.target === b.target;
+      return b.kind === 'symlink' && a.target === b.target && a.mtimeMs === b.mtimeMs;
   }
 }
 

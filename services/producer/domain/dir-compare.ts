@@ -18,7 +18,7 @@ export type ListedChild = {
   kind: 'file' | 'dir' | 'symlink' | 'special';
   mode?: number;
   fingerprint?: Fingerprint;
-  /** Files: whole ms of the mtime, floored exactly. */
+  /** Whole ms of the entry's own mtime, floored exactly (symlinks and directories: when stat'ed). */
   mtimeMs?: number;
   target?: string;
   /** Ids only; undefined when the listing did not stat the child. */
@@ -60,6 +60,7 @@ export function compareDirectory(
       if (child.kind === 'dir') subdirs.push(child.name);
     } else if (child.kind === 'dir') {
       if (child.mode !== undefined && child.mode !== known.mode) changed.push(child.name);
+      else if (child.mtimeMs !== undefined && child.mtimeMs !== known.mtimeMs) changed.push(child.name);
       // Perhaps another directory under a known name (rm -rf + mkdir, rename over): examined as new.
       else if (child.fingerprint !== undefined && replaced(known.fingerprint, child.fingerprint, dirIdentity)) {
         changed.push(child.name);
@@ -70,6 +71,8 @@ export function compareDirectory(
         changed.push(child.name);
       } else if (known.fingerprint === undefined) adopt.push({ name: child.name, fingerprint: child.fingerprint });
     } else if (child.kind === 'symlink' && child.target !== undefined && child.target !== known.target) {
+      changed.push(child.name);
+    } else if (child.kind === 'symlink' && child.mtimeMs !== undefined && child.mtimeMs !== known.mtimeMs) {
       changed.push(child.name);
     }
   }

@@ -107,6 +107,10 @@ function toEvents(
   });
 }
 
+function timed(mtimeMs: number | undefined): { mtimeMs?: number } {
+  return mtimeMs === undefined ? {} : { mtimeMs };
+}
+
 export function eventOf(
   base: { source: string; seq: number; ts: number; path: RelPath },
   state: EntryState,
@@ -116,9 +120,9 @@ export function eventOf(
     case 'file':
       return { ...owned, op: 'file', size: state.size, mode: state.mode, mtimeMs: state.mtimeMs, hash: state.hash };
     case 'dir':
-      return { ...owned, op: 'dir', mode: state.mode };
+      return { ...owned, op: 'dir', mode: state.mode, ...timed(state.mtimeMs) };
     case 'symlink':
-      return { ...owned, op: 'symlink', target: state.target };
+      return { ...owned, op: 'symlink', target: state.target, ...timed(state.mtimeMs) };
     default: {
       const unknown: never = state;
       throw new Error(`unknown entry kind ${JSON.stringify(unknown)}`);

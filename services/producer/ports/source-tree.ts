@@ -13,9 +13,9 @@ export type Probe =
   /** mtimeMs: whole milliseconds, floored exactly from the nanoseconds (what the event carries). */
   | { kind: 'file'; mode: number; fingerprint: Fingerprint; mtimeMs: number; owner?: Owner }
   /** fingerprint.ctimeMs: last change of the directory itself (created, renamed, an entry added or removed). */
-  | { kind: 'dir'; mode: number; fingerprint: Fingerprint; owner?: Owner }
-  /** `owner` (ids only): undefined when the tree does not tell owners. */
-  | { kind: 'symlink'; owner?: Owner }
+  | { kind: 'dir'; mode: number; fingerprint: Fingerprint; owner?: Owner; mtimeMs?: number }
+  /** `owner` (ids only), `mtimeMs` (the entry's own): undefined when the tree does not tell them. */
+  | { kind: 'symlink'; owner?: Owner; mtimeMs?: number }
   /** lstat itself was refused (EACCES on a parent without search permission). */
   | { kind: 'unreadable'; code: string };
 
