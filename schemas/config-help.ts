@@ -39,7 +39,7 @@ export const OPTION_HELP: Readonly<Record<string, OptionHelp>> = {
   owner: {
     text:
       "owners of replicated entries: preserve (as the source's, by name unless --numeric-ids), " +
-      'map (only as --usermap/--groupmap say) or none; unset: preserve when root or CAP_CHOWN, else none',
+      'map (only as --usermap/--groupmap say) or none; unset: preserve when root, else none',
   },
   usermap: { text: 'FROM:TO,... user rules tried first (FROM: name, id, lo-hi or *; TO: name or id), as rsync' },
   groupmap: { text: 'FROM:TO,... group rules, as --usermap' },

@@ -9,13 +9,21 @@ import { CliError } from '../shared/errors.ts';
 import type { Logger } from '../shared/logger.ts';
 import { ownershipFor, parseIdRules, type OwnerPolicy, type Ownership } from './domain/owner-policy.ts';
 
-const CAP_CHOWN = 0n;
+/**
+ * What keeping owners takes: chown itself, and then, for entries that are no longer the
+ * applier's, writing into their directories, setting their modes and times, and keeping
+ * setgid bits of groups it is not in.
+ */
+const OWNER_CAPABILITIES = { CAP_CHOWN: 0n, CAP_DAC_OVERRIDE: 1n, CAP_FOWNER: 3n, CAP_FSETID: 4n };
 
-/** Whether this process may give files to other users: CAP_CHOWN in its effective set. */
+/** Whether this process may keep others' owners: root, or the capabilities above in its effective set. */
 export function mayChown(status = '/proc/self/status'): boolean {
   try {
     const line = /^CapEff:\s*([0-9a-f]+)$/m.exec(readFileSync(status, 'utf8'));
-    if (line !== null) return ((BigInt(`0x${line[1]}`) >> CAP_CHOWN) & 1n) === 1n;
+    if (line !== null) {
+      const effective = BigInt(`0x${line[1]}`);
+      return Object.values(OWNER_CAPABILITIES).every((bit) => ((effective >> bit) & 1n) === 1n);
+    }
   } catch {
     // no /proc: fall back to the uid
   }
@@ -28,7 +36,10 @@ export function ownerPolicy(config: OwnerOptions, canChown: boolean, accounts: A
   const mapped = config.usermap !== '' || config.groupmap !== '';
   const mode = config.owner ?? (canChown ? 'preserve' : 'none');
   if (mode !== 'none' && !canChown)
-    throw new CliError(`--owner ${mode} needs root or CAP_CHOWN; run the applier so, or use --owner none`);
+    throw new CliError(
+      `--owner ${mode} needs root (or ${Object.keys(OWNER_CAPABILITIES).join(', ')}); ` +
+        'run the applier so, or use --owner none',
+    );
   if (mode === 'none' && mapped) throw new CliError('--usermap/--groupmap need --owner preserve or map, not none');
   if (mode === 'map' && !mapped) throw new CliError('--owner map needs --usermap or --groupmap');
   try {
@@ -66,7 +77,8 @@ export function ownershipFromConfig(
   if (policy.mode === 'none') {
     if (config.owner === undefined)
       logger.warn(
-        'owners are not replicated: this process may not chown (not root, no CAP_CHOWN); ' +
+        'owners are not replicated: this process may not keep them (not root, nor CAP_CHOWN, ' +
+          'CAP_DAC_OVERRIDE, CAP_FOWNER and CAP_FSETID); ' +
           'every entry belongs to its user (--owner none to silence this)',
       );
     return undefined;

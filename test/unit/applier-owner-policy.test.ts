@@ -2,9 +2,12 @@
 // --usermap/--groupmap rules first, only the rules with --owner map, nothing with none;
 // and the start-time checks that turn a bad combination into one line.
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { ownershipFor, parseIdRules, type OwnerPolicy } from '../../services/applier/domain/owner-policy.ts';
-import { ownerPolicy } from '../../services/applier/owner-setup.ts';
+import { mayChown, ownerPolicy } from '../../services/applier/owner-setup.ts';
 import { Accounts, parseAccounts } from '../../services/shared/accounts.ts';
 
 // The replica's accounts: www-data is 33 here, as on Debian; the source had it as 82 (Alpine).
@@ -78,7 +81,10 @@ test('the policy at start: preserve by default with the right to chown, none wit
   const options = { owner: undefined, usermap: '', groupmap: '', numericIds: false };
   assert.equal(ownerPolicy(options, true, accounts).mode, 'preserve');
   assert.equal(ownerPolicy(options, false, accounts).mode, 'none');
-  assert.throws(() => ownerPolicy({ ...options, owner: 'preserve' }, false, accounts), /needs root or CAP_CHOWN/);
+  assert.throws(
+    () => ownerPolicy({ ...options, owner: 'preserve' }, false, accounts),
+    /needs root \(or CAP_CHOWN, CAP_DAC_OVERRIDE, CAP_FOWNER, CAP_FSETID\)/,
+  );
   assert.throws(() => ownerPolicy({ ...options, owner: 'map' }, true, accounts), /--owner map needs --usermap/);
   assert.throws(() => ownerPolicy({ ...options, owner: 'none', usermap: '1:2' }, true, accounts), /not none/);
   assert.throws(() => ownerPolicy({ ...options, usermap: 'x:nobody' }, true, accounts), /neither an id nor a name/);
@@ -90,4 +96,21 @@ test('account files: the first name of an id wins, comments and junk are skipped
   assert.equal(table.idOf.get('toor'), 0);
   assert.equal(table.nameOf.get(33), 'web');
   assert.equal(table.idOf.has('bad'), false);
+});
+
+test('the right to keep owners is read from the effective capabilities: all four, or none of it', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'mirrorlog-caps-'));
+  try {
+    const status = (capEff: string) => {
+      const file = join(dir, 'status');
+      writeFileSync(file, `Name:\tnode\nCapInh:\t0000000000000000\nCapEff:\t${capEff}\n`);
+      return file;
+    };
+    assert.equal(mayChown(status('000001ffffffffff')), true, 'root');
+    assert.equal(mayChown(status('000000000000001b')), true, 'CHOWN, DAC_OVERRIDE, FOWNER, FSETID');
+    assert.equal(mayChown(status('0000000000000001')), false, 'CAP_CHOWN alone cannot set modes afterwards');
+    assert.equal(mayChown(status('0000000000000000')), false);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
