@@ -6,8 +6,8 @@
 // Start-up order matters: the watcher subscribes while the first reconcile walks, so
 // nothing changed during the walk is missed, and the core is live once both are done and
 // everything found is published.
-import { parentOf } from '../../schemas/rel-path.ts';
 import type { Accounts } from '../shared/accounts.ts';
+import { DirTimeHints } from './dir-time-hints.ts';
 import type { EncodedRecord } from '../../schemas/codec.ts';
 import type { ProducerConfig } from '../../schemas/config.ts';
 import type { Clock } from '../shared/clock.ts';
@@ -199,15 +199,11 @@ export function createProducerCore(ports: ProducerPorts, tuning: ProducerTuning)
   );
   const failure = new Promise<never>((_, reject) => reconciler.onFailure(reject));
   failure.catch(() => undefined); // observed by whoever runs the core
+  const dirTimes = new DirTimeHints(clock, (dir) => pipeline.hint(dir));
   const onHints = (hints: WatchHint[]) => {
     for (const { path, type } of hints) {
       pipeline.hint(path);
-      // An entry made or removed changes its directory's mtime, which the replica keeps too.
-      // The directory's hint waits out the burst like any other (the hint queue coalesces it).
-      if (type !== 'update') {
-        const parent = parentOf(path);
-        if (parent !== '') pipeline.hint(parent);
-      }
+      if (type !== 'update') dirTimes.entryChanged(path);
     }
   };
   const onError = (error: Error) => {
@@ -258,6 +254,7 @@ export function createProducerCore(ports: ProducerPorts, tuning: ProducerTuning)
     deletesHeld: () => deleteHold?.reason,
     watcherBackend: () => backend,
     async stop() {
+      dirTimes.stop();
       reconciler.stop();
       deleteHold?.stop();
       if (started) await (await watching.catch(() => undefined))?.stop();

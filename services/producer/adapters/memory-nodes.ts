@@ -1,8 +1,10 @@
 // The entries of the in-memory source tree (memory-source-tree.ts), by relative path,
 // with the inode numbers and change times a real filesystem would give them.
 import { isBelow, parentOf } from '../../../schemas/rel-path.ts';
-import type { Owner } from '../../../schemas/event.ts';
+import { createHash } from 'node:crypto';
+import type { EntryState, Owner } from '../../../schemas/event.ts';
 import type { Fingerprint } from '../domain/diff.ts';
+import type { Probe } from '../ports/source-tree.ts';
 
 type Base = { ino: number; ctimeMs: number; unreadable?: boolean; owner?: Owner };
 export type MemoryNode =
@@ -96,4 +98,58 @@ export function ancestors(relPath: string): string[] {
 export function fingerprintOf(node: MemoryNode): Fingerprint {
   const size = node.kind === 'file' ? node.content.length : 0;
   return { ino: node.ino, size, mtimeMs: node.kind === 'file' ? node.mtimeMs : 0, ctimeMs: node.ctimeMs };
+}
+
+export function sha256(data: Buffer): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** A symlink's target as text; undefined when it is not valid UTF-8. */
+export function linkTarget(node: Extract<MemoryNode, { kind: 'symlink' }>): string | undefined {
+  try {
+    return strictUtf8.decode(node.target);
+  } catch {
+    return undefined;
+  }
+}
+
+/** `owners`: every entry has one (root's until chowned), as lstat tells; without, none. */
+function owned(node: MemoryNode, owners: boolean): { owner?: Owner } {
+  return owners ? { owner: node.owner ?? { uid: 0, gid: 0 } } : {};
+}
+
+/** What lstat tells of an entry that can be reached. */
+export function probeOf(node: MemoryNode, owners: boolean): Probe {
+  switch (node.kind) {
+    case 'file': {
+      const { mode, mtimeMs } = node;
+      return { kind: 'file', mode, fingerprint: fingerprintOf(node), mtimeMs, ...owned(node, owners) };
+    }
+    case 'dir':
+      return { kind: 'dir', mode: node.mode, fingerprint: fingerprintOf(node), ...owned(node, owners) };
+    case 'symlink':
+      return { kind: 'symlink', ...owned(node, owners) };
+    case 'special':
+      return { kind: 'special' };
+  }
+}
+
+/** The entry as the convergence check compares it; undefined when it is not mirrorable. */
+export function stateOf(node: MemoryNode, owners: boolean): EntryState | undefined {
+  switch (node.kind) {
+    case 'file': {
+      const { mode, mtimeMs, content } = node;
+      return { kind: 'file', size: content.length, mode, mtimeMs, hash: sha256(content), ...owned(node, owners) };
+    }
+    case 'dir':
+      return { kind: 'dir', mode: node.mode, ...owned(node, owners) };
+    case 'symlink': {
+      const target = linkTarget(node);
+      return target === undefined ? undefined : { kind: 'symlink', target, ...owned(node, owners) };
+    }
+    case 'special':
+      return undefined;
+  }
 }

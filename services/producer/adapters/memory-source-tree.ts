@@ -4,9 +4,8 @@
 // behaves like an inode-based recursive watcher; a directory created while its parent is
 // being populated (`mkdir -p`, flagged `racing`) is not watched at all. What the channel
 // then loses, the test decides (test/model/lossy-watcher.ts).
-import { createHash } from 'node:crypto';
 import { isBelow, joinRel } from '../../../schemas/rel-path.ts';
-import type { EntryState, Owner } from '../../../schemas/event.ts';
+import type { EntryState } from '../../../schemas/event.ts';
 import { sameFingerprint, type Fingerprint } from '../domain/diff.ts';
 import type {
   LinkRead,
@@ -20,10 +19,17 @@ import type {
   WatchOptions,
   WatchSink,
 } from '../ports/source-tree.ts';
-import { ancestors, fingerprintOf, MemoryNodes, type MemoryNode } from './memory-nodes.ts';
+import {
+  ancestors,
+  fingerprintOf,
+  linkTarget,
+  MemoryNodes,
+  probeOf,
+  sha256,
+  stateOf,
+  type MemoryNode,
+} from './memory-nodes.ts';
 import { MemoryWatches } from './memory-watches.ts';
-
-const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 
 export class MemorySourceTree implements SourceTree {
   private readonly nodes: MemoryNodes;
@@ -43,33 +49,13 @@ export class MemorySourceTree implements SourceTree {
     this.watches = new MemoryWatches(this.nodes);
   }
 
-  private owned(node: MemoryNode): { owner?: Owner } {
-    if (this.options.owners !== true) return {};
-    return { owner: node.owner ?? { uid: 0, gid: 0 } };
-  }
-
   // ---- the port ----
 
   lstat(relPath: string): Probe {
     const node = this.nodes.node(relPath);
     if (node === undefined) return { kind: 'missing' };
     if (this.nodes.searchDenied(relPath)) return { kind: 'unreadable', code: 'EACCES' };
-    switch (node.kind) {
-      case 'file':
-        return {
-          kind: 'file',
-          mode: node.mode,
-          fingerprint: fingerprintOf(node),
-          mtimeMs: node.mtimeMs,
-          ...this.owned(node),
-        };
-      case 'dir':
-        return { kind: 'dir', mode: node.mode, fingerprint: fingerprintOf(node), ...this.owned(node) };
-      case 'symlink':
-        return { kind: 'symlink', ...this.owned(node) };
-      case 'special':
-        return { kind: 'special' };
-    }
+    return probeOf(node, this.options.owners === true);
   }
 
   readdir(relDir: string): Listing {
@@ -85,11 +71,8 @@ export class MemorySourceTree implements SourceTree {
   readlink(relPath: string): LinkRead {
     const node = this.nodes.node(relPath);
     if (node?.kind !== 'symlink') return { status: 'missing' };
-    try {
-      return { status: 'ok', target: strictUtf8.decode(node.target) };
-    } catch {
-      return { status: 'not-utf8' };
-    }
+    const target = linkTarget(node);
+    return target === undefined ? { status: 'not-utf8' } : { status: 'ok', target };
   }
 
   async readFile(relPath: string, expected: Fingerprint, options: ReadOptions = {}): Promise<ReadResult> {
@@ -260,21 +243,8 @@ export class MemorySourceTree implements SourceTree {
   snapshot(): Map<string, EntryState> {
     const result = new Map<string, EntryState>();
     for (const [path, node] of this.nodes.entries()) {
-      if (node.kind === 'file') {
-        result.set(path, {
-          kind: 'file',
-          size: node.content.length,
-          mode: node.mode,
-          mtimeMs: node.mtimeMs,
-          hash: sha256(node.content),
-          ...this.owned(node),
-        });
-      } else if (node.kind === 'dir') {
-        result.set(path, { kind: 'dir', mode: node.mode, ...this.owned(node) });
-      } else if (node.kind === 'symlink') {
-        const link = this.readlink(path);
-        if (link.status === 'ok') result.set(path, { kind: 'symlink', target: link.target, ...this.owned(node) });
-      }
+      const state = stateOf(node, this.options.owners === true);
+      if (state !== undefined) result.set(path, state);
     }
     return result;
   }
@@ -313,8 +283,4 @@ export class MemorySourceTree implements SourceTree {
   private emit(relPath: string, type: WatchHint['type'], options: { keepWatches?: boolean } = {}): void {
     this.watches.emit(relPath, type, options);
   }
-}
-
-function sha256(data: Buffer): string {
-  return createHash('sha256').update(data).digest('hex');
 }
