@@ -4,6 +4,7 @@ import kafkajs from 'kafkajs';
 import type { Admin, ITopicConfig } from 'kafkajs';
 import { retry } from './retry.ts';
 import { TopicMismatchError } from './topic-errors.ts';
+import { isLeadershipError } from './topic-offsets.ts';
 
 // kafkajs' CommonJS exports are only partly visible as ESM named exports.
 const { ConfigResourceTypes } = kafkajs;
@@ -65,20 +66,41 @@ export async function createUnlessExists(
 ): Promise<EnsureTopicResult> {
   let existing = await partitionCount(admin, config.topic);
   if (existing === undefined) {
-    const created = await admin.createTopics({ topics: [config], waitForLeaders: true });
-    if (created) return { created: true, drift: [] };
-    // TOPIC_ALREADY_EXISTS: another process won the race; its metadata may lag a moment.
-    existing = await retry(
-      async () => {
-        const count = await partitionCount(admin, config.topic);
-        if (count === undefined || count === 0)
-          throw new Error(`topic '${config.topic}' exists but has no metadata yet`);
-        return count;
-      },
-      { retries: 20, minDelayMs: 50, maxDelayMs: 500 },
-    );
+    if (await createTopic(admin, config)) return { created: true, drift: [] };
+    // TOPIC_ALREADY_EXISTS: another process won the race.
+    existing = await partitionsKnown(admin, config.topic);
   }
   return { created: false, drift: await verify(existing) };
+}
+
+/**
+ * Creates a topic and waits until its partitions are in the metadata; false when it
+ * existed already. kafkajs's own wait for the leaders retries LEADER_NOT_AVAILABLE only:
+ * a broker that just created the topic may answer UNKNOWN_TOPIC_OR_PARTITION for a moment
+ * (seen on a freshly started broker), which is waited out here instead of failing a start.
+ */
+export async function createTopic(admin: Admin, config: ITopicConfig): Promise<boolean> {
+  let created: boolean;
+  try {
+    created = await admin.createTopics({ topics: [config], waitForLeaders: true });
+  } catch (error) {
+    if (!isLeadershipError(error)) throw error;
+    created = true; // the creation went through; its leaders are not known everywhere yet
+  }
+  await partitionsKnown(admin, config.topic);
+  return created;
+}
+
+/** The topic's partition count once the metadata has it (it may lag its creation a moment). */
+async function partitionsKnown(admin: Admin, topic: string): Promise<number> {
+  return retry(
+    async () => {
+      const count = await partitionCount(admin, topic);
+      if (count === undefined || count === 0) throw new Error(`topic '${topic}' exists but has no metadata yet`);
+      return count;
+    },
+    { retries: 20, minDelayMs: 50, maxDelayMs: 500 },
+  );
 }
 
 export function minIsrEntry(minInsyncReplicas: number | undefined): Record<string, string> {

@@ -11,6 +11,7 @@ import kafkajs from 'kafkajs';
 import type { Admin, Kafka, KafkaMessage } from 'kafkajs';
 import { z } from 'zod';
 import { readTopicToEnd } from './topic-reader.ts';
+import { createTopic } from './topic-admin.ts';
 
 /** The one place the metadata topic's name is derived. */
 export function treeMetadataTopic(eventsTopic: string): string {
@@ -131,10 +132,7 @@ export async function ensureMetadataTopic(admin: Admin, eventsTopic: string): Pr
   const topic = treeMetadataTopic(eventsTopic);
   const existing = await admin.listTopics();
   if (existing.includes(topic)) return;
-  await admin.createTopics({
-    topics: [{ topic, numPartitions: 1, replicationFactor: -1, configEntries: METADATA_TOPIC_CONFIG }],
-    waitForLeaders: true,
-  });
+  await createTopic(admin, { topic, numPartitions: 1, replicationFactor: -1, configEntries: METADATA_TOPIC_CONFIG });
 }
 
 /** Whether the metadata topic exists (an applier writes its record only then). */

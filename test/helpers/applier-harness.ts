@@ -2,6 +2,7 @@
 // test, content put in the real S3 store, records produced with the real codec and
 // partitioner, an applier started in-process or as a process (stopped after the test),
 // and snapshots of replica trees to compare.
+import { createTopic as createKafkaTopic } from '../../services/shared/topic-admin.ts';
 import { defer } from './cleanup.ts';
 import { createHash, randomUUID } from 'node:crypto';
 import { lstatSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
@@ -135,10 +136,7 @@ export async function applierStack(
       ...(options.deletable ? { 'cleanup.policy': 'compact,delete', 'retention.ms': '-1' } : {}),
       ...options.topicConfig,
     }).map(([name, value]) => ({ name, value }));
-    await admin.createTopics({
-      waitForLeaders: true,
-      topics: [{ topic, numPartitions: PARTITIONS, replicationFactor: 1, configEntries }],
-    });
+    await createKafkaTopic(admin, { topic, numPartitions: PARTITIONS, replicationFactor: 1, configEntries });
   } else {
     await ensureTopic(admin, { topic, partitions: PARTITIONS, historyWindowMs, replicationFactor: 1 });
   }

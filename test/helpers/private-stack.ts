@@ -3,6 +3,7 @@
 // the other tests) is never disturbed. Stopped and purged after the test, also when the
 // test fails; scripts/run-tests.mjs sweeps its run's instances once more at the end, for
 // a test process that was killed before its cleanup ran.
+import { createTopic as createKafkaTopic } from '../../services/shared/topic-admin.ts';
 import { randomUUID } from 'node:crypto';
 import type { TestContext } from 'node:test';
 import {
@@ -51,7 +52,7 @@ async function warmUp(brokers: string[]): Promise<void> {
   await admin.connect();
   try {
     const topic = `warm-up-${randomUUID()}`;
-    await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: 6, replicationFactor: 1 }] });
+    await createKafkaTopic(admin, { topic, numPartitions: 6, replicationFactor: 1 });
     await waitFor(
       'the warm-up topic to answer listOffsets',
       () =>

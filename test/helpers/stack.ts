@@ -1,6 +1,7 @@
 // Helpers for tests against the real local stack (scripts/run-tests.mjs brings it up
 // for the integration and e2e tiers). Every client factory takes the test context and
 // closes what it made (through `defer`: last made, first closed); names are fresh per test so tests never share state.
+import { createTopic as createKafkaTopic } from '../../services/shared/topic-admin.ts';
 import { defer } from './cleanup.ts';
 export { waitFor } from './wait.ts';
 import { randomUUID } from 'node:crypto';
@@ -134,10 +135,7 @@ export async function kafkaAdmin(t: TestContext): Promise<Admin> {
 export async function createTopic(t: TestContext, config: Omit<ITopicConfig, 'topic'> = {}): Promise<string> {
   const topic = freshTopic(t);
   const admin = await kafkaAdmin(t);
-  await admin.createTopics({
-    waitForLeaders: true,
-    topics: [{ numPartitions: 1, replicationFactor: 1, ...config, topic }],
-  });
+  await createKafkaTopic(admin, { numPartitions: 1, replicationFactor: 1, ...config, topic });
   return topic;
 }
 

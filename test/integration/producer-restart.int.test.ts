@@ -59,9 +59,14 @@ test('a restart with no changes publishes nothing; one after offline changes pub
   fs.rmSync(path.join(root, 'dir3/sub/file2.txt'));
   fs.chmodSync(path.join(root, 'dir4/sub/file3.txt'), 0o600);
   fs.renameSync(path.join(root, 'dir0/sub/file9.txt'), path.join(root, 'dir0/file9-moved.txt'));
+  const seen = follower.events.length;
   const third = await startTestProducer(t, { root, topic, stateDir, s3Prefix: first.config.s3Prefix });
   await waitForLog(follower, root, 'after offline changes');
-  assert.equal((await recordsInTopic(t, topic)) - afterFirst, 6, 'exactly the offline changes were published');
+  // And the new mtimes of the four directories whose entries changed.
+  await waitFor('the four directories to be published', () => (follower.events.length >= seen + 10 ? true : undefined));
+  const dirs = follower.events.slice(seen).flatMap((e) => (e.op === 'dir' ? [e.path] : []));
+  assert.deepEqual(dirs.sort(), ['dir0', 'dir0/sub', 'dir1', 'dir3/sub']);
+  assert.equal((await recordsInTopic(t, topic)) - afterFirst, 10, 'exactly the offline changes were published');
   assert.equal((await third.producer.metrics.filesHashed.get()).values[0]?.value, 4, 'only changed files were read');
 });
 
