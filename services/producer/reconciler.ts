@@ -102,7 +102,7 @@ export class Reconciler {
     const pending: string[] = [dir];
     let sliceStart = this.deps.clock.now();
     while (pending.length > 0 && !this.stopped) {
-      this.compare(pending.pop()!, pending, stats, true);
+      this.compare(pending.pop()!, pending, stats, 'subtree'); // compared as after a loss
       if (this.deps.clock.now() - sliceStart >= SLICE_MS) {
         await new Promise((resolve) => setImmediate(resolve));
         await this.deps.roomForHints();
@@ -124,8 +124,6 @@ export class Reconciler {
     const stats = { dirs: 0, entries: 0, differences: 0 };
     const rate = trigger === START_TRIGGER ? Number.POSITIVE_INFINITY : deps.rate;
     const wait = deps.sleep ?? ((ms: number) => sleep(deps.clock, ms));
-    // After a loss the watcher reported, directories that changed may be unwatched ones.
-    const afterLoss = trigger !== START_TRIGGER && trigger !== PERIODIC_TRIGGER;
     deps.onWalkStart?.();
     deps.metrics.reconcileRunning.set(1);
     deps.logger.info({ trigger }, 'reconcile started');
@@ -146,7 +144,7 @@ export class Reconciler {
     const pending: string[] = [''];
     while (pending.length > 0 && !this.stopped) {
       const dir = pending.pop()!;
-      this.compare(dir, pending, stats, afterLoss);
+      this.compare(dir, pending, stats, trigger);
       progress.update(stats);
       const at = now();
       const ahead = (stats.entries / rate) * 1000 - (at - started);
@@ -168,7 +166,8 @@ export class Reconciler {
   }
 
   /** One directory: its listing with stats against the index; differences are hinted. */
-  private compare(dir: string, pending: string[], stats: ReconcileCounts, afterLoss: boolean): void {
+  private compare(dir: string, pending: string[], stats: ReconcileCounts, trigger: string): void {
+    const afterLoss = trigger !== START_TRIGGER && trigger !== PERIODIC_TRIGGER;
     const { deps } = this;
     const listing = deps.tree.readdir(dir);
     stats.dirs++;
@@ -183,7 +182,8 @@ export class Reconciler {
     const listed = statChildren(deps.tree, dir, listing.entries, deps.isExcluded);
     stats.entries += listed.length;
     const identity = afterLoss ? 'inode-or-ctime' : 'inode';
-    const { changed, subdirs, adopt } = compareDirectory(deps.index.childSummaries(dir), listed, identity);
+    const legacy = trigger === START_TRIGGER ? 'defer' : 'compare';
+    const { changed, subdirs, adopt } = compareDirectory(deps.index.childSummaries(dir), listed, identity, legacy);
     for (const name of changed) deps.hint(joinRel(dir, name));
     if (adopt.length > 0) {
       // Unchanged files known without a fingerprint (index rebuilt from the topic): record it.

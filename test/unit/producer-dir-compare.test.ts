@@ -130,3 +130,26 @@ test("a directory's or symlink's own mtime that differs from the index is a chan
   assert.deepEqual(result.changed.sort(), ['d', 'l']);
   assert.deepEqual(result.subdirs.sort(), ['d', 'same']);
 });
+
+test('the start-up walk defers owners and own mtimes the index never held (an index from before format 2)', () => {
+  const legacy: IndexedChild[] = [
+    indexedFile('old-file'),
+    { name: 'old-dir', kind: 'dir', fingerprint: undefined, mode: 0o755 },
+    { name: 'old-link', kind: 'symlink', fingerprint: undefined, target: 't' },
+    indexedFile('chowned', { owner: { uid: 0, gid: 0 } }),
+  ];
+  const www = { uid: 33, gid: 33 };
+  const listed = [
+    { name: 'old-file', kind: 'file' as const, mode: 0o644, fingerprint: fp, mtimeMs: 5000, owner: www },
+    { name: 'old-dir', kind: 'dir' as const, mode: 0o755, mtimeMs: 9, owner: www },
+    { name: 'old-link', kind: 'symlink' as const, target: 't', mtimeMs: 9, owner: www },
+    { name: 'chowned', kind: 'file' as const, mode: 0o644, fingerprint: fp, mtimeMs: 5000, owner: www },
+  ];
+  assert.deepEqual(compareDirectory(legacy, listed, 'inode', 'defer').changed, ['chowned']);
+  assert.deepEqual(compareDirectory(legacy, listed, 'inode', 'compare').changed.sort(), [
+    'chowned',
+    'old-dir',
+    'old-file',
+    'old-link',
+  ]);
+});

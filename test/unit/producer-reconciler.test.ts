@@ -8,11 +8,12 @@ import { NodeSourceTree } from '../../services/producer/adapters/node-source-tre
 import { SqliteSourceIndex } from '../../services/producer/adapters/sqlite-source-index.ts';
 import { systemClock } from '../../services/shared/clock.ts';
 import { createProducerMetrics } from '../../services/producer/metrics.ts';
-import { Reconciler, START_TRIGGER } from '../../services/producer/reconciler.ts';
+import { PERIODIC_TRIGGER, Reconciler, START_TRIGGER } from '../../services/producer/reconciler.ts';
 import { createLogger } from '../../services/shared/logger.ts';
 import { defer } from '../helpers/cleanup.ts';
 
-function setup(t: Parameters<typeof defer>[0], rate: number) {
+/** `legacy`: the directories are indexed as before record format 2 (no owner, no mtime). */
+function setup(t: Parameters<typeof defer>[0], rate: number, legacy = false) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mirrorlog-reconciler-'));
   defer(t, () => fs.rmSync(dir, { recursive: true, force: true }));
   const root = path.join(dir, 'source');
@@ -29,9 +30,11 @@ function setup(t: Parameters<typeof defer>[0], rate: number) {
       const found = tree.lstat(`d${d}`);
       index.put(
         relPath(`d${d}`),
-        found.kind === 'dir'
-          ? { kind: 'dir', mode: found.mode, owner: found.owner!, mtimeMs: found.mtimeMs! }
-          : never(),
+        found.kind !== 'dir'
+          ? never()
+          : legacy
+            ? { kind: 'dir', mode: found.mode }
+            : { kind: 'dir', mode: found.mode, owner: found.owner!, mtimeMs: found.mtimeMs! },
         d + 1,
         found.kind === 'dir' ? found.fingerprint : undefined,
       );
@@ -163,4 +166,13 @@ test('a walk without a basis (empty index, not a first publication) says estimat
     seen.every((s) => s.expected === 0 && Number.isNaN(s.eta)),
     JSON.stringify(seen.slice(0, 3)),
   );
+});
+
+test('after an upgrade, the start-up walk leaves owners and directory times to the periodic walk', async (t) => {
+  const { reconciler, hinted } = setup(t, 1_000_000, true);
+  await reconciler.run(START_TRIGGER);
+  assert.equal(hinted.length, 2000, 'only the files missing from the index: the producer is live sooner');
+  hinted.length = 0;
+  await reconciler.run(PERIODIC_TRIGGER);
+  assert.equal(hinted.filter((p) => /^d\d+$/.test(p)).length, 40, 'the periodic walk publishes their metadata');
 });

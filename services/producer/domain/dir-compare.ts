@@ -41,7 +41,19 @@ export function compareDirectory(
    * may have been left unwatched); it costs an examination of every changed directory.
    */
   dirIdentity: 'inode' | 'inode-or-ctime' = 'inode',
+  /**
+   * `defer`: an owner or own mtime the index does not hold at all (written before record
+   * format 2) is not a change. The start-up walk defers them: after an upgrade it would
+   * otherwise republish the whole tree before the producer is live; the periodic walk,
+   * rate-limited while live, publishes them instead.
+   */
+  legacyMetadata: 'compare' | 'defer' = 'compare',
 ): { changed: string[]; subdirs: string[]; adopt: { name: string; fingerprint: Fingerprint }[] } {
+  const defer = legacyMetadata === 'defer';
+  const ownerChanged = (known: IndexedChild, child: ListedChild) =>
+    child.owner !== undefined && !sameOwner(known.owner, child.owner) && !(defer && known.owner === undefined);
+  const ownTimeChanged = (known: IndexedChild, child: ListedChild) =>
+    child.mtimeMs !== undefined && child.mtimeMs !== known.mtimeMs && !(defer && known.mtimeMs === undefined);
   const byName = new Map<string, IndexedChild>();
   for (const child of indexed) byName.set(child.name, child);
   const changed: string[] = [];
@@ -55,12 +67,12 @@ export function compareDirectory(
       if (child.kind !== 'special') changed.push(child.name);
     } else if (child.kind === 'special' || child.kind !== known.kind) {
       changed.push(child.name);
-    } else if (child.owner !== undefined && !sameOwner(known.owner, child.owner)) {
+    } else if (ownerChanged(known, child)) {
       changed.push(child.name); // chown (or an index from before owners were carried)
       if (child.kind === 'dir') subdirs.push(child.name);
     } else if (child.kind === 'dir') {
       if (child.mode !== undefined && child.mode !== known.mode) changed.push(child.name);
-      else if (child.mtimeMs !== undefined && child.mtimeMs !== known.mtimeMs) changed.push(child.name);
+      else if (ownTimeChanged(known, child)) changed.push(child.name);
       // Perhaps another directory under a known name (rm -rf + mkdir, rename over): examined as new.
       else if (child.fingerprint !== undefined && replaced(known.fingerprint, child.fingerprint, dirIdentity)) {
         changed.push(child.name);
@@ -72,7 +84,7 @@ export function compareDirectory(
       } else if (known.fingerprint === undefined) adopt.push({ name: child.name, fingerprint: child.fingerprint });
     } else if (child.kind === 'symlink' && child.target !== undefined && child.target !== known.target) {
       changed.push(child.name);
-    } else if (child.kind === 'symlink' && child.mtimeMs !== undefined && child.mtimeMs !== known.mtimeMs) {
+    } else if (child.kind === 'symlink' && ownTimeChanged(known, child)) {
       changed.push(child.name);
     }
   }
