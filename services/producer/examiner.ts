@@ -78,12 +78,11 @@ export class Examiner {
     const owned = (state: EntryState): EntryState => ({ ...state, ...now });
     const observe = (observed: EntryState | undefined, fingerprint?: Fingerprint, data?: Buffer): ExamineResult => {
       this.readable(relPath);
-      const now = observed === undefined ? undefined : owned(observed);
       return {
         kind: 'observed',
         observation: {
           path: relPath,
-          observed: now,
+          observed: observed === undefined ? undefined : owned(observed),
           fingerprint,
           firstHintAt,
           ...(data === undefined ? {} : { data }),
