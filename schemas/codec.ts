@@ -4,6 +4,7 @@
 import type { z } from 'zod';
 import {
   EVENT_VERSION,
+  floorNsToMs,
   HEADER,
   READABLE_VERSIONS,
   RecordHeadersSchema,
@@ -83,15 +84,28 @@ export function encodeRecord(event: MirrorEvent): EncodedRecord {
         size: event.size,
         mode: event.mode,
         mtimeMs: event.mtimeMs,
+        ...exact(event.mtimeNs),
         hash: event.hash,
         ...(event.data === undefined ? {} : { data: event.data.toString('base64') }),
       });
       break;
     case 'dir':
-      value = JSON.stringify({ ...base, op: 'dir', mode: event.mode, ...timed(event.mtimeMs) });
+      value = JSON.stringify({
+        ...base,
+        op: 'dir',
+        mode: event.mode,
+        ...timed(event.mtimeMs),
+        ...exact(event.mtimeNs),
+      });
       break;
     case 'symlink':
-      value = JSON.stringify({ ...base, op: 'symlink', target: event.target, ...timed(event.mtimeMs) });
+      value = JSON.stringify({
+        ...base,
+        op: 'symlink',
+        target: event.target,
+        ...timed(event.mtimeMs),
+        ...exact(event.mtimeNs),
+      });
       break;
     case 'delete':
       value = null;
@@ -106,6 +120,10 @@ export function encodeRecord(event: MirrorEvent): EncodedRecord {
 
 function timed(mtimeMs: number | undefined): { mtimeMs?: number } {
   return mtimeMs === undefined ? {} : { mtimeMs };
+}
+
+function exact(mtimeNs: string | undefined): { mtimeNs?: string } {
+  return mtimeNs === undefined ? {} : { mtimeNs };
 }
 
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
@@ -201,7 +219,9 @@ export function decodeRecord(record: RawRecord): DecodeResult {
   if (wire.seq !== headers[HEADER.seq]) return fail('mismatch', 'value.seq', 'differs from the seq header');
   if (wire.source !== headers[HEADER.source]) return fail('mismatch', 'value.source', 'differs from the source header');
   const base = { source: wire.source, seq: Number(wire.seq), ts: wire.ts, path: wire.path };
-  const owned = wire.owner === undefined ? {} : { owner: wire.owner };
+  const owned = { ...(wire.owner === undefined ? {} : { owner: wire.owner }), ...exact(wire.mtimeNs) };
+  if (wire.mtimeNs !== undefined && wire.mtimeMs !== undefined && floorNsToMs(BigInt(wire.mtimeNs)) !== wire.mtimeMs)
+    return fail('mismatch', 'value.mtimeNs', `is not within mtimeMs ${wire.mtimeMs}`);
   switch (wire.op) {
     case 'file': {
       const event = {

@@ -5,7 +5,8 @@ import { z } from 'zod';
 import { RelPathSchema, type RelPath } from './rel-path.ts';
 
 /**
- * The record format written. 2 added `owner` and the mtimes of directories and symlinks.
+ * The record format written. 2 added `owner`, the mtimes of directories and symlinks, and
+ * `mtimeNs`, the exact time in nanoseconds.
  * An applier reads every version up to its own, and refuses a newer one by name
  * (codec.ts) instead of guessing at its fields.
  */
@@ -38,6 +39,12 @@ export const SeqTextSchema = z
 
 const safeUint = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
 const mtimeMs = z.number().int().min(-Number.MAX_SAFE_INTEGER).max(Number.MAX_SAFE_INTEGER);
+/** Nanoseconds since the epoch as a decimal string (a JSON number cannot hold them exactly). */
+const mtimeNs = z
+  .string()
+  .regex(/^-?(0|[1-9]\d{0,18})$/, 'nanoseconds since the epoch, a decimal integer')
+  .optional()
+  .meta({ description: 'The mtime in nanoseconds since the epoch (format 2); mtimeMs is its floor in ms' });
 
 /** A user or group name as /etc/passwd and /etc/group hold them. */
 const AccountNameSchema = z
@@ -83,6 +90,7 @@ export const WireFileEventSchema = z.strictObject({
   size: safeUint,
   mode: z.number().int().min(0).max(MODE_MASK),
   mtimeMs,
+  mtimeNs,
   hash: z.string().regex(/^[0-9a-f]{64}$/, 'sha256 as 64 lowercase hex digits'),
   data: z
     .base64()
@@ -100,6 +108,7 @@ export const WireDirEventSchema = z.strictObject({
   op: z.literal('dir'),
   mode: z.number().int().min(0).max(MODE_MASK),
   mtimeMs: mtimeMs.optional().meta({ description: "The directory's own mtime, whole ms (format 2)" }),
+  mtimeNs,
 });
 
 export const WireSymlinkEventSchema = z.strictObject({
@@ -107,6 +116,7 @@ export const WireSymlinkEventSchema = z.strictObject({
   op: z.literal('symlink'),
   target: SymlinkTargetSchema,
   mtimeMs: mtimeMs.optional().meta({ description: "The link's own mtime, whole ms (format 2)" }),
+  mtimeNs,
 });
 
 /** The JSON value of a record. A delete has no value (a Kafka tombstone). */
@@ -138,9 +148,12 @@ export function sameOwner(a: Owner | undefined, b: Owner | undefined): boolean {
 type EventBase = { source: string; seq: number; ts: number; path: RelPath };
 /** `owner`: undefined when the record does not carry one (format 1). */
 type Owned = { owner?: Owner };
+/** `mtimeNs`: the exact mtime, nanoseconds as a decimal string; undefined in format 1 (mtimeMs then). */
+type Timed = { mtimeNs?: string };
 /** `data`: the content, when it travels inline (small files). */
 export type FileEvent = EventBase &
-  Owned & {
+  Owned &
+  Timed & {
     op: 'file';
     size: number;
     mode: number;
@@ -149,14 +162,20 @@ export type FileEvent = EventBase &
     data?: Buffer;
   };
 /** `mtimeMs` of directories and symlinks: undefined in format 1 (left as the applier makes it). */
-export type DirEvent = EventBase & Owned & { op: 'dir'; mode: number; mtimeMs?: number };
-export type SymlinkEvent = EventBase & Owned & { op: 'symlink'; target: string; mtimeMs?: number };
+export type DirEvent = EventBase & Owned & Timed & { op: 'dir'; mode: number; mtimeMs?: number };
+export type SymlinkEvent = EventBase & Owned & Timed & { op: 'symlink'; target: string; mtimeMs?: number };
 export type DeleteEvent = EventBase & { op: 'delete' };
 export type MirrorEvent = FileEvent | DirEvent | SymlinkEvent | DeleteEvent;
 export type EventOp = MirrorEvent['op'];
 
 /** What an event says a path holds, without the bookkeeping fields. */
 export type EntryState =
-  | { kind: 'file'; size: number; mode: number; mtimeMs: number; hash: string; owner?: Owner }
-  | { kind: 'dir'; mode: number; owner?: Owner; mtimeMs?: number }
-  | { kind: 'symlink'; target: string; owner?: Owner; mtimeMs?: number };
+  | { kind: 'file'; size: number; mode: number; mtimeMs: number; hash: string; owner?: Owner; mtimeNs?: string }
+  | { kind: 'dir'; mode: number; owner?: Owner; mtimeMs?: number; mtimeNs?: string }
+  | { kind: 'symlink'; target: string; owner?: Owner; mtimeMs?: number; mtimeNs?: string };
+
+/** Whole milliseconds of a nanosecond time, floored exactly (what mtimeMs carries). */
+export function floorNsToMs(ns: bigint): number {
+  const ms = ns / 1_000_000n;
+  return Number(ns < 0n && ms * 1_000_000n !== ns ? ms - 1n : ms);
+}

@@ -4,6 +4,7 @@
 // applied, and the apply lane, wired to each other. Kafka (the record source, the
 // dead-letter and heal topics) and the process (directories, HTTP, signals) stay in
 // applier.ts; they reach the core only through the ports below.
+import { exactNs } from './adapters/fs-primitives.ts';
 import type { HealRequest } from '../../schemas/heal-request.ts';
 import type { ApplierConfig } from '../../schemas/config.ts';
 import type { Clock } from '../shared/clock.ts';
@@ -187,7 +188,9 @@ export function createApplierCore(ports: ApplierCorePorts, tuning: ApplierCoreTu
         // Entries made or removed moved their directories' mtimes: set back as the log says.
         const { failed, lastError } = ports.fs.restoreDirTimes((dir) => {
           const entry = index.get(dir);
-          return entry?.kind === 'dir' ? entry.mtimeMs : undefined;
+          return entry?.kind === 'dir' && entry.mtimeMs !== undefined
+            ? exactNs(entry.mtimeMs, entry.mtimeNs)
+            : undefined;
         });
         if (failed > 0) logger.warn({ failed, err: lastError }, 'could not set the mtimes of some directories');
         await ports.makeDurable();

@@ -182,15 +182,15 @@ export class RecordApplier {
     const { fs, index } = this.deps;
     switch (step.op) {
       case 'mkdir':
-        return fs.mkdir(step.path, step.mode, step.owner, step.mtimeMs);
+        return fs.mkdir(step.path, step.mode, step.owner, step.mtimeMs, step.mtimeNs);
       case 'dir-meta':
-        return fs.dirMeta(step.path, step.mode, step.owner, step.mtimeMs);
+        return fs.dirMeta(step.path, step.mode, step.owner, step.mtimeMs, step.mtimeNs);
       case 'write':
-        return fs.write(step.path, content!, step.mode, step.mtimeMs, step.owner);
+        return fs.write(step.path, content!, step.mode, step.mtimeMs, step.owner, step.mtimeNs);
       case 'set-meta':
-        return fs.setMeta(step.path, step.mode, step.mtimeMs, step.owner);
+        return fs.setMeta(step.path, step.mode, step.mtimeMs, step.owner, step.mtimeNs);
       case 'symlink':
-        return fs.symlink(step.path, step.target, step.owner, step.mtimeMs);
+        return fs.symlink(step.path, step.target, step.owner, step.mtimeMs, step.mtimeNs);
       case 'unlink':
         return fs.unlink(step.path);
       case 'remove-tree':

@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { MirrorEvent, Owner } from '../../schemas/event.ts';
 import type { Ownership } from '../applier/domain/owner-policy.ts';
+import { exactNs } from '../applier/adapters/fs-primitives.ts';
 import { FsMaterializer } from '../applier/adapters/fs-materializer.ts';
 import type { Content } from '../applier/adapters/verified-content.ts';
 import { TargetRoot } from '../applier/adapters/target-root.ts';
@@ -22,8 +23,8 @@ export type StateWriterOptions = {
   readonly allowSetid?: boolean;
   /** The replica's ids for an entry's owner (the applier's --owner policy); without: not chowned. */
   readonly ownership?: ((owner: Owner | undefined) => Ownership | undefined) | undefined;
-  /** The log's mtime of a directory not written here whose entries were (verify --repair). */
-  readonly dirMtime?: (dir: string) => number | undefined;
+  /** The log's mtime (ns) of a directory not written here whose entries were (verify --repair). */
+  readonly dirMtime?: (dir: string) => bigint | undefined;
 };
 
 export class StateWriter {
@@ -31,9 +32,9 @@ export class StateWriter {
   private readonly staging: string;
   private staged = 0;
   private readonly concurrency: number;
-  private readonly dirMtime: (dir: string) => number | undefined;
-  /** The mtimes of the directories written, set again once everything inside them is. */
-  private readonly dirTimes = new Map<string, number>();
+  private readonly dirMtime: (dir: string) => bigint | undefined;
+  /** The mtimes (ns) of the directories written, set again once everything inside them is. */
+  private readonly dirTimes = new Map<string, bigint>();
   readonly stats: WriteStats = { dirs: 0, files: 0, symlinks: 0, bytes: 0 };
 
   constructor(
@@ -64,8 +65,8 @@ export class StateWriter {
     const inFlight = new Set<Promise<void>>();
     for (const entry of entries) {
       if (entry.op === 'dir') {
-        this.fs.mkdir(entry.path, entry.mode, entry.owner, entry.mtimeMs);
-        if (entry.mtimeMs !== undefined) this.dirTimes.set(entry.path, entry.mtimeMs);
+        this.fs.mkdir(entry.path, entry.mode, entry.owner, entry.mtimeMs, entry.mtimeNs);
+        if (entry.mtimeMs !== undefined) this.dirTimes.set(entry.path, exactNs(entry.mtimeMs, entry.mtimeNs));
         this.stats.dirs++;
       } else if (entry.op === 'symlink') {
         symlinks.push(entry);
@@ -78,7 +79,7 @@ export class StateWriter {
     }
     await Promise.all(inFlight);
     for (const link of symlinks) {
-      this.fs.symlink(link.path, link.target, link.owner, link.mtimeMs);
+      this.fs.symlink(link.path, link.target, link.owner, link.mtimeMs, link.mtimeNs);
       this.stats.symlinks++;
     }
     const { failed, lastError } = this.fs.restoreDirTimes((dir) => this.dirTimes.get(dir) ?? this.dirMtime(dir));
@@ -97,7 +98,7 @@ export class StateWriter {
 
   private async writeFile(entry: Extract<MirrorEvent, { op: 'file' }>): Promise<void> {
     const content = await this.content(entry);
-    this.fs.write(entry.path, content, entry.mode, entry.mtimeMs, entry.owner);
+    this.fs.write(entry.path, content, entry.mode, entry.mtimeMs, entry.owner, entry.mtimeNs);
     this.stats.files++;
     this.stats.bytes += entry.size;
   }

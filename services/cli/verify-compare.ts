@@ -3,8 +3,8 @@
 import type { MirrorEvent, Owner } from '../../schemas/event.ts';
 import type { Ownership } from '../applier/domain/owner-policy.ts';
 
-/** `uid`/`gid`, and `mtimeMs` of directories and symlinks: when the caller stat'ed them. */
-type Stated = { uid?: number; gid?: number };
+/** `uid`/`gid`, `mtimeNs`, and `mtimeMs` of directories and symlinks: when the caller stat'ed them. */
+type Stated = { uid?: number; gid?: number; mtimeNs?: string };
 export type Found =
   | (Stated & { kind: 'file'; size: number; mode: number; mtimeMs: number; hash?: string })
   | (Stated & { kind: 'dir'; mode: number; mtimeMs?: number })
@@ -84,6 +84,8 @@ export function compareEntry(
         expected: new Date(expected.mtimeMs).toISOString(),
         actual: new Date(found.mtimeMs).toISOString(),
       });
+    else if (nsDiffer(expected.mtimeNs, found.mtimeNs))
+      drifts.push({ path, problem: 'mtime', expected: `${expected.mtimeNs} ns`, actual: `${found.mtimeNs} ns` });
   }
   if (
     (expected.op === 'file' || expected.op === 'dir') &&
@@ -99,6 +101,8 @@ export function compareEntry(
     const mtimeMs = expected.mtimeMs;
     if (mtimeMs !== undefined && found.mtimeMs !== undefined && found.mtimeMs !== mtimeMs)
       drifts.push({ path, problem: 'mtime', expected: isoTime(mtimeMs), actual: isoTime(found.mtimeMs) });
+    else if (nsDiffer(expected.mtimeNs, found.mtimeNs))
+      drifts.push({ path, problem: 'mtime', expected: `${expected.mtimeNs} ns`, actual: `${found.mtimeNs} ns` });
   }
   const ids = options.ownership?.(expected.owner);
   if (ids !== undefined && found.uid !== undefined) {
@@ -108,6 +112,11 @@ export function compareEntry(
       drifts.push({ path, problem: 'owner', expected: `${uid}:${gid}`, actual: `${found.uid}:${found.gid}` });
   }
   return drifts;
+}
+
+/** Exact times are compared where the log has them (format 2) and the replica was stat'ed. */
+function nsDiffer(expected: string | undefined, found: string | undefined): boolean {
+  return expected !== undefined && found !== undefined && expected !== found;
 }
 
 function isoTime(ms: number): string {

@@ -27,12 +27,21 @@ function inspect(root: TargetRoot, rel: string, withHash: boolean): Found | 'uns
       const mode = stats.mode & 0o7777;
       if (isFileMode(stats.mode)) {
         const mtimeMs = floorMs(stats.mtimeNs);
-        const found = { kind: 'file' as const, size: stats.size, mode, mtimeMs, uid: stats.uid, gid: stats.gid };
+        const { uid, gid } = stats;
+        const found = {
+          kind: 'file' as const,
+          size: stats.size,
+          mode,
+          mtimeMs,
+          uid,
+          gid,
+          mtimeNs: String(stats.mtimeNs),
+        };
         if (!withHash) return found;
         const fd = root.openFile(rel);
         return fd === undefined ? found : { ...found, hash: usingFd(fd, hashFd) };
       }
-      const own = { uid: stats.uid, gid: stats.gid, mtimeMs: floorMs(stats.mtimeNs) };
+      const own = { uid: stats.uid, gid: stats.gid, mtimeMs: floorMs(stats.mtimeNs), mtimeNs: String(stats.mtimeNs) };
       if (isDirMode(stats.mode)) return { kind: 'dir', mode, ...own };
       // /proc/self/fd/N/name: the directory that fd holds, the link itself not followed.
       if (isSymlinkMode(stats.mode))

@@ -5,6 +5,7 @@
 // Exit 1 on drift. --repair rewrites what differs from the log and the store and removes
 // what the log does not hold; it needs the replica's applier stopped, since both would
 // write the same files.
+import { exactNs } from '../applier/adapters/fs-primitives.ts';
 import { expectedOwnership } from '../applier/owner-setup.ts';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -174,7 +175,7 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env):
       ownership,
       dirMtime: (dir) => {
         const entry = state.get(dir);
-        return entry?.op === 'dir' ? entry.mtimeMs : undefined;
+        return entry?.op === 'dir' && entry.mtimeMs !== undefined ? exactNs(entry.mtimeMs, entry.mtimeNs) : undefined;
       },
     });
     try {

@@ -72,9 +72,10 @@ export class Examiner {
     const indexed = deps.index.get(relPath);
     // What is there now, with the owner (and a directory's or symlink's own mtime) lstat
     // gave: an indexed state kept may predate them.
-    const now: { owner?: Owner; mtimeMs?: number } = {};
+    const now: { owner?: Owner; mtimeMs?: number; mtimeNs?: string } = {};
     if ('owner' in found && found.owner !== undefined) now.owner = this.named(found.owner);
     if ((found.kind === 'dir' || found.kind === 'symlink') && found.mtimeMs !== undefined) now.mtimeMs = found.mtimeMs;
+    if ('mtimeNs' in found && found.mtimeNs !== undefined) now.mtimeNs = found.mtimeNs;
     const owned = (state: EntryState): EntryState => ({ ...state, ...now });
     const observe = (observed: EntryState | undefined, fingerprint?: Fingerprint, data?: Buffer): ExamineResult => {
       this.readable(relPath);

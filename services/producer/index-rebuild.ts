@@ -57,7 +57,10 @@ export class IndexRebuild {
 }
 
 function stateOf(event: Exclude<MirrorEvent, { op: 'delete' }>): EntryState {
-  const owned = event.owner === undefined ? {} : { owner: { uid: event.owner.uid, gid: event.owner.gid } };
+  const owned = {
+    ...(event.owner === undefined ? {} : { owner: { uid: event.owner.uid, gid: event.owner.gid } }),
+    ...(event.mtimeNs === undefined ? {} : { mtimeNs: event.mtimeNs }),
+  };
   switch (event.op) {
     case 'file':
       return { kind: 'file', size: event.size, mode: event.mode, mtimeMs: event.mtimeMs, hash: event.hash, ...owned };

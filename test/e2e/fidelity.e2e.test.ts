@@ -1,11 +1,12 @@
 // A replica the web server can serve as it is: owners and groups (users and groups made
 // for the test, and ids no name has), 0640 files, setgid directories, symlinks owned by
-// someone else, directory and symlink mtimes, through the real producer and applier as
-// root. The oracle is rsync itself: `rsync -an --delete --itemize-changes SRC/ REPLICA/`
-// lists nothing, after live churn, after the applier is killed -9 in the middle of a
-// burst, and after a rebuild.
+// someone else, mtimes to the nanosecond (directories' and symlinks' too), through the
+// real producer and applier as root. The oracle is rsync itself:
+// `rsync -an --modify-window=-1 --delete --itemize-changes SRC/ REPLICA/` lists nothing,
+// after live churn, after the applier is killed -9 in the middle of a burst, after a
+// rebuild, after verify --repair, and for a restore.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -43,7 +44,8 @@ async function makeAccounts(t: TestContext): Promise<Accounts> {
 
 /** What rsync would still change on the replica; empty when it is a faithful copy. */
 async function rsyncChanges(source: string, replica: string): Promise<string[]> {
-  const args = ['-an', '--delete', '--itemize-changes', `${source}/`, `${replica}/`];
+  // --modify-window=-1: times compared to the nanosecond (rsync's default is whole seconds).
+  const args = ['-an', '--modify-window=-1', '--delete', '--itemize-changes', `${source}/`, `${replica}/`];
   try {
     const { stdout } = await run('rsync', args, { maxBuffer: 1 << 26 });
     // The target directory itself is the operator's: its own mtime is not the source root's
@@ -100,6 +102,9 @@ function buildSite(root: string, a: Accounts): void {
   write(path.join(site, 'private', 'big.bin'), 'x'.repeat(200_000), 0o640, 4242, a.gid);
   fs.symlinkSync('index.html', path.join(site, 'home'));
   fs.lchownSync(path.join(site, 'home'), a.uid, a.gid);
+  // Times a deploy tool set, to the nanosecond, on a file, a link and directories (last: their entries are made).
+  const stamped = ['index.html', 'home', 'img', 'private', ''].map((name) => path.join(site, name));
+  execFileSync('touch', ['-h', '-d', '2025-06-01T12:00:00.123456789Z', ...stamped]);
 }
 
 async function setup(t: TestContext) {

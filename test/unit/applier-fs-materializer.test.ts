@@ -80,6 +80,26 @@ describe('FsMaterializer', () => {
     assert.deepEqual(visible('a'), ['f']);
   });
 
+  it('sets the nanoseconds an event carries, on files, directories and symlinks', () => {
+    const ns = (path: string) => lstatSync(join(target, path), { bigint: true }).mtimeNs;
+    fs.write(
+      'f',
+      { kind: 'buffer', data: Buffer.alloc(1) },
+      0o644,
+      1_700_000_000_123,
+      undefined,
+      '1700000000123456789',
+    );
+    fs.mkdir('d', 0o755, undefined, 1_600_000_000_001, '1600000000001000007');
+    fs.symlink('l', 't', undefined, 1_500_000_000_000, '1500000000000999999');
+    assert.deepEqual(
+      [ns('f'), ns('d'), ns('l')],
+      [1_700_000_000_123_456_789n, 1_600_000_000_001_000_007n, 1_500_000_000_000_999_999n],
+    );
+    fs.setMeta('f', 0o600, 1_700_000_000_123, undefined, '1700000000123000001');
+    assert.equal(ns('f'), 1_700_000_000_123_000_001n);
+  });
+
   it('sets exact mtimes, also before 1970', () => {
     for (const ms of [0, 1, 999, -1, -1500, 1_700_000_000_001, 4_102_444_800_999]) {
       fs.write('t', { kind: 'buffer', data: Buffer.alloc(0) }, 0o644, ms);
@@ -240,8 +260,8 @@ describe('FsMaterializer', () => {
     fs.write('e/f', { kind: 'buffer', data: Buffer.from('x') }, 0o644, 0);
     assert.notEqual(ms('d'), 1_600_000_000_001n, 'creating entries moved it');
     const recorded = new Map([
-      ['d', 1_600_000_000_001],
-      ['e', 1_600_000_000_003],
+      ['d', 1_600_000_000_001_000_000n],
+      ['e', 1_600_000_000_003_000_000n],
     ]);
     assert.deepEqual(
       fs.restoreDirTimes((dir) => recorded.get(dir)),
@@ -251,7 +271,7 @@ describe('FsMaterializer', () => {
     fs.unlink('d/f');
     fs.dirMeta('d', 0o700, undefined, 1_600_000_000_004);
     assert.deepEqual([ms('d'), BigInt(modeOf('d'))], [1_600_000_000_004n, 0o700n]);
-    recorded.set('e', 1); // untouched since the last restore: left as it is
+    recorded.set('e', 1n); // untouched since the last restore: left as it is
     fs.restoreDirTimes((dir) => recorded.get(dir));
     assert.equal(ms('e'), 1_600_000_000_003n);
   });

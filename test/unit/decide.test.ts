@@ -235,6 +235,14 @@ test('new directories, files and symlinks are made with the owner their event ca
   assert.deepEqual(l.steps[0], { op: 'symlink', path: 'l', target: 't', owner });
 });
 
+test('an exact mtime that differs within the same millisecond changes the file in place', () => {
+  const exact = { ...fileEvent('f', 2), mtimeNs: '1000000001' } as MirrorEvent;
+  const decision = given({
+    f: { ...(file(1) as Extract<AppliedEntry, { kind: 'file' }>), mtimeNs: '1000000000' },
+  }).when(exact);
+  assert.deepEqual(decision.steps[0], { op: 'set-meta', path: 'f', mode: 0o644, mtimeMs: 1000, mtimeNs: '1000000001' });
+});
+
 test("a directory's or symlink's own mtime is applied and recorded; the same one again asks for nothing", () => {
   const timedDir = { ...dirEvent('d', 2), mtimeMs: 5 } as MirrorEvent;
   const onDir = given({ d: dir(1) }).when(timedDir);

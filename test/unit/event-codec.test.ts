@@ -16,6 +16,8 @@ const EVENTS: MirrorEvent[] = [
   { ...base, op: 'file', size: 0, mode: 0o640, mtimeMs: 1, hash: HASH, owner: { uid: 33, gid: 33, user: 'www-data' } },
   { ...base, op: 'dir', mode: 0o2775, owner: { uid: 4_000_000_000, gid: 0, user: 'ldap.user', group: 'root' } },
   { ...base, op: 'symlink', target: 'x', owner: { uid: 0, gid: 0 } },
+  { ...base, op: 'file', size: 0, mode: 0o644, mtimeMs: -2, mtimeNs: '-1500000', hash: HASH },
+  { ...base, op: 'dir', mode: 0o755, mtimeMs: 1732550400123, mtimeNs: '1732550400123456789' },
   { ...base, op: 'delete' },
 ];
 
@@ -68,6 +70,8 @@ test('invalid records give a typed error naming the field', () => {
     ['unknown version', withValue({ v: 3 }), 'invalid-field', 'value.v'],
     ['version differs from header', withValue({ v: 1 }), 'mismatch', 'value.v'],
     ['negative uid', withValue({ owner: { uid: -1, gid: 0 } }), 'invalid-field', 'value.owner.uid'],
+    ['ns outside the ms', withValue({ mtimeMs: 5, mtimeNs: '6000000' }), 'mismatch', 'value.mtimeNs'],
+    ['ns not decimal', withValue({ mtimeNs: '1e9' }), 'invalid-field', 'value.mtimeNs'],
     ['owner without gid', withValue({ owner: { uid: 1 } }), 'invalid-field', 'value.owner.gid'],
     [
       'user name with colon',

@@ -4,7 +4,7 @@
 // the destination name.
 import { constants, fsyncSync, openSync, writeSync } from 'node:fs';
 import { fsat } from '../../shared/native/fsat.ts';
-import { errno, msToNs, removeAt, statFd, usingFd } from './fs-primitives.ts';
+import { errno, exactNs, removeAt, statFd, usingFd } from './fs-primitives.ts';
 import type { Ownership } from '../domain/owner-policy.ts';
 import type { Content } from './verified-content.ts';
 
@@ -13,6 +13,8 @@ const CREATE_TEMP = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | 
 export interface FileMeta {
   readonly mode: number;
   readonly mtimeMs: number;
+  /** The exact mtime (decimal nanoseconds), when known. */
+  readonly mtimeNs?: string | undefined;
   /** The replica's ids to give it (-1: unchanged); undefined: the applier's own. */
   readonly ownership: Ownership | undefined;
   /** durability=fsync: fsync the file before its rename. */
@@ -76,7 +78,7 @@ export function setFileMeta(fd: number, meta: Omit<FileMeta, 'fsync'>): void {
   // chown first: it clears setuid/setgid, which the chmod then sets as asked.
   if (meta.ownership !== undefined) fsat.fchown(fd, meta.ownership.uid, meta.ownership.gid);
   fsat.fchmod(fd, meta.mode);
-  const ns = msToNs(meta.mtimeMs);
+  const ns = exactNs(meta.mtimeMs, meta.mtimeNs);
   fsat.futimens(fd, ns, ns);
 }
 

@@ -36,14 +36,23 @@ import type { Ownership } from '../domain/owner-policy.ts';
 import { IMPLICIT_DIR_MODE } from '../domain/plan.ts';
 import { isTempNameOf, tempNameFor } from '../domain/temp-name.ts';
 import { renameIntoPlace, writeAtomically } from './atomic-write.ts';
-import { errno, fsyncDirFd, isDirMode, msToNs, removeAt, statAt, usingFd, withWritableDirFd } from './fs-primitives.ts';
+import {
+  errno,
+  fsyncDirFd,
+  isDirMode,
+  exactNs,
+  removeAt,
+  statAt,
+  usingFd,
+  withWritableDirFd,
+} from './fs-primitives.ts';
 import { setMetaInPlace } from './in-place-meta.ts';
 import { permittedMode, stripsSetid } from './setid-policy.ts';
 import { DIR_FLAGS, UnsafePathError, type TargetRoot } from './target-root.ts';
 import type { TempJournal } from './temp-journal.ts';
 import type { Content } from './verified-content.ts';
 
-type DirMeta = { owner: Owner | undefined; mtimeMs: number | undefined };
+type DirMeta = { owner: Owner | undefined; mtimeMs: number | undefined; mtimeNs: string | undefined };
 
 /** A symlink itself, to chown it. */
 const LINK_FLAGS = fsat.constants.O_PATH | constants.O_NOFOLLOW;
@@ -71,8 +80,9 @@ export class FsMaterializer {
 
   constructor(private readonly options: FsMaterializerOptions) {}
 
-  mkdir(path: string, mode: number | null, owner?: Owner, mtimeMs?: number): void {
-    this.inParent(path, (dirFd) => this.mkdirIn(dirFd, path, mode ?? IMPLICIT_DIR_MODE, { owner, mtimeMs }));
+  mkdir(path: string, mode: number | null, owner?: Owner, mtimeMs?: number, mtimeNs?: string): void {
+    const meta = { owner, mtimeMs, mtimeNs };
+    this.inParent(path, (dirFd) => this.mkdirIn(dirFd, path, mode ?? IMPLICIT_DIR_MODE, meta));
   }
 
   private mkdirIn(dirFd: number, path: string, mode: number, meta: DirMeta): void {
@@ -93,16 +103,16 @@ export class FsMaterializer {
     usingFd(fsat.openat(dirFd, name, DIR_FLAGS, 0), (fd) => this.setDirMeta(fd, mode, meta));
   }
 
-  private setDirMeta(fd: number, mode: number, { owner, mtimeMs }: DirMeta): void {
+  private setDirMeta(fd: number, mode: number, { owner, mtimeMs, mtimeNs }: DirMeta): void {
     const ids = this.options.ownership?.(owner);
     if (ids !== undefined) fsat.fchown(fd, ids.uid, ids.gid);
     fsat.fchmod(fd, mode);
-    if (mtimeMs !== undefined) fsat.futimens(fd, msToNs(mtimeMs), msToNs(mtimeMs));
+    if (mtimeMs !== undefined) fsat.futimens(fd, exactNs(mtimeMs, mtimeNs), exactNs(mtimeMs, mtimeNs));
   }
 
   /** An existing directory's mode, owner and mtime (one missing or replaced on the replica is made again). */
-  dirMeta(path: string, mode: number, owner?: Owner, mtimeMs?: number): void {
-    const meta = { owner, mtimeMs };
+  dirMeta(path: string, mode: number, owner?: Owner, mtimeMs?: number, mtimeNs?: string): void {
+    const meta = { owner, mtimeMs, mtimeNs };
     this.inParent(path, (dirFd) => {
       let fd: number;
       try {
@@ -117,9 +127,9 @@ export class FsMaterializer {
     });
   }
 
-  write(path: string, content: Content, mode: number, mtimeMs: number, owner?: Owner): void {
+  write(path: string, content: Content, mode: number, mtimeMs: number, owner?: Owner, mtimeNs?: string): void {
     const ownership = this.options.ownership?.(owner);
-    const meta = { mode: this.fileMode(mode), mtimeMs, ownership, fsync: this.options.fsyncFiles };
+    const meta = { mode: this.fileMode(mode), mtimeMs, mtimeNs, ownership, fsync: this.options.fsyncFiles };
     this.inParent(path, (dirFd) =>
       withWritableDirFd(dirFd, () => writeAtomically(dirFd, this.tempName(path), baseName(path), content, meta)),
     );
@@ -129,8 +139,8 @@ export class FsMaterializer {
   }
 
   /** The file already holds the right bytes: set mode and mtime through its fd, without rewriting it. */
-  setMeta(path: string, mode: number, mtimeMs: number, owner?: Owner): void {
-    const meta = { mode: this.fileMode(mode), mtimeMs, ownership: this.options.ownership?.(owner) };
+  setMeta(path: string, mode: number, mtimeMs: number, owner?: Owner, mtimeNs?: string): void {
+    const meta = { mode: this.fileMode(mode), mtimeMs, mtimeNs, ownership: this.options.ownership?.(owner) };
     this.inParent(path, (dirFd) => {
       setMetaInPlace(dirFd, path, meta);
       this.changed(path);
@@ -138,7 +148,7 @@ export class FsMaterializer {
     this.countSetid(mode);
   }
 
-  symlink(path: string, target: string, owner?: Owner, mtimeMs?: number): void {
+  symlink(path: string, target: string, owner?: Owner, mtimeMs?: number, mtimeNs?: string): void {
     const ids = this.options.ownership?.(owner);
     const { AT_SYMLINK_NOFOLLOW } = fsat.constants;
     this.inParent(path, (dirFd) =>
@@ -150,7 +160,10 @@ export class FsMaterializer {
           if (ids !== undefined)
             usingFd(fsat.openat(dirFd, temp, LINK_FLAGS, 0), (fd) => fsat.fchown(fd, ids.uid, ids.gid));
           // The rename keeps the link's own times (it changes only its ctime).
-          if (mtimeMs !== undefined) fsat.utimensat(dirFd, temp, msToNs(mtimeMs), msToNs(mtimeMs), AT_SYMLINK_NOFOLLOW);
+          if (mtimeMs !== undefined) {
+            const ns = exactNs(mtimeMs, mtimeNs);
+            fsat.utimensat(dirFd, temp, ns, ns, AT_SYMLINK_NOFOLLOW);
+          }
           renameIntoPlace(dirFd, temp, baseName(path));
         } catch (error) {
           removeAt(dirFd, temp);
@@ -216,13 +229,13 @@ export class FsMaterializer {
    * kernel moved them with each creation or removal, as rsync's transfers do before it
    * sets them last. Called at each durability point, before the filesystem is synced.
    */
-  restoreDirTimes(mtimeOf: (dir: RelPath) => number | undefined): { failed: number; lastError?: unknown } {
+  restoreDirTimes(mtimeOf: (dir: RelPath) => bigint | undefined): { failed: number; lastError?: unknown } {
     const result: { failed: number; lastError?: unknown } = { failed: 0 };
     for (const dir of this.touchedDirs) {
-      const mtimeMs = dir === '' ? undefined : mtimeOf(dir as RelPath);
-      if (mtimeMs === undefined) continue;
+      const ns = dir === '' ? undefined : mtimeOf(dir as RelPath);
+      if (ns === undefined) continue;
       try {
-        this.inExistingDir(dir, (fd) => fsat.futimens(fd, msToNs(mtimeMs), msToNs(mtimeMs)));
+        this.inExistingDir(dir, (fd) => fsat.futimens(fd, ns, ns));
       } catch (error) {
         // A time is not worth holding the durability point for: counted, and the next event sets it.
         result.failed++;

@@ -43,6 +43,11 @@ export function msToNs(ms: number): bigint {
   return BigInt(ms) * 1_000_000n;
 }
 
+/** The time to set: the exact nanoseconds when the event carried them, else its whole ms. */
+export function exactNs(mtimeMs: number, mtimeNs: string | undefined): bigint {
+  return mtimeNs === undefined ? msToNs(mtimeMs) : BigInt(mtimeNs);
+}
+
 /**
  * Directories of the replica keep the source's modes, so a read-only one (0555) refuses
  * the entries it must hold when the applier is not root (the container runs as `node`).

@@ -18,6 +18,7 @@ export type Row = {
   explicit: number;
   uid: number | null;
   gid: number | null;
+  mtime_ns: string | null;
 };
 
 /** The columns of an upsert, in the order of its statement (sqlite-index-sql.ts). */
@@ -35,6 +36,7 @@ export type UpsertParams = [
   epoch: number,
   uid: number | null,
   gid: number | null,
+  mtimeNs: string | null,
 ];
 
 function ownerOf(row: Row): { owner?: Owner } {
@@ -43,6 +45,10 @@ function ownerOf(row: Row): { owner?: Owner } {
 
 function timeOf(row: Row): { mtimeMs?: number } {
   return row.mtime === null ? {} : { mtimeMs: row.mtime };
+}
+
+function exactTimeOf(row: Row): { mtimeNs?: string } {
+  return row.mtime_ns === null ? {} : { mtimeNs: row.mtime_ns };
 }
 
 export function toEntry(row: Row): AppliedEntry {
@@ -56,6 +62,7 @@ export function toEntry(row: Row): AppliedEntry {
         mode: row.mode!,
         mtimeMs: row.mtime!,
         ...ownerOf(row),
+        ...exactTimeOf(row),
       };
     case KIND.dir:
       return {
@@ -65,9 +72,17 @@ export function toEntry(row: Row): AppliedEntry {
         explicit: row.explicit === 1,
         ...ownerOf(row),
         ...timeOf(row),
+        ...exactTimeOf(row),
       };
     case KIND.symlink:
-      return { kind: 'symlink', seq: row.seq, target: row.target!, ...ownerOf(row), ...timeOf(row) };
+      return {
+        kind: 'symlink',
+        seq: row.seq,
+        target: row.target!,
+        ...ownerOf(row),
+        ...timeOf(row),
+        ...exactTimeOf(row),
+      };
     default:
       return { kind: 'absent', seq: row.seq };
   }
@@ -77,6 +92,7 @@ export function upsertParams(path: RelPath, entry: AppliedEntry, epoch: number):
   const parent = parentOf(path);
   const uid = entry.kind === 'absent' ? null : (entry.owner?.uid ?? null);
   const gid = entry.kind === 'absent' ? null : (entry.owner?.gid ?? null);
+  const ns = entry.kind === 'absent' ? null : (entry.mtimeNs ?? null);
   switch (entry.kind) {
     case 'file':
       return [
@@ -93,6 +109,7 @@ export function upsertParams(path: RelPath, entry: AppliedEntry, epoch: number):
         epoch,
         uid,
         gid,
+        ns,
       ];
     case 'dir':
       return [
@@ -109,6 +126,7 @@ export function upsertParams(path: RelPath, entry: AppliedEntry, epoch: number):
         epoch,
         uid,
         gid,
+        ns,
       ];
     case 'symlink':
       return [
@@ -125,9 +143,10 @@ export function upsertParams(path: RelPath, entry: AppliedEntry, epoch: number):
         epoch,
         uid,
         gid,
+        ns,
       ];
     case 'absent':
-      return [path, parent, KIND.absent, entry.seq, null, null, null, null, null, 0, epoch, null, null];
+      return [path, parent, KIND.absent, entry.seq, null, null, null, null, null, 0, epoch, null, null, null];
     default: {
       const unknown: never = entry;
       throw new TypeError(`unknown entry ${JSON.stringify(unknown)}`);

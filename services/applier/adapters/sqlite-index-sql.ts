@@ -18,7 +18,8 @@ CREATE TABLE IF NOT EXISTS entries (
   explicit INTEGER NOT NULL DEFAULT 0,
   epoch INTEGER NOT NULL,
   uid INTEGER,
-  gid INTEGER
+  gid INTEGER,
+  mtime_ns TEXT
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS entries_by_parent ON entries(parent) WHERE kind <> 0;
 CREATE INDEX IF NOT EXISTS files_by_hash ON entries(hash) WHERE kind = 1;
@@ -37,13 +38,13 @@ CREATE TABLE IF NOT EXISTS heal_waits (
 ) WITHOUT ROWID;
 `;
 
-/** Added with owners (record format 2); an older index gets them NULL. */
-export const OWNER_COLUMNS = { uid: 'INTEGER', gid: 'INTEGER' };
+/** Added with record format 2 (owners, exact times); an older index gets them NULL. */
+export const FORMAT_2_COLUMNS = { uid: 'INTEGER', gid: 'INTEGER', mtime_ns: 'TEXT' };
 
 /** A heal wait as stored (heal-channel.ts): reason and headers as text. */
 export type HealWaitRow = Omit<HealWait, 'headers' | 'reason'> & { reason: string; headers: string };
 
-const COLUMNS = 'path, kind, seq, hash, size, mode, mtime, target, explicit, uid, gid';
+const COLUMNS = 'path, kind, seq, hash, size, mode, mtime, target, explicit, uid, gid, mtime_ns';
 const EXISTS = '(kind = 1 OR kind = 3 OR (kind = 2 AND explicit = 1))';
 
 export function prepare(db: Database.Database) {
@@ -56,8 +57,8 @@ export function prepare(db: Database.Database) {
     children: db.prepare<[string], { path: string }>('SELECT path FROM entries WHERE parent = ? AND kind <> 0'),
     upsert: db.prepare<UpsertParams>(
       'INSERT OR REPLACE INTO entries ' +
-        '(path, parent, kind, seq, hash, size, mode, mtime, target, explicit, epoch, uid, gid) ' +
-        'VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)',
+        '(path, parent, kind, seq, hash, size, mode, mtime, target, explicit, epoch, uid, gid, mtime_ns) ' +
+        'VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)',
     ),
     forgetBelow: db.prepare<[string, string]>('DELETE FROM entries WHERE path > ? AND path < ?'),
     pruneTombstones: db.prepare<[number, number]>(

@@ -33,13 +33,17 @@ export function decide(event: MirrorEvent, view: ReplicaView): Decision {
 
   const steps: Step[] = makeAncestorsDirectories(ancestors, view);
   const { path } = event;
-  const owned: { owner?: Owner } = event.owner === undefined ? {} : { owner: event.owner };
+  const owned: { owner?: Owner; mtimeNs?: string } = {
+    ...(event.owner === undefined ? {} : { owner: event.owner }),
+    ...(event.mtimeNs === undefined ? {} : { mtimeNs: event.mtimeNs }),
+  };
 
   switch (event.op) {
     case 'dir': {
       const meta = { ...owned, ...timed(event.mtimeMs) };
       if (current?.kind === 'dir') {
-        const same = current.mode === event.mode && current.mtimeMs === event.mtimeMs;
+        const same =
+          current.mode === event.mode && current.mtimeMs === event.mtimeMs && current.mtimeNs === event.mtimeNs;
         if (!same || !sameOwner(current.owner, event.owner))
           steps.push({ op: 'dir-meta', path, mode: event.mode, ...meta });
       } else {
@@ -64,7 +68,8 @@ export function decide(event: MirrorEvent, view: ReplicaView): Decision {
       }
       const { hash, size, mode, mtimeMs } = event;
       if (current?.kind === 'file' && current.hash === hash && current.size === size) {
-        if (current.mode !== mode || current.mtimeMs !== mtimeMs || !sameOwner(current.owner, event.owner))
+        const sameTime = current.mtimeMs === mtimeMs && current.mtimeNs === event.mtimeNs;
+        if (current.mode !== mode || !sameTime || !sameOwner(current.owner, event.owner))
           steps.push({ op: 'set-meta', path, mode, mtimeMs, ...owned });
       } else {
         steps.push({ op: 'write', path, hash, size, mode, mtimeMs, ...owned });

@@ -9,10 +9,12 @@ import type { RelPath } from '../../../schemas/rel-path.ts';
  * removed once empty. `absent` remembers the seq of a delete, so stale events for the
  * path (or below it) are recognised.
  */
+/** `mtimeNs`: the exact mtime (a decimal string) when the event carried it; else mtimeMs is the time. */
+type Times = { mtimeNs?: string };
 export type AppliedEntry =
-  | { kind: 'file'; seq: number; hash: string; size: number; mode: number; mtimeMs: number; owner?: Owner }
-  | { kind: 'symlink'; seq: number; target: string; owner?: Owner; mtimeMs?: number }
-  | { kind: 'dir'; seq: number; mode: number | null; explicit: boolean; owner?: Owner; mtimeMs?: number }
+  | ({ kind: 'file'; seq: number; hash: string; size: number; mode: number; mtimeMs: number; owner?: Owner } & Times)
+  | ({ kind: 'symlink'; seq: number; target: string; owner?: Owner; mtimeMs?: number } & Times)
+  | ({ kind: 'dir'; seq: number; mode: number | null; explicit: boolean; owner?: Owner; mtimeMs?: number } & Times)
   | { kind: 'absent'; seq: number };
 
 /** What `decide` may know about the replica: the applied index, read-only. */
@@ -36,15 +38,15 @@ export const IMPLICIT_DIR_MODE = 0o755;
  */
 export type Step =
   /** Create a directory (IMPLICIT_DIR_MODE when mode is null); the path holds nothing. */
-  | { op: 'mkdir'; path: RelPath; mode: number | null; owner?: Owner; mtimeMs?: number }
+  | ({ op: 'mkdir'; path: RelPath; mode: number | null; owner?: Owner; mtimeMs?: number } & Times)
   /** An existing directory's mode, owner and mtime. */
-  | { op: 'dir-meta'; path: RelPath; mode: number; owner?: Owner; mtimeMs?: number }
+  | ({ op: 'dir-meta'; path: RelPath; mode: number; owner?: Owner; mtimeMs?: number } & Times)
   /** Atomically replace the file or symlink at path (or nothing) with the content. */
-  | { op: 'write'; path: RelPath; hash: string; size: number; mode: number; mtimeMs: number; owner?: Owner }
+  | ({ op: 'write'; path: RelPath; hash: string; size: number; mode: number; mtimeMs: number; owner?: Owner } & Times)
   /** The file already holds these bytes: set mode, owner and mtime only. */
-  | { op: 'set-meta'; path: RelPath; mode: number; mtimeMs: number; owner?: Owner }
+  | ({ op: 'set-meta'; path: RelPath; mode: number; mtimeMs: number; owner?: Owner } & Times)
   /** Atomically replace the file or symlink at path (or nothing) with a symlink. */
-  | { op: 'symlink'; path: RelPath; target: string; owner?: Owner; mtimeMs?: number }
+  | ({ op: 'symlink'; path: RelPath; target: string; owner?: Owner; mtimeMs?: number } & Times)
   | { op: 'unlink'; path: RelPath }
   /** Remove a directory and everything below it. */
   | { op: 'remove-tree'; path: RelPath }

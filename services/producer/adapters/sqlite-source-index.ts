@@ -26,6 +26,7 @@ type Row = {
   fp_ctime_ms: number | null;
   uid: number | null;
   gid: number | null;
+  mtime_ns: string | null;
 };
 
 const SCHEMA = `
@@ -43,12 +44,13 @@ CREATE TABLE IF NOT EXISTS entries (
   fp_mtime_ms REAL,
   fp_ctime_ms REAL,
   uid INTEGER,
-  gid INTEGER
+  gid INTEGER,
+  mtime_ns TEXT
 ) WITHOUT ROWID;
 `;
 
-/** Added with owners (record format 2): the covering index below needs them. */
-const OWNER_COLUMNS = { uid: 'INTEGER', gid: 'INTEGER' };
+/** Added with record format 2 (owners, exact times); the covering index below needs the ids. */
+const FORMAT_2_COLUMNS = { uid: 'INTEGER', gid: 'INTEGER', mtime_ns: 'TEXT' };
 
 const INDEXES =
   `
@@ -62,7 +64,8 @@ CREATE INDEX IF NOT EXISTS entries_hash ON entries(hash) WHERE hash IS NOT NULL;
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 `;
 
-const COLUMNS = 'path, kind, mode, size, mtime_ms, hash, target, seq, ino, fp_mtime_ms, fp_ctime_ms, uid, gid';
+const COLUMNS =
+  'path, kind, mode, size, mtime_ms, hash, target, seq, ino, fp_mtime_ms, fp_ctime_ms, uid, gid, mtime_ns';
 
 function ownerOf(uid: number | null, gid: number | null): { owner?: { uid: number; gid: number } } {
   return uid === null || gid === null ? {} : { owner: { uid, gid } };
@@ -75,6 +78,7 @@ function toEntry(row: Row): IndexedEntry {
   else if (row.kind === 'dir') state = { kind: 'dir', mode: row.mode! };
   else state = { kind: 'symlink', target: row.target! };
   if (row.kind !== 'file' && row.mtime_ms !== null) state.mtimeMs = row.mtime_ms;
+  if (row.mtime_ns !== null) state.mtimeNs = row.mtime_ns;
   Object.assign(state, ownerOf(row.uid, row.gid));
   const fingerprint =
     row.ino === null
@@ -95,7 +99,7 @@ export class SqliteSourceIndex implements SourceIndex {
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('cache_size = -16000');
     this.db.exec(SCHEMA);
-    addMissingColumns(this.db, 'entries', OWNER_COLUMNS);
+    addMissingColumns(this.db, 'entries', FORMAT_2_COLUMNS);
     this.db.exec(INDEXES);
     this.statements = {
       get: this.db.prepare<[string], Row>(`SELECT ${COLUMNS} FROM entries WHERE path = ?`),
@@ -116,9 +120,10 @@ export class SqliteSourceIndex implements SourceIndex {
       hasHash: this.db.prepare<[string], { one: number }>('SELECT 1 AS one FROM entries WHERE hash = ? LIMIT 1'),
       put: this.db.prepare(
         'INSERT OR REPLACE INTO entries ' +
-          '(path, parent, kind, mode, size, mtime_ms, hash, target, seq, ino, fp_mtime_ms, fp_ctime_ms, uid, gid)\n' +
+          '(path, parent, kind, mode, size, mtime_ms, hash, target, seq, ino, fp_mtime_ms, fp_ctime_ms, uid, gid, ' +
+          'mtime_ns)\n' +
           '         VALUES (@path, @parent, @kind, @mode, @size, @mtime_ms, @hash, @target, @seq, @ino, ' +
-          '@fp_mtime_ms, @fp_ctime_ms, @uid, @gid)',
+          '@fp_mtime_ms, @fp_ctime_ms, @uid, @gid, @mtime_ns)',
       ),
       remove: this.db.prepare<[string]>('DELETE FROM entries WHERE path = ?'),
       count: this.db.prepare<[], { kind: string; n: number }>('SELECT kind, count(*) AS n FROM entries GROUP BY kind'),
@@ -194,6 +199,7 @@ export class SqliteSourceIndex implements SourceIndex {
       fp_ctime_ms: fingerprint?.ctimeMs ?? null,
       uid: state.owner?.uid ?? null,
       gid: state.owner?.gid ?? null,
+      mtime_ns: state.mtimeNs ?? null,
     });
   }
 

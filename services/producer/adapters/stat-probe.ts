@@ -32,8 +32,9 @@ export function probeStats(stats: fs.BigIntStats): Probe {
   const mode = Number(stats.mode) & MODE_MASK;
   const owner = { uid: Number(stats.uid), gid: Number(stats.gid) };
   const mtimeMs = floorMs(stats.mtimeNs);
-  if (stats.isFile()) return { kind: 'file', mode, fingerprint: fingerprintOf(stats), mtimeMs, owner };
-  if (stats.isDirectory()) return { kind: 'dir', mode, fingerprint: fingerprintOf(stats), owner, mtimeMs };
-  if (stats.isSymbolicLink()) return { kind: 'symlink', owner, mtimeMs };
+  const mtimeNs = String(stats.mtimeNs);
+  if (stats.isFile()) return { kind: 'file', mode, fingerprint: fingerprintOf(stats), mtimeMs, mtimeNs, owner };
+  if (stats.isDirectory()) return { kind: 'dir', mode, fingerprint: fingerprintOf(stats), owner, mtimeMs, mtimeNs };
+  if (stats.isSymbolicLink()) return { kind: 'symlink', owner, mtimeMs, mtimeNs };
   return { kind: 'special' };
 }

@@ -18,7 +18,7 @@ export function sameFingerprint(a: Fingerprint, b: Fingerprint): boolean {
 }
 
 export function sameState(a: EntryState, b: EntryState): boolean {
-  if (!sameOwner(a.owner, b.owner)) return false;
+  if (!sameOwner(a.owner, b.owner) || a.mtimeNs !== b.mtimeNs) return false;
   switch (a.kind) {
     case 'file':
       return (

@@ -115,7 +115,11 @@ export function eventOf(
   base: { source: string; seq: number; ts: number; path: RelPath },
   state: EntryState,
 ): MirrorEvent {
-  const owned = state.owner === undefined ? base : { ...base, owner: state.owner };
+  const owned = {
+    ...base,
+    ...(state.owner === undefined ? {} : { owner: state.owner }),
+    ...(state.mtimeNs === undefined ? {} : { mtimeNs: state.mtimeNs }),
+  };
   switch (state.kind) {
     case 'file':
       return { ...owned, op: 'file', size: state.size, mode: state.mode, mtimeMs: state.mtimeMs, hash: state.hash };

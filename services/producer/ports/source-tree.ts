@@ -11,11 +11,14 @@ export type Probe =
   /** fifo, socket, device: not mirrored. */
   | { kind: 'special' }
   /** mtimeMs: whole milliseconds, floored exactly from the nanoseconds (what the event carries). */
-  | { kind: 'file'; mode: number; fingerprint: Fingerprint; mtimeMs: number; owner?: Owner }
+  | { kind: 'file'; mode: number; fingerprint: Fingerprint; mtimeMs: number; owner?: Owner; mtimeNs?: string }
   /** fingerprint.ctimeMs: last change of the directory itself (created, renamed, an entry added or removed). */
-  | { kind: 'dir'; mode: number; fingerprint: Fingerprint; owner?: Owner; mtimeMs?: number }
-  /** `owner` (ids only), `mtimeMs` (the entry's own): undefined when the tree does not tell them. */
-  | { kind: 'symlink'; owner?: Owner; mtimeMs?: number }
+  | { kind: 'dir'; mode: number; fingerprint: Fingerprint; owner?: Owner; mtimeMs?: number; mtimeNs?: string }
+  /**
+   * `owner` (ids only), `mtimeMs` (the entry's own), `mtimeNs` (exact, a decimal string):
+   * undefined when the tree does not tell them.
+   */
+  | { kind: 'symlink'; owner?: Owner; mtimeMs?: number; mtimeNs?: string }
   /** lstat itself was refused (EACCES on a parent without search permission). */
   | { kind: 'unreadable'; code: string };
 
