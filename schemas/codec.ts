@@ -73,7 +73,7 @@ export function encodeRecord(event: MirrorEvent): EncodedRecord {
     seq: String(event.seq),
     ts: event.ts,
     path: event.path,
-    ...(event.op === 'delete' || event.owner === undefined ? {} : { owner: event.owner }),
+    ...(event.op === 'delete' ? {} : present('owner', event.owner)),
   };
   let value: string | null;
   switch (event.op) {
@@ -84,7 +84,7 @@ export function encodeRecord(event: MirrorEvent): EncodedRecord {
         size: event.size,
         mode: event.mode,
         mtimeMs: event.mtimeMs,
-        ...exact(event.mtimeNs),
+        ...present('mtimeNs', event.mtimeNs),
         hash: event.hash,
         ...(event.data === undefined ? {} : { data: event.data.toString('base64') }),
       });
@@ -94,8 +94,8 @@ export function encodeRecord(event: MirrorEvent): EncodedRecord {
         ...base,
         op: 'dir',
         mode: event.mode,
-        ...timed(event.mtimeMs),
-        ...exact(event.mtimeNs),
+        ...present('mtimeMs', event.mtimeMs),
+        ...present('mtimeNs', event.mtimeNs),
       });
       break;
     case 'symlink':
@@ -103,8 +103,8 @@ export function encodeRecord(event: MirrorEvent): EncodedRecord {
         ...base,
         op: 'symlink',
         target: event.target,
-        ...timed(event.mtimeMs),
-        ...exact(event.mtimeNs),
+        ...present('mtimeMs', event.mtimeMs),
+        ...present('mtimeNs', event.mtimeNs),
       });
       break;
     case 'delete':
@@ -118,12 +118,9 @@ export function encodeRecord(event: MirrorEvent): EncodedRecord {
   return { key: event.path, value, headers };
 }
 
-function timed(mtimeMs: number | undefined): { mtimeMs?: number } {
-  return mtimeMs === undefined ? {} : { mtimeMs };
-}
-
-function exact(mtimeNs: string | undefined): { mtimeNs?: string } {
-  return mtimeNs === undefined ? {} : { mtimeNs };
+/** `{ [key]: value }`, or nothing when the value is undefined (optional fields stay absent). */
+function present<K extends string, V>(key: K, value: V | undefined): Partial<Record<K, V>> {
+  return (value === undefined ? {} : { [key]: value }) as Partial<Record<K, V>>;
 }
 
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
@@ -219,7 +216,7 @@ export function decodeRecord(record: RawRecord): DecodeResult {
   if (wire.seq !== headers[HEADER.seq]) return fail('mismatch', 'value.seq', 'differs from the seq header');
   if (wire.source !== headers[HEADER.source]) return fail('mismatch', 'value.source', 'differs from the source header');
   const base = { source: wire.source, seq: Number(wire.seq), ts: wire.ts, path: wire.path };
-  const owned = { ...(wire.owner === undefined ? {} : { owner: wire.owner }), ...exact(wire.mtimeNs) };
+  const owned = { ...present('owner', wire.owner), ...present('mtimeNs', wire.mtimeNs) };
   if (wire.mtimeNs !== undefined && wire.mtimeMs !== undefined && floorNsToMs(BigInt(wire.mtimeNs)) !== wire.mtimeMs)
     return fail('mismatch', 'value.mtimeNs', `is not within mtimeMs ${wire.mtimeMs}`);
   switch (wire.op) {
@@ -240,8 +237,14 @@ export function decodeRecord(record: RawRecord): DecodeResult {
       return { ok: true, event: { ...event, data } };
     }
     case 'dir':
-      return { ok: true, event: { ...base, op: 'dir', ...owned, mode: wire.mode, ...timed(wire.mtimeMs) } };
+      return {
+        ok: true,
+        event: { ...base, op: 'dir', ...owned, mode: wire.mode, ...present('mtimeMs', wire.mtimeMs) },
+      };
     case 'symlink':
-      return { ok: true, event: { ...base, op: 'symlink', ...owned, target: wire.target, ...timed(wire.mtimeMs) } };
+      return {
+        ok: true,
+        event: { ...base, op: 'symlink', ...owned, target: wire.target, ...present('mtimeMs', wire.mtimeMs) },
+      };
   }
 }

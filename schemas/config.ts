@@ -182,10 +182,8 @@ export const producerConfigSchema = z.object({
 
 export const DURABILITY_MODES = ['syncfs', 'fsync', 'none'] as const;
 export const OWNER_MODES = ['preserve', 'map', 'none'] as const;
-
-/** How replicated entries get their owners (services/applier/domain/owner-policy.ts). */
+/** How replicated entries get their owners (owner-policy.ts); `owner` unset: preserve as root, else none. */
 const ownerShape = {
-  /** Unset: preserve when the applier may chown (root, CAP_CHOWN), else none. */
   owner: z.enum(OWNER_MODES).optional(),
   usermap: z.string().default(''),
   groupmap: z.string().default(''),

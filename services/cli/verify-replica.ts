@@ -3,14 +3,13 @@
 // the log does not hold.
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
-import type { MirrorEvent } from '../../schemas/event.ts';
+import { floorNsToMs, type MirrorEvent } from '../../schemas/event.ts';
 import { baseName, joinRel, parentOf } from '../../schemas/rel-path.ts';
 import { isDirMode, isFileMode, isSymlinkMode, statAt, usingFd } from '../applier/adapters/fs-primitives.ts';
 import { TargetRoot, UnsafePathError } from '../applier/adapters/target-root.ts';
 import { isTempName } from '../applier/domain/temp-name.ts';
 import { fsat } from '../shared/native/fsat.ts';
 import type { LogState } from '../shared/log-state.ts';
-import { floorMs } from '../producer/adapters/stat-probe.ts';
 import { compareEntry, type CompareOptions, type Drift, type Found } from './verify-compare.ts';
 
 function hashFd(fd: number): string {
@@ -26,7 +25,7 @@ function inspect(root: TargetRoot, rel: string, withHash: boolean): Found | 'uns
       if (stats === undefined) return undefined;
       const mode = stats.mode & 0o7777;
       if (isFileMode(stats.mode)) {
-        const mtimeMs = floorMs(stats.mtimeNs);
+        const mtimeMs = floorNsToMs(stats.mtimeNs);
         const { uid, gid } = stats;
         const found = {
           kind: 'file' as const,
@@ -41,7 +40,12 @@ function inspect(root: TargetRoot, rel: string, withHash: boolean): Found | 'uns
         const fd = root.openFile(rel);
         return fd === undefined ? found : { ...found, hash: usingFd(fd, hashFd) };
       }
-      const own = { uid: stats.uid, gid: stats.gid, mtimeMs: floorMs(stats.mtimeNs), mtimeNs: String(stats.mtimeNs) };
+      const own = {
+        uid: stats.uid,
+        gid: stats.gid,
+        mtimeMs: floorNsToMs(stats.mtimeNs),
+        mtimeNs: String(stats.mtimeNs),
+      };
       if (isDirMode(stats.mode)) return { kind: 'dir', mode, ...own };
       // /proc/self/fd/N/name: the directory that fd holds, the link itself not followed.
       if (isSymlinkMode(stats.mode))

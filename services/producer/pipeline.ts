@@ -61,10 +61,6 @@ export class Pipeline {
   private readonly hasPendingWalks: () => boolean;
   private readonly deletes: DeleteAdmission;
 
-  private now(): number {
-    return this.clock.now();
-  }
-
   hint(path: string, delayMs?: number): void {
     if (this.inFlight.has(path)) {
       this.hintedAgain.add(path);
@@ -84,7 +80,7 @@ export class Pipeline {
       }
       return;
     }
-    this.hints.add(path, this.now(), delayMs);
+    this.hints.add(path, this.clock.now(), delayMs);
     this.wakeup.armTimer();
   }
 
@@ -215,7 +211,7 @@ export class Pipeline {
         await this.sleep();
         continue;
       }
-      const [next] = this.hints.takeDue(this.now(), 1);
+      const [next] = this.hints.takeDue(this.clock.now(), 1);
       if (next === undefined) {
         this.updateGauges();
         await this.sleep();
@@ -234,10 +230,11 @@ export class Pipeline {
     this.inFlight.add(path);
     let retry = false;
     try {
-      const snapshot = readMode(this.unstableSince.get(path), this.now(), this.options.maxUnstableMs) === 'snapshot';
+      const snapshot =
+        readMode(this.unstableSince.get(path), this.clock.now(), this.options.maxUnstableMs) === 'snapshot';
       const result = await this.examiner.examine(path, firstHintAt, { snapshot });
       if (result.kind === 'retry' && result.changed && !this.unstableSince.has(path))
-        this.unstableSince.set(path, this.now());
+        this.unstableSince.set(path, this.clock.now());
       if (result.kind !== 'retry') this.unstableSince.delete(path);
       if (result.kind === 'observed') {
         this.attempts.delete(path);
@@ -257,7 +254,7 @@ export class Pipeline {
     if (retry) {
       const attempt = (this.attempts.get(path) ?? 0) + 1;
       this.attempts.set(path, attempt);
-      this.hints.add(path, this.now(), Math.min(MAX_RETRY_DELAY_MS, this.options.quietMs * 2 ** attempt));
+      this.hints.add(path, this.clock.now(), Math.min(MAX_RETRY_DELAY_MS, this.options.quietMs * 2 ** attempt));
     } else {
       this.attempts.delete(path);
       this.replayHint(path);

@@ -6,7 +6,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { floorMs, probeStats } from '../../services/producer/adapters/stat-probe.ts';
+import { floorNsToMs } from '../../schemas/event.ts';
+import { probeStats } from '../../services/producer/adapters/stat-probe.ts';
 
 test('files, directories and symlinks are probed with exact nanoseconds and their owner', (t) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mirrorlog-probe-'));
@@ -33,8 +34,8 @@ test('files, directories and symlinks are probed with exact nanoseconds and thei
 });
 
 test('whole milliseconds are floored exactly, before 1970 too', () => {
-  assert.equal(floorMs(1_999_999n), 1);
-  assert.equal(floorMs(-1n), -1);
-  assert.equal(floorMs(-1_000_000n), -1);
-  assert.equal(floorMs(-1_000_001n), -2);
+  assert.equal(floorNsToMs(1_999_999n), 1);
+  assert.equal(floorNsToMs(-1n), -1);
+  assert.equal(floorNsToMs(-1_000_000n), -1);
+  assert.equal(floorNsToMs(-1_000_001n), -2);
 });

@@ -1,10 +1,10 @@
 // The entries of the in-memory source tree (memory-source-tree.ts), by relative path,
 // with the inode numbers and change times a real filesystem would give them.
 import { isBelow, parentOf } from '../../../schemas/rel-path.ts';
-import { createHash } from 'node:crypto';
 import type { EntryState, Owner } from '../../../schemas/event.ts';
 import type { Fingerprint } from '../domain/diff.ts';
 import type { Probe } from '../ports/source-tree.ts';
+import { sha256Hex } from '../../shared/content-store.ts';
 
 type Base = { ino: number; ctimeMs: number; unreadable?: boolean; owner?: Owner };
 export type MemoryNode =
@@ -100,10 +100,6 @@ export function fingerprintOf(node: MemoryNode): Fingerprint {
   return { ino: node.ino, size, mtimeMs: node.kind === 'file' ? node.mtimeMs : 0, ctimeMs: node.ctimeMs };
 }
 
-export function sha256(data: Buffer): string {
-  return createHash('sha256').update(data).digest('hex');
-}
-
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 
 /** A symlink's target as text; undefined when it is not valid UTF-8. */
@@ -141,7 +137,7 @@ export function stateOf(node: MemoryNode, owners: boolean): EntryState | undefin
   switch (node.kind) {
     case 'file': {
       const { mode, mtimeMs, content } = node;
-      return { kind: 'file', size: content.length, mode, mtimeMs, hash: sha256(content), ...owned(node, owners) };
+      return { kind: 'file', size: content.length, mode, mtimeMs, hash: sha256Hex(content), ...owned(node, owners) };
     }
     case 'dir':
       return { kind: 'dir', mode: node.mode, ...owned(node, owners) };

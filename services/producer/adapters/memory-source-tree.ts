@@ -25,10 +25,10 @@ import {
   linkTarget,
   MemoryNodes,
   probeOf,
-  sha256,
   stateOf,
   type MemoryNode,
 } from './memory-nodes.ts';
+import { sha256Hex } from '../../shared/content-store.ts';
 import { MemoryWatches } from './memory-watches.ts';
 
 export class MemorySourceTree implements SourceTree {
@@ -82,7 +82,7 @@ export class MemorySourceTree implements SourceTree {
     if (before.unreadable === true || this.nodes.searchDenied(relPath)) return { status: 'unreadable', code: 'EACCES' };
     const data = Buffer.from(before.content);
     this.duringRead?.(relPath);
-    if (options.snapshot === true) return { status: 'ok', hash: sha256(data), size: data.length, content: { data } };
+    if (options.snapshot === true) return { status: 'ok', hash: sha256Hex(data), size: data.length, content: { data } };
     const after = this.nodes.node(relPath);
     if (
       !sameFingerprint(fingerprintOf(before), expected) ||
@@ -91,7 +91,7 @@ export class MemorySourceTree implements SourceTree {
     ) {
       return { status: 'changed' };
     }
-    return { status: 'ok', hash: sha256(data), size: data.length, content: { data } };
+    return { status: 'ok', hash: sha256Hex(data), size: data.length, content: { data } };
   }
 
   async watch(sink: WatchSink, options: WatchOptions): Promise<TreeWatch> {
