@@ -3,8 +3,10 @@
 // dead-letter it and go on.
 import type { z } from 'zod';
 import {
+  ATTRIBUTES_VERSION,
   EVENT_VERSION,
   floorNsToMs,
+  hasAttributes,
   HEADER,
   READABLE_VERSIONS,
   RecordHeadersSchema,
@@ -60,21 +62,28 @@ export class RecordError extends Error {
 
 export type DecodeResult = { ok: true; event: MirrorEvent } | { ok: false; error: RecordError };
 
+/** The oldest format that holds the event: appliers that read 2 keep reading a producer that carries no attributes. */
+function formatOf(event: MirrorEvent): number {
+  return event.op !== 'delete' && hasAttributes(event) ? ATTRIBUTES_VERSION : 2;
+}
+
 export function encodeRecord(event: MirrorEvent): EncodedRecord {
+  const version = formatOf(event);
   const headers = {
-    [HEADER.version]: String(EVENT_VERSION),
+    [HEADER.version]: String(version),
     [HEADER.source]: event.source,
     [HEADER.seq]: String(event.seq),
     [HEADER.ts]: String(event.ts),
   };
   const base = {
-    v: EVENT_VERSION,
+    v: version,
     source: event.source,
     seq: String(event.seq),
     ts: event.ts,
     path: event.path,
     ...(event.op === 'delete' ? {} : present('owner', event.owner)),
   };
+  const attributes = event.op === 'delete' ? {} : { ...present('xattrs', event.xattrs), ...present('acl', event.acl) };
   let value: string | null;
   switch (event.op) {
     case 'file':
@@ -87,6 +96,7 @@ export function encodeRecord(event: MirrorEvent): EncodedRecord {
         ...present('mtimeNs', event.mtimeNs),
         hash: event.hash,
         ...(event.data === undefined ? {} : { data: event.data.toString('base64') }),
+        ...attributes,
       });
       break;
     case 'dir':
@@ -96,6 +106,7 @@ export function encodeRecord(event: MirrorEvent): EncodedRecord {
         mode: event.mode,
         ...present('mtimeMs', event.mtimeMs),
         ...present('mtimeNs', event.mtimeNs),
+        ...attributes,
       });
       break;
     case 'symlink':
@@ -105,6 +116,7 @@ export function encodeRecord(event: MirrorEvent): EncodedRecord {
         target: event.target,
         ...present('mtimeMs', event.mtimeMs),
         ...present('mtimeNs', event.mtimeNs),
+        ...attributes,
       });
       break;
     case 'delete':
@@ -216,7 +228,18 @@ export function decodeRecord(record: RawRecord): DecodeResult {
   if (wire.seq !== headers[HEADER.seq]) return fail('mismatch', 'value.seq', 'differs from the seq header');
   if (wire.source !== headers[HEADER.source]) return fail('mismatch', 'value.source', 'differs from the source header');
   const base = { source: wire.source, seq: Number(wire.seq), ts: wire.ts, path: wire.path };
-  const owned = { ...present('owner', wire.owner), ...present('mtimeNs', wire.mtimeNs) };
+  const owned = {
+    ...present('owner', wire.owner),
+    ...present('mtimeNs', wire.mtimeNs),
+    ...present('xattrs', wire.xattrs),
+    ...present('acl', wire.acl),
+  };
+  if (hasAttributes(wire) && wire.v < ATTRIBUTES_VERSION)
+    return fail(
+      'mismatch',
+      wire.xattrs === undefined ? 'value.acl' : 'value.xattrs',
+      `is not part of format ${wire.v}`,
+    );
   if (wire.mtimeNs !== undefined && wire.mtimeMs !== undefined && floorNsToMs(BigInt(wire.mtimeNs)) !== wire.mtimeMs)
     return fail('mismatch', 'value.mtimeNs', `is not within mtimeMs ${wire.mtimeMs}`);
   switch (wire.op) {

@@ -34,6 +34,8 @@ export const OPTION_HELP: Readonly<Record<string, OptionHelp>> = {
     text: 'most deletes one walk or burst may publish unconfirmed: a count, a percentage, 0 (no limit) or auto',
   },
   giveUpAfter: { text: 'stop waiting for unreachable servers at start after this long (exit 1); unset: wait for ever' },
+  xattrs: { text: 'carry extended attributes: user.*, and trusted.* and security.* where readable (record format 3)' },
+  acls: { text: 'carry POSIX ACLs, access and default (record format 3)' },
   confirmDeletes: { text: 'publish the deletes this start finds, however many (after a held mass deletion)' },
   allowSetid: { text: 'apply setuid/setgid bits as the log says (stripped and counted otherwise)' },
   owner: {

@@ -170,7 +170,8 @@ export const producerConfigSchema = z.object({
       'entries (5000), share of the tree (25%), 0 = no limit; ' +
         'auto = 50% or 10000, whichever is smaller (never below 100)',
     ),
-  /** Publish the deletes this start finds, however many (after checking they are intended). */
+  xattrs: bool.default(false),
+  acls: bool.default(false),
   /** At start, stop waiting for unreachable servers after this long (0: wait for ever). */
   giveUpAfter: duration
     .default(0)

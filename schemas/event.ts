@@ -5,13 +5,17 @@ import { z } from 'zod';
 import { RelPathSchema, type RelPath } from './rel-path.ts';
 
 /**
- * The record format written. 2 added `owner`, the mtimes of directories and symlinks, and
- * `mtimeNs`, the exact time in nanoseconds.
+ * The newest record format. 2 added `owner`, the mtimes of directories and symlinks, and
+ * `mtimeNs`, the exact time in nanoseconds; 3 added `xattrs` and `acl`. A record is
+ * written in the oldest format that holds it (3 only when it carries attributes), so a
+ * producer upgraded without --xattrs or --acls still feeds appliers that read 2.
  * An applier reads every version up to its own, and refuses a newer one by name
  * (codec.ts) instead of guessing at its fields.
  */
-export const EVENT_VERSION = 2;
-export const READABLE_VERSIONS = [1, 2] as const;
+export const EVENT_VERSION = 3;
+export const READABLE_VERSIONS = [1, 2, 3] as const;
+/** The format that first carried attributes (`xattrs`, `acl`). */
+export const ATTRIBUTES_VERSION = 3;
 
 /** Permission bits, setuid/setgid/sticky included; the file type bits never travel. */
 export const MODE_MASK = 0o7777;
@@ -68,6 +72,58 @@ export const OwnerSchema = z
       '(an applier maps by name unless told --numeric-ids, as rsync does)',
   });
 
+/** Namespaces of the extended attributes `--xattrs` carries (ACLs travel in `acl`; other system.* never). */
+export const XATTR_NAMESPACES = ['user.', 'trusted.', 'security.'] as const;
+export const MAX_XATTR_NAME_BYTES = 255;
+/**
+ * Bound on one entry's attributes (names and values, raw bytes): with the largest inline
+ * content, its record stays below the applier's MAX_EVENT_VALUE_BYTES. ext4 keeps at most
+ * one block of them; an entry beyond the bound travels without `xattrs` (left as it is).
+ */
+export const MAX_XATTR_BYTES = 96 * 1024;
+
+const base64Value = z.base64().max(Math.ceil(MAX_XATTR_BYTES / 3) * 4);
+
+export const XattrsSchema = z
+  .record(
+    z
+      .string()
+      .refine((name) => XATTR_NAMESPACES.some((prefix) => name.startsWith(prefix) && name.length > prefix.length), {
+        message: `an attribute name in ${XATTR_NAMESPACES.map((n) => `${n}*`).join(', ')}`,
+      })
+      .refine((name) => !name.includes('\0') && Buffer.byteLength(name) <= MAX_XATTR_NAME_BYTES, {
+        message: `an attribute name of at most ${MAX_XATTR_NAME_BYTES} bytes, without NUL`,
+      }),
+    base64Value,
+  )
+  .refine((xattrs) => attributeBytes(xattrs) <= MAX_XATTR_BYTES, `at most ${MAX_XATTR_BYTES} bytes in all`)
+  .meta({
+    description:
+      'Extended attributes in user.*, trusted.* and security.* (name -> base64 value), format 3: the entry has ' +
+      'exactly these there; absent when the producer does not carry them (--xattrs)',
+  });
+
+export const AclSchema = z
+  .strictObject({
+    access: base64Value.optional(),
+    default: base64Value.optional(),
+  })
+  .meta({
+    description:
+      'POSIX ACLs as the kernel stores them (the values of system.posix_acl_access and _default, base64), ' +
+      'format 3: absent parts are not set; the whole field is absent when the producer does not carry ACLs (--acls)',
+  });
+
+/** Raw bytes of a set of attributes (values as base64 text): what MAX_XATTR_BYTES bounds. */
+export function attributeBytes(xattrs: Readonly<Record<string, string>>): number {
+  let total = 0;
+  for (const [name, value] of Object.entries(xattrs))
+    total += Buffer.byteLength(name) + Math.floor((value.length * 3) / 4);
+  return total;
+}
+
+const attributeFields = { xattrs: XattrsSchema.optional(), acl: AclSchema.optional() };
+
 const wireBase = {
   v: z.literal(READABLE_VERSIONS),
   source: SourceIdSchema,
@@ -101,6 +157,7 @@ export const WireFileEventSchema = z.strictObject({
         `The content itself (base64), for files of at most ${MAX_INLINE_BYTES} bytes; ` +
         'otherwise the content is the object sha256/<2 hex>/<hash> of the store',
     }),
+  ...attributeFields,
 });
 
 export const WireDirEventSchema = z.strictObject({
@@ -109,6 +166,7 @@ export const WireDirEventSchema = z.strictObject({
   mode: z.number().int().min(0).max(MODE_MASK),
   mtimeMs: mtimeMs.optional().meta({ description: "The directory's own mtime, whole ms (format 2)" }),
   mtimeNs,
+  ...attributeFields,
 });
 
 export const WireSymlinkEventSchema = z.strictObject({
@@ -117,6 +175,7 @@ export const WireSymlinkEventSchema = z.strictObject({
   target: SymlinkTargetSchema,
   mtimeMs: mtimeMs.optional().meta({ description: "The link's own mtime, whole ms (format 2)" }),
   mtimeNs,
+  ...attributeFields,
 });
 
 /** The JSON value of a record. A delete has no value (a Kafka tombstone). */
@@ -145,9 +204,45 @@ export function sameOwner(a: Owner | undefined, b: Owner | undefined): boolean {
   return a === undefined || b === undefined ? a === b : a.uid === b.uid && a.gid === b.gid;
 }
 
+/** Extended attribute name -> value as base64 (compared and stored as text). */
+export type Xattrs = Readonly<Record<string, string>>;
+/** The values of system.posix_acl_access and system.posix_acl_default, base64. */
+export type Acl = { readonly access?: string; readonly default?: string };
+
+/**
+ * `xattrs`, `acl`: what the entry holds, when the producer carries them; undefined: not
+ * carried, and the replica's are left as they are.
+ */
+export type Attributes = { xattrs?: Xattrs; acl?: Acl };
+
+/** Whether two entries hold the same attributes (both carried alike and equal). */
+export function sameAttributes(a: Attributes, b: Attributes): boolean {
+  return sameRecord(a.xattrs, b.xattrs) && sameRecord(a.acl, b.acl);
+}
+
+function sameRecord(a: Readonly<Record<string, string>> | undefined, b: Readonly<Record<string, string>> | undefined) {
+  if (a === undefined || b === undefined) return a === b;
+  const keys = Object.keys(a);
+  if (keys.length !== Object.keys(b).length) return false;
+  return keys.every((key) => a[key] === b[key]);
+}
+
+/** Just the attribute fields of an entry, those it carries (for spreading into another). */
+export function attributesIn(entry: Attributes): Attributes {
+  return {
+    ...(entry.xattrs === undefined ? {} : { xattrs: entry.xattrs }),
+    ...(entry.acl === undefined ? {} : { acl: entry.acl }),
+  };
+}
+
+/** Whether an entry carries attributes, so its record needs ATTRIBUTES_VERSION. */
+export function hasAttributes(entry: Attributes): boolean {
+  return entry.xattrs !== undefined || entry.acl !== undefined;
+}
+
 type EventBase = { source: string; seq: number; ts: number; path: RelPath };
 /** `owner`: undefined when the record does not carry one (format 1). */
-type Owned = { owner?: Owner };
+type Owned = { owner?: Owner } & Attributes;
 /** `mtimeNs`: the exact mtime, nanoseconds as a decimal string; undefined in format 1 (mtimeMs then). */
 type Timed = { mtimeNs?: string };
 /** `data`: the content, when it travels inline (small files). */
@@ -170,9 +265,17 @@ export type EventOp = MirrorEvent['op'];
 
 /** What an event says a path holds, without the bookkeeping fields. */
 export type EntryState =
-  | { kind: 'file'; size: number; mode: number; mtimeMs: number; hash: string; owner?: Owner; mtimeNs?: string }
-  | { kind: 'dir'; mode: number; owner?: Owner; mtimeMs?: number; mtimeNs?: string }
-  | { kind: 'symlink'; target: string; owner?: Owner; mtimeMs?: number; mtimeNs?: string };
+  | ({
+      kind: 'file';
+      size: number;
+      mode: number;
+      mtimeMs: number;
+      hash: string;
+      owner?: Owner;
+      mtimeNs?: string;
+    } & Attributes)
+  | ({ kind: 'dir'; mode: number; owner?: Owner; mtimeMs?: number; mtimeNs?: string } & Attributes)
+  | ({ kind: 'symlink'; target: string; owner?: Owner; mtimeMs?: number; mtimeNs?: string } & Attributes);
 
 /** Whole milliseconds of a nanosecond time, floored exactly (what mtimeMs carries). */
 export function floorNsToMs(ns: bigint): number {

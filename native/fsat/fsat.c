@@ -1,6 +1,6 @@
 // fsat: fd-relative file operations for the applier (openat, openat2, mkdirat, renameat2,
 // unlinkat, symlinkat, linkat, statx, fchmod, fchown, futimens, utimensat, getdents,
-// copy_file_range). Node's fs resolves every path string from scratch and follows
+// copy_file_range; extended attributes in xattr.c). Node's fs resolves every path string from scratch and follows
 // intermediate symlinks; these calls resolve a name relative to a directory fd the caller
 // holds, so nothing in between can be swapped. Only syscalls live here: which flags, which
 // checks and what to do about an error is decided in TypeScript (services/shared/native/fsat.ts).
@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "../shared/napi-args.h"
+#include "xattr.h"
 
 /* undefined, or the error of the call that returned `rc` (nonzero: failed, errno set). */
 static napi_value void_result(napi_env env, long rc, const char *syscall, const char *name) {
@@ -281,6 +282,9 @@ static napi_value init(napi_env env, napi_value exports) {
       METHOD("utimensat", js_utimensat),
       METHOD("readdir", js_readdir),
       METHOD("copyFileRange", js_copy_file_range),
+      METHOD("xattrs", js_xattrs),
+      METHOD("setxattr", js_setxattr),
+      METHOD("removexattr", js_removexattr),
   };
   if (napi_define_properties(env, exports, sizeof properties / sizeof properties[0], properties) != napi_ok)
     return NULL;

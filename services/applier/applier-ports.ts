@@ -1,6 +1,7 @@
 // The applier service's real ports, made at start for the core (applier-core.ts): the
 // replica's own files (temp files, journal, materializer, staging), the resume positions,
 // and the Kafka ends of a record that cannot be applied (dead letters, heal requests).
+import type { RefusedAttribute } from '../shared/attribute-io.ts';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -46,6 +47,7 @@ export function prepareReplicaFiles(
     fsyncFiles: config.durability === 'fsync',
     allowSetid: config.allowSetid,
     onSetidStripped: () => metrics.setidStripped.inc(),
+    onAttributesRefused: reportRefusedAttributes(metrics, logger),
     ownership: ownershipFromConfig(config, logger),
   });
   // Large content is staged in the state directory, which only the applier writes: never
@@ -55,6 +57,24 @@ export function prepareReplicaFiles(
   rmSync(stagingDir, { recursive: true, force: true });
   mkdirSync(stagingDir, { mode: 0o700 });
   return { token, journal, fs, stagingPath: () => join(stagingDir, randomBytes(12).toString('hex')) };
+}
+
+/** Counts each refused attribute by namespace; warns once per namespace and reason, naming one entry. */
+function reportRefusedAttributes(metrics: ApplierMetrics, logger: Logger) {
+  const warned = new Set<string>();
+  return (path: string, refused: readonly RefusedAttribute[]) => {
+    for (const { name, code } of refused) {
+      const namespace = name === '*' ? 'all' : name.slice(0, name.indexOf('.'));
+      metrics.attributesRefused.inc({ namespace });
+      if (warned.has(`${namespace} ${code}`)) continue;
+      warned.add(`${namespace} ${code}`);
+      logger.warn(
+        { path, attribute: name, code },
+        `the replica refuses ${namespace}.* attributes (${code}): entries are applied without them ` +
+          '(trusted.* and security.* need root; the filesystem must support extended attributes)',
+      );
+    }
+  };
 }
 
 /** Where each partition resumes: the stored position, else the log's start. */

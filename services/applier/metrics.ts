@@ -108,6 +108,12 @@ export function createApplierMetrics(registry: Registry) {
       help: 'Dead-lettered records waiting for their content to be uploaded again (kept across restarts)',
       registers,
     }),
+    attributesRefused: new Counter({
+      name: name('attributes_refused_total'),
+      help: 'Extended attributes or ACLs the replica refused (its filesystem or the applier lacks the privilege)',
+      labelNames: ['namespace'] as const,
+      registers,
+    }),
     setidStripped: new Counter({
       name: name('setid_stripped_total'),
       help: 'Files written without the setuid/setgid bits the log asked for (no --allow-setid)',

@@ -182,15 +182,15 @@ export class RecordApplier {
     const { fs, index } = this.deps;
     switch (step.op) {
       case 'mkdir':
-        return fs.mkdir(step.path, step.mode, step.owner, step.mtimeMs, step.mtimeNs);
+        return fs.mkdir(step.path, step.mode, step);
       case 'dir-meta':
-        return fs.dirMeta(step.path, step.mode, step.owner, step.mtimeMs, step.mtimeNs);
+        return fs.dirMeta(step.path, step.mode, step);
       case 'write':
-        return fs.write(step.path, content!, step.mode, step.mtimeMs, step.owner, step.mtimeNs);
+        return fs.write(step.path, content!, step.mode, step.mtimeMs, step);
       case 'set-meta':
-        return fs.setMeta(step.path, step.mode, step.mtimeMs, step.owner, step.mtimeNs);
+        return fs.setMeta(step.path, step.mode, step.mtimeMs, step);
       case 'symlink':
-        return fs.symlink(step.path, step.target, step.owner, step.mtimeMs, step.mtimeNs);
+        return fs.symlink(step.path, step.target, step);
       case 'unlink':
         return fs.unlink(step.path);
       case 'remove-tree':

@@ -65,7 +65,7 @@ export class StateWriter {
     const inFlight = new Set<Promise<void>>();
     for (const entry of entries) {
       if (entry.op === 'dir') {
-        this.fs.mkdir(entry.path, entry.mode, entry.owner, entry.mtimeMs, entry.mtimeNs);
+        this.fs.mkdir(entry.path, entry.mode, entry);
         if (entry.mtimeMs !== undefined) this.dirTimes.set(entry.path, exactNs(entry.mtimeMs, entry.mtimeNs));
         this.stats.dirs++;
       } else if (entry.op === 'symlink') {
@@ -79,7 +79,7 @@ export class StateWriter {
     }
     await Promise.all(inFlight);
     for (const link of symlinks) {
-      this.fs.symlink(link.path, link.target, link.owner, link.mtimeMs, link.mtimeNs);
+      this.fs.symlink(link.path, link.target, link);
       this.stats.symlinks++;
     }
     const { failed, lastError } = this.fs.restoreDirTimes((dir) => this.dirTimes.get(dir) ?? this.dirMtime(dir));
@@ -98,7 +98,7 @@ export class StateWriter {
 
   private async writeFile(entry: Extract<MirrorEvent, { op: 'file' }>): Promise<void> {
     const content = await this.content(entry);
-    this.fs.write(entry.path, content, entry.mode, entry.mtimeMs, entry.owner, entry.mtimeNs);
+    this.fs.write(entry.path, content, entry.mode, entry.mtimeMs, entry);
     this.stats.files++;
     this.stats.bytes += entry.size;
   }

@@ -1,10 +1,13 @@
 // What `verify` reports: one entry of the log's state against what the replica holds.
 // Pure: the caller lstats, reads links and hashes.
-import type { MirrorEvent, Owner } from '../../schemas/event.ts';
+import { type Attributes, type MirrorEvent, type Owner } from '../../schemas/event.ts';
 import type { Ownership } from '../applier/domain/owner-policy.ts';
 
-/** `uid`/`gid`, `mtimeNs`, and `mtimeMs` of directories and symlinks: when the caller stat'ed them. */
-type Stated = { uid?: number; gid?: number; mtimeNs?: string };
+/**
+ * `uid`/`gid`, `mtimeNs`, and `mtimeMs` of directories and symlinks: when the caller stat'ed
+ * them. `attributes`: read in the parts the log's entry carries, when it carries any.
+ */
+type Stated = { uid?: number; gid?: number; mtimeNs?: string; attributes?: Attributes };
 export type Found =
   | (Stated & { kind: 'file'; size: number; mode: number; mtimeMs: number; hash?: string })
   | (Stated & { kind: 'dir'; mode: number; mtimeMs?: number })
@@ -24,7 +27,19 @@ export type CompareOptions = {
  * (never removed by --repair).
  */
 export type DriftProblem =
-  'missing' | 'extra' | 'ahead' | 'type' | 'size' | 'content' | 'mode' | 'mtime' | 'owner' | 'target' | 'unsafe-parent';
+  | 'missing'
+  | 'extra'
+  | 'ahead'
+  | 'type'
+  | 'size'
+  | 'content'
+  | 'mode'
+  | 'mtime'
+  | 'owner'
+  | 'target'
+  | 'xattrs'
+  | 'acl'
+  | 'unsafe-parent';
 export type Drift = { path: string; problem: DriftProblem; expected?: string; actual?: string };
 
 const octal = (mode: number) => `0${mode.toString(8)}`;
@@ -110,6 +125,35 @@ export function compareEntry(
     const gid = ids.gid === -1 ? found.gid : ids.gid;
     if (uid !== found.uid || gid !== found.gid)
       drifts.push({ path, problem: 'owner', expected: `${uid}:${gid}`, actual: `${found.uid}:${found.gid}` });
+  }
+  if (found.attributes !== undefined)
+    drifts.push(...attributeDrifts(path, expectedAttributes(expected, options), found.attributes));
+  return drifts;
+}
+
+/** The applier sets security.capability only with --allow-setid (it grants privileges as setuid does). */
+function expectedAttributes(expected: Attributes, options: CompareOptions): Attributes {
+  if (options.allowSetid === true || expected.xattrs?.['security.capability'] === undefined) return expected;
+  const { 'security.capability': _stripped, ...xattrs } = expected.xattrs;
+  return { ...expected, xattrs };
+}
+
+function valueOf(record: object, name: string): unknown {
+  return (record as Record<string, unknown>)[name];
+}
+
+function attributeDrifts(path: string, expected: Attributes, found: Attributes): Drift[] {
+  const drifts: Drift[] = [];
+  for (const part of ['xattrs', 'acl'] as const) {
+    const want = expected[part];
+    const have = found[part] ?? {};
+    if (want === undefined) continue;
+    const names = new Set([...Object.keys(want), ...Object.keys(have)]);
+    const differing = [...names].filter((name) => valueOf(want, name) !== valueOf(have, name));
+    if (differing.length > 0) {
+      const list = (record: object) => differing.filter((name) => name in record).join(', ') || 'none';
+      drifts.push({ path, problem: part, expected: list(want), actual: list(have) });
+    }
   }
   return drifts;
 }

@@ -3,7 +3,8 @@
 // the log does not hold.
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
-import { floorNsToMs, type MirrorEvent } from '../../schemas/event.ts';
+import { floorNsToMs, hasAttributes, type Attributes, type MirrorEvent } from '../../schemas/event.ts';
+import { carriedAttributesAt } from '../shared/attribute-io.ts';
 import { baseName, joinRel, parentOf } from '../../schemas/rel-path.ts';
 import { isDirMode, isFileMode, isSymlinkMode, statAt, usingFd } from '../applier/adapters/fs-primitives.ts';
 import { TargetRoot, UnsafePathError } from '../applier/adapters/target-root.ts';
@@ -17,45 +18,54 @@ function hashFd(fd: number): string {
 }
 
 /** What the replica holds at `rel`, reached from the root's fd without following symlinks. */
-function inspect(root: TargetRoot, rel: string, withHash: boolean): Found | 'unsafe' {
+function inspect(root: TargetRoot, expected: Attributes & { path: string }, withHash: boolean): Found | 'unsafe' {
+  const rel = expected.path;
   const name = baseName(rel);
   try {
     return root.withDir(parentOf(rel), false, (dirFd): Found => {
-      const stats = statAt(dirFd, name);
-      if (stats === undefined) return undefined;
-      const mode = stats.mode & 0o7777;
-      if (isFileMode(stats.mode)) {
-        const mtimeMs = floorNsToMs(stats.mtimeNs);
-        const { uid, gid } = stats;
-        const found = {
-          kind: 'file' as const,
-          size: stats.size,
-          mode,
-          mtimeMs,
-          uid,
-          gid,
-          mtimeNs: String(stats.mtimeNs),
-        };
-        if (!withHash) return found;
-        const fd = root.openFile(rel);
-        return fd === undefined ? found : { ...found, hash: usingFd(fd, hashFd) };
-      }
-      const own = {
-        uid: stats.uid,
-        gid: stats.gid,
-        mtimeMs: floorNsToMs(stats.mtimeNs),
-        mtimeNs: String(stats.mtimeNs),
-      };
-      if (isDirMode(stats.mode)) return { kind: 'dir', mode, ...own };
-      // /proc/self/fd/N/name: the directory that fd holds, the link itself not followed.
-      if (isSymlinkMode(stats.mode))
-        return { kind: 'symlink', target: fs.readlinkSync(`/proc/self/fd/${dirFd}/${name}`), ...own };
-      return { kind: 'other' };
+      const found = inspectIn(root, dirFd, rel, withHash);
+      if (found === undefined || found.kind === 'other' || !hasAttributes(expected)) return found;
+      // /proc/self/fd/N/name: the entry in the directory that fd holds, a symlink itself not followed.
+      return { ...found, attributes: carriedAttributesAt(`/proc/self/fd/${dirFd}/${name}`, 0, expected) };
     });
   } catch (error) {
     if (error instanceof UnsafePathError) return 'unsafe';
     throw error;
   }
+}
+
+function inspectIn(root: TargetRoot, dirFd: number, rel: string, withHash: boolean): Found {
+  const name = baseName(rel);
+  const stats = statAt(dirFd, name);
+  if (stats === undefined) return undefined;
+  const mode = stats.mode & 0o7777;
+  if (isFileMode(stats.mode)) {
+    const mtimeMs = floorNsToMs(stats.mtimeNs);
+    const { uid, gid } = stats;
+    const found = {
+      kind: 'file' as const,
+      size: stats.size,
+      mode,
+      mtimeMs,
+      uid,
+      gid,
+      mtimeNs: String(stats.mtimeNs),
+    };
+    if (!withHash) return found;
+    const fd = root.openFile(rel);
+    return fd === undefined ? found : { ...found, hash: usingFd(fd, hashFd) };
+  }
+  const own = {
+    uid: stats.uid,
+    gid: stats.gid,
+    mtimeMs: floorNsToMs(stats.mtimeNs),
+    mtimeNs: String(stats.mtimeNs),
+  };
+  if (isDirMode(stats.mode)) return { kind: 'dir', mode, ...own };
+  // /proc/self/fd/N/name: the directory that fd holds, the link itself not followed.
+  if (isSymlinkMode(stats.mode))
+    return { kind: 'symlink', target: fs.readlinkSync(`/proc/self/fd/${dirFd}/${name}`), ...own };
+  return { kind: 'other' };
 }
 
 /** Every drift between the log's state and the replica. */
@@ -86,7 +96,7 @@ function compareWith(
   for (const expected of state.entries()) {
     if (++checked % 1000 === 0) onProgress?.(checked, total);
     if (expected.op === 'delete') continue;
-    const found = inspect(root, expected.path, withHash && expected.op === 'file');
+    const found = inspect(root, expected, withHash && expected.op === 'file');
     const entryDrifts =
       found === 'unsafe'
         ? [{ path: expected.path, problem: 'unsafe-parent' as const, expected: 'directories only above it' }]

@@ -2,7 +2,8 @@
 // index? The decision is domain/examine-plan.ts; this shell carries it out: reads and
 // uploads the content of files that changed, lists directories (so what they hold is
 // examined too), tells the watcher about new ones, and reports the observation to publish.
-import type { EntryState, Owner } from '../../schemas/event.ts';
+import type { Attributes, EntryState, Owner } from '../../schemas/event.ts';
+import type { AttributeScope } from '../shared/attributes.ts';
 import type { Accounts } from '../shared/accounts.ts';
 import { joinRel, parentOf, parseRelPath, type RelPath } from '../../schemas/rel-path.ts';
 import type { Logger } from '../shared/logger.ts';
@@ -41,6 +42,8 @@ export type ExaminerDeps = {
   forgetWatches: (dir: RelPath) => void;
   /** Names of the owners' ids, carried beside them (absent: ids only). */
   accounts?: Pick<Accounts, 'userName' | 'groupName'>;
+  /** Which attributes travel (--xattrs, --acls); absent: none. */
+  attributes?: AttributeScope;
 };
 
 /** Entries that could not be read, remembered (up to a bound) so /metrics shows how many are skipped now. */
@@ -72,10 +75,12 @@ export class Examiner {
     const indexed = deps.index.get(relPath);
     // What is there now, with the owner (and a directory's or symlink's own mtime) lstat
     // gave: an indexed state kept may predate them.
-    const now: { owner?: Owner; mtimeMs?: number; mtimeNs?: string } = {};
+    const now: { owner?: Owner; mtimeMs?: number; mtimeNs?: string } & Attributes = {};
     if ('owner' in found && found.owner !== undefined) now.owner = this.named(found.owner);
     if ((found.kind === 'dir' || found.kind === 'symlink') && found.mtimeMs !== undefined) now.mtimeMs = found.mtimeMs;
     if ('mtimeNs' in found && found.mtimeNs !== undefined) now.mtimeNs = found.mtimeNs;
+    if (deps.attributes !== undefined && (found.kind === 'file' || found.kind === 'dir' || found.kind === 'symlink'))
+      Object.assign(now, this.attributes(relPath, deps.attributes));
     const owned = (state: EntryState): EntryState => ({ ...state, ...now });
     const observe = (observed: EntryState | undefined, fingerprint?: Fingerprint, data?: Buffer): ExamineResult => {
       this.readable(relPath);
@@ -166,6 +171,22 @@ export class Examiner {
     } finally {
       if ('release' in content) content.release?.();
     }
+  }
+
+  /** What travels of the entry's attributes; what cannot is counted and logged. */
+  private attributes(relPath: RelPath, scope: AttributeScope): Attributes {
+    const read = this.deps.tree.readAttributes(relPath, scope);
+    if (read === undefined) return {};
+    for (const reason of new Set(read.dropped)) {
+      this.deps.metrics.skipped.inc({ reason: `xattr-${reason}` });
+      this.deps.logger.warn(
+        { path: relPath, reason },
+        reason === 'too-large'
+          ? 'extended attributes too large to travel; the replica keeps its own for this entry'
+          : 'an extended attribute cannot travel (its name); it is left out',
+      );
+    }
+    return read.attributes;
   }
 
   private named(owner: Owner): Owner {

@@ -4,7 +4,7 @@
 // size + mtime for them once (rsync's quick check) and records the fingerprint.
 import type { Kafka } from 'kafkajs';
 import { decodeRecord, type RawRecord } from '../../schemas/codec.ts';
-import type { EntryState, MirrorEvent } from '../../schemas/event.ts';
+import { attributesIn, type EntryState, type MirrorEvent } from '../../schemas/event.ts';
 import { GROUP_PREFIX } from '../../schemas/names.ts';
 import { readTopicToEnd } from '../shared/topic-reader.ts';
 import type { Logger } from '../shared/logger.ts';
@@ -60,6 +60,7 @@ function stateOf(event: Exclude<MirrorEvent, { op: 'delete' }>): EntryState {
   const owned = {
     ...(event.owner === undefined ? {} : { owner: { uid: event.owner.uid, gid: event.owner.gid } }),
     ...(event.mtimeNs === undefined ? {} : { mtimeNs: event.mtimeNs }),
+    ...attributesIn(event),
   };
   switch (event.op) {
     case 'file':

@@ -3,6 +3,7 @@
 import { joinRel } from '../../schemas/rel-path.ts';
 import type { ListedChild } from './domain/dir-compare.ts';
 import type { Excluder } from './domain/exclude.ts';
+import type { AttributeScope } from '../shared/attributes.ts';
 import type { ListedName, SourceTree } from './ports/source-tree.ts';
 
 function dropUndefined(child: ListedChild): ListedChild {
@@ -19,8 +20,14 @@ export function statChildren(
   dir: string,
   entries: readonly ListedName[],
   isExcluded: Excluder,
+  /** Which attributes to read of each child (none: undefined). */
+  attributes?: AttributeScope,
 ): ListedChild[] {
   const listed: ListedChild[] = [];
+  const withAttributes = (child: ListedChild, path: string): ListedChild => {
+    const read = attributes === undefined ? undefined : tree.readAttributes(path, attributes);
+    return read === undefined ? child : { ...child, attributes: read.attributes };
+  };
   for (const { name, kind } of entries) {
     const child = joinRel(dir, name);
     if (isExcluded(child, kind === 'dir')) continue;
@@ -29,7 +36,7 @@ export function statChildren(
       const found = tree.lstat(child);
       const stated = found.kind === 'symlink' ? { owner: found.owner, mtimeMs: found.mtimeMs } : {};
       const target = link.status === 'ok' ? link.target : '';
-      listed.push(dropUndefined({ name, kind, target, ...stated }));
+      listed.push(withAttributes(dropUndefined({ name, kind, target, ...stated }), child));
       continue;
     }
     if (kind === 'special') {
@@ -40,10 +47,10 @@ export function statChildren(
     const owned = 'owner' in found && found.owner !== undefined ? { owner: found.owner } : {};
     if (found.kind === 'file') {
       const { mode, fingerprint, mtimeMs } = found;
-      listed.push({ name, kind: 'file', mode, fingerprint, mtimeMs, ...owned });
+      listed.push(withAttributes({ name, kind: 'file', mode, fingerprint, mtimeMs, ...owned }, child));
     } else if (found.kind === 'dir') {
       const { mode, fingerprint, mtimeMs } = found;
-      listed.push(dropUndefined({ name, kind: 'dir', mode, fingerprint, mtimeMs, ...owned }));
+      listed.push(withAttributes(dropUndefined({ name, kind: 'dir', mode, fingerprint, mtimeMs, ...owned }), child));
     } else if (found.kind === 'symlink' || found.kind === 'special') {
       listed.push({ name, kind: found.kind });
     }

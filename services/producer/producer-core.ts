@@ -7,6 +7,7 @@
 // nothing changed during the walk is missed, and the core is live once both are done and
 // everything found is published.
 import type { Accounts } from '../shared/accounts.ts';
+import { carriesAttributes, type AttributeScope } from '../shared/attributes.ts';
 import { DirTimeHints } from './dir-time-hints.ts';
 import type { EncodedRecord } from '../../schemas/codec.ts';
 import type { ProducerConfig } from '../../schemas/config.ts';
@@ -75,6 +76,8 @@ export type ProducerPorts = {
   deleteGuard?: DeleteGuardPorts;
   /** Owner names for the ids lstat gives (without: ids only). */
   accounts?: Pick<Accounts, 'userName' | 'groupName'>;
+  /** Which attributes travel (--xattrs, --acls); without: none. */
+  attributes?: AttributeScope;
 };
 
 export type DeleteGuardPorts = {
@@ -128,6 +131,7 @@ export function createProducerCore(ports: ProducerPorts, tuning: ProducerTuning)
     logger,
     hint,
     ...(ports.accounts === undefined ? {} : { accounts: ports.accounts }),
+    ...(carriesAttributes(ports.attributes) ? { attributes: ports.attributes } : {}),
     watchSubtree: async (dir, changedAtMs) => {
       const watch = await watching;
       const subscribed = await watch.watchSubtree(dir, changedAtMs);
@@ -161,6 +165,7 @@ export function createProducerCore(ports: ProducerPorts, tuning: ProducerTuning)
     roomForHints,
     clock,
     onWalkStart: () => pipeline.takeDroppedHints(),
+    ...(carriesAttributes(ports.attributes) ? { attributes: ports.attributes } : {}),
   });
   const guard = ports.deleteGuard;
   const deleteHold =

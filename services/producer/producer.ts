@@ -166,6 +166,7 @@ async function startWithIndex(config: ProducerConfig, context: StartContext): Pr
       metrics,
       logger,
       accounts: new Accounts(),
+      attributes: { xattrs: config.xattrs, acl: config.acls },
       deleteGuard: {
         max: config.maxDelete,
         confirmed: config.confirmDeletes,

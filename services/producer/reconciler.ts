@@ -4,6 +4,7 @@
 // per file costs 3x more), with progress in logs and metrics. Rate-limited while the
 // producer is live; the start-up walk runs at full speed, since the producer is not
 // live until it ends (at 1M files the limit alone made a restart take 20 s).
+import type { AttributeScope } from '../shared/attributes.ts';
 import { joinRel, type RelPath } from '../../schemas/rel-path.ts';
 import { sleep, type Clock } from '../shared/clock.ts';
 import type { Logger } from '../shared/logger.ts';
@@ -29,6 +30,8 @@ export type ReconcilerDeps = {
   clock: Clock;
   /** Called as each walk starts: what was lost before it (dropped hints) is covered by it. */
   onWalkStart?: () => void;
+  /** Which attributes travel (--xattrs, --acls): the walk compares them too. */
+  attributes?: AttributeScope;
   /** How the walk waits when it is ahead of its rate (tests observe it). */
   sleep?: (ms: number) => Promise<void>;
 };
@@ -179,7 +182,7 @@ export class Reconciler {
       }
       return;
     }
-    const listed = statChildren(deps.tree, dir, listing.entries, deps.isExcluded);
+    const listed = statChildren(deps.tree, dir, listing.entries, deps.isExcluded, deps.attributes);
     stats.entries += listed.length;
     const identity = afterLoss ? 'inode-or-ctime' : 'inode';
     const legacy = trigger === START_TRIGGER ? 'defer' : 'compare';

@@ -54,6 +54,7 @@ export class ProducerHarness {
       tuning?: Partial<ProducerTuning>;
       nowMicros?: () => number;
       accounts?: ProducerPorts['accounts'];
+      attributes?: ProducerPorts['attributes'];
     },
   ) {
     this.partitions = Array.from({ length: options.partitions }, () => []);
@@ -71,6 +72,7 @@ export class ProducerHarness {
         excludeGlobs: [],
         metrics: this.metrics,
         ...(options.accounts === undefined ? {} : { accounts: options.accounts }),
+        ...(options.attributes === undefined ? {} : { attributes: options.attributes }),
         logger: createLogger({ level: (process.env.MODEL_LOG_LEVEL ?? 'silent') as 'silent', name: 'producer-model' }),
       },
       { ...MODEL_TUNING, ...options.tuning },

@@ -14,7 +14,7 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, it } from 'node:test';
-import type { MirrorEvent } from '../../schemas/event.ts';
+import { EVENT_VERSION, type MirrorEvent } from '../../schemas/event.ts';
 import { relPath, type RelPath } from '../../schemas/rel-path.ts';
 import { MemoryAppliedIndex } from '../../services/applier/adapters/memory-applied-index.ts';
 import { SqliteAppliedIndex } from '../../services/applier/adapters/sqlite-applied-index.ts';
@@ -223,13 +223,19 @@ for (const kind of ['memory', 'sqlite'] as const) {
     it('holds a partition at a record of a newer format, never dead-letters (skips) it, and says why', async () => {
       const h = make();
       h.lane.start().catch(() => undefined);
-      const newer = { key: 'n', value: null, headers: { v: '3', source: 's', seq: String(++seq), ts: '1' } };
+      const newer = {
+        key: 'n',
+        value: null,
+        headers: { v: String(EVENT_VERSION + 1), source: 's', seq: String(++seq), ts: '1' },
+      };
       h.push(0, [newer, await file(h, 'behind', 'waits')]);
       h.push(1, [await file(h, 'other', 'goes on')]);
       await waitUntil(() => h.lane.stalled !== undefined && existsSync(join(h.target, 'other')));
       assert.match(
         h.lane.stalled ?? '',
-        /partition 0: offset 0: headers.v: record format 3 is newer .*upgrade the applier/,
+        new RegExp(
+          `partition 0: offset 0: headers.v: record format ${EVENT_VERSION + 1} is newer .*upgrade the applier`,
+        ),
       );
       assert.equal(existsSync(join(h.target, 'behind')), false, 'nothing after it is applied');
       assert.deepEqual(h.deadLetters, []);

@@ -27,6 +27,19 @@ import { NotAFileError } from '../../services/applier/adapters/in-place-meta.ts'
 import { TargetRoot, UnsafePathError } from '../../services/applier/adapters/target-root.ts';
 import { TempJournal, readTempJournal } from '../../services/applier/adapters/temp-journal.ts';
 import { isTempName, isTempNameOf, newRunToken, tempNameFor } from '../../services/applier/domain/temp-name.ts';
+import { fsat } from '../../services/shared/native/fsat.ts';
+
+/** A POSIX ACL as the kernel stores it (version 2, then tag, permissions and id per entry), base64. */
+function aclValue(entries: [tag: number, perm: number, id: number][]): string {
+  const value = Buffer.alloc(4 + 8 * entries.length);
+  value.writeUInt32LE(2, 0);
+  entries.forEach(([tag, perm, id], i) => {
+    value.writeUInt16LE(tag, 4 + 8 * i);
+    value.writeUInt16LE(perm, 6 + 8 * i);
+    value.writeUInt32LE(id >>> 0, 8 + 8 * i);
+  });
+  return value.toString('base64');
+}
 
 let base: string;
 let target: string;
@@ -80,23 +93,48 @@ describe('FsMaterializer', () => {
     assert.deepEqual(visible('a'), ['f']);
   });
 
+  it('gives entries their attributes and ACLs; security.capability only with --allow-setid', () => {
+    assert.equal(process.getuid?.(), 0, 'trusted.* and security.* need root: run the unit tier as root');
+    const attrs = (path: string) =>
+      Object.fromEntries(fsat.xattrs(join(target, path), 0).map(([n, v]) => [n.toString(), v.toString('base64')]));
+    const capability = Buffer.from([0, 0, 0, 2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]).toString('base64');
+    const acl = aclValue([
+      [1, 6, -1],
+      [2, 4, 33],
+      [4, 4, -1],
+      [0x10, 4, -1],
+      [0x20, 0, -1],
+    ]);
+    const data = () => ({ kind: 'buffer' as const, data: Buffer.from('x') });
+    const xattrs = { 'user.mime_type': 'dGV4dA==', 'security.capability': capability };
+    fs.write('f', data(), 0o640, 1000, { xattrs, acl: { access: acl } });
+    assert.deepEqual(attrs('f'), { 'user.mime_type': 'dGV4dA==', 'system.posix_acl_access': acl });
+    assert.equal(stripped, 1, 'the capability is counted as stripped');
+    assert.equal(modeOf('f'), 0o640, 'the ACL mask is the group bits');
+    make(false, true).write('g', data(), 0o755, 1000, { xattrs });
+    assert.deepEqual(attrs('g'), xattrs);
+    fs.mkdir('d', 0o755, { acl: { access: acl, default: acl } });
+    assert.deepEqual(Object.keys(attrs('d')).sort(), ['system.posix_acl_access', 'system.posix_acl_default']);
+    fs.write('d/inherits', data(), 0o640, 1000, { acl: {} });
+    assert.deepEqual(attrs('d/inherits'), {}, 'the inherited ACL goes: the source file has none');
+    fs.symlink('l', 't', { xattrs: { 'trusted.origin': 'eA==' } });
+    assert.deepEqual(attrs('l'), { 'trusted.origin': 'eA==' }, 'the link itself');
+    fs.setMeta('f', 0o640, 1000, { xattrs: {} });
+    assert.deepEqual(attrs('f'), { 'system.posix_acl_access': acl }, 'an ACL not carried stays');
+  });
+
   it('sets the nanoseconds an event carries, on files, directories and symlinks', () => {
     const ns = (path: string) => lstatSync(join(target, path), { bigint: true }).mtimeNs;
-    fs.write(
-      'f',
-      { kind: 'buffer', data: Buffer.alloc(1) },
-      0o644,
-      1_700_000_000_123,
-      undefined,
-      '1700000000123456789',
-    );
-    fs.mkdir('d', 0o755, undefined, 1_600_000_000_001, '1600000000001000007');
-    fs.symlink('l', 't', undefined, 1_500_000_000_000, '1500000000000999999');
+    fs.write('f', { kind: 'buffer', data: Buffer.alloc(1) }, 0o644, 1_700_000_000_123, {
+      mtimeNs: '1700000000123456789',
+    });
+    fs.mkdir('d', 0o755, { mtimeMs: 1_600_000_000_001, mtimeNs: '1600000000001000007' });
+    fs.symlink('l', 't', { mtimeMs: 1_500_000_000_000, mtimeNs: '1500000000000999999' });
     assert.deepEqual(
       [ns('f'), ns('d'), ns('l')],
       [1_700_000_000_123_456_789n, 1_600_000_000_001_000_007n, 1_500_000_000_000_999_999n],
     );
-    fs.setMeta('f', 0o600, 1_700_000_000_123, undefined, '1700000000123000001');
+    fs.setMeta('f', 0o600, 1_700_000_000_123, { mtimeNs: '1700000000123000001' });
     assert.equal(ns('f'), 1_700_000_000_123_000_001n);
   });
 
@@ -253,8 +291,8 @@ describe('FsMaterializer', () => {
 
   it('directories and symlinks get their own mtimes; entries made or removed later are undone by a restore', () => {
     const ms = (path: string) => lstatSync(join(target, path), { bigint: true }).mtimeNs / 1_000_000n;
-    fs.mkdir('d', 0o755, undefined, 1_600_000_000_001);
-    fs.symlink('d/l', 'elsewhere', undefined, 1_600_000_000_002);
+    fs.mkdir('d', 0o755, { mtimeMs: 1_600_000_000_001 });
+    fs.symlink('d/l', 'elsewhere', { mtimeMs: 1_600_000_000_002 });
     assert.equal(ms('d/l'), 1_600_000_000_002n, "the link's own time, kept through its rename");
     fs.write('d/f', { kind: 'buffer', data: Buffer.from('x') }, 0o644, 0);
     fs.write('e/f', { kind: 'buffer', data: Buffer.from('x') }, 0o644, 0);
@@ -269,7 +307,7 @@ describe('FsMaterializer', () => {
     );
     assert.deepEqual([ms('d'), ms('e')], [1_600_000_000_001n, 1_600_000_000_003n]);
     fs.unlink('d/f');
-    fs.dirMeta('d', 0o700, undefined, 1_600_000_000_004);
+    fs.dirMeta('d', 0o700, { mtimeMs: 1_600_000_000_004 });
     assert.deepEqual([ms('d'), BigInt(modeOf('d'))], [1_600_000_000_004n, 0o700n]);
     recorded.set('e', 1n); // untouched since the last restore: left as it is
     fs.restoreDirTimes((dir) => recorded.get(dir));

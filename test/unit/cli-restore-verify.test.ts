@@ -82,3 +82,22 @@ test('verify compares owners through the applier policy, and the own mtimes of d
     ['mtime'],
   );
 });
+
+test('verify names the attribute and ACL parts that differ; a capability is expected only with --allow-setid', () => {
+  const xattrs = { 'user.a': 'eA==', 'security.capability': 'AAAAAg==' };
+  const carried = { ...file, xattrs, acl: { access: 'AgAAAA==' } };
+  const found = { kind: 'file' as const, size: 3, mode: 0o644, mtimeMs: 1000 };
+  assert.deepEqual(
+    compareEntry(carried, { ...found, attributes: { xattrs: { 'user.a': 'eA==' }, acl: carried.acl } }),
+    [],
+  );
+  assert.deepEqual(
+    compareEntry(carried, { ...found, attributes: { xattrs, acl: carried.acl } }, { allowSetid: true }),
+    [],
+  );
+  assert.deepEqual(compareEntry(carried, { ...found, attributes: { xattrs: { 'user.b': 'eA==' }, acl: {} } }), [
+    { path: 'a/b', problem: 'xattrs', expected: 'user.a', actual: 'user.b' },
+    { path: 'a/b', problem: 'acl', expected: 'access', actual: 'none' },
+  ]);
+  assert.deepEqual(compareEntry(file, { ...found, attributes: { xattrs: {} } }), [], 'not carried: not compared');
+});

@@ -252,3 +252,20 @@ test("a directory's or symlink's own mtime is applied and recorded; the same one
   const link = given({}).when({ ...linkEvent('l', 1), mtimeMs: 7 } as MirrorEvent);
   assert.deepEqual(link.steps[0], { op: 'symlink', path: 'l', target: 't', mtimeMs: 7 });
 });
+
+test('attributes alone change a file in place and a directory by its metadata; the same ones ask for nothing', () => {
+  const xattrs = { 'user.a': 'eA==' };
+  const withAttrs = (event: MirrorEvent, attributes: object) => ({ ...event, ...attributes });
+  const recorded = given({
+    f: file(1),
+    d: dir(1),
+    same: { ...(file(1) as Extract<AppliedEntry, { kind: 'file' }>), xattrs: { ...xattrs }, acl: {} },
+  });
+  const onFile = recorded.when(withAttrs(fileEvent('f', 2), { xattrs }));
+  assert.deepEqual(onFile.steps[0], { op: 'set-meta', path: 'f', mode: 0o644, mtimeMs: 1000, xattrs });
+  assert.deepEqual((onFile.steps[1] as { entry: { xattrs?: object } }).entry.xattrs, xattrs, 'the index records them');
+  const onDir = recorded.when(withAttrs(dirEvent('d', 2), { acl: { default: 'AgAAAA==' } }));
+  assert.deepEqual(onDir.steps[0], { op: 'dir-meta', path: 'd', mode: 0o755, acl: { default: 'AgAAAA==' } });
+  assert.deepEqual(ops(recorded.when(withAttrs(fileEvent('same', 2), { xattrs, acl: {} }))), ['record same file 2']);
+  assert.deepEqual(ops(recorded.when(fileEvent('same', 3))), ['set-meta same', 'record same file 3']);
+});

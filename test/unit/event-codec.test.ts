@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { decodeRecord, encodeRecord, RecordError, type RawRecord } from '../../schemas/codec.ts';
-import { EVENT_VERSION, type MirrorEvent } from '../../schemas/event.ts';
+import { ATTRIBUTES_VERSION, EVENT_VERSION, type MirrorEvent } from '../../schemas/event.ts';
 import { eventJsonSchemaText } from '../../schemas/json-schema.ts';
 import { relPath } from '../../schemas/rel-path.ts';
 
@@ -20,6 +20,18 @@ const EVENTS: MirrorEvent[] = [
   { ...base, op: 'dir', mode: 0o755, mtimeMs: 1732550400123, mtimeNs: '1732550400123456789' },
   { ...base, op: 'delete' },
 ];
+const XATTRS = { 'user.mime_type': Buffer.from('text/html').toString('base64'), 'security.selinux': 'AA==' };
+/** Events with attributes (format 3): the others are written in format 2, which older appliers read. */
+const ATTRIBUTED: MirrorEvent[] = [
+  { ...base, op: 'file', size: 0, mode: 0o640, mtimeMs: 1, hash: HASH, xattrs: XATTRS, acl: { access: 'AgAAAA==' } },
+  { ...base, op: 'dir', mode: 0o2775, xattrs: {}, acl: { access: 'AgAAAA==', default: 'AgAAAA==' } },
+  { ...base, op: 'symlink', target: 'x', xattrs: { 'trusted.origin': 'eA==' } },
+  { ...base, op: 'dir', mode: 0o755, acl: {} },
+];
+
+const newer = String(EVENT_VERSION + 1);
+/** 2 × 60 KiB: each value within its own bound, together beyond MAX_XATTR_BYTES. */
+const bigXattrs = { 'user.a': 'A'.repeat(80_000), 'user.b': 'A'.repeat(80_000) };
 
 function asKafka(record: ReturnType<typeof encodeRecord>): RawRecord {
   const headers = Object.fromEntries(Object.entries(record.headers).map(([k, v]) => [k, Buffer.from(v)]));
@@ -27,11 +39,11 @@ function asKafka(record: ReturnType<typeof encodeRecord>): RawRecord {
 }
 
 test('every kind of event survives encode → Kafka bytes → decode', () => {
-  for (const event of EVENTS) {
+  for (const event of [...EVENTS, ...ATTRIBUTED]) {
     const encoded = encodeRecord(event);
     assert.equal(encoded.key, event.path);
     assert.equal(encoded.value === null, event.op === 'delete');
-    const v = String(EVENT_VERSION);
+    const v = String(ATTRIBUTED.includes(event) ? ATTRIBUTES_VERSION : 2);
     assert.deepEqual(encoded.headers, { v, source: 'web-1', seq: '1732550400123456', ts: '1732550400123' });
     assert.deepEqual(decodeRecord(asKafka(encoded)), { ok: true, event });
   }
@@ -67,12 +79,21 @@ test('invalid records give a typed error naming the field', () => {
     ['value not UTF-8', (r) => (r.value = Buffer.from([0x7b, 0xff])), 'invalid-json', 'value'],
     ['value an array', (r) => (r.value = Buffer.from('[]')), 'invalid-field', 'value'],
     ['unknown op', withValue({ op: 'fifo' }), 'invalid-field', 'value.op'],
-    ['unknown version', withValue({ v: 3 }), 'invalid-field', 'value.v'],
+    ['unknown version', withValue({ v: 0 }), 'invalid-field', 'value.v'],
     ['version differs from header', withValue({ v: 1 }), 'mismatch', 'value.v'],
     ['negative uid', withValue({ owner: { uid: -1, gid: 0 } }), 'invalid-field', 'value.owner.uid'],
     ['ns outside the ms', withValue({ mtimeMs: 5, mtimeNs: '6000000' }), 'mismatch', 'value.mtimeNs'],
     ['ns not decimal', withValue({ mtimeNs: '1e9' }), 'invalid-field', 'value.mtimeNs'],
     ['owner without gid', withValue({ owner: { uid: 1 } }), 'invalid-field', 'value.owner.gid'],
+    [
+      'xattr outside the carried namespaces',
+      withValue({ xattrs: { 'system.nfs4_acl': 'AA==' } }),
+      'invalid-field',
+      'value.xattrs.system.nfs4_acl',
+    ],
+    ['xattr value not base64', withValue({ xattrs: { 'user.a': '*' } }), 'invalid-field', 'value.xattrs.user.a'],
+    ['xattrs beyond the bound', withValue({ xattrs: bigXattrs }), 'invalid-field', 'value.xattrs'],
+    ['acl with an unknown part', withValue({ acl: { mask: 'AA==' } }), 'invalid-field', 'value.acl'],
     [
       'user name with colon',
       withValue({ owner: { uid: 1, gid: 1, user: 'a:b' } }),
@@ -108,7 +129,10 @@ test('invalid records give a typed error naming the field', () => {
     ],
     ['missing seq header', (r) => delete r.headers!.seq, 'invalid-header', 'headers.seq'],
     ['bad version header', (r) => (r.headers!.v = Buffer.from('two')), 'invalid-header', 'headers.v'],
-    ['newer version header', (r) => (r.headers!.v = Buffer.from('3')), 'newer-version', 'headers.v'],
+    ['newer version header', (r) => (r.headers!.v = Buffer.from(newer)), 'newer-version', 'headers.v'],
+    ['value and header versions differ', withValue({ v: 3 }), 'mismatch', 'value.v'],
+    ['attributes in a format before 3', withValue({ xattrs: {} }), 'mismatch', 'value.xattrs'],
+    ['an ACL in a format before 3', withValue({ acl: {} }), 'mismatch', 'value.acl'],
     ['bad ts header', (r) => (r.headers!.ts = Buffer.from('soon')), 'invalid-header', 'headers.ts'],
     ['header not UTF-8', (r) => (r.headers!.source = Buffer.from([0xff])), 'invalid-header', 'headers.source'],
   ];
@@ -161,9 +185,9 @@ test('a format 1 record, written before owners were carried, still decodes (with
 
 test('a record of a newer format is refused by name, with what to do', () => {
   const record = asKafka(encodeRecord(EVENTS[0]!));
-  record.headers!.v = Buffer.from('3');
+  record.headers!.v = Buffer.from(newer);
   const decoded = decodeRecord(record);
   assert.equal(decoded.ok, false);
   const { error } = decoded as { error: RecordError };
-  assert.match(error.message, /record format 3 is newer than this mirrorlog reads \(1, 2\): upgrade the applier/);
+  assert.match(error.message, /record format 4 is newer than this mirrorlog reads \(1, 2, 3\): upgrade the applier/);
 });

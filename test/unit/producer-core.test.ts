@@ -147,3 +147,36 @@ test('a chown alone publishes the entry again with its new owner, named where th
   assert.deepEqual(owners.get(relPath('d/link')), { uid: 7, gid: 33, group: 'www-data' });
   assert.equal(after.length, 3, 'one event per chown, nothing else');
 });
+
+test('attributes and ACLs travel with --xattrs and --acls, and a setxattr alone publishes again', async (t) => {
+  const clock = new ManualClock();
+  const tree = new MemorySourceTree(() => clock.now());
+  const attributes = { xattrs: true, acl: true };
+  const harness = new ProducerHarness(tree, clock, { partitions: 1, attributes });
+  t.after(() => harness.core.stop());
+  tree.mkdir('d');
+  tree.writeFile('d/page.html', 'x');
+  tree.setXattr('d/page.html', 'user.mime_type', Buffer.from('text/html'));
+  tree.setXattr('d/page.html', 'system.posix_acl_access', Buffer.from([2, 0, 0, 0]));
+  tree.setXattr('d/page.html', 'system.other', Buffer.from('never travels'));
+  tree.setXattr('d', 'system.posix_acl_default', Buffer.from([2, 0, 0, 0]));
+  tree.setXattr('d', 'trusted.origin', Buffer.from('x'));
+  await harness.start();
+  const first = new Map(harness.partitions.flat().map((e) => [e.path, e]));
+  const page = first.get(relPath('d/page.html'));
+  assert.ok(page?.op === 'file');
+  assert.deepEqual(page.xattrs, { 'user.mime_type': Buffer.from('text/html').toString('base64') });
+  assert.deepEqual(page.acl, { access: 'AgAAAA==' });
+  const dir = first.get(relPath('d'));
+  assert.ok(dir?.op === 'dir');
+  assert.deepEqual([dir.xattrs, dir.acl], [{ 'trusted.origin': 'eA==' }, { default: 'AgAAAA==' }]);
+  const before = harness.partitions.flat().length;
+  tree.setXattr('d/page.html', 'user.mime_type', null);
+  await harness.settle();
+  const after = harness.partitions.flat().slice(before);
+  assert.deepEqual(
+    after.map((e) => [e.path, e.op === 'delete' ? undefined : e.xattrs]),
+    [['d/page.html', {}]],
+    'one event, with no attribute left',
+  );
+});

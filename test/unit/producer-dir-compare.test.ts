@@ -153,3 +153,35 @@ test('the start-up walk defers owners and own mtimes the index never held (an in
     'old-link',
   ]);
 });
+
+test('attributes that differ from the index are a change; the start-up walk defers those it never held', () => {
+  const xattrs = { 'user.a': 'eA==' };
+  const indexed: IndexedChild[] = [
+    indexedFile('same', { attributes: { xattrs } }),
+    indexedFile('changed', { attributes: { xattrs } }),
+    indexedFile('acl-added', { attributes: { xattrs, acl: {} } }),
+    indexedFile('never-held'),
+    { name: 'd', kind: 'dir', fingerprint: undefined, mode: 0o755, attributes: { xattrs: {} } },
+    indexedFile('not-read', { attributes: { xattrs } }),
+  ];
+  const file = (name: string, attributes?: IndexedChild['attributes']) => ({
+    name,
+    kind: 'file' as const,
+    mode: 0o644,
+    fingerprint: fp,
+    mtimeMs: 5000,
+    ...(attributes === undefined ? {} : { attributes }),
+  });
+  const listed = [
+    file('same', { xattrs: { ...xattrs } }),
+    file('changed', { xattrs: { 'user.a': 'eQ==' } }),
+    file('acl-added', { xattrs, acl: { access: 'AgAAAA==' } }),
+    file('never-held', { xattrs: {} }),
+    { name: 'd', kind: 'dir' as const, mode: 0o755, attributes: { xattrs } },
+    file('not-read'),
+  ];
+  const live = compareDirectory(indexed, listed);
+  assert.deepEqual(live.changed.sort(), ['acl-added', 'changed', 'd', 'never-held']);
+  assert.deepEqual(live.subdirs, ['d'], 'a directory whose attributes changed is still descended into');
+  assert.deepEqual(compareDirectory(indexed, listed, 'inode', 'defer').changed.sort(), ['acl-added', 'changed', 'd']);
+});

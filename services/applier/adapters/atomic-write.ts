@@ -19,6 +19,8 @@ export interface FileMeta {
   readonly ownership: Ownership | undefined;
   /** durability=fsync: fsync the file before its rename. */
   readonly fsync: boolean;
+  /** Sets the file's extended attributes and ACLs through its fd (after its owner and mode). */
+  readonly attributes?: (fd: number) => void;
 }
 
 /** Writes `content` as `name` in `dirFd` through the temp file `temp`; on failure `temp` is gone again. */
@@ -78,6 +80,7 @@ export function setFileMeta(fd: number, meta: Omit<FileMeta, 'fsync'>): void {
   // chown first: it clears setuid/setgid, which the chmod then sets as asked.
   if (meta.ownership !== undefined) fsat.fchown(fd, meta.ownership.uid, meta.ownership.gid);
   fsat.fchmod(fd, meta.mode);
+  meta.attributes?.(fd);
   const ns = exactNs(meta.mtimeMs, meta.mtimeNs);
   fsat.futimens(fd, ns, ns);
 }

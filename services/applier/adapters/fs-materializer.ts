@@ -18,7 +18,8 @@
 //  - Privilege: setuid/setgid bits are applied only when allowed (`allowSetid`); by
 //    default they are stripped from files and counted (setid-policy.ts). Owners are
 //    given as the owner policy says (domain/owner-policy.ts), through the entry's fd,
-//    before its mode (chown clears setuid/setgid).
+//    before its mode (chown clears setuid/setgid). Extended attributes and ACLs follow
+//    the mode (security.capability only with `allowSetid`: attribute-setter.ts).
 //
 // Writes are atomic (atomic-write.ts): content goes to a temp file beside the destination,
 // created O_CREAT|O_EXCL|O_NOFOLLOW under a random name (temp-name.ts), gets its mode and
@@ -32,8 +33,9 @@ import { constants } from 'node:fs';
 import { baseName, parentOf, type RelPath } from '../../../schemas/rel-path.ts';
 import { fsat } from '../../shared/native/fsat.ts';
 import type { Owner } from '../../../schemas/event.ts';
+import { attributeSetter, type AttributePolicy } from './attribute-setter.ts';
 import type { Ownership } from '../domain/owner-policy.ts';
-import { IMPLICIT_DIR_MODE } from '../domain/plan.ts';
+import { IMPLICIT_DIR_MODE, type EntryMeta } from '../domain/plan.ts';
 import { isTempNameOf, tempNameFor } from '../domain/temp-name.ts';
 import { renameIntoPlace, writeAtomically } from './atomic-write.ts';
 import {
@@ -52,22 +54,16 @@ import { DIR_FLAGS, UnsafePathError, type TargetRoot } from './target-root.ts';
 import type { TempJournal } from './temp-journal.ts';
 import type { Content } from './verified-content.ts';
 
-type DirMeta = { owner: Owner | undefined; mtimeMs: number | undefined; mtimeNs: string | undefined };
-
 /** A symlink itself, to chown it. */
 const LINK_FLAGS = fsat.constants.O_PATH | constants.O_NOFOLLOW;
 
-export interface FsMaterializerOptions {
+export interface FsMaterializerOptions extends AttributePolicy {
   readonly root: TargetRoot;
   readonly journal: Pick<TempJournal, 'noteDir'>;
   /** This run's token, part of every temp name. */
   readonly token: string;
   /** durability=fsync: fsync each file before its rename and remember directories to fsync. */
   readonly fsyncFiles: boolean;
-  /** Apply setuid/setgid bits as the log says (`--allow-setid`); otherwise they are stripped. */
-  readonly allowSetid?: boolean;
-  /** A file's setuid/setgid bits were stripped. */
-  readonly onSetidStripped?: () => void;
   /** The replica's ids for an event's owner (--owner); without it nothing is chowned. */
   readonly ownership?: (owner: Owner | undefined) => Ownership | undefined;
 }
@@ -80,12 +76,11 @@ export class FsMaterializer {
 
   constructor(private readonly options: FsMaterializerOptions) {}
 
-  mkdir(path: string, mode: number | null, owner?: Owner, mtimeMs?: number, mtimeNs?: string): void {
-    const meta = { owner, mtimeMs, mtimeNs };
+  mkdir(path: string, mode: number | null, meta: EntryMeta = {}): void {
     this.inParent(path, (dirFd) => this.mkdirIn(dirFd, path, mode ?? IMPLICIT_DIR_MODE, meta));
   }
 
-  private mkdirIn(dirFd: number, path: string, mode: number, meta: DirMeta): void {
+  private mkdirIn(dirFd: number, path: string, mode: number, meta: EntryMeta): void {
     const name = baseName(path);
     withWritableDirFd(dirFd, () => {
       try {
@@ -100,19 +95,20 @@ export class FsMaterializer {
     });
     this.touched(path);
     // Through the new directory's own fd: mkdir's mode went through the umask.
-    usingFd(fsat.openat(dirFd, name, DIR_FLAGS, 0), (fd) => this.setDirMeta(fd, mode, meta));
+    usingFd(fsat.openat(dirFd, name, DIR_FLAGS, 0), (fd) => this.setDirMeta(fd, path, mode, meta));
   }
 
-  private setDirMeta(fd: number, mode: number, { owner, mtimeMs, mtimeNs }: DirMeta): void {
+  private setDirMeta(fd: number, path: string, mode: number, meta: EntryMeta): void {
+    const { owner, mtimeMs, mtimeNs } = meta;
     const ids = this.options.ownership?.(owner);
     if (ids !== undefined) fsat.fchown(fd, ids.uid, ids.gid);
     fsat.fchmod(fd, mode);
+    attributeSetter(path, meta, this.options)?.(fd);
     if (mtimeMs !== undefined) fsat.futimens(fd, exactNs(mtimeMs, mtimeNs), exactNs(mtimeMs, mtimeNs));
   }
 
   /** An existing directory's mode, owner and mtime (one missing or replaced on the replica is made again). */
-  dirMeta(path: string, mode: number, owner?: Owner, mtimeMs?: number, mtimeNs?: string): void {
-    const meta = { owner, mtimeMs, mtimeNs };
+  dirMeta(path: string, mode: number, meta: EntryMeta = {}): void {
     this.inParent(path, (dirFd) => {
       let fd: number;
       try {
@@ -123,13 +119,12 @@ export class FsMaterializer {
         // missing or replaced on the replica: make it what the index says
         return this.mkdirIn(dirFd, path, mode, meta);
       }
-      usingFd(fd, () => this.setDirMeta(fd, mode, meta));
+      usingFd(fd, () => this.setDirMeta(fd, path, mode, meta));
     });
   }
 
-  write(path: string, content: Content, mode: number, mtimeMs: number, owner?: Owner, mtimeNs?: string): void {
-    const ownership = this.options.ownership?.(owner);
-    const meta = { mode: this.fileMode(mode), mtimeMs, mtimeNs, ownership, fsync: this.options.fsyncFiles };
+  write(path: string, content: Content, mode: number, mtimeMs: number, extra: EntryMeta = {}): void {
+    const meta = { ...this.fileMeta(path, mode, mtimeMs, extra), fsync: this.options.fsyncFiles };
     this.inParent(path, (dirFd) =>
       withWritableDirFd(dirFd, () => writeAtomically(dirFd, this.tempName(path), baseName(path), content, meta)),
     );
@@ -139,8 +134,8 @@ export class FsMaterializer {
   }
 
   /** The file already holds the right bytes: set mode and mtime through its fd, without rewriting it. */
-  setMeta(path: string, mode: number, mtimeMs: number, owner?: Owner, mtimeNs?: string): void {
-    const meta = { mode: this.fileMode(mode), mtimeMs, mtimeNs, ownership: this.options.ownership?.(owner) };
+  setMeta(path: string, mode: number, mtimeMs: number, extra: EntryMeta = {}): void {
+    const meta = this.fileMeta(path, mode, mtimeMs, extra);
     this.inParent(path, (dirFd) => {
       setMetaInPlace(dirFd, path, meta);
       this.changed(path);
@@ -148,8 +143,10 @@ export class FsMaterializer {
     this.countSetid(mode);
   }
 
-  symlink(path: string, target: string, owner?: Owner, mtimeMs?: number, mtimeNs?: string): void {
-    const ids = this.options.ownership?.(owner);
+  symlink(path: string, target: string, meta: EntryMeta = {}): void {
+    const { mtimeMs, mtimeNs } = meta;
+    const ids = this.options.ownership?.(meta.owner);
+    const attributes = attributeSetter(path, meta, this.options);
     const { AT_SYMLINK_NOFOLLOW } = fsat.constants;
     this.inParent(path, (dirFd) =>
       withWritableDirFd(dirFd, () => {
@@ -157,8 +154,12 @@ export class FsMaterializer {
         fsat.symlinkat(target, dirFd, temp);
         try {
           // The link itself (fchown of an O_PATH fd acts on what it names, never followed).
-          if (ids !== undefined)
-            usingFd(fsat.openat(dirFd, temp, LINK_FLAGS, 0), (fd) => fsat.fchown(fd, ids.uid, ids.gid));
+          if (ids !== undefined || attributes !== undefined) {
+            usingFd(fsat.openat(dirFd, temp, LINK_FLAGS, 0), (fd) => {
+              if (ids !== undefined) fsat.fchown(fd, ids.uid, ids.gid);
+              attributes?.(fd);
+            });
+          }
           // The rename keeps the link's own times (it changes only its ctime).
           if (mtimeMs !== undefined) {
             const ns = exactNs(mtimeMs, mtimeNs);
@@ -261,6 +262,17 @@ export class FsMaterializer {
   private tempName(path: string): string {
     this.options.journal.noteDir(parentOf(path));
     return tempNameFor(baseName(path), this.options.token, randomBytes(8).readBigUInt64BE().toString(36));
+  }
+
+  private fileMeta(path: string, mode: number, mtimeMs: number, extra: EntryMeta) {
+    const attributes = attributeSetter(path, extra, this.options);
+    return {
+      mode: this.fileMode(mode),
+      mtimeMs,
+      mtimeNs: extra.mtimeNs,
+      ownership: this.options.ownership?.(extra.owner),
+      ...(attributes === undefined ? {} : { attributes }),
+    };
   }
 
   private fileMode(mode: number): number {

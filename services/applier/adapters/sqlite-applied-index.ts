@@ -14,7 +14,7 @@ import type { HealWait, ReplicaIndex } from './applied-index.ts';
 import { DirCache } from './dir-cache.ts';
 import { toEntry, upsertParams } from './sqlite-index-rows.ts';
 import { addMissingColumns } from '../../shared/sqlite-columns.ts';
-import { FORMAT_2_COLUMNS, prepare, SCHEMA } from './sqlite-index-sql.ts';
+import { FORMAT_2_COLUMNS, FORMAT_3_COLUMNS, prepare, SCHEMA } from './sqlite-index-sql.ts';
 
 export const INDEX_FILE_NAME = 'applied-index.sqlite';
 
@@ -41,7 +41,7 @@ export class SqliteAppliedIndex implements ReplicaIndex {
       this.db.pragma('cache_size = -65536');
       this.db.pragma('temp_store = MEMORY');
       this.db.exec(SCHEMA);
-      addMissingColumns(this.db, 'entries', FORMAT_2_COLUMNS);
+      addMissingColumns(this.db, 'entries', { ...FORMAT_2_COLUMNS, ...FORMAT_3_COLUMNS });
     } catch (error) {
       this.db.close();
       throw error;

@@ -2,6 +2,7 @@
 // integer, the hash as 32 raw bytes, the parent stored beside the path for its index.
 import { parentOf, type RelPath } from '../../../schemas/rel-path.ts';
 import type { Owner } from '../../../schemas/event.ts';
+import { attributesFromText, attributesText } from '../../shared/attributes.ts';
 import type { AppliedEntry } from '../domain/plan.ts';
 
 export const KIND = { absent: 0, file: 1, dir: 2, symlink: 3 } as const;
@@ -19,6 +20,7 @@ export type Row = {
   uid: number | null;
   gid: number | null;
   mtime_ns: string | null;
+  attrs: string | null;
 };
 
 /** The columns of an upsert, in the order of its statement (sqlite-index-sql.ts). */
@@ -37,6 +39,7 @@ export type UpsertParams = [
   uid: number | null,
   gid: number | null,
   mtimeNs: string | null,
+  attrs: string | null,
 ];
 
 function ownerOf(row: Row): { owner?: Owner } {
@@ -47,8 +50,9 @@ function timeOf(row: Row): { mtimeMs?: number } {
   return row.mtime === null ? {} : { mtimeMs: row.mtime };
 }
 
+/** The exact time and the attributes, which travel beside it. */
 function exactTimeOf(row: Row): { mtimeNs?: string } {
-  return row.mtime_ns === null ? {} : { mtimeNs: row.mtime_ns };
+  return { ...(row.mtime_ns === null ? {} : { mtimeNs: row.mtime_ns }), ...attributesFromText(row.attrs) };
 }
 
 export function toEntry(row: Row): AppliedEntry {
@@ -93,6 +97,7 @@ export function upsertParams(path: RelPath, entry: AppliedEntry, epoch: number):
   const uid = entry.kind === 'absent' ? null : (entry.owner?.uid ?? null);
   const gid = entry.kind === 'absent' ? null : (entry.owner?.gid ?? null);
   const ns = entry.kind === 'absent' ? null : (entry.mtimeNs ?? null);
+  const attrs = entry.kind === 'absent' ? null : attributesText(entry);
   switch (entry.kind) {
     case 'file':
       return [
@@ -110,6 +115,7 @@ export function upsertParams(path: RelPath, entry: AppliedEntry, epoch: number):
         uid,
         gid,
         ns,
+        attrs,
       ];
     case 'dir':
       return [
@@ -127,6 +133,7 @@ export function upsertParams(path: RelPath, entry: AppliedEntry, epoch: number):
         uid,
         gid,
         ns,
+        attrs,
       ];
     case 'symlink':
       return [
@@ -144,9 +151,10 @@ export function upsertParams(path: RelPath, entry: AppliedEntry, epoch: number):
         uid,
         gid,
         ns,
+        attrs,
       ];
     case 'absent':
-      return [path, parent, KIND.absent, entry.seq, null, null, null, null, null, 0, epoch, null, null, null];
+      return [path, parent, KIND.absent, entry.seq, null, null, null, null, null, 0, epoch, null, null, null, null];
     default: {
       const unknown: never = entry;
       throw new TypeError(`unknown entry ${JSON.stringify(unknown)}`);

@@ -19,7 +19,8 @@ CREATE TABLE IF NOT EXISTS entries (
   epoch INTEGER NOT NULL,
   uid INTEGER,
   gid INTEGER,
-  mtime_ns TEXT
+  mtime_ns TEXT,
+  attrs TEXT
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS entries_by_parent ON entries(parent) WHERE kind <> 0;
 CREATE INDEX IF NOT EXISTS files_by_hash ON entries(hash) WHERE kind = 1;
@@ -40,11 +41,13 @@ CREATE TABLE IF NOT EXISTS heal_waits (
 
 /** Added with record format 2 (owners, exact times); an older index gets them NULL. */
 export const FORMAT_2_COLUMNS = { uid: 'INTEGER', gid: 'INTEGER', mtime_ns: 'TEXT' };
+/** Added with record format 3: extended attributes and ACLs (services/shared/attributes.ts's text). */
+export const FORMAT_3_COLUMNS = { attrs: 'TEXT' };
 
 /** A heal wait as stored (heal-channel.ts): reason and headers as text. */
 export type HealWaitRow = Omit<HealWait, 'headers' | 'reason'> & { reason: string; headers: string };
 
-const COLUMNS = 'path, kind, seq, hash, size, mode, mtime, target, explicit, uid, gid, mtime_ns';
+const COLUMNS = 'path, kind, seq, hash, size, mode, mtime, target, explicit, uid, gid, mtime_ns, attrs';
 const EXISTS = '(kind = 1 OR kind = 3 OR (kind = 2 AND explicit = 1))';
 
 export function prepare(db: Database.Database) {
@@ -57,8 +60,8 @@ export function prepare(db: Database.Database) {
     children: db.prepare<[string], { path: string }>('SELECT path FROM entries WHERE parent = ? AND kind <> 0'),
     upsert: db.prepare<UpsertParams>(
       'INSERT OR REPLACE INTO entries ' +
-        '(path, parent, kind, seq, hash, size, mode, mtime, target, explicit, epoch, uid, gid, mtime_ns) ' +
-        'VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)',
+        '(path, parent, kind, seq, hash, size, mode, mtime, target, explicit, epoch, uid, gid, mtime_ns, attrs) ' +
+        'VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)',
     ),
     forgetBelow: db.prepare<[string, string]>('DELETE FROM entries WHERE path > ? AND path < ?'),
     pruneTombstones: db.prepare<[number, number]>(

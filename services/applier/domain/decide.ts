@@ -18,7 +18,15 @@
 //     Such directories are removed as soon as they become empty (cascading upwards).
 //  Only entries that assert their own existence (files, symlinks, directories whose
 //  latest applied event is a `dir`) count for "a higher seq below".
-import { sameOwner, type DeleteEvent, type MirrorEvent, type Owner } from '../../../schemas/event.ts';
+import {
+  attributesIn,
+  sameAttributes,
+  sameOwner,
+  type Attributes,
+  type DeleteEvent,
+  type MirrorEvent,
+  type Owner,
+} from '../../../schemas/event.ts';
 import { ancestorsOf, type RelPath } from '../../../schemas/rel-path.ts';
 import type { AppliedEntry, Decision, ReplicaView, Step } from './plan.ts';
 
@@ -33,9 +41,10 @@ export function decide(event: MirrorEvent, view: ReplicaView): Decision {
 
   const steps: Step[] = makeAncestorsDirectories(ancestors, view);
   const { path } = event;
-  const owned: { owner?: Owner; mtimeNs?: string } = {
+  const owned: { owner?: Owner; mtimeNs?: string } & Attributes = {
     ...(event.owner === undefined ? {} : { owner: event.owner }),
     ...(event.mtimeNs === undefined ? {} : { mtimeNs: event.mtimeNs }),
+    ...attributesIn(event),
   };
 
   switch (event.op) {
@@ -44,7 +53,7 @@ export function decide(event: MirrorEvent, view: ReplicaView): Decision {
       if (current?.kind === 'dir') {
         const same =
           current.mode === event.mode && current.mtimeMs === event.mtimeMs && current.mtimeNs === event.mtimeNs;
-        if (!same || !sameOwner(current.owner, event.owner))
+        if (!same || !sameOwner(current.owner, event.owner) || !sameAttributes(current, event))
           steps.push({ op: 'dir-meta', path, mode: event.mode, ...meta });
       } else {
         if (current?.kind === 'file' || current?.kind === 'symlink') steps.push({ op: 'unlink', path });
@@ -69,7 +78,8 @@ export function decide(event: MirrorEvent, view: ReplicaView): Decision {
       const { hash, size, mode, mtimeMs } = event;
       if (current?.kind === 'file' && current.hash === hash && current.size === size) {
         const sameTime = current.mtimeMs === mtimeMs && current.mtimeNs === event.mtimeNs;
-        if (current.mode !== mode || !sameTime || !sameOwner(current.owner, event.owner))
+        const sameMeta = sameOwner(current.owner, event.owner) && sameAttributes(current, event);
+        if (current.mode !== mode || !sameTime || !sameMeta)
           steps.push({ op: 'set-meta', path, mode, mtimeMs, ...owned });
       } else {
         steps.push({ op: 'write', path, hash, size, mode, mtimeMs, ...owned });

@@ -1,6 +1,6 @@
 // The vocabulary of the applier's decisions: what it recorded per path, what it can
 // read of the replica, and the steps a decision asks the materializer to carry out.
-import type { Owner } from '../../../schemas/event.ts';
+import type { Attributes, Owner } from '../../../schemas/event.ts';
 import type { RelPath } from '../../../schemas/rel-path.ts';
 
 /**
@@ -9,13 +9,23 @@ import type { RelPath } from '../../../schemas/rel-path.ts';
  * removed once empty. `absent` remembers the seq of a delete, so stale events for the
  * path (or below it) are recognised.
  */
-/** `mtimeNs`: the exact mtime (a decimal string) when the event carried it; else mtimeMs is the time. */
-type Times = { mtimeNs?: string };
+/**
+ * `mtimeNs`: the exact mtime (a decimal string) when the event carried it; else mtimeMs is
+ * the time. `xattrs`, `acl`: as the event carried them (undefined: the replica's stay).
+ */
+type Times = { mtimeNs?: string } & Attributes;
 export type AppliedEntry =
   | ({ kind: 'file'; seq: number; hash: string; size: number; mode: number; mtimeMs: number; owner?: Owner } & Times)
   | ({ kind: 'symlink'; seq: number; target: string; owner?: Owner; mtimeMs?: number } & Times)
   | ({ kind: 'dir'; seq: number; mode: number | null; explicit: boolean; owner?: Owner; mtimeMs?: number } & Times)
   | { kind: 'absent'; seq: number };
+
+/** What an entry gets beside its mode (and a file's mtime): each part undefined is left as the applier makes it. */
+export type EntryMeta = {
+  owner?: Owner | undefined;
+  mtimeMs?: number | undefined;
+  mtimeNs?: string | undefined;
+} & Attributes;
 
 /** What `decide` may know about the replica: the applied index, read-only. */
 export interface ReplicaView {

@@ -3,10 +3,12 @@
 import { isBelow, parentOf } from '../../../schemas/rel-path.ts';
 import type { EntryState, Owner } from '../../../schemas/event.ts';
 import type { Fingerprint } from '../domain/diff.ts';
-import type { Probe } from '../ports/source-tree.ts';
+import type { AttributeRead, Probe } from '../ports/source-tree.ts';
+import { attributesOf, type AttributeScope } from '../../shared/attributes.ts';
 import { sha256Hex } from '../../shared/content-store.ts';
 
-type Base = { ino: number; ctimeMs: number; unreadable?: boolean; owner?: Owner };
+/** `xattrs`: name -> value, ACLs as system.posix_acl_* (as the kernel lists them). */
+type Base = { ino: number; ctimeMs: number; unreadable?: boolean; owner?: Owner; xattrs?: Map<string, Buffer> };
 export type MemoryNode =
   | (Base & { kind: 'file'; mode: number; content: Buffer; mtimeMs: number })
   | (Base & { kind: 'dir'; mode: number })
@@ -148,4 +150,13 @@ export function stateOf(node: MemoryNode, owners: boolean): EntryState | undefin
     case 'special':
       return undefined;
   }
+}
+
+/** What the kernel would list of the node's attributes, as the producer carries them. */
+export function attributesOfNode(node: MemoryNode, scope: AttributeScope): AttributeRead | undefined {
+  if (node.kind === 'special') return undefined;
+  return attributesOf(
+    [...(node.xattrs ?? [])].map(([name, value]) => [Buffer.from(name), value] as const),
+    scope,
+  );
 }

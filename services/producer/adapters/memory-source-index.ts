@@ -1,6 +1,6 @@
 // The source index in memory: the same contract as the SQLite index
 // (test/helpers/source-index-contract.ts), for the model test and unit tests.
-import type { EntryState } from '../../../schemas/event.ts';
+import { attributesIn, hasAttributes, type EntryState } from '../../../schemas/event.ts';
 import { isBelow, parentOf, type RelPath } from '../../../schemas/rel-path.ts';
 import type { IndexedChild } from '../domain/dir-compare.ts';
 import type { Fingerprint } from '../domain/diff.ts';
@@ -38,6 +38,7 @@ export class MemorySourceIndex implements SourceIndex {
       if (state.mtimeMs !== undefined) child.mtimeMs = state.mtimeMs;
       if (state.kind === 'symlink') child.target = state.target;
       if (state.owner !== undefined) child.owner = { uid: state.owner.uid, gid: state.owner.gid };
+      if (hasAttributes(state)) child.attributes = attributesIn(state);
       return child;
     });
   }

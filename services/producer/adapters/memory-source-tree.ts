@@ -8,6 +8,7 @@ import { isBelow, joinRel } from '../../../schemas/rel-path.ts';
 import type { EntryState } from '../../../schemas/event.ts';
 import { sameFingerprint, type Fingerprint } from '../domain/diff.ts';
 import type {
+  AttributeRead,
   LinkRead,
   Listing,
   Probe,
@@ -21,6 +22,7 @@ import type {
 } from '../ports/source-tree.ts';
 import {
   ancestors,
+  attributesOfNode,
   fingerprintOf,
   linkTarget,
   MemoryNodes,
@@ -29,6 +31,7 @@ import {
   type MemoryNode,
 } from './memory-nodes.ts';
 import { sha256Hex } from '../../shared/content-store.ts';
+import type { AttributeScope } from '../../shared/attributes.ts';
 import { MemoryWatches } from './memory-watches.ts';
 
 export class MemorySourceTree implements SourceTree {
@@ -66,6 +69,11 @@ export class MemorySourceTree implements SourceTree {
       .childNames(relDir)
       .map((name) => ({ name, kind: this.nodes.node(joinRel(relDir, name))!.kind }));
     return { status: 'ok', entries, notUtf8: 0 };
+  }
+
+  readAttributes(relPath: string, scope: AttributeScope): AttributeRead | undefined {
+    const node = this.nodes.node(relPath);
+    return node === undefined || this.nodes.searchDenied(relPath) ? undefined : attributesOfNode(node, scope);
   }
 
   readlink(relPath: string): LinkRead {
@@ -175,6 +183,18 @@ export class MemorySourceTree implements SourceTree {
     const node = this.nodes.node(relPath);
     if (node === undefined || relPath === '' || this.options.owners !== true) return false;
     Object.assign(node, { owner: { uid, gid }, ctimeMs: this.nodes.stamp() });
+    this.emit(relPath, 'update');
+    return true;
+  }
+
+  /** setxattr(2), or removexattr(2) when `value` is null (ACLs are system.posix_acl_*). */
+  setXattr(relPath: string, name: string, value: Buffer | null): boolean {
+    const node = this.nodes.node(relPath);
+    if (node === undefined || node.kind === 'special') return false;
+    node.xattrs ??= new Map<string, Buffer>();
+    if (value === null) node.xattrs.delete(name);
+    else node.xattrs.set(name, value);
+    node.ctimeMs = this.nodes.stamp();
     this.emit(relPath, 'update');
     return true;
   }

@@ -5,8 +5,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { pino } from 'pino';
+import { readAttributesAt } from '../../shared/attribute-io.ts';
+import type { AttributeScope } from '../../shared/attributes.ts';
 import { sameFingerprint, type Fingerprint } from '../domain/diff.ts';
 import type {
+  AttributeRead,
   FileContent,
   LinkRead,
   Listing,
@@ -70,6 +73,15 @@ export class NodeSourceTree implements SourceTree {
       throw error;
     }
     return stats === undefined ? { kind: 'missing' } : probeStats(stats);
+  }
+
+  readAttributes(relPath: string, scope: AttributeScope): AttributeRead | undefined {
+    try {
+      return readAttributesAt(this.abs(relPath), scope);
+    } catch (error) {
+      if (NO_ACCESS.has(codeOf(error))) return undefined;
+      throw error;
+    }
   }
 
   readlink(relPath: string): LinkRead {

@@ -7,6 +7,7 @@ import type { EntryState } from '../../../schemas/event.ts';
 import { parentOf, type RelPath } from '../../../schemas/rel-path.ts';
 import type { IndexedChild } from '../domain/dir-compare.ts';
 import type { Fingerprint } from '../domain/diff.ts';
+import { attributesFromText, attributesText } from '../../shared/attributes.ts';
 import { addMissingColumns } from '../../shared/sqlite-columns.ts';
 import { applyIndexWrites, type IndexedEntry, type IndexWrite, type SourceIndex } from '../ports/source-index.ts';
 
@@ -27,6 +28,7 @@ type Row = {
   uid: number | null;
   gid: number | null;
   mtime_ns: string | null;
+  attrs: string | null;
 };
 
 const SCHEMA = `
@@ -45,19 +47,23 @@ CREATE TABLE IF NOT EXISTS entries (
   fp_ctime_ms REAL,
   uid INTEGER,
   gid INTEGER,
-  mtime_ns TEXT
+  mtime_ns TEXT,
+  attrs TEXT
 ) WITHOUT ROWID;
 `;
 
 /** Added with record format 2 (owners, exact times); the covering index below needs the ids. */
 const FORMAT_2_COLUMNS = { uid: 'INTEGER', gid: 'INTEGER', mtime_ns: 'TEXT' };
+/** Added with record format 3: extended attributes and ACLs (attributes.ts's text), NULL when not carried. */
+const FORMAT_3_COLUMNS = { attrs: 'TEXT' };
 
 const INDEXES =
   `
 -- Covers the reconcile's children query: a directory's rows are one range of this index,
 -- read without a lookup into the table per row (the start-up walk runs it for every directory).
-CREATE INDEX IF NOT EXISTS entries_by_parent ON entries(parent, path, kind, mode, size, mtime_ms, ` +
-  `target, ino, fp_mtime_ms, fp_ctime_ms, uid, gid);
+DROP INDEX IF EXISTS entries_by_parent;
+CREATE INDEX IF NOT EXISTS entries_by_parent_3 ON entries(parent, path, kind, mode, size, mtime_ms, ` +
+  `target, ino, fp_mtime_ms, fp_ctime_ms, uid, gid, attrs);
 DROP INDEX IF EXISTS entries_children;
 DROP INDEX IF EXISTS entries_parent;
 CREATE INDEX IF NOT EXISTS entries_hash ON entries(hash) WHERE hash IS NOT NULL;
@@ -65,7 +71,7 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITH
 `;
 
 const COLUMNS =
-  'path, kind, mode, size, mtime_ms, hash, target, seq, ino, fp_mtime_ms, fp_ctime_ms, uid, gid, mtime_ns';
+  'path, kind, mode, size, mtime_ms, hash, target, seq, ino, fp_mtime_ms, fp_ctime_ms, uid, gid, mtime_ns, attrs';
 
 function ownerOf(uid: number | null, gid: number | null): { owner?: { uid: number; gid: number } } {
   return uid === null || gid === null ? {} : { owner: { uid, gid } };
@@ -79,7 +85,7 @@ function toEntry(row: Row): IndexedEntry {
   else state = { kind: 'symlink', target: row.target! };
   if (row.kind !== 'file' && row.mtime_ms !== null) state.mtimeMs = row.mtime_ms;
   if (row.mtime_ns !== null) state.mtimeNs = row.mtime_ns;
-  Object.assign(state, ownerOf(row.uid, row.gid));
+  Object.assign(state, ownerOf(row.uid, row.gid), attributesFromText(row.attrs));
   const fingerprint =
     row.ino === null
       ? undefined
@@ -99,14 +105,14 @@ export class SqliteSourceIndex implements SourceIndex {
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('cache_size = -16000');
     this.db.exec(SCHEMA);
-    addMissingColumns(this.db, 'entries', FORMAT_2_COLUMNS);
+    addMissingColumns(this.db, 'entries', { ...FORMAT_2_COLUMNS, ...FORMAT_3_COLUMNS });
     this.db.exec(INDEXES);
     this.statements = {
       get: this.db.prepare<[string], Row>(`SELECT ${COLUMNS} FROM entries WHERE path = ?`),
       childSummaries: this.db
         .prepare<[string], unknown[]>(
-          'SELECT path, kind, mode, size, mtime_ms, target, ino, fp_mtime_ms, fp_ctime_ms, uid, gid ' +
-            'FROM entries INDEXED BY entries_by_parent WHERE parent = ?',
+          'SELECT path, kind, mode, size, mtime_ms, target, ino, fp_mtime_ms, fp_ctime_ms, uid, gid, attrs ' +
+            'FROM entries INDEXED BY entries_by_parent_3 WHERE parent = ?',
         )
         .raw(true),
       below: this.db.prepare<[string, string], { path: string }>(
@@ -121,9 +127,9 @@ export class SqliteSourceIndex implements SourceIndex {
       put: this.db.prepare(
         'INSERT OR REPLACE INTO entries ' +
           '(path, parent, kind, mode, size, mtime_ms, hash, target, seq, ino, fp_mtime_ms, fp_ctime_ms, uid, gid, ' +
-          'mtime_ns)\n' +
+          'mtime_ns, attrs)\n' +
           '         VALUES (@path, @parent, @kind, @mode, @size, @mtime_ms, @hash, @target, @seq, @ino, ' +
-          '@fp_mtime_ms, @fp_ctime_ms, @uid, @gid, @mtime_ns)',
+          '@fp_mtime_ms, @fp_ctime_ms, @uid, @gid, @mtime_ns, @attrs)',
       ),
       remove: this.db.prepare<[string]>('DELETE FROM entries WHERE path = ?'),
       count: this.db.prepare<[], { kind: string; n: number }>('SELECT kind, count(*) AS n FROM entries GROUP BY kind'),
@@ -144,7 +150,7 @@ export class SqliteSourceIndex implements SourceIndex {
   childSummaries(dir: string): IndexedChild[] {
     const start = dir === '' ? 0 : dir.length + 1;
     return this.statements.childSummaries.all(dir).map((row) => {
-      const [path, kind, mode, size, mtimeMs, target, ino, fpMtime, fpCtime, uid, gid] = row as [
+      const [path, kind, mode, size, mtimeMs, target, ino, fpMtime, fpCtime, uid, gid, attrs] = row as [
         string,
         IndexedChild['kind'],
         number | null,
@@ -156,6 +162,7 @@ export class SqliteSourceIndex implements SourceIndex {
         number | null,
         number | null,
         number | null,
+        string | null,
       ];
       const fingerprint = ino === null ? undefined : { ino, size: size ?? 0, mtimeMs: fpMtime!, ctimeMs: fpCtime! };
       const child: IndexedChild = { name: path.slice(start), kind, fingerprint, ...ownerOf(uid, gid) };
@@ -163,6 +170,7 @@ export class SqliteSourceIndex implements SourceIndex {
       if (size !== null) child.size = size;
       if (mtimeMs !== null) child.mtimeMs = mtimeMs;
       if (target !== null) child.target = target;
+      if (attrs !== null) child.attributes = attributesFromText(attrs);
       return child;
     });
   }
@@ -200,6 +208,7 @@ export class SqliteSourceIndex implements SourceIndex {
       uid: state.owner?.uid ?? null,
       gid: state.owner?.gid ?? null,
       mtime_ns: state.mtimeNs ?? null,
+      attrs: attributesText(state),
     });
   }
 

@@ -1,6 +1,6 @@
 // What to publish for one path, given what the index says was published and what the
 // filesystem holds now. Pure: the caller does the lstat/hash and the index lookups.
-import { sameOwner, type EntryState } from '../../../schemas/event.ts';
+import { sameAttributes, sameOwner, type EntryState } from '../../../schemas/event.ts';
 import type { RelPath } from '../../../schemas/rel-path.ts';
 
 /** One change to publish: the path's new state, or `null` for a delete. */
@@ -18,7 +18,7 @@ export function sameFingerprint(a: Fingerprint, b: Fingerprint): boolean {
 }
 
 export function sameState(a: EntryState, b: EntryState): boolean {
-  if (!sameOwner(a.owner, b.owner) || a.mtimeNs !== b.mtimeNs) return false;
+  if (!sameOwner(a.owner, b.owner) || a.mtimeNs !== b.mtimeNs || !sameAttributes(a, b)) return false;
   switch (a.kind) {
     case 'file':
       return (

@@ -1,6 +1,6 @@
 // Which children of a directory need examining, from its listing and what the index
 // holds for it. Pure: the caller lists, lstats and queries.
-import { sameOwner, type Owner } from '../../../schemas/event.ts';
+import { sameAttributes, sameOwner, type Attributes, type Owner } from '../../../schemas/event.ts';
 import { dirMayBeReplaced, fileMayHaveChanged, type Fingerprint } from './diff.ts';
 
 export type IndexedChild = {
@@ -12,6 +12,8 @@ export type IndexedChild = {
   mode?: number;
   target?: string;
   owner?: Owner;
+  /** Undefined when the index holds none (carried by neither side, or indexed before they were). */
+  attributes?: Attributes;
 };
 export type ListedChild = {
   name: string;
@@ -23,6 +25,8 @@ export type ListedChild = {
   target?: string;
   /** Ids only; undefined when the listing did not stat the child. */
   owner?: Owner;
+  /** Extended attributes and ACLs; undefined when the listing does not read them. */
+  attributes?: Attributes;
 };
 
 /**
@@ -42,10 +46,10 @@ export function compareDirectory(
    */
   dirIdentity: 'inode' | 'inode-or-ctime' = 'inode',
   /**
-   * `defer`: an owner or own mtime the index does not hold at all (written before record
-   * format 2) is not a change. The start-up walk defers them: after an upgrade it would
-   * otherwise republish the whole tree before the producer is live; the periodic walk,
-   * rate-limited while live, publishes them instead.
+   * `defer`: an owner, own mtime or attributes the index does not hold at all (written
+   * before record format 2, or before --xattrs/--acls) is not a change. The start-up walk
+   * defers them: after an upgrade it would otherwise republish the whole tree before the
+   * producer is live; the periodic walk, rate-limited while live, publishes them instead.
    */
   legacyMetadata: 'compare' | 'defer' = 'compare',
 ): { changed: string[]; subdirs: string[]; adopt: { name: string; fingerprint: Fingerprint }[] } {
@@ -54,6 +58,10 @@ export function compareDirectory(
     child.owner !== undefined && !sameOwner(known.owner, child.owner) && !(defer && known.owner === undefined);
   const ownTimeChanged = (known: IndexedChild, child: ListedChild) =>
     child.mtimeMs !== undefined && child.mtimeMs !== known.mtimeMs && !(defer && known.mtimeMs === undefined);
+  const attributesChanged = (known: IndexedChild, child: ListedChild) =>
+    child.attributes !== undefined &&
+    !sameAttributes(known.attributes ?? {}, child.attributes) &&
+    !(defer && known.attributes === undefined);
   const byName = new Map<string, IndexedChild>();
   for (const child of indexed) byName.set(child.name, child);
   const changed: string[] = [];
@@ -67,8 +75,8 @@ export function compareDirectory(
       if (child.kind !== 'special') changed.push(child.name);
     } else if (child.kind === 'special' || child.kind !== known.kind) {
       changed.push(child.name);
-    } else if (ownerChanged(known, child)) {
-      changed.push(child.name); // chown (or an index from before owners were carried)
+    } else if (ownerChanged(known, child) || attributesChanged(known, child)) {
+      changed.push(child.name); // chown, setxattr (or an index from before they were carried)
       if (child.kind === 'dir') subdirs.push(child.name);
     } else if (child.kind === 'dir') {
       if (child.mode !== undefined && child.mode !== known.mode) changed.push(child.name);

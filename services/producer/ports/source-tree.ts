@@ -2,7 +2,8 @@
 // relative to the root, never following a symlink. Two implementations keep one contract
 // (test/helpers/source-tree-contract.ts): the local filesystem (adapters/node-source-tree.ts)
 // and memory (adapters/memory-source-tree.ts), which the model test drives.
-import type { Owner } from '../../../schemas/event.ts';
+import type { Attributes, Owner } from '../../../schemas/event.ts';
+import type { AttributeScope, DroppedAttribute } from '../../shared/attributes.ts';
 import type { Logger } from '../../shared/logger.ts';
 import type { Fingerprint } from '../domain/diff.ts';
 
@@ -33,6 +34,8 @@ export type Listing =
   | { status: 'ok'; entries: ListedName[]; notUtf8: number }
   | { status: 'missing' }
   | { status: 'unreadable'; code: string };
+
+export type AttributeRead = { attributes: Attributes; dropped: DroppedAttribute[] };
 
 export type LinkRead = { status: 'ok'; target: string } | { status: 'missing' } | { status: 'not-utf8' };
 
@@ -97,6 +100,11 @@ export interface SourceTree {
   lstat(relPath: string): Probe;
   readdir(relDir: string): Listing;
   readlink(relPath: string): LinkRead;
+  /**
+   * The entry's extended attributes and ACLs in `scope` (a symlink's own); `dropped`: those
+   * that cannot travel. Undefined when they cannot be read (gone, refused): none are carried.
+   */
+  readAttributes(relPath: string, scope: AttributeScope): AttributeRead | undefined;
   /** Reads and hashes a file that lstat described as `expected`. */
   readFile(relPath: string, expected: Fingerprint, options?: ReadOptions): Promise<ReadResult>;
   /**

@@ -52,6 +52,13 @@ export interface Fsat {
   readdir(dirfd: number): FsatDirent[];
   /** Copies up to `length` bytes from the current offset of `fdIn` to `fdOut`; returns how many. */
   copyFileRange(fdIn: number, fdOut: number, length: number): number;
+  /**
+   * Every extended attribute of `path` the caller may list, as [name, value]. `follow` 0
+   * reads a final symlink itself; 1 follows it (for /proc/self/fd/N, which leads to the fd's inode).
+   */
+  xattrs(path: FsatName, follow: 0 | 1): [Buffer, Buffer][];
+  setxattr(path: FsatName, name: string, value: Buffer, follow: 0 | 1): void;
+  removexattr(path: FsatName, name: string, follow: 0 | 1): void;
   readonly constants: {
     readonly O_PATH: number;
     readonly O_TMPFILE: number;
