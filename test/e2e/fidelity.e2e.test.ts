@@ -1,8 +1,9 @@
 // A replica the web server can serve as it is: owners and groups (users and groups made
 // for the test, and ids no name has), 0640 files, setgid directories, symlinks owned by
-// someone else, mtimes to the nanosecond (directories' and symlinks' too), through the
-// real producer and applier as root. The oracle is rsync itself:
-// `rsync -an --modify-window=-1 --delete --itemize-changes SRC/ REPLICA/` lists nothing,
+// someone else, mtimes to the nanosecond (directories' and symlinks' too), extended
+// attributes (user.*, trusted.*, security.*) and POSIX ACLs (access and default), through
+// the real producer (--xattrs --acls) and applier as root. The oracle is rsync itself:
+// `rsync -aAXn --modify-window=-1 --delete --itemize-changes SRC/ REPLICA/` lists nothing,
 // after live churn, after the applier is killed -9 in the middle of a burst, after a
 // rebuild, after verify --repair, and for a restore.
 import assert from 'node:assert/strict';
@@ -45,7 +46,7 @@ async function makeAccounts(t: TestContext): Promise<Accounts> {
 /** What rsync would still change on the replica; empty when it is a faithful copy. */
 async function rsyncChanges(source: string, replica: string): Promise<string[]> {
   // --modify-window=-1: times compared to the nanosecond (rsync's default is whole seconds).
-  const args = ['-an', '--modify-window=-1', '--delete', '--itemize-changes', `${source}/`, `${replica}/`];
+  const args = ['-aAXn', '--modify-window=-1', '--delete', '--itemize-changes', `${source}/`, `${replica}/`];
   try {
     const { stdout } = await run('rsync', args, { maxBuffer: 1 << 26 });
     // The target directory itself is the operator's: its own mtime is not the source root's
@@ -104,6 +105,14 @@ function buildSite(root: string, a: Accounts): void {
   fs.lchownSync(path.join(site, 'home'), a.uid, a.gid);
   // Times a deploy tool set, to the nanosecond, on a file, a link and directories (last: their entries are made).
   const stamped = ['index.html', 'home', 'img', 'private', ''].map((name) => path.join(site, name));
+  // Attributes a web stack sets: a MIME type, a label, a deploy tool's mark; ACLs for the web server.
+  execFileSync('setfattr', ['-n', 'user.mime_type', '-v', 'text/html', path.join(site, 'index.html')]);
+  execFileSync('setfattr', ['-n', 'security.label', '-v', 'public', path.join(site, 'robots.txt')]);
+  execFileSync('setfattr', ['-n', 'trusted.deployed-by', '-v', 'ci', path.join(site, 'img')]);
+  execFileSync('setfacl', ['-m', 'u:www-data:r', path.join(site, 'private', 'key.pem')]);
+  // A default ACL: what is created inside inherits it, on the source as on the replica.
+  execFileSync('setfacl', ['-d', '-m', `g:${a.group}:rwx`, path.join(site, 'img')]);
+  execFileSync('setfacl', ['-m', `g:${a.group}:rwx`, path.join(site, 'img')]);
   execFileSync('touch', ['-h', '-d', '2025-06-01T12:00:00.123456789Z', ...stamped]);
 }
 
@@ -111,17 +120,19 @@ async function setup(t: TestContext) {
   if (process.getuid?.() !== 0)
     throw new Error('this test needs root (it makes users and gives files to them); run it as root');
   await ensureCommand('rsync', 'rsync', 'fidelity e2e');
+  await ensureCommand('setfacl', 'acl', 'fidelity e2e');
+  await ensureCommand('setfattr', 'attr', 'fidelity e2e');
   const accounts = await makeAccounts(t);
   const source = tempDir(t, 'fidelity-source');
   const replica = tempDir(t, 'fidelity-replica');
   const topic = freshTopic(t);
   const prefix = freshPrefix();
   const applierState = tempDir(t, 'fidelity-astate');
-  const producer = await startService(
-    t,
-    'producer',
-    producerArgs(source, tempDir(t, 'fidelity-pstate'), topic, prefix),
-  );
+  const producer = await startService(t, 'producer', [
+    ...producerArgs(source, tempDir(t, 'fidelity-pstate'), topic, prefix),
+    '--xattrs',
+    '--acls',
+  ]);
   await producer.waitReady();
   const startApplier = async (extra: string[] = []): Promise<ServiceProcess> => {
     const applier = await startService(t, 'applier', [
@@ -137,7 +148,8 @@ async function setup(t: TestContext) {
 }
 
 test(
-  'owners, groups, modes and times survive live churn, a kill -9 mid-burst and a rebuild (rsync finds nothing); ' +
+  'owners, groups, modes, times, xattrs and ACLs survive live churn, a kill -9 mid-burst and a rebuild ' +
+    '(rsync -aAX finds nothing); ' +
     'verify checks them, --repair and restore put them back',
   { timeout: 600_000 },
   async (t) => {
@@ -156,6 +168,12 @@ test(
     fs.lchownSync(path.join(site, 'home'), 0, a.www);
     write(path.join(site, 'img', 'new.jpg'), 'new', 0o640, a.uid, a.www);
     fs.renameSync(path.join(site, 'private'), path.join(site, 'private-2'));
+    // Attributes changed, added and removed alone, an ACL entry taken away.
+    execFileSync('setfattr', ['-n', 'user.mime_type', '-v', 'text/html; charset=utf-8', path.join(site, 'index.html')]);
+    execFileSync('setfattr', ['-x', 'security.label', path.join(site, 'robots.txt')]);
+    execFileSync('setfattr', ['-h', '-n', 'trusted.link-note', '-v', 'kept', path.join(site, 'home')]);
+    execFileSync('setfacl', ['-x', 'u:www-data', path.join(site, 'private-2', 'key.pem')]);
+    execFileSync('setfacl', ['-m', 'u:www-data:rx', path.join(site, 'private-2')]);
     await waitForRsyncClean(source, replica, 'after live churn');
 
     // A burst of files given to others, the applier killed -9 in the middle of it.
@@ -169,6 +187,9 @@ test(
         i % 3 === 0 ? a.www : a.uid,
         a.gid,
       );
+    // Every tenth file with an attribute of its own.
+    const tenth = Array.from({ length: 150 }, (_, i) => path.join(burst, `f${i * 10}.html`));
+    execFileSync('setfattr', ['-n', 'user.origin', '-v', 'burst', ...tenth]);
     await waitFor(
       'the applier to be in the middle of the burst',
       async () => (((await applier.metric('mirrorlog_applier_events_total')) ?? 0) > 300 ? true : undefined),
@@ -194,13 +215,17 @@ test(
     assert.equal(clean.code, 0, clean.stdout + clean.stderr);
     fs.lchownSync(path.join(replica, 'site/index.html'), 0, 0);
     fs.utimesSync(path.join(replica, 'site/img'), new Date(0), new Date(0));
+    execFileSync('setfattr', ['-x', 'user.mime_type', path.join(replica, 'site/index.html')]);
+    execFileSync('setfacl', ['-b', path.join(replica, 'site/img')]);
     const drift = await verify();
     assert.equal(drift.code, 1, drift.stdout + drift.stderr);
     assert.match(drift.stdout, new RegExp(`owner +"site/index.html" \\(expected ${a.www}:${a.gid}, found 0:0\\)`));
     assert.match(drift.stdout, /mtime +"site\/img"/);
+    assert.match(drift.stdout, /xattrs +"site\/index.html" \(expected user.mime_type, found none\)/);
+    assert.match(drift.stdout, /acl +"site\/img" \(expected access, default, found none\)/);
     const repaired = await verify(['--repair']);
     assert.equal(repaired.code, 0, repaired.stdout + repaired.stderr);
-    assert.deepEqual(await rsyncChanges(source, replica), [], 'the repair put owners and times back');
+    assert.deepEqual(await rsyncChanges(source, replica), [], 'the repair put owners, times and attributes back');
 
     // restore builds the same tree, owners and times included.
     const restored = path.join(tempDir(t, 'fidelity-restore'), 'tree');
