@@ -16,6 +16,8 @@ export interface TreeWriter {
   rename(from: string, to: string): void;
   /** Sets the mtime to integer nanoseconds since the epoch. */
   setMtimeNs(path: string, ns: bigint): void;
+  /** setxattr of the entry itself (a symlink not followed). */
+  setXattr(path: string, name: string, value: string): void;
 }
 
 export interface SourceTreeUnderTest {
@@ -69,6 +71,27 @@ export function testSourceTree(name: string, factory: () => SourceTreeUnderTest)
       writer.setMtimeNs('f', 1_800_000_000_000_000_000n);
       const exact = tree.lstat('f');
       assert.equal(exact.kind === 'file' && exact.mtimeMs, 1_800_000_000_000);
+    });
+
+    it('readAttributes gives the carried attributes of files, directories and links, none of a missing entry', (t) => {
+      const { tree, writer } = open(t);
+      writer.mkdir('d');
+      writer.writeFile('d/f', 'x');
+      writer.symlink('d/l', 'f');
+      writer.setXattr('d/f', 'user.mime_type', 'text/html');
+      writer.setXattr('d', 'trusted.origin', 'ci');
+      writer.setXattr('d/l', 'trusted.link', 'own');
+      const b64 = (text: string) => Buffer.from(text).toString('base64');
+      const both = { xattrs: true, acl: true };
+      assert.deepEqual(tree.readAttributes('d/f', both), {
+        attributes: { xattrs: { 'user.mime_type': b64('text/html') }, acl: {} },
+        dropped: [],
+      });
+      assert.deepEqual(tree.readAttributes('d', { xattrs: true, acl: false })?.attributes, {
+        xattrs: { 'trusted.origin': b64('ci') },
+      });
+      assert.deepEqual(tree.readAttributes('d/l', both)?.attributes.xattrs, { 'trusted.link': b64('own') });
+      assert.equal(tree.readAttributes('d/none', both), undefined);
     });
 
     it('readdir lists names with their kinds; a missing directory or a file is missing', (t) => {

@@ -8,6 +8,7 @@ import { test } from 'node:test';
 import { MemorySourceTree } from '../../services/producer/adapters/memory-source-tree.ts';
 import { SMALL_FILE_BYTES } from '../../services/producer/adapters/file-reads.ts';
 import { NodeSourceTree } from '../../services/producer/adapters/node-source-tree.ts';
+import { fsat } from '../../services/shared/native/fsat.ts';
 import { testSourceTree } from '../helpers/source-tree-contract.ts';
 
 testSourceTree('memory', () => {
@@ -25,6 +26,7 @@ testSourceTree('memory', () => {
       remove: (p) => ok(tree.remove(p), `remove ${p}`),
       rename: (from, to) => ok(tree.rename(from, to), `rename ${from}`),
       setMtimeNs: (p, ns) => ok(tree.utimes(p, Number(ns / 1_000_000n)), `utimes ${p}`),
+      setXattr: (p, name, value) => ok(tree.setXattr(p, name, Buffer.from(value)), `setxattr ${p}`),
     },
     cleanup: () => undefined,
   };
@@ -54,6 +56,7 @@ testSourceTree('local filesystem', () => {
           `@${ns / 1_000_000_000n}.${String(ns % 1_000_000_000n).padStart(9, '0')}`,
           abs(p),
         ]),
+      setXattr: (p, name, value) => fsat.setxattr(abs(p), name, Buffer.from(value), 0),
     },
     cleanup: () => fs.rmSync(root, { recursive: true, force: true }),
   };
