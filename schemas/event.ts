@@ -2,6 +2,7 @@
 // Wire form (JSON value + headers) and domain form (`MirrorEvent`, seq as a number)
 // are separate; schemas/codec.ts converts between them.
 import { z } from 'zod';
+import { isCanonicalName, nameByteLength } from './name-bytes.ts';
 import { RelPathSchema, type RelPath } from './rel-path.ts';
 
 /**
@@ -91,8 +92,8 @@ export const XattrsSchema = z
       .refine((name) => XATTR_NAMESPACES.some((prefix) => name.startsWith(prefix) && name.length > prefix.length), {
         message: `an attribute name in ${XATTR_NAMESPACES.map((n) => `${n}*`).join(', ')}`,
       })
-      .refine((name) => !name.includes('\0') && Buffer.byteLength(name) <= MAX_XATTR_NAME_BYTES, {
-        message: `an attribute name of at most ${MAX_XATTR_NAME_BYTES} bytes, without NUL`,
+      .refine((name) => !name.includes('\0') && isCanonicalName(name) && nameByteLength(name) <= MAX_XATTR_NAME_BYTES, {
+        message: `an attribute name of at most ${MAX_XATTR_NAME_BYTES} bytes, without NUL, in canonical form`,
       }),
     base64Value,
   )
@@ -118,7 +119,7 @@ export const AclSchema = z
 export function attributeBytes(xattrs: Readonly<Record<string, string>>): number {
   let total = 0;
   for (const [name, value] of Object.entries(xattrs))
-    total += Buffer.byteLength(name) + Math.floor((value.length * 3) / 4);
+    total += nameByteLength(name) + Math.floor((value.length * 3) / 4);
   return total;
 }
 
@@ -135,10 +136,11 @@ const wireBase = {
 
 export const SymlinkTargetSchema = z
   .string()
-  .meta({ description: 'The link target, stored verbatim and never followed' })
+  .meta({ description: 'The link target, stored verbatim and never followed (bytes escaped as in paths)' })
   .min(1, 'must not be empty')
   .refine((t) => !t.includes('\0'), 'must not contain NUL')
-  .refine((t) => Buffer.byteLength(t, 'utf8') <= MAX_TARGET_BYTES, `must be at most ${MAX_TARGET_BYTES} bytes`);
+  .refine(isCanonicalName, 'must escape bytes as the canonical form does (one text per target)')
+  .refine((t) => nameByteLength(t) <= MAX_TARGET_BYTES, `must be at most ${MAX_TARGET_BYTES} bytes`);
 
 export const WireFileEventSchema = z.strictObject({
   ...wireBase,

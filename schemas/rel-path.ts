@@ -1,7 +1,9 @@
 // A path relative to the mirrored root: the key of every record and the only kind of
 // path that crosses the wire. Everything the applier writes is derived from one, so the
-// checks here are what keeps a hostile record inside the target.
+// checks here are what keeps a hostile record inside the target. Bytes that are not UTF-8
+// travel escaped (name-bytes.ts); the limits count the bytes on disk.
 import { z } from 'zod';
+import { hasEscapedBytes, isCanonicalName, nameByteLength } from './name-bytes.ts';
 
 declare const relPathBrand: unique symbol;
 /** A normalized relative path: `/`-separated, no empty, `.` or `..` segment. */
@@ -20,7 +22,8 @@ export type RelPathProblem =
   | 'dot-dot-segment'
   | 'segment-too-long'
   | 'path-too-long'
-  | 'not-unicode';
+  | 'not-unicode'
+  | 'not-canonical';
 
 const PROBLEM_TEXT: Record<RelPathProblem, string> = {
   'not-a-string': 'must be a string',
@@ -33,6 +36,7 @@ const PROBLEM_TEXT: Record<RelPathProblem, string> = {
   'segment-too-long': `each segment must be at most ${MAX_SEGMENT_BYTES} bytes`,
   'path-too-long': `must be at most ${MAX_PATH_BYTES} bytes`,
   'not-unicode': 'must be well-formed Unicode',
+  'not-canonical': 'must escape bytes as the canonical form does (one text per name)',
 };
 
 export function describeRelPathProblem(problem: RelPathProblem): string {
@@ -55,13 +59,16 @@ export function parseRelPath(input: unknown): RelPathResult {
   if (text.startsWith('/')) return { ok: false, problem: 'absolute' };
   if (text.includes('\0')) return { ok: false, problem: 'nul-byte' };
   if (LONE_SURROGATE.test(text)) return { ok: false, problem: 'not-unicode' };
-  if (Buffer.byteLength(text, 'utf8') > MAX_PATH_BYTES) return { ok: false, problem: 'path-too-long' };
+  const escaped = hasEscapedBytes(text);
+  if (escaped && !isCanonicalName(text)) return { ok: false, problem: 'not-canonical' };
+  const bytes = escaped ? nameByteLength : (part: string) => Buffer.byteLength(part, 'utf8');
+  if (bytes(text) > MAX_PATH_BYTES) return { ok: false, problem: 'path-too-long' };
   for (const segment of text.split('/')) {
     if (segment === '') return { ok: false, problem: 'empty-segment' };
     if (segment === '.') return { ok: false, problem: 'dot-segment' };
     if (segment === '..') return { ok: false, problem: 'dot-dot-segment' };
-    // A UTF-16 unit is at most 3 UTF-8 bytes: only long segments need counting.
-    if (segment.length * 3 > MAX_SEGMENT_BYTES && Buffer.byteLength(segment, 'utf8') > MAX_SEGMENT_BYTES) {
+    // A UTF-16 unit is at most 3 bytes on disk: only long segments need counting.
+    if (segment.length * 3 > MAX_SEGMENT_BYTES && bytes(segment) > MAX_SEGMENT_BYTES) {
       return { ok: false, problem: 'segment-too-long' };
     }
   }
@@ -81,7 +88,7 @@ export const RelPathSchema = z
   .meta({
     description:
       "Relative, '/'-separated path: no leading '/', no empty, '.' or '..' segment, no NUL, " +
-      'segments <= 255 bytes, whole <= 4096 bytes (UTF-8)',
+      'segments <= 255 bytes, whole <= 4096 bytes; bytes that are not UTF-8 as U+EF80-U+EFFF (canonical form)',
   })
   .transform((text, ctx) => {
     const result = parseRelPath(text);

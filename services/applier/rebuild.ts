@@ -5,6 +5,7 @@
 // the index, so a crash mid-rebuild resumes it (positions are stored in the same
 // transactions as the touches, so nothing replayed is lost), and a crash mid-sweep
 // sweeps again (the sweep is idempotent).
+import { nameFromBytes } from '../../schemas/name-bytes.ts';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { joinRel, type RelPath } from '../../schemas/rel-path.ts';
 import type { Clock } from '../shared/clock.ts';
@@ -189,7 +190,7 @@ export class RebuildController implements RebuildHooks {
     const visit = (dir: RelPath | '') => {
       let names: string[] | undefined;
       try {
-        names = root.withDir(dir, false, (dirFd) => fsat.readdir(dirFd).map((entry) => entry.name.toString()));
+        names = root.withDir(dir, false, (dirFd) => fsat.readdir(dirFd).map((entry) => nameFromBytes(entry.name)));
       } catch (error) {
         if (error instanceof UnsafePathError) return;
         throw error;

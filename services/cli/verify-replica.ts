@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import { floorNsToMs, hasAttributes, type Attributes, type MirrorEvent } from '../../schemas/event.ts';
 import { carriedAttributesAt } from '../shared/attribute-io.ts';
+import { bytesOfName, nameFromBytes } from '../../schemas/name-bytes.ts';
 import { baseName, joinRel, parentOf } from '../../schemas/rel-path.ts';
 import { isDirMode, isFileMode, isSymlinkMode, statAt, usingFd } from '../applier/adapters/fs-primitives.ts';
 import { TargetRoot, UnsafePathError } from '../applier/adapters/target-root.ts';
@@ -12,6 +13,12 @@ import { isTempName } from '../applier/domain/temp-name.ts';
 import { fsat } from '../shared/native/fsat.ts';
 import type { LogState } from '../shared/log-state.ts';
 import { compareEntry, type CompareOptions, type Drift, type Found } from './verify-compare.ts';
+
+/** A symlink's target in the directory `dirFd` holds (/proc/self/fd/N/name: the link itself not followed). */
+function readLinkAt(dirFd: number, name: string): string {
+  const path = Buffer.concat([Buffer.from(`/proc/self/fd/${dirFd}/`), bytesOfName(name)]);
+  return nameFromBytes(fs.readlinkSync(path, { encoding: 'buffer' }));
+}
 
 function hashFd(fd: number): string {
   return createHash('sha256').update(fs.readFileSync(fd)).digest('hex');
@@ -62,9 +69,7 @@ function inspectIn(root: TargetRoot, dirFd: number, rel: string, withHash: boole
     mtimeNs: String(stats.mtimeNs),
   };
   if (isDirMode(stats.mode)) return { kind: 'dir', mode, ...own };
-  // /proc/self/fd/N/name: the directory that fd holds, the link itself not followed.
-  if (isSymlinkMode(stats.mode))
-    return { kind: 'symlink', target: fs.readlinkSync(`/proc/self/fd/${dirFd}/${name}`), ...own };
+  if (isSymlinkMode(stats.mode)) return { kind: 'symlink', target: readLinkAt(dirFd, name), ...own };
   return { kind: 'other' };
 }
 
@@ -110,7 +115,7 @@ function compareWith(
   const walk = (rel: string) => {
     const entries = root.withDir(rel, false, (dirFd) => fsat.readdir(dirFd)) ?? [];
     for (const entry of entries) {
-      const entryName = entry.name.toString();
+      const entryName = nameFromBytes(entry.name);
       if (isTempName(entryName)) continue;
       const child = joinRel(rel, entryName);
       const known = state.get(child);

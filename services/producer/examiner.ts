@@ -110,11 +110,7 @@ export class Examiner {
       case 'read-link': {
         const link = deps.tree.readlink(relPath);
         if (link.status === 'ok') return observe({ kind: 'symlink', target: link.target });
-        if (link.status === 'missing') return { kind: 'retry', changed: false }; // changed since lstat: look again
-        // Cannot cross the wire: not mirrored (a link published before goes), never retried.
-        deps.metrics.skipped.inc({ reason: 'link-target-not-utf8' });
-        deps.logger.warn({ path: relPath }, 'symlink target is not valid UTF-8; not mirrored');
-        return indexed === undefined ? { kind: 'none' } : observe(undefined);
+        return { kind: 'retry', changed: false }; // changed since lstat: look again
       }
       case 'examine-dir': {
         const dir = found as Extract<Probe, { kind: 'dir' }>;
@@ -223,10 +219,6 @@ export class Examiner {
     if (listing.status === 'unreadable') {
       this.skipUnreadable(relPath, listing.code);
       return false;
-    }
-    if (listing.notUtf8 > 0) {
-      deps.metrics.skipped.inc({ reason: 'name-not-utf8' }, listing.notUtf8);
-      deps.logger.warn({ dir: relPath, count: listing.notUtf8 }, 'names that are not valid UTF-8 are not mirrored');
     }
     const indexed = deps.index.childSummaries(relPath);
     const listed = listing.entries.filter(({ name, kind }) => !deps.isExcluded(joinRel(relPath, name), kind === 'dir'));

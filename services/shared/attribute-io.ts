@@ -1,7 +1,7 @@
 // Reading and setting an entry's attributes (attributes.ts) through fsat's xattr calls.
 // The applier reaches a replica entry through /proc/self/fd/N of the fd it holds, so
 // nothing is resolved by path again; the producer reads a source entry by its path.
-import { isUtf8 } from 'node:buffer';
+import { nameFromBytes } from '../../schemas/name-bytes.ts';
 import type { Attributes } from '../../schemas/event.ts';
 import { attributesOf, wantedAttributes, type AttributeScope, type DroppedAttribute } from './attributes.ts';
 import { fsat } from './native/fsat.ts';
@@ -75,8 +75,7 @@ export function applyAttributes(fd: number, attributes: Attributes): RefusedAttr
   attempt('*', () => {
     present = fsat.xattrs(path, 1);
   });
-  // A name that is not UTF-8 cannot have travelled: the source's may hold it too, so it stays.
-  const have = new Map(present.filter(([name]) => isUtf8(name)).map(([name, value]) => [name.toString(), value]));
+  const have = new Map(present.map(([name, value]) => [nameFromBytes(name), value]));
   for (const name of have.keys()) {
     if (manages(name) && !wanted.has(name)) attempt(name, () => fsat.removexattr(path, name, 1));
   }

@@ -1,7 +1,8 @@
 // Extended attributes and POSIX ACLs between the kernel's form (name -> bytes, ACLs as the
 // system.posix_acl_* attributes) and what a record carries (`xattrs`, `acl`: base64 text).
+// Names are canonical text, as paths are (schemas/name-bytes.ts).
 // Pure; the syscalls are attribute-io.ts.
-import { isUtf8 } from 'node:buffer';
+import { nameFromBytes } from '../../schemas/name-bytes.ts';
 import { attributeBytes, MAX_XATTR_BYTES, XATTR_NAMESPACES, type Acl, type Attributes } from '../../schemas/event.ts';
 
 export const ACL_ACCESS = 'system.posix_acl_access';
@@ -15,7 +16,7 @@ export function carriesAttributes(scope: AttributeScope | undefined): scope is A
 }
 
 /** Why an attribute of the source does not travel (counted and logged by the caller). */
-export type DroppedAttribute = 'name-not-utf8' | 'too-large';
+export type DroppedAttribute = 'too-large';
 
 function isCarriedXattr(name: string): boolean {
   return XATTR_NAMESPACES.some((prefix) => name.startsWith(prefix) && name.length > prefix.length);
@@ -34,11 +35,7 @@ export function attributesOf(
   const acl: { access?: string; default?: string } = {};
   const dropped: DroppedAttribute[] = [];
   for (const [rawName, value] of pairs) {
-    if (!isUtf8(rawName)) {
-      if (scope.xattrs) dropped.push('name-not-utf8');
-      continue;
-    }
-    const name = rawName.toString();
+    const name = nameFromBytes(rawName);
     if (name === ACL_ACCESS) acl.access = value.toString('base64');
     else if (name === ACL_DEFAULT) acl.default = value.toString('base64');
     else if (isCarriedXattr(name)) xattrs[name] = value.toString('base64');

@@ -21,6 +21,7 @@ export interface ContentStore {
   /** The object's size and write time, or undefined when the store does not hold it. */
   stat(hash: string): Promise<StoredContent | undefined>;
   /** Streams `filePath` (expected to hold `size` bytes hashing to `hash`) into the store. */
+  /** `filePath` in canonical text (schemas/name-bytes.ts): a source file's own path may hold escaped bytes. */
   putFile(hash: string, filePath: string, size: number): Promise<void>;
   putBuffer(hash: string, data: Buffer): Promise<void>;
   /** The whole content, refused with ContentTooLargeError beyond `maxBytes`. */

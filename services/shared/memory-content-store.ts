@@ -1,6 +1,7 @@
 // A ContentStore in memory, for unit and model tests. It honours the same contract as
 // the S3 store (the shared contract suite runs against both), including the upload
 // check, so a test that passes here does not rely on a fake being more lenient.
+import { fsPath } from '../../schemas/name-bytes.ts';
 import { createReadStream } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { Writable } from 'node:stream';
@@ -53,7 +54,7 @@ export class MemoryContentStore implements ContentStore {
         callback();
       },
     });
-    await pipeline(createReadStream(filePath), new HashCheckingStream(hash, size), collect);
+    await pipeline(createReadStream(fsPath(filePath)), new HashCheckingStream(hash, size), collect);
     this.#store(hash, Buffer.concat(chunks));
   }
 

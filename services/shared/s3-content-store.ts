@@ -5,6 +5,7 @@
 // table in failure-kind.ts) are retried here with backoff, up to a bound; everything else
 // (missing content, access denied, a bad upload) is thrown at once. minio's own retry is
 // disabled: it retries streamed bodies it cannot replay and reports to the console.
+import { fsPath } from '../../schemas/name-bytes.ts';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import type http from 'node:http';
@@ -91,7 +92,7 @@ export class S3ContentStore implements ContentStore {
     // minio uploads an empty body without reading the stream: check it here instead.
     if (size === 0) return this.putBuffer(hash, Buffer.alloc(0));
     await this.#withRetry('put', hash, async () => {
-      const source = createReadStream(filePath);
+      const source = createReadStream(fsPath(filePath));
       const checked = new HashCheckingStream(hash, size);
       source.on('error', (error) => checked.destroy(error));
       source.pipe(checked);

@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { dirMayBeReplaced } from '../../services/producer/domain/diff.ts';
 import type { SourceTree, WatchHint } from '../../services/producer/ports/source-tree.ts';
+import { nameFromBytes } from '../../schemas/name-bytes.ts';
 
 /** What a user does to the tree under test. */
 export interface TreeWriter {
@@ -112,12 +113,32 @@ export function testSourceTree(name: string, factory: () => SourceTreeUnderTest)
       assert.equal(tree.readdir('d/f').status, 'missing');
     });
 
-    it('readlink gives the target verbatim, and says when it is not UTF-8', (t) => {
+    it('names that are not UTF-8 (GBK, Latin-1) are listed, stat-ed and read by their canonical text', async (t) => {
+      const { tree, writer } = open(t);
+      const gbk = nameFromBytes(Buffer.from([0xd6, 0xd0, 0xce, 0xc4]));
+      const latin1 = nameFromBytes(Buffer.from('caf\xe9.html', 'latin1'));
+      writer.mkdir(gbk);
+      writer.writeFile(`${gbk}/${latin1}`, 'bonjour');
+      writer.writeFile('plain.html', 'x');
+      const names = (dir: string) => {
+        const listing = tree.readdir(dir);
+        return listing.status === 'ok' ? listing.entries.map((e) => `${e.kind} ${e.name}`).sort() : listing.status;
+      };
+      assert.deepEqual(names(''), [`dir ${gbk}`, 'file plain.html']);
+      assert.deepEqual(names(gbk), [`file ${latin1}`]);
+      const found = tree.lstat(`${gbk}/${latin1}`);
+      assert.ok(found.kind === 'file');
+      const read = await tree.readFile(`${gbk}/${latin1}`, found.fingerprint);
+      assert.ok(read.status === 'ok');
+      assert.equal(read.hash, sha256('bonjour'));
+    });
+
+    it('readlink gives the target verbatim, bytes that are not UTF-8 escaped', (t) => {
       const { tree, writer } = open(t);
       writer.symlink('l', '../outside/ü');
-      writer.symlink('bad', Buffer.from([0x61, 0xff, 0x62]));
+      writer.symlink('latin1', Buffer.from([0x61, 0xff, 0x62]));
       assert.deepEqual(tree.readlink('l'), { status: 'ok', target: '../outside/ü' });
-      assert.deepEqual(tree.readlink('bad'), { status: 'not-utf8' });
+      assert.deepEqual(tree.readlink('latin1'), { status: 'ok', target: 'a\uEFFFb' });
       assert.deepEqual(tree.readlink('none'), { status: 'missing' });
     });
 

@@ -28,6 +28,7 @@ import { TargetRoot, UnsafePathError } from '../../services/applier/adapters/tar
 import { TempJournal, readTempJournal } from '../../services/applier/adapters/temp-journal.ts';
 import { isTempName, isTempNameOf, newRunToken, tempNameFor } from '../../services/applier/domain/temp-name.ts';
 import { fsat } from '../../services/shared/native/fsat.ts';
+import { nameFromBytes } from '../../schemas/name-bytes.ts';
 
 /** A POSIX ACL as the kernel stores it (version 2, then tag, permissions and id per entry), base64. */
 function aclValue(entries: [tag: number, perm: number, id: number][]): string {
@@ -121,6 +122,25 @@ describe('FsMaterializer', () => {
     assert.deepEqual(attrs('l'), { 'trusted.origin': 'eA==' }, 'the link itself');
     fs.setMeta('f', 0o640, 1000, { xattrs: {} });
     assert.deepEqual(attrs('f'), { 'system.posix_acl_access': acl }, 'an ACL not carried stays');
+  });
+
+  it('writes names and link targets that are not UTF-8 as the bytes their escaped text stands for', () => {
+    const gbk = Buffer.from([0xd6, 0xd0, 0xce, 0xc4]);
+    const latin1 = Buffer.from('caf\xe9.html', 'latin1');
+    const dir = nameFromBytes(gbk);
+    fs.mkdir(dir, 0o755);
+    fs.write(`${dir}/${nameFromBytes(latin1)}`, { kind: 'buffer', data: Buffer.from('x') }, 0o644, 1000);
+    fs.symlink(`${dir}/link`, nameFromBytes(Buffer.from([0x2e, 0x2e, 0x2f, 0xff])));
+    assert.deepEqual(readdirSync(target, { encoding: 'buffer' }), [gbk]);
+    const inside = Buffer.concat([Buffer.from(`${target}/`), gbk]);
+    const names = readdirSync(inside, { encoding: 'buffer' })
+      .map((name) => name.toString('latin1'))
+      .sort();
+    assert.deepEqual(names, [latin1.toString('latin1'), 'link']);
+    const link = Buffer.concat([inside, Buffer.from('/link')]);
+    assert.deepEqual(readlinkSync(link, { encoding: 'buffer' }), Buffer.from([0x2e, 0x2e, 0x2f, 0xff]));
+    fs.unlink(`${dir}/${nameFromBytes(latin1)}`);
+    assert.deepEqual(readdirSync(inside), ['link']);
   });
 
   it('sets the nanoseconds an event carries, on files, directories and symlinks', () => {

@@ -183,6 +183,17 @@ test('a format 1 record, written before owners were carried, still decodes (with
   });
 });
 
+test('keys with escaped bytes travel as they are; a key not in canonical form is refused', () => {
+  const gbk = { ...base, path: relPath('\uEFD6\uEFD0\uEFCE\uEFC4/caf\uEFE9.html') };
+  const event: MirrorEvent = { ...gbk, op: 'symlink', target: '../\uEFFF' };
+  assert.deepEqual(decodeRecord(asKafka(encodeRecord(event))), { ok: true, event });
+  const spelledOut = asKafka(encodeRecord({ ...base, path: relPath('x'), op: 'delete' }));
+  spelledOut.key = Buffer.from('\uEFC3\uEFA9');
+  const decoded = decodeRecord(spelledOut);
+  assert.equal(decoded.ok, false);
+  assert.equal((decoded as { error: RecordError }).error.code, 'invalid-key');
+});
+
 test('a record of a newer format is refused by name, with what to do', () => {
   const record = asKafka(encodeRecord(EVENTS[0]!));
   record.headers!.v = Buffer.from(newer);

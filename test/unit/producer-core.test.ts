@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { test } from 'node:test';
 import type { MirrorEvent } from '../../schemas/event.ts';
+import { bytesOfName, nameFromBytes } from '../../schemas/name-bytes.ts';
 import { relPath } from '../../schemas/rel-path.ts';
 import { MemorySourceTree } from '../../services/producer/adapters/memory-source-tree.ts';
 import { ManualClock } from '../../services/shared/clock.ts';
@@ -40,35 +41,25 @@ test('every overflow of the hint queue asks for a reconcile, not only the first 
   assert.ok((await metric(harness, 'mirrorlog_producer_hints_dropped_total')) >= 14);
 });
 
-test('a symlink whose target is not UTF-8 is counted and skipped once, never retried (defect 3, M4)', async (t) => {
+test('names and link targets that are not UTF-8 (GBK, Latin-1) are published byte-exact, escaped', async (t) => {
   const { tree, harness, events } = setup();
   t.after(() => harness.core.stop());
-  tree.symlink('good', 'target');
-  tree.symlink('bad', Buffer.from([0x61, 0xff]));
-  await harness.start(); // settles: nothing keeps coming back
-  assert.deepEqual(
-    events().map((e) => e.path),
-    ['good'],
-  );
-  assert.equal(
-    await metric(harness, 'mirrorlog_producer_entries_skipped_total', { reason: 'link-target-not-utf8' }),
-    1,
-  );
-  assert.ok(harness.core.isIdle());
-});
-
-test('a link published before whose target turns non-UTF-8 is deleted from the replica, not left stale', async (t) => {
-  const { tree, harness, events } = setup();
-  t.after(() => harness.core.stop());
-  tree.symlink('l', 'ok');
+  const gbk = nameFromBytes(Buffer.from([0xd6, 0xd0, 0xce, 0xc4])); // "中文" in GBK
+  const latin1 = nameFromBytes(Buffer.from('caf\xe9', 'latin1'));
+  tree.mkdir(gbk);
+  tree.writeFile(`${gbk}/${latin1}.html`, 'x');
+  tree.symlink('link', Buffer.from([0x61, 0xff]));
   await harness.start();
-  tree.remove('l');
-  tree.symlink('l', Buffer.from([0xfe]));
-  await harness.settle();
+  const published = new Map(events().map((e) => [e.path, e]));
+  assert.deepEqual([...published.keys()].sort(), [gbk, `${gbk}/${latin1}.html`, 'link'].sort());
   assert.deepEqual(
-    events().map((e) => `${e.op} ${e.path}`),
-    ['symlink l', 'delete l'],
+    bytesOfName(`${gbk}/${latin1}.html`),
+    Buffer.from([0xd6, 0xd0, 0xce, 0xc4, 0x2f, 0x63, 0x61, 0x66, 0xe9, 0x2e, 0x68, 0x74, 0x6d, 0x6c]),
   );
+  const link = published.get(relPath('link'));
+  assert.ok(link?.op === 'symlink');
+  assert.deepEqual(bytesOfName(link.target), Buffer.from([0x61, 0xff]));
+  assert.ok(harness.core.isIdle());
 });
 
 test('an unreadable file or directory is counted, skipped and never blocks readiness (M4)', async (t) => {

@@ -8,6 +8,7 @@ import { test } from 'node:test';
 import { MemorySourceTree } from '../../services/producer/adapters/memory-source-tree.ts';
 import { SMALL_FILE_BYTES } from '../../services/producer/adapters/file-reads.ts';
 import { NodeSourceTree } from '../../services/producer/adapters/node-source-tree.ts';
+import { fsPath } from '../../schemas/name-bytes.ts';
 import { fsat } from '../../services/shared/native/fsat.ts';
 import { testSourceTree } from '../helpers/source-tree-contract.ts';
 
@@ -35,7 +36,8 @@ testSourceTree('memory', () => {
 testSourceTree('local filesystem', () => {
   const base = fs.mkdtempSync(path.join(os.tmpdir(), 'mirrorlog-source-tree-'));
   const root = fs.realpathSync(base);
-  const abs = (p: string) => path.join(root, p);
+  // Names in canonical text: the bytes they stand for are what the filesystem gets.
+  const abs = (p: string) => fsPath(path.join(root, p));
   return {
     tree: new NodeSourceTree(root),
     writer: {
@@ -45,7 +47,7 @@ testSourceTree('local filesystem', () => {
         if (mode !== undefined) fs.chmodSync(abs(p), mode);
       },
       symlink: (p, target) => fs.symlinkSync(target, Buffer.concat([Buffer.from(`${root}/`), Buffer.from(p)])),
-      mkfifo: (p) => execFileSync('mkfifo', [abs(p)]),
+      mkfifo: (p) => execFileSync('mkfifo', [path.join(root, p)]),
       remove: (p) => fs.rmSync(abs(p), { recursive: true }),
       rename: (from, to) => fs.renameSync(abs(from), abs(to)),
       // touch takes nanoseconds; utimes takes a double of seconds, which cannot hold them.
@@ -54,9 +56,9 @@ testSourceTree('local filesystem', () => {
           '-m',
           '-d',
           `@${ns / 1_000_000_000n}.${String(ns % 1_000_000_000n).padStart(9, '0')}`,
-          abs(p),
+          path.join(root, p),
         ]),
-      setXattr: (p, name, value) => fsat.setxattr(abs(p), name, Buffer.from(value), 0),
+      setXattr: (p, name, value) => fsat.setxattr(path.join(root, p), name, Buffer.from(value), 0),
     },
     cleanup: () => fs.rmSync(root, { recursive: true, force: true }),
   };

@@ -19,7 +19,7 @@ test('the new-directory walker survives a listing that throws, and goes on with 
   const tree = {
     readdir: (dir: string) => {
       if (dir === 'locked') throw Object.assign(new Error('EACCES: permission denied'), { code: 'EACCES' });
-      return { status: 'ok' as const, entries: [{ name: 'f', kind: 'file' as const }], notUtf8: 0 };
+      return { status: 'ok' as const, entries: [{ name: 'f', kind: 'file' as const }] };
     },
   } as unknown as SourceTree;
   const walker = new NewDirectoryWalker({

@@ -1,5 +1,6 @@
 // The entries of the in-memory source tree (memory-source-tree.ts), by relative path,
 // with the inode numbers and change times a real filesystem would give them.
+import { nameFromBytes } from '../../../schemas/name-bytes.ts';
 import { isBelow, parentOf } from '../../../schemas/rel-path.ts';
 import type { EntryState, Owner } from '../../../schemas/event.ts';
 import type { Fingerprint } from '../domain/diff.ts';
@@ -102,15 +103,9 @@ export function fingerprintOf(node: MemoryNode): Fingerprint {
   return { ino: node.ino, size, mtimeMs: node.kind === 'file' ? node.mtimeMs : 0, ctimeMs: node.ctimeMs };
 }
 
-const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
-
-/** A symlink's target as text; undefined when it is not valid UTF-8. */
-export function linkTarget(node: Extract<MemoryNode, { kind: 'symlink' }>): string | undefined {
-  try {
-    return strictUtf8.decode(node.target);
-  } catch {
-    return undefined;
-  }
+/** A symlink's target in canonical text (schemas/name-bytes.ts). */
+export function linkTarget(node: Extract<MemoryNode, { kind: 'symlink' }>): string {
+  return nameFromBytes(node.target);
 }
 
 /** `owners`: every entry has one (root's until chowned), as lstat tells; without, none. */

@@ -68,7 +68,7 @@ export class MemorySourceTree implements SourceTree {
     const entries = this.nodes
       .childNames(relDir)
       .map((name) => ({ name, kind: this.nodes.node(joinRel(relDir, name))!.kind }));
-    return { status: 'ok', entries, notUtf8: 0 };
+    return { status: 'ok', entries };
   }
 
   readAttributes(relPath: string, scope: AttributeScope): AttributeRead | undefined {
@@ -79,8 +79,7 @@ export class MemorySourceTree implements SourceTree {
   readlink(relPath: string): LinkRead {
     const node = this.nodes.node(relPath);
     if (node?.kind !== 'symlink') return { status: 'missing' };
-    const target = linkTarget(node);
-    return target === undefined ? { status: 'not-utf8' } : { status: 'ok', target };
+    return { status: 'ok', target: linkTarget(node) };
   }
 
   async readFile(relPath: string, expected: Fingerprint, options: ReadOptions = {}): Promise<ReadResult> {

@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { pino } from 'pino';
+import { fsPath, hasEscapedBytes, nameFromBytes } from '../../../schemas/name-bytes.ts';
 import { readAttributesAt } from '../../shared/attribute-io.ts';
 import type { AttributeScope } from '../../shared/attributes.ts';
 import { sameFingerprint, type Fingerprint } from '../domain/diff.ts';
@@ -39,8 +40,6 @@ function codeOf(error: unknown): string {
 
 const silentLogger = pino({ level: 'silent' });
 
-const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
-
 export class NodeSourceTree implements SourceTree {
   private readonly prefix: string;
   private readonly snapshots: SnapshotCopies;
@@ -63,10 +62,15 @@ export class NodeSourceTree implements SourceTree {
     return relPath === '' ? this.root : this.prefix + relPath;
   }
 
+  /** The path for Node's fs: escaped bytes as the bytes they stand for. */
+  private native(relPath: string): string | Buffer {
+    return fsPath(this.abs(relPath));
+  }
+
   lstat(relPath: string): Probe {
     let stats: fs.BigIntStats | undefined;
     try {
-      stats = fs.lstatSync(this.abs(relPath), { bigint: true, throwIfNoEntry: false });
+      stats = fs.lstatSync(this.native(relPath), { bigint: true, throwIfNoEntry: false });
     } catch (error) {
       if (NOT_THERE.has(codeOf(error))) return { kind: 'missing' };
       if (NO_ACCESS.has(codeOf(error))) return { kind: 'unreadable', code: codeOf(error) };
@@ -87,20 +91,16 @@ export class NodeSourceTree implements SourceTree {
   readlink(relPath: string): LinkRead {
     let raw: Buffer;
     try {
-      raw = fs.readlinkSync(this.abs(relPath), { encoding: 'buffer' });
+      raw = fs.readlinkSync(this.native(relPath), { encoding: 'buffer' });
     } catch {
       return { status: 'missing' };
     }
-    try {
-      return { status: 'ok', target: strictUtf8.decode(raw) };
-    } catch {
-      return { status: 'not-utf8' };
-    }
+    return { status: 'ok', target: nameFromBytes(raw) };
   }
 
   readdir(relDir: string): Listing {
     this.watcher?.beforeListing(relDir);
-    const abs = this.abs(relDir);
+    const abs = this.native(relDir);
     let dirents: fs.Dirent[];
     try {
       dirents = fs.readdirSync(abs, { withFileTypes: true });
@@ -109,10 +109,10 @@ export class NodeSourceTree implements SourceTree {
       if (NO_ACCESS.has(codeOf(error))) return { status: 'unreadable', code: codeOf(error) };
       throw error;
     }
-    if (!dirents.some((d) => d.name.includes('\uFFFD'))) {
-      return { status: 'ok', entries: dirents.map((d) => ({ name: d.name, kind: kindOf(d) })), notUtf8: 0 };
+    if (!dirents.some((d) => d.name.includes('\uFFFD') || hasEscapedBytes(d.name))) {
+      return { status: 'ok', entries: dirents.map((d) => ({ name: d.name, kind: kindOf(d) })) };
     }
-    // Node decodes invalid bytes as U+FFFD; a name that really contains U+FFFD is valid.
+    // Node decodes invalid bytes as U+FFFD (a name may also really hold U+FFFD): the bytes tell.
     let raw: fs.Dirent<Buffer>[];
     try {
       raw = fs.readdirSync(abs, { withFileTypes: true, encoding: 'buffer' });
@@ -120,15 +120,8 @@ export class NodeSourceTree implements SourceTree {
       if (NOT_THERE.has(codeOf(error))) return { status: 'missing' };
       throw error;
     }
-    const entries: ListedName[] = [];
-    for (const dirent of raw) {
-      try {
-        entries.push({ name: strictUtf8.decode(dirent.name), kind: kindOf(dirent) });
-      } catch {
-        // not UTF-8: counted below
-      }
-    }
-    return { status: 'ok', entries, notUtf8: raw.length - entries.length };
+    const entries: ListedName[] = raw.map((dirent) => ({ name: nameFromBytes(dirent.name), kind: kindOf(dirent) }));
+    return { status: 'ok', entries };
   }
 
   /**
@@ -140,7 +133,7 @@ export class NodeSourceTree implements SourceTree {
   async readFile(relPath: string, expected: Fingerprint, options: ReadOptions = {}): Promise<ReadResult> {
     let fd: number;
     try {
-      fd = fs.openSync(this.abs(relPath), fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
+      fd = fs.openSync(this.native(relPath), fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
     } catch (error) {
       // ELOOP: it became a symlink since lstat; the next examination sees what it is.
       if (NOT_THERE.has(codeOf(error)) || codeOf(error) === 'ELOOP') return { status: 'missing' };

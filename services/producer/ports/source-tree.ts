@@ -26,18 +26,17 @@ export type Probe =
 export type ListedName = { name: string; kind: 'file' | 'dir' | 'symlink' | 'special' };
 
 /**
- * A directory's names. Names that are not valid UTF-8 cannot cross the wire losslessly:
- * they are left out and counted. `unreadable`: the directory exists but cannot be listed
+ * A directory's names, in canonical text (bytes that are not UTF-8 escaped:
+ * schemas/name-bytes.ts). `unreadable`: the directory exists but cannot be listed
  * (EACCES): counted and skipped, never fatal.
  */
 export type Listing =
-  | { status: 'ok'; entries: ListedName[]; notUtf8: number }
-  | { status: 'missing' }
-  | { status: 'unreadable'; code: string };
+  { status: 'ok'; entries: ListedName[] } | { status: 'missing' } | { status: 'unreadable'; code: string };
 
 export type AttributeRead = { attributes: Attributes; dropped: DroppedAttribute[] };
 
-export type LinkRead = { status: 'ok'; target: string } | { status: 'missing' } | { status: 'not-utf8' };
+/** `target`: in canonical text, as names are. */
+export type LinkRead = { status: 'ok'; target: string } | { status: 'missing' };
 
 /** What was read: small files whole (`data`: uploaded as read), large ones by a file to stream. */
 export type FileContent = { data: Buffer } | { file: string; release?: () => void };

@@ -5,6 +5,7 @@
 // so filtering to the root is a map lookup. A handle not known yet is asked of the
 // kernel once (open_by_handle_at) and remembered inside or outside the root. The mark
 // itself is placed by fanotify-mark.ts.
+import { bytesOfName, nameFromBytes } from '../../../schemas/name-bytes.ts';
 import type { EventReader, WatchNative } from '../../shared/native/watch.ts';
 import { DirectoryTree, type DirNode } from './directory-tree.ts';
 import { readEventStream } from './event-stream.ts';
@@ -73,7 +74,7 @@ export class FanotifyWatcher implements SourceWatcher {
     if (this.deps.isExcluded(relDir) && relDir !== '') return;
     let key: string;
     try {
-      key = handleKey(this.native.nameToHandle(Buffer.from(this.absolute(relDir))));
+      key = handleKey(this.native.nameToHandle(bytesOfName(this.absolute(relDir))));
     } catch {
       return; // gone again: its parent's event says so
     }
@@ -189,7 +190,7 @@ export class FanotifyWatcher implements SourceWatcher {
   private lookUp(key: string): string | undefined {
     let abs: string;
     try {
-      abs = this.native.openByHandle(this.mountFd, handleFromKey(key)).toString();
+      abs = nameFromBytes(this.native.openByHandle(this.mountFd, handleFromKey(key)));
     } catch {
       return undefined; // ESTALE: gone
     }
@@ -200,7 +201,7 @@ export class FanotifyWatcher implements SourceWatcher {
 
   private sameHandle(abs: string, key: string): boolean {
     try {
-      return handleKey(this.native.nameToHandle(Buffer.from(abs))) === key;
+      return handleKey(this.native.nameToHandle(bytesOfName(abs))) === key;
     } catch {
       return false;
     }
@@ -218,7 +219,7 @@ export class FanotifyWatcher implements SourceWatcher {
         child = this.tree.attach(key, node, name);
       } else if (child === undefined) {
         try {
-          child = this.tree.attach(handleKey(this.native.nameToHandle(Buffer.from(this.absolute(walked)))), node, name);
+          child = this.tree.attach(handleKey(this.native.nameToHandle(bytesOfName(this.absolute(walked)))), node, name);
         } catch {
           return undefined;
         }

@@ -1,6 +1,7 @@
 // What the fanotify and inotify event parsers share: the kernel's fsnotify event bits
 // (FAN_* and IN_* are the same FS_* values, <linux/fsnotify_backend.h>) and the
 // NUL-terminated names in the records read(2) returns. Pure.
+import { nameFromBytes } from '../../../schemas/name-bytes.ts';
 
 export const FSNOTIFY = {
   MODIFY: 0x2,
@@ -20,5 +21,5 @@ export const FSNOTIFY = {
 /** The name in data[start, end), up to its NUL (the kernel NUL-terminates and pads names). */
 export function readName(data: Buffer, start: number, end: number): string {
   const nul = data.indexOf(0, start);
-  return data.toString('utf8', start, nul < 0 || nul > end ? end : nul);
+  return nameFromBytes(data.subarray(start, nul < 0 || nul > end ? end : nul));
 }

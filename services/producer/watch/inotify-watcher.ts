@@ -5,6 +5,7 @@
 // move the watch's node, so later events carry the new path. What cannot be watched
 // (the watch limit) is counted, logged with the sysctl that fixes it, and checked on a
 // timer instead; a queue overflow is reported for a reconcile.
+import { bytesOfName } from '../../../schemas/name-bytes.ts';
 import type { EventReader, WatchNative } from '../../shared/native/watch.ts';
 import { DirectoryTree, type DirNode } from './directory-tree.ts';
 import { readEventStream } from './event-stream.ts';
@@ -118,7 +119,7 @@ export class InotifyWatcher implements SourceWatcher {
   private watch(relDir: string): void {
     let wd: number;
     try {
-      wd = this.options.native.inotifyAddWatch(this.fd, Buffer.from(this.absolute(relDir)), WATCH_MASK);
+      wd = this.options.native.inotifyAddWatch(this.fd, bytesOfName(this.absolute(relDir)), WATCH_MASK);
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       if (code === 'ENOENT' || code === 'ENOTDIR') return; // gone again: its parent's event says so

@@ -1,9 +1,12 @@
 // Loader and types for the `fsat` native target (native/fsat/fsat.c): file operations
 // relative to a directory fd, which Node's fs does not offer. Built by `npm install`
 // (`node-gyp rebuild -C native`). Thin on purpose: each function is one syscall; the
-// policy (which flags, what an error means) lives in the callers.
+// policy (which flags, what an error means) lives in the callers. A name given as text
+// reaches the kernel as the bytes it stands for (schemas/name-bytes.ts), so every caller
+// resolves escaped names alike.
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { bytesOfName, hasEscapedBytes } from '../../../schemas/name-bytes.ts';
 
 /** What statx(2) says about an entry (times as integer nanoseconds). */
 export interface FsatStat {
@@ -27,7 +30,7 @@ export interface FsatDirent {
   readonly type: number;
 }
 
-/** A name: one path component (or, for openat2, a relative path); a Buffer carries any bytes. */
+/** A name: one path component (or, for openat2, a relative path); text in canonical form, or any bytes. */
 export type FsatName = string | Buffer;
 
 export interface Fsat {
@@ -89,7 +92,22 @@ function load(): Fsat {
   if (found === undefined) {
     throw new Error('the fsat native module is not built: run `npm install` (it runs `node-gyp rebuild -C native`)');
   }
-  return require(found) as Fsat;
+  return withByteNames(require(found) as Fsat);
+}
+
+function kernelName(arg: unknown): unknown {
+  return typeof arg === 'string' && hasEscapedBytes(arg) ? bytesOfName(arg) : arg;
+}
+
+/** The addon with every text argument given to the kernel as the bytes it stands for. */
+function withByteNames(native: Fsat): Fsat {
+  const wrapped: Record<string, unknown> = { constants: native.constants };
+  for (const [key, value] of Object.entries(native)) {
+    if (typeof value !== 'function') continue;
+    const call = value as (...args: unknown[]) => unknown;
+    wrapped[key] = (...args: unknown[]) => call(...args.map(kernelName));
+  }
+  return wrapped as unknown as Fsat;
 }
 
 /** The addon, loaded once; a missing build is one clear error saying how to build it. */
