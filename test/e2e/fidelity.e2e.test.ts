@@ -1,7 +1,8 @@
 // A replica the web server can serve as it is: owners and groups (users and groups made
 // for the test, and ids no name has), 0640 files, setgid directories, symlinks owned by
 // someone else, mtimes to the nanosecond (directories' and symlinks' too), extended
-// attributes (user.*, trusted.*, security.*) and POSIX ACLs (access and default), through
+// attributes (user.*, trusted.*, security.*) and POSIX ACLs (access and default), names and a
+// link target that are not UTF-8 (GBK, Latin-1), through
 // the real producer (--xattrs --acls) and applier as root. The oracle is rsync itself:
 // `rsync -aAXn --modify-window=-1 --delete --itemize-changes SRC/ REPLICA/` lists nothing,
 // after live churn, after the applier is killed -9 in the middle of a burst, after a
@@ -89,6 +90,14 @@ function mkdir(dir: string, mode: number, uid: number, gid: number): void {
   fs.chmodSync(dir, mode);
 }
 
+/** A path below `dir` whose name is raw bytes (GBK, Latin-1): Node's fs takes them as a Buffer. */
+function bytePath(dir: string | Buffer, name: Buffer): Buffer {
+  return Buffer.concat([Buffer.from(dir), Buffer.from('/'), name]);
+}
+const GBK_DIR = Buffer.from([0xd6, 0xd0, 0xce, 0xc4]); // 中文
+const GBK_FILE = Buffer.concat([Buffer.from([0xd0, 0xc2, 0xce, 0xc5]), Buffer.from('.html')]); // 新闻.html
+const latin1 = (name: string) => Buffer.from(name, 'latin1');
+
 /** A site of mixed owners: what a static server's tree holds. */
 function buildSite(root: string, a: Accounts): void {
   const site = path.join(root, 'site');
@@ -105,6 +114,11 @@ function buildSite(root: string, a: Accounts): void {
   fs.lchownSync(path.join(site, 'home'), a.uid, a.gid);
   // Times a deploy tool set, to the nanosecond, on a file, a link and directories (last: their entries are made).
   const stamped = ['index.html', 'home', 'img', 'private', ''].map((name) => path.join(site, name));
+  // A legacy site's names: GBK and Latin-1 bytes, and a link whose target is Latin-1.
+  fs.mkdirSync(bytePath(site, GBK_DIR));
+  fs.writeFileSync(bytePath(bytePath(site, GBK_DIR), GBK_FILE), 'news');
+  fs.writeFileSync(bytePath(site, latin1('caf\xe9.html')), 'menu');
+  fs.symlinkSync(latin1('caf\xe9.html'), bytePath(site, latin1('men\xfa')));
   // Attributes a web stack sets: a MIME type, a label, a deploy tool's mark; ACLs for the web server.
   execFileSync('setfattr', ['-n', 'user.mime_type', '-v', 'text/html', path.join(site, 'index.html')]);
   execFileSync('setfattr', ['-n', 'security.label', '-v', 'public', path.join(site, 'robots.txt')]);
@@ -157,6 +171,7 @@ test(
     buildSite(source, a);
     let applier = await startApplier();
     await waitForRsyncClean(source, replica, 'the first copy');
+    assert.equal(fs.readFileSync(bytePath(bytePath(path.join(replica, 'site'), GBK_DIR), GBK_FILE), 'utf8'), 'news');
     const served = fs.statSync(path.join(replica, 'site/index.html'));
     assert.deepEqual([served.uid, served.gid, served.mode & 0o7777], [a.www, a.gid, 0o640]);
     assert.equal(fs.lstatSync(path.join(replica, 'site/home')).uid, a.uid, 'the symlink itself is owned');
@@ -168,6 +183,10 @@ test(
     fs.lchownSync(path.join(site, 'home'), 0, a.www);
     write(path.join(site, 'img', 'new.jpg'), 'new', 0o640, a.uid, a.www);
     fs.renameSync(path.join(site, 'private'), path.join(site, 'private-2'));
+    // Names that are not UTF-8 renamed, rewritten and made anew.
+    fs.renameSync(bytePath(site, latin1('caf\xe9.html')), bytePath(site, latin1('cr\xe8me.html')));
+    fs.writeFileSync(bytePath(bytePath(site, GBK_DIR), GBK_FILE), 'more news');
+    fs.writeFileSync(bytePath(bytePath(site, GBK_DIR), latin1('\xe9t\xe9.html')), 'summer');
     // Attributes changed, added and removed alone, an ACL entry taken away.
     execFileSync('setfattr', ['-n', 'user.mime_type', '-v', 'text/html; charset=utf-8', path.join(site, 'index.html')]);
     execFileSync('setfattr', ['-x', 'security.label', path.join(site, 'robots.txt')]);
