@@ -131,15 +131,16 @@ test('a deleted directory (IN_DELETE, IN_IGNORED) is forgotten', () => {
   assert.equal(watcher.status().watched, 1);
 });
 
-test('the parser reads struct inotify_event records with NUL-padded names', () => {
-  const record = (wd: number, mask: number, cookie: number, name: string) => {
-    const padded = name === '' ? 0 : Math.ceil((Buffer.byteLength(name) + 1) / 16) * 16;
+test('the parser reads struct inotify_event records with NUL-padded names, bytes that are not UTF-8 escaped', () => {
+  const record = (wd: number, mask: number, cookie: number, name: string | Buffer) => {
+    const bytes = Buffer.from(name);
+    const padded = bytes.length === 0 ? 0 : Math.ceil((bytes.length + 1) / 16) * 16;
     const buffer = Buffer.alloc(16 + padded);
     buffer.writeInt32LE(wd, 0);
     buffer.writeUInt32LE(mask, 4);
     buffer.writeUInt32LE(cookie, 8);
     buffer.writeUInt32LE(padded, 12);
-    buffer.write(name, 16);
+    bytes.copy(buffer, 16);
     return buffer;
   };
   const events = parseInotifyEvents(
@@ -147,11 +148,13 @@ test('the parser reads struct inotify_event records with NUL-padded names', () =
       record(1, IN.CREATE | IN.ISDIR, 0, 'été'),
       record(-1, IN.Q_OVERFLOW, 0, ''),
       record(2, IN.MOVED_TO, 42, 'x'.repeat(20)),
+      record(3, IN.CLOSE_WRITE, 0, Buffer.from('caf\xe9', 'latin1')),
     ]),
   );
   assert.deepEqual(events, [
     { wd: 1, mask: IN.CREATE | IN.ISDIR, cookie: 0, name: 'été' },
     { wd: -1, mask: IN.Q_OVERFLOW, cookie: 0, name: '' },
     { wd: 2, mask: IN.MOVED_TO, cookie: 42, name: 'x'.repeat(20) },
+    { wd: 3, mask: IN.CLOSE_WRITE, cookie: 0, name: 'caf\uEFE9' }, // not UTF-8: escaped, never mangled
   ]);
 });
