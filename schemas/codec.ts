@@ -6,7 +6,7 @@ import {
   ATTRIBUTES_VERSION,
   EVENT_VERSION,
   floorNsToMs,
-  hasAttributes,
+  needsFormat3,
   HEADER,
   READABLE_VERSIONS,
   RecordHeadersSchema,
@@ -64,7 +64,7 @@ export type DecodeResult = { ok: true; event: MirrorEvent } | { ok: false; error
 
 /** The oldest format that holds the event: appliers that read 2 keep reading a producer that carries no attributes. */
 function formatOf(event: MirrorEvent): number {
-  return event.op !== 'delete' && hasAttributes(event) ? ATTRIBUTES_VERSION : 2;
+  return event.op !== 'delete' && needsFormat3(event) ? ATTRIBUTES_VERSION : 2;
 }
 
 export function encodeRecord(event: MirrorEvent): EncodedRecord {
@@ -97,6 +97,7 @@ export function encodeRecord(event: MirrorEvent): EncodedRecord {
         hash: event.hash,
         ...(event.data === undefined ? {} : { data: event.data.toString('base64') }),
         ...attributes,
+        ...present('link', event.link),
       });
       break;
     case 'dir':
@@ -234,10 +235,10 @@ export function decodeRecord(record: RawRecord): DecodeResult {
     ...present('xattrs', wire.xattrs),
     ...present('acl', wire.acl),
   };
-  if (hasAttributes(wire) && wire.v < ATTRIBUTES_VERSION)
+  if (needsFormat3(wire) && wire.v < ATTRIBUTES_VERSION)
     return fail(
       'mismatch',
-      wire.xattrs === undefined ? 'value.acl' : 'value.xattrs',
+      wire.xattrs !== undefined ? 'value.xattrs' : wire.acl !== undefined ? 'value.acl' : 'value.link',
       `is not part of format ${wire.v}`,
     );
   if (wire.mtimeNs !== undefined && wire.mtimeMs !== undefined && floorNsToMs(BigInt(wire.mtimeNs)) !== wire.mtimeMs)
@@ -252,6 +253,7 @@ export function decodeRecord(record: RawRecord): DecodeResult {
         mode: wire.mode,
         mtimeMs: wire.mtimeMs,
         hash: wire.hash,
+        ...present('link', wire.link),
       };
       if (wire.data === undefined) return { ok: true, event };
       const data = Buffer.from(wire.data, 'base64');

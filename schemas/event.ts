@@ -7,15 +7,16 @@ import { RelPathSchema, type RelPath } from './rel-path.ts';
 
 /**
  * The newest record format. 2 added `owner`, the mtimes of directories and symlinks, and
- * `mtimeNs`, the exact time in nanoseconds; 3 added `xattrs` and `acl`. A record is
- * written in the oldest format that holds it (3 only when it carries attributes), so a
- * producer upgraded without --xattrs or --acls still feeds appliers that read 2.
+ * `mtimeNs`, the exact time in nanoseconds; 3 added `xattrs`, `acl` and `link`. A record
+ * is written in the oldest format that holds it (3 only when it carries one of those), so
+ * a producer upgraded without --xattrs or --acls feeds appliers that read 2 as long as
+ * the tree holds no hard links.
  * An applier reads every version up to its own, and refuses a newer one by name
  * (codec.ts) instead of guessing at its fields.
  */
 export const EVENT_VERSION = 3;
 export const READABLE_VERSIONS = [1, 2, 3] as const;
-/** The format that first carried attributes (`xattrs`, `acl`). */
+/** The format that first carried attributes (`xattrs`, `acl`) and hard-link identities (`link`). */
 export const ATTRIBUTES_VERSION = 3;
 
 /** Permission bits, setuid/setgid/sticky included; the file type bits never travel. */
@@ -125,6 +126,16 @@ export function attributeBytes(xattrs: Readonly<Record<string, string>>): number
 
 const attributeFields = { xattrs: XattrsSchema.optional(), acl: AclSchema.optional() };
 
+/** Identity of an inode on the source while it lives: device, inode number and birth time. */
+export const LinkIdSchema = z
+  .string()
+  .regex(/^\d{1,20}:\d{1,20}:-?\d{1,20}$/, 'device:inode:birth time')
+  .meta({
+    description:
+      'Files the source holds as hard links of one inode carry the same id (format 3): ' +
+      'the applier makes them hard links of one another',
+  });
+
 const wireBase = {
   v: z.literal(READABLE_VERSIONS),
   source: SourceIdSchema,
@@ -160,6 +171,7 @@ export const WireFileEventSchema = z.strictObject({
         'otherwise the content is the object sha256/<2 hex>/<hash> of the store',
     }),
   ...attributeFields,
+  link: LinkIdSchema.optional(),
 });
 
 export const WireDirEventSchema = z.strictObject({
@@ -242,6 +254,11 @@ export function hasAttributes(entry: Attributes): boolean {
   return entry.xattrs !== undefined || entry.acl !== undefined;
 }
 
+/** Whether an entry needs record format 3: attributes, or a hard-link identity. */
+export function needsFormat3(entry: Attributes & { link?: string }): boolean {
+  return hasAttributes(entry) || entry.link !== undefined;
+}
+
 type EventBase = { source: string; seq: number; ts: number; path: RelPath };
 /** `owner`: undefined when the record does not carry one (format 1). */
 type Owned = { owner?: Owner } & Attributes;
@@ -257,6 +274,8 @@ export type FileEvent = EventBase &
     mtimeMs: number;
     hash: string;
     data?: Buffer;
+    /** The source inode's identity when more names link it (LinkIdSchema). */
+    link?: string;
   };
 /** `mtimeMs` of directories and symlinks: undefined in format 1 (left as the applier makes it). */
 export type DirEvent = EventBase & Owned & Timed & { op: 'dir'; mode: number; mtimeMs?: number };
@@ -275,6 +294,7 @@ export type EntryState =
       hash: string;
       owner?: Owner;
       mtimeNs?: string;
+      link?: string;
     } & Attributes)
   | ({ kind: 'dir'; mode: number; owner?: Owner; mtimeMs?: number; mtimeNs?: string } & Attributes)
   | ({ kind: 'symlink'; target: string; owner?: Owner; mtimeMs?: number; mtimeNs?: string } & Attributes);

@@ -8,7 +8,7 @@ import type { Accounts } from '../shared/accounts.ts';
 import { joinRel, parentOf, parseRelPath, type RelPath } from '../../schemas/rel-path.ts';
 import type { Logger } from '../shared/logger.ts';
 import { compareDirectory } from './domain/dir-compare.ts';
-import type { Fingerprint } from './domain/diff.ts';
+import { sameState, type Fingerprint } from './domain/diff.ts';
 import { planExamination } from './domain/examine-plan.ts';
 import type { Excluder } from './domain/exclude.ts';
 import type { Observation } from './domain/observation.ts';
@@ -75,15 +75,22 @@ export class Examiner {
     const indexed = deps.index.get(relPath);
     // What is there now, with the owner (and a directory's or symlink's own mtime) lstat
     // gave: an indexed state kept may predate them.
-    const now: { owner?: Owner; mtimeMs?: number; mtimeNs?: string } & Attributes = {};
+    const now: { owner?: Owner; mtimeMs?: number; mtimeNs?: string; link?: string } & Attributes = {};
     if ('owner' in found && found.owner !== undefined) now.owner = this.named(found.owner);
     if ((found.kind === 'dir' || found.kind === 'symlink') && found.mtimeMs !== undefined) now.mtimeMs = found.mtimeMs;
     if ('mtimeNs' in found && found.mtimeNs !== undefined) now.mtimeNs = found.mtimeNs;
+    if (found.kind === 'file' && found.link !== undefined) now.link = found.link;
     if (deps.attributes !== undefined && (found.kind === 'file' || found.kind === 'dir' || found.kind === 'symlink'))
       Object.assign(now, this.attributes(relPath, deps.attributes));
-    const owned = (state: EntryState): EntryState => ({ ...state, ...now });
+    // A file's state: the link identity as lstat gives it now (none: one name), never the index's.
+    const owned = (state: EntryState): EntryState => {
+      const next = { ...state, ...now };
+      if (next.kind === 'file' && now.link === undefined) delete next.link;
+      return next;
+    };
     const observe = (observed: EntryState | undefined, fingerprint?: Fingerprint, data?: Buffer): ExamineResult => {
       this.readable(relPath);
+      if (observed !== undefined) this.hintOtherLinks(relPath, owned(observed), indexed?.state);
       return {
         kind: 'observed',
         observation: {
@@ -167,6 +174,17 @@ export class Examiner {
     } finally {
       if ('release' in content) content.release?.();
     }
+  }
+
+  /**
+   * A change made through one name of a hard-linked inode (a rewrite, a chmod) is reported
+   * for that name only: the other names the index holds for the inode are examined too.
+   * Only when this name's state changed, so the names never hint one another for ever.
+   */
+  private hintOtherLinks(relPath: RelPath, observed: EntryState, indexed: EntryState | undefined): void {
+    if (observed.kind !== 'file' || observed.link === undefined) return;
+    if (indexed !== undefined && sameState(indexed, observed)) return;
+    for (const other of this.deps.index.linkedPaths(observed.link)) if (other !== relPath) this.deps.hint(other);
   }
 
   /** What travels of the entry's attributes; what cannot is counted and logged. */

@@ -64,7 +64,15 @@ function stateOf(event: Exclude<MirrorEvent, { op: 'delete' }>): EntryState {
   };
   switch (event.op) {
     case 'file':
-      return { kind: 'file', size: event.size, mode: event.mode, mtimeMs: event.mtimeMs, hash: event.hash, ...owned };
+      return {
+        kind: 'file',
+        size: event.size,
+        mode: event.mode,
+        mtimeMs: event.mtimeMs,
+        hash: event.hash,
+        ...owned,
+        ...(event.link === undefined ? {} : { link: event.link }),
+      };
     case 'dir':
       return {
         kind: 'dir',

@@ -43,6 +43,12 @@ export class MemorySourceIndex implements SourceIndex {
     });
   }
 
+  linkedPaths(link: string): RelPath[] {
+    const paths: RelPath[] = [];
+    for (const [path, { state }] of this.entries) if (state.kind === 'file' && state.link === link) paths.push(path);
+    return paths;
+  }
+
   hasHash(hash: string): boolean {
     for (const { state } of this.entries.values()) if (state.kind === 'file' && state.hash === hash) return true;
     return false;

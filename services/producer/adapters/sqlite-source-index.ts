@@ -29,6 +29,7 @@ type Row = {
   gid: number | null;
   mtime_ns: string | null;
   attrs: string | null;
+  link: string | null;
 };
 
 const SCHEMA = `
@@ -48,14 +49,15 @@ CREATE TABLE IF NOT EXISTS entries (
   uid INTEGER,
   gid INTEGER,
   mtime_ns TEXT,
-  attrs TEXT
+  attrs TEXT,
+  link TEXT
 ) WITHOUT ROWID;
 `;
 
 /** Added with record format 2 (owners, exact times); the covering index below needs the ids. */
 const FORMAT_2_COLUMNS = { uid: 'INTEGER', gid: 'INTEGER', mtime_ns: 'TEXT' };
-/** Added with record format 3: extended attributes and ACLs (attributes.ts's text), NULL when not carried. */
-const FORMAT_3_COLUMNS = { attrs: 'TEXT' };
+/** Added with record format 3: attributes (attributes.ts's text) and hard-link identities, NULL when none. */
+const FORMAT_3_COLUMNS = { attrs: 'TEXT', link: 'TEXT' };
 
 const INDEXES =
   `
@@ -67,11 +69,12 @@ CREATE INDEX IF NOT EXISTS entries_by_parent_3 ON entries(parent, path, kind, mo
 DROP INDEX IF EXISTS entries_children;
 DROP INDEX IF EXISTS entries_parent;
 CREATE INDEX IF NOT EXISTS entries_hash ON entries(hash) WHERE hash IS NOT NULL;
+CREATE INDEX IF NOT EXISTS entries_link ON entries(link) WHERE link IS NOT NULL;
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 `;
 
 const COLUMNS =
-  'path, kind, mode, size, mtime_ms, hash, target, seq, ino, fp_mtime_ms, fp_ctime_ms, uid, gid, mtime_ns, attrs';
+  'path, kind, mode, size, mtime_ms, hash, target, seq, ino, fp_mtime_ms, fp_ctime_ms, uid, gid, mtime_ns, attrs, link';
 
 function ownerOf(uid: number | null, gid: number | null): { owner?: { uid: number; gid: number } } {
   return uid === null || gid === null ? {} : { owner: { uid, gid } };
@@ -86,6 +89,7 @@ function toEntry(row: Row): IndexedEntry {
   if (row.kind !== 'file' && row.mtime_ms !== null) state.mtimeMs = row.mtime_ms;
   if (row.mtime_ns !== null) state.mtimeNs = row.mtime_ns;
   Object.assign(state, ownerOf(row.uid, row.gid), attributesFromText(row.attrs));
+  if (row.kind === 'file' && row.link !== null) Object.assign(state, { link: row.link });
   const fingerprint =
     row.ino === null
       ? undefined
@@ -124,12 +128,13 @@ export class SqliteSourceIndex implements SourceIndex {
       ),
       countAll: this.db.prepare<[], { n: number }>('SELECT count(*) AS n FROM entries'),
       hasHash: this.db.prepare<[string], { one: number }>('SELECT 1 AS one FROM entries WHERE hash = ? LIMIT 1'),
+      linked: this.db.prepare<[string], { path: string }>('SELECT path FROM entries WHERE link = ?'),
       put: this.db.prepare(
         'INSERT OR REPLACE INTO entries ' +
           '(path, parent, kind, mode, size, mtime_ms, hash, target, seq, ino, fp_mtime_ms, fp_ctime_ms, uid, gid, ' +
-          'mtime_ns, attrs)\n' +
+          'mtime_ns, attrs, link)\n' +
           '         VALUES (@path, @parent, @kind, @mode, @size, @mtime_ms, @hash, @target, @seq, @ino, ' +
-          '@fp_mtime_ms, @fp_ctime_ms, @uid, @gid, @mtime_ns, @attrs)',
+          '@fp_mtime_ms, @fp_ctime_ms, @uid, @gid, @mtime_ns, @attrs, @link)',
       ),
       remove: this.db.prepare<[string]>('DELETE FROM entries WHERE path = ?'),
       count: this.db.prepare<[], { kind: string; n: number }>('SELECT kind, count(*) AS n FROM entries GROUP BY kind'),
@@ -187,6 +192,10 @@ export class SqliteSourceIndex implements SourceIndex {
     return this.statements.countBelow.get(`${dir}/`, `${dir}0`)!.n;
   }
 
+  linkedPaths(link: string): RelPath[] {
+    return this.statements.linked.all(link).map((row) => row.path as RelPath);
+  }
+
   hasHash(hash: string): boolean {
     return this.statements.hasHash.get(hash) !== undefined;
   }
@@ -209,6 +218,7 @@ export class SqliteSourceIndex implements SourceIndex {
       gid: state.owner?.gid ?? null,
       mtime_ns: state.mtimeNs ?? null,
       attrs: attributesText(state),
+      link: state.kind === 'file' ? (state.link ?? null) : null,
     });
   }
 

@@ -25,7 +25,12 @@ export function probeStats(stats: fs.BigIntStats): Probe {
   const owner = { uid: Number(stats.uid), gid: Number(stats.gid) };
   const mtimeMs = floorNsToMs(stats.mtimeNs);
   const mtimeNs = String(stats.mtimeNs);
-  if (stats.isFile()) return { kind: 'file', mode, fingerprint: fingerprintOf(stats), mtimeMs, mtimeNs, owner };
+  if (stats.isFile()) {
+    const fingerprint = fingerprintOf(stats);
+    // Another name links this inode: its identity lets the applier link the names alike.
+    const link = stats.nlink > 1n ? `${stats.dev}:${stats.ino}:${stats.birthtimeNs}` : undefined;
+    return { kind: 'file', mode, fingerprint, mtimeMs, mtimeNs, owner, ...(link === undefined ? {} : { link }) };
+  }
   if (stats.isDirectory()) return { kind: 'dir', mode, fingerprint: fingerprintOf(stats), owner, mtimeMs, mtimeNs };
   if (stats.isSymbolicLink()) return { kind: 'symlink', owner, mtimeMs, mtimeNs };
   return { kind: 'special' };

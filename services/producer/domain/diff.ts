@@ -22,7 +22,12 @@ export function sameState(a: EntryState, b: EntryState): boolean {
   switch (a.kind) {
     case 'file':
       return (
-        b.kind === 'file' && a.hash === b.hash && a.size === b.size && a.mode === b.mode && a.mtimeMs === b.mtimeMs
+        b.kind === 'file' &&
+        a.hash === b.hash &&
+        a.size === b.size &&
+        a.mode === b.mode &&
+        a.mtimeMs === b.mtimeMs &&
+        a.link === b.link
       );
     case 'dir':
       return b.kind === 'dir' && a.mode === b.mode && a.mtimeMs === b.mtimeMs;

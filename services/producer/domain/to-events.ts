@@ -123,7 +123,15 @@ export function eventOf(
   };
   switch (state.kind) {
     case 'file':
-      return { ...owned, op: 'file', size: state.size, mode: state.mode, mtimeMs: state.mtimeMs, hash: state.hash };
+      return {
+        ...owned,
+        op: 'file',
+        size: state.size,
+        mode: state.mode,
+        mtimeMs: state.mtimeMs,
+        hash: state.hash,
+        ...(state.link === undefined ? {} : { link: state.link }),
+      };
     case 'dir':
       return { ...owned, op: 'dir', mode: state.mode, ...timed(state.mtimeMs) };
     case 'symlink':

@@ -30,6 +30,8 @@ export interface SourceIndex extends SourceIndexView {
   /** What a directory comparison needs of each child of `dir`. */
   childSummaries(dir: string): IndexedChild[];
   hasHash(hash: string): boolean;
+  /** The paths indexed as names of the source inode `link` (EntryState's `link`). */
+  linkedPaths(link: string): RelPath[];
   /** How many entries `below(dir)` would return, without listing them. */
   countBelow(dir: string): number;
   put(path: RelPath, state: EntryState, seq: number, fingerprint: Fingerprint | undefined): void;

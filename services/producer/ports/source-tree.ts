@@ -12,7 +12,16 @@ export type Probe =
   /** fifo, socket, device: not mirrored. */
   | { kind: 'special' }
   /** mtimeMs: whole milliseconds, floored exactly from the nanoseconds (what the event carries). */
-  | { kind: 'file'; mode: number; fingerprint: Fingerprint; mtimeMs: number; owner?: Owner; mtimeNs?: string }
+  /** `link`: the inode's identity (device:inode:birth time) when other names link it too. */
+  | {
+      kind: 'file';
+      mode: number;
+      fingerprint: Fingerprint;
+      mtimeMs: number;
+      owner?: Owner;
+      mtimeNs?: string;
+      link?: string;
+    }
   /** fingerprint.ctimeMs: last change of the directory itself (created, renamed, an entry added or removed). */
   | { kind: 'dir'; mode: number; fingerprint: Fingerprint; owner?: Owner; mtimeMs?: number; mtimeNs?: string }
   /**
