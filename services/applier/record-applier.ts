@@ -11,6 +11,7 @@ import { sha256Hex } from '../shared/content-store.ts';
 import type { ReplicaIndex } from './adapters/applied-index.ts';
 import type { ContentSupply } from './adapters/content-supply.ts';
 import type { FsMaterializer } from './adapters/fs-materializer.ts';
+import { LinkSourceError } from './adapters/hard-link.ts';
 import { NotAFileError } from './adapters/in-place-meta.ts';
 import type { Content } from './adapters/verified-content.ts';
 import { UnsafePathError } from './adapters/target-root.ts';
@@ -47,6 +48,9 @@ function errno(error: unknown): string | undefined {
 }
 
 export class RecordApplier {
+  /** Records whose hard link could not be made (its other name gone or replaced): written instead. */
+  private readonly unlinkable = new WeakSet<LaneRecord>();
+
   constructor(private readonly deps: RecordApplierDeps) {}
 
   /** Registers the content a file event will probably need, before its turn comes. */
@@ -57,6 +61,8 @@ export class RecordApplier {
     const current = this.deps.index.get(event.path);
     if (current !== undefined && current.seq >= event.seq) return;
     if (current?.kind === 'file' && current.hash === event.hash && current.size === event.size) return;
+    // Another name of the inode probably holds it: it is linked, not fetched (fetched then if not).
+    if (event.link !== undefined && this.deps.index.linkPeers(event.link, 1).some((p) => p.path !== event.path)) return;
     const adopt = current === undefined ? this.deps.adoptPath(event.path) : undefined;
     record.contentKey = this.deps.supply.want(event.hash, event.size, adopt);
   }
@@ -81,7 +87,7 @@ export class RecordApplier {
     }
     const { index } = this.deps;
     const current = index.get(event.path);
-    const decision = decide(event, this.viewFor(event.path, current));
+    const decision = decide(event, this.viewFor(event.path, current, !this.unlinkable.has(record)));
     if (decision.kind === 'skip') {
       this.deps.metrics.events.inc({ op: event.op, outcome: 'skipped' });
       this.deps.metrics.skipped.inc({ reason: decision.reason });
@@ -131,6 +137,14 @@ export class RecordApplier {
         this.deadLetter(record, { code: 'path-too-long', field: 'key', message: (error as Error).message });
         return 'done';
       }
+      if (error instanceof LinkSourceError) {
+        this.deps.logger.warn(
+          { path: event.path, from: error.from, why: error.message },
+          'cannot hard-link; writing it',
+        );
+        this.unlinkable.add(record);
+        return this.apply(record);
+      }
       if (error instanceof NotAFileError && current?.kind === 'file') {
         // The index says the file holds these bytes but the replica lost it: rewrite it.
         this.deps.metrics.drift.inc();
@@ -155,7 +169,7 @@ export class RecordApplier {
    * path would cost O(depth²)). decide asks only for the path and its ancestors (from
    * ancestorsOf), so an ancestor is known by its length: no string is compared or hashed.
    */
-  private viewFor(path: RelPath, current: AppliedEntry | undefined): ReplicaView {
+  private viewFor(path: RelPath, current: AppliedEntry | undefined, linking: boolean): ReplicaView {
     const { index } = this.deps;
     const ancestors = index.ancestorEntries(path);
     const byLength = new Map<number, number>();
@@ -169,6 +183,7 @@ export class RecordApplier {
       },
       maxSeqBelow: (asked) => index.maxSeqBelow(asked),
       childCount: (asked) => index.childCount(asked),
+      linkPeers: (link) => (linking ? index.linkPeers(link) : []),
     };
   }
 
@@ -189,6 +204,8 @@ export class RecordApplier {
         return fs.write(step.path, content!, step.mode, step.mtimeMs, step);
       case 'set-meta':
         return fs.setMeta(step.path, step.mode, step.mtimeMs, step);
+      case 'link':
+        return fs.link(step.path, step.from, step.size, step.names);
       case 'symlink':
         return fs.symlink(step.path, step.target, step);
       case 'unlink':

@@ -78,6 +78,13 @@ export class ReplicaModel {
           ...owned(step.owner),
         });
         return;
+      case 'link': {
+        const source = this.fs.get(step.from);
+        if (!parentIsDir()) fail('parent is not a directory');
+        if (source?.kind !== 'file' || source.size !== step.size) fail(`cannot link to ${source?.kind ?? 'nothing'}`);
+        this.fs.set(path, { ...(source as Extract<EntryState, { kind: 'file' }>) });
+        return;
+      }
       case 'set-meta':
         if (node?.kind !== 'file') fail('not a file');
         this.fs.set(path, {

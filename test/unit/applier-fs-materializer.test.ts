@@ -23,6 +23,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { FsMaterializer } from '../../services/applier/adapters/fs-materializer.ts';
 import { fsyncDirFd } from '../../services/applier/adapters/fs-primitives.ts';
+import { LinkSourceError } from '../../services/applier/adapters/hard-link.ts';
 import { NotAFileError } from '../../services/applier/adapters/in-place-meta.ts';
 import { TargetRoot, UnsafePathError } from '../../services/applier/adapters/target-root.ts';
 import { TempJournal, readTempJournal } from '../../services/applier/adapters/temp-journal.ts';
@@ -141,6 +142,21 @@ describe('FsMaterializer', () => {
     assert.deepEqual(readlinkSync(link, { encoding: 'buffer' }), Buffer.from([0x2e, 0x2e, 0x2f, 0xff]));
     fs.unlink(`${dir}/${nameFromBytes(latin1)}`);
     assert.deepEqual(readdirSync(inside), ['link']);
+  });
+
+  it('links a name to another name of a file, through a temp name, and refuses an inode named from elsewhere', () => {
+    fs.write('a', { kind: 'buffer', data: Buffer.from('shared') }, 0o644, 1000);
+    fs.link('d/b', 'a', 6, 1);
+    const ino = (path: string) => lstatSync(join(target, path)).ino;
+    assert.equal(ino('d/b'), ino('a'));
+    assert.equal(lstatSync(join(target, 'a')).nlink, 2);
+    fs.link('d/b', 'a', 6, 2); // already that inode: renaming onto it does nothing, the temp goes
+    assert.deepEqual([visible(), visible('d')], [['a', 'd'], ['b']]);
+    linkSync(join(target, 'a'), join(outside, 'planted'));
+    assert.throws(() => fs.link('c', 'a', 6, 2), LinkSourceError, 'three names, the log knows two');
+    assert.throws(() => fs.link('c', 'a', 5, 9), LinkSourceError, 'another size');
+    assert.throws(() => fs.link('c', 'none', 6, 9), LinkSourceError);
+    assert.deepEqual(visible(), ['a', 'd'], 'nothing left behind');
   });
 
   it('sets the nanoseconds an event carries, on files, directories and symlinks', () => {

@@ -269,3 +269,33 @@ test('attributes alone change a file in place and a directory by its metadata; t
   assert.deepEqual(ops(recorded.when(withAttrs(fileEvent('same', 2), { xattrs, acl: {} }))), ['record same file 2']);
   assert.deepEqual(ops(recorded.when(fileEvent('same', 3))), ['set-meta same', 'record same file 3']);
 });
+
+test('a name of a hard-linked inode is linked to another name recorded in the same state, else written', () => {
+  const G = '2049:1234:1700000000000000000';
+  const linkedFile = (seq: number, hash = H1): AppliedEntry =>
+    ({ ...(file(seq, hash) as object), link: G }) as AppliedEntry;
+  const linkedEvent = (path: string, seq: number, hash = H1, mode = 0o644) =>
+    ({ ...fileEvent(path, seq, hash, mode), link: G }) as MirrorEvent;
+  const second = given({ a: linkedFile(1) }).when(linkedEvent('b', 2));
+  assert.deepEqual(second.steps[0], { op: 'link', path: 'b', from: 'a', size: 3, names: 1 });
+  assert.equal((second.steps[1] as { entry: { link?: string } }).entry.link, G, 'the index records the identity');
+  // The other name holds other bytes (rewritten through it, its event not here yet): written.
+  assert.deepEqual(ops(given({ a: linkedFile(1, H2) }).when(linkedEvent('b', 2))), ['write b', 'record b file 2']);
+  // A chmod through one name: never set in place on a shared inode; linked once the other name has it.
+  assert.deepEqual(ops(given({ a: linkedFile(1), b: linkedFile(1) }).when(linkedEvent('a', 2, H1, 0o600))), [
+    'write a',
+    'record a file 2',
+  ]);
+  const relinked = given({ a: linkedFile(2), b: linkedFile(1) }).when(linkedEvent('b', 3));
+  assert.deepEqual(ops(relinked), ['record b file 3'], 'already in that state: nothing to do');
+  const afterChmod = { a: { ...(linkedFile(2) as object), mode: 0o600 } as AppliedEntry, b: linkedFile(1) };
+  assert.deepEqual(given(afterChmod).when(linkedEvent('b', 3, H1, 0o600)).steps[0], {
+    op: 'link',
+    path: 'b',
+    from: 'a',
+    size: 3,
+    names: 2,
+  });
+  // Without an identity, nothing is linked, whatever holds the same bytes.
+  assert.deepEqual(ops(given({ a: linkedFile(1) }).when(fileEvent('b', 2))), ['write b', 'record b file 2']);
+});

@@ -20,6 +20,9 @@ export type HealWait = {
   readonly headers: Record<string, string>;
 };
 
+/** How many names of one inode decide and the materializer look at (a link group is rarely larger). */
+export const LINK_PEERS = 64;
+
 export interface AppliedIndex extends ReplicaView {
   /** `get` of every ancestor of `path`, outermost first ('' left out), in O(length of path). */
   ancestorEntries(path: RelPath): (AppliedEntry | undefined)[];
@@ -34,6 +37,8 @@ export interface AppliedIndex extends ReplicaView {
   pruneTombstones(seq: number, limit?: number): number;
   /** Some paths (at most `limit`) that hold a file with this content, for local copies. */
   pathsWithHash(hash: string, limit: number): RelPath[];
+  /** Some paths (at most `limit`) recorded as names of the source inode `link`, with their entries. */
+  linkPeers(link: string, limit?: number): { path: RelPath; entry: AppliedEntry }[];
   /** Every entry, in path order; for sweeps and verification. */
   entries(): Iterable<[RelPath, AppliedEntry]>;
 }

@@ -48,6 +48,7 @@ import {
   usingFd,
   withWritableDirFd,
 } from './fs-primitives.ts';
+import { linkInto, LinkSourceError } from './hard-link.ts';
 import { setMetaInPlace } from './in-place-meta.ts';
 import { permittedMode, stripsSetid } from './setid-policy.ts';
 import { DIR_FLAGS, UnsafePathError, type TargetRoot } from './target-root.ts';
@@ -141,6 +142,20 @@ export class FsMaterializer {
       this.changed(path);
     });
     this.countSetid(mode);
+  }
+
+  /** Makes `path` a hard link of the file at `from`, which records the same state (hard-link.ts). */
+  link(path: string, from: string, size: number, names: number): void {
+    this.inParent(path, (dirFd) =>
+      withWritableDirFd(dirFd, () => {
+        const linked = this.inExistingDir(parentOf(from), (fromFd) =>
+          linkInto(fromFd, baseName(from), dirFd, this.tempName(path), baseName(path), { from, size, names }),
+        );
+        if (linked === undefined) throw new LinkSourceError(from, 'is not reachable on the replica');
+      }),
+    );
+    this.changed(path);
+    this.touched(path);
   }
 
   symlink(path: string, target: string, meta: EntryMeta = {}): void {

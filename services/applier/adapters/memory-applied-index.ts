@@ -2,7 +2,7 @@
 // linear; the SQLite index is the one built for millions of entries.
 import { ancestorsOf, isBelow, parentOf, type RelPath } from '../../../schemas/rel-path.ts';
 import type { AppliedEntry } from '../domain/plan.ts';
-import { assertsExistence, compareUtf8, type HealWait, type ReplicaIndex } from './applied-index.ts';
+import { assertsExistence, compareUtf8, LINK_PEERS, type HealWait, type ReplicaIndex } from './applied-index.ts';
 
 export class MemoryAppliedIndex implements ReplicaIndex {
   private readonly map = new Map<RelPath, AppliedEntry>();
@@ -54,6 +54,15 @@ export class MemoryAppliedIndex implements ReplicaIndex {
       }
     }
     return pruned;
+  }
+
+  linkPeers(link: string, limit = LINK_PEERS): { path: RelPath; entry: AppliedEntry }[] {
+    const found: { path: RelPath; entry: AppliedEntry }[] = [];
+    for (const [path, entry] of this.map) {
+      if (found.length >= limit) break;
+      if (entry.kind === 'file' && entry.link === link) found.push({ path, entry });
+    }
+    return found;
   }
 
   pathsWithHash(hash: string, limit: number): RelPath[] {

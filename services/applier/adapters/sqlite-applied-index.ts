@@ -10,11 +10,11 @@
 import Database from 'better-sqlite3';
 import type { RelPath } from '../../../schemas/rel-path.ts';
 import type { AppliedEntry } from '../domain/plan.ts';
-import type { HealWait, ReplicaIndex } from './applied-index.ts';
+import { LINK_PEERS, type HealWait, type ReplicaIndex } from './applied-index.ts';
 import { DirCache } from './dir-cache.ts';
 import { toEntry, upsertParams } from './sqlite-index-rows.ts';
 import { addMissingColumns } from '../../shared/sqlite-columns.ts';
-import { FORMAT_2_COLUMNS, FORMAT_3_COLUMNS, prepare, SCHEMA } from './sqlite-index-sql.ts';
+import { FORMAT_2_COLUMNS, FORMAT_3_COLUMNS, FORMAT_3_INDEXES, prepare, SCHEMA } from './sqlite-index-sql.ts';
 
 export const INDEX_FILE_NAME = 'applied-index.sqlite';
 
@@ -42,6 +42,7 @@ export class SqliteAppliedIndex implements ReplicaIndex {
       this.db.pragma('temp_store = MEMORY');
       this.db.exec(SCHEMA);
       addMissingColumns(this.db, 'entries', { ...FORMAT_2_COLUMNS, ...FORMAT_3_COLUMNS });
+      this.db.exec(FORMAT_3_INDEXES);
     } catch (error) {
       this.db.close();
       throw error;
@@ -96,6 +97,10 @@ export class SqliteAppliedIndex implements ReplicaIndex {
       if (changes === 0) break;
     }
     return pruned;
+  }
+
+  linkPeers(link: string, limit = LINK_PEERS): { path: RelPath; entry: AppliedEntry }[] {
+    return this.sql.linkPeers.all(link, limit).map((row) => ({ path: row.path as RelPath, entry: toEntry(row) }));
   }
 
   pathsWithHash(hash: string, limit: number): RelPath[] {

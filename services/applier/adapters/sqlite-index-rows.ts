@@ -21,6 +21,7 @@ export type Row = {
   gid: number | null;
   mtime_ns: string | null;
   attrs: string | null;
+  link: string | null;
 };
 
 /** The columns of an upsert, in the order of its statement (sqlite-index-sql.ts). */
@@ -40,6 +41,7 @@ export type UpsertParams = [
   gid: number | null,
   mtimeNs: string | null,
   attrs: string | null,
+  link: string | null,
 ];
 
 function ownerOf(row: Row): { owner?: Owner } {
@@ -67,6 +69,7 @@ export function toEntry(row: Row): AppliedEntry {
         mtimeMs: row.mtime!,
         ...ownerOf(row),
         ...exactTimeOf(row),
+        ...(row.link === null ? {} : { link: row.link }),
       };
     case KIND.dir:
       return {
@@ -116,6 +119,7 @@ export function upsertParams(path: RelPath, entry: AppliedEntry, epoch: number):
         gid,
         ns,
         attrs,
+        entry.link ?? null,
       ];
     case 'dir':
       return [
@@ -134,6 +138,7 @@ export function upsertParams(path: RelPath, entry: AppliedEntry, epoch: number):
         gid,
         ns,
         attrs,
+        null,
       ];
     case 'symlink':
       return [
@@ -152,9 +157,27 @@ export function upsertParams(path: RelPath, entry: AppliedEntry, epoch: number):
         gid,
         ns,
         attrs,
+        null,
       ];
     case 'absent':
-      return [path, parent, KIND.absent, entry.seq, null, null, null, null, null, 0, epoch, null, null, null, null];
+      return [
+        path,
+        parent,
+        KIND.absent,
+        entry.seq,
+        null,
+        null,
+        null,
+        null,
+        null,
+        0,
+        epoch,
+        null,
+        null,
+        null,
+        null,
+        null,
+      ];
     default: {
       const unknown: never = entry;
       throw new TypeError(`unknown entry ${JSON.stringify(unknown)}`);

@@ -20,7 +20,8 @@ CREATE TABLE IF NOT EXISTS entries (
   uid INTEGER,
   gid INTEGER,
   mtime_ns TEXT,
-  attrs TEXT
+  attrs TEXT,
+  link TEXT
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS entries_by_parent ON entries(parent) WHERE kind <> 0;
 CREATE INDEX IF NOT EXISTS files_by_hash ON entries(hash) WHERE kind = 1;
@@ -41,13 +42,15 @@ CREATE TABLE IF NOT EXISTS heal_waits (
 
 /** Added with record format 2 (owners, exact times); an older index gets them NULL. */
 export const FORMAT_2_COLUMNS = { uid: 'INTEGER', gid: 'INTEGER', mtime_ns: 'TEXT' };
-/** Added with record format 3: extended attributes and ACLs (services/shared/attributes.ts's text). */
-export const FORMAT_3_COLUMNS = { attrs: 'TEXT' };
+/** Added with record format 3: attributes (services/shared/attributes.ts's text) and hard-link identities. */
+export const FORMAT_3_COLUMNS = { attrs: 'TEXT', link: 'TEXT' };
+/** Made once the format-3 columns exist (an older index gets them on open). */
+export const FORMAT_3_INDEXES = 'CREATE INDEX IF NOT EXISTS files_by_link ON entries(link) WHERE link IS NOT NULL;';
 
 /** A heal wait as stored (heal-channel.ts): reason and headers as text. */
 export type HealWaitRow = Omit<HealWait, 'headers' | 'reason'> & { reason: string; headers: string };
 
-const COLUMNS = 'path, kind, seq, hash, size, mode, mtime, target, explicit, uid, gid, mtime_ns, attrs';
+const COLUMNS = 'path, kind, seq, hash, size, mode, mtime, target, explicit, uid, gid, mtime_ns, attrs, link';
 const EXISTS = '(kind = 1 OR kind = 3 OR (kind = 2 AND explicit = 1))';
 
 export function prepare(db: Database.Database) {
@@ -59,14 +62,14 @@ export function prepare(db: Database.Database) {
     childCount: db.prepare<[string], { n: number }>('SELECT count(*) AS n FROM entries WHERE parent = ? AND kind <> 0'),
     children: db.prepare<[string], { path: string }>('SELECT path FROM entries WHERE parent = ? AND kind <> 0'),
     upsert: db.prepare<UpsertParams>(
-      'INSERT OR REPLACE INTO entries ' +
-        '(path, parent, kind, seq, hash, size, mode, mtime, target, explicit, epoch, uid, gid, mtime_ns, attrs) ' +
-        'VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)',
+      'INSERT OR REPLACE INTO entries (path, parent, kind, seq, hash, size, mode, mtime, target, explicit, ' +
+        'epoch, uid, gid, mtime_ns, attrs, link) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)',
     ),
     forgetBelow: db.prepare<[string, string]>('DELETE FROM entries WHERE path > ? AND path < ?'),
     pruneTombstones: db.prepare<[number, number]>(
       'DELETE FROM entries WHERE path IN (SELECT path FROM entries WHERE kind = 0 AND seq < ? LIMIT ?)',
     ),
+    linkPeers: db.prepare<[string, number], Row>(`SELECT ${COLUMNS} FROM entries WHERE link = ? AND kind = 1 LIMIT ?`),
     withHash: db.prepare<[Buffer, number], { path: string }>(
       'SELECT path FROM entries WHERE hash = ? AND kind = 1 LIMIT ?',
     ),

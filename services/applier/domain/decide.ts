@@ -75,16 +75,25 @@ export function decide(event: MirrorEvent, view: ReplicaView): Decision {
         steps.push({ op: 'record', path, entry: { kind: 'symlink', seq: event.seq, target: event.target, ...meta } });
         return { kind: 'apply', steps };
       }
-      const { hash, size, mode, mtimeMs } = event;
+      const { hash, size, mode, mtimeMs, link } = event;
+      const entry = { kind: 'file' as const, seq: event.seq, hash, size, mode, mtimeMs, ...owned };
+      const linked = link === undefined ? entry : { ...entry, link };
+      const peers = link === undefined ? [] : view.linkPeers(link).filter((peer) => peer.path !== path);
+      const peer = peers.find((candidate) => sameFile(candidate.entry, linked));
+      const write: Step = { op: 'write', path, hash, size, mode, mtimeMs, ...owned };
       if (current?.kind === 'file' && current.hash === hash && current.size === size) {
-        const sameTime = current.mtimeMs === mtimeMs && current.mtimeNs === event.mtimeNs;
-        const sameMeta = sameOwner(current.owner, event.owner) && sameAttributes(current, event);
-        if (current.mode !== mode || !sameTime || !sameMeta)
-          steps.push({ op: 'set-meta', path, mode, mtimeMs, ...owned });
+        if (!sameFile(current, linked)) {
+          // Another name of the inode holds all of it: be that inode again. Metadata is never set
+          // in place on an inode other names share (the replica's copy is rewritten instead).
+          if (peer !== undefined) steps.push({ op: 'link', path, from: peer.path, size, names: peers.length + 1 });
+          else steps.push(link === undefined ? { op: 'set-meta', path, mode, mtimeMs, ...owned } : write);
+        }
+      } else if (peer !== undefined) {
+        steps.push({ op: 'link', path, from: peer.path, size, names: peers.length });
       } else {
-        steps.push({ op: 'write', path, hash, size, mode, mtimeMs, ...owned });
+        steps.push(write);
       }
-      steps.push({ op: 'record', path, entry: { kind: 'file', seq: event.seq, hash, size, mode, mtimeMs, ...owned } });
+      steps.push({ op: 'record', path, entry: linked });
       return { kind: 'apply', steps };
     }
     default: {
@@ -92,6 +101,21 @@ export function decide(event: MirrorEvent, view: ReplicaView): Decision {
       throw new TypeError(`unknown event ${JSON.stringify(unknown)}`);
     }
   }
+}
+
+/** Whether a recorded entry is a file in exactly this state (what a hard link to it would be). */
+function sameFile(entry: AppliedEntry, file: Extract<AppliedEntry, { kind: 'file' }>): boolean {
+  return (
+    entry.kind === 'file' &&
+    entry.hash === file.hash &&
+    entry.size === file.size &&
+    entry.mode === file.mode &&
+    entry.mtimeMs === file.mtimeMs &&
+    entry.mtimeNs === file.mtimeNs &&
+    entry.link === file.link &&
+    sameOwner(entry.owner, file.owner) &&
+    sameAttributes(entry, file)
+  );
 }
 
 function timed(mtimeMs: number | undefined): { mtimeMs?: number } {

@@ -15,7 +15,17 @@ import type { RelPath } from '../../../schemas/rel-path.ts';
  */
 type Times = { mtimeNs?: string } & Attributes;
 export type AppliedEntry =
-  | ({ kind: 'file'; seq: number; hash: string; size: number; mode: number; mtimeMs: number; owner?: Owner } & Times)
+  | ({
+      kind: 'file';
+      seq: number;
+      hash: string;
+      size: number;
+      mode: number;
+      mtimeMs: number;
+      owner?: Owner;
+      /** The source inode's identity when other names link it (they are hard links here too). */
+      link?: string;
+    } & Times)
   | ({ kind: 'symlink'; seq: number; target: string; owner?: Owner; mtimeMs?: number } & Times)
   | ({ kind: 'dir'; seq: number; mode: number | null; explicit: boolean; owner?: Owner; mtimeMs?: number } & Times)
   | { kind: 'absent'; seq: number };
@@ -37,6 +47,8 @@ export interface ReplicaView {
   maxSeqBelow(path: RelPath): number;
   /** Number of present entries (any kind but `absent`) directly inside `path`. */
   childCount(path: RelPath): number;
+  /** Some paths recorded as names of the source inode `link`, with their entries. */
+  linkPeers(link: string): { path: RelPath; entry: AppliedEntry }[];
 }
 
 /** Mode given to a directory that exists only to hold entries, until its own event arrives. */
@@ -53,6 +65,12 @@ export type Step =
   | ({ op: 'dir-meta'; path: RelPath; mode: number; owner?: Owner; mtimeMs?: number } & Times)
   /** Atomically replace the file or symlink at path (or nothing) with the content. */
   | ({ op: 'write'; path: RelPath; hash: string; size: number; mode: number; mtimeMs: number; owner?: Owner } & Times)
+  /**
+   * Make `path` another name of the file at `from`, which the index records with exactly
+   * this state: a hard link, as on the source (`names`: how many names the inode may have
+   * before it, so one planted from elsewhere is never linked).
+   */
+  | { op: 'link'; path: RelPath; from: RelPath; size: number; names: number }
   /** The file already holds these bytes: set mode, owner and mtime only. */
   | ({ op: 'set-meta'; path: RelPath; mode: number; mtimeMs: number; owner?: Owner } & Times)
   /** Atomically replace the file or symlink at path (or nothing) with a symlink. */
