@@ -9,6 +9,7 @@ import type { MirrorEvent, Owner } from '../../schemas/event.ts';
 import type { Ownership } from '../applier/domain/owner-policy.ts';
 import { exactNs } from '../applier/adapters/fs-primitives.ts';
 import { FsMaterializer } from '../applier/adapters/fs-materializer.ts';
+import { LinkSourceError } from '../applier/adapters/hard-link.ts';
 import type { Content } from '../applier/adapters/verified-content.ts';
 import { TargetRoot } from '../applier/adapters/target-root.ts';
 import { newRunToken } from '../applier/domain/temp-name.ts';
@@ -25,6 +26,8 @@ export type StateWriterOptions = {
   readonly ownership?: ((owner: Owner | undefined) => Ownership | undefined) | undefined;
   /** The log's mtime (ns) of a directory not written here whose entries were (verify --repair). */
   readonly dirMtime?: (dir: string) => bigint | undefined;
+  /** A name the target already holds for a source inode (verify --repair links the others to it). */
+  readonly linkedName?: (link: string) => { path: string; names: number } | undefined;
 };
 
 export class StateWriter {
@@ -35,6 +38,9 @@ export class StateWriter {
   private readonly dirMtime: (dir: string) => bigint | undefined;
   /** The mtimes (ns) of the directories written, set again once everything inside them is. */
   private readonly dirTimes = new Map<string, bigint>();
+  /** Per source inode (a file's `link`), the name written for it and how many names it has here. */
+  private readonly linkedNames = new Map<string, { path: string; names: number }>();
+  private readonly linkedName: (link: string) => { path: string; names: number } | undefined;
   readonly stats: WriteStats = { dirs: 0, files: 0, symlinks: 0, bytes: 0 };
 
   constructor(
@@ -44,6 +50,7 @@ export class StateWriter {
   ) {
     this.concurrency = options.concurrency ?? 16;
     this.dirMtime = options.dirMtime ?? (() => undefined);
+    this.linkedName = options.linkedName ?? (() => undefined);
     this.fs = new FsMaterializer({
       root: new TargetRoot(target),
       journal: { noteDir: () => undefined },
@@ -62,6 +69,8 @@ export class StateWriter {
    */
   async write(entries: Iterable<MirrorEvent>, onProgress?: (stats: WriteStats) => void): Promise<void> {
     const symlinks: Extract<MirrorEvent, { op: 'symlink' }>[] = [];
+    // Other names of an inode are linked once its first name is written.
+    const links: Extract<MirrorEvent, { op: 'file' }>[] = [];
     const inFlight = new Set<Promise<void>>();
     for (const entry of entries) {
       if (entry.op === 'dir') {
@@ -70,6 +79,8 @@ export class StateWriter {
         this.stats.dirs++;
       } else if (entry.op === 'symlink') {
         symlinks.push(entry);
+      } else if (entry.op === 'file' && this.isLaterName(entry)) {
+        links.push(entry);
       } else if (entry.op === 'file') {
         const task = this.writeFile(entry).finally(() => inFlight.delete(task));
         inFlight.add(task);
@@ -78,6 +89,7 @@ export class StateWriter {
       if ((this.stats.dirs + this.stats.files) % 1000 === 0) onProgress?.(this.stats);
     }
     await Promise.all(inFlight);
+    for (const entry of links) await this.linkFile(entry);
     for (const link of symlinks) {
       this.fs.symlink(link.path, link.target, link);
       this.stats.symlinks++;
@@ -94,6 +106,27 @@ export class StateWriter {
 
   close(): void {
     fs.rmSync(this.staging, { recursive: true, force: true });
+  }
+
+  /** Whether another name of the entry's inode is (or will be) written first; notes the first one. */
+  private isLaterName(entry: Extract<MirrorEvent, { op: 'file' }>): boolean {
+    if (entry.link === undefined) return false;
+    if (this.linkedNames.has(entry.link)) return true;
+    const existing = this.linkedName(entry.link);
+    this.linkedNames.set(entry.link, existing ?? { path: entry.path, names: 1 });
+    return existing !== undefined;
+  }
+
+  private async linkFile(entry: Extract<MirrorEvent, { op: 'file' }>): Promise<void> {
+    const first = this.linkedNames.get(entry.link!)!;
+    try {
+      this.fs.link(entry.path, first.path, entry.size, first.names);
+      first.names++;
+      this.stats.files++;
+    } catch (error) {
+      if (!(error instanceof LinkSourceError)) throw error;
+      await this.writeFile(entry);
+    }
   }
 
   private async writeFile(entry: Extract<MirrorEvent, { op: 'file' }>): Promise<void> {

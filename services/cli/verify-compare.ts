@@ -7,7 +7,7 @@ import type { Ownership } from '../applier/domain/owner-policy.ts';
  * `uid`/`gid`, `mtimeNs`, and `mtimeMs` of directories and symlinks: when the caller stat'ed
  * them. `attributes`: read in the parts the log's entry carries, when it carries any.
  */
-type Stated = { uid?: number; gid?: number; mtimeNs?: string; attributes?: Attributes };
+type Stated = { uid?: number; gid?: number; mtimeNs?: string; attributes?: Attributes; ino?: bigint };
 export type Found =
   | (Stated & { kind: 'file'; size: number; mode: number; mtimeMs: number; hash?: string })
   | (Stated & { kind: 'dir'; mode: number; mtimeMs?: number })
@@ -39,6 +39,7 @@ export type DriftProblem =
   | 'target'
   | 'xattrs'
   | 'acl'
+  | 'link'
   | 'unsafe-parent';
 export type Drift = { path: string; problem: DriftProblem; expected?: string; actual?: string };
 

@@ -57,6 +57,7 @@ function inspectIn(root: TargetRoot, dirFd: number, rel: string, withHash: boole
       uid,
       gid,
       mtimeNs: String(stats.mtimeNs),
+      ino: stats.ino,
     };
     if (!withHash) return found;
     const fd = root.openFile(rel);
@@ -79,7 +80,7 @@ export function compareReplica(
   target: string,
   options: CompareOptions & { withHash: boolean },
   onProgress?: (checked: number, total: number) => void,
-): { drifts: Drift[]; expectedToRewrite: MirrorEvent[]; extras: string[] } {
+): ReturnType<typeof compareWith> {
   const root = new TargetRoot(target);
   try {
     return compareWith(root, state, options, onProgress);
@@ -93,9 +94,18 @@ function compareWith(
   state: LogState,
   { withHash, ...options }: CompareOptions & { withHash: boolean },
   onProgress: ((checked: number, total: number) => void) | undefined,
-): { drifts: Drift[]; expectedToRewrite: MirrorEvent[]; extras: string[] } {
+): {
+  drifts: Drift[];
+  expectedToRewrite: MirrorEvent[];
+  extras: string[];
+  linkedNames: Map<string, { path: string; names: number }>;
+} {
   const drifts: Drift[] = [];
   const expectedToRewrite: MirrorEvent[] = [];
+  // Per source inode: its first name the replica holds as it should, that name's inode, and
+  // how many names the log gives it (what --repair may find the inode has).
+  const linkedNames = new Map<string, { path: string; names: number }>();
+  const linkedInodes = new Map<string, bigint>();
   const total = onProgress === undefined ? 0 : state.count();
   let checked = 0;
   for (const expected of state.entries()) {
@@ -106,6 +116,18 @@ function compareWith(
       found === 'unsafe'
         ? [{ path: expected.path, problem: 'unsafe-parent' as const, expected: 'directories only above it' }]
         : compareEntry(expected, found, options);
+    if (entryDrifts.length === 0 && expected.op === 'file' && expected.link !== undefined && found !== 'unsafe') {
+      const ino = found?.kind === 'file' ? found.ino : undefined;
+      const first = linkedNames.get(expected.link);
+      if (first !== undefined) first.names++;
+      if (first === undefined && ino !== undefined) {
+        linkedNames.set(expected.link, { path: expected.path, names: 1 });
+        linkedInodes.set(expected.link, ino);
+      } else if (first !== undefined && ino !== linkedInodes.get(expected.link)) {
+        const drift = { path: expected.path, problem: 'link' as const, actual: 'another file' };
+        entryDrifts.push({ ...drift, expected: `a hard link of ${first.path}` });
+      }
+    }
     if (entryDrifts.length > 0) {
       drifts.push(...entryDrifts);
       expectedToRewrite.push(expected);
@@ -129,5 +151,5 @@ function compareWith(
     }
   };
   walk('');
-  return { drifts, expectedToRewrite, extras };
+  return { drifts, expectedToRewrite, extras, linkedNames };
 }

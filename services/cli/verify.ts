@@ -177,6 +177,7 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env):
         const entry = state.get(dir);
         return entry?.op === 'dir' && entry.mtimeMs !== undefined ? exactNs(entry.mtimeMs, entry.mtimeNs) : undefined;
       },
+      linkedName: (link) => compared.linkedNames.get(link),
     });
     try {
       // Extras first, deepest first; then what differs, parents first.

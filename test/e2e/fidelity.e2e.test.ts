@@ -2,9 +2,10 @@
 // for the test, and ids no name has), 0640 files, setgid directories, symlinks owned by
 // someone else, mtimes to the nanosecond (directories' and symlinks' too), extended
 // attributes (user.*, trusted.*, security.*) and POSIX ACLs (access and default), names and a
-// link target that are not UTF-8 (GBK, Latin-1), through
+// link target that are not UTF-8 (GBK, Latin-1), hard links (across directories, one of
+// them through the object store), through
 // the real producer (--xattrs --acls) and applier as root. The oracle is rsync itself:
-// `rsync -aAXn --modify-window=-1 --delete --itemize-changes SRC/ REPLICA/` lists nothing,
+// `rsync -aHAXn --modify-window=-1 --delete --itemize-changes SRC/ REPLICA/` lists nothing,
 // after live churn, after the applier is killed -9 in the middle of a burst, after a
 // rebuild, after verify --repair, and for a restore.
 import assert from 'node:assert/strict';
@@ -47,7 +48,7 @@ async function makeAccounts(t: TestContext): Promise<Accounts> {
 /** What rsync would still change on the replica; empty when it is a faithful copy. */
 async function rsyncChanges(source: string, replica: string): Promise<string[]> {
   // --modify-window=-1: times compared to the nanosecond (rsync's default is whole seconds).
-  const args = ['-aAXn', '--modify-window=-1', '--delete', '--itemize-changes', `${source}/`, `${replica}/`];
+  const args = ['-aHAXn', '--modify-window=-1', '--delete', '--itemize-changes', `${source}/`, `${replica}/`];
   try {
     const { stdout } = await run('rsync', args, { maxBuffer: 1 << 26 });
     // The target directory itself is the operator's: its own mtime is not the source root's
@@ -114,6 +115,9 @@ function buildSite(root: string, a: Accounts): void {
   fs.lchownSync(path.join(site, 'home'), a.uid, a.gid);
   // Times a deploy tool set, to the nanosecond, on a file, a link and directories (last: their entries are made).
   const stamped = ['index.html', 'home', 'img', 'private', ''].map((name) => path.join(site, name));
+  // Hard links: a page under two names in two directories, a large file (through the store) under two.
+  fs.linkSync(path.join(site, 'img', 'p1.jpg'), path.join(site, 'p1-alias.jpg'));
+  fs.linkSync(path.join(site, 'private', 'big.bin'), path.join(site, 'big-alias.bin'));
   // A legacy site's names: GBK and Latin-1 bytes, and a link whose target is Latin-1.
   fs.mkdirSync(bytePath(site, GBK_DIR));
   fs.writeFileSync(bytePath(bytePath(site, GBK_DIR), GBK_FILE), 'news');
@@ -162,8 +166,8 @@ async function setup(t: TestContext) {
 }
 
 test(
-  'owners, groups, modes, times, xattrs and ACLs survive live churn, a kill -9 mid-burst and a rebuild ' +
-    '(rsync -aAX finds nothing); ' +
+  'owners, modes, times, xattrs, ACLs, byte names and hard links survive live churn, a kill -9 mid-burst ' +
+    'and a rebuild (rsync -aHAX finds nothing); ' +
     'verify checks them, --repair and restore put them back',
   { timeout: 600_000 },
   async (t) => {
@@ -183,6 +187,12 @@ test(
     fs.lchownSync(path.join(site, 'home'), 0, a.www);
     write(path.join(site, 'img', 'new.jpg'), 'new', 0o640, a.uid, a.www);
     fs.renameSync(path.join(site, 'private'), path.join(site, 'private-2'));
+    // Hard links rewritten and chmod-ed through one name, one renamed, a new one made, one removed.
+    fs.writeFileSync(path.join(site, 'p1-alias.jpg'), 'rewritten through one name');
+    fs.chmodSync(path.join(site, 'img', 'p1.jpg'), 0o600);
+    fs.renameSync(path.join(site, 'big-alias.bin'), path.join(site, 'img', 'big-alias.bin'));
+    fs.linkSync(path.join(site, 'img', 'p2.jpg'), path.join(site, 'p2-alias.jpg'));
+    fs.linkSync(path.join(site, 'img', 'p3.jpg'), path.join(site, 'p3-alias.jpg'));
     // Names that are not UTF-8 renamed, rewritten and made anew.
     fs.renameSync(bytePath(site, latin1('caf\xe9.html')), bytePath(site, latin1('cr\xe8me.html')));
     fs.writeFileSync(bytePath(bytePath(site, GBK_DIR), GBK_FILE), 'more news');
@@ -194,6 +204,10 @@ test(
     execFileSync('setfacl', ['-x', 'u:www-data', path.join(site, 'private-2', 'key.pem')]);
     execFileSync('setfacl', ['-m', 'u:www-data:rx', path.join(site, 'private-2')]);
     await waitForRsyncClean(source, replica, 'after live churn');
+    const ino = (rel: string) => fs.statSync(path.join(replica, rel)).ino;
+    assert.equal(ino('site/p1-alias.jpg'), ino('site/img/p1.jpg'), 'one inode on the replica too');
+    fs.unlinkSync(path.join(site, 'p3-alias.jpg'));
+    await waitForRsyncClean(source, replica, 'after a hard link was removed');
 
     // A burst of files given to others, the applier killed -9 in the middle of it.
     const burst = path.join(site, 'burst');
@@ -236,12 +250,17 @@ test(
     fs.utimesSync(path.join(replica, 'site/img'), new Date(0), new Date(0));
     execFileSync('setfattr', ['-x', 'user.mime_type', path.join(replica, 'site/index.html')]);
     execFileSync('setfacl', ['-b', path.join(replica, 'site/img')]);
+    // A hard link broken: the same bytes and metadata, but a file of its own.
+    const alias = path.join(replica, 'site/p1-alias.jpg');
+    execFileSync('cp', ['-a', alias, `${alias}.copy`]);
+    fs.renameSync(`${alias}.copy`, alias);
     const drift = await verify();
     assert.equal(drift.code, 1, drift.stdout + drift.stderr);
     assert.match(drift.stdout, new RegExp(`owner +"site/index.html" \\(expected ${a.www}:${a.gid}, found 0:0\\)`));
     assert.match(drift.stdout, /mtime +"site\/img"/);
     assert.match(drift.stdout, /xattrs +"site\/index.html" \(expected user.mime_type, found none\)/);
     assert.match(drift.stdout, /acl +"site\/img" \(expected access, default, found none\)/);
+    assert.match(drift.stdout, /link +"site\/p1-alias.jpg" \(expected a hard link of site\/img\/p1.jpg/);
     const repaired = await verify(['--repair']);
     assert.equal(repaired.code, 0, repaired.stdout + repaired.stderr);
     assert.deepEqual(await rsyncChanges(source, replica), [], 'the repair put owners, times and attributes back');
