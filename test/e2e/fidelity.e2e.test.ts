@@ -208,6 +208,10 @@ test(
     assert.equal(ino('site/p1-alias.jpg'), ino('site/img/p1.jpg'), 'one inode on the replica too');
     fs.unlinkSync(path.join(site, 'p3-alias.jpg'));
     await waitForRsyncClean(source, replica, 'after a hard link was removed');
+    // Rewritten in place through one name only: the kernel reports that name, the other follows.
+    fs.writeFileSync(path.join(site, 'img', 'p2.jpg'), 'rewritten through the other name');
+    await waitForRsyncClean(source, replica, 'after a rewrite through one name');
+    assert.equal(fs.readFileSync(path.join(replica, 'site/p2-alias.jpg'), 'utf8'), 'rewritten through the other name');
 
     // A burst of files given to others, the applier killed -9 in the middle of it.
     const burst = path.join(site, 'burst');

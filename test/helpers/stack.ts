@@ -3,7 +3,8 @@
 // closes what it made (through `defer`: last made, first closed); names are fresh per test so tests never share state.
 import { createTopic as createKafkaTopic } from '../../services/shared/topic-admin.ts';
 import { defer } from './cleanup.ts';
-export { waitFor } from './wait.ts';
+import { waitFor } from './wait.ts';
+export { waitFor };
 import { randomUUID } from 'node:crypto';
 import { Agent } from 'node:http';
 import type { TestContext } from 'node:test';
@@ -153,6 +154,23 @@ export async function kafkaConsumer(t: TestContext, config: Partial<ConsumerConf
   defer(t, () => consumer.disconnect());
   await consumer.connect();
   return consumer;
+}
+
+/**
+ * Subscribes to a topic another process just created: the broker may answer
+ * UNKNOWN_TOPIC_OR_PARTITION for a moment after the creation (kafkajs does not retry it
+ * while subscribing), so that answer is waited out, for at most 30 s.
+ */
+export async function subscribeWhenKnown(consumer: Consumer, topic: string): Promise<void> {
+  await waitFor(`topic ${topic} to be known to the broker`, async () => {
+    try {
+      await consumer.subscribe({ topics: [topic], fromBeginning: true });
+      return true;
+    } catch (error) {
+      if ((error as { type?: unknown }).type === 'UNKNOWN_TOPIC_OR_PARTITION') return undefined;
+      throw error;
+    }
+  });
 }
 
 /** A minio client for the stack's S3, its sockets closed after the test. */

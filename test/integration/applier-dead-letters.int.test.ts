@@ -13,7 +13,7 @@ import { DEAD_LETTER_HEADERS } from '../../services/applier/adapters/dead-letter
 import { replicaGroupId } from '../../schemas/names.ts';
 import { describeTopicConfig } from '../../services/shared/kafka.ts';
 import { PARTITIONS, applierStack, events, nextSeq } from '../helpers/applier-harness.ts';
-import { kafkaAdmin, kafkaConsumer, minioClient, stackConfig, waitFor } from '../helpers/stack.ts';
+import { kafkaAdmin, kafkaConsumer, minioClient, stackConfig, subscribeWhenKnown, waitFor } from '../helpers/stack.ts';
 
 const header = (message: KafkaMessage, name: string) => message.headers?.[name]?.toString();
 
@@ -80,7 +80,7 @@ test('bad records go to the dead-letter topic, touch nothing outside, and do not
 
   const consumer = await kafkaConsumer(t);
   const dlq = deadLetterTopic(stack.topic, 'dlq');
-  await consumer.subscribe({ topics: [dlq], fromBeginning: true });
+  await subscribeWhenKnown(consumer, dlq);
   const letters: KafkaMessage[] = [];
   await consumer.run({ eachMessage: async ({ message }) => void letters.push(message) });
   await waitFor('six dead letters', () => (letters.length >= 6 ? true : undefined), 30_000);
@@ -151,7 +151,7 @@ test('a bad record as large as the events topic allows is dead-lettered whole; i
     const limit = Number((await describeTopicConfig(admin, dlq, ['max.message.bytes'])).get('max.message.bytes'));
     assert.ok(limit >= eventsMaxBytes, `${replica}: the dead-letter topic takes ${limit} bytes`);
     const consumer = await kafkaConsumer(t);
-    await consumer.subscribe({ topics: [dlq], fromBeginning: true });
+    await subscribeWhenKnown(consumer, dlq);
     const letters: KafkaMessage[] = [];
     await consumer.run({ eachMessage: async ({ message }) => void letters.push(message) });
     await waitFor(`${replica}: the dead letter`, () => (letters.length >= 1 ? true : undefined), 30_000);
