@@ -79,7 +79,7 @@ export class StateWriter {
         this.stats.dirs++;
       } else if (entry.op === 'symlink') {
         symlinks.push(entry);
-      } else if (entry.op === 'file' && this.isLaterName(entry)) {
+      } else if (entry.op === 'file' && this.deferredAsLink(entry)) {
         links.push(entry);
       } else if (entry.op === 'file') {
         const task = this.writeFile(entry).finally(() => inFlight.delete(task));
@@ -108,8 +108,8 @@ export class StateWriter {
     fs.rmSync(this.staging, { recursive: true, force: true });
   }
 
-  /** Whether another name of the entry's inode is (or will be) written first; notes the first one. */
-  private isLaterName(entry: Extract<MirrorEvent, { op: 'file' }>): boolean {
+  /** Whether the entry is linked later to another name of its inode (written first); notes the first name. */
+  private deferredAsLink(entry: Extract<MirrorEvent, { op: 'file' }>): boolean {
     if (entry.link === undefined) return false;
     if (this.linkedNames.has(entry.link)) return true;
     const existing = this.linkedName(entry.link);

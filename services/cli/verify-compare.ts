@@ -1,6 +1,7 @@
 // What `verify` reports: one entry of the log's state against what the replica holds.
 // Pure: the caller lstats, reads links and hashes.
-import { type Attributes, type MirrorEvent, type Owner } from '../../schemas/event.ts';
+import { type MirrorEvent, type Owner } from '../../schemas/event.ts';
+import { type Attributes } from '../../schemas/entry-attributes.ts';
 import type { Ownership } from '../applier/domain/owner-policy.ts';
 
 /**

@@ -3,7 +3,8 @@
 // the log does not hold.
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
-import { floorNsToMs, hasAttributes, type Attributes, type MirrorEvent } from '../../schemas/event.ts';
+import { floorNsToMs, type MirrorEvent } from '../../schemas/event.ts';
+import { hasAttributes, type Attributes } from '../../schemas/entry-attributes.ts';
 import { carriedAttributesAt } from '../shared/attribute-io.ts';
 import { bytesOfName, nameFromBytes } from '../../schemas/name-bytes.ts';
 import { baseName, joinRel, parentOf } from '../../schemas/rel-path.ts';

@@ -2,7 +2,8 @@
 // index? The decision is domain/examine-plan.ts; this shell carries it out: reads and
 // uploads the content of files that changed, lists directories (so what they hold is
 // examined too), tells the watcher about new ones, and reports the observation to publish.
-import type { Attributes, EntryState, Owner } from '../../schemas/event.ts';
+import type { EntryState, Owner } from '../../schemas/event.ts';
+import type { Attributes } from '../../schemas/entry-attributes.ts';
 import type { AttributeScope } from '../shared/attributes.ts';
 import type { Accounts } from '../shared/accounts.ts';
 import { joinRel, parentOf, parseRelPath, type RelPath } from '../../schemas/rel-path.ts';
@@ -90,12 +91,13 @@ export class Examiner {
     };
     const observe = (observed: EntryState | undefined, fingerprint?: Fingerprint, data?: Buffer): ExamineResult => {
       this.readable(relPath);
-      if (observed !== undefined) this.hintOtherLinks(relPath, owned(observed), indexed?.state);
+      const state = observed === undefined ? undefined : owned(observed);
+      if (state !== undefined) this.hintOtherLinks(relPath, state, indexed?.state);
       return {
         kind: 'observed',
         observation: {
           path: relPath,
-          observed: observed === undefined ? undefined : owned(observed),
+          observed: state,
           fingerprint,
           firstHintAt,
           ...(data === undefined ? {} : { data }),

@@ -4,7 +4,8 @@
 // size + mtime for them once (rsync's quick check) and records the fingerprint.
 import type { Kafka } from 'kafkajs';
 import { decodeRecord, type RawRecord } from '../../schemas/codec.ts';
-import { attributesIn, type EntryState, type MirrorEvent } from '../../schemas/event.ts';
+import { type EntryState, type MirrorEvent } from '../../schemas/event.ts';
+import { attributesIn } from '../../schemas/entry-attributes.ts';
 import { GROUP_PREFIX } from '../../schemas/names.ts';
 import { readTopicToEnd } from '../shared/topic-reader.ts';
 import type { Logger } from '../shared/logger.ts';

@@ -115,6 +115,8 @@ export function createProducerCore(ports: ProducerPorts, tuning: ProducerTuning)
   const watching = new Promise<TreeWatch>((resolve) => (watchStarted = (watch) => resolve(watch)));
   const hint = (path: string, delayMs?: number) => pipeline.hint(path, delayMs);
   const roomForHints = () => pipeline.roomForHints(tuning.hintsAhead);
+  // Which attributes the examiner reads and the walks compare (none without --xattrs, --acls).
+  const carried = carriesAttributes(ports.attributes) ? { attributes: ports.attributes } : {};
   const walker = new NewDirectoryWalker({ tree, hint, roomForHints, onDrained: () => pipeline.poke(), logger });
   const examiner = new Examiner({
     tree,
@@ -131,7 +133,7 @@ export function createProducerCore(ports: ProducerPorts, tuning: ProducerTuning)
     logger,
     hint,
     ...(ports.accounts === undefined ? {} : { accounts: ports.accounts }),
-    ...(carriesAttributes(ports.attributes) ? { attributes: ports.attributes } : {}),
+    ...carried,
     watchSubtree: async (dir, changedAtMs) => {
       const watch = await watching;
       const subscribed = await watch.watchSubtree(dir, changedAtMs);
@@ -165,7 +167,7 @@ export function createProducerCore(ports: ProducerPorts, tuning: ProducerTuning)
     roomForHints,
     clock,
     onWalkStart: () => pipeline.takeDroppedHints(),
-    ...(carriesAttributes(ports.attributes) ? { attributes: ports.attributes } : {}),
+    ...carried,
   });
   const guard = ports.deleteGuard;
   const deleteHold =

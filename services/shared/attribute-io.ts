@@ -2,7 +2,7 @@
 // The applier reaches a replica entry through /proc/self/fd/N of the fd it holds, so
 // nothing is resolved by path again; the producer reads a source entry by its path.
 import { nameFromBytes } from '../../schemas/name-bytes.ts';
-import type { Attributes } from '../../schemas/event.ts';
+import type { Attributes } from '../../schemas/entry-attributes.ts';
 import { attributesOf, wantedAttributes, type AttributeScope, type DroppedAttribute } from './attributes.ts';
 import { fsat } from './native/fsat.ts';
 
@@ -13,20 +13,24 @@ function code(error: unknown): string {
   return (error as NodeJS.ErrnoException).code ?? '';
 }
 
+/** Every attribute of `path` (none where the filesystem keeps none); undefined when it is gone. */
+function listedAt(path: string, follow: 0 | 1): [Buffer, Buffer][] | undefined {
+  try {
+    return fsat.xattrs(path, follow);
+  } catch (error) {
+    if (UNSUPPORTED.has(code(error))) return [];
+    if (code(error) === 'ENOENT' || code(error) === 'ENOTDIR') return undefined;
+    throw error;
+  }
+}
+
 /** A source entry's attributes; undefined when it is gone (the caller looks at it again). */
 export function readAttributesAt(
   path: string,
   scope: AttributeScope,
 ): { attributes: Attributes; dropped: DroppedAttribute[] } | undefined {
-  let pairs: [Buffer, Buffer][];
-  try {
-    pairs = fsat.xattrs(path, 0);
-  } catch (error) {
-    if (UNSUPPORTED.has(code(error))) pairs = [];
-    else if (code(error) === 'ENOENT' || code(error) === 'ENOTDIR') return undefined;
-    else throw error;
-  }
-  return attributesOf(pairs, scope);
+  const pairs = listedAt(path, 0);
+  return pairs === undefined ? undefined : attributesOf(pairs, scope);
 }
 
 export function fdPath(fd: number): string {
@@ -39,14 +43,7 @@ export function fdPath(fd: number): string {
  */
 export function carriedAttributesAt(path: string, follow: 0 | 1, like: Attributes): Attributes {
   const scope = { xattrs: like.xattrs !== undefined, acl: like.acl !== undefined };
-  let pairs: [Buffer, Buffer][];
-  try {
-    pairs = fsat.xattrs(path, follow);
-  } catch (error) {
-    if (!UNSUPPORTED.has(code(error))) throw error;
-    pairs = [];
-  }
-  return attributesOf(pairs, scope).attributes;
+  return attributesOf(listedAt(path, follow) ?? [], scope).attributes;
 }
 
 /** A name the replica's filesystem or the applier's privileges refused (EPERM, EOPNOTSUPP). */

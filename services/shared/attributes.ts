@@ -3,7 +3,13 @@
 // Names are canonical text, as paths are (schemas/name-bytes.ts).
 // Pure; the syscalls are attribute-io.ts.
 import { nameFromBytes } from '../../schemas/name-bytes.ts';
-import { attributeBytes, MAX_XATTR_BYTES, XATTR_NAMESPACES, type Acl, type Attributes } from '../../schemas/event.ts';
+import {
+  attributeBytes,
+  MAX_XATTR_BYTES,
+  isCarriedXattrName,
+  type Acl,
+  type Attributes,
+} from '../../schemas/entry-attributes.ts';
 
 export const ACL_ACCESS = 'system.posix_acl_access';
 export const ACL_DEFAULT = 'system.posix_acl_default';
@@ -17,10 +23,6 @@ export function carriesAttributes(scope: AttributeScope | undefined): scope is A
 
 /** Why an attribute of the source does not travel (counted and logged by the caller). */
 export type DroppedAttribute = 'too-large';
-
-function isCarriedXattr(name: string): boolean {
-  return XATTR_NAMESPACES.some((prefix) => name.startsWith(prefix) && name.length > prefix.length);
-}
 
 /**
  * What a record says of an entry whose attributes the kernel listed as `pairs`. An entry
@@ -38,7 +40,7 @@ export function attributesOf(
     const name = nameFromBytes(rawName);
     if (name === ACL_ACCESS) acl.access = value.toString('base64');
     else if (name === ACL_DEFAULT) acl.default = value.toString('base64');
-    else if (isCarriedXattr(name)) xattrs[name] = value.toString('base64');
+    else if (isCarriedXattrName(name)) xattrs[name] = value.toString('base64');
   }
   const attributes: Attributes = {};
   if (scope.xattrs) {
@@ -67,7 +69,7 @@ export function wantedAttributes(attributes: Attributes): {
   const acls = attributes.acl !== undefined;
   return {
     wanted,
-    manages: (name) => (acls && (name === ACL_ACCESS || name === ACL_DEFAULT)) || (xattrs && isCarriedXattr(name)),
+    manages: (name) => (acls && (name === ACL_ACCESS || name === ACL_DEFAULT)) || (xattrs && isCarriedXattrName(name)),
   };
 }
 

@@ -5,7 +5,7 @@ import { mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { MAX_XATTR_BYTES } from '../../schemas/event.ts';
+import { MAX_XATTR_BYTES } from '../../schemas/entry-attributes.ts';
 import { applyAttributes, carriedAttributesAt, fdPath } from '../../services/shared/attribute-io.ts';
 import { attributesOf, attributesFromText, attributesText } from '../../services/shared/attributes.ts';
 import { fsat } from '../../services/shared/native/fsat.ts';

@@ -1,7 +1,7 @@
 // An atomic write inside one directory fd, context-free: content goes to a temp file
 // beside the destination, created O_CREAT|O_EXCL|O_NOFOLLOW (or a staged file is moved
 // there), gets its mode and mtime through its fd, then is renamed over whatever is at
-// the destination name.
+// the destination name. A symlink the same way: made under a temp name, renamed over.
 import { constants, fsyncSync, openSync, writeSync } from 'node:fs';
 import { fsat } from '../../shared/native/fsat.ts';
 import { errno, exactNs, removeAt, statFd, usingFd } from './fs-primitives.ts';
@@ -83,6 +83,42 @@ export function setFileMeta(fd: number, meta: Omit<FileMeta, 'fsync'>): void {
   meta.attributes?.(fd);
   const ns = exactNs(meta.mtimeMs, meta.mtimeNs);
   fsat.futimens(fd, ns, ns);
+}
+
+/** A symlink itself, to chown it and set its attributes. */
+const LINK_FLAGS = fsat.constants.O_PATH | constants.O_NOFOLLOW;
+
+/** What a symlink gets beside its target: each part undefined is left as symlinkat makes it. */
+export interface LinkMeta {
+  readonly target: string;
+  readonly ownership: Ownership | undefined;
+  readonly mtimeMs: number | undefined;
+  readonly mtimeNs?: string | undefined;
+  readonly attributes: ((fd: number) => void) | undefined;
+}
+
+/** Makes `name` in `dirFd` a symlink through the temp name `temp`; on failure `temp` is gone again. */
+export function symlinkAtomically(dirFd: number, temp: string, name: string, link: LinkMeta): void {
+  const { ownership, attributes, mtimeMs } = link;
+  fsat.symlinkat(link.target, dirFd, temp);
+  try {
+    // The link itself (fchown of an O_PATH fd acts on what it names, never followed).
+    if (ownership !== undefined || attributes !== undefined) {
+      usingFd(fsat.openat(dirFd, temp, LINK_FLAGS, 0), (fd) => {
+        if (ownership !== undefined) fsat.fchown(fd, ownership.uid, ownership.gid);
+        attributes?.(fd);
+      });
+    }
+    // The rename keeps the link's own times (it changes only its ctime).
+    if (mtimeMs !== undefined) {
+      const ns = exactNs(mtimeMs, link.mtimeNs);
+      fsat.utimensat(dirFd, temp, ns, ns, fsat.constants.AT_SYMLINK_NOFOLLOW);
+    }
+    renameIntoPlace(dirFd, temp, name);
+  } catch (error) {
+    removeAt(dirFd, temp);
+    throw error;
+  }
 }
 
 /** rename() replaces a file or symlink atomically; a directory in the way is removed first. */

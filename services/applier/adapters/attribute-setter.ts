@@ -1,7 +1,7 @@
 // What a replica entry's extended attributes and ACLs become, as the applier's policy
 // allows: security.capability grants privileges to whoever runs the file, as setuid does,
 // so it is set only with --allow-setid (otherwise stripped and counted like those bits).
-import type { Attributes } from '../../../schemas/event.ts';
+import type { Attributes } from '../../../schemas/entry-attributes.ts';
 import { applyAttributes, type RefusedAttribute } from '../../shared/attribute-io.ts';
 
 const CAPABILITY = 'security.capability';

@@ -29,7 +29,6 @@
 // it must hold when the applier is not root (the container runs as `node`): the applier
 // owns it, so it lends itself u+wx for the operation and puts the mode back.
 import { randomBytes } from 'node:crypto';
-import { constants } from 'node:fs';
 import { baseName, parentOf, type RelPath } from '../../../schemas/rel-path.ts';
 import { fsat } from '../../shared/native/fsat.ts';
 import type { Owner } from '../../../schemas/event.ts';
@@ -37,7 +36,7 @@ import { attributeSetter, type AttributePolicy } from './attribute-setter.ts';
 import type { Ownership } from '../domain/owner-policy.ts';
 import { IMPLICIT_DIR_MODE, type EntryMeta } from '../domain/plan.ts';
 import { isTempNameOf, tempNameFor } from '../domain/temp-name.ts';
-import { renameIntoPlace, writeAtomically } from './atomic-write.ts';
+import { symlinkAtomically, writeAtomically } from './atomic-write.ts';
 import {
   errno,
   fsyncDirFd,
@@ -54,9 +53,6 @@ import { permittedMode, stripsSetid } from './setid-policy.ts';
 import { DIR_FLAGS, UnsafePathError, type TargetRoot } from './target-root.ts';
 import type { TempJournal } from './temp-journal.ts';
 import type { Content } from './verified-content.ts';
-
-/** A symlink itself, to chown it. */
-const LINK_FLAGS = fsat.constants.O_PATH | constants.O_NOFOLLOW;
 
 export interface FsMaterializerOptions extends AttributePolicy {
   readonly root: TargetRoot;
@@ -159,33 +155,15 @@ export class FsMaterializer {
   }
 
   symlink(path: string, target: string, meta: EntryMeta = {}): void {
-    const { mtimeMs, mtimeNs } = meta;
-    const ids = this.options.ownership?.(meta.owner);
-    const attributes = attributeSetter(path, meta, this.options);
-    const { AT_SYMLINK_NOFOLLOW } = fsat.constants;
+    const link = {
+      target,
+      ownership: this.options.ownership?.(meta.owner),
+      mtimeMs: meta.mtimeMs,
+      mtimeNs: meta.mtimeNs,
+      attributes: attributeSetter(path, meta, this.options),
+    };
     this.inParent(path, (dirFd) =>
-      withWritableDirFd(dirFd, () => {
-        const temp = this.tempName(path);
-        fsat.symlinkat(target, dirFd, temp);
-        try {
-          // The link itself (fchown of an O_PATH fd acts on what it names, never followed).
-          if (ids !== undefined || attributes !== undefined) {
-            usingFd(fsat.openat(dirFd, temp, LINK_FLAGS, 0), (fd) => {
-              if (ids !== undefined) fsat.fchown(fd, ids.uid, ids.gid);
-              attributes?.(fd);
-            });
-          }
-          // The rename keeps the link's own times (it changes only its ctime).
-          if (mtimeMs !== undefined) {
-            const ns = exactNs(mtimeMs, mtimeNs);
-            fsat.utimensat(dirFd, temp, ns, ns, AT_SYMLINK_NOFOLLOW);
-          }
-          renameIntoPlace(dirFd, temp, baseName(path));
-        } catch (error) {
-          removeAt(dirFd, temp);
-          throw error;
-        }
-      }),
+      withWritableDirFd(dirFd, () => symlinkAtomically(dirFd, this.tempName(path), baseName(path), link)),
     );
     this.changed(path);
     this.touched(path);

@@ -18,15 +18,8 @@
 //     Such directories are removed as soon as they become empty (cascading upwards).
 //  Only entries that assert their own existence (files, symlinks, directories whose
 //  latest applied event is a `dir`) count for "a higher seq below".
-import {
-  attributesIn,
-  sameAttributes,
-  sameOwner,
-  type Attributes,
-  type DeleteEvent,
-  type MirrorEvent,
-  type Owner,
-} from '../../../schemas/event.ts';
+import { sameOwner, type DeleteEvent, type MirrorEvent, type Owner } from '../../../schemas/event.ts';
+import { attributesIn, sameAttributes, type Attributes } from '../../../schemas/entry-attributes.ts';
 import { ancestorsOf, type RelPath } from '../../../schemas/rel-path.ts';
 import type { AppliedEntry, Decision, ReplicaView, Step } from './plan.ts';
 

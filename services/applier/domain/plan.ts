@@ -1,6 +1,7 @@
 // The vocabulary of the applier's decisions: what it recorded per path, what it can
 // read of the replica, and the steps a decision asks the materializer to carry out.
-import type { Attributes, Owner } from '../../../schemas/event.ts';
+import type { Owner } from '../../../schemas/event.ts';
+import type { Attributes } from '../../../schemas/entry-attributes.ts';
 import type { RelPath } from '../../../schemas/rel-path.ts';
 
 /**

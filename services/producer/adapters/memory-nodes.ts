@@ -155,3 +155,12 @@ export function attributesOfNode(node: MemoryNode, scope: AttributeScope): Attri
     scope,
   );
 }
+
+/** setxattr(2) on a node, removexattr(2) when `value` is null; false where the kernel refuses (a special file). */
+export function setNodeXattr(node: MemoryNode, name: string, value: Buffer | null): boolean {
+  if (node.kind === 'special') return false;
+  node.xattrs ??= new Map<string, Buffer>();
+  if (value === null) node.xattrs.delete(name);
+  else node.xattrs.set(name, value);
+  return true;
+}

@@ -1,6 +1,7 @@
 // The source index in memory: the same contract as the SQLite index
 // (test/helpers/source-index-contract.ts), for the model test and unit tests.
-import { attributesIn, hasAttributes, type EntryState } from '../../../schemas/event.ts';
+import { type EntryState } from '../../../schemas/event.ts';
+import { attributesIn, hasAttributes } from '../../../schemas/entry-attributes.ts';
 import { isBelow, parentOf, type RelPath } from '../../../schemas/rel-path.ts';
 import type { IndexedChild } from '../domain/dir-compare.ts';
 import type { Fingerprint } from '../domain/diff.ts';

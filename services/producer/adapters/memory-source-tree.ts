@@ -27,6 +27,7 @@ import {
   linkTarget,
   MemoryNodes,
   probeOf,
+  setNodeXattr,
   stateOf,
   type MemoryNode,
 } from './memory-nodes.ts';
@@ -189,10 +190,7 @@ export class MemorySourceTree implements SourceTree {
   /** setxattr(2), or removexattr(2) when `value` is null (ACLs are system.posix_acl_*). */
   setXattr(relPath: string, name: string, value: Buffer | null): boolean {
     const node = this.nodes.node(relPath);
-    if (node === undefined || node.kind === 'special') return false;
-    node.xattrs ??= new Map<string, Buffer>();
-    if (value === null) node.xattrs.delete(name);
-    else node.xattrs.set(name, value);
+    if (node === undefined || !setNodeXattr(node, name, value)) return false;
     node.ctimeMs = this.nodes.stamp();
     this.emit(relPath, 'update');
     return true;

@@ -1,6 +1,7 @@
 // What to publish for one path, given what the index says was published and what the
 // filesystem holds now. Pure: the caller does the lstat/hash and the index lookups.
-import { sameAttributes, sameOwner, type EntryState } from '../../../schemas/event.ts';
+import { sameOwner, type EntryState } from '../../../schemas/event.ts';
+import { sameAttributes } from '../../../schemas/entry-attributes.ts';
 import type { RelPath } from '../../../schemas/rel-path.ts';
 
 /** One change to publish: the path's new state, or `null` for a delete. */

@@ -1,6 +1,7 @@
 // Which children of a directory need examining, from its listing and what the index
 // holds for it. Pure: the caller lists, lstats and queries.
-import { sameAttributes, sameOwner, type Attributes, type Owner } from '../../../schemas/event.ts';
+import { sameOwner, type Owner } from '../../../schemas/event.ts';
+import { sameAttributes, type Attributes } from '../../../schemas/entry-attributes.ts';
 import { dirMayBeReplaced, fileMayHaveChanged, type Fingerprint } from './diff.ts';
 
 export type IndexedChild = {

@@ -15,7 +15,8 @@
 //    is not uploaded again (the uploader knows the hash), and no event needs more.
 // 4. Same state, new stat (touched back, or an index rebuilt from the topic): no event, but
 //    the fingerprint is recorded so the next reconcile does not read the file again.
-import { attributesIn, type EntryState, type MirrorEvent } from '../../../schemas/event.ts';
+import { type EntryState, type MirrorEvent } from '../../../schemas/event.ts';
+import { attributesIn } from '../../../schemas/entry-attributes.ts';
 import { ancestorsOf, isBelow, type RelPath } from '../../../schemas/rel-path.ts';
 import type { IndexedEntry, IndexWrite, SourceIndexView } from '../ports/source-index.ts';
 import { diffPath, type Change } from './diff.ts';

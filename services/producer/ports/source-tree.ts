@@ -2,7 +2,8 @@
 // relative to the root, never following a symlink. Two implementations keep one contract
 // (test/helpers/source-tree-contract.ts): the local filesystem (adapters/node-source-tree.ts)
 // and memory (adapters/memory-source-tree.ts), which the model test drives.
-import type { Attributes, Owner } from '../../../schemas/event.ts';
+import type { Owner } from '../../../schemas/event.ts';
+import type { Attributes } from '../../../schemas/entry-attributes.ts';
 import type { AttributeScope, DroppedAttribute } from '../../shared/attributes.ts';
 import type { Logger } from '../../shared/logger.ts';
 import type { Fingerprint } from '../domain/diff.ts';
