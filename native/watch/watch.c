@@ -331,36 +331,15 @@ static napi_value stop_reading_js(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-/* Strict UTF-8 (no overlongs, no surrogates): names that are not cannot be mirrored. */
-static int valid_utf8(const unsigned char *s, size_t n) {
-  for (size_t i = 0; i < n;) {
-    unsigned char c = s[i];
-    size_t len;
-    uint32_t cp;
-    if (c < 0x80) { i++; continue; }
-    if ((c & 0xE0) == 0xC0) { len = 2; cp = c & 0x1F; }
-    else if ((c & 0xF0) == 0xE0) { len = 3; cp = c & 0x0F; }
-    else if ((c & 0xF8) == 0xF0) { len = 4; cp = c & 0x07; }
-    else return 0;
-    if (i + len > n) return 0;
-    for (size_t k = 1; k < len; k++) {
-      if ((s[i + k] & 0xC0) != 0x80) return 0;
-      cp = (cp << 6) | (s[i + k] & 0x3F);
-    }
-    if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF))) return 0;
-    if (cp >= 0xD800 && cp <= 0xDFFF) return 0;
-    i += len;
-  }
-  return 1;
-}
-
-#define SCAN_FIELDS 6
+#define SCAN_FIELDS 12
 
 /*
- * scanDirectory(path) -> { names: Buffer (NUL-separated), stats: Float64Array, notUtf8 }
- * or null when it is not a directory any more. One lstat (fstatat, no follow) per entry,
- * relative to the directory's fd; per entry: kind (0 gone, 1 file, 2 dir, 3 symlink,
- * 4 other), mode, size, mtimeMs, ctimeMs, ino, computed as Node computes its Stats.
+ * scanDirectory(path) -> { names: Buffer (NUL-separated bytes), stats: Float64Array } or
+ * null when it is not a directory (or a symlink to one) any more. One lstat (fstatat, no
+ * follow) per entry, relative to the directory's fd. Per entry: kind (0 gone since the
+ * listing, 1 file, 2 dir, 3 symlink, 4 other, 5 refused: errno in the mode field), mode,
+ * size, mtime s, mtime ns, ctime s, ctime ns, ino, uid, gid, nlink, 0. Times stay split so
+ * that JavaScript builds exact nanoseconds from them.
  */
 static napi_value scan_directory_js(napi_env env, napi_callback_info info) {
   char path[NAME_CAP];
@@ -379,9 +358,8 @@ static napi_value scan_directory_js(napi_env env, napi_callback_info info) {
   size_t names_cap = 4096, names_len = 0, count = 0, stats_cap = 64;
   char *names = malloc(names_cap);
   double *stats = malloc(stats_cap * SCAN_FIELDS * sizeof(double));
-  uint32_t not_utf8 = 0;
-  int failure = 0;
-  for (;;) {
+  int failure = names == NULL || stats == NULL ? ENOMEM : 0;
+  while (failure == 0) {
     errno = 0;
     struct dirent *entry = readdir(dir);
     if (entry == NULL) {
@@ -391,11 +369,6 @@ static napi_value scan_directory_js(napi_env env, napi_callback_info info) {
     const char *name = entry->d_name;
     if (name[0] == '.' && (name[1] == '\0' || (name[1] == '.' && name[2] == '\0'))) continue;
     size_t len = strlen(name);
-    if (!valid_utf8((const unsigned char *)name, len)) {
-      not_utf8++;
-      continue;
-    }
-    if (names == NULL || stats == NULL) { failure = ENOMEM; break; }
     if (names_len + len + 1 > names_cap) {
       while (names_len + len + 1 > names_cap) names_cap *= 2;
       char *grown = realloc(names, names_cap);
@@ -411,16 +384,25 @@ static napi_value scan_directory_js(napi_env env, napi_callback_info info) {
     memcpy(names + names_len, name, len + 1);
     names_len += len + 1;
     double *out = stats + count * SCAN_FIELDS;
+    memset(out, 0, SCAN_FIELDS * sizeof(double));
     struct stat st;
     if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-      memset(out, 0, SCAN_FIELDS * sizeof(double)); /* gone since the listing */
+      if (errno != ENOENT) {
+        out[0] = 5;
+        out[1] = (double)errno;
+      }
     } else {
       out[0] = S_ISREG(st.st_mode) ? 1 : S_ISDIR(st.st_mode) ? 2 : S_ISLNK(st.st_mode) ? 3 : 4;
       out[1] = (double)st.st_mode;
       out[2] = (double)st.st_size;
-      out[3] = (double)st.st_mtim.tv_sec * 1e3 + (double)st.st_mtim.tv_nsec / 1e6;
-      out[4] = (double)st.st_ctim.tv_sec * 1e3 + (double)st.st_ctim.tv_nsec / 1e6;
-      out[5] = (double)st.st_ino;
+      out[3] = (double)st.st_mtim.tv_sec;
+      out[4] = (double)st.st_mtim.tv_nsec;
+      out[5] = (double)st.st_ctim.tv_sec;
+      out[6] = (double)st.st_ctim.tv_nsec;
+      out[7] = (double)st.st_ino;
+      out[8] = (double)st.st_uid;
+      out[9] = (double)st.st_gid;
+      out[10] = (double)st.st_nlink;
     }
     count++;
   }
@@ -430,7 +412,7 @@ static napi_value scan_directory_js(napi_env env, napi_callback_info info) {
     free(stats);
     return throw_errno(env, failure, "readdir", NULL);
   }
-  napi_value result, names_value, stats_buffer, stats_value, not_utf8_value;
+  napi_value result, names_value, stats_buffer, stats_value;
   void *copy;
   CHECK(env, napi_create_object(env, &result));
   CHECK(env, napi_create_buffer_copy(env, names_len, names_len > 0 ? names : "", &copy, &names_value));
@@ -439,10 +421,8 @@ static napi_value scan_directory_js(napi_env env, napi_callback_info info) {
   free(names);
   free(stats);
   CHECK(env, napi_create_typedarray(env, napi_float64_array, count * SCAN_FIELDS, stats_buffer, 0, &stats_value));
-  CHECK(env, napi_create_uint32(env, not_utf8, &not_utf8_value));
   CHECK(env, napi_set_named_property(env, result, "names", names_value));
   CHECK(env, napi_set_named_property(env, result, "stats", stats_value));
-  CHECK(env, napi_set_named_property(env, result, "notUtf8", not_utf8_value));
   return result;
 }
 

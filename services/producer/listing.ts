@@ -4,7 +4,7 @@ import { joinRel } from '../../schemas/rel-path.ts';
 import type { ListedChild } from './domain/dir-compare.ts';
 import type { Excluder } from './domain/exclude.ts';
 import type { AttributeScope } from '../shared/attributes.ts';
-import type { ListedName, SourceTree } from './ports/source-tree.ts';
+import type { ScannedName, SourceTree } from './ports/source-tree.ts';
 
 function dropUndefined(child: ListedChild): ListedChild {
   for (const key of Object.keys(child) as (keyof ListedChild)[]) if (child[key] === undefined) delete child[key];
@@ -18,7 +18,7 @@ function dropUndefined(child: ListedChild): ListedChild {
 export function statChildren(
   tree: SourceTree,
   dir: string,
-  entries: readonly ListedName[],
+  scanned: readonly ScannedName[],
   isExcluded: Excluder,
   /** Which attributes to read of each child (none: undefined). */
   attributes?: AttributeScope,
@@ -28,32 +28,24 @@ export function statChildren(
     const read = attributes === undefined ? undefined : tree.readAttributes(path, attributes);
     return read === undefined ? child : { ...child, attributes: read.attributes };
   };
-  for (const { name, kind } of entries) {
+  for (const { name, probe } of scanned) {
     const child = joinRel(dir, name);
-    if (isExcluded(child, kind === 'dir')) continue;
-    if (kind === 'symlink') {
+    if (probe.kind === 'missing' || probe.kind === 'unreadable' || isExcluded(child, probe.kind === 'dir')) continue;
+    if (probe.kind === 'special') {
+      listed.push({ name, kind: 'special' });
+      continue;
+    }
+    const owned = probe.owner === undefined ? {} : { owner: probe.owner };
+    if (probe.kind === 'symlink') {
       const link = tree.readlink(child);
-      const found = tree.lstat(child);
-      const stated = found.kind === 'symlink' ? { owner: found.owner, mtimeMs: found.mtimeMs } : {};
       const target = link.status === 'ok' ? link.target : '';
-      listed.push(withAttributes(dropUndefined({ name, kind, target, ...stated }), child));
+      listed.push(
+        withAttributes(dropUndefined({ name, kind: 'symlink', target, mtimeMs: probe.mtimeMs, ...owned }), child),
+      );
       continue;
     }
-    if (kind === 'special') {
-      listed.push({ name, kind });
-      continue;
-    }
-    const found = tree.lstat(child);
-    const owned = 'owner' in found && found.owner !== undefined ? { owner: found.owner } : {};
-    if (found.kind === 'file') {
-      const { mode, fingerprint, mtimeMs } = found;
-      listed.push(withAttributes({ name, kind: 'file', mode, fingerprint, mtimeMs, ...owned }, child));
-    } else if (found.kind === 'dir') {
-      const { mode, fingerprint, mtimeMs } = found;
-      listed.push(withAttributes(dropUndefined({ name, kind: 'dir', mode, fingerprint, mtimeMs, ...owned }), child));
-    } else if (found.kind === 'symlink' || found.kind === 'special') {
-      listed.push({ name, kind: found.kind });
-    }
+    const { mode, fingerprint, mtimeMs } = probe;
+    listed.push(withAttributes(dropUndefined({ name, kind: probe.kind, mode, fingerprint, mtimeMs, ...owned }), child));
   }
   return listed;
 }

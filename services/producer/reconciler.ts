@@ -172,7 +172,7 @@ export class Reconciler {
   private compare(dir: string, pending: string[], stats: ReconcileCounts, trigger: string): void {
     const afterLoss = trigger !== START_TRIGGER && trigger !== PERIODIC_TRIGGER;
     const { deps } = this;
-    const listing = deps.tree.readdir(dir);
+    const listing = deps.tree.scan(dir);
     stats.dirs++;
     if (listing.status !== 'ok') {
       // Gone since listed: examining it publishes that. Unreadable: the examination counts and skips it.

@@ -113,6 +113,35 @@ export function testSourceTree(name: string, factory: () => SourceTreeUnderTest)
       assert.equal(tree.readdir('d/f').status, 'missing');
     });
 
+    it('scan gives every name with what lstat says of it; a file or a missing directory is missing', (t) => {
+      const { tree, writer } = open(t);
+      const gbk = nameFromBytes(Buffer.from([0xd6, 0xd0, 0xce, 0xc4]));
+      const escapedInUtf8 = nameFromBytes(Buffer.from('\uEF85.txt'));
+      writer.mkdir('d');
+      writer.mkdir('d/sub');
+      writer.writeFile('d/f', 'hello', 0o640);
+      writer.writeFile(`d/${gbk}`, 'gbk');
+      writer.writeFile(`d/${escapedInUtf8}`, 'escaped');
+      writer.setMtimeNs('d/f', 1_700_000_000_123_456_789n);
+      writer.symlink('d/l', 'sub');
+      writer.mkfifo('d/p');
+      const scan = tree.scan('d');
+      assert.ok(scan.status === 'ok');
+      const byName = (a: { name: string }, b: { name: string }) => (a.name < b.name ? -1 : 1);
+      const expected = ['f', gbk, escapedInUtf8, 'l', 'p', 'sub'].map((name) => ({
+        name,
+        probe: tree.lstat(`d/${name}`),
+      }));
+      assert.deepEqual([...scan.entries].sort(byName), expected.sort(byName));
+      const f = scan.entries.find(({ name }) => name === 'f')!.probe;
+      assert.ok(f.kind === 'file');
+      assert.equal(f.mode, 0o640);
+      assert.equal(f.mtimeMs, 1_700_000_000_123);
+      assert.equal(tree.scan('d/f').status, 'missing');
+      assert.equal(tree.scan('none').status, 'missing');
+      assert.deepEqual(tree.scan('d/sub'), { status: 'ok', entries: [] });
+    });
+
     it('names that are not UTF-8 (GBK, Latin-1) are listed, stat-ed and read by their canonical text', async (t) => {
       const { tree, writer } = open(t);
       const gbk = nameFromBytes(Buffer.from([0xd6, 0xd0, 0xce, 0xc4]));

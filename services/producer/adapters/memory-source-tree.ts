@@ -14,6 +14,7 @@ import type {
   Probe,
   ReadOptions,
   ReadResult,
+  Scan,
   SourceTree,
   TreeWatch,
   WatchHint,
@@ -34,6 +35,7 @@ import {
 import { sha256Hex } from '../../shared/content-store.ts';
 import type { AttributeScope } from '../../shared/attributes.ts';
 import { MemoryWatches } from './memory-watches.ts';
+import { scanByLstat } from './scan-by-lstat.ts';
 
 export class MemorySourceTree implements SourceTree {
   private readonly nodes: MemoryNodes;
@@ -70,6 +72,10 @@ export class MemorySourceTree implements SourceTree {
       .childNames(relDir)
       .map((name) => ({ name, kind: this.nodes.node(joinRel(relDir, name))!.kind }));
     return { status: 'ok', entries };
+  }
+
+  scan(relDir: string): Scan {
+    return scanByLstat(this, relDir);
   }
 
   readAttributes(relPath: string, scope: AttributeScope): AttributeRead | undefined {

@@ -18,6 +18,7 @@ import type {
   Probe,
   ReadOptions,
   ReadResult,
+  Scan,
   SourceTree,
   TreeWatch,
   WatchOptions,
@@ -27,6 +28,10 @@ import type { WatcherChoice } from '../watch/source-watcher.ts';
 import { openSourceWatcher } from '../watch/open-watcher.ts';
 import { ParcelSourceWatcher } from '../watch/parcel-watcher.ts';
 import type { SourceWatcher } from '../watch/source-watcher.ts';
+import { loadWatchNative, type WatchNative } from '../../shared/native/watch.ts';
+import { joinRel } from '../../../schemas/rel-path.ts';
+import { scannedNames, scannedProbe } from './native-scan.ts';
+import { scanByLstat } from './scan-by-lstat.ts';
 import { hashStream, readUpTo, sha256, SMALL_FILE_BYTES } from './file-reads.ts';
 import { SnapshotCopies } from './snapshot-copies.ts';
 import { fingerprintOf, probeStats } from './stat-probe.ts';
@@ -39,6 +44,20 @@ function codeOf(error: unknown): string {
 }
 
 const silentLogger = pino({ level: 'silent' });
+
+let scanner: WatchNative | null | undefined;
+
+/** The addon's scan; null where it is not built (the portable watcher's machines): lstat then. */
+function nativeScanner(): WatchNative | null {
+  if (scanner === undefined) {
+    try {
+      scanner = loadWatchNative();
+    } catch {
+      scanner = null;
+    }
+  }
+  return scanner;
+}
 
 export class NodeSourceTree implements SourceTree {
   private readonly prefix: string;
@@ -121,6 +140,28 @@ export class NodeSourceTree implements SourceTree {
       throw error;
     }
     const entries: ListedName[] = raw.map((dirent) => ({ name: nameFromBytes(dirent.name), kind: kindOf(dirent) }));
+    return { status: 'ok', entries };
+  }
+
+  scan(relDir: string): Scan {
+    const native = nativeScanner();
+    if (native === null) return scanByLstat(this, relDir);
+    this.watcher?.beforeListing(relDir);
+    let result: ReturnType<WatchNative['scanDirectory']>;
+    try {
+      // The root itself may be reached through a symlink: "." is followed, never a name below.
+      result = native.scanDirectory(Buffer.from(this.native(relDir === '' ? '.' : relDir)));
+    } catch (error) {
+      if (NOT_THERE.has(codeOf(error))) return { status: 'missing' };
+      if (NO_ACCESS.has(codeOf(error))) return { status: 'unreadable', code: codeOf(error) };
+      throw error;
+    }
+    if (result === null) return { status: 'missing' };
+    const { stats } = result;
+    const entries = scannedNames(result.names).map((name, i) => ({
+      name,
+      probe: scannedProbe(stats, i) ?? this.lstat(joinRel(relDir, name)),
+    }));
     return { status: 'ok', entries };
   }
 

@@ -43,6 +43,12 @@ export type ListedName = { name: string; kind: 'file' | 'dir' | 'symlink' | 'spe
 export type Listing =
   { status: 'ok'; entries: ListedName[] } | { status: 'missing' } | { status: 'unreadable'; code: string };
 
+/** A name with what lstat says of it (`missing`: gone since the listing). */
+export type ScannedName = { name: string; probe: Probe };
+
+/** A directory's names and their probes in one pass: what a walk compares with the index. */
+export type Scan = { status: 'ok'; entries: ScannedName[] } | Exclude<Listing, { status: 'ok' }>;
+
 export type AttributeRead = { attributes: Attributes; dropped: DroppedAttribute[] };
 
 /** `target`: in canonical text, as names are. */
@@ -108,6 +114,11 @@ export interface TreeWatch {
 export interface SourceTree {
   lstat(relPath: string): Probe;
   readdir(relDir: string): Listing;
+  /**
+   * readdir and an lstat of each name, as one call (the local tree scans natively). A
+   * symlink to a directory is `missing` here: a walk never follows one.
+   */
+  scan(relDir: string): Scan;
   readlink(relPath: string): LinkRead;
   /**
    * The entry's extended attributes and ACLs in `scope` (a symlink's own); `dropped`: those

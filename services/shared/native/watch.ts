@@ -28,17 +28,18 @@ export interface WatchNative {
   startReading(fd: number, maxQueuedBytes: number, onData: (data: Buffer | null, error?: string) => void): EventReader;
   stopReading(reader: EventReader): void;
   /**
-   * A directory's names (NUL-separated, valid UTF-8 only; `notUtf8` counts the others) and
-   * per name 6 numbers: kind (0 gone, 1 file, 2 dir, 3 symlink, 4 other), mode, size,
-   * mtimeMs, ctimeMs, ino, as fs.lstat gives them. null when it is not a directory.
+   * A directory's names (NUL-separated bytes) and per name SCAN_FIELDS numbers from one
+   * lstat each (see native/watch/watch.c). null when it is not a directory any more.
    */
-  scanDirectory(path: Buffer): { names: Buffer; stats: Float64Array; notUtf8: number } | null;
+  scanDirectory(path: Buffer): { names: Buffer; stats: Float64Array } | null;
 }
 
 // From services/shared/native/ in a checkout, from dist/services/shared/native/ when compiled.
 const CANDIDATES = ['../../../native/build/Release/watch.node', '../../../../native/build/Release/watch.node'].map(
   (relative) => fileURLToPath(new URL(relative, import.meta.url)),
 );
+/** Numbers per name in a scanDirectory result. */
+export const SCAN_FIELDS = 12;
 /** Events read but not yet handed to JavaScript, at most (then the kernel's queue fills and overflows). */
 export const MAX_QUEUED_EVENT_BYTES = 64 * 1024 * 1024;
 let loaded: WatchNative | undefined;
