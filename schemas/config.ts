@@ -3,7 +3,7 @@
 // variable (MIRRORLOG_SCREAMING_SNAKE) and the config file key (camelCase).
 // Precedence: flag > environment > config file > default.
 import { z } from 'zod';
-import { MAX_INLINE_BYTES } from './event.ts';
+import { DEFAULT_INLINE_MAX_BYTES, MAX_INLINE_BYTES } from './event.ts';
 
 /** The local stack's endpoints and development credentials: the defaults of every service. */
 export const LOCAL_STACK = {
@@ -156,12 +156,7 @@ export const producerConfigSchema = z.object({
   watcher: z.enum(WATCHER_CHOICES).default('auto'),
   uploadConcurrency: positiveInt.max(1024).default(16),
   /** Files up to this size travel inside their record instead of through the object store (0: never). */
-  inlineMaxBytes: z.coerce
-    .number()
-    .int()
-    .min(0)
-    .max(MAX_INLINE_BYTES)
-    .default(16 * 1024),
+  inlineMaxBytes: z.coerce.number().int().min(0).max(MAX_INLINE_BYTES).default(DEFAULT_INLINE_MAX_BYTES),
   maxPending: positiveInt.default(5_000),
   /** Deletes one walk or burst may publish: entries (`5000`), a share (`25%`), `0` for no limit. */
   maxDelete: maxDelete

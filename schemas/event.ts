@@ -30,6 +30,8 @@ export const MAX_TARGET_BYTES = 4096;
  * then rebuilds them without a single GET.
  */
 export const MAX_INLINE_BYTES = 64 * 1024;
+/** Files up to this size travel inside their record unless the producer is told otherwise. */
+export const DEFAULT_INLINE_MAX_BYTES = 16 * 1024;
 
 export const SourceIdSchema = z
   .string()

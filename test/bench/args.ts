@@ -15,6 +15,8 @@ export interface BenchOptions {
   burstDirs: number;
   loadMarked: number;
   lsyncdWrites: number;
+  pullJobs: number;
+  pullFiles: number;
   cpuProf: boolean;
 }
 
@@ -32,6 +34,8 @@ export const USAGE = `usage: npm run bench -- [options]
   --burst-dirs N       new directories they go into (default 100)
   --load-marked N      burst files timed one by one: latency under load (default 50)
   --lsyncd-writes N    single-file writes timed for lsyncd (default 20)
+  --pull-jobs N        pull jobs in the pull-job stage, each a new dated directory (default 2)
+  --pull-files N       files each pull job writes (default 5000; a fifth as many are moved in)
   --cpu-prof           run the services under node --cpu-prof; profiles kept in <work>/profiles
                        and their hottest functions printed at the end
   --help               this text`;
@@ -75,6 +79,8 @@ export function parseBenchArgs(
         'burst-dirs': { type: 'string' },
         'load-marked': { type: 'string' },
         'lsyncd-writes': { type: 'string' },
+        'pull-jobs': { type: 'string' },
+        'pull-files': { type: 'string' },
         'cpu-prof': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -97,6 +103,8 @@ export function parseBenchArgs(
     burstDirs: integer('burst-dirs', v['burst-dirs'], 100, 1),
     loadMarked: integer('load-marked', v['load-marked'], 50, 0),
     lsyncdWrites: integer('lsyncd-writes', v['lsyncd-writes'], 20, 1),
+    pullJobs: integer('pull-jobs', v['pull-jobs'], 2, 1),
+    pullFiles: integer('pull-files', v['pull-files'], 5_000, 1),
     cpuProf: v['cpu-prof'] === true,
   };
   if (options.burstFiles < options.burstDirs) throw new UsageError('--burst-files must be ≥ --burst-dirs');

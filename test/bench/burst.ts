@@ -3,12 +3,12 @@
 // timed from the first write until the last file is on the replica with identical bytes.
 // Marked files of the burst are also timed one by one (latency under load).
 import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { BurstWorkerInput, BurstWorkerMessage } from './burst-worker.ts';
 import { within } from './clock.ts';
 import { ReplicaWatcher } from './replica-watcher.ts';
-import { fileContent, sha256, type BurstPlan, type PlannedFile } from './tree-plan.ts';
+import { fileContent, sha256, type BurstFile, type BurstPlan, type PlannedFile } from './tree-plan.ts';
 import { writeClosed } from './tree-writer.ts';
 
 export interface BurstOptions {
@@ -23,6 +23,12 @@ export interface BurstOptions {
   abort?: () => string | undefined;
   /** The watcher, for progress output. */
   onStart?: (watcher: ReplicaWatcher) => void;
+  /**
+   * The plan's `staged` files (all below `target`) are written under `stagingDir` (outside
+   * the tree, on its filesystem) before the burst; the directory is renamed to `target`
+   * once the writer has written `afterFiles` files.
+   */
+  moveIn?: { stagingDir: string; target: string; afterFiles: number };
 }
 
 export interface BurstResult {
@@ -65,6 +71,21 @@ function startWriter(
   });
 }
 
+/** Writes the staged files where they wait to be moved in; the writer's move. */
+function stageMoveIn(
+  source: string,
+  moveIn: NonNullable<BurstOptions['moveIn']>,
+  files: readonly BurstFile[],
+): NonNullable<BurstWorkerInput['move']> {
+  for (const file of files) {
+    if (file.staged !== true) continue;
+    const path = join(moveIn.stagingDir, file.path.slice(moveIn.target.length));
+    mkdirSync(dirname(path), { recursive: true });
+    writeClosed(path, fileContent(file));
+  }
+  return { from: moveIn.stagingDir, to: join(source, moveIn.target), afterFiles: moveIn.afterFiles };
+}
+
 export async function runBurst(o: BurstOptions): Promise<BurstResult> {
   mkdirSync(join(o.source, o.plan.root), { recursive: true });
   const watcher = new ReplicaWatcher(o.replica, { sweepMs: 250 });
@@ -85,8 +106,10 @@ export async function runBurst(o: BurstOptions): Promise<BurstResult> {
       if (file.marked) watcher.expect(expected, (arrival) => arrivedAt.set(file.index, arrival.at));
       else watcher.expect(expected);
     }
+    const move = o.moveIn === undefined ? undefined : stageMoveIn(o.source, o.moveIn, o.plan.files);
     o.onStart?.(watcher);
-    const written = startWriter({ root: o.source, files: [...o.plan.files] }, (index, at) => closedAt.set(index, at));
+    const files = o.plan.files.filter((file) => file.staged !== true);
+    const written = startWriter({ root: o.source, files, move }, (index, at) => closedAt.set(index, at));
     const writer = await written;
     const lastAt = await watcher.whenAllArrived({
       what: o.what,

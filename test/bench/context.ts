@@ -13,6 +13,8 @@ export interface WorkDirs {
   rsyncCopy: string;
   lsyncd: string;
   lsyncdTarget: string;
+  /** Where a directory to be moved into the source is prepared (same filesystem, outside the tree). */
+  staging: string;
   profiles: string;
   producerState: string;
   applierState: string;
@@ -27,6 +29,7 @@ export function workDirs(root: string): WorkDirs {
     rsyncCopy: join(root, 'rsync-copy'),
     lsyncd: join(root, 'lsyncd'),
     lsyncdTarget: join(root, 'lsyncd-target'),
+    staging: join(root, 'staging'),
     profiles: join(root, 'profiles'),
     producerState: join(root, 'state', 'producer'),
     applierState: join(root, 'state', 'applier'),
@@ -40,6 +43,8 @@ export const STAGE_DIRS = {
   burst: 'bench-burst',
   lsyncdLatency: 'bench-lsyncd-latency',
   lsyncdBurst: 'bench-lsyncd-burst',
+  pullJob: 'bench-pull',
+  lsyncdPullJob: 'bench-lsyncd-pull',
 } as const;
 
 export interface BenchContext {

@@ -18,6 +18,7 @@ import { measureBurst, checkReplica } from './scenarios/burst.ts';
 import { bootstrapReplica } from './scenarios/bootstrap.ts';
 import { measureLatency } from './scenarios/latency.ts';
 import { measureLsyncd } from './scenarios/lsyncd.ts';
+import { measurePullJob } from './scenarios/pull-job.ts';
 import { startAndPublish } from './scenarios/publish.ts';
 import { measureRestart } from './scenarios/restart.ts';
 import { generateTree, measureRsyncInitial } from './scenarios/tree.ts';
@@ -215,6 +216,7 @@ async function main(argv: readonly string[]): Promise<number> {
         if (booted) {
           await step('latency: single-file writes', () => measureLatency(c));
           await step('burst, with latency under load', () => measureBurst(c));
+          await step('pull job: new dated directories and a directory moved in', () => measurePullJob(c));
         }
         if (published) await step('restart with no changes (and rsync --delete, find)', () => measureRestart(c));
         if (booted && c.producer !== undefined) await step('final check', () => checkReplica(c, 'after the restart'));

@@ -1,6 +1,6 @@
 // The end of a run: the JSON document and the one table printed.
 import type { MachineInfo } from './machine.ts';
-import type { BenchResults, StageError } from './results.ts';
+import type { BenchResults, PullJobResult, StageError } from './results.ts';
 import { round } from './stats.ts';
 
 export interface ReportContext {
@@ -17,6 +17,12 @@ const ratio = (a: number | undefined, b: number | undefined): number | null =>
   a === undefined || b === undefined || b === 0 ? null : round(a / b, 3);
 const mb = (value: number | undefined): number | null => (value === undefined ? null : round(value, 1));
 
+const pullRate = (p: PullJobResult | undefined): number | null =>
+  p === undefined ? null : round(p.files / (p.ms / 1000), 0);
+
+const pullDetail = (p: PullJobResult | undefined): string =>
+  p === undefined ? '' : ` (${p.files.toLocaleString('en-US')}, ${p.viaStore.toLocaleString('en-US')} via the store)`;
+
 export type BenchJson = Record<string, unknown>;
 
 /**
@@ -31,6 +37,9 @@ export function buildJson(r: BenchResults, ctx: ReportContext): BenchJson {
     load_latency_p50_ms: ms(r.loadLatency?.p50),
     load_latency_p99_ms: ms(r.loadLatency?.p99),
     burst_files_per_s: r.burst === undefined ? null : round(r.burst.files / (r.burst.ms / 1000), 0),
+    pull_job_files_per_s: pullRate(r.pullJob),
+    pull_job_files: r.pullJob?.files ?? null,
+    pull_job_via_store: r.pullJob?.viaStore ?? null,
     bootstrap_s: s(r.bootstrapMs),
     rsync_initial_s: s(r.rsyncInitialMs),
     bootstrap_ratio: ratio(r.bootstrapMs, r.rsyncInitialMs),
@@ -54,6 +63,7 @@ export function buildJson(r: BenchResults, ctx: ReportContext): BenchJson {
       json.lsyncd_burst_s = s(l.burstMs);
       json.lsyncd_burst_files_per_s = round(l.burstFiles / (l.burstMs / 1000), 0);
     }
+    if (l.pullJob !== undefined) json.lsyncd_pull_job_files_per_s = pullRate(l.pullJob);
   }
   json.machine = ctx.machine;
   json.timestamp = ctx.timestamp;
@@ -111,6 +121,13 @@ export function renderReport(json: BenchJson, r: BenchResults): string {
       '',
       '',
       '≥ 5,000 files/s',
+    ],
+    [
+      'pull job (new dated directories, a directory moved in)',
+      `${n(j('pull_job_files_per_s'))} files/s${pullDetail(r.pullJob)}`,
+      r.lsyncd?.pullJob === undefined ? '' : `lsyncd: ${n(j('lsyncd_pull_job_files_per_s'))} files/s`,
+      '',
+      '',
     ],
     [
       'bootstrap (new replica)',

@@ -7,6 +7,17 @@ export interface LsyncdResults {
   latency?: Summary;
   burstMs?: number;
   burstFiles?: number;
+  pullJob?: PullJobResult;
+}
+
+/** The pull-job stage: files (and bytes) on the replica, first write → last arrival. */
+export interface PullJobResult {
+  files: number;
+  bytes: number;
+  /** Files larger than the inline limit: their content went through the object store. */
+  viaStore: number;
+  ms: number;
+  writeMs: number;
 }
 
 export interface BenchResults {
@@ -15,6 +26,7 @@ export interface BenchResults {
   latency?: Summary;
   loadLatency?: Summary;
   burst?: { files: number; ms: number; writeMs: number };
+  pullJob?: PullJobResult;
   bootstrapMs?: number;
   rsyncInitialMs?: number;
   reconcileMs?: number;

@@ -10,7 +10,16 @@ export const FILES_PER_DIR = 100;
 export const TREE_LEVELS = 3;
 
 /** Independent pseudo-random streams of one run seed. */
-export const STREAM = { tree: 1, latency: 2, burst: 3, sample: 4, lsyncdLatency: 5, lsyncdBurst: 6 } as const;
+export const STREAM = {
+  tree: 1,
+  latency: 2,
+  burst: 3,
+  sample: 4,
+  lsyncdLatency: 5,
+  lsyncdBurst: 6,
+  pullJob: 7,
+  lsyncdPullJob: 8,
+} as const;
 
 export interface PlannedFile {
   readonly index: number;
@@ -19,6 +28,8 @@ export interface PlannedFile {
   readonly size: number;
   /** Seed of the content bytes. */
   readonly seed: number;
+  /** Text that compresses as a web page does (random bytes, as images are, otherwise). */
+  readonly text?: boolean;
 }
 
 export function plannedFile(seed: number, stream: number, index: number, path: string): PlannedFile {
@@ -28,7 +39,31 @@ export function plannedFile(seed: number, stream: number, index: number, path: s
 }
 
 export function fileContent(file: PlannedFile): Buffer {
-  return randomBytes(file.seed, file.size);
+  return file.text === true ? pageText(file.seed, file.size) : randomBytes(file.seed, file.size);
+}
+
+const WORDS = ['news', 'the', 'city', 'council', 'of', 'votes', 'on', 'a', 'new', 'budget', 'for', 'schools', 'and'];
+let pageBody: Buffer | undefined;
+
+/** Markup of `size` bytes: a page of its own seed over a shared body, so it compresses as HTML does. */
+function pageText(seed: number, size: number): Buffer {
+  if (pageBody === undefined) {
+    const rng = createRng(0x70616765);
+    const parts: string[] = [];
+    for (let length = 0; length < 256 * 1024;) {
+      const words = Array.from({ length: rng.nextInt(8, 40) }, () => WORDS[rng.nextInt(0, WORDS.length - 1)]);
+      const paragraph = `<p class="c${rng.nextInt(0, 9)}">${words.join(' ')}</p>\n`;
+      parts.push(paragraph);
+      length += paragraph.length;
+    }
+    pageBody = Buffer.from(parts.join(''));
+  }
+  const out = Buffer.alloc(size);
+  const head = Buffer.from(`<!doctype html><title>page ${seed}</title>\n`);
+  head.copy(out, 0, 0, Math.min(size, head.length));
+  for (let at = head.length, from = seed % Math.floor(pageBody.length / 2); at < size; from = 0)
+    at += pageBody.copy(out, at, from, Math.min(pageBody.length, from + size - at));
+  return out;
 }
 
 export function sha256(data: Buffer): string {
@@ -115,6 +150,8 @@ export function planTree(options: { files: number; seed: number; filesPerDir?: n
 export interface BurstFile extends PlannedFile {
   /** Written during the burst, and also timed one by one (latency under load). */
   readonly marked: boolean;
+  /** Written before the burst outside the tree, and moved in during it (BurstOptions.moveIn). */
+  readonly staged?: boolean;
 }
 
 export interface BurstPlan {

@@ -28,6 +28,9 @@ const ISSUE_FIELDS = [
   'load_latency_p50_ms',
   'load_latency_p99_ms',
   'burst_files_per_s',
+  'pull_job_files_per_s',
+  'pull_job_files',
+  'pull_job_via_store',
   'bootstrap_s',
   'rsync_initial_s',
   'bootstrap_ratio',
@@ -49,6 +52,7 @@ test('the JSON has exactly the issue fields, with ratios and units computed', ()
       latency: summarize([10, 20, 30]),
       loadLatency: summarize([100, 300]),
       burst: { files: 10_000, ms: 2000, writeMs: 900 },
+      pullJob: { files: 11_000, bytes: 600e6, viaStore: 6_000, ms: 4_000, writeMs: 3_000 },
       bootstrapMs: 12_000,
       rsyncInitialMs: 10_000,
       reconcileMs: 2_500,
@@ -63,6 +67,8 @@ test('the JSON has exactly the issue fields, with ratios and units computed', ()
   assert.equal(json.latency_p50_ms, 20);
   assert.equal(json.load_latency_p99_ms, 300);
   assert.equal(json.burst_files_per_s, 5000);
+  assert.equal(json.pull_job_files_per_s, 2750);
+  assert.equal(json.pull_job_via_store, 6_000);
   assert.equal(json.bootstrap_s, 12);
   assert.equal(json.bootstrap_ratio, 1.2);
   assert.equal(json.reconcile_ratio, 0.5);
@@ -76,9 +82,19 @@ test('unmeasured figures are null; lsyncd fields appear only when measured; erro
   assert.deepEqual(Object.keys(empty), ISSUE_FIELDS);
   assert.equal(empty.bootstrap_ratio, null);
   const withLsyncd = buildJson(
-    { lsyncd: { startupMs: 5000, latency: summarize([1000, 1100]), burstMs: 20_000, burstFiles: 10_000 } },
+    {
+      lsyncd: {
+        startupMs: 5000,
+        latency: summarize([1000, 1100]),
+        burstMs: 20_000,
+        burstFiles: 10_000,
+        pullJob: { files: 1_200, bytes: 1e6, viaStore: 10, ms: 3_000, writeMs: 1_000 },
+      },
+    },
     { ...ctx, errors: [{ stage: 'burst', message: 'x' }] },
   );
+  assert.equal(withLsyncd.lsyncd_pull_job_files_per_s, 400);
+  assert.equal(empty.lsyncd_pull_job_files_per_s, undefined);
   assert.equal(withLsyncd.lsyncd_latency_p50_ms, 1000);
   assert.equal(withLsyncd.lsyncd_burst_files_per_s, 500);
   assert.equal(withLsyncd.lsyncd_startup_s, 5);

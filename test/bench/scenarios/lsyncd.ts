@@ -15,6 +15,7 @@ import { summarize } from '../stats.ts';
 import { ensureCommand } from '../tools.ts';
 import { planBurst, plannedFile, planSingles, STREAM } from '../tree-plan.ts';
 import { describeSummary } from './latency.ts';
+import { runPullJob } from './pull-job.ts';
 
 const lua = (text: string): string => JSON.stringify(text);
 
@@ -148,6 +149,13 @@ export async function measureLsyncd(ctx: BenchContext): Promise<void> {
     } finally {
       tickBurst.stop();
     }
+    lsyncdResults.pullJob = await runPullJob(ctx, {
+      what: 'lsyncd pull job',
+      root: STAGE_DIRS.lsyncdPullJob,
+      stream: STREAM.lsyncdPullJob,
+      replica: dirs.lsyncdTarget,
+      abort,
+    });
   } finally {
     const stopped = await lsyncd.stop(10_000);
     if (stopped.killed) warn('lsyncd did not stop on SIGTERM: killed');
