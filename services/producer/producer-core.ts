@@ -6,6 +6,7 @@
 // Start-up order matters: the watcher subscribes while the first reconcile walks, so
 // nothing changed during the walk is missed, and the core is live once both are done and
 // everything found is published.
+import { RecentDirs } from './domain/recent-dirs.ts';
 import type { Accounts } from '../shared/accounts.ts';
 import { carriesAttributes, type AttributeScope } from '../shared/attributes.ts';
 import { DirTimeHints } from './dir-time-hints.ts';
@@ -207,21 +208,27 @@ export function createProducerCore(ports: ProducerPorts, tuning: ProducerTuning)
   const failure = new Promise<never>((_, reject) => reconciler.onFailure(reject));
   failure.catch(() => undefined); // observed by whoever runs the core
   const dirTimes = new DirTimeHints(clock, (dir) => pipeline.hint(dir));
+  const recentDirs = new RecentDirs();
   const onHints = (hints: WatchHint[]) => {
     for (const { path, type } of hints) {
       pipeline.hint(path);
+      recentDirs.note(path);
       if (type !== 'update') dirTimes.entryChanged(path);
     }
   };
   const onError = (error: Error) => {
     metrics.errors.inc({ kind: 'watcher' });
     logger.warn({ err: error }, 'watcher error; reconciling');
-    reconciler.request('watcher-error');
+    reconciler.request('watcher-error', recentDirs.take());
   };
   const onOverflow = (reason: string) => {
     void watching.then((watch) => metrics.watcherOverflows.inc({ backend: watch.backend }));
-    logger.warn(`${reason}: events were lost; reconciling`);
-    reconciler.request('watcher-overflow');
+    const first = recentDirs.take();
+    logger.warn(
+      { first: first.length },
+      `${reason}: events were lost; reconciling, the directories busy just before first`,
+    );
+    reconciler.request('watcher-overflow', first);
   };
   watching.catch(() => undefined); // observed through start()
   let backend: string | undefined;

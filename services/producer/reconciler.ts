@@ -48,25 +48,33 @@ export class Reconciler {
   private running: Promise<ReconcileStats> | undefined;
   private readonly failures: ((error: unknown) => void)[] = [];
   private again: string | undefined;
+  /** Directories the next walk compares before the rest (see request). */
+  private againFirst: string[] = [];
   private stopped = false;
 
   constructor(private readonly deps: ReconcilerDeps) {}
 
-  /** Starts a walk, or schedules one more after the current walk when one is running. */
-  run(trigger: string): Promise<ReconcileStats> {
+  /**
+   * Starts a walk, or schedules one more after the current walk when one is running.
+   * `first`: directories compared before the whole tree (where a loss most likely is).
+   */
+  run(trigger: string, first: readonly string[] = []): Promise<ReconcileStats> {
     if (this.running !== undefined) {
       this.again = trigger;
+      this.againFirst.push(...first);
       return this.running;
     }
     // The walk starts on the next microtask: what it hints may ask for another walk, which
     // must find this one running.
     this.running = Promise.resolve()
-      .then(() => this.walk(trigger))
+      .then(() => this.walk(trigger, first))
       .finally(() => {
         this.running = undefined;
         const again = this.again;
+        const againFirst = this.againFirst;
         this.again = undefined;
-        if (again !== undefined && !this.stopped) this.request(again);
+        this.againFirst = [];
+        if (again !== undefined && !this.stopped) this.request(again, againFirst);
       });
     return this.running;
   }
@@ -80,8 +88,8 @@ export class Reconciler {
    * Asks for a walk without waiting for it (watcher error, dropped hints, periodic). A walk
    * that fails is reported to `onFailure` listeners: the service's failure channel.
    */
-  request(trigger: string): void {
-    this.run(trigger).catch((error: unknown) => {
+  request(trigger: string, first: readonly string[] = []): void {
+    this.run(trigger, first).catch((error: unknown) => {
       for (const listener of this.failures) listener(error);
     });
   }
@@ -120,7 +128,7 @@ export class Reconciler {
     return this.running !== undefined;
   }
 
-  private async walk(trigger: string): Promise<ReconcileStats> {
+  private async walk(trigger: string, first: readonly string[]): Promise<ReconcileStats> {
     const { deps } = this;
     const now = () => deps.clock.now();
     const started = now();
@@ -144,6 +152,16 @@ export class Reconciler {
       bar: trigger === START_TRIGGER && indexed > 0 && process.stderr.isTTY,
     });
     progress.expect(indexed);
+    // Each of `first` alone (its subdirectories wait for the whole walk), uncounted: the walk counts it again.
+    for (const dir of new Set(first)) {
+      if (this.stopped) break;
+      this.compare(dir, [], { ...stats }, trigger);
+      if (now() - sliceStart >= SLICE_MS) {
+        await new Promise((resolve) => setImmediate(resolve));
+        await deps.roomForHints();
+        sliceStart = now();
+      }
+    }
     const pending: string[] = [''];
     while (pending.length > 0 && !this.stopped) {
       const dir = pending.pop()!;

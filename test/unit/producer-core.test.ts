@@ -9,6 +9,7 @@ import { bytesOfName, nameFromBytes } from '../../schemas/name-bytes.ts';
 import { relPath } from '../../schemas/rel-path.ts';
 import { MemorySourceTree } from '../../services/producer/adapters/memory-source-tree.ts';
 import { ManualClock } from '../../services/shared/clock.ts';
+import { LossyWatcher } from '../model/lossy-watcher.ts';
 import { ProducerHarness } from '../model/producer-harness.ts';
 
 function setup(tuning: ConstructorParameters<typeof ProducerHarness>[2]['tuning'] = {}) {
@@ -170,4 +171,31 @@ test('attributes and ACLs travel with --xattrs and --acls, and a setxattr alone 
     [['d/page.html', {}]],
     'one event, with no attribute left',
   );
+});
+
+test('after an overflow the walk compares the busy directories first, then the whole tree', async (t) => {
+  const clock = new ManualClock();
+  const tree = new MemorySourceTree(() => clock.now());
+  for (const dir of ['a', 'busy', 'z']) tree.mkdir(dir);
+  const lossy = new LossyWatcher();
+  const scanned: string[] = [];
+  const recording = new Proxy(lossy.wrap(tree), {
+    get: (target, property, receiver) =>
+      property === 'scan'
+        ? (dir: string) => (scanned.push(dir), target.scan(dir))
+        : (Reflect.get(target, property, receiver) as unknown),
+  });
+  const harness = new ProducerHarness(recording, clock, { partitions: 1 });
+  t.after(() => harness.core.stop());
+  await harness.start();
+  tree.writeFile('busy/before', 'x');
+  lossy.pass('deliver');
+  await harness.settle();
+  scanned.length = 0;
+  tree.writeFile('busy/lost', 'y');
+  tree.writeFile('z/lost', 'z');
+  lossy.pass('overflow');
+  await harness.settle();
+  assert.deepEqual(scanned.slice(0, 2), ['busy', ''], `scanned: ${scanned.join(', ')}`);
+  assert.ok(harness.index.get(relPath('busy/lost')) && harness.index.get(relPath('z/lost')), 'both are published');
 });

@@ -86,6 +86,24 @@ test('a subtree check hints what changed below a directory, and nothing outside 
   assert.ok(hinted.every((p) => p.startsWith('d3/')) && hinted.length === 50, hinted.slice(0, 3).join(','));
 });
 
+test('a walk after a loss compares the directories busy before it first, then the whole tree', async (t) => {
+  const { reconciler, hinted } = setup(t, 1e9);
+  await reconciler.run('watcher-overflow');
+  const dirOf = (p: string) => p.slice(0, p.indexOf('/'));
+  const last = dirOf(hinted.at(-1)!);
+  assert.notEqual(dirOf(hinted[0]!), last, 'without a first list, the last directory walked is not the first');
+  hinted.length = 0;
+  const stats = await reconciler.run('watcher-overflow', [last, 'd-gone-since']);
+  assert.deepEqual(
+    new Set(hinted.slice(0, 50).map(dirOf)),
+    new Set([last]),
+    `the first 50 hints: ${hinted.slice(0, 3).join(', ')}...`,
+  );
+  assert.equal(hinted[50], 'd-gone-since', 'a busy directory gone since is hinted, so its deletion is published');
+  assert.equal(new Set(hinted).size, 2001, 'then the whole tree, all of it');
+  assert.equal(stats.entries, 2040, 'entries are counted once');
+});
+
 /** A tree of `dirs` directories of `files` files each, and an empty index. */
 function etaSetup(t: Parameters<typeof defer>[0], dirs: number, files: number) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mirrorlog-reconciler-eta-'));
