@@ -9,6 +9,7 @@ import { joinRel, type RelPath } from '../../schemas/rel-path.ts';
 import { sleep, type Clock } from '../shared/clock.ts';
 import type { Logger } from '../shared/logger.ts';
 import { compareDirectory } from './domain/dir-compare.ts';
+import { RECENT_DIRS } from './domain/recent-dirs.ts';
 import type { Excluder } from './domain/exclude.ts';
 import { statChildren } from './listing.ts';
 import type { ProducerMetrics } from './metrics.ts';
@@ -61,7 +62,8 @@ export class Reconciler {
   run(trigger: string, first: readonly string[] = []): Promise<ReconcileStats> {
     if (this.running !== undefined) {
       this.again = trigger;
-      this.againFirst.push(...first);
+      // Newest first, bounded: losses during a long walk must not grow it without end.
+      this.againFirst = [...new Set([...first, ...this.againFirst])].slice(0, RECENT_DIRS);
       return this.running;
     }
     // The walk starts on the next microtask: what it hints may ask for another walk, which
