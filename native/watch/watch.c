@@ -133,6 +133,50 @@ static napi_value open_by_handle_js(napi_env env, napi_callback_info info) {
 }
 
 /*
+ * fanotifyIgnore(fanotifyFd, mountFd, handle, flags, mask): adds an ignore mask to the
+ * directory a handle names, marked through an fd opened from the handle (never by a path,
+ * which could name another directory by then). Throws ESTALE when it is gone.
+ */
+static napi_value fanotify_ignore_js(napi_env env, napi_callback_info info) {
+  int32_t fan_fd, mount_fd;
+  uint32_t flags;
+  int64_t mask;
+  napi_value handle;
+  void *data;
+  size_t length;
+  if (!get_args(env, info, "iivul", &fan_fd, &mount_fd, &handle, &flags, &mask)) return NULL;
+  CHECK(env, napi_get_buffer_info(env, handle, &data, &length));
+  union {
+    struct file_handle handle;
+    char bytes[sizeof(struct file_handle) + MAX_HANDLE_BYTES];
+  } storage;
+  if (length < sizeof(struct file_handle) || length > sizeof storage.bytes) {
+    napi_throw_type_error(env, NULL, "not a file handle");
+    return NULL;
+  }
+  memcpy(storage.bytes, data, length);
+  if (sizeof(struct file_handle) + storage.handle.handle_bytes != length) {
+    napi_throw_type_error(env, NULL, "file handle length mismatch");
+    return NULL;
+  }
+  int fd = open_by_handle_at(mount_fd, &storage.handle, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return throw_errno(env, errno, "open_by_handle_at", NULL);
+  int failed = fanotify_mark(fan_fd, flags, (uint64_t)mask, fd, NULL);
+  int err = errno;
+  close(fd);
+  if (failed < 0) return throw_errno(env, err, "fanotify_mark", NULL);
+  return NULL;
+}
+
+/* fanotifyFlushInodeMarks(fanotifyFd): removes every mark but the filesystem's (the ignore marks). */
+static napi_value fanotify_flush_js(napi_env env, napi_callback_info info) {
+  int32_t fan_fd;
+  if (!get_args(env, info, "i", &fan_fd)) return NULL;
+  if (fanotify_mark(fan_fd, FAN_MARK_FLUSH, 0, AT_FDCWD, NULL) < 0) return throw_errno(env, errno, "fanotify_mark", NULL);
+  return NULL;
+}
+
+/*
  * Reading an event fd: a thread per fd drains the kernel queue as fast as events come
  * (blocking in poll, never in the event loop), queues what it read, bounded, and wakes
  * the loop with uv_async; the loop hands each read's bytes to a JS callback. So a busy
@@ -435,6 +479,8 @@ static napi_value init(napi_env env, napi_value exports) {
       METHOD("inotifyRmWatch", inotify_rm_watch_js),
       METHOD("nameToHandle", name_to_handle_js),
       METHOD("openByHandle", open_by_handle_js),
+      METHOD("fanotifyIgnore", fanotify_ignore_js),
+      METHOD("fanotifyFlushInodeMarks", fanotify_flush_js),
       METHOD("startReading", start_reading_js),
       METHOD("stopReading", stop_reading_js),
       METHOD("scanDirectory", scan_directory_js),

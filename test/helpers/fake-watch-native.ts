@@ -77,6 +77,21 @@ export class FakeWatchNative implements WatchNative {
     if (error !== undefined) throw errno(error);
   }
 
+  /** Handle ids given an ignore mask, in order; cleared by a flush. */
+  readonly ignored: number[] = [];
+  ignoreError: string | undefined;
+
+  fanotifyIgnore(_fd: number, _mountFd: number, handle: Buffer, flags: number, mask: number): void {
+    this.calls.push(`fanotifyIgnore ${handle.readUInt32LE(8)} ${flags.toString(16)} ${mask.toString(16)}`);
+    if (this.ignoreError !== undefined) throw errno(this.ignoreError);
+    this.ignored.push(handle.readUInt32LE(8));
+  }
+
+  fanotifyFlushInodeMarks(): void {
+    this.calls.push('fanotifyFlushInodeMarks');
+    this.ignored.length = 0;
+  }
+
   inotifyInit(): number {
     return 200;
   }

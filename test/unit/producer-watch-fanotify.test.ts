@@ -60,6 +60,55 @@ test('events outside the root are dropped; each outside directory is looked up o
   assert.equal(native.calls.filter((c) => c.startsWith('openByHandle')).length, 1);
 });
 
+test('the kernel is told to drop what happens in an outside directory, never in an ancestor of the root', () => {
+  const { native, open } = setup();
+  native.mkdir('/');
+  native.mkdir('/elsewhere/busy');
+  const watcher = open();
+  watcher.consume([
+    dirent(FAN.MODIFY, native.key('/elsewhere/busy'), 'x'),
+    dirent(FAN.CREATE, native.key('/'), 'tmpfile'),
+    dirent(FAN.MODIFY, native.key('/elsewhere/busy'), 'y'),
+  ]);
+  assert.deepEqual(native.ignored, [native.dirs.get('/elsewhere/busy')], 'one ignore mark, not on "/"');
+  const call = native.calls.find((c) => c.startsWith('fanotifyIgnore'))!;
+  const [, , flags, mask] = call.split(' ');
+  assert.equal(Number.parseInt(flags!, 16), FAN.MARK_ADD | FAN.MARK_IGNORE | FAN.MARK_IGNORED_SURV_MODIFY);
+  const ignoredMask = Number.parseInt(mask!, 16);
+  assert.equal(ignoredMask & (FAN.MOVED_FROM | FAN.MOVED_TO | FAN.RENAME), 0, 'moves stay reported');
+  assert.ok(ignoredMask & FAN.EVENT_ON_CHILD && ignoredMask & FAN.CLOSE_WRITE && ignoredMask & FAN.CREATE);
+  assert.equal(watcher.ignoredDirectories, 1);
+});
+
+test('a directory moved in from outside removes every ignore mark before anything below it is listed', () => {
+  const { native, seen, open } = setup();
+  native.mkdir('/elsewhere/job');
+  const watcher = open();
+  watcher.beforeListing('');
+  watcher.consume([dirent(FAN.CLOSE_WRITE, native.key('/elsewhere/job'), 'staged.jpg')]);
+  assert.equal(native.ignored.length, 1);
+  native.rename('/elsewhere/job', '/src/job');
+  watcher.consume([dirent(FAN.MOVED_TO | FAN.ONDIR, native.key('/src'), 'job', native.key('/src/job'))]);
+  assert.deepEqual(native.ignored, [], 'flushed');
+  assert.equal(native.calls.at(-1), 'fanotifyFlushInodeMarks');
+  assert.deepEqual(hintLines(seen.hints), ['job create']);
+});
+
+test('a kernel without FAN_MARK_IGNORE: outside events are dropped here, and it is asked once only', () => {
+  const { native, seen, open } = setup();
+  native.mkdir('/elsewhere/a');
+  native.mkdir('/elsewhere/b');
+  native.ignoreError = 'EINVAL';
+  const watcher = open();
+  watcher.consume([
+    dirent(FAN.MODIFY, native.key('/elsewhere/a'), 'x'),
+    dirent(FAN.MODIFY, native.key('/elsewhere/b'), 'y'),
+  ]);
+  assert.equal(native.calls.filter((c) => c.startsWith('fanotifyIgnore')).length, 1);
+  assert.deepEqual(seen.hints, []);
+  assert.equal(watcher.ignoredDirectories, 0);
+});
+
 test('mkdir -p and writes at once: each new directory is learnt from its own create event', () => {
   const { native, seen, open } = setup();
   const watcher = open();

@@ -10,6 +10,7 @@ import type { EventReader, WatchNative } from '../../shared/native/watch.ts';
 import { DirectoryTree, type DirNode } from './directory-tree.ts';
 import { readEventStream } from './event-stream.ts';
 import { FAN, handleFromKey, handleKey, parseFanotifyEvents, type FanotifyEvent } from './fanotify-events.ts';
+import { OutsideIgnores } from './fanotify-ignores.ts';
 import { placeFanotifyMark, type FanotifyFeatures, type FanotifyOptions } from './fanotify-mark.ts';
 import {
   childPath,
@@ -29,6 +30,7 @@ export class FanotifyWatcher implements SourceWatcher {
   readonly backend = 'fanotify' as const;
   private readonly tree = new DirectoryTree<string>();
   private readonly outside = new Set<string>();
+  private readonly ignores: OutsideIgnores;
   private reader: EventReader | undefined;
   private overflows = 0;
   private stopped = false;
@@ -43,6 +45,7 @@ export class FanotifyWatcher implements SourceWatcher {
     private readonly closeFd: (fd: number) => void,
   ) {
     this.prefix = deps.root.endsWith('/') ? deps.root : `${deps.root}/`;
+    this.ignores = new OutsideIgnores(native, fd, mountFd, this.prefix.slice(0, -1), deps.logger);
   }
 
   /** Places the filesystem mark (events are queued from here on) or says why it cannot. */
@@ -89,6 +92,11 @@ export class FanotifyWatcher implements SourceWatcher {
 
   status(): WatcherStatus {
     return { watched: this.tree.size, unwatched: 0, overflows: this.overflows };
+  }
+
+  /** Directories outside the root whose events the kernel drops for this group. */
+  get ignoredDirectories(): number {
+    return this.ignores.size;
   }
 
   stop(): Promise<void> {
@@ -157,8 +165,11 @@ export class FanotifyWatcher implements SourceWatcher {
     if (toDir !== undefined) {
       const key = node?.key ?? object;
       if (key !== undefined) this.tree.attach(key, toDir, toName);
-      // Moved in from outside: what is below it may have been seen outside before.
-      if (node === undefined) this.outside.clear();
+      // Moved in from outside: what is below it may have been seen outside before, and ignored.
+      if (node === undefined) {
+        this.outside.clear();
+        this.ignores.clear();
+      }
     } else if (node !== undefined) {
       this.tree.detach(node);
     }
@@ -177,16 +188,18 @@ export class FanotifyWatcher implements SourceWatcher {
       this.tree.detach(node);
     }
     if (this.outside.has(key)) return undefined;
-    const path = this.lookUp(key);
+    const abs = this.lookUp(key);
+    const path = abs === undefined ? undefined : this.relative(abs);
     if (path === undefined || (path !== '' && this.deps.isExcluded(path))) {
       if (this.outside.size >= MAX_OUTSIDE) this.outside.clear();
       this.outside.add(key);
+      if (abs !== undefined) this.ignores.ignore(key, abs);
       return undefined;
     }
     return { path, node: this.register(path, key) };
   }
 
-  /** Asks the kernel where a handle is now. */
+  /** Asks the kernel where a handle is now; undefined when it is gone. */
   private lookUp(key: string): string | undefined {
     let abs: string;
     try {
@@ -194,7 +207,10 @@ export class FanotifyWatcher implements SourceWatcher {
     } catch {
       return undefined; // ESTALE: gone
     }
-    if (abs.endsWith(DELETED_SUFFIX) && !this.sameHandle(abs, key)) return undefined;
+    return abs.endsWith(DELETED_SUFFIX) && !this.sameHandle(abs, key) ? undefined : abs;
+  }
+
+  private relative(abs: string): string | undefined {
     if (abs === this.deps.root) return '';
     return abs.startsWith(this.prefix) ? abs.slice(this.prefix.length) : undefined;
   }

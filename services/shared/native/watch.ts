@@ -20,6 +20,10 @@ export interface WatchNative {
   nameToHandle(path: Buffer): Buffer;
   /** The path the kernel knows for a handle now; throws ESTALE when it is gone. */
   openByHandle(mountFd: number, handle: Buffer): Buffer;
+  /** fanotify_mark of the directory a handle names (through an fd, never a path): an ignore mask. */
+  fanotifyIgnore(fanotifyFd: number, mountFd: number, handle: Buffer, flags: number, mask: number): void;
+  /** Removes the group's inode marks (its ignore marks); the filesystem mark stays. */
+  fanotifyFlushInodeMarks(fanotifyFd: number): void;
   /**
    * Reads the fd on a thread of its own, queueing up to `maxQueuedBytes` while the loop is
    * busy; calls back on the loop with each read's bytes, or with null and a reason when
