@@ -7,7 +7,7 @@
     },
     {
       "target_name": "watch",
-      "sources": ["watch/watch.c", "shared/napi-args.c"],
+      "sources": ["watch/watch.c", "watch/scan.c", "shared/napi-args.c"],
       "cflags": ["-std=gnu11", "-Wall", "-Wextra", "-O2"],
       "defines": ["NAPI_VERSION=8"]
     }

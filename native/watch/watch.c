@@ -20,6 +20,7 @@
 #include <uv.h>
 
 #include "../shared/napi-args.h"
+#include "scan.h"
 
 #define READ_BUFFER_BYTES (256 * 1024)
 #define MAX_HANDLE_BYTES 128
@@ -375,101 +376,6 @@ static napi_value stop_reading_js(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-#define SCAN_FIELDS 12
-
-/*
- * scanDirectory(path) -> { names: Buffer (NUL-separated bytes), stats: Float64Array } or
- * null when it is not a directory (or a symlink to one) any more. One lstat (fstatat, no
- * follow) per entry, relative to the directory's fd. Per entry: kind (0 gone since the
- * listing, 1 file, 2 dir, 3 symlink, 4 other, 5 refused: errno in the mode field), mode,
- * size, mtime s, mtime ns, ctime s, ctime ns, ino, uid, gid, nlink, 0. Times stay split so
- * that JavaScript builds exact nanoseconds from them.
- */
-static napi_value scan_directory_js(napi_env env, napi_callback_info info) {
-  char path[NAME_CAP];
-  if (!get_args(env, info, "p", path)) return NULL;
-  int dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-  if (dfd < 0) {
-    if (errno == ENOENT || errno == ENOTDIR || errno == ELOOP) return null_value(env);
-    return throw_errno(env, errno, "open", NULL);
-  }
-  DIR *dir = fdopendir(dfd);
-  if (dir == NULL) {
-    int err = errno;
-    close(dfd);
-    return throw_errno(env, err, "fdopendir", NULL);
-  }
-  size_t names_cap = 4096, names_len = 0, count = 0, stats_cap = 64;
-  char *names = malloc(names_cap);
-  double *stats = malloc(stats_cap * SCAN_FIELDS * sizeof(double));
-  int failure = names == NULL || stats == NULL ? ENOMEM : 0;
-  while (failure == 0) {
-    errno = 0;
-    struct dirent *entry = readdir(dir);
-    if (entry == NULL) {
-      failure = errno;
-      break;
-    }
-    const char *name = entry->d_name;
-    if (name[0] == '.' && (name[1] == '\0' || (name[1] == '.' && name[2] == '\0'))) continue;
-    size_t len = strlen(name);
-    if (names_len + len + 1 > names_cap) {
-      while (names_len + len + 1 > names_cap) names_cap *= 2;
-      char *grown = realloc(names, names_cap);
-      if (grown == NULL) { failure = ENOMEM; break; }
-      names = grown;
-    }
-    if (count == stats_cap) {
-      stats_cap *= 2;
-      double *grown = realloc(stats, stats_cap * SCAN_FIELDS * sizeof(double));
-      if (grown == NULL) { failure = ENOMEM; break; }
-      stats = grown;
-    }
-    memcpy(names + names_len, name, len + 1);
-    names_len += len + 1;
-    double *out = stats + count * SCAN_FIELDS;
-    memset(out, 0, SCAN_FIELDS * sizeof(double));
-    struct stat st;
-    if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-      if (errno != ENOENT) {
-        out[0] = 5;
-        out[1] = (double)errno;
-      }
-    } else {
-      out[0] = S_ISREG(st.st_mode) ? 1 : S_ISDIR(st.st_mode) ? 2 : S_ISLNK(st.st_mode) ? 3 : 4;
-      out[1] = (double)st.st_mode;
-      out[2] = (double)st.st_size;
-      out[3] = (double)st.st_mtim.tv_sec;
-      out[4] = (double)st.st_mtim.tv_nsec;
-      out[5] = (double)st.st_ctim.tv_sec;
-      out[6] = (double)st.st_ctim.tv_nsec;
-      out[7] = (double)st.st_ino;
-      out[8] = (double)st.st_uid;
-      out[9] = (double)st.st_gid;
-      out[10] = (double)st.st_nlink;
-    }
-    count++;
-  }
-  closedir(dir);
-  if (failure != 0) {
-    free(names);
-    free(stats);
-    return throw_errno(env, failure, "readdir", NULL);
-  }
-  napi_value result, names_value, stats_buffer, stats_value;
-  void *copy;
-  CHECK(env, napi_create_object(env, &result));
-  CHECK(env, napi_create_buffer_copy(env, names_len, names_len > 0 ? names : "", &copy, &names_value));
-  CHECK(env, napi_create_arraybuffer(env, count * SCAN_FIELDS * sizeof(double), &copy, &stats_buffer));
-  if (count > 0) memcpy(copy, stats, count * SCAN_FIELDS * sizeof(double));
-  free(names);
-  free(stats);
-  CHECK(env, napi_create_typedarray(env, napi_float64_array, count * SCAN_FIELDS, stats_buffer, 0, &stats_value));
-  CHECK(env, napi_set_named_property(env, result, "names", names_value));
-  CHECK(env, napi_set_named_property(env, result, "stats", stats_value));
-  return result;
-}
-
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor properties[] = {
       METHOD("fanotifyInit", fanotify_init_js),
@@ -484,6 +390,7 @@ static napi_value init(napi_env env, napi_value exports) {
       METHOD("startReading", start_reading_js),
       METHOD("stopReading", stop_reading_js),
       METHOD("scanDirectory", scan_directory_js),
+      METHOD("scanDirectoryAsync", scan_directory_async_js),
   };
   CHECK(env, napi_define_properties(env, exports, sizeof properties / sizeof properties[0], properties));
   return exports;

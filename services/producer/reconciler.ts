@@ -14,7 +14,8 @@ import type { Excluder } from './domain/exclude.ts';
 import { statChildren } from './listing.ts';
 import type { ProducerMetrics } from './metrics.ts';
 import type { SourceIndex } from './ports/source-index.ts';
-import type { SourceTree } from './ports/source-tree.ts';
+import type { Scan, SourceTree } from './ports/source-tree.ts';
+import { ScansAhead } from './scans-ahead.ts';
 import { WalkProgress } from './walk-progress.ts';
 
 export type ReconcilerDeps = {
@@ -165,18 +166,26 @@ export class Reconciler {
       }
     }
     const pending: string[] = [''];
-    while (pending.length > 0 && !this.stopped) {
-      const dir = pending.pop()!;
-      this.compare(dir, pending, stats, trigger);
-      progress.update(stats);
-      const at = now();
-      const ahead = (stats.entries / rate) * 1000 - (at - started);
-      if (ahead > 0 || at - sliceStart >= SLICE_MS) {
-        // Hold back when faster than the allowed rate; in any case yield to the event loop.
-        await (ahead > 0 ? wait(Math.min(ahead, 1000)) : new Promise((resolve) => setImmediate(resolve)));
-        await deps.roomForHints();
-        sliceStart = now();
+    const scans = new ScansAhead(deps.tree, pending);
+    try {
+      while (pending.length > 0 && !this.stopped) {
+        const dir = pending.pop()!;
+        const scan = scans.take(dir);
+        scans.refill();
+        this.compare(dir, pending, stats, trigger, await scan);
+        scans.refill();
+        progress.update(stats);
+        const at = now();
+        const ahead = (stats.entries / rate) * 1000 - (at - started);
+        if (ahead > 0 || at - sliceStart >= SLICE_MS) {
+          // Hold back when faster than the allowed rate; in any case yield to the event loop.
+          await (ahead > 0 ? wait(Math.min(ahead, 1000)) : new Promise((resolve) => setImmediate(resolve)));
+          await deps.roomForHints();
+          sliceStart = now();
+        }
       }
+    } finally {
+      scans.abandon();
     }
     progress.finish();
     const seconds = (now() - started) / 1000;
@@ -189,10 +198,15 @@ export class Reconciler {
   }
 
   /** One directory: its listing with stats against the index; differences are hinted. */
-  private compare(dir: string, pending: string[], stats: ReconcileCounts, trigger: string): void {
+  private compare(
+    dir: string,
+    pending: string[],
+    stats: ReconcileCounts,
+    trigger: string,
+    listing: Scan = this.deps.tree.scan(dir),
+  ): void {
     const afterLoss = trigger !== START_TRIGGER && trigger !== PERIODIC_TRIGGER;
     const { deps } = this;
-    const listing = deps.tree.scan(dir);
     stats.dirs++;
     if (listing.status !== 'ok') {
       // Gone since listed: examining it publishes that. Unreadable: the examination counts and skips it.

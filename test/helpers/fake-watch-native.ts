@@ -138,6 +138,10 @@ export class FakeWatchNative implements WatchNative {
   scanDirectory(): never {
     throw new Error('scanDirectory is not faked: the walk tests use the real addon');
   }
+
+  scanDirectoryAsync(): never {
+    throw new Error('scanDirectoryAsync is not faked: the walk tests use the real addon');
+  }
 }
 
 export type RecordedEvents = { hints: WatchHint[]; overflows: string[]; errors: Error[]; warnings: string[] };

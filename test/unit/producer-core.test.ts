@@ -180,10 +180,11 @@ test('after an overflow the walk compares the busy directories first, then the w
   const lossy = new LossyWatcher();
   const scanned: string[] = [];
   const recording = new Proxy(lossy.wrap(tree), {
-    get: (target, property, receiver) =>
-      property === 'scan'
-        ? (dir: string) => (scanned.push(dir), target.scan(dir))
-        : (Reflect.get(target, property, receiver) as unknown),
+    get: (target, property, receiver) => {
+      if (property === 'scan') return (dir: string) => (scanned.push(dir), target.scan(dir));
+      if (property === 'scanAsync') return (dir: string) => (scanned.push(dir), target.scanAsync(dir));
+      return Reflect.get(target, property, receiver) as unknown;
+    },
   });
   const harness = new ProducerHarness(recording, clock, { partitions: 1 });
   t.after(() => harness.core.stop());

@@ -78,6 +78,10 @@ export class MemorySourceTree implements SourceTree {
     return scanByLstat(this, relDir);
   }
 
+  scanAsync(relDir: string): Promise<Scan> {
+    return Promise.resolve(this.scan(relDir));
+  }
+
   readAttributes(relPath: string, scope: AttributeScope): AttributeRead | undefined {
     const node = this.nodes.node(relPath);
     return node === undefined || this.nodes.searchDenied(relPath) ? undefined : attributesOfNode(node, scope);

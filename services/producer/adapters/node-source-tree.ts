@@ -28,7 +28,7 @@ import type { WatcherChoice } from '../watch/source-watcher.ts';
 import { openSourceWatcher } from '../watch/open-watcher.ts';
 import { ParcelSourceWatcher } from '../watch/parcel-watcher.ts';
 import type { SourceWatcher } from '../watch/source-watcher.ts';
-import { loadWatchNative, type WatchNative } from '../../shared/native/watch.ts';
+import { loadWatchNative, type ScanResult, type WatchNative } from '../../shared/native/watch.ts';
 import { joinRel } from '../../../schemas/rel-path.ts';
 import { scannedNames, scannedProbe } from './native-scan.ts';
 import { scanByLstat } from './scan-by-lstat.ts';
@@ -147,15 +147,30 @@ export class NodeSourceTree implements SourceTree {
     const native = nativeScanner();
     if (native === null) return scanByLstat(this, relDir);
     this.watcher?.beforeListing(relDir);
-    let result: ReturnType<WatchNative['scanDirectory']>;
     try {
-      // The root itself may be reached through a symlink: "." is followed, never a name below.
-      result = native.scanDirectory(Buffer.from(this.native(relDir === '' ? '.' : relDir)));
+      return this.scanned(relDir, native.scanDirectory(this.scanPath(relDir)));
     } catch (error) {
-      if (NOT_THERE.has(codeOf(error))) return { status: 'missing' };
-      if (NO_ACCESS.has(codeOf(error))) return { status: 'unreadable', code: codeOf(error) };
-      throw error;
+      return this.scanFailed(error);
     }
+  }
+
+  async scanAsync(relDir: string): Promise<Scan> {
+    const native = nativeScanner();
+    if (native === null) return scanByLstat(this, relDir);
+    this.watcher?.beforeListing(relDir);
+    try {
+      return this.scanned(relDir, await native.scanDirectoryAsync(this.scanPath(relDir)));
+    } catch (error) {
+      return this.scanFailed(error);
+    }
+  }
+
+  /** The root itself may be reached through a symlink: "." is followed, never a name below. */
+  private scanPath(relDir: string): Buffer {
+    return Buffer.from(this.native(relDir === '' ? '.' : relDir));
+  }
+
+  private scanned(relDir: string, result: ScanResult | null): Scan {
     if (result === null) return { status: 'missing' };
     const { stats } = result;
     const entries = scannedNames(result.names).map((name, i) => ({
@@ -163,6 +178,12 @@ export class NodeSourceTree implements SourceTree {
       probe: scannedProbe(stats, i) ?? this.lstat(joinRel(relDir, name)),
     }));
     return { status: 'ok', entries };
+  }
+
+  private scanFailed(error: unknown): Scan {
+    if (NOT_THERE.has(codeOf(error))) return { status: 'missing' };
+    if (NO_ACCESS.has(codeOf(error))) return { status: 'unreadable', code: codeOf(error) };
+    throw error;
   }
 
   /**

@@ -119,6 +119,8 @@ export interface SourceTree {
    * symlink to a directory is `missing` here: a walk never follows one.
    */
   scan(relDir: string): Scan;
+  /** scan, its syscalls off the main thread: a walk keeps several directories scanning ahead. */
+  scanAsync(relDir: string): Promise<Scan>;
   readlink(relPath: string): LinkRead;
   /**
    * The entry's extended attributes and ACLs in `scope` (a symlink's own); `dropped`: those

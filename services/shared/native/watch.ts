@@ -8,6 +8,8 @@ import { fileURLToPath } from 'node:url';
 /** An event fd being read from the event loop. */
 export type EventReader = { readonly __reader: unique symbol };
 
+export type ScanResult = { names: Buffer; stats: Float64Array };
+
 /** Errors carry the errno name in `code` (EPERM, ENOSPC, EINVAL…). Paths are byte strings. */
 export interface WatchNative {
   fanotifyInit(flags: number, eventFFlags: number): number;
@@ -33,9 +35,11 @@ export interface WatchNative {
   stopReading(reader: EventReader): void;
   /**
    * A directory's names (NUL-separated bytes) and per name SCAN_FIELDS numbers from one
-   * lstat each (see native/watch/watch.c). null when it is not a directory any more.
+   * lstat each (see native/watch/scan.c). null when it is not a directory any more.
    */
-  scanDirectory(path: Buffer): { names: Buffer; stats: Float64Array } | null;
+  scanDirectory(path: Buffer): ScanResult | null;
+  /** The same scan on libuv's pool: the walk's syscalls run beside its work on the main thread. */
+  scanDirectoryAsync(path: Buffer): Promise<ScanResult | null>;
 }
 
 // From services/shared/native/ in a checkout, from dist/services/shared/native/ when compiled.
