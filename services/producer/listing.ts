@@ -45,7 +45,9 @@ export function statChildren(
       continue;
     }
     const { mode, fingerprint, mtimeMs } = probe;
-    listed.push(withAttributes(dropUndefined({ name, kind: probe.kind, mode, fingerprint, mtimeMs, ...owned }), child));
+    const stated = { name, kind: probe.kind, mode, fingerprint, mtimeMs, ...owned };
+    // A file's probe has every field; only a directory's mtime may be unknown (once per child: no key walk).
+    listed.push(withAttributes(probe.kind === 'file' ? stated : dropUndefined(stated), child));
   }
   return listed;
 }

@@ -117,11 +117,7 @@ export class Reconciler {
     let sliceStart = this.deps.clock.now();
     while (pending.length > 0 && !this.stopped) {
       this.compare(pending.pop()!, pending, stats, 'subtree'); // compared as after a loss
-      if (this.deps.clock.now() - sliceStart >= SLICE_MS) {
-        await new Promise((resolve) => setImmediate(resolve));
-        await this.deps.roomForHints();
-        sliceStart = this.deps.clock.now();
-      }
+      if (this.deps.clock.now() - sliceStart >= SLICE_MS) sliceStart = await this.nextSlice();
     }
     return stats.differences;
   }
@@ -158,11 +154,7 @@ export class Reconciler {
     for (const dir of new Set(first)) {
       if (this.stopped) break;
       this.compare(dir, [], { ...stats }, trigger);
-      if (now() - sliceStart >= SLICE_MS) {
-        await new Promise((resolve) => setImmediate(resolve));
-        await deps.roomForHints();
-        sliceStart = now();
-      }
+      if (now() - sliceStart >= SLICE_MS) sliceStart = await this.nextSlice();
     }
     const pending: string[] = [''];
     const scans = new ScansAhead(deps.tree, pending);
@@ -178,9 +170,8 @@ export class Reconciler {
         const ahead = (stats.entries / rate) * 1000 - (at - started);
         if (ahead > 0 || at - sliceStart >= SLICE_MS) {
           // Hold back when faster than the allowed rate; in any case yield to the event loop.
-          await (ahead > 0 ? wait(Math.min(ahead, 1000)) : new Promise((resolve) => setImmediate(resolve)));
-          await deps.roomForHints();
-          sliceStart = now();
+          if (ahead > 0) await wait(Math.min(ahead, 1000));
+          sliceStart = await this.nextSlice();
         }
       }
     } finally {
@@ -194,6 +185,13 @@ export class Reconciler {
     deps.metrics.lastReconcileTime.set(now() / 1000);
     deps.logger.info({ trigger, ...stats, seconds }, 'reconcile finished');
     return { ...stats, seconds };
+  }
+
+  /** Yields to the event loop and waits for room for hints; returns when the next slice starts. */
+  private async nextSlice(): Promise<number> {
+    await new Promise((resolve) => setImmediate(resolve));
+    await this.deps.roomForHints();
+    return this.deps.clock.now();
   }
 
   /** One directory: its listing with stats against the index; differences are hinted. */

@@ -2,7 +2,7 @@
 // restart with no changes costs without node's start, Kafka or S3. Builds the bench's
 // tree shape (100 files per leaf directory) once in DIR, indexes it, then times walks.
 // `node --import tsx [--cpu-prof] test/bench/walk-probe.ts FILES DIR [walks]`
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { joinRel, relPath } from '../../schemas/rel-path.ts';
@@ -57,7 +57,6 @@ if (!existsSync(indexPath)) {
     });
   }
   index.close();
-  const { renameSync } = await import('node:fs');
   renameSync(`${indexPath}.part`, indexPath);
   process.stdout.write(`built ${root} and ${indexPath}\n`);
 }

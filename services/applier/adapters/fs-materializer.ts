@@ -21,9 +21,7 @@
 //    before its mode (chown clears setuid/setgid). Extended attributes and ACLs follow
 //    the mode (security.capability only with `allowSetid`: attribute-setter.ts).
 //
-// Writes are atomic (atomic-write.ts): content goes to a temp file beside the destination,
-// created O_CREAT|O_EXCL|O_NOFOLLOW under a random name (temp-name.ts), gets its mode and
-// mtime through its fd, then is renamed into place.
+// Writes are atomic (atomic-write.ts), through a temp file under a random name (temp-name.ts).
 //
 // Directories keep the source's modes, so a read-only one (0555) would refuse the entries
 // it must hold when the applier is not root (the container runs as `node`): the applier

@@ -74,13 +74,8 @@ export class MemorySourceTree implements SourceTree {
     return { status: 'ok', entries };
   }
 
-  scan(relDir: string): Scan {
-    return scanByLstat(this, relDir);
-  }
-
-  scanAsync(relDir: string): Promise<Scan> {
-    return Promise.resolve(this.scan(relDir));
-  }
+  scan = (relDir: string): Scan => scanByLstat(this, relDir);
+  scanAsync = (relDir: string): Promise<Scan> => Promise.resolve(this.scan(relDir));
 
   readAttributes(relPath: string, scope: AttributeScope): AttributeRead | undefined {
     const node = this.nodes.node(relPath);
@@ -174,45 +169,31 @@ export class MemorySourceTree implements SourceTree {
 
   utimes(relPath: string, mtimeMs: number): boolean {
     const node = this.nodes.node(relPath);
-    if (node?.kind !== 'file') return false;
-    Object.assign(node, { mtimeMs, ctimeMs: this.nodes.stamp() });
-    this.emit(relPath, 'update');
-    return true;
+    return node?.kind === 'file' && this.changed(relPath, node, { mtimeMs });
   }
 
   chmod(relPath: string, mode: number): boolean {
     const node = this.nodes.node(relPath);
-    if (node?.kind !== 'file' && node?.kind !== 'dir') return false;
-    Object.assign(node, { mode, ctimeMs: this.nodes.stamp() });
-    this.emit(relPath, 'update');
-    return true;
+    return (node?.kind === 'file' || node?.kind === 'dir') && this.changed(relPath, node, { mode });
   }
 
   /** lchown: any entry, a symlink itself included. */
   chown(relPath: string, uid: number, gid: number): boolean {
     const node = this.nodes.node(relPath);
-    if (node === undefined || relPath === '' || this.options.owners !== true) return false;
-    Object.assign(node, { owner: { uid, gid }, ctimeMs: this.nodes.stamp() });
-    this.emit(relPath, 'update');
-    return true;
+    const may = node !== undefined && relPath !== '' && this.options.owners === true;
+    return may && this.changed(relPath, node, { owner: { uid, gid } });
   }
 
   /** setxattr(2), or removexattr(2) when `value` is null (ACLs are system.posix_acl_*). */
   setXattr(relPath: string, name: string, value: Buffer | null): boolean {
     const node = this.nodes.node(relPath);
-    if (node === undefined || !setNodeXattr(node, name, value)) return false;
-    node.ctimeMs = this.nodes.stamp();
-    this.emit(relPath, 'update');
-    return true;
+    return node !== undefined && setNodeXattr(node, name, value) && this.changed(relPath, node, {});
   }
 
   /** Makes an entry unreadable (as chmod 000 does for another user), or readable again. */
   setUnreadable(relPath: string, unreadable: boolean): boolean {
     const node = this.nodes.node(relPath);
-    if (node === undefined) return false;
-    Object.assign(node, { unreadable, ctimeMs: this.nodes.stamp() });
-    this.emit(relPath, 'update');
-    return true;
+    return node !== undefined && this.changed(relPath, node, { unreadable });
   }
 
   symlink(relPath: string, target: string | Buffer): boolean {
@@ -305,6 +286,13 @@ export class MemorySourceTree implements SourceTree {
       if (node.kind === 'dir') this.watches.dirRemoved(node);
     }
     this.nodes.touchParent(relPath);
+  }
+
+  /** A change of the entry's metadata: its ctime moves and its watchers hear of it. */
+  private changed(relPath: string, node: MemoryNode, change: Record<string, unknown>): true {
+    Object.assign(node, change, { ctimeMs: this.nodes.stamp() });
+    this.emit(relPath, 'update');
+    return true;
   }
 
   private emit(relPath: string, type: WatchHint['type'], options: { keepWatches?: boolean } = {}): void {

@@ -35,7 +35,8 @@ export class OutsideIgnores {
 
   /** Has the kernel drop the events of the directory `key` names (now at `abs`, outside the root). */
   ignore(key: string, abs: string): void {
-    if (this.unavailable !== undefined || this.root === abs || this.root.startsWith(`${abs}/`) || abs === '/') return;
+    const below = abs.endsWith('/') ? abs : `${abs}/`;
+    if (this.unavailable !== undefined || this.root === abs || this.root.startsWith(below)) return;
     if (this.marks >= MAX_IGNORED) this.clear();
     try {
       this.native.fanotifyIgnore(this.fd, this.mountFd, handleFromKey(key), FLAGS, IGNORE_MASK);
