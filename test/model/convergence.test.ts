@@ -10,7 +10,8 @@
 // made by `mkdir -p` unwatched, as inotify does. Sends to the broker fail at random (lost,
 // or appended but not acknowledged). The records go through the real codec and the real
 // partitioner; the real `decide` applies them in a random interleaving that keeps each
-// partition's order, with random rewinds (a restart from an older committed offset).
+// partition's order, with random rewinds (a restart from an older committed offset), and
+// its file writes complete in a random order, as the lane's parallel writes do.
 //
 // The periodic reconcile is off. Every loss the producer can notice (an overflow signal, a
 // vanished path, a new or replaced directory) must converge by itself. The losses that
@@ -135,6 +136,8 @@ function deliver(partitions: MirrorEvent[][], schedule: number[], replica: Repli
       cursors[p] = Math.floor(choice / 11) % (cursors[p]! + 1);
     } else if (choice % 7 === 6) {
       replica.forgetTombstones();
+    } else if (choice % 5 === 4) {
+      replica.completeOne(Math.floor(choice / 5));
     } else if (cursors[p]! < records.length) {
       replica.deliver(records[cursors[p]!++]!);
     }
@@ -142,6 +145,7 @@ function deliver(partitions: MirrorEvent[][], schedule: number[], replica: Repli
   for (let p = 0; p < partitions.length; p++) {
     while (cursors[p]! < partitions[p]!.length) replica.deliver(partitions[p]![cursors[p]!++]!);
   }
+  replica.settle();
 }
 
 /** Kafka compaction: the latest record of each key, in log order; tombstones optionally gone too. */
@@ -175,7 +179,7 @@ function assertConverged(source: SourceModel, replica: ReplicaModel, what: strin
 }
 
 test(`replicas converge to the source through the real producer (${numRuns} cases, seed ${seed})`, async () => {
-  const counts = { cases: 0, silentLosses: 0, neededWalk: 0 };
+  const counts = { cases: 0, silentLosses: 0, neededWalk: 0, outOfOrder: 0, waitedFor: 0 };
   await fc.assert(
     fc.asyncProperty(scenarioArb, fc.boolean(), async (scenario, dropTombstones) => {
       const { source, harness, lossy, neededWalk } = await produce(scenario);
@@ -192,6 +196,8 @@ test(`replicas converge to the source through the real producer (${numRuns} case
       const live = new ReplicaModel();
       deliver(harness.partitions, scenario.schedule, live);
       assertConverged(source, live, 'the live replica');
+      counts.outOfOrder += live.outOfOrder;
+      counts.waitedFor += live.waitedFor;
 
       const fresh = new ReplicaModel();
       deliver(
@@ -207,5 +213,8 @@ test(`replicas converge to the source through the real producer (${numRuns} case
   // The named silent losses really happen, and some really need the walk: else this test proves less than it says.
   assert.ok(counts.silentLosses > numRuns / 20, `silent losses in ${counts.silentLosses} of ${counts.cases} cases`);
   assert.ok(counts.neededWalk > 0, `no case needed the periodic walk (${JSON.stringify(counts)})`);
+  // Parallel writes really completed out of order, and really had to wait for each other.
+  assert.ok(counts.outOfOrder > numRuns / 20, `writes completed out of order: ${JSON.stringify(counts)}`);
+  assert.ok(counts.waitedFor > numRuns / 10, `writes waited for: ${JSON.stringify(counts)}`);
   process.stdout.write(`# ${JSON.stringify(counts)}\n`);
 });

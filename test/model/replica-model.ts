@@ -1,10 +1,15 @@
 // An in-memory replica: the real MemoryAppliedIndex plus a filesystem model that
 // refuses what a real filesystem refuses (mkdir over a file, rmdir of a non-empty
 // directory, writing under a missing parent...), so an impossible plan fails loudly.
+// File writes are applied in parallel, as the lane does: each stays in flight (its index
+// record already made) until the schedule completes it, in any order, unless a later step
+// touches its path, an ancestor or a descendant (domain/pending-paths.ts): then it
+// completes first.
 import type { EntryState, MirrorEvent, Owner } from '../../schemas/event.ts';
 import { isBelow, parentOf, type RelPath } from '../../schemas/rel-path.ts';
 import { MemoryAppliedIndex } from '../../services/applier/adapters/memory-applied-index.ts';
 import { decide } from '../../services/applier/domain/decide.ts';
+import { PendingPaths } from '../../services/applier/domain/pending-paths.ts';
 import { IMPLICIT_DIR_MODE, type Step } from '../../services/applier/domain/plan.ts';
 
 function owned(owner: Owner | undefined): { owner?: Owner } {
@@ -18,9 +23,59 @@ function timed(step: { mtimeMs?: number }): { mtimeMs?: number } {
 export class ReplicaModel {
   readonly index = new MemoryAppliedIndex();
   private readonly fs = new Map<string, EntryState>();
+  private readonly pending = new PendingPaths();
+  private readonly inFlight = new Map<string, { step: Step; event: MirrorEvent }>();
+  /** Writes that had to complete early because a later step touched their path. */
+  waitedFor = 0;
+  /** Writes completed while an older one was still in flight. */
+  outOfOrder = 0;
 
   deliver(event: MirrorEvent): void {
-    for (const step of decide(event, this.index).steps) this.execute(step, event);
+    const { steps } = decide(event, this.index);
+    this.completeTouching(event.path);
+    for (const step of steps) {
+      if (step.op === 'record' || step.op === 'forget-below') {
+        this.execute(step, event);
+        continue;
+      }
+      this.completeTouching(step.path);
+      if (step.op === 'link') this.completeTouching(step.from);
+      if (step.op !== 'write') {
+        this.execute(step, event);
+        continue;
+      }
+      this.pending.add(step.path);
+      this.inFlight.set(step.path, { step, event });
+    }
+  }
+
+  /** Completes the write in flight chosen by `choice` (any of them: completions come in any order). */
+  completeOne(choice: number): void {
+    if (this.inFlight.size === 0) return;
+    this.complete([...this.inFlight.keys()][choice % this.inFlight.size]!);
+  }
+
+  /** Completes every write in flight (a durability point waits for them all). */
+  settle(): void {
+    for (const path of [...this.inFlight.keys()]) this.complete(path);
+  }
+
+  private completeTouching(path: string): void {
+    if (!this.pending.touches(path)) return;
+    for (const other of [...this.inFlight.keys()]) {
+      if (other === path || isBelow(other, path) || isBelow(path, other)) {
+        this.waitedFor++;
+        this.complete(other);
+      }
+    }
+  }
+
+  private complete(path: string): void {
+    const { step, event } = this.inFlight.get(path)!;
+    if (this.inFlight.keys().next().value !== path) this.outOfOrder++;
+    this.inFlight.delete(path);
+    this.pending.delete(path);
+    this.execute(step, event);
   }
 
   /** What a tombstone clean-up does: the applier does not keep deletes forever. */
@@ -29,6 +84,7 @@ export class ReplicaModel {
   }
 
   snapshot(): Map<string, EntryState> {
+    if (this.inFlight.size > 0) throw new Error(`${this.inFlight.size} writes still in flight: settle() first`);
     return new Map(this.fs);
   }
 
