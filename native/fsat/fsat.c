@@ -1,6 +1,7 @@
 // fsat: fd-relative file operations for the applier (openat, openat2, mkdirat, renameat2,
 // unlinkat, symlinkat, linkat, statx, fchmod, fchown, futimens, utimensat, getdents,
-// copy_file_range; extended attributes in xattr.c). Node's fs resolves every path string from scratch and follows
+// copy_file_range; extended attributes in xattr.c; a whole small-file write on libuv's
+// pool in write-async.c). Node's fs resolves every path string from scratch and follows
 // intermediate symlinks; these calls resolve a name relative to a directory fd the caller
 // holds, so nothing in between can be swapped. Only syscalls live here: which flags, which
 // checks and what to do about an error is decided in TypeScript (services/shared/native/fsat.ts).
@@ -20,6 +21,7 @@
 #include <unistd.h>
 
 #include "../shared/napi-args.h"
+#include "write-async.h"
 #include "xattr.h"
 
 /* undefined, or the error of the call that returned `rc` (nonzero: failed, errno set). */
@@ -285,6 +287,7 @@ static napi_value init(napi_env env, napi_value exports) {
       METHOD("xattrs", js_xattrs),
       METHOD("setxattr", js_setxattr),
       METHOD("removexattr", js_removexattr),
+      METHOD("writeFileAsync", js_write_file_async),
   };
   if (napi_define_properties(env, exports, sizeof properties / sizeof properties[0], properties) != napi_ok)
     return NULL;

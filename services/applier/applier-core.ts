@@ -22,6 +22,7 @@ import type { LaneRecord } from './partition-queues.ts';
 import type { Positions } from './positions.ts';
 import { RebuildController, type RebuildState } from './rebuild.ts';
 import { RecordApplier, type DeadLetterReason } from './record-applier.ts';
+import { WritesInFlight } from './writes-in-flight.ts';
 
 /** Every tunable of the applier's core, in one object (applierTuning fills it from the config). */
 export type ApplierCoreTuning = ApplyLaneOptions & {
@@ -49,6 +50,8 @@ export function applierCoreTuning(
     maxQueued: 50_000,
     maxUncommitted: 50_000,
     sliceMs: 10,
+    // Enough to keep the pool's threads busy with small files (BENCHMARKS.md, "parallel file creation").
+    maxWritesInFlight: 64,
     maxBufferedBytes: 64 * 1024 * 1024,
     largeThreshold: 8 * 1024 * 1024,
     missingRetries: 3,
@@ -166,9 +169,19 @@ export function createApplierCore(ports: ApplierCorePorts, tuning: ApplierCoreTu
       () => undefined, // closed first: not committed, so redelivered and dead-lettered again
     );
   };
+  const writes =
+    tuning.maxWritesInFlight > 0
+      ? new WritesInFlight(tuning.maxWritesInFlight, {
+          positions,
+          metrics,
+          settled: () => lane.wake(),
+          failed: (record, error, undo) => lane.writeFailed(record, error, undo),
+        })
+      : undefined;
   const applier = new RecordApplier({
     index,
     fs: ports.fs,
+    ...(writes === undefined ? {} : { writes }),
     supply,
     metrics,
     rebuilding: () => rebuild?.active === true,
@@ -184,6 +197,7 @@ export function createApplierCore(ports: ApplierCorePorts, tuning: ApplierCoreTu
       applier,
       supply,
       positions,
+      ...(writes === undefined ? {} : { writes }),
       makeDurable: async () => {
         // Entries made or removed moved their directories' mtimes: set back as the log says.
         const { failed, lastError } = ports.fs.restoreDirTimes((dir) => {

@@ -5,6 +5,7 @@ import type { ApplierMetrics } from './metrics.ts';
 import type { LaneRecord } from './partition-queues.ts';
 import type { Positions } from './positions.ts';
 import type { RecordApplier } from './record-applier.ts';
+import type { WritesInFlight } from './writes-in-flight.ts';
 import type { Clock } from '../shared/clock.ts';
 import type { Logger } from '../shared/logger.ts';
 
@@ -25,6 +26,8 @@ export interface ApplyLaneOptions {
   readonly maxUncommitted: number;
   readonly maxQueued: number;
   readonly sliceMs: number;
+  /** File writes in flight at once on libuv's pool (0: every write synchronous, on the lane). */
+  readonly maxWritesInFlight: number;
 }
 
 export interface ApplyLaneDeps {
@@ -32,6 +35,8 @@ export interface ApplyLaneDeps {
   readonly applier: RecordApplier;
   readonly supply: ContentSupply;
   readonly positions: Positions;
+  /** The record applier's writes in flight, if it applies in parallel. */
+  readonly writes?: WritesInFlight;
   /** Step 1 of a durability point. */
   readonly makeDurable: () => Promise<void>;
   /** After step 2: temp files of this period are all renamed. */

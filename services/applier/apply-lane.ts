@@ -4,14 +4,17 @@
 // race; instead the lane applies ready records round-robin across partitions, in time
 // slices of synchronous work, yielding to the event loop between slices (fetches,
 // downloads and heartbeats go on meanwhile). A partition whose next record waits for
-// content is passed over, so it never holds the others up. What it applies is made
-// durable and committed at durability points (durability-points.ts).
+// content is passed over, so it never holds the others up. Plain writes of small files go
+// on in parallel on libuv's pool (writes-in-flight.ts) while the lane decides the next
+// records. What it applies is made durable and committed at durability points
+// (durability-points.ts), each of which waits for every write in flight first.
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type { ApplyLaneDeps, ApplyLaneOptions } from './apply-lane-deps.ts';
 import { DurabilityPoints } from './durability-points.ts';
 import { LaneWakeup, RoomWaiters } from './lane-signals.ts';
 import { PartitionQueues, type LaneRecord } from './partition-queues.ts';
 import { PartitionRetries } from './partition-retries.ts';
+import type { ApplyOutcome } from './record-applier.ts';
 import { SPACE_CHECK_MS, StateSpaceHold } from './state-space-hold.ts';
 import { sleep } from '../shared/clock.ts';
 
@@ -41,6 +44,8 @@ export class ApplyLane {
   /** Records to apply once more, out of band (their content was healed: heal-channel.ts). */
   private reapplying: LaneRecord[] = [];
   private readonly space: StateSpaceHold;
+  /** Records whose write in flight failed, put back to be applied again synchronously. */
+  private requeued = 0;
   /**
    * The index failed mid-transaction (its disk full?): what it lost since the last
    * durability point cannot be told apart, so nothing more is applied or committed. The
@@ -135,8 +140,11 @@ export class ApplyLane {
         rebuild.progress(next);
         if (rebuild.replayComplete(next) && this.blocked.size === 0) {
           await this.durabilityPoint();
-          await rebuild.sweep(() => this.stopping);
-          await this.durabilityPoint(true);
+          // A write in flight failed: its record is applied again before the sweep.
+          if (this.requeued === 0) {
+            await rebuild.sweep(() => this.stopping);
+            await this.durabilityPoint(true);
+          }
         }
       }
       if (this.durability.due()) await this.durabilityPoint();
@@ -161,7 +169,7 @@ export class ApplyLane {
     const waiting: LaneRecord[] = [];
     let done = 0;
     for (const record of this.reapplying) {
-      let outcome: 'done' | 'blocked' | 'failed';
+      let outcome: ApplyOutcome | 'failed';
       try {
         outcome = this.deps.applier.apply(record);
       } catch (error) {
@@ -173,7 +181,7 @@ export class ApplyLane {
           );
         outcome = 'failed';
       }
-      if (outcome === 'blocked') waiting.push(record);
+      if (outcome === 'blocked' || outcome === 'waits') waiting.push(record);
       else if (this.indexLost === undefined) this.deps.onReapplied?.(record);
       if (outcome === 'done') done++;
     }
@@ -208,7 +216,7 @@ export class ApplyLane {
         if (this.indexLost !== undefined) break;
         for (let i = 0; i < BURST; i++) {
           const record = this.queues.peek(partition);
-          if (record === undefined) break;
+          if (record === undefined || this.deps.writes?.full === true) break;
           if (this.retries.backingOff(partition, this.deps.clock.now())) break;
           const waitingFor = this.blocked.get(partition);
           if (waitingFor !== undefined && this.deps.supply.outcome(waitingFor).kind === 'pending') break;
@@ -217,6 +225,7 @@ export class ApplyLane {
           this.queues.shift(partition);
           if (record.prefetched) this.ahead--;
           this.deps.positions.applied(partition, record.offset);
+          if (record.synchronous === true) this.rewritten(record);
           done++;
           progressed = true;
         }
@@ -228,6 +237,7 @@ export class ApplyLane {
       this.durability.applied(done);
       this.deps.metrics.queuedRecords.set(this.queues.size);
       this.deps.metrics.bufferedContentBytes.set(this.deps.supply.heldBytes);
+      this.deps.metrics.writesInFlight.set(this.deps.writes?.size ?? 0);
       if (this.queues.size < this.options.maxQueued) this.roomWaiters.release();
     }
     return done;
@@ -241,6 +251,7 @@ export class ApplyLane {
         this.blocked.set(record.partition, record.contentKey!);
         return false;
       }
+      if (outcome === 'waits') return false; // woken when a write in flight settles
       if (this.retries.recovered(record.partition))
         this.deps.logger.info({ partition: record.partition, offset: record.offset }, 'applying again');
       return true;
@@ -262,6 +273,37 @@ export class ApplyLane {
     }
   }
 
+  /**
+   * A write in flight failed (writes-in-flight.ts): its index record is undone and the
+   * record goes back to the head of its partition, to be applied again synchronously,
+   * where every error is handled as usual (a retry with backoff, a dead letter...).
+   */
+  writeFailed(record: LaneRecord, error: unknown, undo: () => void): void {
+    try {
+      undo();
+    } catch (indexError) {
+      if (!isIndexError(indexError)) throw indexError;
+      this.loseIndex(indexError);
+      return;
+    }
+    this.deps.logger.debug(
+      { err: error, partition: record.partition, offset: record.offset },
+      'a parallel write failed; applying the record again synchronously',
+    );
+    record.synchronous = true;
+    record.prefetched = false;
+    this.requeued++;
+    this.queues.unshift(record.partition, record);
+    this.deps.metrics.queuedRecords.set(this.queues.size);
+    this.wake();
+  }
+
+  /** A record whose write in flight failed is finished after all: its offset is no longer held. */
+  private rewritten(record: LaneRecord): void {
+    this.requeued--;
+    this.deps.positions.release(record.partition, record.offset);
+  }
+
   /** Registers the content of upcoming records, up to the window, in apply order. */
   private prefetchAhead(): void {
     while (this.ahead < this.options.prefetchWindow) {
@@ -274,6 +316,8 @@ export class ApplyLane {
   }
 
   private async durabilityPoint(force = false): Promise<void> {
+    // What is committed must be on disk: no write may still be in flight.
+    await this.deps.writes?.drain();
     if (this.indexLost !== undefined) return; // what the index lost must never be committed past
     await this.durability.reach(force);
   }

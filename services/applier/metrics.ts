@@ -72,6 +72,17 @@ export function createApplierMetrics(registry: Registry) {
       help: 'Records fetched and waiting to be applied',
       registers,
     }),
+    writesInFlight: new Gauge({
+      name: name('writes_in_flight'),
+      help: 'File writes going on in parallel on the thread pool',
+      registers,
+    }),
+    parallelWrites: new Counter({
+      name: name('parallel_writes_total'),
+      help: 'File writes done in parallel on the thread pool, by outcome (done, or redone in order after a failure)',
+      labelNames: ['outcome'] as const,
+      registers,
+    }),
     bufferedContentBytes: new Gauge({
       name: name('buffered_content_bytes'),
       help: 'Content held in memory ahead of the apply cursor',

@@ -13,6 +13,8 @@ export type LaneRecord = {
   prefetched?: boolean;
   /** Applied again out of band (its content was healed): its offset is long past, positions are not touched. */
   reapplied?: boolean;
+  /** Its write in flight failed: it is applied again synchronously, whose error handling covers every case. */
+  synchronous?: boolean;
 };
 
 class Fifo {
@@ -60,6 +62,18 @@ export class PartitionQueues {
     }
     for (const record of records) fifo.items.push(record);
     this.count += records.length;
+  }
+
+  /** Puts a record taken from a partition back at its head (its parallel write failed: applied again first). */
+  unshift(partition: number, record: LaneRecord): void {
+    const fifo = this.fifos.get(partition);
+    if (fifo === undefined) return this.push(partition, [record]);
+    if (fifo.head > 0) fifo.items[--fifo.head] = record;
+    else {
+      fifo.items.unshift(record);
+      fifo.ahead++;
+    }
+    this.count++;
   }
 
   peek(partition: number): LaneRecord | undefined {

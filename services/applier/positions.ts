@@ -1,15 +1,16 @@
 // Per partition offsets of the apply lane:
 //  - fetchNext: the next offset to fetch (everything before was queued): where to seek after a rebalance;
 //  - applyNext: the next offset to apply (everything before was applied, skipped or dead-lettered);
-//  - deadLettersInFlight: dead-lettered offsets whose copy is not yet acknowledged by Kafka.
+//  - held: offsets applied out of order and not finished yet: dead letters whose copy is
+//    not yet acknowledged by Kafka, file writes still in flight on libuv's pool.
 // The durable position, what is stored with the index and committed to Kafka, stops at
-// the first dead letter in flight: a restart must not skip a record that neither
-// reached the replica nor the dead-letter topic.
+// the first held offset: a restart must not skip a record that neither reached the
+// replica nor the dead-letter topic.
 export class Positions {
   private readonly fetchNext = new Map<number, number>();
   private readonly applyNext = new Map<number, number>();
   private readonly highWatermarks = new Map<number, number>();
-  private readonly inFlight = new Map<number, number[]>();
+  private readonly held = new Map<number, number[]>();
 
   /** Starts a partition at `offset` (nothing before it is needed any more). */
   init(partition: number, offset: number): void {
@@ -30,9 +31,9 @@ export class Positions {
     if (!this.applyNext.has(partition)) this.applyNext.set(partition, 0);
   }
 
-  /** Offsets are applied in order within a partition. */
+  /** Offsets are applied in order within a partition (one applied again, out of order, moves nothing back). */
   applied(partition: number, offset: number): void {
-    this.applyNext.set(partition, offset + 1);
+    this.applyNext.set(partition, Math.max(this.applyNext.get(partition) ?? 0, offset + 1));
   }
 
   highWatermark(partition: number, offset: number): void {
@@ -46,22 +47,30 @@ export class Positions {
   }
 
   deadLetterSent(partition: number, offset: number, sent: boolean): void {
-    const list = this.inFlight.get(partition) ?? [];
-    if (!sent) {
-      list.push(offset);
-      this.inFlight.set(partition, list);
-      return;
-    }
-    const at = list.indexOf(offset);
-    if (at >= 0) list.splice(at, 1);
+    if (sent) this.release(partition, offset);
+    else this.hold(partition, offset);
+  }
+
+  /** The durable position stays at or before `offset` until release(). */
+  hold(partition: number, offset: number): void {
+    const list = this.held.get(partition);
+    if (list === undefined) this.held.set(partition, [offset]);
+    else list.push(offset);
+  }
+
+  release(partition: number, offset: number): void {
+    const list = this.held.get(partition);
+    const at = list?.indexOf(offset) ?? -1;
+    if (at >= 0) list!.splice(at, 1);
   }
 
   /** Next offset per partition that a restart may resume from. */
   durable(): Map<number, number> {
     const result = new Map<number, number>();
     for (const [partition, next] of this.applyNext) {
-      const firstInFlight = this.inFlight.get(partition)?.[0];
-      result.set(partition, firstInFlight === undefined ? next : Math.min(next, firstInFlight));
+      let first = next;
+      for (const offset of this.held.get(partition) ?? []) first = Math.min(first, offset);
+      result.set(partition, first);
     }
     return result;
   }

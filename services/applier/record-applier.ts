@@ -4,7 +4,10 @@
 //
 // Index updates ('record', 'forget-below') run as SQL at once, in the lane's open
 // transaction, so the next decision sees them; each follows the filesystem step it
-// describes, so even a record that fails halfway leaves index and disk agreeing.
+// describes, so even a record that fails halfway leaves index and disk agreeing. The one
+// exception is parallel apply (writes-in-flight.ts): a plain write of bytes in memory
+// goes on on libuv's pool while its record is made, and is undone in the index if the
+// write fails; a decision touching a path with a write in flight waits for it.
 import type { MirrorEvent } from '../../schemas/event.ts';
 import type { RelPath } from '../../schemas/rel-path.ts';
 import { sha256Hex } from '../shared/content-store.ts';
@@ -20,6 +23,7 @@ import type { AppliedEntry, ReplicaView, Step } from './domain/plan.ts';
 import { seqTooFarAhead } from './domain/seq-bound.ts';
 import type { ApplierMetrics } from './metrics.ts';
 import type { LaneRecord } from './partition-queues.ts';
+import type { WritesInFlight } from './writes-in-flight.ts';
 
 /** Why a record went to the dead-letter topic: a RecordError code or one of these. */
 import type { DeadLetterCode } from '../../schemas/names.ts';
@@ -39,9 +43,12 @@ export interface RecordApplierDeps {
   readonly adoptPath: (path: string) => string | undefined;
   readonly now: () => number;
   readonly logger: { warn(object: object, message: string): void };
+  /** Where plain writes of small files go on in parallel; without it every write is synchronous. */
+  readonly writes?: WritesInFlight;
 }
 
-export type ApplyOutcome = 'done' | 'blocked';
+/** `blocked`: waits for its content; `waits`: for a write in flight on a path its steps touch. */
+export type ApplyOutcome = 'done' | 'blocked' | 'waits';
 
 function errno(error: unknown): string | undefined {
   return (error as NodeJS.ErrnoException | null)?.code;
@@ -94,6 +101,7 @@ export class RecordApplier {
       this.finish(record);
       return 'done';
     }
+    if (this.deps.writes?.paths.blocks(event.path, decision.steps) === true) return 'waits';
     let content: Content | undefined;
     const write = decision.steps.find((step) => step.op === 'write');
     if (write !== undefined && event.op === 'file' && event.data !== undefined) {
@@ -124,10 +132,14 @@ export class RecordApplier {
       }
       content = outcome.content;
     }
+    const inFlight = this.parallelWrite(record, decision.steps, content, current);
     try {
       // A delete of a path the index does not know: the disk may be ahead of the index.
       if (event.op === 'delete' && (current === undefined || current.kind === 'absent')) this.deps.fs.clear(event.path);
-      for (const step of decision.steps) this.execute(step, content);
+      for (const step of decision.steps) {
+        if (step === inFlight?.step) inFlight.start();
+        else this.execute(step, content);
+      }
     } catch (error) {
       if (error instanceof UnsafePathError) {
         this.deadLetter(record, { code: 'unsafe-path', field: 'key', message: error.message });
@@ -184,6 +196,41 @@ export class RecordApplier {
       maxSeqBelow: (asked) => index.maxSeqBelow(asked),
       childCount: (asked) => index.childCount(asked),
       linkPeers: (link) => (linking ? index.linkPeers(link) : []),
+    };
+  }
+
+  /**
+   * The decision's write, when it can go on in parallel: bytes in memory, with only index
+   * records after it (no later filesystem step may overtake it). start() begins it and has
+   * it tracked with the index entry it replaces, to undo should it fail (or writes it at
+   * once when the materializer must do it synchronously).
+   */
+  private parallelWrite(
+    record: LaneRecord,
+    steps: readonly Step[],
+    content: Content | undefined,
+    current: AppliedEntry | undefined,
+  ) {
+    const { writes, fs, index } = this.deps;
+    if (writes === undefined || record.synchronous === true || record.reapplied === true) return undefined;
+    if (content?.kind !== 'buffer') return undefined;
+    const at = steps.findIndex((step) => step.op === 'write');
+    if (steps.slice(at + 1).some((step) => step.op !== 'record')) return undefined;
+    const step = steps[at] as Extract<Step, { op: 'write' }>;
+    // What the index held before this decision, unless an earlier step recorded the path anew.
+    const known =
+      (record.decoded as { event: { path: string } }).event.path === step.path &&
+      !steps.slice(0, at).some((earlier) => earlier.op === 'record' && earlier.path === step.path);
+    return {
+      step,
+      start: () => {
+        const write = fs.writeInFlight(step.path, content.data, step.mode, step.mtimeMs, step);
+        if (write === undefined) return this.execute(step, content);
+        const before = known ? current : index.get(step.path);
+        writes.track(record, step.path, write, () =>
+          before === undefined ? index.remove(step.path) : index.record(step.path, before),
+        );
+      },
     };
   }
 

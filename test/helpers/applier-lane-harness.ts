@@ -18,7 +18,7 @@ import { createApplierCore } from '../../services/applier/applier-core.ts';
 import type { ApplyLane } from '../../services/applier/apply-lane.ts';
 import type { DeadLetterReason } from '../../services/applier/record-applier.ts';
 import { createDurability, type DurabilityMode } from '../../services/applier/durability.ts';
-import { createApplierMetrics } from '../../services/applier/metrics.ts';
+import { createApplierMetrics, type ApplierMetrics } from '../../services/applier/metrics.ts';
 import type { LaneRecord } from '../../services/applier/partition-queues.ts';
 import { Positions } from '../../services/applier/positions.ts';
 import { systemClock, type Clock } from '../../services/shared/clock.ts';
@@ -34,6 +34,7 @@ export interface LaneHarness {
   readonly store: MemoryContentStore;
   readonly lane: ApplyLane;
   readonly positions: Positions;
+  readonly metrics: ApplierMetrics;
   readonly deadLetters: { offset: number; reason: DeadLetterReason }[];
   /** The hashes the core asked to be uploaded again. */
   readonly healRequests: string[];
@@ -56,6 +57,8 @@ export function makeLaneHarness(
     clock?: Clock;
     /** Dead letters are stored at once unless this says otherwise. */
     sendDeadLetter?: () => Promise<void>;
+    /** Parallel writes (the service's default: 64; 0: every write synchronous). */
+    maxWritesInFlight?: number;
   } = {},
 ): LaneHarness {
   const base = mkdtempSync(join(tmpdir(), 'mirrorlog-lane-'));
@@ -108,6 +111,7 @@ export function makeLaneHarness(
       prefetchWindow: 2048,
       commitIntervalMs: options.commitIntervalMs ?? 20,
       maxUncommitted: 10_000,
+      maxWritesInFlight: options.maxWritesInFlight ?? 64,
       maxQueued: 100_000,
       sliceMs: 10,
       progressEveryMs: 5000,
@@ -124,6 +128,7 @@ export function makeLaneHarness(
     store,
     lane,
     positions,
+    metrics,
     deadLetters,
     healRequests,
     commits,

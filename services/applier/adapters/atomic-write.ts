@@ -60,6 +60,24 @@ export function writeAtomically(dirFd: number, temp: string, name: string, conte
   }
 }
 
+/**
+ * writeAtomically for bytes in memory, on libuv's pool (fsat.writeFileAsync), for a file
+ * with no extended attributes or ACLs to set; undefined when `meta` asks for them (the
+ * caller writes it synchronously). `dirFd` must stay open until the promise settles.
+ */
+export function writeAtomicallyInFlight(
+  dirFd: number,
+  temp: string,
+  name: string,
+  data: Buffer,
+  meta: FileMeta,
+): Promise<void> | undefined {
+  if (meta.attributes !== undefined) return undefined;
+  const ns = exactNs(meta.mtimeMs, meta.mtimeNs);
+  const { uid, gid } = meta.ownership ?? { uid: -1, gid: -1 };
+  return fsat.writeFileAsync(dirFd, temp, name, data, meta.mode, uid, gid, ns, meta.fsync ? 1 : 0);
+}
+
 /** Moves the staged file to `temp` when both are on one filesystem; false (nothing done) otherwise. */
 function moveStaged(stagedPath: string, dirFd: number, temp: string): boolean {
   try {

@@ -27,6 +27,7 @@
 // it must hold when the applier is not root (the container runs as `node`): the applier
 // owns it, so it lends itself u+wx for the operation and puts the mode back.
 import { randomBytes } from 'node:crypto';
+import { closeSync } from 'node:fs';
 import { baseName, parentOf, type RelPath } from '../../../schemas/rel-path.ts';
 import { fsat } from '../../shared/native/fsat.ts';
 import type { Owner } from '../../../schemas/event.ts';
@@ -34,7 +35,7 @@ import { attributeSetter, type AttributePolicy } from './attribute-setter.ts';
 import type { Ownership } from '../domain/owner-policy.ts';
 import { IMPLICIT_DIR_MODE, type EntryMeta } from '../domain/plan.ts';
 import { isTempNameOf, tempNameFor } from '../domain/temp-name.ts';
-import { symlinkAtomically, writeAtomically } from './atomic-write.ts';
+import { symlinkAtomically, writeAtomically, writeAtomicallyInFlight } from './atomic-write.ts';
 import {
   errno,
   fsyncDirFd,
@@ -126,6 +127,35 @@ export class FsMaterializer {
     this.changed(path);
     this.touched(path);
     this.countSetid(mode);
+  }
+
+  /**
+   * write() of bytes in memory, on libuv's pool: resolves once the file is in place; after
+   * a rejection nothing of it is left (write() it again). Undefined when it must be written
+   * synchronously (extended attributes or ACLs to set).
+   */
+  writeInFlight(path: string, data: Buffer, mode: number, mtimeMs: number, extra: EntryMeta = {}) {
+    const meta = { ...this.fileMeta(path, mode, mtimeMs, extra), fsync: this.options.fsyncFiles };
+    if (meta.attributes !== undefined) return undefined;
+    const dirFd = this.options.root.openDir(parentOf(path), true)!;
+    const closeDir = () => closeSync(dirFd);
+    try {
+      return writeAtomicallyInFlight(dirFd, this.tempName(path), baseName(path), data, meta)!.then(
+        () => {
+          closeDir();
+          this.changed(path);
+          this.touched(path);
+          this.countSetid(mode);
+        },
+        (error: unknown) => {
+          closeDir();
+          throw error;
+        },
+      );
+    } catch (error) {
+      closeDir();
+      throw error;
+    }
   }
 
   /** The file already holds the right bytes: set mode and mtime through its fd, without rewriting it. */

@@ -62,6 +62,23 @@ export interface Fsat {
   xattrs(path: FsatName, follow: 0 | 1): [Buffer, Buffer][];
   setxattr(path: FsatName, name: string, value: Buffer, follow: 0 | 1): void;
   removexattr(path: FsatName, name: string, follow: 0 | 1): void;
+  /**
+   * On libuv's pool: creates `temp` in `dirfd` (O_EXCL, O_NOFOLLOW), writes `data`, gives it
+   * `uid`/`gid` (-1 both: unchanged), `mode` and `mtimeNs` (as atime too), fsyncs it if
+   * `fsync` is 1, and renames it over `name`. On failure the temp is gone and the promise
+   * rejects with the failing call's error.
+   */
+  writeFileAsync(
+    dirfd: number,
+    temp: FsatName,
+    name: FsatName,
+    data: Buffer,
+    mode: number,
+    uid: number,
+    gid: number,
+    mtimeNs: bigint,
+    fsync: 0 | 1,
+  ): Promise<void>;
   readonly constants: {
     readonly O_PATH: number;
     readonly O_TMPFILE: number;
