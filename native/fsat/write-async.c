@@ -1,22 +1,29 @@
 // writeFileAsync: one atomic small-file write on libuv's pool, so the applier can have
-// dozens in flight while its main thread decides the next records. The same syscalls as
+// dozens in flight while its main thread decides the next records. The parent directory
+// is resolved there too, by openat2 from the given directory fd with the caller's resolve
+// flags (target-root.ts's confinement: beneath, no symlinks); then the same syscalls as
 // atomic-write.ts's buffer path, in the same order (temp created O_EXCL|O_NOFOLLOW, the
-// bytes, owner, mode, times, fsync if asked, rename over the destination); on any failure
+// bytes, owner, mode, times, fsync if asked, rename over the destination). On any failure
 // the temp file is removed and the promise rejects with the failing call's error, so the
 // caller can do the write again on its synchronous path, which handles every special case.
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <linux/openat2.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "../shared/napi-args.h"
 #include "write-async.h"
 
 typedef struct {
-  int32_t dirfd, mode, uid, gid, fsync;
+  int32_t dirfd, resolve, mode, uid, gid, fsync;
+  /* The parent directory, relative to dirfd ("": dirfd itself). */
+  char parent[NAME_CAP];
   char temp[NAME_CAP];
   char name[NAME_CAP];
   struct timespec mtime;
@@ -39,16 +46,27 @@ static int write_all(int fd, const char *data, size_t length) {
   return 0;
 }
 
-/* Runs on the pool: the whole write, or the first failing call in job->failed_call. */
-static void write_execute(napi_env env, void *data) {
-  (void)env;
-  write_job_t *job = (write_job_t *)data;
-  int fd = openat(job->dirfd, job->temp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-  if (fd < 0) {
-    job->failure = errno;
-    job->failed_call = "openat";
-    return;
-  }
+/* The parent directory as an O_PATH fd (or dirfd itself), or -1 with errno set. */
+static int open_parent(write_job_t *job) {
+  if (job->parent[0] == '\0') return job->dirfd;
+  struct open_how how;
+  memset(&how, 0, sizeof how);
+  how.flags = O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+  how.resolve = (uint64_t)(uint32_t)job->resolve;
+  long fd;
+  do fd = syscall(SYS_openat2, job->dirfd, job->parent, &how, sizeof how);
+  while (fd < 0 && errno == EAGAIN);
+  return (int)fd;
+}
+
+static void fail(write_job_t *job, const char *call) {
+  job->failure = errno;
+  job->failed_call = call;
+}
+
+static void write_in(write_job_t *job, int dirfd) {
+  int fd = openat(dirfd, job->temp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0) return fail(job, "openat");
   struct timespec times[2] = {job->mtime, job->mtime};
   const char *call = NULL;
   if (write_all(fd, job->data, job->length) < 0) call = "write";
@@ -61,15 +79,25 @@ static void write_execute(napi_env env, void *data) {
     call = "close";
     failure = errno;
   }
-  if (call == NULL && renameat(job->dirfd, job->temp, job->dirfd, job->name) < 0) {
+  if (call == NULL && renameat(dirfd, job->temp, dirfd, job->name) < 0) {
     call = "renameat";
     failure = errno;
   }
   if (call != NULL) {
-    unlinkat(job->dirfd, job->temp, 0);
+    unlinkat(dirfd, job->temp, 0);
     job->failure = failure;
     job->failed_call = call;
   }
+}
+
+/* Runs on the pool: the whole write, or the first failing call in job->failed_call. */
+static void write_execute(napi_env env, void *data) {
+  (void)env;
+  write_job_t *job = (write_job_t *)data;
+  int dirfd = open_parent(job);
+  if (dirfd < 0) return fail(job, "openat2");
+  write_in(job, dirfd);
+  if (dirfd != job->dirfd) close(dirfd);
 }
 
 static void write_complete(napi_env env, napi_status status, void *data) {
@@ -90,15 +118,15 @@ static void write_complete(napi_env env, napi_status status, void *data) {
   free(job);
 }
 
-/* writeFileAsync(dirfd, temp, name, data, mode, uid, gid, mtimeNs, fsync) -> Promise<void> */
+/* writeFileAsync(dirfd, parent, resolve, temp, name, data, mode, uid, gid, mtimeNs, fsync) -> Promise<void> */
 napi_value js_write_file_async(napi_env env, napi_callback_info info) {
   write_job_t *job = calloc(1, sizeof *job);
   if (job == NULL) return throw_errno(env, ENOMEM, "calloc", NULL);
   napi_value buffer, promise, name;
   void *bytes;
   bool is_buffer = false;
-  if (!get_args(env, info, "innviiiti", &job->dirfd, job->temp, job->name, &buffer, &job->mode, &job->uid, &job->gid,
-                &job->mtime, &job->fsync)) {
+  if (!get_args(env, info, "ininnviiiti", &job->dirfd, job->parent, &job->resolve, job->temp, job->name, &buffer,
+                &job->mode, &job->uid, &job->gid, &job->mtime, &job->fsync)) {
     free(job);
     return NULL;
   }

@@ -148,7 +148,7 @@ static int get_one(napi_env env, char kind, napi_value value, va_list *rest) {
   return 0;
 }
 
-#define MAX_ARGS 10
+#define MAX_ARGS 12
 
 int get_args(napi_env env, napi_callback_info info, const char *format, ...) {
   size_t want = strlen(format), argc = MAX_ARGS;

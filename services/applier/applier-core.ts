@@ -48,6 +48,7 @@ export function applierCoreTuning(
     commitIntervalMs: config.commitInterval,
     prefetchWindow: 2048,
     maxQueued: 50_000,
+    maxQueuedBytes: 32 * 1024 * 1024,
     maxUncommitted: 50_000,
     sliceMs: 10,
     // Enough to keep the pool's threads busy with small files (BENCHMARKS.md, "parallel file creation").
@@ -175,7 +176,8 @@ export function createApplierCore(ports: ApplierCorePorts, tuning: ApplierCoreTu
           positions,
           metrics,
           settled: () => lane.wake(),
-          failed: (record, error, undo) => lane.writeFailed(record, error, undo),
+          failed: (record, error) => lane.writeFailed(record, error),
+          indexFailed: (error) => lane.loseIndex(error),
         })
       : undefined;
   const applier = new RecordApplier({

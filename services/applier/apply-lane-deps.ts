@@ -25,6 +25,8 @@ export interface ApplyLaneOptions {
   readonly commitIntervalMs: number;
   readonly maxUncommitted: number;
   readonly maxQueued: number;
+  /** About how much memory fetched records may hold before fetching waits (inline content makes them large). */
+  readonly maxQueuedBytes: number;
   readonly sliceMs: number;
   /** File writes in flight at once on libuv's pool (0: every write synchronous, on the lane). */
   readonly maxWritesInFlight: number;

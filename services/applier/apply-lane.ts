@@ -13,20 +13,12 @@ import type { ApplyLaneDeps, ApplyLaneOptions } from './apply-lane-deps.ts';
 import { DurabilityPoints } from './durability-points.ts';
 import { LaneWakeup, RoomWaiters } from './lane-signals.ts';
 import { PartitionQueues, type LaneRecord } from './partition-queues.ts';
+import { HealedRecords, isIndexError } from './healed-records.ts';
 import { PartitionRetries } from './partition-retries.ts';
-import type { ApplyOutcome } from './record-applier.ts';
 import { SPACE_CHECK_MS, StateSpaceHold } from './state-space-hold.ts';
 import { sleep } from '../shared/clock.ts';
 
 const BURST = 64;
-
-/** An error of the index's database (SQLite may have rolled its transaction back). */
-function isIndexError(error: unknown): boolean {
-  return (
-    typeof (error as { code?: unknown } | null)?.code === 'string' &&
-    (error as { code: string }).code.startsWith('SQLITE_')
-  );
-}
 
 export class ApplyLane {
   private readonly queues = new PartitionQueues();
@@ -41,8 +33,7 @@ export class ApplyLane {
   private ahead = 0;
   private nextMaintenanceAt: number;
   private finished: Promise<void> | undefined;
-  /** Records to apply once more, out of band (their content was healed: heal-channel.ts). */
-  private reapplying: LaneRecord[] = [];
+  private readonly healed: HealedRecords;
   private readonly space: StateSpaceHold;
   /** Records whose write in flight failed, put back to be applied again synchronously. */
   private requeued = 0;
@@ -60,6 +51,10 @@ export class ApplyLane {
     this.durability = new DurabilityPoints(deps, options, (error) => this.loseIndex(error));
     this.wakeup = new LaneWakeup(deps.clock);
     this.space = new StateSpaceHold(deps);
+    this.healed = new HealedRecords(deps, {
+      loseIndex: (error) => this.loseIndex(error),
+      indexLost: () => this.indexLost !== undefined,
+    });
     this.nextMaintenanceAt = deps.clock.now();
   }
 
@@ -90,9 +85,13 @@ export class ApplyLane {
     this.wake();
   }
 
+  private queueFull(): boolean {
+    return this.queues.size >= this.options.maxQueued || this.queues.bytes >= this.options.maxQueuedBytes;
+  }
+
   /** Resolves once the queue has room again (backpressure on fetching); heartbeats meanwhile. */
   async waitForRoom(heartbeat: () => Promise<void>): Promise<void> {
-    while (!this.stopping && this.queues.size >= this.options.maxQueued) {
+    while (!this.stopping && this.queueFull()) {
       const room = this.roomWaiters.next();
       await Promise.race([room, sleep(this.deps.clock, 1000)]);
       await heartbeat();
@@ -104,8 +103,7 @@ export class ApplyLane {
    * store). Positions are not touched; decide skips a record whose path moved on.
    */
   reapply(records: LaneRecord[]): void {
-    for (const record of records)
-      this.reapplying.push({ ...record, contentKey: undefined, prefetched: false, reapplied: true });
+    this.healed.add(records);
     this.wake();
   }
 
@@ -124,6 +122,7 @@ export class ApplyLane {
     this.wake();
     this.roomWaiters.release();
     await this.finished?.catch(() => undefined); // a failed run was reported by start()'s promise
+    await this.deps.writes?.drain(); // they use the target root's fd, closed after this
   }
 
   private async run(): Promise<void> {
@@ -133,7 +132,7 @@ export class ApplyLane {
         await this.wait(SPACE_CHECK_MS);
         continue;
       }
-      const done = this.applyAgain() + this.applySlice();
+      const done = this.applyHealed() + this.applySlice();
       const rebuild = this.deps.rebuild();
       if (rebuild?.active) {
         const next = this.deps.positions.next();
@@ -160,32 +159,12 @@ export class ApplyLane {
     this.blocked.clear();
     this.retries.clear();
     this.ahead = 0;
+    await this.deps.writes?.drain();
     if (this.indexLost === undefined) await this.durabilityPoint(true);
   }
 
-  /** Applies what reapply() queued; a record still waiting for its content stays. */
-  private applyAgain(): number {
-    if (this.reapplying.length === 0) return 0;
-    const waiting: LaneRecord[] = [];
-    let done = 0;
-    for (const record of this.reapplying) {
-      let outcome: ApplyOutcome | 'failed';
-      try {
-        outcome = this.deps.applier.apply(record);
-      } catch (error) {
-        if (isIndexError(error)) this.loseIndex(error);
-        else
-          this.deps.logger.warn(
-            { err: error, partition: record.partition, offset: record.offset },
-            'cannot apply a healed record; it stays dead-lettered',
-          );
-        outcome = 'failed';
-      }
-      if (outcome === 'blocked' || outcome === 'waits') waiting.push(record);
-      else if (this.indexLost === undefined) this.deps.onReapplied?.(record);
-      if (outcome === 'done') done++;
-    }
-    this.reapplying = waiting;
+  private applyHealed(): number {
+    const done = this.healed.apply();
     this.durability.applied(done);
     return done;
   }
@@ -196,7 +175,8 @@ export class ApplyLane {
     return this.space.holding();
   }
 
-  private loseIndex(error: unknown): void {
+  /** The index failed mid-transaction (also when a failed write in flight cannot be undone in it). */
+  loseIndex(error: unknown): void {
     const message = error instanceof Error ? error.message : String(error);
     this.deps.metrics.stalls.inc();
     this.deps.logger.error(
@@ -238,7 +218,7 @@ export class ApplyLane {
       this.deps.metrics.queuedRecords.set(this.queues.size);
       this.deps.metrics.bufferedContentBytes.set(this.deps.supply.heldBytes);
       this.deps.metrics.writesInFlight.set(this.deps.writes?.size ?? 0);
-      if (this.queues.size < this.options.maxQueued) this.roomWaiters.release();
+      if (!this.queueFull()) this.roomWaiters.release();
     }
     return done;
   }
@@ -273,28 +253,14 @@ export class ApplyLane {
     }
   }
 
-  /**
-   * A write in flight failed (writes-in-flight.ts): its index record is undone and the
-   * record goes back to the head of its partition, to be applied again synchronously,
-   * where every error is handled as usual (a retry with backoff, a dead letter...).
-   */
-  writeFailed(record: LaneRecord, error: unknown, undo: () => void): void {
-    try {
-      undo();
-    } catch (indexError) {
-      if (!isIndexError(indexError)) throw indexError;
-      this.loseIndex(indexError);
-      return;
-    }
-    this.deps.logger.debug(
-      { err: error, partition: record.partition, offset: record.offset },
-      'a parallel write failed; applying the record again synchronously',
-    );
+  /** A write in flight failed and was undone in the index: its record is applied again first, synchronously. */
+  writeFailed(record: LaneRecord, error: unknown): void {
+    const { partition, offset } = record;
+    this.deps.logger.debug({ err: error, partition, offset }, 'a parallel write failed; applying it again in order');
     record.synchronous = true;
     record.prefetched = false;
     this.requeued++;
-    this.queues.unshift(record.partition, record);
-    this.deps.metrics.queuedRecords.set(this.queues.size);
+    this.queues.unshift(partition, record);
     this.wake();
   }
 

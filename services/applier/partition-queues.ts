@@ -42,15 +42,26 @@ class Fifo {
   }
 }
 
+/** What a queued record holds in memory, about: its value twice (as fetched, and decoded). */
+function footprint(record: LaneRecord): number {
+  return 2 * (record.raw.value?.length ?? 0) + 512;
+}
+
 export class PartitionQueues {
   private readonly fifos = new Map<number, Fifo>();
   private order: number[] = [];
   private turn = 0;
   private prefetchTurn = 0;
   private count = 0;
+  private held = 0;
 
   get size(): number {
     return this.count;
+  }
+
+  /** About how many bytes the queued records hold. */
+  get bytes(): number {
+    return this.held;
   }
 
   push(partition: number, records: readonly LaneRecord[]): void {
@@ -60,7 +71,10 @@ export class PartitionQueues {
       this.fifos.set(partition, fifo);
       this.order = [...this.fifos.keys()].sort((a, b) => a - b);
     }
-    for (const record of records) fifo.items.push(record);
+    for (const record of records) {
+      fifo.items.push(record);
+      this.held += footprint(record);
+    }
     this.count += records.length;
   }
 
@@ -74,6 +88,7 @@ export class PartitionQueues {
       fifo.ahead++;
     }
     this.count++;
+    this.held += footprint(record);
   }
 
   peek(partition: number): LaneRecord | undefined {
@@ -83,7 +98,10 @@ export class PartitionQueues {
 
   shift(partition: number): LaneRecord | undefined {
     const item = this.fifos.get(partition)?.shift();
-    if (item !== undefined) this.count--;
+    if (item !== undefined) {
+      this.count--;
+      this.held -= footprint(item);
+    }
     return item;
   }
 
@@ -123,6 +141,7 @@ export class PartitionQueues {
       fifo.ahead = fifo.head;
     }
     this.count = 0;
+    this.held = 0;
     return drained;
   }
 }

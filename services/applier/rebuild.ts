@@ -165,8 +165,7 @@ export class RebuildController implements RebuildHooks {
           continue;
         }
         try {
-          if (entry.kind === 'dir') fs.removeTree(path);
-          else fs.unlink(path);
+          fs.remove(path);
         } catch (error) {
           if (!(error instanceof UnsafePathError)) throw error;
           logger.warn({ path, err: error }, 'sweep: not following an unsafe path');
@@ -199,7 +198,7 @@ export class RebuildController implements RebuildHooks {
       const known = new Set(index.presentChildren(dir));
       for (const name of names) {
         if (known.has(name) || isTempNameOf(name, this.deps.liveTokens)) continue;
-        if (fs.clear(joinRel(dir, name))) removed++;
+        if (fs.remove(joinRel(dir, name))) removed++;
       }
     };
     visit('');

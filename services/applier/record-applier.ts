@@ -135,7 +135,8 @@ export class RecordApplier {
     const inFlight = this.parallelWrite(record, decision.steps, content, current);
     try {
       // A delete of a path the index does not know: the disk may be ahead of the index.
-      if (event.op === 'delete' && (current === undefined || current.kind === 'absent')) this.deps.fs.clear(event.path);
+      if (event.op === 'delete' && (current === undefined || current.kind === 'absent'))
+        this.deps.fs.remove(event.path);
       for (const step of decision.steps) {
         if (step === inFlight?.step) inFlight.start();
         else this.execute(step, content);
@@ -224,8 +225,8 @@ export class RecordApplier {
     return {
       step,
       start: () => {
+        if (!fs.mayWriteInFlight(step.path, step)) return this.execute(step, content);
         const write = fs.writeInFlight(step.path, content.data, step.mode, step.mtimeMs, step);
-        if (write === undefined) return this.execute(step, content);
         const before = known ? current : index.get(step.path);
         writes.track(record, step.path, write, () =>
           before === undefined ? index.remove(step.path) : index.record(step.path, before),
@@ -256,11 +257,9 @@ export class RecordApplier {
       case 'symlink':
         return fs.symlink(step.path, step.target, step);
       case 'unlink':
-        return fs.unlink(step.path);
       case 'remove-tree':
-        return fs.removeTree(step.path);
       case 'rmdir':
-        return fs.rmdir(step.path);
+        return void fs.remove(step.path);
       case 'record':
         return index.record(step.path, step.entry);
       case 'forget-below':

@@ -16,8 +16,10 @@ export interface WritesInFlightHooks {
   readonly metrics: Pick<ApplierMetrics, 'parallelWrites'>;
   /** A write finished (either way): records waiting for its path may go on. */
   settled(): void;
-  /** A write failed: `undo` puts the index back as it was before, and `record` must be applied again. */
-  failed(record: LaneRecord, error: unknown, undo: () => void): void;
+  /** A write failed and was undone in the index: `record` must be applied again. */
+  failed(record: LaneRecord, error: unknown): void;
+  /** A failed write could not be undone in the index: it no longer says what the disk holds. */
+  indexFailed(error: unknown): void;
 }
 
 export class WritesInFlight {
@@ -55,7 +57,12 @@ export class WritesInFlight {
         // The offset stays held: the record is not applied until it is applied again.
         (error: unknown) => {
           this.hooks.metrics.parallelWrites.inc({ outcome: 'redone' });
-          this.hooks.failed(record, error, undo);
+          try {
+            undo();
+          } catch (indexError) {
+            return this.hooks.indexFailed(indexError);
+          }
+          this.hooks.failed(record, error);
         },
       )
       .finally(() => {

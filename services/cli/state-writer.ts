@@ -101,7 +101,7 @@ export class StateWriter {
 
   /** Removes whatever is at `relPath` (an entry the log does not have). */
   remove(relPath: string): void {
-    this.fs.clear(relPath);
+    this.fs.remove(relPath);
   }
 
   close(): void {

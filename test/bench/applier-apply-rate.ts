@@ -1,5 +1,5 @@
 // Apply rate of the applier's lane alone (SQLite index, real filesystem, content in
-// memory): `node --import tsx test/bench/applier-apply-rate.ts [files] [durability]`.
+// memory): `node --import tsx test/bench/applier-apply-rate.ts [files] [durability] [writes in flight]`.
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -12,6 +12,7 @@ import { makeLaneHarness, sha256 } from '../helpers/applier-lane-harness.ts';
 
 const files = Number(process.argv[2] ?? 20_000);
 const durability = (process.argv[3] ?? 'syncfs') as DurabilityMode;
+const maxWritesInFlight = Number(process.argv[4] ?? 64);
 const PARTITIONS = 12;
 const DIRS = Math.max(1, Math.floor(files / 100));
 
@@ -20,6 +21,7 @@ const h = makeLaneHarness({
   durability,
   partitions: PARTITIONS,
   commitIntervalMs: 1000,
+  maxWritesInFlight,
 });
 let seq = 1;
 const byPartition: MirrorEvent[][] = Array.from({ length: PARTITIONS }, () => []);
@@ -61,8 +63,10 @@ console.log(
     files,
     dirs: DIRS,
     durability,
+    maxWritesInFlight,
     seconds: Number(seconds.toFixed(2)),
     filesPerSecond: Math.round(files / seconds),
+    peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
   }),
 );
 await h.close();

@@ -113,6 +113,7 @@ export function makeLaneHarness(
       maxUncommitted: 10_000,
       maxWritesInFlight: options.maxWritesInFlight ?? 64,
       maxQueued: 100_000,
+      maxQueuedBytes: 1024 * 1024 * 1024,
       sliceMs: 10,
       progressEveryMs: 5000,
       maintenanceEveryMs: 3_600_000,

@@ -140,7 +140,7 @@ describe('FsMaterializer', () => {
     assert.deepEqual(names, [latin1.toString('latin1'), 'link']);
     const link = Buffer.concat([inside, Buffer.from('/link')]);
     assert.deepEqual(readlinkSync(link, { encoding: 'buffer' }), Buffer.from([0x2e, 0x2e, 0x2f, 0xff]));
-    fs.unlink(`${dir}/${nameFromBytes(latin1)}`);
+    fs.remove(`${dir}/${nameFromBytes(latin1)}`);
     assert.deepEqual(readdirSync(inside), ['link']);
   });
 
@@ -226,12 +226,10 @@ describe('FsMaterializer', () => {
       assert.throws(attempt, UnsafePathError);
     }
     writeFileSync(join(outside, 'x'), 'keep');
-    fs.unlink('a/x'); // nothing of the replica's is there: nothing is removed
-    fs.removeTree('a/x');
-    fs.rmdir('a/x');
+    fs.remove('a/x'); // nothing of the replica's is there: nothing is removed
     assert.deepEqual(readdirSync(outside), ['x']);
     rmSync(join(outside, 'x'));
-    assert.equal(fs.clear('a/x'), false);
+    assert.equal(fs.remove('a/x'), false);
   });
 
   it('a directory checked once and then replaced by a symlink (by a record) is checked again', () => {
@@ -242,7 +240,7 @@ describe('FsMaterializer', () => {
     assert.throws(() => fs.write('a/b/y', data, 0o644, 0), UnsafePathError);
     assert.throws(() => fs.write('a/y', data, 0o644, 0), UnsafePathError);
     fs.write('c/x', data, 0o644, 0);
-    fs.removeTree('c');
+    fs.remove('c');
     fs.write('c/x', data, 0o644, 0); // removed then made again: fine
     assert.deepEqual(readdirSync(join(outside, 'b')), []);
   });
@@ -290,28 +288,28 @@ describe('FsMaterializer', () => {
     mkdirSync(join(target, 'd/e'), { recursive: true });
     writeFileSync(join(outside, 'keep'), 'keep');
     symlinkSync(outside, join(target, 'd/e/link'));
-    fs.removeTree('d');
+    fs.remove('d');
     assert.deepEqual(visible(), []);
     assert.deepEqual(readdirSync(outside), ['keep']);
-    fs.removeTree('d');
-    fs.unlink('gone');
+    fs.remove('d');
+    fs.remove('gone');
   });
 
   it('rmdir removes what the index did not know was inside', () => {
     mkdirSync(join(target, 'd'));
     writeFileSync(join(target, 'd/junk'), '');
-    fs.rmdir('d');
-    fs.rmdir('d');
+    fs.remove('d');
+    fs.remove('d');
     assert.deepEqual(visible(), []);
   });
 
   it('clear removes whatever is at a path the index does not know', () => {
     mkdirSync(join(target, 'd/e'), { recursive: true });
     writeFileSync(join(target, 'f'), '');
-    assert.equal(fs.clear('d'), true);
-    assert.equal(fs.clear('f'), true);
-    assert.equal(fs.clear('f'), false);
-    assert.equal(fs.clear('missing/deeper'), false);
+    assert.equal(fs.remove('d'), true);
+    assert.equal(fs.remove('f'), true);
+    assert.equal(fs.remove('f'), false);
+    assert.equal(fs.remove('missing/deeper'), false);
     assert.deepEqual(visible(), []);
   });
 
@@ -342,7 +340,7 @@ describe('FsMaterializer', () => {
       { failed: 0 },
     );
     assert.deepEqual([ms('d'), ms('e')], [1_600_000_000_001n, 1_600_000_000_003n]);
-    fs.unlink('d/f');
+    fs.remove('d/f');
     fs.dirMeta('d', 0o700, { mtimeMs: 1_600_000_000_004 });
     assert.deepEqual([ms('d'), BigInt(modeOf('d'))], [1_600_000_000_004n, 0o700n]);
     recorded.set('e', 1n); // untouched since the last restore: left as it is
@@ -424,7 +422,7 @@ describe('FsMaterializer', () => {
     const flushed = flushedBy(durable);
     durable.write('d/f', { kind: 'buffer', data: Buffer.from('x') }, 0o644, 0);
     durable.write('g/h', { kind: 'buffer', data: Buffer.from('y') }, 0o644, 0);
-    durable.removeTree('d');
+    durable.remove('d');
     durable.flushDirs();
     assert.deepEqual(new Set(flushed), new Set(['d', 'g', '']), 'the parents of what changed');
     flushed.length = 0;
@@ -461,8 +459,8 @@ describe('FsMaterializer as a non-root user', () => {
       fs.write('ro/sub/g', { kind: 'buffer', data: Buffer.from('y') }, 0o400, 0);
       fs.write('ro/f', { kind: 'buffer', data: Buffer.from('z') }, 0o444, 0);
       const checks = [readFileSync(target + '/ro/f', 'utf8'), mode('ro'), mode('ro/sub')];
-      fs.unlink('ro/l');
-      fs.removeTree('ro');
+      fs.remove('ro/l');
+      fs.remove('ro');
       checks.push(existsSync(target + '/ro'));
       console.log(JSON.stringify(checks));
     `;

@@ -60,22 +60,24 @@ export function writeAtomically(dirFd: number, temp: string, name: string, conte
   }
 }
 
+/** Where a write on libuv's pool goes: `parent` opened from `dirFd` with `resolve` ('': `dirFd` itself). */
+export type PoolDir = { dirFd: number; parent: string; resolve: number };
+
 /**
- * writeAtomically for bytes in memory, on libuv's pool (fsat.writeFileAsync), for a file
- * with no extended attributes or ACLs to set; undefined when `meta` asks for them (the
- * caller writes it synchronously). `dirFd` must stay open until the promise settles.
+ * writeAtomically of bytes in memory, on libuv's pool (fsat.writeFileAsync); not for a
+ * file with attributes to set (`meta.attributes`). `dir.dirFd` stays open until it settles.
  */
 export function writeAtomicallyInFlight(
-  dirFd: number,
+  dir: PoolDir,
   temp: string,
   name: string,
   data: Buffer,
   meta: FileMeta,
-): Promise<void> | undefined {
-  if (meta.attributes !== undefined) return undefined;
+): Promise<void> {
   const ns = exactNs(meta.mtimeMs, meta.mtimeNs);
   const { uid, gid } = meta.ownership ?? { uid: -1, gid: -1 };
-  return fsat.writeFileAsync(dirFd, temp, name, data, meta.mode, uid, gid, ns, meta.fsync ? 1 : 0);
+  const { dirFd, parent, resolve } = dir;
+  return fsat.writeFileAsync(dirFd, parent, resolve, temp, name, data, meta.mode, uid, gid, ns, meta.fsync ? 1 : 0);
 }
 
 /** Moves the staged file to `temp` when both are on one filesystem; false (nothing done) otherwise. */

@@ -26,7 +26,6 @@
 // Directories keep the source's modes, so a read-only one (0555) would refuse the entries
 // it must hold when the applier is not root (the container runs as `node`): the applier
 // owns it, so it lends itself u+wx for the operation and puts the mode back.
-import { randomBytes } from 'node:crypto';
 import { closeSync } from 'node:fs';
 import { baseName, parentOf, type RelPath } from '../../../schemas/rel-path.ts';
 import { fsat } from '../../shared/native/fsat.ts';
@@ -41,6 +40,7 @@ import {
   fsyncDirFd,
   isDirMode,
   exactNs,
+  randomSuffix,
   removeAt,
   statAt,
   usingFd,
@@ -129,33 +129,26 @@ export class FsMaterializer {
     this.countSetid(mode);
   }
 
-  /**
-   * write() of bytes in memory, on libuv's pool: resolves once the file is in place; after
-   * a rejection nothing of it is left (write() it again). Undefined when it must be written
-   * synchronously (extended attributes or ACLs to set).
-   */
-  writeInFlight(path: string, data: Buffer, mode: number, mtimeMs: number, extra: EntryMeta = {}) {
+  /** Whether write() of this file may go on in parallel (writeInFlight): not with attributes or ACLs to set. */
+  mayWriteInFlight(path: string, extra: EntryMeta): boolean {
+    return attributeSetter(path, extra, this.options) === undefined;
+  }
+
+  /** write() of bytes in memory, on libuv's pool; after a rejection nothing of it is left (write() it again). */
+  async writeInFlight(path: string, data: Buffer, mode: number, mtimeMs: number, extra: EntryMeta = {}) {
     const meta = { ...this.fileMeta(path, mode, mtimeMs, extra), fsync: this.options.fsyncFiles };
-    if (meta.attributes !== undefined) return undefined;
-    const dirFd = this.options.root.openDir(parentOf(path), true)!;
-    const closeDir = () => closeSync(dirFd);
+    // Resolved on the pool too where openat2 works; else opened here (and closed once done).
+    const parent = parentOf(path);
+    const resolved = this.options.root.resolvedOnPool(parent);
+    const dir = resolved ?? { dirFd: this.options.root.openDir(parent, true)!, parent: '', resolve: 0 };
     try {
-      return writeAtomicallyInFlight(dirFd, this.tempName(path), baseName(path), data, meta)!.then(
-        () => {
-          closeDir();
-          this.changed(path);
-          this.touched(path);
-          this.countSetid(mode);
-        },
-        (error: unknown) => {
-          closeDir();
-          throw error;
-        },
-      );
-    } catch (error) {
-      closeDir();
-      throw error;
+      await writeAtomicallyInFlight(dir, this.tempName(path), baseName(path), data, meta);
+    } finally {
+      if (resolved === undefined) closeSync(dir.dirFd);
     }
+    this.changed(path);
+    this.touched(path);
+    this.countSetid(mode);
   }
 
   /** The file already holds the right bytes: set mode and mtime through its fd, without rewriting it. */
@@ -197,25 +190,14 @@ export class FsMaterializer {
     this.touched(path);
   }
 
-  unlink(path: string): void {
-    this.removeAny(path);
-  }
-
-  removeTree(path: string): void {
-    this.removeAny(path);
-  }
-
-  /** rmdir of a directory the index says is empty; anything still inside is not in the index, so it goes too. */
-  rmdir(path: string): void {
-    this.removeAny(path);
-  }
-
   /**
-   * Removes whatever is at `path` when the index says nothing is (a delete of a path it
-   * does not know: the filesystem may be ahead of it). Returns whether something was
-   * removed; a missing or unsafe parent means there is nothing of ours to remove.
+   * Removes whatever is at `path`, following nothing: a file, a symlink or a whole tree
+   * (for unlink, remove-tree and rmdir alike: what is still inside a directory the index
+   * says is empty is not in the index, so it goes too; and for a delete of a path the
+   * index does not know, since the filesystem may be ahead of it). Returns whether
+   * something was removed; a missing or unsafe parent holds nothing of ours.
    */
-  clear(path: string): boolean {
+  remove(path: string): boolean {
     return this.inExistingDir(parentOf(path), (dirFd) => this.removeIn(dirFd, path)) ?? false;
   }
 
@@ -282,7 +264,7 @@ export class FsMaterializer {
 
   private tempName(path: string): string {
     this.options.journal.noteDir(parentOf(path));
-    return tempNameFor(baseName(path), this.options.token, randomBytes(8).readBigUInt64BE().toString(36));
+    return tempNameFor(baseName(path), this.options.token, randomSuffix());
   }
 
   private fileMeta(path: string, mode: number, mtimeMs: number, extra: EntryMeta) {
@@ -303,11 +285,6 @@ export class FsMaterializer {
   /** Counts a file written (or changed) without the setuid/setgid bits it asked for. */
   private countSetid(mode: number): void {
     if (stripsSetid(mode, this.options.allowSetid === true)) this.options.onSetidStripped?.();
-  }
-
-  /** Removes a file, symlink or whole directory tree at `path`, following nothing. */
-  private removeAny(path: string): boolean {
-    return this.inExistingDir(parentOf(path), (dirFd) => this.removeIn(dirFd, path)) ?? false;
   }
 
   private removeIn(dirFd: number, path: string): boolean {

@@ -1,7 +1,9 @@
 // Small fd-relative helpers the materializer is built on (fsat: openat & co.): error
 // codes, a stat that says "nothing there", lending a read-only directory the permission
 // for one operation, removing whatever is at a name without following anything (whole
-// trees walked by fd, never across a symlink or a mount), fsync of a directory.
+// trees walked by fd, never across a symlink or a mount), fsync of a directory, and the
+// random part of temp names.
+import { randomFillSync } from 'node:crypto';
 import { closeSync, constants, fsyncSync } from 'node:fs';
 import { fsat, type FsatName, type FsatStat } from '../../shared/native/fsat.ts';
 
@@ -167,4 +169,16 @@ export function usingFd<T>(fd: number, fn: (fd: number) => T): T {
   } finally {
     closeSync(fd);
   }
+}
+
+/** Random bits for temp names, drawn 4 KiB at a time (one randomBytes call per file cost more than the write). */
+const randomPool = { bytes: Buffer.alloc(4096), used: 4096 };
+export function randomSuffix(): string {
+  if (randomPool.used === randomPool.bytes.length) {
+    randomFillSync(randomPool.bytes);
+    randomPool.used = 0;
+  }
+  const suffix = randomPool.bytes.readBigUInt64BE(randomPool.used).toString(36);
+  randomPool.used += 8;
+  return suffix;
 }

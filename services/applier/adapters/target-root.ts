@@ -71,6 +71,15 @@ export class TargetRoot {
     }
   }
 
+  /**
+   * How a write on libuv's pool reaches the directory `rel` itself (fsat.writeFileAsync:
+   * openat2 from the root with the same flags as openDir); undefined where openat2 is not
+   * known to work here (then openDir it).
+   */
+  resolvedOnPool(rel: string): { dirFd: number; parent: string; resolve: number } | undefined {
+    return openat2Works === true ? { dirFd: this.fd, parent: rel, resolve: RESOLVE } : undefined;
+  }
+
   /** The directory `rel` as a new O_PATH fd (the caller closes it); see withDir. */
   openDir(rel: string, create: boolean): number | undefined {
     if (rel === '') return fsat.openat(this.fd, '.', DIR_FLAGS, 0);

@@ -63,13 +63,16 @@ export interface Fsat {
   setxattr(path: FsatName, name: string, value: Buffer, follow: 0 | 1): void;
   removexattr(path: FsatName, name: string, follow: 0 | 1): void;
   /**
-   * On libuv's pool: creates `temp` in `dirfd` (O_EXCL, O_NOFOLLOW), writes `data`, gives it
-   * `uid`/`gid` (-1 both: unchanged), `mode` and `mtimeNs` (as atime too), fsyncs it if
-   * `fsync` is 1, and renames it over `name`. On failure the temp is gone and the promise
-   * rejects with the failing call's error.
+   * On libuv's pool: opens `parent` from `dirfd` by openat2 with `resolve` ('' : `dirfd`
+   * itself), creates `temp` there (O_EXCL, O_NOFOLLOW), writes `data`, gives it `uid`/`gid`
+   * (-1 both: unchanged), `mode` and `mtimeNs` (as atime too), fsyncs it if `fsync` is 1,
+   * and renames it over `name`. On failure the temp is gone and the promise rejects with
+   * the failing call's error.
    */
   writeFileAsync(
     dirfd: number,
+    parent: FsatName,
+    resolve: number,
     temp: FsatName,
     name: FsatName,
     data: Buffer,
