@@ -8,6 +8,7 @@ import {
   floorNsToMs,
   needsFormat3,
   HEADER,
+  isBase64Of,
   READABLE_VERSIONS,
   RecordHeadersSchema,
   WireEventSchema,
@@ -257,6 +258,7 @@ export function decodeRecord(record: RawRecord): DecodeResult {
       };
       if (wire.data === undefined) return { ok: true, event };
       const data = Buffer.from(wire.data, 'base64');
+      if (!isBase64Of(wire.data, data)) return fail('invalid-field', 'value.data', 'not base64');
       if (data.length !== wire.size)
         return fail('mismatch', 'value.data', `holds ${data.length} bytes, size says ${wire.size}`);
       return { ok: true, event: { ...event, data } };

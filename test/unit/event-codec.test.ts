@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
+import fc from 'fast-check';
 import { decodeRecord, encodeRecord, RecordError, type RawRecord } from '../../schemas/codec.ts';
-import { ATTRIBUTES_VERSION, EVENT_VERSION, type MirrorEvent } from '../../schemas/event.ts';
+import { ATTRIBUTES_VERSION, EVENT_VERSION, isBase64Of, type MirrorEvent } from '../../schemas/event.ts';
 import { eventJsonSchemaText } from '../../schemas/json-schema.ts';
 import { relPath } from '../../schemas/rel-path.ts';
 
@@ -115,6 +116,10 @@ test('invalid records give a typed error naming the field', () => {
     ['seq differs from header', withValue({ seq: '5' }), 'mismatch', 'value.seq'],
     ['source differs from header', withValue({ source: 'other' }), 'mismatch', 'value.source'],
     ['inline data not base64', withValue({ data: '%%%' }), 'invalid-field', 'value.data'],
+    ['inline data with a stray character', withValue({ size: 6, data: 'aGVs*GxvIQ==' }), 'invalid-field', 'value.data'],
+    ['inline data unpadded', withValue({ size: 1, data: 'aA' }), 'invalid-field', 'value.data'],
+    ['inline data in base64url', withValue({ size: 3, data: '-_-_' }), 'invalid-field', 'value.data'],
+    ['inline data with a line break', withValue({ size: 6, data: 'aGVs\nbG8h' }), 'invalid-field', 'value.data'],
     [
       'inline data of another size',
       withValue({ size: 3, data: Buffer.from('hello').toString('base64') }),
@@ -201,4 +206,22 @@ test('a record of a newer format is refused by name, with what to do', () => {
   assert.equal(decoded.ok, false);
   const { error } = decoded as { error: RecordError };
   assert.match(error.message, /record format 4 is newer than this mirrorlog reads \(1, 2, 3\): upgrade the applier/);
+});
+
+test('isBase64Of: every standard base64 text of some bytes, and nothing with a character outside its alphabet', () => {
+  fc.assert(
+    fc.property(
+      fc.uint8Array({ maxLength: 300 }),
+      fc.nat(),
+      fc.constantFrom('*', '-', '_', ' ', '\n', '.', 'é'),
+      (bytes, at, bad) => {
+        const text = Buffer.from(bytes).toString('base64');
+        assert.equal(isBase64Of(text, Buffer.from(text, 'base64')), true);
+        if (text.length === 0) return;
+        const i = at % text.length;
+        const corrupt = text.slice(0, i) + bad + text.slice(i + 1);
+        assert.equal(isBase64Of(corrupt, Buffer.from(corrupt, 'base64')), false, JSON.stringify(corrupt));
+      },
+    ),
+  );
 });
