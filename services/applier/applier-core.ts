@@ -48,7 +48,7 @@ export function applierCoreTuning(
     commitIntervalMs: config.commitInterval,
     prefetchWindow: 2048,
     maxQueued: 50_000,
-    maxQueuedBytes: 32 * 1024 * 1024,
+    maxQueuedBytes: 16 * 1024 * 1024,
     maxUncommitted: 50_000,
     sliceMs: 10,
     // Enough to keep the pool's threads busy with small files (BENCHMARKS.md, "parallel file creation").
