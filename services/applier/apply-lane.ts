@@ -159,8 +159,7 @@ export class ApplyLane {
     this.blocked.clear();
     this.retries.clear();
     this.ahead = 0;
-    await this.deps.writes?.drain();
-    if (this.indexLost === undefined) await this.durabilityPoint(true);
+    if (this.indexLost === undefined) await this.durabilityPoint(true); // drains the writes; stop() does too
   }
 
   private applyHealed(): number {
@@ -217,7 +216,6 @@ export class ApplyLane {
       this.durability.applied(done);
       this.deps.metrics.queuedRecords.set(this.queues.size);
       this.deps.metrics.bufferedContentBytes.set(this.deps.supply.heldBytes);
-      this.deps.metrics.writesInFlight.set(this.deps.writes?.size ?? 0);
       if (!this.queueFull()) this.roomWaiters.release();
     }
     return done;

@@ -132,7 +132,7 @@ export class RecordApplier {
       }
       content = outcome.content;
     }
-    const inFlight = this.parallelWrite(record, decision.steps, content, current);
+    const inFlight = this.parallelWrite(record, event.path, decision.steps, content, current);
     try {
       // A delete of a path the index does not know: the disk may be ahead of the index.
       if (event.op === 'delete' && (current === undefined || current.kind === 'absent'))
@@ -208,6 +208,7 @@ export class RecordApplier {
    */
   private parallelWrite(
     record: LaneRecord,
+    path: RelPath,
     steps: readonly Step[],
     content: Content | undefined,
     current: AppliedEntry | undefined,
@@ -216,11 +217,11 @@ export class RecordApplier {
     if (writes === undefined || record.synchronous === true || record.reapplied === true) return undefined;
     if (content?.kind !== 'buffer') return undefined;
     const at = steps.findIndex((step) => step.op === 'write');
-    if (steps.slice(at + 1).some((step) => step.op !== 'record')) return undefined;
+    if (at < 0 || steps.slice(at + 1).some((step) => step.op !== 'record')) return undefined;
     const step = steps[at] as Extract<Step, { op: 'write' }>;
     // What the index held before this decision, unless an earlier step recorded the path anew.
     const known =
-      (record.decoded as { event: { path: string } }).event.path === step.path &&
+      path === step.path &&
       !steps.slice(0, at).some((earlier) => earlier.op === 'record' && earlier.path === step.path);
     return {
       step,

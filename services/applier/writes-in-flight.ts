@@ -13,7 +13,7 @@ import type { Positions } from './positions.ts';
 
 export interface WritesInFlightHooks {
   readonly positions: Positions;
-  readonly metrics: Pick<ApplierMetrics, 'parallelWrites'>;
+  readonly metrics: Pick<ApplierMetrics, 'parallelWrites' | 'writesInFlight'>;
   /** A write finished (either way): records waiting for its path may go on. */
   settled(): void;
   /** A write failed and was undone in the index: `record` must be applied again. */
@@ -68,9 +68,11 @@ export class WritesInFlight {
       .finally(() => {
         this.paths.delete(path);
         this.jobs.delete(job);
+        this.hooks.metrics.writesInFlight.set(this.jobs.size);
         this.hooks.settled();
       });
     this.jobs.add(job);
+    this.hooks.metrics.writesInFlight.set(this.jobs.size);
   }
 
   /** Resolves once no write is in flight (those started meanwhile included). */

@@ -20,9 +20,7 @@
 //    given as the owner policy says (domain/owner-policy.ts), through the entry's fd,
 //    before its mode (chown clears setuid/setgid). Extended attributes and ACLs follow
 //    the mode (security.capability only with `allowSetid`: attribute-setter.ts).
-//
 // Writes are atomic (atomic-write.ts), through a temp file under a random name (temp-name.ts).
-//
 // Directories keep the source's modes, so a read-only one (0555) would refuse the entries
 // it must hold when the applier is not root (the container runs as `node`): the applier
 // owns it, so it lends itself u+wx for the operation and puts the mode back.
@@ -124,9 +122,7 @@ export class FsMaterializer {
     this.inParent(path, (dirFd) =>
       withWritableDirFd(dirFd, () => writeAtomically(dirFd, this.tempName(path), baseName(path), content, meta)),
     );
-    this.changed(path);
-    this.touched(path);
-    this.countSetid(mode);
+    this.entryChanged(path, mode);
   }
 
   /** Whether write() of this file may go on in parallel (writeInFlight): not with attributes or ACLs to set. */
@@ -146,9 +142,7 @@ export class FsMaterializer {
     } finally {
       if (resolved === undefined) closeSync(dir.dirFd);
     }
-    this.changed(path);
-    this.touched(path);
-    this.countSetid(mode);
+    this.entryChanged(path, mode);
   }
 
   /** The file already holds the right bytes: set mode and mtime through its fd, without rewriting it. */
@@ -171,8 +165,7 @@ export class FsMaterializer {
         if (linked === undefined) throw new LinkSourceError(from, 'is not reachable on the replica');
       }),
     );
-    this.changed(path);
-    this.touched(path);
+    this.entryChanged(path);
   }
 
   symlink(path: string, target: string, meta: EntryMeta = {}): void {
@@ -186,8 +179,7 @@ export class FsMaterializer {
     this.inParent(path, (dirFd) =>
       withWritableDirFd(dirFd, () => symlinkAtomically(dirFd, this.tempName(path), baseName(path), link)),
     );
-    this.changed(path);
-    this.touched(path);
+    this.entryChanged(path);
   }
 
   /**
@@ -289,11 +281,15 @@ export class FsMaterializer {
 
   private removeIn(dirFd: number, path: string): boolean {
     const removed = removeAt(dirFd, baseName(path));
-    if (removed) {
-      this.changed(path);
-      this.touched(path);
-    }
+    if (removed) this.entryChanged(path);
     return removed;
+  }
+
+  /** An entry was made, replaced or removed at `path` (`mode`: a file's, for the setid count). */
+  private entryChanged(path: string, mode?: number): void {
+    this.changed(path);
+    this.touched(path);
+    if (mode !== undefined) this.countSetid(mode);
   }
 
   private touched(path: string): void {
