@@ -10,6 +10,7 @@ import { within } from './clock.ts';
 import { ReplicaWatcher } from './replica-watcher.ts';
 import { fileContent, sha256, type BurstFile, type BurstPlan, type PlannedFile } from './tree-plan.ts';
 import { writeClosed } from './tree-writer.ts';
+import { tsWorkerEntry } from './ts-worker.ts';
 
 export interface BurstOptions {
   what: string;
@@ -42,24 +43,13 @@ export interface BurstResult {
   viaSweep: number;
 }
 
-/**
- * The writer runs TypeScript in a worker thread: tsx's loader, registered in the main
- * thread by `node --import tsx`, does not reach workers, so the worker's entry (a data:
- * URL) registers it first.
- */
-function writerEntry(): URL {
-  const tsx = import.meta.resolve('tsx/esm/api');
-  const worker = new URL('./burst-worker.ts', import.meta.url).href;
-  const code = `import { register } from ${JSON.stringify(tsx)}; register(); await import(${JSON.stringify(worker)});`;
-  return new URL(`data:text/javascript,${encodeURIComponent(code)}`);
-}
-
+/** Runs the writer (burst-worker.ts) on a worker thread; resolves with when it started and finished. */
 function startWriter(
   input: BurstWorkerInput,
   onMarked: (index: number, closedAt: number) => void,
 ): Promise<{ startedAt: number; finishedAt: number }> {
   return new Promise((resolve, reject) => {
-    const worker = new Worker(writerEntry(), { workerData: input });
+    const worker = new Worker(tsWorkerEntry(new URL('./burst-worker.ts', import.meta.url)), { workerData: input });
     worker.on('message', (message: BurstWorkerMessage) => {
       if (message.kind === 'marked') onMarked(message.index, message.closedAt);
       else resolve({ startedAt: message.startedAt, finishedAt: message.finishedAt });

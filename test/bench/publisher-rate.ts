@@ -16,6 +16,7 @@ import { MAX_BATCH_BYTES } from '../../services/shared/events-topic.ts';
 import { ensureTopic } from '../../services/shared/kafka.ts';
 import { stackConfig } from '../helpers/stack.ts';
 import type { PublisherWorkerInput } from './publisher-worker.ts';
+import { tsWorkerEntry } from './ts-worker.ts';
 
 const records = Number(process.argv[2] ?? 20_000);
 const batch = Number(process.argv[3] ?? 2000);
@@ -94,7 +95,7 @@ async function inProcess(): Promise<Sender> {
 }
 
 async function onWorker(depth: number): Promise<Sender> {
-  const worker = new Worker(workerEntry(), {
+  const worker = new Worker(tsWorkerEntry(new URL('./publisher-worker.ts', import.meta.url)), {
     workerData: { brokers: stackConfig().brokers, topic, partitions } satisfies PublisherWorkerInput,
   });
   const acknowledged: (() => void)[] = [];
@@ -127,11 +128,4 @@ async function onWorker(depth: number): Promise<Sender> {
       await exited;
     },
   };
-}
-
-function workerEntry(): URL {
-  const tsx = import.meta.resolve('tsx/esm/api');
-  const entry = new URL('./publisher-worker.ts', import.meta.url).href;
-  const code = `import { register } from ${JSON.stringify(tsx)}; register(); await import(${JSON.stringify(entry)});`;
-  return new URL(`data:text/javascript,${encodeURIComponent(code)}`);
 }

@@ -190,7 +190,9 @@ export class FsMaterializer {
    * something was removed; a missing or unsafe parent holds nothing of ours.
    */
   remove(path: string): boolean {
-    return this.inExistingDir(parentOf(path), (dirFd) => this.removeIn(dirFd, path)) ?? false;
+    const removed = this.inExistingDir(parentOf(path), (dirFd) => removeAt(dirFd, baseName(path))) ?? false;
+    if (removed) this.entryChanged(path);
+    return removed;
   }
 
   /** Removes temp files of the runs holding `tokens` from `relDir`; returns how many. */
@@ -206,10 +208,7 @@ export class FsMaterializer {
     );
   }
 
-  /**
-   * Runs `fn` in the directory `relDir` if it exists and is safe to reach; a missing or unsafe one holds nothing
-   * of ours.
-   */
+  /** Runs `fn` in the directory `relDir` if it exists and is safe to reach (else it holds nothing of ours). */
   private inExistingDir<T>(relDir: string, fn: (dirFd: number) => T): T | undefined {
     try {
       return this.options.root.withDir(relDir, false, fn);
@@ -262,7 +261,7 @@ export class FsMaterializer {
   private fileMeta(path: string, mode: number, mtimeMs: number, extra: EntryMeta) {
     const attributes = attributeSetter(path, extra, this.options);
     return {
-      mode: this.fileMode(mode),
+      mode: permittedMode(mode, this.options.allowSetid === true),
       mtimeMs,
       mtimeNs: extra.mtimeNs,
       ownership: this.options.ownership?.(extra.owner),
@@ -270,19 +269,9 @@ export class FsMaterializer {
     };
   }
 
-  private fileMode(mode: number): number {
-    return permittedMode(mode, this.options.allowSetid === true);
-  }
-
   /** Counts a file written (or changed) without the setuid/setgid bits it asked for. */
   private countSetid(mode: number): void {
     if (stripsSetid(mode, this.options.allowSetid === true)) this.options.onSetidStripped?.();
-  }
-
-  private removeIn(dirFd: number, path: string): boolean {
-    const removed = removeAt(dirFd, baseName(path));
-    if (removed) this.entryChanged(path);
-    return removed;
   }
 
   /** An entry was made, replaced or removed at `path` (`mode`: a file's, for the setid count). */

@@ -43,10 +43,7 @@ export class MemorySourceTree implements SourceTree {
   /** Called in the middle of every read: a test makes a file change while it is read. */
   duringRead: ((relPath: string) => void) | undefined;
 
-  /**
-   * `owners`: every entry has one (root's until chowned), as lstat tells; without, the
-   * tree tells none and chown fails.
-   */
+  /** `owners`: every entry has one (root's until chowned), as lstat tells; without, none is told and chown fails. */
   constructor(
     private readonly now: () => number = () => 1_700_000_000_000,
     private readonly options: { owners?: boolean } = {},
@@ -95,15 +92,12 @@ export class MemorySourceTree implements SourceTree {
     if (before.unreadable === true || this.nodes.searchDenied(relPath)) return { status: 'unreadable', code: 'EACCES' };
     const data = Buffer.from(before.content);
     this.duringRead?.(relPath);
-    if (options.snapshot === true) return { status: 'ok', hash: sha256Hex(data), size: data.length, content: { data } };
     const after = this.nodes.node(relPath);
-    if (
-      !sameFingerprint(fingerprintOf(before), expected) ||
-      after?.kind !== 'file' ||
-      !sameFingerprint(fingerprintOf(after), expected)
-    ) {
-      return { status: 'changed' };
-    }
+    const atRest =
+      sameFingerprint(fingerprintOf(before), expected) &&
+      after?.kind === 'file' &&
+      sameFingerprint(fingerprintOf(after), expected);
+    if (options.snapshot !== true && !atRest) return { status: 'changed' };
     return { status: 'ok', hash: sha256Hex(data), size: data.length, content: { data } };
   }
 
@@ -115,7 +109,7 @@ export class MemorySourceTree implements SourceTree {
   // ---- what a user does; each returns false where the POSIX call fails ----
 
   mkdir(relPath: string, mode = 0o755, options: { racing?: boolean } = {}): boolean {
-    if (!this.nodes.parentIsDir(relPath) || this.nodes.node(relPath) !== undefined) return false;
+    if (!this.isFree(relPath)) return false;
     this.add(
       relPath,
       { kind: 'dir', ino: this.nodes.inode(), mode, ctimeMs: this.nodes.stamp() },
@@ -145,18 +139,8 @@ export class MemorySourceTree implements SourceTree {
       Object.assign(node, { content: bytes, mtimeMs: this.now(), ctimeMs: this.nodes.stamp() });
       this.emit(relPath, 'update');
     } else {
-      this.add(
-        relPath,
-        {
-          kind: 'file',
-          ino: this.nodes.inode(),
-          mode,
-          content: bytes,
-          mtimeMs: this.now(),
-          ctimeMs: this.nodes.stamp(),
-        },
-        'create',
-      );
+      const file = { ino: this.nodes.inode(), mode, content: bytes, mtimeMs: this.now(), ctimeMs: this.nodes.stamp() };
+      this.add(relPath, { kind: 'file', ...file }, 'create');
     }
     return true;
   }
@@ -197,7 +181,7 @@ export class MemorySourceTree implements SourceTree {
   }
 
   symlink(relPath: string, target: string | Buffer): boolean {
-    if (!this.nodes.parentIsDir(relPath) || this.nodes.node(relPath) !== undefined) return false;
+    if (!this.isFree(relPath)) return false;
     this.add(
       relPath,
       { kind: 'symlink', ino: this.nodes.inode(), target: Buffer.from(target), ctimeMs: this.nodes.stamp() },
@@ -207,7 +191,7 @@ export class MemorySourceTree implements SourceTree {
   }
 
   mkfifo(relPath: string): boolean {
-    if (!this.nodes.parentIsDir(relPath) || this.nodes.node(relPath) !== undefined) return false;
+    if (!this.isFree(relPath)) return false;
     this.add(relPath, { kind: 'special', ino: this.nodes.inode(), ctimeMs: this.nodes.stamp() }, 'create');
     return true;
   }
@@ -270,6 +254,11 @@ export class MemorySourceTree implements SourceTree {
   }
 
   // ---- inside ----
+
+  /** Whether an entry can be created at `relPath`: its parent is a directory and nothing is there. */
+  private isFree(relPath: string): boolean {
+    return this.nodes.parentIsDir(relPath) && this.nodes.node(relPath) === undefined;
+  }
 
   private add(relPath: string, node: MemoryNode, type: WatchHint['type'], racing = false): void {
     this.nodes.set(relPath, node);
