@@ -12,15 +12,15 @@ test(
   'a mixed workload converges: types, bytes, modes, mtimes, link targets, nothing extra',
   { timeout: 240_000 },
   async (t) => {
-    const { source, replica } = await startMirrorPair(t, 'mixed');
+    const { source, replica, explain } = await startMirrorPair(t, 'mixed');
 
     const workload = new Workload(source, 20261125);
     for (let round = 0; round < 6; round++) {
       workload.run(250);
       // Let some rounds converge and others pile onto changes still in flight.
-      if (round % 2 === 1) await waitForReplica(source, replica, `after round ${round}`);
+      if (round % 2 === 1) await waitForReplica(source, replica, `after round ${round}`, 60_000, explain);
     }
-    await waitForReplica(source, replica, 'after the whole workload', 90_000);
+    await waitForReplica(source, replica, 'after the whole workload', 90_000, explain);
     const tree = await snapshotTree(source);
     const kinds = new Set([...tree.values()].map((e) => e.kind));
     assert.deepEqual([...kinds].sort(), ['dir', 'file', 'symlink'], 'the workload left every kind of entry');

@@ -14,7 +14,7 @@ test(
   'dated mkdir -p directories, thousands of files, finished directories moved in from staging',
   { timeout: 300_000 },
   async (t) => {
-    const { source, replica } = await startMirrorPair(t, 'pull');
+    const { source, replica, explain } = await startMirrorPair(t, 'pull');
     const staging = tempDir(t, 'staging');
 
     for (const day of ['23', '24', '25']) {
@@ -33,7 +33,7 @@ test(
       fs.writeFileSync(path.join(source, 'news/2026/11', day, 'images/large/late.jpg'), `late ${day}`);
       fs.writeFileSync(path.join(dated, 'index.html'), `index of ${day}`);
     }
-    await waitForReplica(source, replica, 'the pull job', 180_000);
+    await waitForReplica(source, replica, 'the pull job', 180_000, explain);
     const tree = await snapshotTree(replica);
     assert.equal([...tree.values()].filter((e) => e.kind === 'file').length, 3 * (1000 + 500 + 2));
   },

@@ -4,11 +4,13 @@ import { waitFor } from './stack.ts';
 import type { TopicFollower } from './topic.ts';
 import { diffTrees, snapshotTree, type TreeSnapshot } from './tree.ts';
 
+/** `explain`: what the services say of their progress, added to the message when the wait fails. */
 export async function waitForReplica(
   source: string | TreeSnapshot,
   replica: string,
   what: string,
   timeoutMs = 60_000,
+  explain?: () => Promise<string>,
 ): Promise<void> {
   await waitForNoDifferences(
     `${what}: the replica to equal the source`,
@@ -19,6 +21,7 @@ export async function waitForReplica(
     'still different',
     timeoutMs,
     200,
+    explain,
   );
 }
 
@@ -44,6 +47,7 @@ async function waitForNoDifferences(
   remaining: string,
   timeoutMs: number,
   everyMs: number,
+  explain?: () => Promise<string>,
 ): Promise<void> {
   let last: string[] = [];
   try {
@@ -57,6 +61,8 @@ async function waitForNoDifferences(
       everyMs,
     );
   } catch (error) {
-    throw new Error(`${(error as Error).message}; ${remaining}:\n${last.join('\n')}`);
+    const said =
+      explain === undefined ? '' : `\n${await explain().catch((e: Error) => `(no explanation: ${e.message})`)}`;
+    throw new Error(`${(error as Error).message}; ${remaining}:\n${last.join('\n')}${said}`);
   }
 }

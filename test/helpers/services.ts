@@ -1,7 +1,9 @@
 // Runs mirrorlog services as real processes (`node bin/mirrorlog.js <service> ...`), as
 // an operator would: for end-to-end tests that kill, restart and time them.
 import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
 import { createServer } from 'node:net';
+import path from 'node:path';
 import type { TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { defer } from './cleanup.ts';
@@ -85,12 +87,18 @@ export async function startService(
   env: NodeJS.ProcessEnv = {},
 ): Promise<ServiceProcess> {
   const port = await freePort();
-  const child = spawn(process.execPath, [BIN, ...args, '--metrics-port', String(port), '--log-level', 'warn'], {
+  // To chase a rare failure: MIRRORLOG_TEST_LOG_DIR keeps every service's whole output there,
+  // at MIRRORLOG_TEST_LOG_LEVEL (warn otherwise: the tests read only the last lines).
+  const level = process.env.MIRRORLOG_TEST_LOG_LEVEL ?? 'warn';
+  const child = spawn(process.execPath, [BIN, ...args, '--metrics-port', String(port), '--log-level', level], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  const logDir = process.env.MIRRORLOG_TEST_LOG_DIR;
+  const logFile = logDir === undefined ? undefined : path.join(logDir, `${name}-${port}-${child.pid}.log`);
   const output: string[] = [];
   const keep = (chunk: Buffer) => {
+    if (logFile !== undefined) fs.appendFileSync(logFile, chunk);
     output.push(chunk.toString());
     if (output.length > 200) output.splice(0, output.length - 200);
   };
@@ -213,7 +221,30 @@ export type MirrorPair = {
   prefix: string;
   producer: ServiceProcess;
   applier: ServiceProcess;
+  /** What both services say of their progress, and their last output: for a wait that timed out. */
+  explain: () => Promise<string>;
 };
+
+const PRODUCER_PROGRESS = [
+  'events_published_total',
+  'hints_queued',
+  'paths_in_flight',
+  'pending_publish',
+  'hints_dropped_total',
+  'reconcile_running',
+  'errors_total',
+];
+const APPLIER_PROGRESS = ['events_total', 'queued_records', 'lag_records', 'dead_letters_total', 'stalls_total'];
+
+/** A service's progress metrics on one line, and the tail of what it logged. */
+export async function explainService(service: ServiceProcess, metrics: string[]): Promise<string> {
+  const values: string[] = [];
+  for (const metric of metrics) {
+    const full = `mirrorlog_${service.name}_${metric}`;
+    values.push(`${metric}=${String(await service.metric(full))}`);
+  }
+  return `${service.name}: ${values.join(' ')}\n${service.output.join('').slice(-2000)}`;
+}
 
 /**
  * A producer and an applier as processes on fresh directories, topic and prefix, both
@@ -236,5 +267,7 @@ export async function startMirrorPair(
     applierArgs(replica, tempDir(t, 'astate'), replicaName, topic, prefix, stack),
   );
   await applier.waitReady();
-  return { source, replica, topic, prefix, producer, applier };
+  const explain = async () =>
+    `${await explainService(producer, PRODUCER_PROGRESS)}\n${await explainService(applier, APPLIER_PROGRESS)}`;
+  return { source, replica, topic, prefix, producer, applier, explain };
 }
