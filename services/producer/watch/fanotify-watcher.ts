@@ -167,6 +167,7 @@ export class FanotifyWatcher implements SourceWatcher {
       if (key !== undefined) this.tree.attach(key, toDir, toName);
       // Moved in from outside: what is below it may have been seen outside before, and ignored.
       if (node === undefined) {
+        this.deps.logger.debug({ dir: this.tree.pathOf(toDir), name: toName }, 'a directory moved in from outside');
         this.outside.clear();
         this.ignores.clear();
       }
