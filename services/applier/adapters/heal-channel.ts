@@ -192,7 +192,11 @@ export class HealChannel {
   }
 
   private async send(request: HealRequest): Promise<void> {
-    this.connected ??= this.producer.connect();
+    // A connect that failed (Kafka away) is tried again by the next request, not kept.
+    this.connected ??= this.producer.connect().catch((error: unknown) => {
+      this.connected = undefined;
+      throw error;
+    });
     await this.connected;
     await this.producer.send({ topic: this.topic, acks: -1, messages: [encodeHealRequest(request)] });
   }
