@@ -4,6 +4,7 @@ import type { Kafka } from 'kafkajs';
 import { HealChannel } from '../../services/applier/adapters/heal-channel.ts';
 import type { LaneRecord } from '../../services/applier/partition-queues.ts';
 import { decodeRecord } from '../../schemas/codec.ts';
+import type { RelPath } from '../../schemas/rel-path.ts';
 import { createLogger } from '../../services/shared/logger.ts';
 
 /** A Kafka whose producer cannot connect the first `failures` times (the broker was away). */
@@ -41,10 +42,10 @@ test('a heal request that could not be sent (Kafka away) connects again for the 
     onHealed: () => undefined,
   });
   const hash = (c: string) => c.repeat(64);
-  channel.request(record(1), { hash: hash('a'), size: 1, path: 'x', reason: 'content-missing' });
+  channel.request(record(1), { hash: hash('a'), size: 1, path: 'x' as RelPath, reason: 'content-missing' });
   await settle();
   assert.deepEqual(sent, [], 'the first request found no broker');
-  channel.request(record(2), { hash: hash('b'), size: 1, path: 'y', reason: 'content-missing' });
+  channel.request(record(2), { hash: hash('b'), size: 1, path: 'y' as RelPath, reason: 'content-missing' });
   for (let turn = 0; turn < 20 && sent.length === 0; turn++) await settle();
   assert.deepEqual(sent, [hash('b')]);
   assert.equal(connects(), 2);
