@@ -16,8 +16,10 @@ import type { Admin, Consumer, Kafka } from 'kafkajs';
 import { healTopic } from '../../schemas/content-key.ts';
 import { decodeHealRequest, type HealRequest } from '../../schemas/heal-request.ts';
 import type { ContentStore } from '../shared/content-store.ts';
+import { classifyFailure } from '../shared/failure-kind.ts';
 import { ensureDeadLetterTopic, subscribeToTopic } from '../shared/kafka.ts';
 import type { Logger } from '../shared/logger.ts';
+import { retry, sleep } from '../shared/retry.ts';
 
 const HEAL_RETENTION_MS = 24 * 3600 * 1000;
 
@@ -33,6 +35,8 @@ export interface HealResponderOptions {
   readonly store: Pick<ContentStore, 'putFile'>;
   readonly logger: Logger;
   readonly onHealed?: (outcome: HealOutcome) => void;
+  /** How a failed join waits before the next try (tests do not wait). */
+  readonly delay?: (ms: number, signal: AbortSignal | undefined) => Promise<void>;
 }
 
 async function sha256OfFile(path: string): Promise<string> {
@@ -68,6 +72,7 @@ export class HealResponder {
   private readonly consumer: Consumer;
   private starting: Promise<void> | undefined;
   private stopping = false;
+  private readonly stopped = new AbortController();
 
   constructor(private readonly options: HealResponderOptions) {
     this.consumer = options.kafka.consumer({
@@ -76,8 +81,24 @@ export class HealResponder {
     });
   }
 
+  /**
+   * Joins the heal topic's group, trying again with backoff (and a warning each time)
+   * while Kafka is away: until then, no heal request is answered. Refused credentials or
+   * permissions are final.
+   */
   start(): Promise<void> {
-    this.starting ??= this.join();
+    this.starting ??= retry(() => this.join(), {
+      minDelayMs: 1000,
+      maxDelayMs: 60_000,
+      signal: this.stopped.signal,
+      delay: this.options.delay ?? sleep,
+      isRetryable: (error) => classifyFailure(error) !== 'auth',
+      onRetry: ({ error, retry: attempt, delayMs }) =>
+        this.options.logger.warn(
+          { err: error, retry: attempt, delayMs },
+          `cannot join the heal topic yet; trying again in ${(delayMs / 1000).toFixed(1)} s`,
+        ),
+    });
     return this.starting;
   }
 
@@ -115,6 +136,7 @@ export class HealResponder {
   /** Leaves the group; a start still under way is waited for first, so its join is left too. */
   async stop(): Promise<void> {
     this.stopping = true;
+    this.stopped.abort(new Error('the producer is stopping'));
     if (this.starting !== undefined) await settleWithin(this.starting, 10_000);
     await settleWithin(this.consumer.disconnect(), 10_000);
   }
