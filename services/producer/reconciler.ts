@@ -138,7 +138,7 @@ export class Reconciler {
     deps.metrics.reconcileRunning.set(1);
     deps.logger.info({ trigger }, 'reconcile started');
     let sliceStart = now();
-    const indexed = deps.index.countBelow(''); // every entry: cheaper than counts(), which groups
+    const indexed = deps.index.countBelow(''); // every entry
     // The ETA's basis is the index: the tree as last walked. A new tree (empty index) has none, but then the
     // walk only hints the root's entries and the first publication tracks itself (first-publication.ts). A bar
     // for a start walk on a terminal only; elsewhere the 'reconcile progress' log lines are the progress.
