@@ -95,6 +95,7 @@ export async function startService(
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const logDir = process.env.MIRRORLOG_TEST_LOG_DIR;
+  if (logDir !== undefined) fs.mkdirSync(logDir, { recursive: true });
   const logFile = logDir === undefined ? undefined : path.join(logDir, `${name}-${port}-${child.pid}.log`);
   const output: string[] = [];
   const keep = (chunk: Buffer) => {
