@@ -34,7 +34,8 @@ test('the new-directory walker survives a listing that throws, and goes on with 
   const deadline = Date.now() + 5000;
   while (walker.busy && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
   assert.equal(walker.busy, false);
-  assert.deepEqual(hinted, ['open/f']);
+  // The directory whose listing threw is examined again (its examination counts it unreadable).
+  assert.deepEqual(hinted, ['locked', 'open/f']);
   assert.equal(drained, 1);
 });
 
