@@ -242,7 +242,6 @@ export class Examiner {
     }
     const indexed = deps.index.childSummaries(relPath);
     const listed = listing.entries.filter(({ name, kind }) => !deps.isExcluded(joinRel(relPath, name), kind === 'dir'));
-    deps.logger.debug({ dir: relPath, how, indexed: indexed.length, listed: listed.length }, 'directory examined');
     if (how === 'new') {
       // Perhaps another directory under a known name: what the index holds of the old one
       // and is not here any more goes (the walk examines everything that is here).

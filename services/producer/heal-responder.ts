@@ -71,7 +71,6 @@ export function healGroup(topic: string, source: string): string {
 export class HealResponder {
   private readonly consumer: Consumer;
   private starting: Promise<void> | undefined;
-  private stopping = false;
   private readonly stopped = new AbortController();
 
   constructor(private readonly options: HealResponderOptions) {
@@ -109,10 +108,10 @@ export class HealResponder {
     await ensureDeadLetterTopic(options.admin, topic, { retentionMs: HEAL_RETENTION_MS });
     // A stop during the start: joining now would leave a member behind that never leaves the
     // group (the process ends), and the group would wait a session timeout for it.
-    if (this.stopping) return;
+    if (this.stopped.signal.aborted) return;
     await this.consumer.connect();
     await subscribeToTopic(this.consumer, { topics: [topic], fromBeginning: true });
-    if (this.stopping) return;
+    if (this.stopped.signal.aborted) return;
     await this.consumer.run({
       eachMessage: async ({ message }) => {
         const request = decodeHealRequest(message.value);
@@ -135,7 +134,6 @@ export class HealResponder {
 
   /** Leaves the group; a start still under way is waited for first, so its join is left too. */
   async stop(): Promise<void> {
-    this.stopping = true;
     this.stopped.abort(new Error('the producer is stopping'));
     if (this.starting !== undefined) await settleWithin(this.starting, 10_000);
     await settleWithin(this.consumer.disconnect(), 10_000);

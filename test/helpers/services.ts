@@ -138,15 +138,8 @@ export async function startService(
       }
     },
     async metric(metricName: string) {
-      const response = await fetch(`http://127.0.0.1:${port}/metrics`).catch(() => undefined);
-      if (response === undefined || !response.ok) return undefined;
-      let total: number | undefined;
-      for (const line of (await response.text()).split('\n')) {
-        if (line.startsWith(metricName) && (line[metricName.length] === ' ' || line[metricName.length] === '{')) {
-          total = (total ?? 0) + Number(line.slice(line.lastIndexOf(' ') + 1));
-        }
-      }
-      return total;
+      const text = await fetchMetrics(port);
+      return text === undefined ? undefined : metricTotal(text, metricName);
     },
     async kill(signal: NodeJS.Signals = 'SIGTERM') {
       if (!done) child.kill(signal);
@@ -215,6 +208,22 @@ export function applierArgs(
   ];
 }
 
+async function fetchMetrics(port: number): Promise<string | undefined> {
+  const response = await fetch(`http://127.0.0.1:${port}/metrics`).catch(() => undefined);
+  return response === undefined || !response.ok ? undefined : response.text();
+}
+
+/** The sum of a metric's series in a /metrics text; undefined when it has none. */
+function metricTotal(text: string, metricName: string): number | undefined {
+  let total: number | undefined;
+  for (const line of text.split('\n')) {
+    if (line.startsWith(metricName) && (line[metricName.length] === ' ' || line[metricName.length] === '{')) {
+      total = (total ?? 0) + Number(line.slice(line.lastIndexOf(' ') + 1));
+    }
+  }
+  return total;
+}
+
 export type MirrorPair = {
   source: string;
   replica: string;
@@ -238,12 +247,11 @@ const PRODUCER_PROGRESS = [
 const APPLIER_PROGRESS = ['events_total', 'queued_records', 'lag_records', 'dead_letters_total', 'stalls_total'];
 
 /** A service's progress metrics on one line, and the tail of what it logged. */
-export async function explainService(service: ServiceProcess, metrics: string[]): Promise<string> {
-  const values: string[] = [];
-  for (const metric of metrics) {
-    const full = `mirrorlog_${service.name}_${metric}`;
-    values.push(`${metric}=${String(await service.metric(full))}`);
-  }
+async function explainService(service: ServiceProcess, metrics: string[]): Promise<string> {
+  const text = (await fetchMetrics(service.port)) ?? '';
+  const values = metrics.map(
+    (metric) => `${metric}=${String(metricTotal(text, `mirrorlog_${service.name}_${metric}`))}`,
+  );
   return `${service.name}: ${values.join(' ')}\n${service.output.join('').slice(-2000)}`;
 }
 

@@ -71,18 +71,3 @@ test('a directory that is gone or cannot be listed does not stop the ones after 
   await idle();
   assert.deepEqual(hinted, ['here/file']);
 });
-
-test('a directory whose listing fails (EIO, EMFILE) is examined again, not left to the reconcile', async () => {
-  const tree = new MemorySourceTree();
-  tree.mkdir('flaky');
-  tree.writeFile('flaky/file', 'w');
-  const failing = Object.assign(Object.create(tree) as MemorySourceTree, {
-    readdir: () => {
-      throw Object.assign(new Error('EMFILE: too many open files'), { code: 'EMFILE' });
-    },
-  });
-  const { walker, hinted, idle } = walkerOver(failing);
-  walker.add('flaky');
-  await idle();
-  assert.deepEqual(hinted, ['flaky'], 'the directory itself, for its examination');
-});
