@@ -95,6 +95,7 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env):
     progress(`writing ${total} entries into ${target}`);
     const writer = new StateWriter(target, store, {
       concurrency: config.fetchConcurrency,
+      logger,
       allowSetid: config.allowSetid,
       ownership,
     });

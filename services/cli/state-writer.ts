@@ -13,7 +13,8 @@ import { LinkSourceError } from '../applier/adapters/hard-link.ts';
 import type { Content } from '../applier/adapters/verified-content.ts';
 import { TargetRoot } from '../applier/adapters/target-root.ts';
 import { newRunToken } from '../applier/domain/temp-name.ts';
-import { ContentMismatchError, sha256Hex, type ContentStore } from '../shared/content-store.ts';
+import { ContentMismatchError, ContentMissingError, sha256Hex, type ContentStore } from '../shared/content-store.ts';
+import { retry, type RetryOptions } from '../shared/retry.ts';
 
 const IN_MEMORY_LIMIT = 8 * 1024 * 1024;
 
@@ -28,7 +29,16 @@ export type StateWriterOptions = {
   readonly dirMtime?: (dir: string) => bigint | undefined;
   /** A name the target already holds for a source inode (verify --repair links the others to it). */
   readonly linkedName?: (link: string) => { path: string; names: number } | undefined;
+  /**
+   * How often, and after what waits, content the store says it lacks is asked for again.
+   * An S3-compatible store can answer 404 for an object it holds while it is overloaded or
+   * failing over (SeaweedFS does), and the log only names content that was uploaded.
+   */
+  readonly missingRetry?: Pick<RetryOptions, 'retries' | 'minDelayMs' | 'maxDelayMs' | 'delay'>;
+  readonly logger?: { warn(fields: object, message: string): void };
 };
+
+const MISSING_RETRY = { retries: 4, minDelayMs: 500, maxDelayMs: 4000 } as const;
 
 export class StateWriter {
   private readonly fs: FsMaterializer;
@@ -41,6 +51,7 @@ export class StateWriter {
   /** Per source inode (a file's `link`), the name written for it and how many names it has here. */
   private readonly linkedNames = new Map<string, { path: string; names: number }>();
   private readonly linkedName: (link: string) => { path: string; names: number } | undefined;
+  private readonly missingRetry: RetryOptions;
   readonly stats: WriteStats = { dirs: 0, files: 0, symlinks: 0, bytes: 0 };
 
   constructor(
@@ -51,6 +62,15 @@ export class StateWriter {
     this.concurrency = options.concurrency ?? 16;
     this.dirMtime = options.dirMtime ?? (() => undefined);
     this.linkedName = options.linkedName ?? (() => undefined);
+    const logger = options.logger;
+    this.missingRetry = {
+      ...MISSING_RETRY,
+      ...options.missingRetry,
+      jitter: false,
+      isRetryable: (error) => error instanceof ContentMissingError,
+      onRetry: ({ error, retry: attempt, delayMs }) =>
+        logger?.warn({ err: error, retry: attempt, delayMs }, 'the store lacks content the log names; asking again'),
+    };
     this.fs = new FsMaterializer({
       root: new TargetRoot(target),
       journal: { noteDir: () => undefined },
@@ -138,13 +158,17 @@ export class StateWriter {
 
   private async content(entry: Extract<MirrorEvent, { op: 'file' }>): Promise<Content> {
     if (entry.data !== undefined || entry.size <= IN_MEMORY_LIMIT) {
-      const data = entry.data ?? (await this.store.getBuffer(entry.hash, IN_MEMORY_LIMIT));
+      const data =
+        entry.data ?? (await retry(() => this.store.getBuffer(entry.hash, IN_MEMORY_LIMIT), this.missingRetry));
       if (data.length !== entry.size || sha256Hex(data) !== entry.hash)
         throw new ContentMismatchError(entry.hash, entry.size, sha256Hex(data), data.length);
       return { kind: 'buffer', data };
     }
-    const staged = path.join(this.staging, String(this.staged++));
-    const { size } = await this.store.getToFile(entry.hash, staged);
+    let staged = '';
+    const { size } = await retry(() => {
+      staged = path.join(this.staging, String(this.staged++));
+      return this.store.getToFile(entry.hash, staged);
+    }, this.missingRetry);
     const actual = await hashFile(staged);
     if (size !== entry.size || actual !== entry.hash)
       throw new ContentMismatchError(entry.hash, entry.size, actual, size);

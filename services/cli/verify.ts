@@ -171,6 +171,7 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env):
     const store = new S3ContentStore({ ...s3OptionsFromConfig(config), logger });
     const writer = new StateWriter(target, store, {
       concurrency: config.fetchConcurrency,
+      logger,
       allowSetid: config.allowSetid,
       ownership,
       dirMtime: (dir) => {
