@@ -8,7 +8,8 @@ import type { AttributeScope } from '../shared/attributes.ts';
 import { joinRel, type RelPath } from '../../schemas/rel-path.ts';
 import { sleep, type Clock } from '../shared/clock.ts';
 import type { Logger } from '../shared/logger.ts';
-import { compareDirectory } from './domain/dir-compare.ts';
+import { compareDirectory, isExactMatch } from './domain/dir-compare.ts';
+import { listingDigest } from './domain/listing-digest.ts';
 import { RECENT_DIRS } from './domain/recent-dirs.ts';
 import type { Excluder } from './domain/exclude.ts';
 import { statChildren } from './listing.ts';
@@ -38,13 +39,13 @@ export type ReconcilerDeps = {
   sleep?: (ms: number) => Promise<void>;
 };
 
-export type ReconcileStats = { dirs: number; entries: number; differences: number; seconds: number };
-
 const SLICE_MS = 8;
 export const START_TRIGGER = 'start';
 export const PERIODIC_TRIGGER = 'periodic';
 
-type ReconcileCounts = { dirs: number; entries: number; differences: number };
+/** `unchangedDirs`: directories whose listing was the one their indexed children last matched. */
+type ReconcileCounts = { dirs: number; entries: number; differences: number; unchangedDirs: number };
+export type ReconcileStats = ReconcileCounts & { seconds: number };
 
 export class Reconciler {
   private running: Promise<ReconcileStats> | undefined;
@@ -112,7 +113,7 @@ export class Reconciler {
    * at all (mkdir -p), and would otherwise wait for the next periodic walk.
    */
   async checkSubtree(dir: string): Promise<number> {
-    const stats = { dirs: 0, entries: 0, differences: 0 };
+    const stats = { dirs: 0, entries: 0, differences: 0, unchangedDirs: 0 };
     const pending: string[] = [dir];
     let sliceStart = this.deps.clock.now();
     while (pending.length > 0 && !this.stopped) {
@@ -131,7 +132,7 @@ export class Reconciler {
     const { deps } = this;
     const now = () => deps.clock.now();
     const started = now();
-    const stats = { dirs: 0, entries: 0, differences: 0 };
+    const stats = { dirs: 0, entries: 0, differences: 0, unchangedDirs: 0 };
     const rate = trigger === START_TRIGGER ? Number.POSITIVE_INFINITY : deps.rate;
     const wait = deps.sleep ?? ((ms: number) => sleep(deps.clock, ms));
     deps.onWalkStart?.();
@@ -215,9 +216,20 @@ export class Reconciler {
     }
     const listed = statChildren(deps.tree, dir, listing.entries, deps.isExcluded, deps.attributes);
     stats.entries += listed.length;
+    const digest = listingDigest(listed);
+    const known = deps.index.childrenDigest(dir);
+    // The children matched this very listing and nothing was written there since. After a
+    // loss the walk compares anyway: it also treats a moved ctime as a replaced directory.
+    if (!afterLoss && known?.equals(digest) === true) {
+      for (const child of listed) if (child.kind === 'dir') pending.push(joinRel(dir, child.name));
+      stats.unchangedDirs++;
+      return;
+    }
     const identity = afterLoss ? 'inode-or-ctime' : 'inode';
     const legacy = trigger === START_TRIGGER ? 'defer' : 'compare';
-    const { changed, subdirs, adopt } = compareDirectory(deps.index.childSummaries(dir), listed, identity, legacy);
+    const comparison = compareDirectory(deps.index.childSummaries(dir), listed, identity, legacy);
+    const { changed, subdirs, adopt } = comparison;
+    if (isExactMatch(comparison) && known?.equals(digest) !== true) deps.index.setChildrenDigest(dir, digest);
     for (const name of changed) deps.hint(joinRel(dir, name));
     if (adopt.length > 0) {
       // Unchanged files known without a fingerprint (index rebuilt from the topic): record it.

@@ -29,7 +29,10 @@ export interface BenchResults {
   pullJob?: PullJobResult;
   bootstrapMs?: number;
   rsyncInitialMs?: number;
+  /** The first restart: its walk compares every directory, and records the digests (see restart.ts). */
   reconcileMs?: number;
+  /** A second restart, nothing changed since the first: the digests recorded spare the index reads. */
+  reconcileAgainMs?: number;
   rsyncNoChangeMs?: number;
   findWalkMs?: number;
   producerRssMb?: number;

@@ -82,6 +82,7 @@ for (let i = 0; i < walks; i++) {
   const used = process.cpuUsage(cpu);
   process.stdout.write(
     `walk ${i + 1}: ${stats.entries} entries, ${stats.differences} differences, ` +
+      `${stats.unchangedDirs} of ${stats.dirs} directories unchanged, ` +
       `${(performance.now() - started).toFixed(0)} ms, CPU user ${(used.user / 1000).toFixed(0)} ms ` +
       `system ${(used.system / 1000).toFixed(0)} ms\n`,
   );

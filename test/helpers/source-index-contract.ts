@@ -82,6 +82,53 @@ export function testSourceIndex(name: string, factory: () => { index: SourceInde
       assert.equal(index.hasHash('e'.repeat(64)), false);
     });
 
+    it('keeps the children digest of a directory until something is written there or at a child', (t) => {
+      const index = open(t);
+      const digest = (byte: number) => Buffer.alloc(32, byte);
+      const digestOf = (d: string) => index.childrenDigest(d)?.toString('hex');
+      const setAll = () => {
+        for (const [d, byte] of [
+          ['', 1],
+          ['d', 2],
+          ['d/sub', 3],
+          ['e', 4],
+        ] as const)
+          index.setChildrenDigest(d, digest(byte));
+      };
+      assert.equal(index.childrenDigest('d'), undefined);
+      setAll();
+      assert.equal(digestOf('d'), digest(2).toString('hex'));
+      index.put(relPath('d/f'), file('a'), 1, fp); // a new child
+      assert.equal(index.childrenDigest('d'), undefined);
+      assert.deepEqual([digestOf(''), digestOf('d/sub'), digestOf('e')].map(Boolean), [true, true, true]);
+      setAll();
+      index.put(relPath('d/f'), file('b'), 2, fp); // a child replaced
+      assert.equal(index.childrenDigest('d'), undefined);
+      setAll();
+      index.apply([{ op: 'remove', path: relPath('d/f') }]); // a child removed, in a batch
+      assert.equal(index.childrenDigest('d'), undefined);
+      setAll();
+      index.transaction(() => {
+        index.put(relPath('d/g'), file('a'), 5, fp);
+        index.setChildrenDigest('d', digest(7)); // as a walk does between batches
+        index.put(relPath('d/h'), file('a'), 6, fp); // a second write there in one batch forgets it too
+      });
+      assert.equal(index.childrenDigest('d'), undefined);
+      setAll();
+      index.put(relPath('d/sub'), dir, 3, undefined); // a directory's own entry: a child of its parent
+      assert.equal(digestOf('d'), undefined);
+      assert.deepEqual([digestOf(''), digestOf('d/sub'), digestOf('e')].map(Boolean), [true, true, true]);
+      setAll();
+      index.remove(relPath('d/sub')); // a directory removed: its children are gone with it
+      assert.deepEqual([digestOf('d'), digestOf('d/sub')], [undefined, undefined]);
+      setAll();
+      index.put(relPath('top'), file('c'), 4, undefined); // the root's children
+      assert.equal(index.childrenDigest(''), undefined);
+      assert.equal(digestOf('d'), digest(2).toString('hex'), 'unrelated directories keep theirs');
+      index.setChildrenDigest('d', digest(9));
+      assert.equal(digestOf('d'), digest(9).toString('hex'), 'a newer digest replaces the old');
+    });
+
     it('applies writes and meta values together, and a failed transaction leaves nothing', (t) => {
       const index = open(t);
       index.put(relPath('old'), file('a'), 1, undefined);

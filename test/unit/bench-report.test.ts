@@ -37,6 +37,8 @@ const ISSUE_FIELDS = [
   'reconcile_s',
   'rsync_nochange_s',
   'reconcile_ratio',
+  'reconcile_again_s',
+  'reconcile_again_ratio',
   'find_walk_s',
   'producer_rss_mb',
   'applier_rss_mb',
@@ -56,6 +58,7 @@ test('the JSON has exactly the issue fields, with ratios and units computed', ()
       bootstrapMs: 12_000,
       rsyncInitialMs: 10_000,
       reconcileMs: 2_500,
+      reconcileAgainMs: 2_000,
       rsyncNoChangeMs: 5_000,
       findWalkMs: 400,
       producerRssMb: 210.44,
@@ -72,6 +75,7 @@ test('the JSON has exactly the issue fields, with ratios and units computed', ()
   assert.equal(json.bootstrap_s, 12);
   assert.equal(json.bootstrap_ratio, 1.2);
   assert.equal(json.reconcile_ratio, 0.5);
+  assert.equal(json.reconcile_again_ratio, 0.4);
   assert.equal(json.find_walk_s, 0.4);
   assert.equal(json.producer_rss_mb, 210.4);
   assert.equal(json.files, 20_000);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { inotifyWarnings } from '../../services/producer/adapters/inotify-limits.ts';
-import { compareDirectory, type IndexedChild } from '../../services/producer/domain/dir-compare.ts';
+import { compareDirectory, isExactMatch, type IndexedChild } from '../../services/producer/domain/dir-compare.ts';
 import { createExcluder } from '../../services/producer/domain/exclude.ts';
 
 const fp = { ino: 1, size: 10, mtimeMs: 5000.25, ctimeMs: 5000.25 };
@@ -145,7 +145,10 @@ test('the start-up walk defers owners and own mtimes the index never held (an in
     { name: 'old-link', kind: 'symlink' as const, target: 't', mtimeMs: 9, owner: www },
     { name: 'chowned', kind: 'file' as const, mode: 0o644, fingerprint: fp, mtimeMs: 5000, owner: www },
   ];
-  assert.deepEqual(compareDirectory(legacy, listed, 'inode', 'defer').changed, ['chowned']);
+  const deferring = compareDirectory(legacy, listed, 'inode', 'defer');
+  assert.deepEqual(deferring.changed, ['chowned']);
+  assert.equal(deferring.deferred, true, 'what was let go is noted: the sides are not the same');
+  assert.equal(isExactMatch(compareDirectory(legacy.slice(0, 1), listed.slice(0, 1), 'inode', 'defer')), false);
   assert.deepEqual(compareDirectory(legacy, listed, 'inode', 'compare').changed.sort(), [
     'chowned',
     'old-dir',
@@ -184,4 +187,15 @@ test('attributes that differ from the index are a change; the start-up walk defe
   assert.deepEqual(live.changed.sort(), ['acl-added', 'changed', 'd', 'never-held']);
   assert.deepEqual(live.subdirs, ['d'], 'a directory whose attributes changed is still descended into');
   assert.deepEqual(compareDirectory(indexed, listed, 'inode', 'defer').changed.sort(), ['acl-added', 'changed', 'd']);
+});
+
+test('an exact match: nothing to examine, adopt or defer', () => {
+  const listedFile = (name: string) => ({ name, kind: 'file' as const, mode: 0o644, fingerprint: fp, mtimeMs: 5000 });
+  const same = compareDirectory([indexedFile('a'), indexedFile('b')], [listedFile('a'), listedFile('b')]);
+  assert.equal(isExactMatch(same), true);
+  assert.equal(isExactMatch(compareDirectory([indexedFile('a')], [listedFile('a'), listedFile('b')])), false);
+  assert.equal(isExactMatch(compareDirectory([indexedFile('a'), indexedFile('b')], [listedFile('a')])), false);
+  const rebuilt = compareDirectory([indexedFile('a', { fingerprint: undefined })], [listedFile('a')]);
+  assert.deepEqual([rebuilt.changed, rebuilt.adopt.length], [[], 1]);
+  assert.equal(isExactMatch(rebuilt), false, 'a fingerprint to record is not a match yet');
 });

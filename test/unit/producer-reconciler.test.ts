@@ -11,6 +11,7 @@ import { createProducerMetrics } from '../../services/producer/metrics.ts';
 import { PERIODIC_TRIGGER, Reconciler, START_TRIGGER } from '../../services/producer/reconciler.ts';
 import { createLogger } from '../../services/shared/logger.ts';
 import { defer } from '../helpers/cleanup.ts';
+import { reconcilerOn } from '../helpers/reconciler-on.ts';
 
 /** `legacy`: the directories are indexed as before record format 2 (no owner, no mtime). */
 function setup(t: Parameters<typeof defer>[0], rate: number, legacy = false) {
@@ -40,22 +41,7 @@ function setup(t: Parameters<typeof defer>[0], rate: number, legacy = false) {
       );
     }
   });
-  const hinted: string[] = [];
-  const sleeps: number[] = [];
-  const reconciler = new Reconciler({
-    tree,
-    clock: systemClock,
-    index,
-    isExcluded: () => false,
-    hint: (p) => hinted.push(p),
-    metrics: createProducerMetrics(),
-    logger: createLogger({ level: 'silent', name: 'test' }),
-    rate,
-    roomForHints: async () => undefined,
-    sleep: async (ms) => void sleeps.push(ms),
-  });
-  defer(t, () => reconciler.stop());
-  return { reconciler, hinted, sleeps };
+  return reconcilerOn(t, tree, index, rate);
 }
 
 function never(): never {

@@ -13,6 +13,7 @@ export class MemorySourceIndex implements SourceIndex {
   private readonly entries = new Map<RelPath, IndexedEntry>();
   private readonly children = new Map<string, Set<RelPath>>();
   private readonly meta = new Map<string, string>();
+  private readonly digests = new Map<string, Buffer>();
   private undo: Undo[] | undefined;
 
   get(path: RelPath): IndexedEntry | undefined {
@@ -44,6 +45,14 @@ export class MemorySourceIndex implements SourceIndex {
     });
   }
 
+  childrenDigest(dir: string): Buffer | undefined {
+    return this.digests.get(dir);
+  }
+
+  setChildrenDigest(dir: string, digest: Buffer): void {
+    this.digests.set(dir, Buffer.from(digest));
+  }
+
   linkedPaths(link: string): RelPath[] {
     const paths: RelPath[] = [];
     for (const [path, { state }] of this.entries) if (state.kind === 'file' && state.link === link) paths.push(path);
@@ -57,6 +66,7 @@ export class MemorySourceIndex implements SourceIndex {
 
   put(path: RelPath, state: EntryState, seq: number, fingerprint: Fingerprint | undefined): void {
     this.remember(path);
+    this.digests.delete(parentOf(path));
     this.entries.set(path, { path, state, seq, fingerprint });
     const parent = parentOf(path);
     let siblings = this.children.get(parent);
@@ -66,6 +76,8 @@ export class MemorySourceIndex implements SourceIndex {
 
   remove(path: RelPath): void {
     this.remember(path);
+    this.digests.delete(parentOf(path));
+    this.digests.delete(path);
     this.entries.delete(path);
     this.children.get(parentOf(path))?.delete(path);
   }

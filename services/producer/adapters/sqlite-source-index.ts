@@ -74,6 +74,16 @@ CREATE INDEX IF NOT EXISTS entries_link ON entries(link) WHERE link IS NOT NULL;
 -- a GROUP BY kind over every row held the start-up's main thread for 0.2-0.5 s at 1M entries.
 CREATE INDEX IF NOT EXISTS entries_not_files ON entries(kind) WHERE kind <> 'file';
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+-- Per directory, the digest of the listing its children last matched (ports/source-index.ts),
+-- forgotten by put() for the parent it writes under, and here for every deleted row, so that
+-- also the deletions of an older producer (run on this index after a downgrade) are seen.
+-- Its own writes after a source change need nothing: the children's ctimes never come back.
+-- An insert trigger would do as well, but cost 9 µs per written row (most of a put).
+CREATE TABLE IF NOT EXISTS child_digests (dir TEXT PRIMARY KEY, digest BLOB NOT NULL) WITHOUT ROWID;
+CREATE TRIGGER IF NOT EXISTS entries_delete_digests AFTER DELETE ON entries BEGIN
+  DELETE FROM child_digests WHERE dir = OLD.parent;
+  DELETE FROM child_digests WHERE dir = OLD.path;
+END;
 `;
 
 const COLUMNS =
@@ -103,6 +113,8 @@ function toEntry(row: Row): IndexedEntry {
 export class SqliteSourceIndex implements SourceIndex {
   private readonly db: Database.Database;
   private readonly statements;
+  /** Directories whose digest this transaction already forgot: a batch forgets each once. */
+  private forgotten: Set<string> | undefined;
 
   constructor(file: string) {
     this.db = new Database(file);
@@ -142,6 +154,11 @@ export class SqliteSourceIndex implements SourceIndex {
       remove: this.db.prepare<[string]>('DELETE FROM entries WHERE path = ?'),
       countNotFiles: this.db.prepare<[], { kind: string; n: number }>(
         "SELECT kind, count(*) AS n FROM entries WHERE kind <> 'file' GROUP BY kind",
+      ),
+      childrenDigest: this.db.prepare<[string], { digest: Buffer }>('SELECT digest FROM child_digests WHERE dir = ?'),
+      forgetChildrenDigest: this.db.prepare<[string]>('DELETE FROM child_digests WHERE dir = ?'),
+      setChildrenDigest: this.db.prepare<[string, Buffer]>(
+        'INSERT OR REPLACE INTO child_digests (dir, digest) VALUES (?, ?)',
       ),
       getMeta: this.db.prepare<[string], { value: string }>('SELECT value FROM meta WHERE key = ?'),
       setMeta: this.db.prepare<[string, string]>('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)'),
@@ -185,6 +202,15 @@ export class SqliteSourceIndex implements SourceIndex {
     });
   }
 
+  childrenDigest(dir: string): Buffer | undefined {
+    return this.statements.childrenDigest.get(dir)?.digest;
+  }
+
+  setChildrenDigest(dir: string, digest: Buffer): void {
+    this.forgotten?.delete(dir);
+    this.statements.setChildrenDigest.run(dir, digest);
+  }
+
   /** Paths strictly below `dir`. SQLite compares text bytewise, so a '/'..'0' range is the subtree. */
   below(dir: string): RelPath[] {
     if (dir === '') return this.statements.all.all().map((r) => r.path as RelPath);
@@ -206,9 +232,14 @@ export class SqliteSourceIndex implements SourceIndex {
   }
 
   put(path: RelPath, state: EntryState, seq: number, fingerprint: Fingerprint | undefined): void {
+    const parent = parentOf(path);
+    if (this.forgotten?.has(parent) !== true) {
+      this.statements.forgetChildrenDigest.run(parent);
+      this.forgotten?.add(parent);
+    }
     this.statements.put.run({
       path,
-      parent: parentOf(path),
+      parent,
       kind: state.kind,
       mode: state.kind === 'symlink' ? null : state.mode,
       size: state.kind === 'file' ? state.size : null,
@@ -254,7 +285,13 @@ export class SqliteSourceIndex implements SourceIndex {
 
   /** Runs `fn` in one transaction (committed when it returns, rolled back if it throws). */
   transaction<T>(fn: () => T): T {
-    return this.db.transaction(fn)();
+    if (this.db.inTransaction) return this.db.transaction(fn)();
+    this.forgotten = new Set();
+    try {
+      return this.db.transaction(fn)();
+    } finally {
+      this.forgotten = undefined;
+    }
   }
 
   close(): void {

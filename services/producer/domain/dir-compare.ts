@@ -30,6 +30,22 @@ export type ListedChild = {
   attributes?: Attributes;
 };
 
+export type DirComparison = {
+  /** Children to examine. */
+  changed: string[];
+  /** Directories present on both sides, to descend into. */
+  subdirs: string[];
+  /** Unchanged files known without a fingerprint (index rebuilt from the topic): record it. */
+  adopt: { name: string; fingerprint: Fingerprint }[];
+  /** Whether a difference was let go under `legacyMetadata: 'defer'`: the sides are not the same. */
+  deferred: boolean;
+};
+
+/** Whether the index's children are exactly the listing: nothing to examine, record or defer. */
+export function isExactMatch(comparison: DirComparison): boolean {
+  return comparison.changed.length === 0 && comparison.adopt.length === 0 && !comparison.deferred;
+}
+
 /**
  * Names-only comparison (a cheap check after a lost event): children that appeared or
  * vanished. With `listed` stats (a full reconcile), also children whose kind, mode or
@@ -53,16 +69,19 @@ export function compareDirectory(
    * producer is live; the periodic walk, rate-limited while live, publishes them instead.
    */
   legacyMetadata: 'compare' | 'defer' = 'compare',
-): { changed: string[]; subdirs: string[]; adopt: { name: string; fingerprint: Fingerprint }[] } {
+): DirComparison {
   const defer = legacyMetadata === 'defer';
+  let deferred = false;
+  /** Whether a difference is let go because the index holds nothing of it (and notes that). */
+  const deferring = (unknown: boolean) => defer && unknown && (deferred = true);
   const ownerChanged = (known: IndexedChild, child: ListedChild) =>
-    child.owner !== undefined && !sameOwner(known.owner, child.owner) && !(defer && known.owner === undefined);
+    child.owner !== undefined && !sameOwner(known.owner, child.owner) && !deferring(known.owner === undefined);
   const ownTimeChanged = (known: IndexedChild, child: ListedChild) =>
-    child.mtimeMs !== undefined && child.mtimeMs !== known.mtimeMs && !(defer && known.mtimeMs === undefined);
+    child.mtimeMs !== undefined && child.mtimeMs !== known.mtimeMs && !deferring(known.mtimeMs === undefined);
   const attributesChanged = (known: IndexedChild, child: ListedChild) =>
     child.attributes !== undefined &&
     !sameAttributes(known.attributes ?? {}, child.attributes) &&
-    !(defer && known.attributes === undefined);
+    !deferring(known.attributes === undefined);
   const byName = new Map<string, IndexedChild>();
   for (const child of indexed) byName.set(child.name, child);
   const changed: string[] = [];
@@ -98,7 +117,7 @@ export function compareDirectory(
     }
   }
   for (const name of byName.keys()) changed.push(name);
-  return { changed, subdirs, adopt };
+  return { changed, subdirs, adopt, deferred };
 }
 
 function fileChanged(known: IndexedChild, now: Fingerprint, nowMtimeMs: number, mode: number | undefined): boolean {

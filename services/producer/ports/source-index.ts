@@ -29,6 +29,13 @@ export type IndexWrite =
 export interface SourceIndex extends SourceIndexView {
   /** What a directory comparison needs of each child of `dir`. */
   childSummaries(dir: string): IndexedChild[];
+  /**
+   * The digest (domain/listing-digest.ts) of the last listing of `dir` that its indexed
+   * children matched exactly; undefined once a child was written or removed since (or `dir`
+   * itself removed), so an equal listing now means they still match.
+   */
+  childrenDigest(dir: string): Buffer | undefined;
+  setChildrenDigest(dir: string, digest: Buffer): void;
   hasHash(hash: string): boolean;
   /** The paths indexed as names of the source inode `link` (EntryState's `link`). */
   linkedPaths(link: string): RelPath[];
