@@ -77,7 +77,8 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITH
 -- Per directory, the digest of the listing its children last matched (ports/source-index.ts),
 -- forgotten by put() for the parent it writes under, and here for every deleted row, so that
 -- also the deletions of an older producer (run on this index after a downgrade) are seen.
--- Its own writes after a source change need nothing: the children's ctimes never come back.
+-- Such a producer's puts need no trigger: they follow source changes, and a changed child's
+-- ctime never comes back, so the directory's next listing never has the old digest again.
 -- An insert trigger would do as well, but cost 9 µs per written row (most of a put).
 CREATE TABLE IF NOT EXISTS child_digests (dir TEXT PRIMARY KEY, digest BLOB NOT NULL) WITHOUT ROWID;
 CREATE TRIGGER IF NOT EXISTS entries_delete_digests AFTER DELETE ON entries BEGIN
